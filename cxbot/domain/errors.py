@@ -1,0 +1,38 @@
+"""Errors a person can be told about.
+
+Use cases raise these; the Slack adapter turns each into a message where the person is
+(an ephemeral message, a modal field error) and the CLI into a one-line error. Anything
+else is a bug and is logged, never shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class CxError(Exception):
+    """Base: `message` is written for the person who caused it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotAllowed(CxError):
+    """The person may not do this (not a member, wrong department, not the filer…)."""
+
+
+class NotFound(CxError):
+    """The request, department or member named does not exist."""
+
+
+class Closed(CxError):
+    """The request no longer accepts this (withdrawn, decided)."""
+
+
+class InvalidInput(CxError):
+    """Field-by-field problems with what the person typed; keys are draft field names."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))

@@ -1,0 +1,212 @@
+"""The tables. One council per database; everything else hangs off review requests."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from cxbot.domain.model import Impact, Magnitude, Role, Status, VoteKind
+from cxbot.store.types import UTCDateTime, str_enum
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[str]: JSON()}
+
+
+class Council(Base):
+    """The single council this deployment runs (row id 1), as last loaded from its file."""
+
+    __tablename__ = "council"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    chair: Mapped[str] = mapped_column(String(32))
+    admins: Mapped[list[str]]
+    timezone: Mapped[str] = mapped_column(String(64))
+    stages: Mapped[list[str]]
+    loaded_at: Mapped[datetime]
+
+
+class Department(Base):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="department")
+
+
+class Membership(Base):
+    """A person's role in a department. Removed people are deactivated, never deleted."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "department_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    department: Mapped[Department] = relationship(back_populates="memberships")
+
+
+class ReviewRequest(Base):
+    __tablename__ = "review_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    filer: Mapped[str] = mapped_column(String(32), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text)
+    stages: Mapped[list[str]]
+    impact: Mapped[Impact] = mapped_column(str_enum(Impact))
+    impact_note: Mapped[str] = mapped_column(Text, default="")
+    magnitude: Mapped[Magnitude] = mapped_column(str_enum(Magnitude))
+    decision_by: Mapped[date] = mapped_column(Date)
+    link: Mapped[str] = mapped_column(String(600), default="")
+    status: Mapped[Status] = mapped_column(str_enum(Status), index=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    # The Slack view that filed it: a double-submitted modal files one request.
+    source_view_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    department: Mapped[Department] = relationship()
+    routings: Mapped[list[Routing]] = relationship(
+        back_populates="request", order_by="Routing.position", cascade="all, delete-orphan"
+    )
+    votes: Mapped[list[Vote]] = relationship(back_populates="request", cascade="all, delete-orphan")
+
+
+class Routing(Base):
+    """A department asked to review a request, and why."""
+
+    __tablename__ = "routings"
+    __table_args__ = (UniqueConstraint("request_id", "department_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("review_requests.id"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(300))
+
+    request: Mapped[ReviewRequest] = relationship(back_populates="routings")
+    department: Mapped[Department] = relationship()
+
+
+class Vote(Base):
+    """An advocate's standing vote; its history is in `audit_events`."""
+
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("request_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("review_requests.id"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    kind: Mapped[VoteKind] = mapped_column(str_enum(VoteKind))
+    note: Mapped[str] = mapped_column(Text, default="")
+    retracted: Mapped[bool] = mapped_column(Boolean, default=False)
+    cast_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    request: Mapped[ReviewRequest] = relationship(back_populates="votes")
+    department: Mapped[Department] = relationship()
+
+
+class Comment(Base):
+    """A reply typed in a request's thread."""
+
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("review_requests.id"), index=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    slack_ts: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+
+
+class AuditEvent(Base):
+    """Append-only record of every state change: who, when, what."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("review_requests.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(48))
+    at: Mapped[datetime]
+    data: Mapped[dict[str, Any]]
+
+
+class ProcessedEvent(Base):
+    """Events API deliveries already handled (Slack retries them)."""
+
+    __tablename__ = "processed_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime]
+
+
+class SlackMessage(Base):
+    """Where the bot's messages about a request live, so they can be updated in place."""
+
+    __tablename__ = "slack_messages"
+    __table_args__ = (UniqueConstraint("request_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("review_requests.id"))
+    role: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[str] = mapped_column(String(32))
+    permalink: Mapped[str] = mapped_column(String(300), default="")
+
+
+class OutboxItem(Base):
+    """A Slack side effect a use case asked for, written in the same transaction as the change.
+
+    Items of one `lane` (a request) are delivered in id order; `coalesce_key` lets a burst of
+    refreshes of the same message become one call, rendered from the state at delivery time.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lane: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(48))
+    payload: Mapped[dict[str, Any]]
+    coalesce_key: Mapped[str | None] = mapped_column(String(96))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+
+
+class OutboxLane(Base):
+    """A lease on a lane: only its holder delivers that lane's items, so order holds across replicas."""
+
+    __tablename__ = "outbox_lanes"
+
+    lane: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64), default="")
+    lease_until: Mapped[datetime | None]
