@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,8 +13,9 @@ class UnitOfWork:
 
     session: Session
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, session_factory: sessionmaker[Session], on_commit: Callable[[], None] | None = None) -> None:
         self._factory = session_factory
+        self._on_commit = on_commit
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._factory()
@@ -31,4 +33,7 @@ class UnitOfWork:
             self.session.close()
 
     def commit(self) -> None:
+        """Commit, then wake whoever delivers the outbox (the change may have queued Slack calls)."""
         self.session.commit()
+        if self._on_commit is not None:
+            self._on_commit()

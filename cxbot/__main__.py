@@ -1,0 +1,5 @@
+import sys
+
+from cxbot.cli import main
+
+sys.exit(main())

@@ -1,0 +1,159 @@
+"""The `cxbot` command. Errors a person can fix are one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from cxbot.clock import SystemClock
+from cxbot.config import ConfigError, Settings
+from cxbot.council_file import CouncilFileError, load_council_file
+from cxbot.domain.errors import CxError
+
+USAGE_ERROR = 2
+
+
+class CliError(Exception):
+    """Something the operator can fix; printed as one line."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cxbot", description="The Customer-Experience council in Slack.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="serve Slack's HTTP requests (gunicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("CXBOT_WEB_WORKERS", "1")))
+    serve.add_argument("--threads", type=int, default=int(os.environ.get("CXBOT_WEB_THREADS", "8")))
+
+    sub.add_parser("socket", help="connect to Slack in Socket Mode (no public URL needed)")
+
+    db = sub.add_parser("db", help="database migrations")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("upgrade", help="apply every migration not yet applied")
+    db_sub.add_parser("current", help="print the applied and latest revisions")
+
+    council = sub.add_parser("council", help="the council's departments and people")
+    c_sub = council.add_subparsers(dest="council_command", required=True, metavar="ACTION")
+    load = c_sub.add_parser("load", help="load a council file (TOML) into the database")
+    load.add_argument("path")
+    c_sub.add_parser("show", help="print the council as stored")
+
+    demo = sub.add_parser("demo", help="play the council story against a built-in Slack emulator")
+    demo.add_argument("--quiet", action="store_true", help="print only the verdict")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        from cxbot import logs
+
+        logs.configure(settings.log_format, settings.log_level)
+        return _dispatch(args, settings)
+    except (ConfigError, CouncilFileError, CliError) as exc:
+        print(f"cxbot: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    except CxError as exc:
+        print(f"cxbot: {exc.message}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+    from cxbot.store.db import make_engine
+
+    return make_engine(settings.database_url)
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "db":
+        from cxbot.store import migrate
+
+        engine = _engine(settings)
+        if args.db_command == "upgrade":
+            migrate.upgrade(engine)
+            print(f"database at revision {migrate.current_revision(engine)}")
+        else:
+            print(f"applied: {migrate.current_revision(engine) or 'none'}; latest: {migrate.head_revision()}")
+        return 0
+    if args.command == "council":
+        return _council(args, settings)
+    if args.command == "serve":
+        _ready_to_serve(settings, socket_mode=False)
+        from cxbot.server import serve
+
+        serve(settings, host=args.host, port=args.port, workers=args.workers, threads=args.threads)
+        return 0
+    if args.command == "socket":
+        _ready_to_serve(settings, socket_mode=True)
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        from cxbot.app import Runtime
+
+        runtime = Runtime(settings, socket_mode=True)
+        runtime.start()
+        SocketModeHandler(runtime.bolt, settings.app_token).start()
+        return 0
+    if args.command == "demo":
+        from cxbot.sandbox.demo import run_demo
+
+        return run_demo(quiet=args.quiet)
+    raise CliError(f"unknown command {args.command}")
+
+
+def _ready_to_serve(settings: Settings, *, socket_mode: bool) -> None:
+    """Fail fast, before any worker starts: tokens, migrations, and the council file if given."""
+    from cxbot.store.migrate import is_at_head
+
+    settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
+    engine = _engine(settings)
+    if not is_at_head(engine):
+        raise CliError("the database is not at the latest migration: run `cxbot db upgrade` first")
+    if settings.council_file:
+        _load_council(settings, settings.council_file, engine)
+
+
+def _load_council(settings: Settings, path: str, engine=None) -> None:  # type: ignore[no-untyped-def]
+    from cxbot.services.council import load_council
+    from cxbot.services.context import Services
+    from cxbot.store.db import make_session_factory
+    from cxbot.store.migrate import is_at_head
+
+    spec = load_council_file(path)
+    engine = engine or _engine(settings)
+    if not is_at_head(engine):
+        raise CliError("the database is not at the latest migration: run `cxbot db upgrade` first")
+    report = load_council(Services(make_session_factory(engine)).uow(), spec, clock=SystemClock())
+    if report.changes:
+        print(f"{path}: {len(report.changes)} change(s)")
+        for change in report.changes:
+            print(f"  {change}")
+    else:
+        print(f"{path}: the council already matches the file; nothing changed")
+
+
+def _council(args: argparse.Namespace, settings: Settings) -> int:
+    if args.council_command == "load":
+        _load_council(settings, args.path)
+        return 0
+    from cxbot.services.council import overview
+    from cxbot.store.db import make_session_factory
+
+    with make_session_factory(_engine(settings))() as s:
+        c = overview(s)
+    print(f"channel  {c.channel}\nchair    {c.chair}\nadmins   {', '.join(c.admins) or '-'}\n"
+          f"timezone {c.timezone}\nstages   {', '.join(c.stages)}")
+    for d in c.departments:
+        print(f"\n[{d.key}] {d.name}\n  leads     {', '.join(d.leads) or '-'}\n"
+              f"  advocates {', '.join(d.advocates) or '-'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Settings from the environment. Every variable is documented in the README."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from cxbot.store.db import DEFAULT_DATABASE_URL
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    bot_token: str | None
+    signing_secret: str | None
+    app_token: str | None
+    database_url: str
+    slack_api_url: str
+    council_file: str | None
+    log_format: str
+    log_level: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        log_format = env.get("CXBOT_LOG_FORMAT", "text").lower()
+        if log_format not in ("text", "json"):
+            raise ConfigError(f"CXBOT_LOG_FORMAT must be 'text' or 'json', not {log_format!r}")
+        api_url = env.get("CXBOT_SLACK_API_URL") or DEFAULT_SLACK_API_URL
+        if not api_url.endswith("/"):
+            api_url += "/"
+        return cls(
+            bot_token=env.get("SLACK_BOT_TOKEN") or None,
+            signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
+            app_token=env.get("SLACK_APP_TOKEN") or None,
+            database_url=env.get("CXBOT_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            slack_api_url=api_url,
+            council_file=env.get("CXBOT_COUNCIL_FILE") or None,
+            log_format=log_format,
+            log_level=env.get("CXBOT_LOG_LEVEL", "INFO").upper(),
+        )
+
+    def require(self, *names: str) -> None:
+        """Raise for the first of these settings that is not set, by its variable name."""
+        fields = {"SLACK_BOT_TOKEN": self.bot_token, "SLACK_SIGNING_SECRET": self.signing_secret,
+                  "SLACK_APP_TOKEN": self.app_token}
+        for name in names:
+            if not fields[name]:
+                raise ConfigError(f"{name} is not set")

@@ -1,0 +1,1 @@
+"""Work that runs beside the request handlers: delivering the outbox (and, later, sweeps)."""

@@ -1,0 +1,162 @@
+"""Delivers outbox items, lane by lane, with no database transaction open during a Slack call.
+
+One worker thread runs in each serving process; `kick()` wakes it right after a use case
+commits, and it also wakes on its own every few seconds for retries that came due. The
+delivery function is given a plain snapshot of the item and opens its own short
+transactions, so a slow Slack never holds a database lock (on SQLite, the write lock).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from cxbot.clock import Clock
+from cxbot.services import outbox
+from cxbot.store.models import OutboxItem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Item:
+    id: int
+    lane: str
+    kind: str
+    payload: dict[str, Any]
+    coalesce_key: str | None
+    attempts: int
+
+
+Deliver = Callable[[Item], None]
+
+
+class OutboxWorker:
+    def __init__(self, session_factory: sessionmaker[Session], clock: Clock, deliver: Deliver,
+                 *, poll_seconds: float = 2.0) -> None:
+        self._sessions = session_factory
+        self._clock = clock
+        self._deliver = deliver
+        self._poll = poll_seconds
+        self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()  # one drain at a time in this process
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="cxbot-outbox", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._poll)
+            self._wake.clear()
+            try:
+                self.drain()
+            except Exception:  # the loop must survive a database outage
+                log.exception("outbox drain failed")
+
+    def drain(self) -> int:
+        """Deliver everything due now; returns how many items were settled (done or dead)."""
+        settled = 0
+        with self._lock:
+            while not self._stop.is_set():
+                with self._sessions() as s:
+                    lanes = outbox.due_lanes(s, self._clock.now())
+                if not lanes:
+                    return settled
+                progressed = False
+                for lane in lanes:
+                    with self._sessions() as s:
+                        if not outbox.claim_lane(s, lane, self.owner, self._clock.now()):
+                            continue
+                    try:
+                        n = self._deliver_lane(lane)
+                    finally:
+                        with self._sessions() as s:
+                            outbox.release_lane(s, lane, self.owner)
+                    settled += n
+                    progressed = progressed or n > 0
+                if not progressed:
+                    return settled
+        return settled
+
+    def _deliver_lane(self, lane: str) -> int:
+        with self._sessions() as s:
+            items = [
+                Item(i.id, i.lane, i.kind, dict(i.payload), i.coalesce_key, i.attempts)
+                for i in outbox.pending_in_lane(s, lane)
+                if i.next_attempt_at <= self._clock.now()
+            ]
+            s.rollback()
+        settled = 0
+        skip: set[int] = set()
+        for item in items:
+            if item.id in skip:
+                continue
+            twins = [o.id for o in items if o.coalesce_key and o.coalesce_key == item.coalesce_key and o.id != item.id]
+            try:
+                self._deliver(item)
+            except outbox.RetryLater as exc:
+                self._retry(item, exc)
+                return settled
+            except outbox.PermanentFailure as exc:
+                log.error("outbox item %s (%s, %s) failed for good: %s", item.id, item.kind, item.lane, exc)
+                self._settle([item.id], outbox.DEAD, str(exc))
+                settled += 1
+                continue
+            except Exception as exc:
+                log.exception("outbox item %s (%s, %s) raised", item.id, item.kind, item.lane)
+                self._retry(item, outbox.RetryLater(f"{type(exc).__name__}: {exc}"))
+                return settled
+            self._settle([item.id, *twins], outbox.DONE, "")
+            skip.update(twins)
+            settled += 1 + len(twins)
+        return settled
+
+    def _settle(self, ids: list[int], status: str, error: str) -> None:
+        with self._sessions() as s:
+            s.execute(
+                update(OutboxItem).where(OutboxItem.id.in_(ids))
+                .values(status=status, delivered_at=self._clock.now() if status == outbox.DONE else None,
+                        last_error=error[:500])
+                .execution_options(synchronize_session=False)
+            )
+            s.commit()
+
+    def _retry(self, item: Item, exc: outbox.RetryLater) -> None:
+        attempts = item.attempts + 1
+        if attempts >= outbox.MAX_ATTEMPTS:
+            log.error("outbox item %s (%s, %s) gave up after %d attempts: %s",
+                      item.id, item.kind, item.lane, attempts, exc.reason)
+            status, when = outbox.DEAD, self._clock.now()
+        else:
+            log.warning("outbox item %s (%s, %s) will be retried: %s", item.id, item.kind, item.lane, exc.reason)
+            status, when = outbox.PENDING, self._clock.now() + outbox.backoff(attempts, exc.after)
+        with self._sessions() as s:
+            s.execute(
+                update(OutboxItem).where(OutboxItem.id == item.id)
+                .values(status=status, attempts=attempts, next_attempt_at=when, last_error=exc.reason[:500])
+                .execution_options(synchronize_session=False)
+            )
+            s.commit()

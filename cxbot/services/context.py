@@ -1,0 +1,21 @@
+"""What every entry point (Slack listeners, CLI, jobs) hands to the use cases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from cxbot.clock import Clock, SystemClock
+from cxbot.store.uow import UnitOfWork
+
+
+@dataclass
+class Services:
+    sessions: sessionmaker[Session]
+    clock: Clock = field(default_factory=SystemClock)
+    on_commit: Callable[[], None] | None = None
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions, self.on_commit)

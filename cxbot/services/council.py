@@ -1,0 +1,154 @@
+"""Loading the council file into the database, and reading who is who."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cxbot.clock import Clock
+from cxbot.council_file import CouncilSpec
+from cxbot.domain.errors import NotFound
+from cxbot.domain.model import Role
+from cxbot.domain.permissions import Membership as MembershipView
+from cxbot.services import audit
+from cxbot.store.models import Council, Department, Membership
+from cxbot.store.uow import UnitOfWork
+
+COUNCIL_ID = 1
+
+
+@dataclass
+class LoadReport:
+    """What a load changed; empty when the file matched the database already."""
+
+    changes: list[str] = field(default_factory=list)
+
+
+def load_council(uow: UnitOfWork, spec: CouncilSpec, *, clock: Clock, actor: str = "council-file") -> LoadReport:
+    """Make the database match the file, in one transaction.
+
+    Idempotent: the same file twice changes nothing. People and departments missing from
+    the file are deactivated, never deleted, so their past votes keep their meaning.
+    """
+    report = LoadReport()
+    now = clock.now()
+    with uow:
+        s = uow.session
+        council = s.get(Council, COUNCIL_ID)
+        settings = {
+            "channel": spec.channel, "chair": spec.chair, "admins": list(spec.admins),
+            "timezone": spec.timezone, "stages": list(spec.stages),
+        }
+        if council is None:
+            s.add(Council(id=COUNCIL_ID, loaded_at=now, **settings))
+            report.changes.append("council created")
+        else:
+            for key, value in settings.items():
+                if getattr(council, key) != value:
+                    setattr(council, key, value)
+                    report.changes.append(f"council.{key} changed")
+            if report.changes:
+                council.loaded_at = now
+
+        depts = {d.key: d for d in s.scalars(select(Department))}
+        for position, dspec in enumerate(spec.departments):
+            dept = depts.get(dspec.key)
+            if dept is None:
+                dept = Department(key=dspec.key, name=dspec.name, position=position, active=True)
+                s.add(dept)
+                s.flush()
+                depts[dspec.key] = dept
+                report.changes.append(f"department {dspec.key} added")
+            elif (dept.name, dept.position, dept.active) != (dspec.name, position, True):
+                dept.name, dept.position, dept.active = dspec.name, position, True
+                report.changes.append(f"department {dspec.key} updated")
+        wanted_keys = {d.key for d in spec.departments}
+        for key, dept in depts.items():
+            if key not in wanted_keys and dept.active:
+                dept.active = False
+                report.changes.append(f"department {key} deactivated")
+
+        wanted: set[tuple[str, int, Role]] = set()
+        for dspec in spec.departments:
+            dept_id = depts[dspec.key].id
+            wanted |= {(u, dept_id, Role.LEAD) for u in dspec.leads}
+            wanted |= {(u, dept_id, Role.ADVOCATE) for u in dspec.advocates}
+        existing = {(m.user_id, m.department_id, m.role): m for m in s.scalars(select(Membership))}
+        names = {d.id: d.key for d in depts.values()}
+        for key, member in existing.items():
+            active = key in wanted
+            if member.active != active:
+                member.active = active
+                verb = "reactivated" if active else "deactivated"
+                report.changes.append(f"{member.role.value} {member.user_id} of {names[member.department_id]} {verb}")
+        for user, dept_id, role in sorted(wanted - existing.keys(), key=lambda k: (k[1], k[2].value, k[0])):
+            s.add(Membership(user_id=user, department_id=dept_id, role=role, active=True))
+            report.changes.append(f"{role.value} {user} of {names[dept_id]} added")
+
+        if report.changes:
+            audit.record(s, kind="council_loaded", actor=actor, at=now, changes=report.changes)
+            uow.commit()
+    return report
+
+
+def get_council(session: Session) -> Council:
+    council = session.get(Council, COUNCIL_ID)
+    if council is None:
+        raise NotFound("The council is not set up yet: an operator runs `cxbot council load FILE`.")
+    return council
+
+
+def membership(session: Session, user: str) -> MembershipView:
+    council = get_council(session)
+    rows = session.execute(
+        select(Department.key, Membership.role)
+        .join(Membership.department)
+        .where(Membership.user_id == user, Membership.active.is_(True), Department.active.is_(True))
+    ).all()
+    return MembershipView(
+        user=user,
+        roles=frozenset((key, role) for key, role in rows),
+        is_chair=council.chair == user,
+        is_admin=user in council.admins,
+    )
+
+
+@dataclass(frozen=True)
+class DepartmentRow:
+    key: str
+    name: str
+    leads: tuple[str, ...]
+    advocates: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CouncilOverview:
+    channel: str
+    chair: str
+    admins: tuple[str, ...]
+    timezone: str
+    stages: tuple[str, ...]
+    departments: tuple[DepartmentRow, ...]
+
+
+def overview(session: Session) -> CouncilOverview:
+    """The active council, departments in file order."""
+    council = get_council(session)
+    members: dict[int, dict[Role, list[str]]] = {}
+    for m in session.scalars(select(Membership).where(Membership.active.is_(True)).order_by(Membership.id)):
+        members.setdefault(m.department_id, {r: [] for r in Role})[m.role].append(m.user_id)
+    depts = session.scalars(select(Department).where(Department.active.is_(True)).order_by(Department.position))
+    return CouncilOverview(
+        channel=council.channel, chair=council.chair, admins=tuple(council.admins),
+        timezone=council.timezone, stages=tuple(council.stages),
+        departments=tuple(
+            DepartmentRow(
+                d.key, d.name,
+                tuple(members.get(d.id, {}).get(Role.LEAD, [])),
+                tuple(members.get(d.id, {}).get(Role.ADVOCATE, [])),
+            )
+            for d in depts
+        ),
+    )

@@ -1,0 +1,43 @@
+"""The Slack side effects use cases ask for, named by what they mean, queued in the outbox.
+
+Each notice names the request (and, for notes and direct messages, the audit event that
+caused it); the Slack adapter renders it from the database at delivery time, so a burst
+of refreshes shows the latest state once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from cxbot.services.outbox import enqueue, request_lane
+from cxbot.store.models import AuditEvent
+
+POST_REQUEST = "post_request"   # the parent message in the council channel
+POST_PROMPT = "post_prompt"     # the thread reply that asks the routed advocates to vote
+REFRESH = "refresh_request"     # update the parent and prompt in place
+THREAD_NOTE = "thread_note"     # a reply in the thread about an audit event (objection, outcome…)
+DIRECT = "direct_message"       # a DM to one person about an audit event
+
+
+def request_filed(session: Session, request_id: int, event: AuditEvent, filer: str, now: datetime) -> None:
+    lane = request_lane(request_id)
+    enqueue(session, lane=lane, kind=POST_REQUEST, payload={"request_id": request_id}, now=now)
+    enqueue(session, lane=lane, kind=POST_PROMPT, payload={"request_id": request_id}, now=now)
+    direct(session, request_id, event, filer, now)
+
+
+def refresh(session: Session, request_id: int, now: datetime) -> None:
+    enqueue(session, lane=request_lane(request_id), kind=REFRESH, payload={"request_id": request_id},
+            now=now, coalesce_key=f"refresh:{request_id}")
+
+
+def thread_note(session: Session, request_id: int, event: AuditEvent, now: datetime) -> None:
+    enqueue(session, lane=request_lane(request_id), kind=THREAD_NOTE,
+            payload={"request_id": request_id, "event_id": event.id}, now=now)
+
+
+def direct(session: Session, request_id: int, event: AuditEvent, user: str, now: datetime) -> None:
+    enqueue(session, lane=request_lane(request_id), kind=DIRECT,
+            payload={"request_id": request_id, "event_id": event.id, "user": user}, now=now)

@@ -1,0 +1,120 @@
+"""What a request looks like to a reader: everything the Slack messages show, in one value.
+
+Built with a fixed number of queries per request (no per-vote or per-department loops
+against the database), and rendered by the pure Block Kit builders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from cxbot.domain.decision import tally
+from cxbot.domain.errors import NotFound
+from cxbot.domain.model import Ballot, Impact, Magnitude, Role, Status, Tally
+from cxbot.services.council import get_council
+from cxbot.store.models import Department, Membership, ReviewRequest, Routing, SlackMessage, Vote
+from cxbot.store.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class RoutedDepartment:
+    key: str
+    name: str
+    reason: str
+    advocates: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RequestView:
+    id: int
+    title: str
+    summary: str
+    department_key: str
+    department_name: str
+    filer: str
+    stages: tuple[str, ...]
+    impact: Impact
+    impact_note: str
+    magnitude: Magnitude
+    decision_by: date
+    link: str
+    status: Status
+    created_at: datetime
+    decided_at: datetime | None
+    timezone: str
+    channel: str
+    routed: tuple[RoutedDepartment, ...]
+    tally: Tally
+    parent_ts: str | None
+    permalink: str
+
+    def department_name_of(self, key: str) -> str:
+        return next((d.name for d in self.routed if d.key == key), key)
+
+
+def load_request(session: Session, request_id: int, *, lock: bool = False) -> ReviewRequest:
+    stmt = select(ReviewRequest).where(ReviewRequest.id == request_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    request = session.scalars(stmt).first()
+    if request is None:
+        raise NotFound(f"There is no CX review #{request_id}.")
+    return request
+
+
+def request_view(session: Session, request_id: int) -> RequestView:
+    council = get_council(session)
+    request = session.scalars(
+        select(ReviewRequest)
+        .where(ReviewRequest.id == request_id)
+        .options(
+            selectinload(ReviewRequest.department),
+            selectinload(ReviewRequest.routings).selectinload(Routing.department),
+            selectinload(ReviewRequest.votes).selectinload(Vote.department),
+        )
+    ).first()
+    if request is None:
+        raise NotFound(f"There is no CX review #{request_id}.")
+    dept_ids = [r.department_id for r in request.routings]
+    advocates: dict[int, list[str]] = {d: [] for d in dept_ids}
+    for m in session.scalars(
+        select(Membership)
+        .where(Membership.department_id.in_(dept_ids), Membership.role == Role.ADVOCATE, Membership.active.is_(True))
+        .order_by(Membership.id)
+    ):
+        advocates[m.department_id].append(m.user_id)
+    parent = session.scalars(
+        select(SlackMessage).where(SlackMessage.request_id == request_id, SlackMessage.role == "parent")
+    ).first()
+    ballots = [
+        Ballot(v.user_id, v.department.key, v.kind, v.note)
+        for v in sorted(request.votes, key=lambda v: v.cast_at)
+        if not v.retracted
+    ]
+    routed = tuple(
+        RoutedDepartment(r.department.key, r.department.name, r.reason, tuple(advocates[r.department_id]))
+        for r in request.routings
+    )
+    return RequestView(
+        id=request.id, title=request.title, summary=request.summary,
+        department_key=request.department.key, department_name=request.department.name,
+        filer=request.filer, stages=tuple(request.stages), impact=request.impact,
+        impact_note=request.impact_note, magnitude=request.magnitude, decision_by=request.decision_by,
+        link=request.link, status=request.status, created_at=request.created_at,
+        decided_at=request.decided_at, timezone=council.timezone, channel=council.channel,
+        routed=routed, tally=tally([d.key for d in routed], ballots),
+        parent_ts=parent.ts if parent else None, permalink=parent.permalink if parent else "",
+    )
+
+
+def department_names(session: Session) -> dict[str, str]:
+    return dict(session.execute(select(Department.key, Department.name)).tuples().all())
+
+
+def request_title(uow: UnitOfWork, request_id: int) -> str:
+    with uow:
+        return load_request(uow.session, request_id).title

@@ -1,0 +1,73 @@
+"""Modals: filing a request, and the note or reason that goes with a vote."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from slack_sdk.models.blocks import (
+    DatePickerElement, InputBlock, MarkdownTextObject, Option, PlainTextInputElement,
+    RadioButtonsElement, SectionBlock, StaticMultiSelectElement, StaticSelectElement, UrlInputElement,
+)
+from slack_sdk.models.views import View
+
+from cxbot.domain.model import NOTE_MAX, SUMMARY_MAX, TITLE_MAX, Impact, Magnitude, VoteKind
+from cxbot.slack.blocks import ids
+from cxbot.slack.text import clip, escape
+
+FIELDS = ("title", "summary", "department", "stages", "impact", "impact_note", "magnitude", "decision_by", "link")
+
+
+def filing_modal(*, departments: list[tuple[str, str]], stages: tuple[str, ...], default_date: date) -> View:
+    """The `/cx-review` form. Block ids are the draft's field names, so errors land on the right field."""
+    dept_options = [Option(text=clip(name, 75), value=key) for key, name in departments]
+    return View(
+        type="modal", callback_id=ids.FILE_VIEW,
+        title="CX review", submit="File for review", close="Cancel",
+        blocks=[
+            InputBlock(block_id="title", label="Title", element=PlainTextInputElement(
+                action_id="value", max_length=TITLE_MAX,
+                placeholder="e.g. New cancellation fee on annual plans")),
+            InputBlock(block_id="summary", label="What changes, and why", element=PlainTextInputElement(
+                action_id="value", multiline=True, max_length=SUMMARY_MAX)),
+            InputBlock(block_id="department", label="Filing department", element=StaticSelectElement(
+                action_id="value", options=dept_options, initial_option=dept_options[0])),
+            InputBlock(block_id="stages", label="Customer lifecycle stages it touches",
+                       element=StaticMultiSelectElement(
+                           action_id="value", placeholder="Pick one or more",
+                           options=[Option(text=s, value=s) for s in stages])),
+            InputBlock(block_id="impact", label="Expected customer impact", element=RadioButtonsElement(
+                action_id="value", options=[Option(text=i.label, value=i.value) for i in Impact])),
+            InputBlock(block_id="impact_note", label="Impact note", optional=True, element=PlainTextInputElement(
+                action_id="value", multiline=True, max_length=NOTE_MAX,
+                placeholder="Who is affected, and how")),
+            InputBlock(block_id="magnitude", label="Magnitude", element=RadioButtonsElement(
+                action_id="value", options=[Option(text=m.label, value=m.value) for m in Magnitude])),
+            InputBlock(block_id="decision_by", label="Decision needed by", element=DatePickerElement(
+                action_id="value", initial_date=default_date.isoformat())),
+            InputBlock(block_id="link", label="Link (spec, ticket, document)", optional=True,
+                       element=UrlInputElement(action_id="value")),
+        ],
+    )
+
+
+VOTE_TITLES = {
+    VoteKind.OBJECT: ("Object", "Your reason", "What would hurt customers or your department, and what would fix it?"),
+    VoteKind.APPROVE: ("Approve", "Condition (optional)", "e.g. only if the help centre article ships first"),
+    VoteKind.ABSTAIN: ("Abstain", "Note (optional)", "Why you abstain"),
+}
+
+
+def vote_modal(*, request_id: int, title: str, kind: VoteKind, current_note: str = "") -> View:
+    heading, label, hint = VOTE_TITLES[kind]
+    element = PlainTextInputElement(action_id="value", multiline=True, max_length=NOTE_MAX, placeholder=hint,
+                                    initial_value=current_note or None)
+    return View(
+        type="modal", callback_id=ids.VOTE_VIEW,
+        private_metadata=json.dumps({"request_id": request_id, "kind": kind.value}),
+        title=heading, submit=heading, close="Cancel",
+        blocks=[
+            SectionBlock(text=MarkdownTextObject(text=clip(f"*CX review #{request_id}:* {escape(title)}", 3000))),
+            InputBlock(block_id="note", label=label, element=element, optional=kind is not VoteKind.OBJECT),
+        ],
+    )

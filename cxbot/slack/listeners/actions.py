@@ -1,0 +1,75 @@
+"""Buttons: vote in the thread, open the objection (or note) modal, retract, withdraw."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from cxbot.domain.errors import InvalidInput
+from cxbot.domain.model import VoteKind
+from cxbot.services import requests, votes
+from cxbot.services.context import Services
+from cxbot.services.readmodel import request_title
+from cxbot.slack.blocks import ids
+from cxbot.slack.blocks.modals import vote_modal
+from cxbot.slack.replies import AfterAck, answers_errors
+
+
+def request_id_of(value: str) -> int:
+    """The request id a button or menu option carries (`12` or `retract:12`)."""
+    try:
+        return int(value.rsplit(":", 1)[-1])
+    except ValueError:
+        raise InvalidInput({"action": "That button does not belong to a request."}) from None
+
+
+def register(app: App, cx: Services, after: AfterAck) -> None:
+    def vote_now(ack: Ack, body: dict[str, Any], action: dict[str, Any], kind: VoteKind) -> None:
+        votes.cast_vote(cx.uow(), actor=body["user"]["id"], request_id=request_id_of(action["value"]),
+                        kind=kind, clock=cx.clock)
+        ack()
+
+    def ask_note(ack: Ack, body: dict[str, Any], request_id: int, kind: VoteKind) -> None:
+        actor = body["user"]["id"]
+        votes.check_may_vote(cx.uow(), actor=actor, request_id=request_id)
+        title = request_title(cx.uow(), request_id)
+        ack()
+        after.open_view(trigger_id=body["trigger_id"], view=vote_modal(request_id=request_id, title=title, kind=kind))
+
+    @app.action(ids.APPROVE)
+    @answers_errors(after)
+    def approve(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        vote_now(ack, body, action, VoteKind.APPROVE)
+
+    @app.action(ids.ABSTAIN)
+    @answers_errors(after)
+    def abstain(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        vote_now(ack, body, action, VoteKind.ABSTAIN)
+
+    @app.action(ids.OBJECT)
+    @answers_errors(after)
+    def object_(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        ask_note(ack, body, request_id_of(action["value"]), VoteKind.OBJECT)
+
+    @app.action(ids.MORE)
+    @answers_errors(after)
+    def more(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        value = (action.get("selected_option") or {}).get("value", "")
+        choice, request_id = value.split(":", 1)[0], request_id_of(value)
+        if choice == ids.MORE_RETRACT:
+            votes.retract_vote(cx.uow(), actor=body["user"]["id"], request_id=request_id, clock=cx.clock)
+            ack()
+        elif choice == ids.MORE_APPROVE_NOTE:
+            ask_note(ack, body, request_id, VoteKind.APPROVE)
+        elif choice == ids.MORE_ABSTAIN_NOTE:
+            ask_note(ack, body, request_id, VoteKind.ABSTAIN)
+        else:
+            raise InvalidInput({"action": "That menu choice is not known."})
+
+    @app.action(ids.WITHDRAW)
+    @answers_errors(after)
+    def withdraw(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        requests.withdraw(cx.uow(), actor=body["user"]["id"], request_id=request_id_of(action["value"]),
+                          clock=cx.clock)
+        ack()

@@ -1,0 +1,111 @@
+"""Slack calls that answer a person right after the acknowledgement, and the one place
+where errors become messages.
+
+These calls are not part of the record (an ephemeral refusal, opening a modal), so they
+are not queued in the outbox; they run on a small thread pool so the acknowledgement is
+never kept waiting, and their failures are logged, never raised into Bolt.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from slack_sdk import WebClient
+from slack_sdk.models.views import View
+
+from cxbot.domain.errors import CxError, InvalidInput
+
+log = logging.getLogger(__name__)
+
+SORRY = "Something went wrong on cxbot's side and nothing was recorded. Please try again in a minute."
+
+
+class AfterAck:
+    def __init__(self, client: WebClient, workers: int = 4) -> None:
+        self._client = client
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cxbot-reply")
+
+    def _run(self, what: str, call: Callable[[], Any]) -> None:
+        def job() -> None:
+            try:
+                call()
+            except Exception:
+                log.exception("Slack call after ack failed: %s", what)
+        self._pool.submit(job)
+
+    def ephemeral(self, *, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
+        self._run("chat.postEphemeral", lambda: self._client.chat_postEphemeral(
+            channel=channel, user=user, text=text, thread_ts=thread_ts))
+
+    def open_view(self, *, trigger_id: str, view: View) -> None:
+        self._run("views.open", lambda: self._client.views_open(trigger_id=trigger_id, view=view))
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+def _where(body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """(channel, user, thread_ts) of the person who acted."""
+    user = (body.get("user") or {}).get("id") or body.get("user_id")
+    channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
+    container = body.get("container") or {}
+    return channel, user, container.get("thread_ts")
+
+
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def answers_errors(after: AfterAck) -> Callable[[F], F]:
+    """Turn a CxError (or a bug) raised by a listener into a message where the person is.
+
+    Slash command: the acknowledgement's ephemeral text. Button: an ephemeral message in
+    the channel. Modal: field errors (`response_action: errors`). The wrapped listener must
+    take `ack` and `body`.
+    """
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(**kwargs: Any) -> None:
+            ack, body = kwargs["ack"], kwargs["body"]
+            try:
+                fn(**kwargs)
+            except CxError as exc:
+                _tell(after, ack, body, exc)
+            except Exception:
+                log.exception("listener %s failed", fn.__name__)
+                _tell(after, ack, body, CxError(SORRY))
+        return wrapper  # type: ignore[return-value]
+    return decorate
+
+
+def _tell(after: AfterAck, ack: Any, body: dict[str, Any], exc: CxError) -> None:
+    acked = ack.response is not None
+    if body.get("type") == "view_submission":
+        if not acked:
+            inputs = [b["block_id"] for b in body["view"]["blocks"] if b.get("type") == "input"]
+            if isinstance(exc, InvalidInput):
+                errors = {k: v for k, v in exc.errors.items() if k in inputs}
+                leftover = [v for k, v in exc.errors.items() if k not in inputs]
+                if leftover and inputs:
+                    errors.setdefault(inputs[0], " ".join(leftover))
+            else:
+                errors = {inputs[0]: exc.message} if inputs else {}
+            if errors:
+                ack(response_action="errors", errors=errors)
+                return
+            ack()
+        channel, user, _ = _where(body)
+        if user:
+            after.ephemeral(channel=user, user=user, text=exc.message)
+        return
+    if body.get("command") and not acked:
+        ack(text=exc.message)
+        return
+    if not acked:
+        ack()
+    channel, user, thread_ts = _where(body)
+    if channel and user:
+        after.ephemeral(channel=channel, user=user, text=exc.message, thread_ts=thread_ts)

@@ -1,0 +1,39 @@
+"""Repeating user text safely in mrkdwn."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+
+def escape(text: str) -> str:
+    """Escape `&`, `<`, `>` so user text cannot ping (`<!channel>`), mention or disguise a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten to `limit` characters, with an ellipsis, never cutting an escape sequence in two."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"
+
+
+def quote(text: str) -> str:
+    """User text as a mrkdwn block quote, escaped."""
+    return "\n".join("> " + line for line in escape(text).splitlines() or [""])
+
+
+def mention(user: str) -> str:
+    return f"<@{user}>"
+
+
+def local_time(at: datetime, tz: str) -> str:
+    return at.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y %H:%M")
+
+
+def day(d: date) -> str:
+    return d.strftime("%a %d %b %Y")
