@@ -1,0 +1,465 @@
+"""The people's side of the sandbox: what Slack sends the app when someone acts.
+
+Each method builds the request Slack would send (slash command form, `block_actions` or
+`view_submission` payload, Events API envelope), signs it with the app's signing secret and
+posts it over real HTTP, so the app's own verification, parsing and acknowledgement run. It
+reads the emulator to act only on what a person could see: a button that is not in the message
+cannot be pressed, a modal that is not open cannot be submitted, a required field cannot be left
+empty.
+"""
+
+from __future__ import annotations
+
+import http.client
+import itertools
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from slack_sdk.signature import SignatureVerifier
+
+from cxbot.sandbox.emulator import JsonDict, Message, SlackEmulator
+
+TEAM_DOMAIN = "cxbot-sandbox"
+FALLBACK_CHANNEL = "C0GENERAL"
+_FORM = "application/x-www-form-urlencoded"
+_JSON = "application/json"
+
+# Input element type -> (state key, key of its prefilled value, what a person's answer is).
+_INPUT_STATE: dict[str, tuple[str, str, str]] = {
+    "plain_text_input": ("value", "initial_value", "text"),
+    "url_text_input": ("value", "initial_value", "text"),
+    "email_text_input": ("value", "initial_value", "text"),
+    "number_input": ("value", "initial_value", "text"),
+    "rich_text_input": ("rich_text_value", "initial_value", "rich_text"),
+    "datepicker": ("selected_date", "initial_date", "plain"),
+    "timepicker": ("selected_time", "initial_time", "plain"),
+    "datetimepicker": ("selected_date_time", "initial_date_time", "plain"),
+    "static_select": ("selected_option", "initial_option", "option"),
+    "radio_buttons": ("selected_option", "initial_option", "option"),
+    "multi_static_select": ("selected_options", "initial_options", "options"),
+    "checkboxes": ("selected_options", "initial_options", "options"),
+    "users_select": ("selected_user", "initial_user", "plain"),
+    "multi_users_select": ("selected_users", "initial_users", "list"),
+    "conversations_select": ("selected_conversation", "initial_conversation", "plain"),
+    "multi_conversations_select": ("selected_conversations", "initial_conversations", "list"),
+    "channels_select": ("selected_channel", "initial_channel", "plain"),
+    "multi_channels_select": ("selected_channels", "initial_channels", "list"),
+}
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    """The app's answer; header names are lower-case."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+def view_state_values(view: JsonDict, values: dict[str, Any]) -> JsonDict:
+    """`view.state.values` as Slack builds it when a person submits `view`.
+
+    Every input block contributes, keyed `{block_id: {action_id: state}}`. `values` is keyed by
+    action_id or block_id; an input not mentioned keeps what was prefilled. Raises `LookupError`
+    for a key naming no input, `ValueError` for what Slack's client itself refuses to submit
+    (an empty required input, text over `max_length`).
+    """
+    inputs = [b for b in view.get("blocks") or [] if b.get("type") == "input" and b.get("element")]
+    known = {b["block_id"] for b in inputs} | {b["element"].get("action_id") for b in inputs}
+    unknown = set(values) - known
+    if unknown:
+        raise LookupError(f"no input {sorted(unknown)} in view {view.get('id')}; inputs: {sorted(known)}")
+    state: JsonDict = {}
+    for block in inputs:
+        element = block["element"]
+        action_id = element.get("action_id")
+        for key in (action_id, block["block_id"]):
+            if key in values:
+                given, answered = values[key], True
+                break
+        else:
+            given, answered = None, False
+        entry = _element_state(element, given, answered)
+        _check_submittable(block, entry)
+        state.setdefault(block["block_id"], {})[action_id] = entry
+    return state
+
+
+def _element_state(element: JsonDict, given: Any, answered: bool) -> JsonDict:
+    kind = element.get("type", "")
+    if kind not in _INPUT_STATE:
+        raise ValueError(f"the sandbox cannot fill a {kind!r} input")
+    state_key, initial_key, shape = _INPUT_STATE[kind]
+    if not answered:
+        prefilled = element.get(initial_key)
+        return {"type": kind, state_key: prefilled if prefilled is not None else ([] if shape in {"options", "list"} else None)}
+    if shape == "text":
+        answer: Any = None if given is None else str(given)
+    elif shape == "rich_text":
+        answer = None if given is None else {
+            "type": "rich_text",
+            "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": str(given)}]}],
+        }
+    elif shape == "option":
+        answer = None if given is None else _option(element, given)
+    elif shape == "options":
+        answer = [_option(element, value) for value in given or []]
+    elif shape == "list":
+        answer = list(given or [])
+    else:
+        answer = given
+    return {"type": kind, state_key: answer}
+
+
+def _option(element: JsonDict, value: Any) -> JsonDict:
+    """The element's full option object whose value is `value` (a person picks from what is offered)."""
+    options = list(element.get("options") or [])
+    for group in element.get("option_groups") or []:
+        options.extend(group.get("options") or [])
+    for option in options:
+        if option.get("value") == value:
+            return option
+    offered = [o.get("value") for o in options]
+    raise LookupError(f"{value!r} is not an option of {element.get('action_id')}; offered: {offered}")
+
+
+def _check_submittable(block: JsonDict, entry: JsonDict) -> None:
+    label = block.get("label", {}).get("text", block["block_id"])
+    answer = next(v for k, v in entry.items() if k != "type")
+    if not block.get("optional") and answer in (None, "", []):
+        raise ValueError(f"Slack does not submit a modal with the required input {label!r} empty")
+    limit = block["element"].get("max_length")
+    if isinstance(answer, str) and limit is not None and len(answer) > limit:
+        raise ValueError(f"Slack does not submit {label!r} longer than {limit} characters")
+
+
+class SlackPeople:
+    """Acts as the workspace's people, sending the app what Slack would send."""
+
+    def __init__(
+        self,
+        app_url: str,
+        signing_secret: str,
+        emulator: SlackEmulator,
+        *,
+        team_id: str = "TCXBOT",
+        api_app_id: str = "ACXBOT",
+        verification_token: str = "cxbot-sandbox-verification-token",
+        timeout: float = 10.0,
+    ) -> None:
+        parts = urlsplit(app_url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise ValueError(f"the app must listen on plain http: {app_url}")
+        self._host, self._port = parts.hostname, parts.port or 80
+        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._verifier = SignatureVerifier(signing_secret)
+        self._emulator = emulator
+        self.team_id = team_id
+        self.api_app_id = api_app_id
+        self.verification_token = verification_token
+        self.timeout = timeout
+        self.last_event: JsonDict | None = None
+        self._local = threading.local()
+        self._connections: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+        self._event_numbers = itertools.count(1)
+
+    # ------------------------------------------------------------ transport
+
+    def close(self) -> None:
+        """Close every kept-alive connection, whichever thread opened it."""
+        with self._lock:
+            connections, self._connections = self._connections, []
+        for connection in connections:
+            connection.close()
+
+    def __enter__(self) -> SlackPeople:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+    def _send(self, body: bytes, headers: dict[str, str]) -> HttpResult:
+        """POST over this thread's kept-alive connection, reconnecting once if the app had closed it."""
+        connection = self._connection()
+        reused = connection.sock is not None
+        try:
+            return self._exchange(connection, body, headers)
+        except (ConnectionResetError, BrokenPipeError):
+            if not reused:
+                raise
+        return self._exchange(connection, body, headers)
+
+    def _exchange(self, connection: http.client.HTTPConnection, body: bytes, headers: dict[str, str]) -> HttpResult:
+        try:
+            connection.request("POST", self._path, body=body, headers=headers)
+            response = connection.getresponse()
+            payload = response.read()
+        except (OSError, http.client.HTTPException):
+            connection.close()
+            raise
+        if response.will_close:
+            connection.close()
+        return HttpResult(response.status, {k.lower(): v for k, v in response.getheaders()}, payload)
+
+    def _signature_headers(self, body: bytes, timestamp: str | None = None) -> dict[str, str]:
+        timestamp = timestamp or str(int(time.time()))
+        signature = self._verifier.generate_signature(timestamp=timestamp, body=body) or ""
+        return {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature}
+
+    def post_raw(
+        self,
+        body: bytes,
+        *,
+        content_type: str,
+        timestamp: str | None = None,
+        signature: str | None = None,
+        sign: bool = True,
+        headers: dict[str, str] | None = None,
+    ) -> HttpResult:
+        """Send any body: signed unless `sign=False`; a given timestamp/signature is used as is."""
+        sent = {"Content-Type": content_type, "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)"}
+        if sign:
+            sent.update(self._signature_headers(body, timestamp))
+        elif timestamp is not None:
+            sent["X-Slack-Request-Timestamp"] = timestamp
+        if signature is not None:
+            sent["X-Slack-Signature"] = signature
+        sent.update(headers or {})
+        return self._send(body, sent)
+
+    def _post_form(self, form: dict[str, str]) -> HttpResult:
+        return self.post_raw(urlencode(form).encode(), content_type=_FORM)
+
+    def _post_payload(self, payload: JsonDict) -> HttpResult:
+        return self._post_form({"payload": json.dumps(payload)})
+
+    # ------------------------------------------------------------ who and where
+
+    def _person(self, user_id: str) -> JsonDict:
+        user = self._emulator.user(user_id)
+        if user is None:
+            raise LookupError(f"no user {user_id} in the workspace")
+        return {"id": user.id, "username": user.name, "name": user.name, "team_id": self.team_id}
+
+    def _team(self) -> JsonDict:
+        return {"id": self.team_id, "domain": TEAM_DOMAIN}
+
+    def _common(self, kind: str, user_id: str) -> JsonDict:
+        return {
+            "type": kind,
+            "team": self._team(),
+            "user": self._person(user_id),
+            "api_app_id": self.api_app_id,
+            "token": self.verification_token,
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+
+    # ------------------------------------------------------------ slash commands and buttons
+
+    def slash_command(self, user_id: str, command: str = "/cx-review", text: str = "", channel_id: str | None = None) -> HttpResult:
+        """`user_id` types `command text` in `channel_id` (default: #council if it exists)."""
+        channel = channel_id or self._emulator.channel_id("council") or FALLBACK_CHANNEL
+        return self._post_form({
+            "token": self.verification_token,
+            "team_id": self.team_id,
+            "team_domain": TEAM_DOMAIN,
+            "channel_id": channel,
+            "channel_name": self._emulator.channel_name(channel),
+            "user_id": user_id,
+            "user_name": self._person(user_id)["name"],
+            "command": command,
+            "text": text,
+            "api_app_id": self.api_app_id,
+            "is_enterprise_install": "false",
+            "response_url": self._emulator.new_response_url(user_id, channel),
+            "trigger_id": self._emulator.new_trigger(user_id),
+        })
+
+    def press_button(self, user_id: str, *, channel: str, ts: str, action_id: str, value: str | None = None) -> HttpResult:
+        """`user_id` presses the button `action_id` of message `ts` (ephemeral ones included)."""
+        message, block_id, button = self._element(user_id, channel, ts, action_id, "button")
+        action = {"type": "button", "action_id": action_id, "block_id": block_id, "text": button.get("text")}
+        chosen = value if value is not None else button.get("value")
+        if chosen is not None:
+            action["value"] = chosen
+        if "style" in button:
+            action["style"] = button["style"]
+        return self._block_action(user_id, message, action)
+
+    def choose_overflow(self, user_id: str, *, channel: str, ts: str, action_id: str, option_value: str) -> HttpResult:
+        """`user_id` opens the overflow menu `action_id` of message `ts` and picks `option_value`."""
+        message, block_id, menu = self._element(user_id, channel, ts, action_id, "overflow")
+        action = {"type": "overflow", "action_id": action_id, "block_id": block_id, "selected_option": _option(menu, option_value)}
+        return self._block_action(user_id, message, action)
+
+    def _element(self, user_id: str, channel: str, ts: str, action_id: str, kind: str) -> tuple[Message, str, JsonDict]:
+        """The message as `user_id` sees it, and the element `action_id` in it."""
+        message = self._emulator.message(channel, ts) or next(
+            (m for m in self._emulator.ephemerals(user_id) if m.channel == channel and m.ts == ts), None
+        )
+        if message is None:
+            raise LookupError(f"{user_id} sees no message {ts} in {channel}")
+        for block in message.blocks:
+            candidates = list(block.get("elements") or []) if block.get("type") == "actions" else []
+            if isinstance(block.get("accessory"), dict):
+                candidates.append(block["accessory"])
+            for element in candidates:
+                if element.get("action_id") == action_id:
+                    if element.get("type") != kind:
+                        raise LookupError(f"{action_id} in message {ts} is a {element.get('type')}, not a {kind}")
+                    return message, block["block_id"], element
+        raise LookupError(f"message {ts} in {channel} has no {kind} {action_id!r}")
+
+    def _block_action(self, user_id: str, message: Message, action: JsonDict) -> HttpResult:
+        container: JsonDict = {
+            "type": "message",
+            "message_ts": message.ts,
+            "channel_id": message.channel,
+            "is_ephemeral": message.visible_to is not None,
+        }
+        if message.thread_ts:
+            container["thread_ts"] = message.thread_ts
+        payload = self._common("block_actions", user_id)
+        payload.update(
+            container=container,
+            trigger_id=self._emulator.new_trigger(user_id),
+            channel={"id": message.channel, "name": self._emulator.channel_name(message.channel)},
+            state={"values": {}},
+            response_url=self._emulator.new_response_url(
+                user_id, message.channel, message_ts=message.ts, thread_ts=message.thread_ts
+            ),
+            actions=[dict(action, action_ts=f"{time.time():.6f}")],
+        )
+        if message.visible_to is None:
+            payload["message"] = message.to_slack()
+        return self._post_payload(payload)
+
+    # ------------------------------------------------------------ modals
+
+    def submit_view(self, user_id: str, values: dict[str, Any], *, view_id: str | None = None) -> HttpResult:
+        """`user_id` fills in their top modal (or `view_id`) with `values` and presses Submit.
+
+        The emulator then does what Slack does with the app's answer: close the view (no
+        `response_action`), close them all (`clear`), keep it open (`errors`), replace it
+        (`update`) or push another (`push`).
+        """
+        stack = self._emulator.open_views(user_id)
+        view = next((v for v in reversed(stack) if view_id in {None, v["id"]}), None)
+        if view is None:
+            raise LookupError(f"{user_id} has no open modal {view_id or ''}".rstrip())
+        result = self.submit_view_raw(user_id, view, view_state_values(view, values))
+        if result.status == 200:
+            try:
+                answer = result.json()
+            except ValueError:
+                answer = None
+            self._emulator.apply_view_response(user_id, view["id"], answer if isinstance(answer, dict) else None)
+        return result
+
+    def submit_view_raw(self, user_id: str, view: JsonDict, state_values: JsonDict) -> HttpResult:
+        """Send a `view_submission` for any view and state, open or not: for crafted payloads."""
+        payload = self._common("view_submission", user_id)
+        payload.update(
+            trigger_id=self._emulator.new_trigger(user_id),
+            view=dict(view, state={"values": state_values}),
+            response_urls=[],
+        )
+        return self._post_payload(payload)
+
+    def cancel_view(self, user_id: str) -> HttpResult | None:
+        """`user_id` closes their top modal; the app hears of it only if it asked (`notify_on_close`)."""
+        view = self._emulator.close_view(user_id)
+        if not view.get("notify_on_close"):
+            return None
+        payload = self._common("view_closed", user_id)
+        payload.update(view=view, is_cleared=False)
+        return self._post_payload(payload)
+
+    # ------------------------------------------------------------ Events API
+
+    def post_message(self, user_id: str, *, channel: str, text: str, thread_ts: str | None = None) -> HttpResult:
+        """`user_id` writes `text` in `channel` (in a thread if `thread_ts`); the app gets the event."""
+        message = self._emulator.record_user_message(user_id, channel, text, thread_ts)
+        event: JsonDict = {
+            "type": "message",
+            "client_msg_id": str(uuid.uuid4()),
+            "channel": message.channel,
+            "user": user_id,
+            "text": text,
+            "ts": message.ts,
+            "event_ts": message.ts,
+            "channel_type": {"D": "im", "G": "group"}.get(message.channel[:1], "channel"),
+            "team": self.team_id,
+        }
+        if message.thread_ts:
+            event["thread_ts"] = message.thread_ts
+        return self.send_event(self._envelope(event))
+
+    def post_in_thread(self, user_id: str, *, channel: str, thread_ts: str, text: str) -> HttpResult:
+        """`user_id` replies in the thread under `thread_ts`; the envelope is kept in `last_event`."""
+        return self.post_message(user_id, channel=channel, text=text, thread_ts=thread_ts)
+
+    def open_app_home(self, user_id: str, tab: str = "home") -> HttpResult:
+        """`user_id` opens the app's Home (or Messages) tab: an `app_home_opened` event."""
+        event: JsonDict = {
+            "type": "app_home_opened",
+            "user": user_id,
+            "channel": self._emulator.dm_channel(user_id),
+            "tab": tab,
+            "event_ts": f"{time.time():.6f}",
+        }
+        home = self._emulator.home(user_id)
+        if home is not None and tab == "home":
+            event["view"] = home
+        return self.send_event(self._envelope(event))
+
+    def _envelope(self, event: JsonDict) -> JsonDict:
+        number = next(self._event_numbers)
+        return {
+            "token": self.verification_token,
+            "team_id": self.team_id,
+            "context_team_id": self.team_id,
+            "api_app_id": self.api_app_id,
+            "event": event,
+            "type": "event_callback",
+            "event_id": f"Ev{number:04d}{uuid.uuid4().hex[:6].upper()}",
+            "event_time": int(time.time()),
+            "authorizations": [{
+                "enterprise_id": None,
+                "team_id": self.team_id,
+                "user_id": self._emulator.bot_user_id,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }],
+            "is_ext_shared_channel": False,
+        }
+
+    def send_event(self, envelope: JsonDict, *, retry_num: int | None = None, retry_reason: str = "http_timeout") -> HttpResult:
+        """Deliver an Events API envelope; with `retry_num`, as Slack's redelivery of it."""
+        self.last_event = envelope
+        headers = {} if retry_num is None else {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
+        return self.post_raw(json.dumps(envelope).encode(), content_type=_JSON, headers=headers)
+
+    def url_verification(self, challenge: str) -> HttpResult:
+        """The handshake Slack does when the Request URL is saved."""
+        body = {"token": self.verification_token, "challenge": challenge, "type": "url_verification"}
+        return self.post_raw(json.dumps(body).encode(), content_type=_JSON)

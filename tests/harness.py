@@ -1,0 +1,204 @@
+"""The test stack: a migrated database, the Slack emulator, and cxbot served over real HTTP.
+
+Tests talk to the served app only through signed HTTP requests (`SlackPeople`), and
+check what the emulator received and what the database holds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from socketserver import ThreadingMixIn
+from typing import Any, TypeVar
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cxbot.app import Runtime
+from cxbot.clock import FixedClock
+from cxbot.config import Settings
+from cxbot.council_file import load_council_file
+from cxbot.sandbox.client import SlackPeople
+from cxbot.sandbox.emulator import SlackEmulator
+from cxbot.services.council import load_council
+from cxbot.services.outbox import PENDING
+from cxbot.store.models import OutboxItem, ReviewRequest
+
+HERE = Path(__file__).parent
+COUNCIL_FILE = HERE / "council.toml"
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-cxbot-sandbox"
+CHANNEL = "C0COUNCIL"
+# Monday 23 November 2026, 10:00 in Oslo.
+START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+
+PEOPLE = {
+    "U0CHAIR": "Chair Cho", "U0ADMIN": "Admin Ada",
+    "U0BILLLEAD": "Bea (Billing lead)", "U0BILL1": "Bo (Billing)",
+    "U0LEGALLEAD": "Lea (Legal lead)", "U0LEGAL1": "Lars (Legal)", "U0LEGAL2": "Liv (Legal)",
+    "U0SUPLEAD": "Sue (Support lead)", "U0SUP1": "Sam (Support)",
+    "U0OUTSIDER": "Otto (not in the council)",
+}
+
+T = TypeVar("T")
+
+
+class _Server(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def serve_wsgi(app: Any) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, server_class=_Server, handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def make_emulator() -> SlackEmulator:
+    emulator = SlackEmulator(bot_token=BOT_TOKEN)
+    for user, name in PEOPLE.items():
+        emulator.add_user(user, name)
+    emulator.add_channel(CHANNEL, "cx-council")
+    emulator.add_channel("C0GENERAL", "general")
+    return emulator
+
+
+class Stack:
+    """One running cxbot with its emulator; helpers for the steps most tests share."""
+
+    def __init__(self, runtime: Runtime, emulator: SlackEmulator, people: SlackPeople, clock: FixedClock) -> None:
+        self.runtime, self.slack, self.people, self.clock = runtime, emulator, people, clock
+
+    # --- database --------------------------------------------------------------------
+
+    def session(self) -> Session:
+        return self.runtime.sessions()
+
+    def count(self, model: type, *where: Any) -> int:
+        with self.session() as s:
+            return s.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+    def all(self, model: type[T], *where: Any, order_by: Any = None) -> list[T]:
+        with self.session() as s:
+            stmt = select(model).where(*where)
+            if order_by is not None:
+                stmt = stmt.order_by(order_by)
+            return list(s.scalars(stmt))
+
+    def request(self, request_id: int) -> ReviewRequest:
+        with self.session() as s:
+            row = s.get(ReviewRequest, request_id)
+            assert row is not None
+            return row
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until the outbox has nothing due, and the after-ack replies have run."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pending = self.count(OutboxItem, OutboxItem.status == PENDING,
+                                 OutboxItem.next_attempt_at <= self.clock.now())
+            if pending == 0:
+                time.sleep(0.05)  # let an in-flight AfterAck call land
+                return
+            self.runtime.worker.kick()
+            time.sleep(0.02)
+        raise TimeoutError("the outbox did not drain")
+
+    # --- people ------------------------------------------------------------------------
+
+    def open_filing_modal(self, user: str) -> dict[str, Any]:
+        result = self.people.slash_command(user, "/cx-review", "")
+        assert result.status == 200, result.body
+        return self.slack.wait_for(lambda: (self.slack.open_views(user) or [None])[-1])
+
+    def file(self, user: str = "U0BILLLEAD", **fields: Any) -> int:
+        """File a request through the modal; returns the new request's id."""
+        self.open_filing_modal(user)
+        values = filing_values(**fields)
+        before = self.count(ReviewRequest)
+        result = self.people.submit_view(user, values)
+        assert result.status == 200 and not (result.json() or {}).get("errors"), result.body
+        assert self.count(ReviewRequest) == before + 1
+        self.settle()
+        with self.session() as s:
+            return s.scalar(select(func.max(ReviewRequest.id)))  # type: ignore[return-value]
+
+    def parent(self, request_id: int):  # type: ignore[no-untyped-def]
+        from cxbot.store.models import SlackMessage
+
+        rows = self.all(SlackMessage, SlackMessage.request_id == request_id, SlackMessage.role == "parent")
+        assert rows, f"request {request_id} has no parent message"
+        return self.slack.message(rows[0].channel, rows[0].ts)
+
+    def prompt(self, request_id: int):  # type: ignore[no-untyped-def]
+        from cxbot.store.models import SlackMessage
+
+        rows = self.all(SlackMessage, SlackMessage.request_id == request_id, SlackMessage.role == "prompt")
+        assert rows, f"request {request_id} has no vote prompt"
+        return self.slack.message(rows[0].channel, rows[0].ts)
+
+    def press(self, user: str, request_id: int, action_id: str, *, where: str = "prompt") -> Any:
+        message = self.prompt(request_id) if where == "prompt" else self.parent(request_id)
+        result = self.people.press_button(user, channel=message.channel, ts=message.ts, action_id=action_id)
+        assert result.status == 200, result.body
+        return result
+
+    def vote_with_note(self, user: str, request_id: int, action_id: str, note: str) -> Any:
+        self.press(user, request_id, action_id)
+        self.slack.wait_for(lambda: self.slack.open_views(user))
+        result = self.people.submit_view(user, {"note": note})
+        assert result.status == 200, result.body
+        return result
+
+
+def filing_values(**fields: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "title": "Annual plans get a cancellation fee",
+        "summary": "From January, cancelling an annual plan early costs one month's fee.",
+        "stages": ["Pay", "Leave"],
+        "impact": "negative",
+        "impact_note": "Customers who leave early pay more.",
+        "magnitude": "major",
+        "decision_by": (START.date() + timedelta(days=10)).isoformat(),
+        "link": "https://wiki.example.com/fees",
+    }
+    values.update(fields)
+    return values
+
+
+@contextmanager
+def running_stack(database_url: str, engine: Any = None) -> Iterator[Stack]:
+    clock = FixedClock(START)
+    with make_emulator() as emulator:
+        settings = Settings.from_env({
+            "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "CXBOT_DATABASE_URL": database_url, "CXBOT_SLACK_API_URL": emulator.url,
+        })
+        runtime = Runtime(settings, clock=clock, engine=engine)
+        load_council(runtime.services.uow(), load_council_file(COUNCIL_FILE), clock=clock)
+        runtime.start()
+        try:
+            with serve_wsgi(runtime.wsgi) as url:
+                people = SlackPeople(f"{url}/slack/events", SIGNING_SECRET, emulator)
+                yield Stack(runtime, emulator, people, clock)
+        finally:
+            runtime.stop()
+
+
+def today() -> date:
+    return START.date()

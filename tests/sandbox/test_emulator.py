@@ -1,0 +1,340 @@
+"""The emulator answers the bot's slack_sdk calls over real HTTP the way Slack does."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from cxbot.sandbox.emulator import SlackEmulator
+from tests.sandbox.conftest import COUNCIL, KARI, OLE
+
+
+def section(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def button(label: str, action_id: str, value: str = "v") -> dict:
+    return {"type": "button", "text": {"type": "plain_text", "text": label}, "action_id": action_id, "value": value}
+
+
+def modal(title: str = "Review", blocks: list[dict] | None = None, **extra: object) -> dict:
+    text_input = {"type": "plain_text_input", "action_id": "why"}
+    view = {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "blocks": blocks or [{"type": "input", "block_id": "reason", "label": {"type": "plain_text", "text": "Why"}, "element": text_input}],
+    }
+    view.update(extra)
+    return view
+
+
+def error_of(call) -> SlackApiError:
+    with pytest.raises(SlackApiError) as caught:
+        call()
+    return caught.value
+
+
+# ---------------------------------------------------------------- messages
+
+
+def test_post_update_thread_and_permalink(emulator: SlackEmulator, slack: WebClient) -> None:
+    parent = slack.chat_postMessage(channel=COUNCIL, text="New request", blocks=[section("*New request*")])
+    reply = slack.chat_postMessage(channel=COUNCIL, text="first", thread_ts=parent["ts"])
+    nested = slack.chat_postMessage(channel=COUNCIL, text="second", thread_ts=reply["ts"])
+    slack.chat_update(channel=COUNCIL, ts=parent["ts"], text="Decided", blocks=[section("*Decided*")])
+
+    assert float(parent["ts"]) < float(reply["ts"]) < float(nested["ts"])
+    assert [m.text for m in emulator.thread(COUNCIL, parent["ts"])] == ["first", "second"]
+    stored = emulator.message(COUNCIL, parent["ts"])
+    assert stored is not None and stored.text == "Decided" and stored.bot_id == emulator.bot_id
+    assert [(v.text, v.blocks[0]["text"]["text"]) for v in stored.edits] == [("New request", "*New request*")]
+    assert stored.blocks[0]["block_id"], "Slack fills in a block_id"
+    link = slack.chat_getPermalink(channel=COUNCIL, message_ts=reply["ts"])["permalink"]
+    assert link.startswith(f"https://cxbot-sandbox.slack.com/archives/{COUNCIL}/p{reply['ts'].replace('.', '')}")
+    assert emulator.problems == []
+
+
+def test_unknown_channel_thread_and_message(slack: WebClient) -> None:
+    assert error_of(lambda: slack.chat_postMessage(channel="C0NOPE", text="x")).response["error"] == "channel_not_found"
+    missing_thread = error_of(lambda: slack.chat_postMessage(channel=COUNCIL, text="x", thread_ts="1.000001"))
+    assert missing_thread.response["error"] == "thread_not_found"
+    assert error_of(lambda: slack.chat_update(channel=COUNCIL, ts="1.000001", text="x")).response["error"] == "message_not_found"
+
+
+def test_people_messages_cannot_be_edited_by_the_bot(emulator: SlackEmulator, slack: WebClient) -> None:
+    said = emulator.record_user_message(KARI, COUNCIL, "hello")
+    refused = error_of(lambda: slack.chat_update(channel=COUNCIL, ts=said.ts, text="hacked"))
+    assert refused.response["error"] == "cant_update_message"
+    assert error_of(lambda: slack.chat_delete(channel=COUNCIL, ts=said.ts)).response["error"] == "cant_delete_message"
+
+
+def test_dms_by_user_id_and_by_opened_channel(emulator: SlackEmulator, slack: WebClient) -> None:
+    opened = slack.conversations_open(users=KARI)["channel"]["id"]
+    assert opened == emulator.dm_channel(KARI)
+    assert slack.conversations_open(users=KARI)["already_open"] is True
+    slack.chat_postMessage(channel=opened, text="one")
+    answer = slack.chat_postMessage(channel=OLE, text="two")
+    assert answer["channel"] == emulator.dm_channel(OLE)
+    assert [m.text for m in emulator.dms(KARI)] == ["one"]
+    assert [m.text for m in emulator.dms(OLE)] == ["two"]
+
+
+def test_ephemeral_delete_and_users_info(emulator: SlackEmulator, slack: WebClient) -> None:
+    answer = slack.chat_postEphemeral(channel=COUNCIL, user=KARI, text="only you")
+    assert [(m.text, m.ts) for m in emulator.ephemerals(KARI)] == [("only you", answer["message_ts"])]
+    assert emulator.ephemerals(OLE) == []
+    posted = slack.chat_postMessage(channel=COUNCIL, text="oops")
+    slack.chat_delete(channel=COUNCIL, ts=posted["ts"])
+    assert emulator.messages(COUNCIL) == []
+    ole = slack.users_info(user=OLE)["user"]
+    assert (ole["real_name"], ole["tz"], ole["is_bot"]) == ("Ole (Support)", "America/New_York", False)
+    assert ole["tz_offset"] in (-5 * 3600, -4 * 3600)
+    assert error_of(lambda: slack.users_info(user="U0NOBODY")).response["error"] == "user_not_found"
+
+
+def test_auth_and_unknown_method(emulator: SlackEmulator, slack: WebClient) -> None:
+    assert slack.auth_test()["user_id"] == emulator.bot_user_id
+    wrong = WebClient(token="xoxb-wrong", base_url=emulator.url)
+    assert error_of(wrong.auth_test).response["error"] == "invalid_auth"
+    assert error_of(WebClient(base_url=emulator.url).auth_test).response["error"] == "not_authed"
+    assert error_of(lambda: slack.api_call("chat.frobnicate")).response["error"] == "unknown_method"
+    assert [c.method for c in emulator.calls()] == ["auth.test"] * 3 + ["chat.frobnicate"]
+
+
+def test_form_encoded_blocks_are_decoded(emulator: SlackEmulator, slack: WebClient) -> None:
+    blocks = [section("from a form")]
+    slack.api_call("chat.postMessage", params={"channel": COUNCIL, "text": "t", "blocks": json.dumps(blocks)})
+    assert emulator.messages(COUNCIL)[0].blocks[0]["text"]["text"] == "from a form"
+    assert emulator.calls("chat.postMessage")[0].params["blocks"] == blocks
+
+
+# ---------------------------------------------------------------- Block Kit validation
+
+
+@pytest.mark.parametrize(
+    "blocks, fragment",
+    [
+        ([section(f"b{i}") for i in range(51)], "no more than 50"),
+        ([{"type": "input", "label": {"type": "plain_text", "text": "L"}, "element": {"type": "plain_text_input"}}], "input blocks"),
+        ([{"type": "carousel_of_doom"}], "unknown block type"),
+        ([{"type": "actions", "elements": [button("x" * 76, "a")]}], "75 characters"),
+        ([{"type": "actions", "elements": [{"type": "teleporter", "action_id": "t"}]}], "unknown element type"),
+        ([section("")], "more than 0 characters"),
+        ([section("a") | {"block_id": "same"}, section("b") | {"block_id": "same"}], "duplicate block_id"),
+    ],
+)
+def test_invalid_blocks_are_refused(emulator: SlackEmulator, slack: WebClient, blocks: list, fragment: str) -> None:
+    refused = error_of(lambda: slack.chat_postMessage(channel=COUNCIL, text="t", blocks=blocks))
+    assert refused.response["error"] == "invalid_blocks"
+    assert any(fragment in e for e in refused.response["errors"]), refused.response["errors"]
+    assert emulator.messages() == []
+
+
+def test_fifty_blocks_are_fine_and_long_text_is_truncated(emulator: SlackEmulator, slack: WebClient) -> None:
+    slack.chat_postMessage(channel=COUNCIL, text="x" * 40_010, blocks=[section(f"b{i}") for i in range(50)])
+    assert len(emulator.messages()[0].text) == 40_000
+
+
+def test_missing_text_fallback_is_a_problem_not_an_error(emulator: SlackEmulator, slack: WebClient) -> None:
+    slack.api_call("chat.postMessage", json={"channel": COUNCIL, "blocks": [section("no fallback")]})
+    assert len(emulator.problems) == 1 and "text fallback" in emulator.problems[0]
+    assert error_of(lambda: slack.api_call("chat.postMessage", json={"channel": COUNCIL})).response["error"] == "no_text"
+
+
+def test_mentions_and_links_are_recorded_only_when_unescaped(emulator: SlackEmulator, slack: WebClient) -> None:
+    blocks = [
+        section("Raised by <@U0KARI> &lt;!channel&gt;"),
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": "<https://evil.example|invoice>"}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "<!here> see <https://x.example>"}]},
+        {"type": "section", "text": {"type": "plain_text", "text": "<!everyone> as plain text"}},
+    ]
+    slack.chat_postMessage(channel=COUNCIL, text="<!subteam^S1|@cx> &lt;@U0OLE&gt;", blocks=blocks)
+    message = emulator.messages()[0]
+    assert message.mentions == ["<!subteam^S1>", "<@U0KARI>", "<!here>"]
+    assert message.links == ["<https://evil.example|invoice>", "<https://x.example>"]
+
+
+# ---------------------------------------------------------------- modals
+
+
+def test_trigger_ids_are_single_use_and_short_lived(emulator: SlackEmulator, slack: WebClient) -> None:
+    trigger = emulator.new_trigger(KARI)
+    opened = slack.views_open(trigger_id=trigger, view=modal())["view"]
+    assert opened["id"].startswith("V") and opened["root_view_id"] == opened["id"]
+    assert opened["state"] == {"values": {}} and opened["hash"]
+    assert error_of(lambda: slack.views_open(trigger_id=trigger, view=modal())).response["error"] == "exchanged_trigger_id"
+    stale = emulator.new_trigger(KARI, age=3.5)
+    assert error_of(lambda: slack.views_open(trigger_id=stale, view=modal())).response["error"] == "expired_trigger_id"
+    assert error_of(lambda: slack.views_open(trigger_id="nope", view=modal())).response["error"] == "invalid_trigger_id"
+
+
+def test_view_limits(emulator: SlackEmulator, slack: WebClient) -> None:
+    cases = [
+        modal(title="t" * 25),
+        modal(private_metadata="m" * 3001),
+        modal(callback_id="c" * 256),
+        modal(blocks=[section(f"s{i}") for i in range(101)]),
+        modal(submit={"type": "plain_text", "text": "s" * 25}),
+        {key: value for key, value in modal().items() if key != "submit"},
+    ]
+    for view in cases:
+        trigger = emulator.new_trigger(KARI)
+        assert error_of(lambda: slack.views_open(trigger_id=trigger, view=view)).response["error"] == "invalid_arguments"
+        assert slack.views_open(trigger_id=trigger, view=modal())["ok"], "a refused call does not use up the trigger"
+
+
+def test_view_stack_push_update_and_limit(emulator: SlackEmulator, slack: WebClient) -> None:
+    root = slack.views_open(trigger_id=emulator.new_trigger(KARI), view=modal("One"))["view"]
+    second = slack.views_push(trigger_id=emulator.new_trigger(KARI), view=modal("Two"))["view"]
+    slack.views_push(trigger_id=emulator.new_trigger(KARI), view=modal("Three"))
+    full = error_of(lambda: slack.views_push(trigger_id=emulator.new_trigger(KARI), view=modal("Four")))
+    assert full.response["error"] == "push_limit_reached"
+    assert (second["root_view_id"], second["previous_view_id"]) == (root["id"], root["id"])
+
+    updated = slack.views_update(view_id=second["id"], hash=second["hash"], view=modal("Two, again"))["view"]
+    assert updated["id"] == second["id"] and updated["hash"] != second["hash"]
+    stale = error_of(lambda: slack.views_update(view_id=second["id"], hash=second["hash"], view=modal("x")))
+    assert stale.response["error"] == "hash_conflict"
+    titles = [v["title"]["text"] for v in emulator.open_views(KARI)]
+    assert titles == ["One", "Two, again", "Three"]
+    assert emulator.open_views(OLE) == []
+
+
+def test_home_tab_publish(emulator: SlackEmulator, slack: WebClient) -> None:
+    home = {"type": "home", "blocks": [section("Your open requests: 2")]}
+    first = slack.views_publish(user_id=KARI, view=home)["view"]
+    again = slack.views_publish(user_id=KARI, view=home)["view"]
+    assert first["id"] == again["id"]
+    assert emulator.home(KARI)["blocks"][0]["text"]["text"] == "Your open requests: 2"
+
+
+# ---------------------------------------------------------------- faults and outages
+
+
+def test_rate_limit_is_seen_by_slack_sdk_with_retry_after(emulator: SlackEmulator, slack: WebClient) -> None:
+    emulator.fail("chat.postMessage", status=429, retry_after=7)
+    limited = error_of(lambda: slack.chat_postMessage(channel=COUNCIL, text="x"))
+    assert limited.response.status_code == 429
+    assert limited.response.headers["Retry-After"] == "7"
+    assert limited.response["error"] == "ratelimited"
+    assert emulator.messages() == [], "a failed call changes nothing"
+    slack.chat_postMessage(channel=COUNCIL, text="x")
+    assert [(c.status, c.ok) for c in emulator.calls("chat.postMessage")] == [(429, False), (200, True)]
+
+
+def test_server_errors_and_ok_false_in_order(emulator: SlackEmulator, slack: WebClient) -> None:
+    emulator.fail("*", status=500)
+    emulator.fail("chat.postMessage", error="channel_not_found", times=2)
+    assert error_of(slack.auth_test).response.status_code == 500
+    for _ in range(2):
+        refused = error_of(lambda: slack.chat_postMessage(channel=COUNCIL, text="x"))
+        assert (refused.response.status_code, refused.response["error"]) == (200, "channel_not_found")
+    assert slack.chat_postMessage(channel=COUNCIL, text="x")["ok"]
+    with pytest.raises(ValueError):
+        emulator.fail("auth.test")
+
+
+def test_delay_provokes_client_timeout_but_the_work_is_done(emulator: SlackEmulator) -> None:
+    impatient = WebClient(token=emulator.bot_token, base_url=emulator.url, timeout=0.2)
+    emulator.fail("chat.postMessage", delay=0.6)
+    with pytest.raises(TimeoutError):
+        impatient.chat_postMessage(channel=COUNCIL, text="late")
+    assert emulator.wait_for(lambda: emulator.messages(COUNCIL))[0].text == "late"
+
+
+def test_go_down_and_come_back_on_the_same_port(emulator: SlackEmulator, slack: WebClient) -> None:
+    url = emulator.url
+    slack.chat_postMessage(channel=COUNCIL, text="before")
+    emulator.go_down()
+    with pytest.raises(OSError):
+        slack.chat_postMessage(channel=COUNCIL, text="during")
+    emulator.come_back()
+    assert emulator.url == url
+    slack.chat_postMessage(channel=COUNCIL, text="after")
+    assert [m.text for m in emulator.messages()] == ["before", "after"]
+
+
+def test_wait_for_times_out_helpfully(emulator: SlackEmulator) -> None:
+    with pytest.raises(TimeoutError, match="still false"):
+        emulator.wait_for(lambda: emulator.messages(), timeout=0.05)
+
+
+def test_reset_keeps_the_directory(emulator: SlackEmulator, slack: WebClient) -> None:
+    slack.chat_postMessage(channel=COUNCIL, text="x")
+    emulator.fail("*", status=503)
+    emulator.reset()
+    assert emulator.messages() == [] and emulator.calls() == [] and emulator.transcript() == []
+    assert slack.chat_postMessage(channel=KARI, text="still here")["ok"]
+
+
+# ---------------------------------------------------------------- files and response_url
+
+
+def test_file_upload_flow(emulator: SlackEmulator, slack: WebClient) -> None:
+    parent = slack.chat_postMessage(channel=COUNCIL, text="report coming")
+    slack.files_upload_v2(
+        channel=COUNCIL, content="a,b\n1,2\n", filename="report.csv", title="Report", initial_comment="Here", thread_ts=parent["ts"]
+    )
+    [stored] = emulator.files
+    assert (stored.name, stored.title, stored.content, stored.channel) == ("report.csv", "Report", b"a,b\n1,2\n", COUNCIL)
+    [share] = emulator.thread(COUNCIL, parent["ts"])
+    assert share.files == [stored.id] and share.text == "Here"
+    unuploaded = slack.files_getUploadURLExternal(filename="x.txt", length=3)["file_id"]
+    refused = error_of(lambda: slack.files_completeUploadExternal(files=[{"id": unuploaded}], channel_id=COUNCIL))
+    assert refused.response["error"] == "file_not_found"
+
+
+def post_json(url: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_response_url_ephemeral_in_channel_replace_and_delete(emulator: SlackEmulator, slack: WebClient) -> None:
+    hook = emulator.new_response_url(KARI, COUNCIL)
+    assert post_json(hook, {"text": "Only you see this"}) == (200, {"ok": True})
+    assert post_json(hook, {"text": "Everyone sees this", "response_type": "in_channel"})[0] == 200
+    assert [m.text for m in emulator.ephemerals(KARI)] == ["Only you see this"]
+    assert [m.text for m in emulator.messages(COUNCIL)] == ["Everyone sees this"]
+
+    card = slack.chat_postMessage(channel=COUNCIL, text="Vote")
+    on_card = emulator.new_response_url(KARI, COUNCIL, message_ts=card["ts"])
+    post_json(on_card, {"text": "Voted", "replace_original": True})
+    assert emulator.message(COUNCIL, card["ts"]).text == "Voted"
+    post_json(on_card, {"delete_original": True})
+    assert emulator.message(COUNCIL, card["ts"]) is None
+    status, body = post_json(on_card, {"text": "x", "blocks": [{"type": "nope"}]})
+    assert (status, body["error"]) == (400, "invalid_blocks")
+    assert post_json(emulator.url.replace("/api/", "/response/unknown"), {"text": "x"})[0] == 404
+
+
+# ---------------------------------------------------------------- transcript
+
+
+def test_transcript_says_who_saw_what(emulator: SlackEmulator, slack: WebClient) -> None:
+    card = slack.chat_postMessage(
+        channel=COUNCIL,
+        text="Refund for <@U0KARI>",
+        blocks=[section("Refund &amp; credit for <@U0KARI>"), {"type": "actions", "elements": [button("Approve", "approve")]}],
+    )
+    emulator.record_user_message(OLE, COUNCIL, "Looks fine", thread_ts=card["ts"])
+    slack.chat_postMessage(channel=KARI, text="Your request was approved")
+    slack.chat_postEphemeral(channel=COUNCIL, user=OLE, text="Vote recorded")
+    slack.views_open(trigger_id=emulator.new_trigger(KARI), view=modal())
+    entries = [(e.audience, e.where, e.author, e.text) for e in emulator.transcript()]
+    assert entries == [
+        ("#council", "message", "cxbot", "Refund & credit for @Kari (Billing)\n[Approve]"),
+        ("#council", "thread reply", "Ole (Support)", "Looks fine"),
+        ("DM with Kari (Billing)", "message", "cxbot", "Your request was approved"),
+        ("only visible to Ole (Support) in #council", "ephemeral", "cxbot", "Vote recorded"),
+        ("modal for Kari (Billing)", "modal opened", "cxbot", "┌ Review\n│ Why: [plain_text_input]\n└ [Send]"),
+    ]
+    assert str(emulator.transcript()[1]).startswith("[#council] Ole (Support) (thread reply):")

@@ -1,0 +1,127 @@
+"""`cxbot council load` / `show`: validation names the file, line and key; loading is idempotent."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select, text
+
+from cxbot.clock import FixedClock
+from cxbot.council_file import CouncilFileError, load_council_file, parse_council
+from cxbot.domain.model import DEFAULT_STAGES, Role
+from cxbot.services.context import Services
+from cxbot.services.council import load_council
+from cxbot.store.db import make_session_factory
+from cxbot.store.models import AuditEvent, Base, Department, Membership
+from tests.harness import COUNCIL_FILE, START
+
+GOOD = COUNCIL_FILE.read_text()
+
+
+def cli(*args: str, db: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CXBOT_DATABASE_URL": db}
+    return subprocess.run([sys.executable, "-m", "cxbot", *args], capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=60)
+
+
+def snapshot(engine: Engine) -> str:
+    """A digest of every row of every table: equal digests mean the database did not change."""
+    h = hashlib.sha256()
+    with engine.connect() as conn:
+        for table in Base.metadata.sorted_tables:
+            for row in conn.execute(select(table).order_by(*table.primary_key.columns)):
+                h.update(repr(tuple(row)).encode())
+    return h.hexdigest()
+
+
+def test_parses_the_example_with_default_stages() -> None:
+    spec = parse_council(GOOD)
+    assert spec.channel == "C0COUNCIL" and spec.timezone == "Europe/Oslo"
+    assert spec.stages == DEFAULT_STAGES
+    assert [d.key for d in spec.departments] == ["billing", "legal", "support"]
+
+
+@pytest.mark.parametrize("change, key, line", [
+    (lambda t: t.replace('timezone = "Europe/Oslo"', 'timezone = "Europe/Oslo"\ncolour = "red"'), "council.colour", 7),
+    (lambda t: t.replace('key = "legal"', 'key = "billing"'), "departments[1].key", 15),
+    (lambda t: t.replace('advocates = ["U0SUP1"]', 'advocates = ["U0SUP1", "U0LEGAL1"]'),
+     "departments[2].advocates", 24),
+    (lambda t: t.replace('channel = "C0COUNCIL"\n', ""), "council.channel", None),
+    (lambda t: t.replace('timezone = "Europe/Oslo"', 'timezone = "Mars/Olympus"'), "council.timezone", 6),
+    (lambda t: t.replace('leads = ["U0LEGALLEAD"]', 'leads = ["legal lead"]'), "departments[1].leads", 17),
+    (lambda t: t.replace('name = "Support"', 'nmae = "Support"'), "departments[2].nmae", 22),
+])
+def test_errors_name_the_key_and_line(change, key: str, line: int | None) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(CouncilFileError) as info:
+        parse_council(change(GOOD), source="council.toml")
+    assert info.value.key == key
+    if line is not None:
+        assert info.value.line == line, str(info.value)
+    assert str(info.value).startswith("council.toml")
+
+
+def test_toml_syntax_error_names_the_line() -> None:
+    with pytest.raises(CouncilFileError) as info:
+        parse_council("[council]\nchannel = \n", source="c.toml")
+    assert info.value.line == 2 and "not valid TOML" in str(info.value)
+
+
+def test_load_is_idempotent_and_deactivates_removed_people(engine: Engine) -> None:
+    services = Services(make_session_factory(engine), FixedClock(START))
+    spec = load_council_file(COUNCIL_FILE)
+    assert load_council(services.uow(), spec, clock=services.clock).changes
+    before = snapshot(engine)
+    assert load_council(services.uow(), spec, clock=services.clock).changes == []
+    assert snapshot(engine) == before
+
+    smaller = parse_council(GOOD.replace('advocates = ["U0LEGAL1", "U0LEGAL2"]', 'advocates = ["U0LEGAL1"]'))
+    report = load_council(services.uow(), smaller, clock=services.clock)
+    assert report.changes == ["advocate U0LEGAL2 of legal deactivated"]
+    with services.sessions() as s:
+        liv = s.scalars(select(Membership).where(Membership.user_id == "U0LEGAL2")).one()
+        assert liv.active is False and liv.role is Role.ADVOCATE
+        assert s.scalar(select(AuditEvent.kind).order_by(AuditEvent.id.desc()).limit(1)) == "council_loaded"
+    load_council(services.uow(), spec, clock=services.clock)
+    with services.sessions() as s:
+        assert s.scalars(select(Membership).where(Membership.user_id == "U0LEGAL2")).one().active is True
+        assert s.scalar(select(text("count(*)")).select_from(Department)) == 3
+
+
+def test_cli_load_and_show(database_url: str, engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "council.toml"
+    path.write_text(GOOD)
+    first = cli("council", "load", str(path), db=database_url)
+    assert first.returncode == 0, first.stderr
+    assert "advocate U0LEGAL2 of legal added" in first.stdout
+    again = cli("council", "load", str(path), db=database_url)
+    assert again.returncode == 0 and "nothing changed" in again.stdout
+    shown = cli("council", "show", db=database_url)
+    assert shown.returncode == 0
+    assert "[legal] Legal" in shown.stdout and "U0LEGAL1, U0LEGAL2" in shown.stdout
+
+
+def test_cli_bad_file_changes_nothing(database_url: str, engine: Engine, tmp_path: Path) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text(GOOD)
+    assert cli("council", "load", str(good), db=database_url).returncode == 0
+    before = snapshot(engine)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(GOOD.replace('advocates = ["U0SUP1"]', 'advocates = ["U0SUP1", "U0BILL1"]')
+                   .replace('name = "Billing"', 'name = "Billing & Co"'))
+    result = cli("council", "load", str(bad), db=database_url)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"cxbot: {bad}:24: departments[2].advocates: U0BILL1 is already an advocate of 'billing': "
+        "one department per advocate")
+    assert "Traceback" not in result.stderr
+    assert snapshot(engine) == before
+
+
+def test_cli_missing_file(database_url: str, engine: Engine, tmp_path: Path) -> None:
+    result = cli("council", "load", str(tmp_path / "nope.toml"), db=database_url)
+    assert result.returncode == 2 and "nope.toml" in result.stderr and "cannot read" in result.stderr
