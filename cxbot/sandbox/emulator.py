@@ -432,7 +432,8 @@ class SlackEmulator:
             self._down.clear()
             self._server = _Server((self._host, self._port), self)
             self._port = self._server.server_address[1]
-            threading.Thread(target=self._server.serve_forever, name="slack-emulator", daemon=True).start()
+            serve = self._server.serve_forever
+            threading.Thread(target=serve, kwargs={"poll_interval": 0.02}, name="slack-emulator", daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -1092,7 +1093,12 @@ class SlackEmulator:
             self._note(self._audience(hook.channel), f"deleted {original.ts}", "", original.user)
         else:
             audience = self._audience(hook.channel)
-            text, blocks = self._content(body, "response_url", audience, old=original if _flag(body.get("replace_original")) else None)
+            replaced = original if _flag(body.get("replace_original")) else None
+            try:
+                text, blocks = self._content(body, "response_url", audience, old=replaced)
+            except _ApiError as exc:
+                exc.status = 400  # incoming webhooks answer refusals with HTTP errors
+                raise
             thread_ts = body.get("thread_ts") or hook.thread_ts
             if _flag(body.get("replace_original")) and original is not None:
                 self._edit(original, text, blocks)

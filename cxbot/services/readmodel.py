@@ -111,10 +111,6 @@ def request_view(session: Session, request_id: int) -> RequestView:
     )
 
 
-def department_names(session: Session) -> dict[str, str]:
-    return dict(session.execute(select(Department.key, Department.name)).tuples().all())
-
-
 def request_title(uow: UnitOfWork, request_id: int) -> str:
     with uow:
         return load_request(uow.session, request_id).title

@@ -41,8 +41,8 @@ def filing_form(uow: UnitOfWork, user: str) -> FilingForm:
             raise NotAllowed(refusal)
         mine = who.departments(Role.LEAD, Role.ADVOCATE)
         rows = s.execute(select(Department.key, Department.name).where(Department.key.in_(mine))
-                         .order_by(Department.position)).tuples().all()
-        return FilingForm(list(rows), tuple(council.stages), council.timezone)
+                         .order_by(Department.position))
+        return FilingForm([(key, name) for key, name in rows], tuple(council.stages), council.timezone)
 
 
 def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, view_id: str | None = None) -> int:
@@ -69,13 +69,13 @@ def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, vie
         if errors:
             raise InvalidInput(errors)
 
-        counts = dict(
-            s.execute(
+        counts: dict[int, int] = {
+            dept_id: n for dept_id, n in s.execute(
                 select(Membership.department_id, func.count())
                 .where(Membership.role == Role.ADVOCATE, Membership.active.is_(True))
                 .group_by(Membership.department_id)
-            ).tuples().all()
-        )
+            )
+        }
         depts = s.scalars(select(Department).where(Department.active.is_(True)).order_by(Department.position)).all()
         by_key = {d.key: d for d in depts}
         routes = route(draft.department, [DepartmentInfo(d.key, d.name, counts.get(d.id, 0)) for d in depts])

@@ -102,7 +102,7 @@ def _tell(after: AfterAck, ack: Any, body: dict[str, Any], exc: CxError) -> None
             after.ephemeral(channel=user, user=user, text=exc.message)
         return
     if body.get("command") and not acked:
-        ack(text=exc.message)
+        ack(response_type="ephemeral", text=exc.message)
         return
     if not acked:
         ack()

@@ -43,6 +43,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     signed: bool
+    peer: tuple[str, int]
 
     @property
     def form(self) -> dict[str, str]:
@@ -72,7 +73,7 @@ class FakeApp:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                request = Received(headers, body, verifier.is_valid_request(body, headers))
+                request = Received(headers, body, verifier.is_valid_request(body, headers), self.client_address)
                 app.received.append(request)
                 status, answer = app.answer(request) if request.signed else (401, b"")
                 self.send_response(status)
@@ -86,7 +87,7 @@ class FakeApp:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/slack/events"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True).start()
 
     def answer_json(self, body: dict[str, Any]) -> None:
         self.answer = lambda request: (200, json.dumps(body).encode())

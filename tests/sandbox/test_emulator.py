@@ -240,14 +240,15 @@ def test_server_errors_and_ok_false_in_order(emulator: SlackEmulator, slack: Web
 
 
 def test_delay_provokes_client_timeout_but_the_work_is_done(emulator: SlackEmulator) -> None:
-    impatient = WebClient(token=emulator.bot_token, base_url=emulator.url, timeout=0.2)
-    emulator.fail("chat.postMessage", delay=0.6)
+    impatient = WebClient(token=emulator.bot_token, base_url=emulator.url, timeout=0.1, retry_handlers=[])
+    emulator.fail("chat.postMessage", delay=0.3)
     with pytest.raises(TimeoutError):
         impatient.chat_postMessage(channel=COUNCIL, text="late")
     assert emulator.wait_for(lambda: emulator.messages(COUNCIL))[0].text == "late"
 
 
-def test_go_down_and_come_back_on_the_same_port(emulator: SlackEmulator, slack: WebClient) -> None:
+def test_go_down_and_come_back_on_the_same_port(emulator: SlackEmulator) -> None:
+    slack = WebClient(token=emulator.bot_token, base_url=emulator.url, retry_handlers=[])
     url = emulator.url
     slack.chat_postMessage(channel=COUNCIL, text="before")
     emulator.go_down()

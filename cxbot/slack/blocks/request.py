@@ -82,7 +82,7 @@ def parent_message(view: RequestView) -> tuple[str, list[Block]]:
     ]
     if not view.status.is_final:
         blocks.append(ActionsBlock(block_id="request_actions", elements=[withdraw_button(view.id)]))
-    text = f"{title_text(view)} — {view.department_name}, {view.status.label}"
+    text = f"{escape(title_text(view))} — {escape(view.department_name)}, {view.status.label}"
     return text, blocks
 
 
@@ -119,7 +119,8 @@ def vote_prompt(view: RequestView) -> tuple[str, list[Block]]:
             Option(text="Retract my vote", value=f"{ids.MORE_RETRACT}:{rid}"),
         ]),
     ]))
-    return f"Review requested from {', '.join(d.name for d in view.routed)}: CX review #{view.id}", blocks
+    names = ", ".join(escape(d.name) for d in view.routed)
+    return f"Review requested from {names}: CX review #{view.id}", blocks
 
 
 def thread_note(view: RequestView, kind: str, actor: str, data: dict[str, Any]) -> str | None:

@@ -30,9 +30,9 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         if not words:
             open_filing_modal(cx, after, ack, command)
         elif words[0].lower() == "help":
-            ack(text=HELP)
+            ack(response_type="ephemeral", text=HELP)
         else:
-            ack(text=f"I don't know `{escape(words[0])}`.\n\n{HELP}")
+            ack(response_type="ephemeral", text=f"I don't know `{escape(words[0])}`.\n\n{HELP}")
 
 
 def open_filing_modal(cx: Services, after: AfterAck, ack: Ack, command: dict[str, Any]) -> None:
