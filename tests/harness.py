@@ -6,15 +6,12 @@ check what the emulator received and what the database holds.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from socketserver import ThreadingMixIn
 from typing import Any, TypeVar
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -25,6 +22,7 @@ from cxbot.config import Settings
 from cxbot.council_file import load_council_file
 from cxbot.sandbox.client import SlackPeople
 from cxbot.sandbox.emulator import SlackEmulator
+from cxbot.sandbox.serving import serve_in_thread
 from cxbot.services.council import load_council
 from cxbot.services.outbox import PENDING
 from cxbot.store.models import OutboxItem, ReviewRequest
@@ -48,27 +46,6 @@ PEOPLE = {
 T = TypeVar("T")
 
 
-class _Server(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def serve_wsgi(app: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, server_class=_Server, handler_class=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def make_emulator() -> SlackEmulator:
     emulator = SlackEmulator(bot_token=BOT_TOKEN)
     for user, name in PEOPLE.items():
@@ -81,8 +58,10 @@ def make_emulator() -> SlackEmulator:
 class Stack:
     """One running cxbot with its emulator; helpers for the steps most tests share."""
 
-    def __init__(self, runtime: Runtime, emulator: SlackEmulator, people: SlackPeople, clock: FixedClock) -> None:
+    def __init__(self, runtime: Runtime, emulator: SlackEmulator, people: SlackPeople, clock: FixedClock,
+                 base_url: str) -> None:
         self.runtime, self.slack, self.people, self.clock = runtime, emulator, people, clock
+        self.base_url = base_url
 
     # --- database --------------------------------------------------------------------
 
@@ -193,9 +172,9 @@ def running_stack(database_url: str, engine: Any = None) -> Iterator[Stack]:
         load_council(runtime.services.uow(), load_council_file(COUNCIL_FILE), clock=clock)
         runtime.start()
         try:
-            with serve_wsgi(runtime.wsgi) as url:
+            with serve_in_thread(runtime.wsgi) as url:
                 people = SlackPeople(f"{url}/slack/events", SIGNING_SECRET, emulator)
-                yield Stack(runtime, emulator, people, clock)
+                yield Stack(runtime, emulator, people, clock, url)
         finally:
             runtime.stop()
 

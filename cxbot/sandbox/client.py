@@ -16,7 +16,7 @@ import json
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -57,8 +57,8 @@ class HttpResult:
     """The app's answer; header names are lower-case."""
 
     status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
+    headers: dict[str, str]
+    body: bytes
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -100,7 +100,9 @@ def _element_state(element: JsonDict, given: Any, answered: bool) -> JsonDict:
     state_key, initial_key, shape = _INPUT_STATE[kind]
     if not answered:
         prefilled = element.get(initial_key)
-        return {"type": kind, state_key: prefilled if prefilled is not None else ([] if shape in {"options", "list"} else None)}
+        if prefilled is None and shape in {"options", "list"}:
+            prefilled = []
+        return {"type": kind, state_key: prefilled}
     if shape == "text":
         answer: Any = None if given is None else str(given)
     elif shape == "rich_text":
@@ -175,11 +177,10 @@ class SlackPeople:
     # ------------------------------------------------------------ transport
 
     def close(self) -> None:
-        """Close every kept-alive connection, whichever thread opened it."""
+        """Close every kept-alive connection, whichever thread opened it (a later request reopens)."""
         with self._lock:
-            connections, self._connections = self._connections, []
-        for connection in connections:
-            connection.close()
+            for connection in self._connections:
+                connection.close()
 
     def __enter__(self) -> SlackPeople:
         return self
@@ -207,7 +208,9 @@ class SlackPeople:
                 raise
         return self._exchange(connection, body, headers)
 
-    def _exchange(self, connection: http.client.HTTPConnection, body: bytes, headers: dict[str, str]) -> HttpResult:
+    def _exchange(
+        self, connection: http.client.HTTPConnection, body: bytes, headers: dict[str, str]
+    ) -> HttpResult:
         try:
             connection.request("POST", self._path, body=body, headers=headers)
             response = connection.getresponse()
@@ -275,7 +278,9 @@ class SlackPeople:
 
     # ------------------------------------------------------------ slash commands and buttons
 
-    def slash_command(self, user_id: str, command: str = "/cx-review", text: str = "", channel_id: str | None = None) -> HttpResult:
+    def slash_command(
+        self, user_id: str, command: str = "/cx-review", text: str = "", channel_id: str | None = None
+    ) -> HttpResult:
         """`user_id` types `command text` in `channel_id` (default: #council if it exists)."""
         channel = channel_id or self._emulator.channel_id("council") or FALLBACK_CHANNEL
         return self._post_form({
@@ -294,7 +299,9 @@ class SlackPeople:
             "trigger_id": self._emulator.new_trigger(user_id),
         })
 
-    def press_button(self, user_id: str, *, channel: str, ts: str, action_id: str, value: str | None = None) -> HttpResult:
+    def press_button(
+        self, user_id: str, *, channel: str, ts: str, action_id: str, value: str | None = None
+    ) -> HttpResult:
         """`user_id` presses the button `action_id` of message `ts` (ephemeral ones included)."""
         message, block_id, button = self._element(user_id, channel, ts, action_id, "button")
         action = {"type": "button", "action_id": action_id, "block_id": block_id, "text": button.get("text")}
@@ -305,13 +312,18 @@ class SlackPeople:
             action["style"] = button["style"]
         return self._block_action(user_id, message, action)
 
-    def choose_overflow(self, user_id: str, *, channel: str, ts: str, action_id: str, option_value: str) -> HttpResult:
+    def choose_overflow(
+        self, user_id: str, *, channel: str, ts: str, action_id: str, option_value: str
+    ) -> HttpResult:
         """`user_id` opens the overflow menu `action_id` of message `ts` and picks `option_value`."""
         message, block_id, menu = self._element(user_id, channel, ts, action_id, "overflow")
-        action = {"type": "overflow", "action_id": action_id, "block_id": block_id, "selected_option": _option(menu, option_value)}
+        chosen = _option(menu, option_value)
+        action = {"type": "overflow", "action_id": action_id, "block_id": block_id, "selected_option": chosen}
         return self._block_action(user_id, message, action)
 
-    def _element(self, user_id: str, channel: str, ts: str, action_id: str, kind: str) -> tuple[Message, str, JsonDict]:
+    def _element(
+        self, user_id: str, channel: str, ts: str, action_id: str, kind: str
+    ) -> tuple[Message, str, JsonDict]:
         """The message as `user_id` sees it, and the element `action_id` in it."""
         message = self._emulator.message(channel, ts) or next(
             (m for m in self._emulator.ephemerals(user_id) if m.channel == channel and m.ts == ts), None
@@ -325,7 +337,8 @@ class SlackPeople:
             for element in candidates:
                 if element.get("action_id") == action_id:
                     if element.get("type") != kind:
-                        raise LookupError(f"{action_id} in message {ts} is a {element.get('type')}, not a {kind}")
+                        found = element.get("type")
+                        raise LookupError(f"{action_id} in message {ts} is a {found}, not a {kind}")
                     return message, block["block_id"], element
         raise LookupError(f"message {ts} in {channel} has no {kind} {action_id!r}")
 
@@ -372,7 +385,8 @@ class SlackPeople:
                 answer = result.json()
             except ValueError:
                 answer = None
-            self._emulator.apply_view_response(user_id, view["id"], answer if isinstance(answer, dict) else None)
+            response = answer if isinstance(answer, dict) else None
+            self._emulator.apply_view_response(user_id, view["id"], response)
         return result
 
     def submit_view_raw(self, user_id: str, view: JsonDict, state_values: JsonDict) -> HttpResult:
@@ -396,7 +410,9 @@ class SlackPeople:
 
     # ------------------------------------------------------------ Events API
 
-    def post_message(self, user_id: str, *, channel: str, text: str, thread_ts: str | None = None) -> HttpResult:
+    def post_message(
+        self, user_id: str, *, channel: str, text: str, thread_ts: str | None = None
+    ) -> HttpResult:
         """`user_id` writes `text` in `channel` (in a thread if `thread_ts`); the app gets the event."""
         message = self._emulator.record_user_message(user_id, channel, text, thread_ts)
         event: JsonDict = {
@@ -453,10 +469,14 @@ class SlackPeople:
             "is_ext_shared_channel": False,
         }
 
-    def send_event(self, envelope: JsonDict, *, retry_num: int | None = None, retry_reason: str = "http_timeout") -> HttpResult:
+    def send_event(
+        self, envelope: JsonDict, *, retry_num: int | None = None, retry_reason: str = "http_timeout"
+    ) -> HttpResult:
         """Deliver an Events API envelope; with `retry_num`, as Slack's redelivery of it."""
         self.last_event = envelope
-        headers = {} if retry_num is None else {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
+        headers = {}
+        if retry_num is not None:
+            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}
         return self.post_raw(json.dumps(envelope).encode(), content_type=_JSON, headers=headers)
 
     def url_verification(self, challenge: str) -> HttpResult:

@@ -8,6 +8,8 @@ and permanent ones (stop, report).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import socket
 from collections.abc import Callable
@@ -71,10 +73,17 @@ class SlackDelivery:
             return s.scalars(select(SlackMessage).where(
                 SlackMessage.request_id == request_id, SlackMessage.role == role)).first()
 
-    def _store(self, request_id: int, role: str, channel: str, ts: str, permalink: str = "") -> None:
+    def _store(self, request_id: int, role: str, channel: str, ts: str, content_hash: str) -> None:
         with self._sessions() as s:
-            s.add(SlackMessage(request_id=request_id, role=role, channel=channel, ts=ts, permalink=permalink))
+            s.add(SlackMessage(request_id=request_id, role=role, channel=channel, ts=ts, content_hash=content_hash))
             s.commit()
+
+    def _remember(self, message_id: int, content_hash: str) -> None:
+        with self._sessions() as s:
+            row = s.get(SlackMessage, message_id)
+            if row is not None:
+                row.content_hash = content_hash
+                s.commit()
 
     def _event(self, event_id: int) -> AuditEvent:
         with self._sessions() as s:
@@ -107,6 +116,10 @@ class SlackDelivery:
     def _blocks(blocks: list[Block]) -> list[dict[str, Any]]:
         return [b.to_dict() for b in blocks]
 
+    @staticmethod
+    def _hash(text: str, blocks: list[dict[str, Any]]) -> str:
+        return hashlib.sha256(json.dumps([text, blocks], sort_keys=True).encode()).hexdigest()
+
     # --- one handler per notice ---------------------------------------------------------
 
     def _post_request(self, item: Item) -> None:
@@ -115,9 +128,10 @@ class SlackDelivery:
             return
         view = self._view(request_id)
         text, blocks = render.parent_message(view)
-        data = self._call("chat.postMessage", channel=view.channel, text=text, blocks=self._blocks(blocks),
+        payload = self._blocks(blocks)
+        data = self._call("chat.postMessage", channel=view.channel, text=text, blocks=payload,
                           unfurl_links=False, unfurl_media=False)
-        self._store(request_id, PARENT, data["channel"], data["ts"])
+        self._store(request_id, PARENT, data["channel"], data["ts"], self._hash(text, payload))
 
     def _parent(self, request_id: int) -> SlackMessage:
         parent = self._message(request_id, PARENT)
@@ -131,9 +145,9 @@ class SlackDelivery:
             return
         parent = self._parent(request_id)
         text, blocks = render.vote_prompt(self._view(request_id))
-        data = self._call("chat.postMessage", channel=parent.channel, thread_ts=parent.ts, text=text,
-                          blocks=self._blocks(blocks))
-        self._store(request_id, PROMPT, data["channel"], data["ts"])
+        payload = self._blocks(blocks)
+        data = self._call("chat.postMessage", channel=parent.channel, thread_ts=parent.ts, text=text, blocks=payload)
+        self._store(request_id, PROMPT, data["channel"], data["ts"], self._hash(text, payload))
 
     def _refresh(self, item: Item) -> None:
         request_id = item.payload["request_id"]
@@ -146,9 +160,11 @@ class SlackDelivery:
             renders[filer_dm_role(view.filer)] = filer_dm
         for role, (text, blocks) in renders.items():
             message = messages.get(role)
-            if message is not None:
-                self._call("chat.update", channel=message.channel, ts=message.ts, text=text,
-                           blocks=self._blocks(blocks))
+            payload = self._blocks(blocks)
+            digest = self._hash(text, payload)
+            if message is not None and message.content_hash != digest:
+                self._call("chat.update", channel=message.channel, ts=message.ts, text=text, blocks=payload)
+                self._remember(message.id, digest)
 
     def _thread_note(self, item: Item) -> None:
         request_id = item.payload["request_id"]
@@ -177,7 +193,8 @@ class SlackDelivery:
         if rendered is None:
             return
         text, blocks = rendered
+        payload = self._blocks(blocks)
         channel = self._call("conversations.open", users=user)["channel"]["id"]
-        data = self._call("chat.postMessage", channel=channel, text=text, blocks=self._blocks(blocks))
+        data = self._call("chat.postMessage", channel=channel, text=text, blocks=payload)
         if event.kind == "filed":
-            self._store(request_id, filer_dm_role(user), data["channel"], data["ts"])
+            self._store(request_id, filer_dm_role(user), data["channel"], data["ts"], self._hash(text, payload))

@@ -177,6 +177,8 @@ class SlackMessage(Base):
     channel: Mapped[str] = mapped_column(String(32))
     ts: Mapped[str] = mapped_column(String(32))
     permalink: Mapped[str] = mapped_column(String(300), default="")
+    # What the message shows now, hashed: an update that would change nothing is skipped.
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
 
 
 class OutboxItem(Base):

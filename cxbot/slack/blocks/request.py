@@ -97,7 +97,10 @@ def withdraw_button(request_id: int) -> ButtonElement:
 def vote_prompt(view: RequestView) -> tuple[str, list[Block]]:
     """The thread reply that asks the routed advocates, with the vote buttons while it is open."""
     asked = " ".join(mention(u) for d in view.routed for u in d.advocates)
-    why = "; ".join(f"*{escape(d.name)}*: {escape(d.reason)}" for d in view.routed)
+    reasons: dict[str, list[str]] = {}
+    for d in view.routed:
+        reasons.setdefault(d.reason, []).append(f"*{escape(d.name)}*")
+    why = "; ".join(f"{', '.join(names)}: {escape(reason)}" for reason, names in reasons.items())
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=clip(
             f"{asked} — please review this change for your department and its customers. "

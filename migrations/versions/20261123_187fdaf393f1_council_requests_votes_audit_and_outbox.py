@@ -1,8 +1,8 @@
 """council, requests, votes, audit and outbox
 
-Revision ID: c8d2cf80488c
+Revision ID: 187fdaf393f1
 Revises: 
-Create Date: 2026-11-23 00:04:42.143280
+Create Date: 2026-11-23 00:14:28.114145
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import cxbot.store.types
 
 
-revision = 'c8d2cf80488c'
+revision = '187fdaf393f1'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -150,6 +150,7 @@ def upgrade() -> None:
     sa.Column('channel', sa.String(length=32), nullable=False),
     sa.Column('ts', sa.String(length=32), nullable=False),
     sa.Column('permalink', sa.String(length=300), nullable=False),
+    sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.ForeignKeyConstraint(['request_id'], ['review_requests.id'], name=op.f('fk_slack_messages_request_id_review_requests')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_slack_messages')),
     sa.UniqueConstraint('request_id', 'role', name=op.f('uq_slack_messages_request_id_role'))

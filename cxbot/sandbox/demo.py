@@ -1,0 +1,197 @@
+"""`cxbot demo`: the council's story, played against the Slack emulator on a throw-away SQLite.
+
+Nothing here is faked inside cxbot: the app is served over HTTP, people's clicks arrive as
+signed Slack requests, and what is printed is what the emulator received, in order. The
+demo checks the outcome at each step and exits 0 only when the story ran as expected.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlalchemy import select
+
+from cxbot.app import Runtime
+from cxbot.config import Settings
+from cxbot.council_file import load_council_file
+from cxbot.domain.model import Status
+from cxbot.sandbox.client import SlackPeople
+from cxbot.sandbox.emulator import SlackEmulator
+from cxbot.sandbox.serving import serve_in_thread
+from cxbot.services.council import load_council
+from cxbot.slack.blocks import ids
+from cxbot.store.db import make_engine
+from cxbot.store.migrate import upgrade
+from cxbot.store.models import ReviewRequest, SlackMessage
+
+COUNCIL = Path(__file__).with_name("example_council.toml")
+PEOPLE = {
+    "U0CHAIR": "Cecilie (council chair)", "U0ADMIN": "Ola (admin)",
+    "U0KARI": "Kari (Billing lead)", "U0BENTE": "Bente (Billing advocate)",
+    "U0LINE": "Line (Legal lead)", "U0LARS": "Lars (Legal advocate)",
+    "U0SIV": "Siv (Support lead)", "U0SAM": "Sam (Support advocate)",
+}
+KARI, LARS, SAM, BENTE = "U0KARI", "U0LARS", "U0SAM", "U0BENTE"
+
+
+class StoryFailed(Exception):
+    pass
+
+
+class Story:
+    def __init__(self, runtime: Runtime, slack: SlackEmulator, people: SlackPeople, out: TextIO,
+                 quiet: bool) -> None:
+        self.runtime, self.slack, self.people, self.out, self.quiet = runtime, slack, people, out, quiet
+        self._shown = 0
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            print(f"\n▶ {text}", file=self.out)
+
+    def show(self) -> None:
+        """Deliver what is queued, then print what people saw since the last step."""
+        self.runtime.worker.drain()
+        entries = self.slack.transcript()
+        if not self.quiet:
+            for entry in entries[self._shown:]:
+                print(_indent(str(entry)), file=self.out)
+        self._shown = len(entries)
+
+    def check(self, ok: bool, what: str) -> None:
+        if not ok:
+            raise StoryFailed(what)
+
+    def request(self, request_id: int) -> ReviewRequest:
+        with self.runtime.sessions() as s:
+            row = s.get(ReviewRequest, request_id)
+            self.check(row is not None, f"request #{request_id} was not stored")
+            return row  # type: ignore[return-value]
+
+    def message_of(self, request_id: int, role: str) -> Any:
+        with self.runtime.sessions() as s:
+            row = s.scalars(select(SlackMessage).where(SlackMessage.request_id == request_id,
+                                                       SlackMessage.role == role)).first()
+        self.check(row is not None, f"request #{request_id} has no {role} message in Slack")
+        return self.slack.message(row.channel, row.ts)  # type: ignore[union-attr]
+
+    def file(self, user: str, values: dict[str, Any]) -> int:
+        self.people.slash_command(user, "/cx-review", "")
+        self.slack.wait_for(lambda: self.slack.open_views(user), timeout=10)
+        self.show()
+        result = self.people.submit_view(user, values)
+        self.check(result.status == 200 and not (result.json() or {}).get("errors"), f"filing failed: {result.body!r}")
+        with self.runtime.sessions() as s:
+            request_id = s.scalar(select(ReviewRequest.id).order_by(ReviewRequest.id.desc()).limit(1))
+        self.check(request_id is not None, "no request was filed")
+        self.show()
+        return request_id  # type: ignore[return-value]
+
+    def press(self, user: str, request_id: int, action_id: str, role: str = "prompt") -> None:
+        message = self.message_of(request_id, role)
+        result = self.people.press_button(user, channel=message.channel, ts=message.ts, action_id=action_id)
+        self.check(result.status == 200, f"{action_id} by {user} answered {result.status}")
+
+    def settle_replies(self, user: str, predicate: Callable[[], Any]) -> None:
+        self.slack.wait_for(predicate, timeout=10)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
+
+
+def play(story: Story) -> None:
+    today = story.runtime.clock.now().date()
+    first = {
+        "title": "Invoices go PDF-only by e-mail",
+        "summary": "From 1 February we stop posting paper invoices. Every customer gets a PDF by e-mail; "
+                   "customers without an e-mail address on file get a letter asking for one.",
+        "stages": ["Pay", "Get help"], "impact": "negative",
+        "impact_note": "Customers without e-mail, often older ones, lose their invoice.",
+        "magnitude": "major", "decision_by": (today + timedelta(days=10)).isoformat(),
+        "link": "https://wiki.example.com/billing/pdf-invoices",
+    }
+    story.say("Kari, Billing's lead, types /cx-review and files a change.")
+    rid = story.file(KARI, first)
+    story.check(story.request(rid).status is Status.OPEN, "the new request is not open")
+
+    story.say("Bente, Billing's own advocate, tries to approve her department's change.")
+    story.press(BENTE, rid, ids.APPROVE)
+    story.settle_replies(BENTE, lambda: story.slack.ephemerals(BENTE))
+    story.show()
+
+    story.say("Lars approves for Legal.")
+    story.press(LARS, rid, ids.APPROVE)
+    story.show()
+
+    story.say("Sam objects for Support, with a reason.")
+    story.press(SAM, rid, ids.OBJECT)
+    story.settle_replies(SAM, lambda: story.slack.open_views(SAM))
+    story.people.submit_view(SAM, {"note": "Paper-invoice customers will call us when nothing arrives. "
+                                           "Keep paper for anyone without a verified e-mail."})
+    story.show()
+    story.check(story.request(rid).status is Status.CHANGES_REQUESTED, "the objection did not request changes")
+
+    story.say("Sam adds a comment in the thread.")
+    parent = story.message_of(rid, "parent")
+    story.people.post_in_thread(SAM, channel=parent.channel, thread_ts=parent.ts,
+                                text="Happy to help word the letter, Kari.")
+    story.show()
+
+    story.say("Kari withdraws the request from her DM.")
+    dm = story.message_of(rid, f"dm:{KARI}")
+    story.people.press_button(KARI, channel=dm.channel, ts=dm.ts, action_id=ids.WITHDRAW)
+    story.show()
+    story.check(story.request(rid).status is Status.WITHDRAWN, "the request was not withdrawn")
+
+    story.say("Kari files a revised change.")
+    second = dict(first, title="Invoices go PDF-only, paper kept for customers without a verified e-mail",
+                  impact="neutral", impact_note="Customers without a verified e-mail keep paper invoices.")
+    rid2 = story.file(KARI, second)
+
+    story.say("Lars approves for Legal; Sam approves for Support.")
+    story.press(LARS, rid2, ids.APPROVE)
+    story.press(SAM, rid2, ids.APPROVE)
+    story.show()
+    story.check(story.request(rid2).status is Status.APPROVED, "the revised request was not approved")
+
+
+def run_demo(*, quiet: bool = False, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    secret = secrets.token_hex(16)
+    with tempfile.TemporaryDirectory(prefix="cxbot-demo-") as tmp, SlackEmulator() as slack:
+        for user, name in PEOPLE.items():
+            slack.add_user(user, name)
+        slack.add_channel("C0COUNCIL", "cx-council")
+        database_url = f"sqlite:///{Path(tmp) / 'cxbot.db'}"
+        engine = make_engine(database_url)
+        upgrade(engine)
+        settings = Settings.from_env({
+            "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": secret,
+            "CXBOT_DATABASE_URL": database_url, "CXBOT_SLACK_API_URL": slack.url,
+        })
+        runtime = Runtime(settings, engine=engine)
+        load_council(runtime.services.uow(), load_council_file(COUNCIL), clock=runtime.clock)
+        runtime.start()
+        try:
+            with serve_in_thread(runtime.wsgi) as url:
+                print(f"cxbot demo: the app at {url}, Slack emulated at {slack.url}, SQLite at {database_url}",
+                      file=out)
+                story = Story(runtime, slack, SlackPeople(f"{url}/slack/events", secret, slack), out, quiet)
+                play(story)
+        except (StoryFailed, TimeoutError) as exc:
+            print(f"\ncxbot demo: FAILED: {exc}", file=out)
+            return 1
+        finally:
+            runtime.stop()
+            engine.dispose()
+        if slack.problems:
+            print("\ncxbot demo: FAILED: Slack would have complained:\n  " + "\n  ".join(slack.problems), file=out)
+            return 1
+    print("\ncxbot demo: the story ran as expected.", file=out)
+    return 0
