@@ -405,7 +405,7 @@ class SlackPeople:
         if not view.get("notify_on_close"):
             return None
         payload = self._common("view_closed", user_id)
-        payload.update(view=view, is_cleared=False)
+        payload.update(view=view, is_cleared=view["clear_on_close"])
         return self._post_payload(payload)
 
     # ------------------------------------------------------------ Events API

@@ -410,7 +410,7 @@ class SlackEmulator:
         self._clear()
 
     def _clear(self) -> None:
-        self._messages: list[Message] = []
+        self._messages: dict[tuple[str, str], Message] = {}  # by (channel, ts), in posting order
         self._ephemerals: list[Message] = []
         self._calls: list[tuple[int, Call]] = []
         self._faults: list[_Fault] = []
@@ -568,12 +568,18 @@ class SlackEmulator:
                 del stack[stack.index(view_id):]
 
     def close_view(self, user_id: str) -> JsonDict:
-        """A person closes their top modal (the X or Cancel); returns the view that closed."""
+        """A person closes their top modal (the X or Cancel); returns the view that closed.
+
+        A view with `clear_on_close` takes the whole stack with it.
+        """
         with self._lock:
             stack = self._stacks.get(user_id) or []
             if not stack:
                 raise LookupError(f"{user_id} has no open modal")
-            return copy.deepcopy(self._views[stack.pop()])
+            closed = self._views[stack.pop()]
+            if closed["clear_on_close"]:
+                stack.clear()
+            return copy.deepcopy(closed)
 
     def _answer_with_view(self, user_id: str, view_id: str, action: str, view: Any) -> None:
         """`response_action` update or push; a refused view leaves the modal as it was, as in Slack."""
@@ -640,7 +646,7 @@ class SlackEmulator:
 
     def messages(self, channel: str | None = None) -> list[Message]:
         """Messages (top-level and replies) in the order they were posted."""
-        return self._snapshot(lambda: [m for m in self._messages if channel in {None, m.channel}])
+        return self._snapshot(lambda: [m for m in self._messages.values() if channel in {None, m.channel}])
 
     def message(self, channel: str, ts: str) -> Message | None:
         return self._snapshot(lambda: self._find(channel, ts))
@@ -786,7 +792,7 @@ class SlackEmulator:
         return found
 
     def _find(self, channel: str, ts: str) -> Message | None:
-        return next((m for m in self._messages if m.channel == channel and m.ts == ts), None)
+        return self._messages.get((channel, ts))
 
     def _thread_root(self, channel: str, thread_ts: Any) -> str | None:
         """The ts of the thread's parent; Slack files a reply to a reply under the same parent."""
@@ -843,7 +849,7 @@ class SlackEmulator:
     ) -> Message:
         """Keep a new message (a file share when `files` is given) and note it in the transcript."""
         message = self._new_message(channel, user, text, blocks, thread_ts, files=[f.id for f in files])
-        self._messages.append(message)
+        self._messages[channel, message.ts] = message
         shown = [self._readable(text, blocks)] if text or blocks else []
         shown.extend(f"📎 {f.title} ({f.name}, {len(f.content)} bytes)" for f in files)
         where = "file" if files else "thread reply" if thread_ts else "message"
@@ -987,7 +993,7 @@ class SlackEmulator:
     @_api("chat.delete")
     def _chat_delete(self, params: JsonDict) -> JsonDict:
         message = self._message_of_bot(params, "cant_delete_message")
-        self._messages.remove(message)
+        del self._messages[message.channel, message.ts]
         self._note(self._audience(message.channel), f"deleted {message.ts}", "", message.user)
         return {"ok": True, "channel": message.channel, "ts": message.ts}
 
@@ -1155,7 +1161,10 @@ class SlackEmulator:
         )
         replace = _flag(body.get("replace_original")) and original is not None
         if _flag(body.get("delete_original")) and original is not None:
-            (self._ephemerals if original.visible_to else self._messages).remove(original)
+            if original.visible_to:
+                self._ephemerals.remove(original)
+            else:
+                del self._messages[original.channel, original.ts]
             self._note(self._audience(hook.channel), f"deleted {original.ts}", "", original.user)
         else:
             audience, old = self._audience(hook.channel), original if replace else None
