@@ -120,8 +120,8 @@ def _ready_to_serve(settings: Settings, *, socket_mode: bool) -> None:
 
 
 def _load_council(settings: Settings, path: str, engine=None) -> None:  # type: ignore[no-untyped-def]
-    from cxbot.services.council import load_council
     from cxbot.services.context import Services
+    from cxbot.services.council import load_council
     from cxbot.store.db import make_session_factory
     from cxbot.store.migrate import is_at_head
 

@@ -7,7 +7,7 @@ zone is applied only when a time is shown to a person.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -17,7 +17,7 @@ class Clock(Protocol):
 
 class SystemClock:
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FixedClock:
@@ -26,10 +26,10 @@ class FixedClock:
     def __init__(self, at: datetime) -> None:
         if at.tzinfo is None:
             raise ValueError("FixedClock needs a timezone-aware datetime")
-        self._at = at.astimezone(timezone.utc)
+        self._at = at.astimezone(UTC)
 
     def now(self) -> datetime:
         return self._at
 
     def set(self, at: datetime) -> None:
-        self._at = at.astimezone(timezone.utc)
+        self._at = at.astimezone(UTC)

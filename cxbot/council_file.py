@@ -143,7 +143,8 @@ class _Parser:
         if not isinstance(council, dict):
             raise self.fail("council", "a [council] table is required")
         self._unknown(council, COUNCIL_KEYS, "council.")
-        channel = self._str(council, "channel", "council.channel", pattern=CHANNEL_ID, what="a Slack channel id (like C012AB3CD)")
+        channel = self._str(council, "channel", "council.channel", pattern=CHANNEL_ID,
+                            what="a Slack channel id (like C012AB3CD)")
         chair = self._str(council, "chair", "council.chair", pattern=USER_ID, what="a Slack user id (like U012AB3CD)")
         admins = self._users(council, "admins", "council.admins")
         tz = self._str(council, "timezone", "council.timezone", default="UTC")
@@ -191,8 +192,9 @@ class _Parser:
             advocates = self._users(dept, "advocates", f"{path}.advocates")
             for user in advocates:
                 if user in advocate_of:
-                    raise self.fail(f"{path}.advocates",
-                                    f"{user} is already an advocate of {advocate_of[user]!r}: one department per advocate")
+                    raise self.fail(
+                        f"{path}.advocates",
+                        f"{user} is already an advocate of {advocate_of[user]!r}: one department per advocate")
                 advocate_of[user] = key
             specs.append(DepartmentSpec(key, name, leads, advocates))
         return tuple(specs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,7 +33,7 @@ SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-cxbot-sandbox"
 CHANNEL = "C0COUNCIL"
 # Monday 23 November 2026, 10:00 in Oslo.
-START = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 PEOPLE = {
     "U0CHAIR": "Chair Cho", "U0ADMIN": "Admin Ada",

@@ -17,8 +17,8 @@ from slack_sdk.signature import SignatureVerifier
 from cxbot.store.models import AuditEvent, Comment, ReviewRequest
 from tests.harness import BOT_TOKEN, CHANNEL, COUNCIL_FILE, SIGNING_SECRET, Stack, make_emulator
 
-COMMAND = ("token=x&team_id=TCXBOT&user_id=U0BILLLEAD&command=%2Fcx-review&text=help"
-           "&trigger_id=t&channel_id=C0COUNCIL").encode()
+COMMAND = (b"token=x&team_id=TCXBOT&user_id=U0BILLLEAD&command=%2Fcx-review&text=help"
+           b"&trigger_id=t&channel_id=C0COUNCIL")
 
 
 def test_forged_signature_is_refused(stack: Stack) -> None:

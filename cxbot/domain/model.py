@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 
-class Impact(str, enum.Enum):
+class Impact(enum.StrEnum):
     POSITIVE = "positive"
     NEUTRAL = "neutral"
     NEGATIVE = "negative"
@@ -18,7 +18,7 @@ class Impact(str, enum.Enum):
         return self.value.capitalize()
 
 
-class Magnitude(str, enum.Enum):
+class Magnitude(enum.StrEnum):
     MINOR = "minor"
     MAJOR = "major"
 
@@ -27,13 +27,13 @@ class Magnitude(str, enum.Enum):
         return self.value.capitalize()
 
 
-class VoteKind(str, enum.Enum):
+class VoteKind(enum.StrEnum):
     APPROVE = "approve"
     OBJECT = "object"
     ABSTAIN = "abstain"
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     OPEN = "open"
     CHANGES_REQUESTED = "changes_requested"
     APPROVED = "approved"
@@ -51,7 +51,7 @@ class Status(str, enum.Enum):
         return self in (Status.APPROVED, Status.REJECTED, Status.WITHDRAWN, Status.EXPIRED)
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     LEAD = "lead"
     ADVOCATE = "advocate"
 

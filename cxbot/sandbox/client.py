@@ -81,19 +81,15 @@ def view_state_values(view: JsonDict, values: dict[str, Any]) -> JsonDict:
     for block in inputs:
         element = block["element"]
         action_id = element.get("action_id")
-        for key in (action_id, block["block_id"]):
-            if key in values:
-                given, answered = values[key], True
-                break
-        else:
-            given, answered = None, False
-        entry = _element_state(element, given, answered)
+        key = next((k for k in (action_id, block["block_id"]) if k in values), None)
+        entry = _element_state(element, values.get(key), answered=key is not None)
         _check_submittable(block, entry)
         state.setdefault(block["block_id"], {})[action_id] = entry
     return state
 
 
-def _element_state(element: JsonDict, given: Any, answered: bool) -> JsonDict:
+def _element_state(element: JsonDict, given: Any, *, answered: bool) -> JsonDict:
+    """One input's state: the person's answer in Slack's shape, or what was prefilled."""
     kind = element.get("type", "")
     if kind not in _INPUT_STATE:
         raise ValueError(f"the sandbox cannot fill a {kind!r} input")
@@ -167,7 +163,7 @@ class SlackPeople:
         self.team_id = team_id
         self.api_app_id = api_app_id
         self.verification_token = verification_token
-        self.timeout = timeout
+        self._timeout = timeout
         self.last_event: JsonDict | None = None
         self._local = threading.local()
         self._connections: list[http.client.HTTPConnection] = []
@@ -191,7 +187,7 @@ class SlackPeople:
     def _connection(self) -> http.client.HTTPConnection:
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout)
+            connection = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
             self._local.connection = connection
             with self._lock:
                 self._connections.append(connection)

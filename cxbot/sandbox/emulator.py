@@ -730,6 +730,8 @@ class SlackEmulator:
             try:
                 message = json.loads(body or b"{}")
             except ValueError:
+                message = None
+            if not isinstance(message, dict):
                 return _Reply(400, {"ok": False, "error": "invalid_payload"})
             return self._serve("response_url", dict(message, url_id=key), lambda: self._respond(key, message))
         return _Reply(404, {"ok": False, "error": "not_found"})
@@ -1188,6 +1190,7 @@ class SlackEmulator:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the default 5 drops connections when a benchmark's bot bursts
 
     def __init__(self, address: tuple[str, int], emulator: SlackEmulator) -> None:
         self.emulator = emulator

@@ -16,7 +16,7 @@ from cxbot.domain.decision import tally
 from cxbot.domain.errors import NotFound
 from cxbot.domain.model import Ballot, Impact, Magnitude, Role, Status, Tally
 from cxbot.services.council import get_council
-from cxbot.store.models import Department, Membership, ReviewRequest, Routing, SlackMessage, Vote
+from cxbot.store.models import Membership, ReviewRequest, Routing, SlackMessage, Vote
 from cxbot.store.uow import UnitOfWork
 
 

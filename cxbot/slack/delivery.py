@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import socket
 from collections.abc import Callable
 from typing import Any
 from urllib.error import URLError
@@ -108,7 +107,7 @@ class SlackDelivery:
             if error in PERMANENT_ERRORS:
                 raise PermanentFailure(f"{method}: {error}") from exc
             raise RetryLater(f"{method}: {error or status}") from exc
-        except (URLError, socket.timeout, ConnectionError, TimeoutError) as exc:
+        except (URLError, ConnectionError, TimeoutError) as exc:
             raise RetryLater(f"{method}: {exc}") from exc
         return response.data if isinstance(response.data, dict) else {}
 

@@ -1,7 +1,7 @@
 """council, requests, votes, audit and outbox
 
 Revision ID: 187fdaf393f1
-Revises: 
+Revises:
 Create Date: 2026-11-23 00:14:28.114145
 """
 from __future__ import annotations

@@ -73,7 +73,8 @@ class FakeApp:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                request = Received(headers, body, verifier.is_valid_request(body, headers), self.client_address)
+                signed = verifier.is_valid_request(body, headers)
+                request = Received(headers, body, signed, self.client_address)
                 app.received.append(request)
                 status, answer = app.answer(request) if request.signed else (401, b"")
                 self.send_response(status)

@@ -14,6 +14,8 @@ from cxbot.sandbox.client import SlackPeople, view_state_values
 from cxbot.sandbox.emulator import SlackEmulator
 from tests.sandbox.conftest import COUNCIL, KARI, OLE, SIGNING_SECRET, FakeApp
 
+FORM = "application/x-www-form-urlencoded"
+
 
 @pytest.fixture
 def people(app: FakeApp, emulator: SlackEmulator) -> Iterator[SlackPeople]:
@@ -30,16 +32,20 @@ def option(value: str) -> dict:
 
 
 def card(slack: WebClient, channel: str = COUNCIL, **extra: object) -> str:
-    """A request card with a button and an overflow menu; returns its ts."""
+    """Post a request card with an overflow menu and two buttons; return its ts."""
+    menu = {"type": "overflow", "action_id": "more", "options": [option("edit"), option("withdraw")]}
+    approve = {"type": "button", "text": plain("Approve"), "action_id": "approve", "value": "req-7",
+               "style": "primary"}
+    reject = {"type": "button", "text": plain("Reject"), "action_id": "reject", "value": "req-7"}
     blocks = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": "*Refund*"},
-         "accessory": {"type": "overflow", "action_id": "more", "options": [option("edit"), option("withdraw")]}},
-        {"type": "actions", "block_id": "vote", "elements": [
-            {"type": "button", "text": plain("Approve"), "action_id": "approve", "value": "req-7", "style": "primary"},
-            {"type": "button", "text": plain("Reject"), "action_id": "reject", "value": "req-7"},
-        ]},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*Refund*"}, "accessory": menu},
+        {"type": "actions", "block_id": "vote", "elements": [approve, reject]},
     ]
     return slack.chat_postMessage(channel=channel, text="Refund", blocks=blocks, **extra)["ts"]
+
+
+def field(block_id: str, label: str, element: dict, optional: bool = False) -> dict:
+    return {"type": "input", "block_id": block_id, "label": plain(label), "element": element, "optional": optional}
 
 
 REVIEW_MODAL = {
@@ -50,17 +56,13 @@ REVIEW_MODAL = {
     "submit": plain("Send"),
     "notify_on_close": True,
     "blocks": [
-        {"type": "input", "block_id": "reason", "label": plain("Why"),
-         "element": {"type": "plain_text_input", "action_id": "why", "max_length": 20}},
-        {"type": "input", "block_id": "team", "label": plain("Team"),
-         "element": {"type": "static_select", "action_id": "pick", "options": [option("billing"), option("support")],
-                     "initial_option": option("billing")}},
-        {"type": "input", "block_id": "due", "optional": True, "label": plain("Due"),
-         "element": {"type": "datepicker", "action_id": "date", "initial_date": "2025-01-31"}},
-        {"type": "input", "block_id": "tags", "optional": True, "label": plain("Tags"),
-         "element": {"type": "checkboxes", "action_id": "tags", "options": [option("urgent"), option("vip")]}},
-        {"type": "input", "block_id": "owner", "optional": True, "label": plain("Owner"),
-         "element": {"type": "users_select", "action_id": "owner"}},
+        field("reason", "Why", {"type": "plain_text_input", "action_id": "why", "max_length": 20}),
+        field("team", "Team", {"type": "static_select", "action_id": "pick", "initial_option": option("billing"),
+                               "options": [option("billing"), option("support")]}),
+        field("due", "Due", {"type": "datepicker", "action_id": "date", "initial_date": "2025-01-31"}, True),
+        field("tags", "Tags", {"type": "checkboxes", "action_id": "tags",
+                               "options": [option("urgent"), option("vip")]}, True),
+        field("owner", "Owner", {"type": "users_select", "action_id": "owner"}, True),
     ],
 }
 
@@ -69,25 +71,28 @@ def open_review(emulator: SlackEmulator, slack: WebClient, user: str = KARI) -> 
     return slack.views_open(trigger_id=emulator.new_trigger(user), view=REVIEW_MODAL)["view"]
 
 
-# ---------------------------------------------------------------- slash commands
+# ---------------------------------------------------------------- slash commands and transport
 
 
-def test_slash_command_is_signed_and_usable(app: FakeApp, people: SlackPeople, emulator: SlackEmulator, slack: WebClient) -> None:
+def test_slash_command_is_signed_and_usable(
+    app: FakeApp, people: SlackPeople, emulator: SlackEmulator, slack: WebClient
+) -> None:
     app.answer_json({"response_type": "ephemeral", "text": "Opening…"})
     result = people.slash_command(KARI, text="refund 42 & <b>")
     assert result.status == 200 and result.json()["text"] == "Opening…"
     [request] = app.received
-    assert request.signed and request.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert request.signed and request.headers["content-type"] == FORM
     form = request.form
-    assert {k: form[k] for k in ("command", "text", "user_id", "user_name", "channel_id", "channel_name", "team_id")} == {
-        "command": "/cx-review", "text": "refund 42 & <b>", "user_id": KARI, "user_name": "kari",
-        "channel_id": COUNCIL, "channel_name": "council", "team_id": "TCXBOT",
+    assert form | {"response_url": "", "trigger_id": ""} == {
+        "token": people.verification_token, "team_id": "TCXBOT", "team_domain": "cxbot-sandbox",
+        "channel_id": COUNCIL, "channel_name": "council", "user_id": KARI, "user_name": "kari",
+        "command": "/cx-review", "text": "refund 42 & <b>", "api_app_id": "ACXBOT",
+        "is_enterprise_install": "false", "response_url": "", "trigger_id": "",
     }
-    assert form["is_enterprise_install"] == "false" and form["api_app_id"] == "ACXBOT"
     assert slack.views_open(trigger_id=form["trigger_id"], view=REVIEW_MODAL)["ok"]
-    urllib.request.urlopen(urllib.request.Request(
-        form["response_url"], json.dumps({"text": "Sent"}).encode(), {"Content-Type": "application/json"}
-    ), timeout=5)
+    answer = urllib.request.Request(form["response_url"], json.dumps({"text": "Sent"}).encode(),
+                                    {"Content-Type": "application/json"})
+    urllib.request.urlopen(answer, timeout=5).close()
     assert [m.text for m in emulator.ephemerals(KARI)] == ["Sent"]
 
 
@@ -99,11 +104,11 @@ def test_requests_share_one_kept_alive_connection(app: FakeApp, people: SlackPeo
 
 def test_forged_stale_and_unsigned_requests(app: FakeApp, people: SlackPeople) -> None:
     body = b"command=%2Fcx-review"
-    assert people.post_raw(body, content_type="application/x-www-form-urlencoded").status == 200
-    assert people.post_raw(body, content_type="application/x-www-form-urlencoded", sign=False).status == 401
     stale = str(int(time.time()) - 600)
-    assert people.post_raw(body, content_type="application/x-www-form-urlencoded", timestamp=stale).status == 401
-    assert people.post_raw(body, content_type="application/x-www-form-urlencoded", signature="v0=forged").status == 401
+    assert people.post_raw(body, content_type=FORM).status == 200
+    assert people.post_raw(body, content_type=FORM, sign=False).status == 401
+    assert people.post_raw(body, content_type=FORM, timestamp=stale).status == 401
+    assert people.post_raw(body, content_type=FORM, signature="v0=forged").status == 401
     assert "x-slack-signature" not in app.received[1].headers
 
 
@@ -116,7 +121,9 @@ def test_url_verification(app: FakeApp, people: SlackPeople) -> None:
 # ---------------------------------------------------------------- buttons
 
 
-def test_press_button_sends_block_actions_like_slack(app: FakeApp, people: SlackPeople, emulator: SlackEmulator, slack: WebClient) -> None:
+def test_press_button_sends_block_actions_like_slack(
+    app: FakeApp, people: SlackPeople, emulator: SlackEmulator, slack: WebClient
+) -> None:
     parent = slack.chat_postMessage(channel=COUNCIL, text="thread")["ts"]
     ts = card(slack, thread_ts=parent)
     assert people.press_button(OLE, channel=COUNCIL, ts=ts, action_id="approve").status == 200
@@ -130,8 +137,10 @@ def test_press_button_sends_block_actions_like_slack(app: FakeApp, people: Slack
     assert payload["message"]["ts"] == ts and payload["message"]["bot_id"] == emulator.bot_id
     assert payload["message"]["blocks"] == emulator.message(COUNCIL, ts).blocks
     [action] = payload["actions"]
-    assert (action["type"], action["action_id"], action["block_id"], action["value"]) == ("button", "approve", "vote", "req-7")
-    assert action["text"] == plain("Approve") and float(action["action_ts"]) > 0
+    assert {k: action[k] for k in ("type", "action_id", "block_id", "value", "text")} == {
+        "type": "button", "action_id": "approve", "block_id": "vote", "value": "req-7", "text": plain("Approve"),
+    }
+    assert float(action["action_ts"]) > 0
     assert slack.views_open(trigger_id=payload["trigger_id"], view=REVIEW_MODAL)["ok"]
 
     people.press_button(OLE, channel=COUNCIL, ts=ts, action_id="reject", value="forged")
@@ -151,18 +160,21 @@ def test_a_person_cannot_press_what_is_not_there(people: SlackPeople, slack: Web
     assert app.received == []
 
 
-def test_choose_overflow_and_ephemeral_buttons(app: FakeApp, people: SlackPeople, emulator: SlackEmulator, slack: WebClient) -> None:
+def test_choose_overflow_and_ephemeral_buttons(
+    app: FakeApp, people: SlackPeople, emulator: SlackEmulator, slack: WebClient
+) -> None:
+    dm = emulator.dm_channel(KARI)
     ts = card(slack, channel=KARI)
-    people.choose_overflow(KARI, channel=emulator.dm_channel(KARI), ts=ts, action_id="more", option_value="withdraw")
+    people.choose_overflow(KARI, channel=dm, ts=ts, action_id="more", option_value="withdraw")
     payload = app.received[0].payload
     assert payload["actions"][0]["selected_option"] == option("withdraw")
     assert payload["channel"]["name"] == "directmessage"
 
-    button = {"type": "button", "text": plain("Undo"), "action_id": "undo"}
-    ephemeral = slack.chat_postEphemeral(channel=COUNCIL, user=KARI, text="Voted", blocks=[{"type": "actions", "elements": [button]}])
+    undo = {"type": "actions", "elements": [{"type": "button", "text": plain("Undo"), "action_id": "undo"}]}
+    ephemeral = slack.chat_postEphemeral(channel=COUNCIL, user=KARI, text="Voted", blocks=[undo])["message_ts"]
     with pytest.raises(LookupError):
-        people.press_button(OLE, channel=COUNCIL, ts=ephemeral["message_ts"], action_id="undo")
-    people.press_button(KARI, channel=COUNCIL, ts=ephemeral["message_ts"], action_id="undo")
+        people.press_button(OLE, channel=COUNCIL, ts=ephemeral, action_id="undo")
+    people.press_button(KARI, channel=COUNCIL, ts=ephemeral, action_id="undo")
     payload = app.received[1].payload
     assert payload["container"]["is_ephemeral"] is True and "message" not in payload
     assert "value" not in payload["actions"][0]
@@ -171,14 +183,18 @@ def test_choose_overflow_and_ephemeral_buttons(app: FakeApp, people: SlackPeople
 # ---------------------------------------------------------------- modals
 
 
-def test_view_submission_state_from_every_input(app: FakeApp, people: SlackPeople, emulator: SlackEmulator, slack: WebClient) -> None:
+def test_view_submission_state_from_every_input(
+    app: FakeApp, people: SlackPeople, emulator: SlackEmulator, slack: WebClient
+) -> None:
     view = open_review(emulator, slack)
     result = people.submit_view(KARI, {"why": "too slow", "tags": ["vip"]})
     assert result.status == 200 and result.body == b""
     payload = app.received[0].payload
     assert payload["type"] == "view_submission" and payload["response_urls"] == []
     sent = payload["view"]
-    assert (sent["id"], sent["callback_id"], sent["private_metadata"], sent["hash"]) == (view["id"], "review", "req-7", view["hash"])
+    assert {k: sent[k] for k in ("id", "callback_id", "private_metadata", "hash")} == {
+        "id": view["id"], "callback_id": "review", "private_metadata": "req-7", "hash": view["hash"],
+    }
     assert sent["state"]["values"] == {
         "reason": {"why": {"type": "plain_text_input", "value": "too slow"}},
         "team": {"pick": {"type": "static_select", "selected_option": option("billing")}},
@@ -189,7 +205,9 @@ def test_view_submission_state_from_every_input(app: FakeApp, people: SlackPeopl
     assert emulator.open_views(KARI) == [], "an empty ack closes the modal"
 
 
-def test_submission_errors_keep_the_modal_open(app: FakeApp, people: SlackPeople, emulator: SlackEmulator, slack: WebClient) -> None:
+def test_submission_errors_keep_the_modal_open(
+    app: FakeApp, people: SlackPeople, emulator: SlackEmulator, slack: WebClient
+) -> None:
     open_review(emulator, slack)
     app.answer_json({"response_action": "errors", "errors": {"reason": "Say more"}})
     result = people.submit_view(KARI, {"reason": "meh", "team": "support", "owner": OLE})
@@ -200,7 +218,9 @@ def test_submission_errors_keep_the_modal_open(app: FakeApp, people: SlackPeople
     assert state["owner"]["owner"]["selected_user"] == OLE
 
 
-def test_a_person_can_only_submit_what_slack_lets_them(people: SlackPeople, emulator: SlackEmulator, slack: WebClient, app: FakeApp) -> None:
+def test_a_person_can_only_submit_what_slack_lets_them(
+    people: SlackPeople, emulator: SlackEmulator, slack: WebClient, app: FakeApp
+) -> None:
     with pytest.raises(LookupError, match="no open modal"):
         people.submit_view(KARI, {})
     open_review(emulator, slack)
@@ -215,7 +235,9 @@ def test_a_person_can_only_submit_what_slack_lets_them(people: SlackPeople, emul
     assert app.received == []
 
 
-def test_update_push_and_clear_answers(app: FakeApp, people: SlackPeople, emulator: SlackEmulator, slack: WebClient) -> None:
+def test_update_push_and_clear_answers(
+    app: FakeApp, people: SlackPeople, emulator: SlackEmulator, slack: WebClient
+) -> None:
     root = open_review(emulator, slack)
     thanks = {"type": "modal", "title": plain("Thanks"), "blocks": [{"type": "section", "text": plain("Noted")}]}
     app.answer_json({"response_action": "push", "view": thanks})
@@ -229,34 +251,39 @@ def test_update_push_and_clear_answers(app: FakeApp, people: SlackPeople, emulat
 
     app.answer_json({"response_action": "update", "view": dict(thanks, title=plain("t" * 30))})
     people.submit_view(KARI, {}, view_id=emulator.open_views(KARI)[1]["id"])
-    assert any("refused" in p for p in emulator.problems)
+    assert any("refused" in problem for problem in emulator.problems)
 
     app.answer_json({"response_action": "clear"})
     people.submit_view(KARI, {})
     assert emulator.open_views(KARI) == []
 
 
-def test_raw_submission_and_cancel(app: FakeApp, people: SlackPeople, emulator: SlackEmulator, slack: WebClient) -> None:
+def test_raw_submission_and_cancel(
+    app: FakeApp, people: SlackPeople, emulator: SlackEmulator, slack: WebClient
+) -> None:
     view = open_review(emulator, slack)
     people.submit_view_raw(KARI, view, {"reason": {"why": {"type": "plain_text_input", "value": "x" * 5000}}})
     assert app.received[0].payload["view"]["state"]["values"]["reason"]["why"]["value"] == "x" * 5000
     assert len(emulator.open_views(KARI)) == 1, "a crafted submission does not touch the stack"
-    assert people.cancel_view(KARI).status == 200
+    closing = people.cancel_view(KARI)
+    assert closing is not None and closing.status == 200
     closed = app.received[1].payload
     assert (closed["type"], closed["view"]["id"], closed["is_cleared"]) == ("view_closed", view["id"], False)
     assert emulator.open_views(KARI) == []
 
 
 def test_view_state_values_for_an_unfilled_multi_select() -> None:
-    view = {"id": "V1", "blocks": [{"type": "input", "block_id": "b", "optional": True, "label": plain("L"),
-                                    "element": {"type": "multi_users_select", "action_id": "a"}}]}
+    element = {"type": "multi_users_select", "action_id": "a"}
+    view = {"id": "V1", "blocks": [field("b", "People", element, optional=True)]}
     assert view_state_values(view, {}) == {"b": {"a": {"type": "multi_users_select", "selected_users": []}}}
 
 
 # ---------------------------------------------------------------- events
 
 
-def test_thread_reply_event_and_its_retry(app: FakeApp, people: SlackPeople, emulator: SlackEmulator, slack: WebClient) -> None:
+def test_thread_reply_event_and_its_retry(
+    app: FakeApp, people: SlackPeople, emulator: SlackEmulator, slack: WebClient
+) -> None:
     parent = slack.chat_postMessage(channel=COUNCIL, text="Request")["ts"]
     assert people.post_in_thread(OLE, channel=COUNCIL, thread_ts=parent, text="<!channel> look").status == 200
     envelope = people.last_event
@@ -268,16 +295,20 @@ def test_thread_reply_event_and_its_retry(app: FakeApp, people: SlackPeople, emu
     assert "x-slack-retry-num" not in delivered.headers
     body = delivered.json
     assert body["type"] == "event_callback" and body["event_id"].startswith("Ev")
-    assert body["authorizations"] == [{"enterprise_id": None, "team_id": "TCXBOT", "user_id": emulator.bot_user_id,
-                                       "is_bot": True, "is_enterprise_install": False}]
+    assert body["authorizations"] == [{
+        "enterprise_id": None, "team_id": "TCXBOT", "user_id": emulator.bot_user_id,
+        "is_bot": True, "is_enterprise_install": False,
+    }]
     event = body["event"]
-    assert (event["type"], event["user"], event["ts"], event["thread_ts"], event["channel_type"]) == (
-        "message", OLE, reply.ts, parent, "channel")
+    assert {k: event[k] for k in ("type", "user", "ts", "thread_ts", "channel_type")} == {
+        "type": "message", "user": OLE, "ts": reply.ts, "thread_ts": parent, "channel_type": "channel",
+    }
 
     people.send_event(envelope, retry_num=1)
     retried = app.received[1]
     assert retried.json["event_id"] == body["event_id"]
-    assert (retried.headers["x-slack-retry-num"], retried.headers["x-slack-retry-reason"]) == ("1", "http_timeout")
+    assert retried.headers["x-slack-retry-num"] == "1"
+    assert retried.headers["x-slack-retry-reason"] == "http_timeout"
     with pytest.raises(LookupError):
         people.post_in_thread(OLE, channel=COUNCIL, thread_ts="1.000001", text="lost")
 

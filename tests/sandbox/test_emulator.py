@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from slack_sdk import WebClient
@@ -17,26 +20,32 @@ def section(text: str) -> dict:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
+def plain(text: str) -> dict:
+    return {"type": "plain_text", "text": text}
+
+
 def button(label: str, action_id: str, value: str = "v") -> dict:
-    return {"type": "button", "text": {"type": "plain_text", "text": label}, "action_id": action_id, "value": value}
+    return {"type": "button", "text": plain(label), "action_id": action_id, "value": value}
+
+
+TEXT_INPUT = {"type": "input", "block_id": "reason", "label": plain("Why"),
+              "element": {"type": "plain_text_input", "action_id": "why"}}
 
 
 def modal(title: str = "Review", blocks: list[dict] | None = None, **extra: object) -> dict:
-    text_input = {"type": "plain_text_input", "action_id": "why"}
-    view = {
-        "type": "modal",
-        "title": {"type": "plain_text", "text": title},
-        "submit": {"type": "plain_text", "text": "Send"},
-        "blocks": blocks or [{"type": "input", "block_id": "reason", "label": {"type": "plain_text", "text": "Why"}, "element": text_input}],
-    }
+    view = {"type": "modal", "title": plain(title), "submit": plain("Send"), "blocks": blocks or [TEXT_INPUT]}
     view.update(extra)
     return view
 
 
-def error_of(call) -> SlackApiError:
+def error_of(call: Callable[[], Any]) -> SlackApiError:
     with pytest.raises(SlackApiError) as caught:
         call()
     return caught.value
+
+
+def error_code(call: Callable[[], Any]) -> str:
+    return error_of(call).response["error"]
 
 
 # ---------------------------------------------------------------- messages
@@ -55,22 +64,24 @@ def test_post_update_thread_and_permalink(emulator: SlackEmulator, slack: WebCli
     assert [(v.text, v.blocks[0]["text"]["text"]) for v in stored.edits] == [("New request", "*New request*")]
     assert stored.blocks[0]["block_id"], "Slack fills in a block_id"
     link = slack.chat_getPermalink(channel=COUNCIL, message_ts=reply["ts"])["permalink"]
-    assert link.startswith(f"https://cxbot-sandbox.slack.com/archives/{COUNCIL}/p{reply['ts'].replace('.', '')}")
+    archived = f"https://cxbot-sandbox.slack.com/archives/{COUNCIL}/p{reply['ts'].replace('.', '')}"
+    assert link.startswith(archived)
     assert emulator.problems == []
 
 
 def test_unknown_channel_thread_and_message(slack: WebClient) -> None:
-    assert error_of(lambda: slack.chat_postMessage(channel="C0NOPE", text="x")).response["error"] == "channel_not_found"
-    missing_thread = error_of(lambda: slack.chat_postMessage(channel=COUNCIL, text="x", thread_ts="1.000001"))
-    assert missing_thread.response["error"] == "thread_not_found"
-    assert error_of(lambda: slack.chat_update(channel=COUNCIL, ts="1.000001", text="x")).response["error"] == "message_not_found"
+    assert error_code(lambda: slack.chat_postMessage(channel="C0NOPE", text="x")) == "channel_not_found"
+    assert error_code(
+        lambda: slack.chat_postMessage(channel=COUNCIL, text="x", thread_ts="1.1")
+    ) == "thread_not_found"
+    assert error_code(lambda: slack.chat_update(channel=COUNCIL, ts="1.1", text="x")) == "message_not_found"
 
 
 def test_people_messages_cannot_be_edited_by_the_bot(emulator: SlackEmulator, slack: WebClient) -> None:
     said = emulator.record_user_message(KARI, COUNCIL, "hello")
-    refused = error_of(lambda: slack.chat_update(channel=COUNCIL, ts=said.ts, text="hacked"))
-    assert refused.response["error"] == "cant_update_message"
-    assert error_of(lambda: slack.chat_delete(channel=COUNCIL, ts=said.ts)).response["error"] == "cant_delete_message"
+    edit = lambda: slack.chat_update(channel=COUNCIL, ts=said.ts, text="x")  # noqa: E731
+    assert error_code(edit) == "cant_update_message"
+    assert error_code(lambda: slack.chat_delete(channel=COUNCIL, ts=said.ts)) == "cant_delete_message"
 
 
 def test_dms_by_user_id_and_by_opened_channel(emulator: SlackEmulator, slack: WebClient) -> None:
@@ -94,15 +105,15 @@ def test_ephemeral_delete_and_users_info(emulator: SlackEmulator, slack: WebClie
     ole = slack.users_info(user=OLE)["user"]
     assert (ole["real_name"], ole["tz"], ole["is_bot"]) == ("Ole (Support)", "America/New_York", False)
     assert ole["tz_offset"] in (-5 * 3600, -4 * 3600)
-    assert error_of(lambda: slack.users_info(user="U0NOBODY")).response["error"] == "user_not_found"
+    assert error_code(lambda: slack.users_info(user="U0NOBODY")) == "user_not_found"
 
 
 def test_auth_and_unknown_method(emulator: SlackEmulator, slack: WebClient) -> None:
     assert slack.auth_test()["user_id"] == emulator.bot_user_id
     wrong = WebClient(token="xoxb-wrong", base_url=emulator.url)
-    assert error_of(wrong.auth_test).response["error"] == "invalid_auth"
-    assert error_of(WebClient(base_url=emulator.url).auth_test).response["error"] == "not_authed"
-    assert error_of(lambda: slack.api_call("chat.frobnicate")).response["error"] == "unknown_method"
+    assert error_code(wrong.auth_test) == "invalid_auth"
+    assert error_code(WebClient(base_url=emulator.url).auth_test) == "not_authed"
+    assert error_code(lambda: slack.api_call("chat.frobnicate")) == "unknown_method"
     assert [c.method for c in emulator.calls()] == ["auth.test"] * 3 + ["chat.frobnicate"]
 
 
@@ -120,15 +131,17 @@ def test_form_encoded_blocks_are_decoded(emulator: SlackEmulator, slack: WebClie
     "blocks, fragment",
     [
         ([section(f"b{i}") for i in range(51)], "no more than 50"),
-        ([{"type": "input", "label": {"type": "plain_text", "text": "L"}, "element": {"type": "plain_text_input"}}], "input blocks"),
+        ([TEXT_INPUT], "input blocks"),
         ([{"type": "carousel_of_doom"}], "unknown block type"),
         ([{"type": "actions", "elements": [button("x" * 76, "a")]}], "75 characters"),
-        ([{"type": "actions", "elements": [{"type": "teleporter", "action_id": "t"}]}], "unknown element type"),
+        ([{"type": "actions", "elements": [{"type": "teleporter"}]}], "unknown element type"),
         ([section("")], "more than 0 characters"),
         ([section("a") | {"block_id": "same"}, section("b") | {"block_id": "same"}], "duplicate block_id"),
     ],
 )
-def test_invalid_blocks_are_refused(emulator: SlackEmulator, slack: WebClient, blocks: list, fragment: str) -> None:
+def test_invalid_blocks_are_refused(
+    emulator: SlackEmulator, slack: WebClient, blocks: list, fragment: str
+) -> None:
     refused = error_of(lambda: slack.chat_postMessage(channel=COUNCIL, text="t", blocks=blocks))
     assert refused.response["error"] == "invalid_blocks"
     assert any(fragment in e for e in refused.response["errors"]), refused.response["errors"]
@@ -143,10 +156,12 @@ def test_fifty_blocks_are_fine_and_long_text_is_truncated(emulator: SlackEmulato
 def test_missing_text_fallback_is_a_problem_not_an_error(emulator: SlackEmulator, slack: WebClient) -> None:
     slack.api_call("chat.postMessage", json={"channel": COUNCIL, "blocks": [section("no fallback")]})
     assert len(emulator.problems) == 1 and "text fallback" in emulator.problems[0]
-    assert error_of(lambda: slack.api_call("chat.postMessage", json={"channel": COUNCIL})).response["error"] == "no_text"
+    assert error_code(lambda: slack.api_call("chat.postMessage", json={"channel": COUNCIL})) == "no_text"
 
 
-def test_mentions_and_links_are_recorded_only_when_unescaped(emulator: SlackEmulator, slack: WebClient) -> None:
+def test_mentions_and_links_are_recorded_only_when_unescaped(
+    emulator: SlackEmulator, slack: WebClient
+) -> None:
     blocks = [
         section("Raised by <@U0KARI> &lt;!channel&gt;"),
         {"type": "section", "fields": [{"type": "mrkdwn", "text": "<https://evil.example|invoice>"}]},
@@ -167,10 +182,10 @@ def test_trigger_ids_are_single_use_and_short_lived(emulator: SlackEmulator, sla
     opened = slack.views_open(trigger_id=trigger, view=modal())["view"]
     assert opened["id"].startswith("V") and opened["root_view_id"] == opened["id"]
     assert opened["state"] == {"values": {}} and opened["hash"]
-    assert error_of(lambda: slack.views_open(trigger_id=trigger, view=modal())).response["error"] == "exchanged_trigger_id"
+    assert error_code(lambda: slack.views_open(trigger_id=trigger, view=modal())) == "exchanged_trigger_id"
     stale = emulator.new_trigger(KARI, age=3.5)
-    assert error_of(lambda: slack.views_open(trigger_id=stale, view=modal())).response["error"] == "expired_trigger_id"
-    assert error_of(lambda: slack.views_open(trigger_id="nope", view=modal())).response["error"] == "invalid_trigger_id"
+    assert error_code(lambda: slack.views_open(trigger_id=stale, view=modal())) == "expired_trigger_id"
+    assert error_code(lambda: slack.views_open(trigger_id="nope", view=modal())) == "invalid_trigger_id"
 
 
 def test_view_limits(emulator: SlackEmulator, slack: WebClient) -> None:
@@ -184,22 +199,23 @@ def test_view_limits(emulator: SlackEmulator, slack: WebClient) -> None:
     ]
     for view in cases:
         trigger = emulator.new_trigger(KARI)
-        assert error_of(lambda: slack.views_open(trigger_id=trigger, view=view)).response["error"] == "invalid_arguments"
-        assert slack.views_open(trigger_id=trigger, view=modal())["ok"], "a refused call does not use up the trigger"
+        assert error_code(lambda: slack.views_open(trigger_id=trigger, view=view)) == "invalid_arguments"
+        assert slack.views_open(trigger_id=trigger, view=modal())["ok"], "a refusal leaves the trigger usable"
 
 
 def test_view_stack_push_update_and_limit(emulator: SlackEmulator, slack: WebClient) -> None:
     root = slack.views_open(trigger_id=emulator.new_trigger(KARI), view=modal("One"))["view"]
     second = slack.views_push(trigger_id=emulator.new_trigger(KARI), view=modal("Two"))["view"]
     slack.views_push(trigger_id=emulator.new_trigger(KARI), view=modal("Three"))
-    full = error_of(lambda: slack.views_push(trigger_id=emulator.new_trigger(KARI), view=modal("Four")))
-    assert full.response["error"] == "push_limit_reached"
+    fourth = emulator.new_trigger(KARI)
+    assert error_code(lambda: slack.views_push(trigger_id=fourth, view=modal("Four"))) == "push_limit_reached"
     assert (second["root_view_id"], second["previous_view_id"]) == (root["id"], root["id"])
 
     updated = slack.views_update(view_id=second["id"], hash=second["hash"], view=modal("Two, again"))["view"]
     assert updated["id"] == second["id"] and updated["hash"] != second["hash"]
-    stale = error_of(lambda: slack.views_update(view_id=second["id"], hash=second["hash"], view=modal("x")))
-    assert stale.response["error"] == "hash_conflict"
+    assert error_code(
+        lambda: slack.views_update(view_id=second["id"], hash=second["hash"], view=modal())
+    ) == "hash_conflict"
     titles = [v["title"]["text"] for v in emulator.open_views(KARI)]
     assert titles == ["One", "Two, again", "Three"]
     assert emulator.open_views(OLE) == []
@@ -279,15 +295,18 @@ def test_reset_keeps_the_directory(emulator: SlackEmulator, slack: WebClient) ->
 def test_file_upload_flow(emulator: SlackEmulator, slack: WebClient) -> None:
     parent = slack.chat_postMessage(channel=COUNCIL, text="report coming")
     slack.files_upload_v2(
-        channel=COUNCIL, content="a,b\n1,2\n", filename="report.csv", title="Report", initial_comment="Here", thread_ts=parent["ts"]
+        channel=COUNCIL, content="a,b\n1,2\n", filename="report.csv", title="Report", initial_comment="Here",
+        thread_ts=parent["ts"],
     )
     [stored] = emulator.files
-    assert (stored.name, stored.title, stored.content, stored.channel) == ("report.csv", "Report", b"a,b\n1,2\n", COUNCIL)
+    assert (stored.name, stored.title, stored.channel) == ("report.csv", "Report", COUNCIL)
+    assert stored.content == b"a,b\n1,2\n"
     [share] = emulator.thread(COUNCIL, parent["ts"])
     assert share.files == [stored.id] and share.text == "Here"
     unuploaded = slack.files_getUploadURLExternal(filename="x.txt", length=3)["file_id"]
-    refused = error_of(lambda: slack.files_completeUploadExternal(files=[{"id": unuploaded}], channel_id=COUNCIL))
-    assert refused.response["error"] == "file_not_found"
+    assert error_code(
+        lambda: slack.files_completeUploadExternal(files=[{"id": unuploaded}], channel_id=COUNCIL)
+    ) == "file_not_found"
 
 
 def post_json(url: str, body: dict) -> tuple[int, dict]:
@@ -299,7 +318,9 @@ def post_json(url: str, body: dict) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
-def test_response_url_ephemeral_in_channel_replace_and_delete(emulator: SlackEmulator, slack: WebClient) -> None:
+def test_response_url_ephemeral_in_channel_replace_and_delete(
+    emulator: SlackEmulator, slack: WebClient
+) -> None:
     hook = emulator.new_response_url(KARI, COUNCIL)
     assert post_json(hook, {"text": "Only you see this"}) == (200, {"ok": True})
     assert post_json(hook, {"text": "Everyone sees this", "response_type": "in_channel"})[0] == 200
@@ -324,7 +345,10 @@ def test_transcript_says_who_saw_what(emulator: SlackEmulator, slack: WebClient)
     card = slack.chat_postMessage(
         channel=COUNCIL,
         text="Refund for <@U0KARI>",
-        blocks=[section("Refund &amp; credit for <@U0KARI>"), {"type": "actions", "elements": [button("Approve", "approve")]}],
+        blocks=[
+            section("Refund &amp; credit for <@U0KARI>"),
+            {"type": "actions", "elements": [button("Approve", "approve")]},
+        ],
     )
     emulator.record_user_message(OLE, COUNCIL, "Looks fine", thread_ts=card["ts"])
     slack.chat_postMessage(channel=KARI, text="Your request was approved")
@@ -336,6 +360,7 @@ def test_transcript_says_who_saw_what(emulator: SlackEmulator, slack: WebClient)
         ("#council", "thread reply", "Ole (Support)", "Looks fine"),
         ("DM with Kari (Billing)", "message", "cxbot", "Your request was approved"),
         ("only visible to Ole (Support) in #council", "ephemeral", "cxbot", "Vote recorded"),
-        ("modal for Kari (Billing)", "modal opened", "cxbot", "┌ Review\n│ Why: [plain_text_input]\n└ [Send]"),
+        ("modal for Kari (Billing)", "modal opened", "cxbot",
+         "┌ Review\n│ Why: [plain_text_input]\n└ [Send]"),
     ]
     assert str(emulator.transcript()[1]).startswith("[#council] Ole (Support) (thread reply):")

@@ -4,38 +4,51 @@ from __future__ import annotations
 
 from cxbot.sandbox import render
 
-NAMES = {"U0KARI": "Kari (Billing)"}.get
-
 
 def name_of(user_id: str) -> str:
-    return NAMES(user_id) or user_id
+    return {"U0KARI": "Kari (Billing)"}.get(user_id, user_id)
+
+
+def plain(text: str) -> dict:
+    return {"type": "plain_text", "text": text}
+
+
+def mrkdwn(text: str) -> dict:
+    return {"type": "mrkdwn", "text": text}
+
+
+def rich(*elements: dict) -> dict:
+    return {"type": "rich_text_section", "elements": list(elements)}
 
 
 def test_mrkdwn_markup_and_escapes() -> None:
-    text = "*Refund* &amp; credit for <@U0KARI> <!here> <https://x.example/a?b=1&amp;c=2|the invoice> &lt;!channel&gt; <#C1|council>"
+    text = (
+        "*Refund* &amp; credit for <@U0KARI> <!here> <https://x.example/a?b=1&amp;c=2|the invoice>"
+        " &lt;!channel&gt; <#C1|council>"
+    )
     assert render.mrkdwn_to_text(text, user_name=name_of) == (
-        "*Refund* & credit for @Kari (Billing) @here the invoice (https://x.example/a?b=1&c=2) <!channel> #council"
+        "*Refund* & credit for @Kari (Billing) @here the invoice (https://x.example/a?b=1&c=2)"
+        " <!channel> #council"
     )
     assert render.unescape("&amp;lt;") == "&lt;"
 
 
 def test_a_request_card() -> None:
+    options = [{"text": plain("Edit"), "value": "e"}, {"text": plain("Withdraw"), "value": "w"}]
     blocks = [
-        {"type": "header", "text": {"type": "plain_text", "text": "Refund request"}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": "From <@U0KARI>"},
-         "fields": [{"type": "mrkdwn", "text": "*Amount*\n120 EUR"}],
-         "accessory": {"type": "button", "text": {"type": "plain_text", "text": "Open"}}},
+        {"type": "header", "text": plain("Refund request")},
+        {"type": "section", "text": mrkdwn("From <@U0KARI>"), "fields": [mrkdwn("*Amount*\n120 EUR")],
+         "accessory": {"type": "button", "text": plain("Open")}},
         {"type": "divider"},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": "Due Friday"}, {"type": "image", "image_url": "u", "alt_text": "clock"}]},
+        {"type": "context", "elements": [mrkdwn("Due Friday"), {"type": "image", "image_url": "u", "alt_text": "clock"}]},
         {"type": "actions", "elements": [
-            {"type": "button", "text": {"type": "plain_text", "text": "Approve"}},
-            {"type": "overflow", "options": [{"text": {"type": "plain_text", "text": "Edit"}, "value": "e"},
-                                             {"text": {"type": "plain_text", "text": "Withdraw"}, "value": "w"}]},
-            {"type": "static_select", "placeholder": {"type": "plain_text", "text": "Assign"}, "options": []},
+            {"type": "button", "text": plain("Approve")},
+            {"type": "overflow", "options": options},
+            {"type": "static_select", "placeholder": plain("Assign"), "options": options},
         ]},
         {"type": "rich_text", "elements": [
-            {"type": "rich_text_section", "elements": [{"type": "text", "text": "Ping "}, {"type": "user", "user_id": "U0KARI"}]},
-            {"type": "rich_text_list", "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": "a < b"}]}]},
+            rich({"type": "text", "text": "Ping "}, {"type": "user", "user_id": "U0KARI"}),
+            {"type": "rich_text_list", "elements": [rich({"type": "text", "text": "a < b"})]},
         ]},
     ]
     assert render.blocks_to_text(blocks, user_name=name_of).splitlines() == [
@@ -55,15 +68,14 @@ def test_a_request_card() -> None:
 def test_a_modal() -> None:
     view = {
         "type": "modal",
-        "title": {"type": "plain_text", "text": "Review"},
-        "submit": {"type": "plain_text", "text": "Send"},
-        "close": {"type": "plain_text", "text": "Cancel"},
+        "title": plain("Review"),
+        "submit": plain("Send"),
+        "close": plain("Cancel"),
         "blocks": [
-            {"type": "input", "label": {"type": "plain_text", "text": "Why"},
-             "element": {"type": "plain_text_input", "initial_value": "slow"}},
-            {"type": "input", "optional": True, "label": {"type": "plain_text", "text": "Owner"},
+            {"type": "input", "label": plain("Why"), "element": {"type": "plain_text_input", "initial_value": "slow"}},
+            {"type": "input", "optional": True, "label": plain("Owner"),
              "element": {"type": "users_select", "initial_user": "U0KARI"}},
-            {"type": "input", "label": {"type": "plain_text", "text": "Due"}, "hint": {"type": "plain_text", "text": "Friday at the latest"},
+            {"type": "input", "label": plain("Due"), "hint": plain("Friday at the latest"),
              "element": {"type": "datepicker"}},
         ],
     }
@@ -78,10 +90,11 @@ def test_a_modal() -> None:
 
 
 def test_mentions_and_links_found_in_rich_text_too() -> None:
-    block = {"type": "rich_text", "elements": [{"type": "rich_text_section", "elements": [
-        {"type": "broadcast", "range": "here"}, {"type": "link", "url": "https://x.example", "text": "x"},
+    block = {"type": "rich_text", "elements": [rich(
+        {"type": "broadcast", "range": "here"},
+        {"type": "link", "url": "https://x.example", "text": "x"},
         {"type": "text", "text": "<!channel>"},
-    ]}]}
+    )]}
     [markup] = render.mrkdwn_texts([block])
     assert render.mentions_in(markup) == ["<!here>"]
     assert render.links_in(markup) == ["<https://x.example|x>"]

@@ -78,7 +78,8 @@ def people(emulator: SlackEmulator) -> Iterator[SlackPeople]:
     server = make_server("127.0.0.1", 0, SlackRequestHandler(build_app(emulator)),
                          server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
     threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
-    with SlackPeople(f"http://127.0.0.1:{server.server_port}/slack/events", SIGNING_SECRET, emulator) as client:
+    app_url = f"http://127.0.0.1:{server.server_port}/slack/events"
+    with SlackPeople(app_url, SIGNING_SECRET, emulator) as client:
         yield client
     server.shutdown()
     server.server_close()

@@ -6,8 +6,16 @@ import json
 from datetime import date
 
 from slack_sdk.models.blocks import (
-    DatePickerElement, InputBlock, MarkdownTextObject, Option, PlainTextInputElement,
-    RadioButtonsElement, SectionBlock, StaticMultiSelectElement, StaticSelectElement, UrlInputElement,
+    DatePickerElement,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    RadioButtonsElement,
+    SectionBlock,
+    StaticMultiSelectElement,
+    StaticSelectElement,
+    UrlInputElement,
 )
 from slack_sdk.models.views import View
 

@@ -6,8 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from slack_sdk.models.blocks import (
-    ActionsBlock, Block, ButtonElement, ConfirmObject, ContextBlock, DividerBlock, HeaderBlock,
-    MarkdownTextObject, Option, OverflowMenuElement, PlainTextObject, SectionBlock,
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    Option,
+    OverflowMenuElement,
+    PlainTextObject,
+    SectionBlock,
 )
 
 from cxbot.domain.model import Status, VoteKind

@@ -19,7 +19,9 @@ COMMAND = "/cx-review"
 HELP = f"""*cxbot — the Customer-Experience council*
 • `{COMMAND}` — file a proposed change for review by the other departments (opens a form).
 • `{COMMAND} help` — this message.
-Advocates vote with the buttons in the request's thread in the council channel: *Approve*, *Object…* (with a reason) or *Abstain*; the ⋯ menu adds a condition or note, or retracts a vote. Replies in the thread are recorded as comments."""
+Advocates vote with the buttons in the request's thread in the council channel: *Approve*, \
+*Object…* (with a reason) or *Abstain*; the ⋯ menu adds a condition or note, or retracts a vote. \
+Replies in the thread are recorded as comments."""
 
 
 def register(app: App, cx: Services, after: AfterAck) -> None:
