@@ -8,22 +8,31 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cxbot.domain.model import DEFAULT_STAGES
+from cxbot.domain.calendar import WorkingTime
+from cxbot.domain.model import DEFAULT_STAGES, Magnitude
+from cxbot.domain.policy import (
+    DEFAULT_REVIEW_DAYS, ESCALATION_TARGETS, CouncilPolicy, EscalationPolicy, MagnitudePolicy, ReminderPolicy,
+    RoutingRule,
+)
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,31}$")
 DEPARTMENT_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 STAGE_MAX = 75  # a Block Kit option's text
 
-COUNCIL_KEYS = {"channel", "chair", "admins", "timezone", "stages"}
-DEPARTMENT_KEYS = {"key", "name", "leads", "advocates"}
-TOP_KEYS = {"council", "departments"}
+COUNCIL_KEYS = {"channel", "chair", "admins", "timezone", "stages", "working_days", "working_hours", "max_hold_days"}
+DEPARTMENT_KEYS = {"key", "name", "leads", "advocates", "stages"}
+TOP_KEYS = {"council", "departments", "policies", "routing", "escalation", "reminders"}
+POLICY_KEYS = {"review_days", "approvals", "required", "abstain_counts"}
+ROUTING_KEYS = {"stages", "magnitude", "add", "remove", "only_stage_owners"}
+ESCALATION_KEYS = {"ladder", "step_days", "objection_days"}
+REMINDER_KEYS = {"first_after_days", "closing_soon_hours"}
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,7 @@ class DepartmentSpec:
     name: str
     leads: tuple[str, ...]
     advocates: tuple[str, ...]
+    stages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,8 @@ class CouncilSpec:
     timezone: str
     stages: tuple[str, ...]
     departments: tuple[DepartmentSpec, ...]
+    policy: CouncilPolicy = CouncilPolicy()
+    working_time: WorkingTime = WorkingTime()
 
 
 class CouncilFileError(Exception):
@@ -80,26 +92,32 @@ class _Parser:
         return CouncilFileError(self.source, key, problem, self._line_of(key))
 
     def _line_of(self, key: str) -> int | None:
-        """Best effort: the line of the last name in `key`, inside its table when it is in one."""
+        """Best effort: the line of the last name in `key`, looked for inside its own table."""
         parts = re.findall(r"[A-Za-z_][\w-]*|\[\d+\]", key)
         if not parts:
             return None
-        name = parts[-1]
+        name = None if parts[-1].startswith("[") else parts[-1]
+        table = parts[:-1] if name else parts
         start, end = 0, len(self.lines)
-        if parts[0] == "council":
-            start = self._header_line(r"\[council\]") or 0
-        elif parts[0] == "departments" and len(parts) > 1 and parts[1].startswith("["):
-            index = int(parts[1][1:-1])
-            headers = [i for i, ln in enumerate(self.lines) if re.match(r"\s*\[\[departments\]\]", ln)]
-            if index < len(headers):
-                start = headers[index]
-                end = headers[index + 1] if index + 1 < len(headers) else len(self.lines)
-        if name.startswith("["):
-            return start + 1 if start else None
+        if len(table) >= 2 and table[1].startswith("["):
+            headers = [i for i, ln in enumerate(self.lines) if re.match(rf"\s*\[\[{re.escape(table[0])}\]\]", ln)]
+            index = int(table[1][1:-1])
+            if index >= len(headers):
+                return None
+            start = headers[index]
+        elif table:
+            header = self._header_line(re.escape("[" + ".".join(table) + "]"))
+            if header is None:
+                return None
+            start = header
+        if table:
+            end = next((i for i in range(start + 1, len(self.lines)) if re.match(r"\s*\[", self.lines[i])), end)
+        if name is None:
+            return start + 1
         for i in range(start, end):
             if re.match(rf"\s*{re.escape(name)}\s*=", self.lines[i]):
                 return i + 1
-        return start + 1 if start else None
+        return start + 1 if table else None
 
     def _header_line(self, pattern: str) -> int | None:
         for i, ln in enumerate(self.lines):
@@ -153,8 +171,113 @@ class _Parser:
         except (ZoneInfoNotFoundError, ValueError):
             raise self.fail("council.timezone", f"{tz!r} is not a time zone (like Europe/Oslo)") from None
         stages = self._stages(council)
-        departments = self._departments(data.get("departments"))
-        return CouncilSpec(channel, chair, admins, tz, stages, departments)
+        try:
+            working_time = WorkingTime.parse(timezone=tz, days=council.get("working_days"),
+                                             hours=council.get("working_hours"))
+        except (ValueError, TypeError) as exc:
+            key = "council.working_hours" if "hour" in str(exc) else "council.working_days"
+            raise self.fail(key, str(exc)) from None
+        departments = self._departments(data.get("departments"), stages)
+        keys = {d.key for d in departments}
+        policy = CouncilPolicy(
+            minor=self._policy(data, Magnitude.MINOR),
+            major=self._policy(data, Magnitude.MAJOR),
+            routing=self._routing(data.get("routing", []), stages, keys),
+            escalation=self._escalation(data.get("escalation", {})),
+            reminders=self._reminders(data.get("reminders", {})),
+            max_hold_days=self._int(council, "max_hold_days", "council.max_hold_days", default=3, low=1, high=30),
+        )
+        return CouncilSpec(channel, chair, admins, tz, stages, departments, policy, working_time)
+
+    def _int(self, table: Mapping[str, Any], key: str, path: str, *, default: int, low: int, high: int) -> int:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.fail(path, f"must be a whole number from {low} to {high}")
+        return value
+
+    def _bool(self, table: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(path, "must be true or false")
+        return value
+
+    def _table(self, value: Any, path: str, allowed: set[str]) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(path, "must be a table")
+        self._unknown(value, allowed, f"{path}.")
+        return value
+
+    def _names(self, table: Mapping[str, Any], key: str, path: str, known: Collection[str], what: str) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self.fail(path, f"must be a list of {what}")
+        for item in value:
+            if item not in known:
+                raise self.fail(path, f"{item!r} is not one of the council's {what}")
+        return tuple(value)
+
+    def _policy(self, data: Mapping[str, Any], magnitude: Magnitude) -> MagnitudePolicy:
+        policies = self._table(data.get("policies", {}), "policies", {m.value for m in Magnitude})
+        path = f"policies.{magnitude.value}"
+        table = self._table(policies.get(magnitude.value, {}), path, POLICY_KEYS)
+        required = table.get("required", "all")
+        share: float | None
+        if required == "all":
+            share = None
+        elif isinstance(required, int | float) and not isinstance(required, bool) and 0 < required <= 1:
+            share = float(required)
+        else:
+            raise self.fail(f"{path}.required", '"all", or the share of routed departments that must answer (0 < share ≤ 1)')
+        return MagnitudePolicy(
+            review_days=self._int(table, "review_days", f"{path}.review_days",
+                                  default=DEFAULT_REVIEW_DAYS[magnitude], low=1, high=60),
+            approvals=self._int(table, "approvals", f"{path}.approvals", default=1, low=1, high=20),
+            required_share=share,
+            abstain_counts=self._bool(table, "abstain_counts", f"{path}.abstain_counts", False),
+        )
+
+    def _routing(self, rules: Any, stages: tuple[str, ...], departments: set[str]) -> tuple[RoutingRule, ...]:
+        if not isinstance(rules, list):
+            raise self.fail("routing", "use [[routing]] tables, one a rule")
+        parsed = []
+        for i, raw in enumerate(rules):
+            path = f"routing[{i}]"
+            rule = self._table(raw, path, ROUTING_KEYS)
+            magnitude = rule.get("magnitude")
+            if magnitude is not None and magnitude not in {m.value for m in Magnitude}:
+                raise self.fail(f"{path}.magnitude", f'{magnitude!r} is not "minor" or "major"')
+            parsed_rule = RoutingRule(
+                stages=self._names(rule, "stages", f"{path}.stages", stages, "stages"),
+                magnitude=Magnitude(magnitude) if magnitude else None,
+                add=self._names(rule, "add", f"{path}.add", departments, "department keys"),
+                remove=self._names(rule, "remove", f"{path}.remove", departments, "department keys"),
+                only_stage_owners=self._bool(rule, "only_stage_owners", f"{path}.only_stage_owners", False),
+            )
+            if not (parsed_rule.add or parsed_rule.remove or parsed_rule.only_stage_owners):
+                raise self.fail(path, "a rule needs add, remove or only_stage_owners = true")
+            parsed.append(parsed_rule)
+        return tuple(parsed)
+
+    def _escalation(self, raw: Any) -> EscalationPolicy:
+        table = self._table(raw, "escalation", ESCALATION_KEYS)
+        ladder = table.get("ladder", list(ESCALATION_TARGETS))
+        if not isinstance(ladder, list) or any(step not in ESCALATION_TARGETS for step in ladder) \
+                or len(set(ladder)) != len(ladder):
+            raise self.fail("escalation.ladder", 'a list of "leads" and/or "chair", each once ([] for none)')
+        return EscalationPolicy(
+            ladder=tuple(ladder),
+            step_days=self._int(table, "step_days", "escalation.step_days", default=2, low=1, high=30),
+            objection_days=self._int(table, "objection_days", "escalation.objection_days", default=5, low=1, high=60),
+        )
+
+    def _reminders(self, raw: Any) -> ReminderPolicy:
+        table = self._table(raw, "reminders", REMINDER_KEYS)
+        return ReminderPolicy(
+            first_after_days=self._int(table, "first_after_days", "reminders.first_after_days", default=1,
+                                       low=0, high=30),
+            closing_soon_hours=self._int(table, "closing_soon_hours", "reminders.closing_soon_hours", default=24,
+                                         low=1, high=24 * 14),
+        )
 
     def _stages(self, council: Mapping[str, Any]) -> tuple[str, ...]:
         if "stages" not in council:
@@ -171,7 +294,7 @@ class _Parser:
             raise self.fail("council.stages", "a stage is listed twice")
         return tuple(stages)
 
-    def _departments(self, departments: Any) -> tuple[DepartmentSpec, ...]:
+    def _departments(self, departments: Any, stages: tuple[str, ...]) -> tuple[DepartmentSpec, ...]:
         if not isinstance(departments, list) or not departments:
             raise self.fail("departments", "at least one [[departments]] table is required")
         specs: list[DepartmentSpec] = []
@@ -196,5 +319,6 @@ class _Parser:
                         f"{path}.advocates",
                         f"{user} is already an advocate of {advocate_of[user]!r}: one department per advocate")
                 advocate_of[user] = key
-            specs.append(DepartmentSpec(key, name, leads, advocates))
+            owned = self._names(dept, "stages", f"{path}.stages", stages, "stages")
+            specs.append(DepartmentSpec(key, name, leads, advocates, owned))
         return tuple(specs)

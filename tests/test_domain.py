@@ -6,7 +6,8 @@ from datetime import date
 
 from cxbot.domain.decision import outcome, tally
 from cxbot.domain.drafts import draft_errors
-from cxbot.domain.model import Ballot, Draft, Impact, Magnitude, Role, Status, VoteKind
+from cxbot.domain.model import Answer, Ballot, Draft, Impact, Magnitude, Resolution, Role, Status, VoteKind
+from cxbot.domain.policy import MagnitudePolicy, RoutingRule
 from cxbot.domain.permissions import Membership, filing_refusal, vote_refusal
 from cxbot.domain.routing import DepartmentInfo, route
 
@@ -24,36 +25,89 @@ def test_routing_with_nobody_else_routes_nowhere() -> None:
     assert route("billing", DEPTS[:1]) == []
 
 
-def _b(user: str, dept: str, kind: VoteKind, note: str = "") -> Ballot:
-    return Ballot(user, dept, kind, note)
+def _b(user: str, dept: str, kind: VoteKind, note: str = "", **kw: object) -> Ballot:
+    return Ballot(user, dept, kind, note, **kw)  # type: ignore[arg-type]
+
+
+ONE = MagnitudePolicy(review_days=3)
 
 
 def test_outcome_needs_one_approval_from_every_routed_department() -> None:
     routed = ["legal", "support"]
-    assert outcome(tally(routed, [])) is Status.OPEN
-    assert outcome(tally(routed, [_b("L1", "legal", VoteKind.APPROVE)])) is Status.OPEN
+    assert outcome(tally(routed, [], ONE)) is Status.OPEN
+    assert outcome(tally(routed, [_b("L1", "legal", VoteKind.APPROVE)], ONE)) is Status.OPEN
     both = [_b("L1", "legal", VoteKind.APPROVE), _b("S1", "support", VoteKind.APPROVE)]
-    assert outcome(tally(routed, both)) is Status.APPROVED
+    assert outcome(tally(routed, both, ONE)) is Status.APPROVED
 
 
-def test_a_standing_objection_requests_changes_even_with_approvals() -> None:
+def test_a_standing_blocking_objection_requests_changes_even_with_approvals() -> None:
     routed = ["legal", "support"]
     ballots = [_b("L1", "legal", VoteKind.APPROVE), _b("L2", "legal", VoteKind.OBJECT, "no"),
                _b("S1", "support", VoteKind.APPROVE)]
-    result = tally(routed, ballots)
+    result = tally(routed, ballots, ONE)
     assert outcome(result) is Status.CHANGES_REQUESTED
-    assert [b.user for b in result.objections] == ["L2"]
+    assert [b.user for b in result.standing_objections] == ["L2"]
 
 
-def test_abstentions_do_not_answer_for_a_department() -> None:
-    result = tally(["legal"], [_b("L1", "legal", VoteKind.ABSTAIN)])
-    assert result.outstanding == ("legal",)
-    assert outcome(result) is Status.OPEN
+def test_resolved_objection_counts_as_approval_and_overruled_as_an_answer() -> None:
+    routed = ["legal", "support"]
+    resolved = [_b("L1", "legal", VoteKind.APPROVE),
+                _b("S1", "support", VoteKind.OBJECT, "x", resolution=Resolution.RESOLVED)]
+    result = tally(routed, resolved, ONE)
+    assert result.departments[1].answer is Answer.APPROVES and outcome(result) is Status.APPROVED
+    overruled = [_b("L1", "legal", VoteKind.APPROVE),
+                 _b("S1", "support", VoteKind.OBJECT, "x", resolution=Resolution.OVERRULED)]
+    result = tally(routed, overruled, ONE)
+    assert result.departments[1].answer is Answer.ANSWERED and outcome(result) is Status.APPROVED
+
+
+def test_non_blocking_objection_answers_without_blocking() -> None:
+    result = tally(["legal"], [_b("L1", "legal", VoteKind.OBJECT, "meh", blocking=False)], ONE)
+    assert result.departments[0].answer is Answer.ANSWERED
+    assert outcome(result) is Status.APPROVED
+
+
+def test_abstentions_answer_only_where_the_policy_counts_them() -> None:
+    ballots = [_b("L1", "legal", VoteKind.ABSTAIN)]
+    assert tally(["legal"], ballots, ONE).outstanding == ("legal",)
+    counting = MagnitudePolicy(review_days=3, abstain_counts=True)
+    assert tally(["legal"], ballots, counting).outstanding == ()
+
+
+def test_approvals_per_department_and_required_share() -> None:
+    two = MagnitudePolicy(review_days=3, approvals=2)
+    one_of_two = [_b("L1", "legal", VoteKind.APPROVE)]
+    assert tally(["legal"], one_of_two, two).departments[0].answer is Answer.OUTSTANDING
+    both = one_of_two + [_b("L2", "legal", VoteKind.APPROVE)]
+    assert outcome(tally(["legal"], both, two)) is Status.APPROVED
+    half = MagnitudePolicy(review_days=3, required_share=0.5)
+    routed = ["legal", "support", "marketing", "it"]
+    two_of_four = [_b("L1", "legal", VoteKind.APPROVE), _b("S1", "support", VoteKind.APPROVE)]
+    assert outcome(tally(routed, two_of_four[:1], half)) is Status.OPEN
+    assert outcome(tally(routed, two_of_four, half)) is Status.APPROVED
 
 
 def test_ballots_of_departments_not_routed_are_ignored() -> None:
-    result = tally(["legal"], [_b("X", "billing", VoteKind.OBJECT, "mine"), _b("L1", "legal", VoteKind.APPROVE)])
+    result = tally(["legal"], [_b("X", "billing", VoteKind.OBJECT, "mine"), _b("L1", "legal", VoteKind.APPROVE)], ONE)
     assert outcome(result) is Status.APPROVED
+
+
+def test_routing_rules_add_remove_and_limit_to_stage_owners() -> None:
+    depts = [DepartmentInfo("billing", "Billing", 1, ("Pay",)), DepartmentInfo("legal", "Legal", 1, ("Buy",)),
+             DepartmentInfo("support", "Support", 1, ("Get help", "Use")), DepartmentInfo("finance", "Finance", 1),
+             DepartmentInfo("it", "IT", 0, ("Pay",))]
+    pay_rule = RoutingRule(stages=("Pay",), add=("billing", "finance", "it"))
+    minor_rule = RoutingRule(magnitude=Magnitude.MINOR, only_stage_owners=True)
+    routes = route("support", depts, stages=("Pay", "Buy"), magnitude=Magnitude.MINOR, rules=[minor_rule, pay_rule])
+    assert {r.department: r.reason for r in routes} == {
+        "billing": "touches Pay; always asked",      # re-added by the Pay rule
+        "legal": "a minor change; owns Buy",
+        "finance": "touches Pay; always asked",
+    }
+    # IT has no advocates: never asked, whatever a rule says; the filer's own department never.
+    assert route("billing", depts, stages=("Pay",), rules=[pay_rule])[0].department == "legal"
+    removing = RoutingRule(stages=("Use",), remove=("legal",))
+    assert [r.department for r in route("billing", depts, stages=("Use",), rules=[removing])] == ["support", "finance"]
 
 
 def member(user: str, *roles: tuple[str, Role]) -> Membership:

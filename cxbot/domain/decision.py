@@ -4,44 +4,68 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from cxbot.domain.model import Ballot, DepartmentTally, Status, Tally, VoteKind
+from cxbot.domain.model import Answer, Ballot, DepartmentTally, Resolution, Status, Tally, VoteKind
+from cxbot.domain.policy import MagnitudePolicy
 
 
-def tally(routed: Sequence[str], ballots: Iterable[Ballot]) -> Tally:
-    """Group standing ballots by routed department, in routing order.
+def department_answer(ballots: Sequence[Ballot], policy: MagnitudePolicy) -> Answer:
+    """A department's answer from its advocates' standing ballots.
+
+    - a blocking objection that stands: the department objects;
+    - approvals (an objection its author resolved counts as one) reaching the policy's
+      number: it approves;
+    - otherwise a non-blocking or overruled objection, or an abstention where the policy
+      counts them, answers without approving;
+    - otherwise it is outstanding.
+    """
+    if any(b.stands for b in ballots):
+        return Answer.OBJECTS
+    approvals = sum(1 for b in ballots if b.kind is VoteKind.APPROVE
+                    or (b.kind is VoteKind.OBJECT and b.resolution is Resolution.RESOLVED))
+    if approvals >= policy.approvals:
+        return Answer.APPROVES
+    if any(b.kind is VoteKind.OBJECT for b in ballots):
+        return Answer.ANSWERED
+    if policy.abstain_counts and any(b.kind is VoteKind.ABSTAIN for b in ballots):
+        return Answer.ANSWERED
+    return Answer.OUTSTANDING
+
+
+def tally(routed: Sequence[str], ballots: Iterable[Ballot], policy: MagnitudePolicy) -> Tally:
+    """Group standing ballots by routed department, in routing order, with each department's answer.
 
     Ballots from departments that are not routed (possible after a council change) are
     ignored: only the routed departments' answers decide.
     """
-    by_dept: dict[str, dict[VoteKind, list[Ballot]]] = {
-        d: {k: [] for k in VoteKind} for d in routed
-    }
+    by_dept: dict[str, list[Ballot]] = {d: [] for d in routed}
     for ballot in ballots:
         if ballot.department in by_dept:
-            by_dept[ballot.department][ballot.kind].append(ballot)
+            by_dept[ballot.department].append(ballot)
     return Tally(
         tuple(
             DepartmentTally(
                 department=d,
-                approvals=tuple(kinds[VoteKind.APPROVE]),
-                objections=tuple(kinds[VoteKind.OBJECT]),
-                abstentions=tuple(kinds[VoteKind.ABSTAIN]),
+                answer=department_answer(bs, policy),
+                approvals=tuple(b for b in bs if b.kind is VoteKind.APPROVE),
+                objections=tuple(b for b in bs if b.kind is VoteKind.OBJECT),
+                abstentions=tuple(b for b in bs if b.kind is VoteKind.ABSTAIN),
             )
-            for d, kinds in by_dept.items()
-        )
+            for d, bs in by_dept.items()
+        ),
+        required=policy.required(len(routed)),
     )
 
 
 def outcome(result: Tally) -> Status:
-    """The starting policy of the council.
+    """What the votes alone say.
 
-    - any standing objection: changes requested (the request stays under review, so the
-      objector can change their mind and the filer can answer);
-    - otherwise, every routed department has at least one approval: approved;
+    - a standing blocking objection: changes requested (the request stays under review, so
+      the objector can resolve it and the filer can amend);
+    - otherwise enough departments approve or answered (all of them by default): approved;
     - otherwise it stays open.
     """
-    if result.objections:
+    if result.standing_objections:
         return Status.CHANGES_REQUESTED
-    if result.departments and all(d.approvals for d in result.departments):
+    if result.departments and result.satisfied >= result.required:
         return Status.APPROVED
     return Status.OPEN

@@ -33,9 +33,14 @@ class VoteKind(enum.StrEnum):
     ABSTAIN = "abstain"
 
 
+UNDER_REVIEW = ("open", "on_hold", "changes_requested", "escalated")
+
+
 class Status(enum.StrEnum):
     OPEN = "open"
+    ON_HOLD = "on_hold"
     CHANGES_REQUESTED = "changes_requested"
+    ESCALATED = "escalated"
     APPROVED = "approved"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
@@ -81,32 +86,63 @@ class Draft:
     link: str = ""
 
 
+class Resolution(enum.StrEnum):
+    """What ended an objection: its author resolved it, or the chair overruled it."""
+
+    RESOLVED = "resolved"
+    OVERRULED = "overruled"
+
+
 @dataclass(frozen=True)
 class Ballot:
-    """One advocate's standing vote on a request."""
+    """One advocate's standing vote on a request.
+
+    Objections carry `blocking` (a blocking objection stands until its author resolves it
+    or the chair overrules it) and the `mitigation` the objector asks for. `on_behalf_of`
+    names the away advocate a substitute voted for.
+    """
 
     user: str
     department: str
     kind: VoteKind
     note: str = ""
+    blocking: bool = True
+    mitigation: str = ""
+    resolution: Resolution | None = None
+    on_behalf_of: str | None = None
+
+    @property
+    def stands(self) -> bool:
+        """A blocking objection nobody has resolved or overruled."""
+        return self.kind is VoteKind.OBJECT and self.blocking and self.resolution is None
+
+
+class Answer(enum.StrEnum):
+    """A routed department's answer under the policy."""
+
+    APPROVES = "approves"
+    OBJECTS = "objects"        # a blocking objection stands
+    ANSWERED = "answered"      # answered without approving or blocking (non-blocking or overruled objection…)
+    OUTSTANDING = "outstanding"
 
 
 @dataclass(frozen=True)
 class DepartmentTally:
     department: str
+    answer: Answer
     approvals: tuple[Ballot, ...] = ()
     objections: tuple[Ballot, ...] = ()
     abstentions: tuple[Ballot, ...] = ()
 
     @property
     def outstanding(self) -> bool:
-        """A department has answered when at least one of its advocates approved or objected."""
-        return not self.approvals and not self.objections
+        return self.answer is Answer.OUTSTANDING
 
 
 @dataclass(frozen=True)
 class Tally:
     departments: tuple[DepartmentTally, ...] = field(default_factory=tuple)
+    required: int = 0  # how many departments must approve or answer
 
     @property
     def outstanding(self) -> tuple[str, ...]:
@@ -115,3 +151,11 @@ class Tally:
     @property
     def objections(self) -> tuple[Ballot, ...]:
         return tuple(b for d in self.departments for b in d.objections)
+
+    @property
+    def standing_objections(self) -> tuple[Ballot, ...]:
+        return tuple(b for b in self.objections if b.stands)
+
+    @property
+    def satisfied(self) -> int:
+        return sum(1 for d in self.departments if d.answer in (Answer.APPROVES, Answer.ANSWERED))

@@ -1,9 +1,9 @@
 """Which departments review a request, and why.
 
-Routing is a pure function of the filing department and the council's departments so
-that rules (by lifecycle stage, by magnitude, substitutes, load balancing) can be added
-here without touching storage or Slack. Each routed department carries the reason it was
-asked: the thread shows it.
+Routing is a pure function of the change (filing department, stages, magnitude), the
+council's departments and its routing rules, so that rules can grow here without
+touching storage or Slack. Every routed department carries the reason it was asked: the
+thread shows it.
 """
 
 from __future__ import annotations
@@ -11,12 +11,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cxbot.domain.model import Magnitude
+from cxbot.domain.policy import RoutingRule
+
+EVERYONE = "every other department reviews each change"
+
 
 @dataclass(frozen=True)
 class DepartmentInfo:
     key: str
     name: str
     active_advocates: int
+    stages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -25,14 +31,32 @@ class Route:
     reason: str
 
 
-def route(filing_department: str, departments: Sequence[DepartmentInfo]) -> list[Route]:
-    """Every other department with at least one active advocate reviews the change.
+def route(filing_department: str, departments: Sequence[DepartmentInfo], *, stages: tuple[str, ...] = (),
+          magnitude: Magnitude = Magnitude.MAJOR, rules: Sequence[RoutingRule] = ()) -> list[Route]:
+    """Start from every other department with active advocates, then apply the rules in order.
 
-    The filing department never reviews its own change; a department with nobody to
-    answer is left out rather than blocking the decision forever.
+    The filing department never reviews its own change, and a department with nobody to
+    answer is never asked (it would block the decision forever), whatever a rule says.
+    Routes come in the council file's department order.
     """
-    return [
-        Route(d.key, "every other department with advocates reviews each change")
-        for d in departments
-        if d.key != filing_department and d.active_advocates > 0
-    ]
+    can_answer = {d.key for d in departments if d.active_advocates > 0 and d.key != filing_department}
+    chosen: dict[str, str] = {k: EVERYONE for k in can_answer}
+    for rule in rules:
+        if not rule.matches(stages, magnitude):
+            continue
+        why = rule.condition(stages)
+        if rule.only_stage_owners:
+            for d in departments:
+                owned = [s for s in d.stages if s in stages]
+                if d.key not in chosen:
+                    continue
+                if owned:
+                    chosen[d.key] = f"{why}; owns {', '.join(owned)}"
+                else:
+                    del chosen[d.key]
+        for key in rule.remove:
+            chosen.pop(key, None)
+        for key in rule.add:
+            if key in can_answer:
+                chosen[key] = f"{why}; always asked"
+    return [Route(d.key, chosen[d.key]) for d in departments if d.key in chosen]

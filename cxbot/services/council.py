@@ -9,9 +9,11 @@ from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
 from cxbot.council_file import CouncilSpec
+from cxbot.domain.calendar import WorkingTime
 from cxbot.domain.errors import NotFound
 from cxbot.domain.model import Role
 from cxbot.domain.permissions import Membership as MembershipView
+from cxbot.domain.policy import CouncilPolicy
 from cxbot.services import audit
 from cxbot.store.models import Council, Department, Membership
 from cxbot.store.uow import UnitOfWork
@@ -40,6 +42,7 @@ def load_council(uow: UnitOfWork, spec: CouncilSpec, *, clock: Clock, actor: str
         settings = {
             "channel": spec.channel, "chair": spec.chair, "admins": list(spec.admins),
             "timezone": spec.timezone, "stages": list(spec.stages),
+            "policy": spec.policy.to_json(), "working_time": spec.working_time.to_json(),
         }
         if council is None:
             s.add(Council(id=COUNCIL_ID, loaded_at=now, **settings))
@@ -56,13 +59,15 @@ def load_council(uow: UnitOfWork, spec: CouncilSpec, *, clock: Clock, actor: str
         for position, dspec in enumerate(spec.departments):
             dept = depts.get(dspec.key)
             if dept is None:
-                dept = Department(key=dspec.key, name=dspec.name, position=position, active=True)
+                dept = Department(key=dspec.key, name=dspec.name, position=position, active=True,
+                                  stages=list(dspec.stages))
                 s.add(dept)
                 s.flush()
                 depts[dspec.key] = dept
                 report.changes.append(f"department {dspec.key} added")
-            elif (dept.name, dept.position, dept.active) != (dspec.name, position, True):
-                dept.name, dept.position, dept.active = dspec.name, position, True
+            elif (dept.name, dept.position, dept.active, dept.stages) != (dspec.name, position, True,
+                                                                          list(dspec.stages)):
+                dept.name, dept.position, dept.active, dept.stages = dspec.name, position, True, list(dspec.stages)
                 report.changes.append(f"department {dspec.key} updated")
         wanted_keys = {d.key for d in spec.departments}
         for key, dept in depts.items():
@@ -98,6 +103,13 @@ def get_council(session: Session) -> Council:
     if council is None:
         raise NotFound("The council is not set up yet: an operator runs `cxbot council load FILE`.")
     return council
+
+
+def council_rules(council: Council) -> tuple[CouncilPolicy, WorkingTime]:
+    """The council's decision policy and working time, as domain values."""
+    working_time = (WorkingTime.from_json(council.working_time) if council.working_time
+                    else WorkingTime(timezone=council.timezone))
+    return CouncilPolicy.from_json(council.policy), working_time
 
 
 def membership(session: Session, user: str) -> MembershipView:

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from cxbot.domain.decision import tally
 from cxbot.domain.errors import NotFound
-from cxbot.domain.model import Ballot, Impact, Magnitude, Role, Status, Tally
-from cxbot.services.council import get_council
+from cxbot.domain.model import Impact, Magnitude, Resolution, Role, Status, Tally, VoteKind
+from cxbot.services.council import council_rules, get_council
+from cxbot.services.lifecycle import active_holds, ballots_of, substitutes_on
 from cxbot.store.models import Membership, ReviewRequest, Routing, SlackMessage, Vote
 from cxbot.store.uow import UnitOfWork
 
@@ -26,6 +27,30 @@ class RoutedDepartment:
     name: str
     reason: str
     advocates: tuple[str, ...]
+    substitutes: tuple[tuple[str, str], ...] = ()  # (away advocate, substitute) today
+
+
+@dataclass(frozen=True)
+class ObjectionView:
+    vote_id: int
+    user: str
+    department: str
+    reason: str
+    blocking: bool
+    mitigation: str
+    resolution: Resolution | None
+    resolved_by: str | None
+    resolution_note: str
+    on_behalf_of: str | None
+    standing: bool  # still an objection (not retracted or changed into another vote)
+
+
+@dataclass(frozen=True)
+class HoldView:
+    department: str
+    user: str
+    reason: str
+    until: datetime
 
 
 @dataclass(frozen=True)
@@ -45,15 +70,31 @@ class RequestView:
     status: Status
     created_at: datetime
     decided_at: datetime | None
+    due_at: datetime
+    escalation_step: int
+    version: int
     timezone: str
     channel: str
     routed: tuple[RoutedDepartment, ...]
     tally: Tally
+    objections: tuple[ObjectionView, ...]
+    holds: tuple[HoldView, ...]
     parent_ts: str | None
     permalink: str
 
     def department_name_of(self, key: str) -> str:
         return next((d.name for d in self.routed if d.key == key), key)
+
+    def objection(self, vote_id: int) -> ObjectionView | None:
+        return next((o for o in self.objections if o.vote_id == vote_id), None)
+
+    def answering(self, department: str) -> tuple[str, ...]:
+        """Who answers for a department today: its advocates, with substitutes for those away."""
+        routed = next((d for d in self.routed if d.key == department), None)
+        if routed is None:
+            return ()
+        away = dict(routed.substitutes)
+        return tuple(dict.fromkeys(away.get(a, a) for a in routed.advocates))
 
 
 def load_request(session: Session, request_id: int, *, lock: bool = False) -> ReviewRequest:
@@ -66,8 +107,9 @@ def load_request(session: Session, request_id: int, *, lock: bool = False) -> Re
     return request
 
 
-def request_view(session: Session, request_id: int) -> RequestView:
+def request_view(session: Session, request_id: int, *, now: datetime | None = None) -> RequestView:
     council = get_council(session)
+    policy, working_time = council_rules(council)
     request = session.scalars(
         select(ReviewRequest)
         .where(ReviewRequest.id == request_id)
@@ -87,17 +129,23 @@ def request_view(session: Session, request_id: int) -> RequestView:
         .order_by(Membership.id)
     ):
         advocates[m.department_id].append(m.user_id)
+    away = substitutes_on(session, working_time.local_date(now or request.updated_at))
     parent = session.scalars(
         select(SlackMessage).where(SlackMessage.request_id == request_id, SlackMessage.role == "parent")
     ).first()
-    ballots = [
-        Ballot(v.user_id, v.department.key, v.kind, v.note)
-        for v in sorted(request.votes, key=lambda v: v.cast_at)
-        if not v.retracted
-    ]
     routed = tuple(
-        RoutedDepartment(r.department.key, r.department.name, r.reason, tuple(advocates[r.department_id]))
+        RoutedDepartment(r.department.key, r.department.name, r.reason, tuple(advocates[r.department_id]),
+                         tuple((a, away[a]) for a in advocates[r.department_id] if a in away))
         for r in request.routings
+    )
+    names = {r.department_id: r.department.key for r in request.routings}
+    holds = tuple(HoldView(names.get(h.department_id, ""), h.user_id, h.reason, h.until)
+                  for h in active_holds(session, request_id))
+    objections = tuple(
+        ObjectionView(v.id, v.user_id, v.department.key, v.note, v.blocking, v.mitigation, v.resolution,
+                      v.resolved_by, v.resolution_note, v.on_behalf_of,
+                      standing=v.kind is VoteKind.OBJECT and not v.retracted)
+        for v in sorted(request.votes, key=lambda v: (v.cast_at, v.id))
     )
     return RequestView(
         id=request.id, title=request.title, summary=request.summary,
@@ -105,8 +153,10 @@ def request_view(session: Session, request_id: int) -> RequestView:
         filer=request.filer, stages=tuple(request.stages), impact=request.impact,
         impact_note=request.impact_note, magnitude=request.magnitude, decision_by=request.decision_by,
         link=request.link, status=request.status, created_at=request.created_at,
-        decided_at=request.decided_at, timezone=council.timezone, channel=council.channel,
-        routed=routed, tally=tally([d.key for d in routed], ballots),
+        decided_at=request.decided_at, due_at=request.due_at, escalation_step=request.escalation_step,
+        version=request.version, timezone=council.timezone, channel=council.channel, routed=routed,
+        tally=tally([d.key for d in routed], ballots_of(request.votes), policy.for_magnitude(request.magnitude)),
+        objections=objections, holds=holds,
         parent_ts=parent.ts if parent else None, permalink=parent.permalink if parent else "",
     )
 

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
 from cxbot.domain.drafts import draft_errors
 from cxbot.domain.errors import Closed, InvalidInput, NotAllowed
-from cxbot.domain.model import Draft, Role, Status
-from cxbot.domain.permissions import filing_refusal, withdraw_refusal
-from cxbot.domain.routing import DepartmentInfo, route
+from cxbot.domain.model import NOTE_MAX, Draft, Role, Status
+from cxbot.domain.permissions import chair_refusal, filing_refusal, reopen_refusal, withdraw_refusal
+from cxbot.domain.policy import CouncilPolicy
+from cxbot.domain.routing import DepartmentInfo, Route, route
 from cxbot.services import audit, notices
-from cxbot.services.council import get_council, membership
+from cxbot.services.council import council_rules, get_council, membership
+from cxbot.services.lifecycle import active_holds, current_tally, due_at, rules, set_status, settle
 from cxbot.services.readmodel import load_request
-from cxbot.store.models import Department, Membership, ReviewRequest, Routing
+from cxbot.services.votes import voter
+from cxbot.store.models import Department, Hold, Membership, ReviewRequest, Routing
 from cxbot.store.uow import UnitOfWork
 
 
@@ -45,6 +49,21 @@ def filing_form(uow: UnitOfWork, user: str) -> FilingForm:
         return FilingForm([(key, name) for key, name in rows], tuple(council.stages), council.timezone)
 
 
+def _routes(s: Session, draft: Draft, policy: CouncilPolicy) -> tuple[list[Route], dict[str, Department]]:
+    counts: dict[int, int] = {
+        dept_id: n for dept_id, n in s.execute(
+            select(Membership.department_id, func.count())
+            .where(Membership.role == Role.ADVOCATE, Membership.active.is_(True))
+            .group_by(Membership.department_id)
+        )
+    }
+    depts = s.scalars(select(Department).where(Department.active.is_(True)).order_by(Department.position)).all()
+    infos = [DepartmentInfo(d.key, d.name, counts.get(d.id, 0), tuple(d.stages)) for d in depts]
+    assert draft.magnitude is not None
+    routes = route(draft.department, infos, stages=draft.stages, magnitude=draft.magnitude, rules=policy.routing)
+    return routes, {d.key: d for d in depts}
+
+
 def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, view_id: str | None = None) -> int:
     """Validate, store, route and queue the announcement of a new request; returns its id.
 
@@ -59,35 +78,27 @@ def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, vie
             if existing is not None:
                 return existing
         council = get_council(s)
+        policy, working_time = council_rules(council)
         who = membership(s, actor)
         refusal = filing_refusal(who, council.chair)
         if refusal:
             raise NotAllowed(refusal)
-        today = now.astimezone(ZoneInfo(council.timezone)).date()
-        errors = draft_errors(draft, today=today, departments=who.departments(Role.LEAD, Role.ADVOCATE),
-                              stages=council.stages)
+        errors = draft_errors(draft, today=working_time.local_date(now),
+                              departments=who.departments(Role.LEAD, Role.ADVOCATE), stages=council.stages)
         if errors:
             raise InvalidInput(errors)
-
-        counts: dict[int, int] = {
-            dept_id: n for dept_id, n in s.execute(
-                select(Membership.department_id, func.count())
-                .where(Membership.role == Role.ADVOCATE, Membership.active.is_(True))
-                .group_by(Membership.department_id)
-            )
-        }
-        depts = s.scalars(select(Department).where(Department.active.is_(True)).order_by(Department.position)).all()
-        by_key = {d.key: d for d in depts}
-        routes = route(draft.department, [DepartmentInfo(d.key, d.name, counts.get(d.id, 0)) for d in depts])
+        routes, by_key = _routes(s, draft, policy)
         if not routes:
             raise InvalidInput({"department": "No other department has advocates to review this yet."})
-
+        assert draft.magnitude is not None and draft.decision_by is not None
         request = ReviewRequest(
             department_id=by_key[draft.department].id, filer=actor, title=draft.title.strip(),
             summary=draft.summary.strip(), stages=list(draft.stages), impact=draft.impact,
             impact_note=draft.impact_note.strip(), magnitude=draft.magnitude, decision_by=draft.decision_by,
             link=draft.link.strip(), status=Status.OPEN, created_at=now, updated_at=now, decided_at=None,
-            source_view_id=view_id,
+            due_at=due_at(filed=now, magnitude=draft.magnitude, decision_by=draft.decision_by, policy=policy,
+                          working_time=working_time),
+            escalation_step=0, version=1, source_view_id=view_id,
         )
         request.routings = [
             Routing(department_id=by_key[r.department].id, position=i, reason=r.reason) for i, r in enumerate(routes)
@@ -100,12 +111,19 @@ def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, vie
             s.rollback()
             return s.scalar(select(ReviewRequest.id).where(ReviewRequest.source_view_id == view_id))  # type: ignore[return-value]
         filed = audit.record(s, kind="filed", actor=actor, at=now, request_id=request.id,
-                             department=draft.department, title=request.title)
+                             department=draft.department, title=request.title, due_at=request.due_at.isoformat())
         audit.record(s, kind="routed", actor="cxbot", at=now, request_id=request.id,
                      departments=[{"department": r.department, "reason": r.reason} for r in routes])
         notices.request_filed(s, request.id, filed, actor, now)
         uow.commit()
         return request.id
+
+
+def _open_request(s: Session, request_id: int) -> ReviewRequest:
+    request = load_request(s, request_id, lock=True)
+    if request.status.is_final:
+        raise Closed(f"This request is already {request.status.label.lower()}.")
+    return request
 
 
 def withdraw(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> None:
@@ -116,8 +134,7 @@ def withdraw(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> N
         refusal = withdraw_refusal(membership(s, actor), filer=request.filer)
         if refusal:
             raise NotAllowed(refusal)
-        if request.status.is_final:
-            raise Closed(f"This request is already {request.status.label.lower()}.")
+        request = _open_request(s, request_id)
         previous = request.status
         request.status, request.updated_at, request.decided_at = Status.WITHDRAWN, now, now
         event = audit.record(s, kind="withdrawn", actor=actor, at=now, request_id=request_id,
@@ -125,3 +142,93 @@ def withdraw(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> N
         notices.thread_note(s, request_id, event, now)
         notices.refresh(s, request_id, now)
         uow.commit()
+
+
+def reopen(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> Status:
+    """Bring a withdrawn or expired request back under review, with a fresh review period."""
+    now = clock.now()
+    with uow:
+        s = uow.session
+        request = load_request(s, request_id, lock=True)
+        refusal = reopen_refusal(membership(s, actor), filer=request.filer)
+        if refusal:
+            raise NotAllowed(refusal)
+        if request.status not in (Status.WITHDRAWN, Status.EXPIRED):
+            raise Closed(f"Only withdrawn or expired requests can be reopened; this one is "
+                         f"{request.status.label.lower()}.")
+        policy, working_time = rules(s)
+        request.due_at = working_time.add_working_days(now, policy.for_magnitude(request.magnitude).review_days)
+        request.escalation_step, request.escalated_at, request.decided_at = 0, None, None
+        previous, request.status = request.status, Status.OPEN
+        event = audit.record(s, kind="reopened", actor=actor, at=now, request_id=request_id,
+                             previous=previous.value, due_at=request.due_at.isoformat())
+        notices.thread_note(s, request_id, event, now)
+        status = settle(s, request, now)
+        notices.refresh(s, request_id, now)
+        uow.commit()
+        return status
+
+
+def chair_decide(uow: UnitOfWork, *, actor: str, request_id: int, approve: bool, rationale: str,
+                 clock: Clock) -> Status:
+    """The chair settles a request, approved or rejected, with a written rationale.
+
+    The dissent (standing objections, departments that had not answered) is recorded with
+    the decision and shown in the thread.
+    """
+    rationale = rationale.strip()
+    if not rationale:
+        raise InvalidInput({"rationale": "Write the rationale: the council and the filer read it."})
+    if len(rationale) > NOTE_MAX:
+        raise InvalidInput({"rationale": f"Keep it to {NOTE_MAX} characters."})
+    now = clock.now()
+    with uow:
+        s = uow.session
+        refusal = chair_refusal(membership(s, actor))
+        if refusal:
+            raise NotAllowed(refusal)
+        request = _open_request(s, request_id)
+        result = current_tally(s, request)
+        dissent = [{"user": b.user, "department": b.department, "reason": b.note} for b in result.objections
+                   if b.stands] if approve else [
+            {"user": b.user, "department": b.department, "reason": b.note or "approved"}
+            for d in result.departments for b in d.approvals]
+        for hold in active_holds(s, request_id):
+            hold.ended_at, hold.end_reason = now, "decided"
+        set_status(s, request, Status.APPROVED if approve else Status.REJECTED, now, actor=actor,
+                   rationale=rationale, by_chair=True, dissent=dissent, outstanding=list(result.outstanding))
+        uow.commit()
+        return request.status
+
+
+def place_hold(uow: UnitOfWork, *, actor: str, request_id: int, reason: str, days: int, clock: Clock) -> datetime:
+    """A routed department asks for more time or information: its clock pauses for at most
+    the council's `max_hold_days` working days, then the hold lapses. The request's due time
+    moves by the length of the hold. Returns when the hold lapses."""
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput({"reason": "Say what you need: more time, or which information."})
+    if len(reason) > NOTE_MAX:
+        raise InvalidInput({"reason": f"Keep it to {NOTE_MAX} characters."})
+    now = clock.now()
+    with uow:
+        s = uow.session
+        policy, working_time = rules(s)
+        if not 1 <= days <= policy.max_hold_days:
+            raise InvalidInput({"days": f"A hold lasts 1 to {policy.max_hold_days} working days."})
+        request = _open_request(s, request_id)
+        who = voter(s, actor, request, now)
+        if any(h.department_id == who.department_id for h in active_holds(s, request_id)):
+            raise Closed("Your department already has a hold on this request.")
+        until = working_time.add_working_days(now, days)
+        s.add(Hold(request_id=request_id, department_id=who.department_id, user_id=actor, reason=reason,
+                   placed_at=now, until=until, ended_at=None, end_reason=""))
+        request.due_at = request.due_at + (until - now)
+        event = audit.record(s, kind="hold_placed", actor=actor, at=now, request_id=request_id,
+                             department=who.department, reason=reason, until=until.isoformat(),
+                             due_at=request.due_at.isoformat())
+        notices.thread_note(s, request_id, event, now)
+        settle(s, request, now)
+        notices.refresh(s, request_id, now)
+        uow.commit()
+        return until

@@ -1,4 +1,5 @@
-"""Votes in a request's thread: approve, object (with a reason), abstain, change, retract.
+"""Votes in a request's thread: approve, object, abstain, change, retract; resolving and
+overruling objections.
 
 The request row is locked for the whole use case (a row lock on PostgreSQL, the write
 lock on SQLite), so concurrent voters are serialised and the outcome is computed from
@@ -14,13 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
-from cxbot.domain.decision import outcome, tally
-from cxbot.domain.errors import Closed, InvalidInput, NotAllowed
-from cxbot.domain.model import NOTE_MAX, Ballot, Status, VoteKind
-from cxbot.domain.permissions import Membership as MembershipView
-from cxbot.domain.permissions import vote_refusal
+from cxbot.domain.errors import Closed, InvalidInput, NotAllowed, NotFound
+from cxbot.domain.model import NOTE_MAX, Resolution, Status, VoteKind
+from cxbot.domain.permissions import chair_refusal, resolve_refusal, vote_refusal, voting_department
 from cxbot.services import audit, notices
 from cxbot.services.council import membership
+from cxbot.services.lifecycle import active_holds, rules, settle, substitutes_on
 from cxbot.services.readmodel import load_request
 from cxbot.store.models import Department, ReviewRequest, Vote
 from cxbot.store.uow import UnitOfWork
@@ -32,59 +32,102 @@ class VoteResult:
     status: Status
 
 
-def _check_voter(s: Session, actor: str, request: ReviewRequest) -> tuple[MembershipView, int]:
+@dataclass(frozen=True)
+class Voter:
+    user: str
+    department_id: int
+    department: str
+    on_behalf_of: str | None
+
+
+def voter(s: Session, actor: str, request: ReviewRequest, now: datetime) -> Voter:
+    """Who votes, for which department, on whose behalf; raises the refusal a person is shown."""
     if request.status.is_final:
         raise Closed(f"This request is {request.status.label.lower()}: it takes no more votes.")
     who = membership(s, actor)
     routed = {r.department.key: r.department_id for r in request.routings}
-    refusal = vote_refusal(who, filing_department=request.department.key, filer=request.filer, routed=routed)
+    _, working_time = rules(s)
+    today = working_time.local_date(now)
+    away = substitutes_on(s, today)
+    covering = {}
+    for advocate, substitute in away.items():
+        if substitute == actor:
+            dept = membership(s, advocate).advocate_of
+            if dept is not None:
+                covering[advocate] = dept
+    refusal = vote_refusal(who, filing_department=request.department.key, filer=request.filer, routed=routed,
+                           covering=covering)
     if refusal:
         raise NotAllowed(refusal)
-    assert who.advocate_of is not None
-    return who, routed[who.advocate_of]
+    found = voting_department(who, routed=routed, covering=covering)
+    assert found is not None
+    dept, on_behalf_of = found
+    return Voter(actor, routed[dept], dept, on_behalf_of)
 
 
-def check_may_vote(uow: UnitOfWork, *, actor: str, request_id: int) -> None:
-    """Raise the refusal before a vote modal is opened, so nobody types a reason for nothing."""
+def check_may_vote(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> str:
+    """Raise the refusal before a vote modal opens, so nobody types a reason for nothing; returns the title."""
     with uow:
-        _check_voter(uow.session, actor, load_request(uow.session, request_id))
+        request = load_request(uow.session, request_id)
+        voter(uow.session, actor, request, clock.now())
+        return request.title
+
+
+def _clean(note: str, field: str = "note") -> str:
+    note = note.strip()
+    if len(note) > NOTE_MAX:
+        raise InvalidInput({field: f"Keep it to {NOTE_MAX} characters."})
+    return note
 
 
 def cast_vote(uow: UnitOfWork, *, actor: str, request_id: int, kind: VoteKind, note: str = "",
-              clock: Clock) -> VoteResult:
-    note = note.strip()
+              blocking: bool = True, mitigation: str = "", clock: Clock) -> VoteResult:
+    note, mitigation = _clean(note), _clean(mitigation, "mitigation")
     if kind is VoteKind.OBJECT and not note:
         raise InvalidInput({"note": "Say why you object, so the filer can answer it."})
-    if len(note) > NOTE_MAX:
-        raise InvalidInput({"note": f"Keep it to {NOTE_MAX} characters."})
+    if kind is not VoteKind.OBJECT:
+        blocking, mitigation = True, ""
     now = clock.now()
     with uow:
         s = uow.session
         request = load_request(s, request_id, lock=True)
-        _, department_id = _check_voter(s, actor, request)
+        who = voter(s, actor, request, now)
         vote = s.scalars(select(Vote).where(Vote.request_id == request_id, Vote.user_id == actor)).first()
-        if vote is not None and not vote.retracted and vote.kind is kind and vote.note == note:
+        if (vote is not None and not vote.retracted and vote.resolution is None
+                and (vote.kind, vote.note, vote.blocking, vote.mitigation) == (kind, note, blocking, mitigation)):
             return VoteResult(False, request.status)
+        previous = None
         if vote is None:
-            vote = Vote(request_id=request_id, user_id=actor, department_id=department_id, kind=kind, note=note,
-                        retracted=False, cast_at=now, updated_at=now)
+            vote = Vote(request_id=request_id, user_id=actor, cast_at=now)
             s.add(vote)
-            event_kind, previous = "voted", None
+            event_kind = "voted"
         else:
-            previous = None if vote.retracted else {"kind": vote.kind.value, "note": vote.note}
             event_kind = "voted" if vote.retracted else "vote_changed"
-            vote.kind, vote.note, vote.retracted, vote.department_id = kind, note, False, department_id
-            vote.updated_at = now
-        department = s.get(Department, department_id)
-        event = audit.record(s, kind=event_kind, actor=actor, at=now, request_id=request_id,
-                             vote=kind.value, note=note, department=department.key if department else "",
-                             previous=previous)
+            previous = None if vote.retracted else {"kind": vote.kind.value, "note": vote.note}
+        vote.kind, vote.note, vote.blocking, vote.mitigation = kind, note, blocking, mitigation
+        vote.department_id, vote.on_behalf_of, vote.retracted, vote.updated_at = (
+            who.department_id, who.on_behalf_of, False, now)
+        vote.resolution, vote.resolved_by, vote.resolved_at, vote.resolution_note = None, None, None, ""
+        event = audit.record(s, kind=event_kind, actor=actor, at=now, request_id=request_id, vote=kind.value,
+                             note=note, blocking=blocking, mitigation=mitigation, department=who.department,
+                             on_behalf_of=who.on_behalf_of, previous=previous)
         if kind is VoteKind.OBJECT:
             notices.thread_note(s, request_id, event, now)
-        status = _settle(s, request, now)
+        if kind in (VoteKind.APPROVE, VoteKind.OBJECT):
+            _end_hold(s, request, who.department_id, now, actor)
+        status = settle(s, request, now)
         notices.refresh(s, request_id, now)
         uow.commit()
         return VoteResult(True, status)
+
+
+def _end_hold(s: Session, request: ReviewRequest, department_id: int, now: datetime, actor: str) -> None:
+    """A department that answers is no longer on hold."""
+    for hold in active_holds(s, request.id):
+        if hold.department_id == department_id:
+            hold.ended_at, hold.end_reason = now, "answered"
+            audit.record(s, kind="hold_ended", actor=actor, at=now, request_id=request.id, hold_id=hold.id,
+                         reason="answered")
 
 
 def retract_vote(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> VoteResult:
@@ -92,7 +135,7 @@ def retract_vote(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) 
     with uow:
         s = uow.session
         request = load_request(s, request_id, lock=True)
-        _check_voter(s, actor, request)
+        voter(s, actor, request, now)
         vote = s.scalars(select(Vote).where(Vote.request_id == request_id, Vote.user_id == actor)).first()
         if vote is None or vote.retracted:
             return VoteResult(False, request.status)
@@ -101,28 +144,72 @@ def retract_vote(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) 
                              previous={"kind": vote.kind.value, "note": vote.note})
         if vote.kind is VoteKind.OBJECT:
             notices.thread_note(s, request_id, event, now)
-        status = _settle(s, request, now)
+        status = settle(s, request, now)
         notices.refresh(s, request_id, now)
         uow.commit()
         return VoteResult(True, status)
 
 
-def _settle(s: Session, request: ReviewRequest, now: datetime) -> Status:
-    """Apply the council's policy to the standing votes; record and announce a change of status."""
-    s.flush()
-    routed = [r.department.key for r in request.routings]
-    votes = s.scalars(select(Vote).where(Vote.request_id == request.id, Vote.retracted.is_(False))).all()
-    result = tally(routed, [Ballot(v.user_id, v.department.key, v.kind, v.note) for v in votes])
-    new = outcome(result)
-    if new is request.status:
-        return new
-    previous, request.status, request.updated_at = request.status, new, now
-    if new.is_final:
-        request.decided_at = now
-    event = audit.record(s, kind="decided" if new.is_final else "status_changed", actor="cxbot", at=now,
-                         request_id=request.id, status=new.value, previous=previous.value,
-                         outstanding=list(result.outstanding))
+def _objection(s: Session, request_id: int, vote_id: int) -> Vote:
+    vote = s.get(Vote, vote_id)
+    if vote is None or vote.request_id != request_id or vote.kind is not VoteKind.OBJECT or vote.retracted:
+        raise NotFound("That objection no longer stands.")
+    return vote
+
+
+def resolve_objection(uow: UnitOfWork, *, actor: str, request_id: int, vote_id: int, note: str = "",
+                      clock: Clock) -> Status:
+    """The objector says their concern is met: the objection counts as their department's approval."""
+    now = clock.now()
+    with uow:
+        s = uow.session
+        request = load_request(s, request_id, lock=True)
+        if request.status.is_final:
+            raise Closed(f"This request is already {request.status.label.lower()}.")
+        vote = _objection(s, request_id, vote_id)
+        refusal = resolve_refusal(membership(s, actor), objector=vote.user_id)
+        if refusal:
+            raise NotAllowed(refusal)
+        if vote.resolution is not None:
+            return request.status
+        _end_objection(s, request, vote, Resolution.RESOLVED, actor, _clean(note), now)
+        status = settle(s, request, now)
+        notices.refresh(s, request_id, now)
+        uow.commit()
+        return status
+
+
+def overrule_objection(uow: UnitOfWork, *, actor: str, request_id: int, vote_id: int, rationale: str,
+                       clock: Clock) -> Status:
+    """The chair sets a blocking objection aside, with a written rationale; the dissent stays on record."""
+    rationale = _clean(rationale, "rationale")
+    if not rationale:
+        raise InvalidInput({"rationale": "Write why the objection is overruled: the council reads it."})
+    now = clock.now()
+    with uow:
+        s = uow.session
+        request = load_request(s, request_id, lock=True)
+        refusal = chair_refusal(membership(s, actor))
+        if refusal:
+            raise NotAllowed(refusal)
+        if request.status.is_final:
+            raise Closed(f"This request is already {request.status.label.lower()}.")
+        vote = _objection(s, request_id, vote_id)
+        if vote.resolution is not None:
+            return request.status
+        _end_objection(s, request, vote, Resolution.OVERRULED, actor, rationale, now)
+        status = settle(s, request, now)
+        notices.refresh(s, request_id, now)
+        uow.commit()
+        return status
+
+
+def _end_objection(s: Session, request: ReviewRequest, vote: Vote, resolution: Resolution, actor: str,
+                   note: str, now: datetime) -> None:
+    vote.resolution, vote.resolved_by, vote.resolved_at, vote.resolution_note = resolution, actor, now, note
+    vote.updated_at = now
+    department = s.get(Department, vote.department_id)
+    event = audit.record(s, kind=f"objection_{resolution.value}", actor=actor, at=now, request_id=request.id,
+                         vote_id=vote.id, objector=vote.user_id, reason=vote.note, note=note,
+                         department=department.key if department else "")
     notices.thread_note(s, request.id, event, now)
-    if new in (Status.APPROVED, Status.CHANGES_REQUESTED):
-        notices.direct(s, request.id, event, request.filer, now)
-    return new

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from cxbot.domain.model import Impact, Magnitude, Role, Status, VoteKind
+from cxbot.domain.model import Impact, Magnitude, Resolution, Role, Status, VoteKind
 from cxbot.store.types import UTCDateTime, str_enum
 
 NAMING_CONVENTION = {
@@ -36,6 +36,10 @@ class Council(Base):
     admins: Mapped[list[str]]
     timezone: Mapped[str] = mapped_column(String(64))
     stages: Mapped[list[str]]
+    # The decision policy (cxbot.domain.policy.CouncilPolicy) and working days and hours
+    # (cxbot.domain.calendar.WorkingTime), as JSON.
+    policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    working_time: Mapped[dict[str, Any]] = mapped_column(default=dict)
     loaded_at: Mapped[datetime]
 
 
@@ -47,6 +51,8 @@ class Department(Base):
     name: Mapped[str] = mapped_column(String(128))
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The lifecycle stages this department owns, for routing rules.
+    stages: Mapped[list[str]] = mapped_column(default=list)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="department")
 
@@ -84,6 +90,11 @@ class ReviewRequest(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    # 0: not escalated; n: the n-th step of the council's escalation ladder has been taken.
+    escalation_step: Mapped[int] = mapped_column(Integer, default=0)
+    escalated_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
     # The Slack view that filed it: a double-submitted modal files one request.
     source_view_id: Mapped[str | None] = mapped_column(String(64), unique=True)
 
@@ -125,6 +136,15 @@ class Vote(Base):
     retracted: Mapped[bool] = mapped_column(Boolean, default=False)
     cast_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Objections only: blocking or not, what would fix it, and how it ended.
+    blocking: Mapped[bool] = mapped_column(Boolean, default=True)
+    mitigation: Mapped[str] = mapped_column(Text, default="")
+    resolution: Mapped[Resolution | None] = mapped_column(str_enum(Resolution))
+    resolved_by: Mapped[str | None] = mapped_column(String(32))
+    resolved_at: Mapped[datetime | None]
+    resolution_note: Mapped[str] = mapped_column(Text, default="")
+    # The away advocate a substitute voted for.
+    on_behalf_of: Mapped[str | None] = mapped_column(String(32))
 
     request: Mapped[ReviewRequest] = relationship(back_populates="votes")
     department: Mapped[Department] = relationship()
@@ -212,3 +232,74 @@ class OutboxLane(Base):
     lane: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(64), default="")
     lease_until: Mapped[datetime | None]
+
+
+class Hold(Base):
+    """A department's "I need more time or information": pauses its clock until `until`, then lapses."""
+
+    __tablename__ = "holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("review_requests.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    placed_at: Mapped[datetime]
+    until: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str] = mapped_column(String(32), default="")
+
+
+class Substitute(Base):
+    """An advocate away from `starts_on` to `until` (inclusive), and who answers for them."""
+
+    __tablename__ = "substitutes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    advocate: Mapped[str] = mapped_column(String(32), index=True)
+    substitute: Mapped[str] = mapped_column(String(32), index=True)
+    starts_on: Mapped[date] = mapped_column(Date)
+    until: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+
+
+class Reminder(Base):
+    """A reminder sent (or claimed for sending). The unique key is the claim: one a person a
+    request a day, however many sweeps run at once."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("request_id", "user_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("review_requests.id"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))
+    day: Mapped[date] = mapped_column(Date)
+    at: Mapped[datetime]
+
+
+class Escalation(Base):
+    """A step of the escalation ladder taken for a request (unique: each step once)."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (UniqueConstraint("request_id", "step"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("review_requests.id"))
+    step: Mapped[int] = mapped_column(Integer)
+    target: Mapped[str] = mapped_column(String(16))
+    recipients: Mapped[list[str]]
+    reason: Mapped[str] = mapped_column(String(300))
+    at: Mapped[datetime]
+
+
+class Person(Base):
+    """What Slack told us about a person (their time zone, for reminders in working hours)."""
+
+    __tablename__ = "people"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    fetched_at: Mapped[datetime]

@@ -3,12 +3,23 @@
 APPROVE = "vote_approve"
 OBJECT = "vote_object"
 ABSTAIN = "vote_abstain"
-MORE = "vote_more"            # overflow: approve with a condition, abstain with a note, retract
+MORE = "vote_more"            # overflow: approve with a condition, abstain with a note, hold, retract
 WITHDRAW = "request_withdraw"
+AMEND = "request_amend"
+REOPEN = "request_reopen"
+RESOLVE = "objection_resolve"
+OVERRULE = "objection_overrule"
+DECIDE_APPROVE = "chair_approve"
+DECIDE_REJECT = "chair_reject"
 
 FILE_VIEW = "cx_file"
+AMEND_VIEW = "cx_amend"
 VOTE_VIEW = "cx_vote"
+OVERRULE_VIEW = "cx_overrule"
+DECIDE_VIEW = "cx_decide"
+HOLD_VIEW = "cx_hold"
 
 MORE_APPROVE_NOTE = "approve_note"
 MORE_ABSTAIN_NOTE = "abstain_note"
+MORE_HOLD = "hold"
 MORE_RETRACT = "retract"

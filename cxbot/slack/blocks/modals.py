@@ -66,16 +66,46 @@ VOTE_TITLES = {
 }
 
 
-def vote_modal(*, request_id: int, title: str, kind: VoteKind, current_note: str = "") -> View:
+def _heading(request_id: int, title: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=clip(f"*CX review #{request_id}:* {escape(title)}", 3000)))
+
+
+def _note(block_id: str, label: str, hint: str, *, optional: bool) -> InputBlock:
+    return InputBlock(block_id=block_id, label=label, optional=optional, element=PlainTextInputElement(
+        action_id="value", multiline=True, max_length=NOTE_MAX, placeholder=hint))
+
+
+BLOCKING = [Option(text="Blocking — it must not ship as it is", value="blocking"),
+            Option(text="Non-blocking — a concern on record", value="non_blocking")]
+
+
+def vote_modal(*, request_id: int, title: str, kind: VoteKind) -> View:
     heading, label, hint = VOTE_TITLES[kind]
-    element = PlainTextInputElement(action_id="value", multiline=True, max_length=NOTE_MAX, placeholder=hint,
-                                    initial_value=current_note or None)
+    blocks = [_heading(request_id, title), _note("note", label, hint, optional=kind is not VoteKind.OBJECT)]
+    if kind is VoteKind.OBJECT:
+        blocks += [
+            InputBlock(block_id="severity", label="Severity", element=RadioButtonsElement(
+                action_id="value", options=BLOCKING, initial_option=BLOCKING[0])),
+            _note("mitigation", "What would resolve it (optional)", "e.g. keep paper invoices for customers without "
+                  "a verified e-mail", optional=True),
+        ]
     return View(
         type="modal", callback_id=ids.VOTE_VIEW,
         private_metadata=json.dumps({"request_id": request_id, "kind": kind.value}),
-        title=heading, submit=heading, close="Cancel",
-        blocks=[
-            SectionBlock(text=MarkdownTextObject(text=clip(f"*CX review #{request_id}:* {escape(title)}", 3000))),
-            InputBlock(block_id="note", label=label, element=element, optional=kind is not VoteKind.OBJECT),
-        ],
+        title=heading, submit=heading, close="Cancel", blocks=blocks,
+    )
+
+
+def reason_modal(*, callback_id: str, request_id: int, title: str, heading: str, label: str, hint: str,
+                 extra: dict[str, object] | None = None, days: int | None = None) -> View:
+    """A form with one required reason (overrule, decide, hold), its context in private_metadata."""
+    blocks: list[InputBlock | SectionBlock] = [_heading(request_id, title), _note("note", label, hint, optional=False)]
+    if days is not None:
+        options = [Option(text=f"{n} working day{'s' if n > 1 else ''}", value=str(n)) for n in range(1, days + 1)]
+        blocks.append(InputBlock(block_id="days", label="For how long", element=StaticSelectElement(
+            action_id="value", options=options, initial_option=options[-1])))
+    return View(
+        type="modal", callback_id=callback_id,
+        private_metadata=json.dumps({"request_id": request_id, **(extra or {})}),
+        title=heading, submit=heading[:24], close="Cancel", blocks=blocks,
     )

@@ -10,7 +10,6 @@ from cxbot.domain.errors import InvalidInput
 from cxbot.domain.model import VoteKind
 from cxbot.services import requests, votes
 from cxbot.services.context import Services
-from cxbot.services.readmodel import request_title
 from cxbot.slack.blocks import ids
 from cxbot.slack.blocks.modals import vote_modal
 from cxbot.slack.replies import AfterAck, answers_errors
@@ -31,9 +30,7 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         ack()
 
     def ask_note(ack: Ack, body: dict[str, Any], request_id: int, kind: VoteKind) -> None:
-        actor = body["user"]["id"]
-        votes.check_may_vote(cx.uow(), actor=actor, request_id=request_id)
-        title = request_title(cx.uow(), request_id)
+        title = votes.check_may_vote(cx.uow(), actor=body["user"]["id"], request_id=request_id, clock=cx.clock)
         ack()
         after.open_view(trigger_id=body["trigger_id"], view=vote_modal(request_id=request_id, title=title, kind=kind))
 

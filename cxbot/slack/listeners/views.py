@@ -30,6 +30,19 @@ def _option(view: dict[str, Any], block: str) -> str | None:
     return option.get("value")
 
 
+STALE = "This form is out of date: close it and press the button again."
+
+
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    """The request (and other context) a form was opened for."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+        meta["request_id"] = int(meta["request_id"])
+        return meta  # type: ignore[no-any-return]
+    except (ValueError, KeyError, TypeError):
+        raise InvalidInput({"note": STALE}) from None
+
+
 def parse_draft(view: dict[str, Any]) -> Draft:
     """Read the filing modal; values that cannot be parsed become field errors."""
     errors: dict[str, str] = {}
@@ -72,11 +85,40 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
     @app.view(ids.VOTE_VIEW)
     @answers_errors(after)
     def vote_with_note(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta = _metadata(view)
         try:
-            meta = json.loads(view.get("private_metadata") or "{}")
-            request_id, kind = int(meta["request_id"]), VoteKind(meta["kind"])
-        except (ValueError, KeyError, TypeError):
-            raise InvalidInput({"note": "This form is out of date: close it and press the button again."}) from None
-        votes.cast_vote(cx.uow(), actor=body["user"]["id"], request_id=request_id, kind=kind,
-                        note=_text(view, "note"), clock=cx.clock)
+            kind = VoteKind(meta.get("kind"))
+        except ValueError:
+            raise InvalidInput({"note": STALE}) from None
+        votes.cast_vote(cx.uow(), actor=body["user"]["id"], request_id=meta["request_id"], kind=kind,
+                        note=_text(view, "note"), blocking=_option(view, "severity") != "non_blocking",
+                        mitigation=_text(view, "mitigation"), clock=cx.clock)
+        ack()
+
+    @app.view(ids.OVERRULE_VIEW)
+    @answers_errors(after)
+    def overrule(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta = _metadata(view)
+        votes.overrule_objection(cx.uow(), actor=body["user"]["id"], request_id=meta["request_id"],
+                                 vote_id=int(meta.get("vote_id", 0)), rationale=_text(view, "note"), clock=cx.clock)
+        ack()
+
+    @app.view(ids.DECIDE_VIEW)
+    @answers_errors(after)
+    def decide(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta = _metadata(view)
+        requests.chair_decide(cx.uow(), actor=body["user"]["id"], request_id=meta["request_id"],
+                              approve=bool(meta.get("approve")), rationale=_text(view, "note"), clock=cx.clock)
+        ack()
+
+    @app.view(ids.HOLD_VIEW)
+    @answers_errors(after)
+    def hold(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta = _metadata(view)
+        try:
+            days = int(_option(view, "days") or "0")
+        except ValueError:
+            raise InvalidInput({"days": "Pick how long."}) from None
+        requests.place_hold(cx.uow(), actor=body["user"]["id"], request_id=meta["request_id"],
+                            reason=_text(view, "note"), days=days, clock=cx.clock)
         ack()

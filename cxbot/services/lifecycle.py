@@ -1,0 +1,104 @@
+"""A request's state under the council's policy: tally, status, due time, holds, substitutes.
+
+Shared by the use cases that change a request (votes, holds, escalation, chair decisions)
+so each one settles the status the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cxbot.domain.calendar import WorkingTime
+from cxbot.domain.decision import outcome, tally
+from cxbot.domain.model import Ballot, Magnitude, Status, Tally
+from cxbot.domain.policy import CouncilPolicy
+from cxbot.services import audit, notices
+from cxbot.services.council import council_rules, get_council
+from cxbot.store.models import Hold, ReviewRequest, Substitute, Vote
+
+
+def ballots_of(votes: Sequence[Vote]) -> list[Ballot]:
+    """Standing (not retracted) votes as ballots, oldest first."""
+    return [
+        Ballot(v.user_id, v.department.key, v.kind, v.note, v.blocking, v.mitigation, v.resolution, v.on_behalf_of)
+        for v in sorted(votes, key=lambda v: (v.cast_at, v.id))
+        if not v.retracted
+    ]
+
+
+def rules(session: Session) -> tuple[CouncilPolicy, WorkingTime]:
+    return council_rules(get_council(session))
+
+
+def due_at(*, filed: datetime, magnitude: Magnitude, decision_by: date, policy: CouncilPolicy,
+           working_time: WorkingTime) -> datetime:
+    """The policy's review period in working days, or the end of the decision date if sooner."""
+    by_policy = working_time.add_working_days(filed, policy.for_magnitude(magnitude).review_days)
+    return min(by_policy, working_time.end_of_working_day(decision_by))
+
+
+def current_tally(session: Session, request: ReviewRequest) -> Tally:
+    policy, _ = rules(session)
+    votes = session.scalars(select(Vote).where(Vote.request_id == request.id)).all()
+    routed = [r.department.key for r in request.routings]
+    return tally(routed, ballots_of(votes), policy.for_magnitude(request.magnitude))
+
+
+def active_holds(session: Session, request_id: int) -> list[Hold]:
+    return list(session.scalars(select(Hold).where(Hold.request_id == request_id, Hold.ended_at.is_(None))
+                                .order_by(Hold.id)))
+
+
+def status_for(request: ReviewRequest, result: Tally, holds: Sequence[Hold]) -> Status:
+    """The status the votes, the escalation ladder and the holds give together.
+
+    Approval by the votes always wins; an escalated request stays escalated until it is
+    approved or the chair decides; a standing objection requests changes; a department's
+    hold puts an otherwise open request on hold.
+    """
+    by_votes = outcome(result)
+    if by_votes is Status.APPROVED:
+        return Status.APPROVED
+    if request.escalation_step > 0:
+        return Status.ESCALATED
+    if by_votes is Status.CHANGES_REQUESTED:
+        return Status.CHANGES_REQUESTED
+    if holds:
+        return Status.ON_HOLD
+    return Status.OPEN
+
+
+def settle(session: Session, request: ReviewRequest, now: datetime) -> Status:
+    """Apply the policy; record, announce and DM the filer about a change of status."""
+    session.flush()
+    result = current_tally(session, request)
+    new = status_for(request, result, active_holds(session, request.id))
+    if new is request.status:
+        return new
+    set_status(session, request, new, now, outstanding=list(result.outstanding))
+    return new
+
+
+def set_status(session: Session, request: ReviewRequest, new: Status, now: datetime, *, actor: str = "cxbot",
+               **data: object) -> None:
+    previous, request.status, request.updated_at = request.status, new, now
+    if new.is_final:
+        request.decided_at = now
+    event = audit.record(session, kind="decided" if new.is_final else "status_changed", actor=actor, at=now,
+                         request_id=request.id, status=new.value, previous=previous.value, **data)
+    notices.thread_note(session, request.id, event, now)
+    if new in (Status.APPROVED, Status.REJECTED, Status.CHANGES_REQUESTED, Status.EXPIRED):
+        notices.direct(session, request.id, event, request.filer, now)
+    notices.refresh(session, request.id, now)
+
+
+def substitutes_on(session: Session, day: date) -> dict[str, str]:
+    """advocate → the substitute answering for them on `day`."""
+    rows = session.scalars(select(Substitute).where(
+        Substitute.cancelled_at.is_(None), Substitute.starts_on <= day, Substitute.until >= day,
+    ).order_by(Substitute.id))
+    return {row.advocate: row.substitute for row in rows}
