@@ -34,7 +34,7 @@ class Runtime:
         self.sessions = make_session_factory(self.engine)
         self.clock = clock or SystemClock()
         self.client = make_client(token=settings.bot_token or "", base_url=settings.slack_api_url)
-        self.delivery = SlackDelivery(self.client, self.sessions)
+        self.delivery = SlackDelivery(self.client, self.sessions, self.clock)
         self.worker = OutboxWorker(self.sessions, self.clock, self.delivery)
         self.services = Services(self.sessions, self.clock, on_commit=self.worker.kick)
         self.after = AfterAck(self.client)

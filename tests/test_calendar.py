@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -164,7 +165,7 @@ def test_local_date_is_the_date_in_the_calendars_zone() -> None:
         lambda at: COUNCIL.local_date(at),
     ],
 )
-def test_naive_datetimes_are_refused(call) -> None:  # noqa: ANN001
+def test_naive_datetimes_are_refused(call: Callable[[datetime], object]) -> None:
     with pytest.raises(ValueError, match="has no time zone"):
         call(datetime(2026, 6, 1, 12, 0))
 

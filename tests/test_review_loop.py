@@ -19,6 +19,10 @@ def texts(message) -> str:  # type: ignore[no-untyped-def]
     return json.dumps(message.blocks, ensure_ascii=False) + message.text
 
 
+def action_ids(message) -> list[str]:  # type: ignore[no-untyped-def]
+    return [e["action_id"] for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
+
+
 def test_help_and_unknown_subcommands_answer_with_usage(stack: Stack) -> None:
     result = stack.people.slash_command("U0BILLLEAD", "/cx-review", "help")
     assert result.status == 200
@@ -173,8 +177,8 @@ def test_full_loop_votes_objection_outcome(stack: Stack) -> None:
     assert stack.request(rid).status is Status.CHANGES_REQUESTED
     thread = stack.slack.thread(CHANNEL, stack.parent(rid).ts)
     objection = next(m for m in thread if "objects" in m.text)
-    assert "<@U0SUP1> (Support) objects" in objection.text
-    assert "&lt;!here&gt; will flood us" in objection.text and objection.mentions == ["<@U0SUP1>"]
+    assert "<@U0SUP1> (Support) raises a blocking objection" in texts(objection)
+    assert "&lt;!here&gt; will flood us" in texts(objection) and set(objection.mentions) == {"<@U0SUP1>"}
     assert any("Changes requested" in m.text for m in thread)
     assert "changes requested" in texts(stack.slack.dms("U0BILLLEAD")[-1]).lower()
 
@@ -267,7 +271,8 @@ def test_withdraw_closes_voting_and_only_the_filer_may(stack: Stack) -> None:
     assert stack.request(rid).status is Status.WITHDRAWN
     assert any("withdrew this request" in m.text for m in stack.slack.thread(CHANNEL, stack.parent(rid).ts))
     assert all(b["type"] != "actions" for b in stack.prompt(rid).blocks)
-    assert all(b["type"] != "actions" for b in stack.slack.message(dm.channel, dm.ts).blocks)
+    assert action_ids(stack.slack.message(dm.channel, dm.ts)) == [ids.REOPEN]
+    assert action_ids(stack.parent(rid)) == [ids.REOPEN]
 
     # A stale button press after withdrawal records nothing.
     assert stack.count(Vote) == 0

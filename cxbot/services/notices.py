@@ -19,6 +19,7 @@ POST_PROMPT = "post_prompt"     # the thread reply that asks the routed advocate
 REFRESH = "refresh_request"     # update the parent and prompt in place
 THREAD_NOTE = "thread_note"     # a reply in the thread about an audit event (objection, outcome…)
 DIRECT = "direct_message"       # a DM to one person about an audit event
+REMINDER = "reminder"           # a DM to someone whose department still owes an answer
 
 
 def request_filed(session: Session, request_id: int, event: AuditEvent, filer: str, now: datetime) -> None:
@@ -38,6 +39,15 @@ def thread_note(session: Session, request_id: int, event: AuditEvent, now: datet
             payload={"request_id": request_id, "event_id": event.id}, now=now)
 
 
-def direct(session: Session, request_id: int, event: AuditEvent, user: str, now: datetime) -> None:
-    enqueue(session, lane=request_lane(request_id), kind=DIRECT,
-            payload={"request_id": request_id, "event_id": event.id, "user": user}, now=now)
+def direct(session: Session, request_id: int, event: AuditEvent, user: str, now: datetime, *,
+           chair: bool = False) -> None:
+    payload: dict[str, object] = {"request_id": request_id, "event_id": event.id, "user": user}
+    if chair:
+        payload["chair"] = True
+    enqueue(session, lane=request_lane(request_id), kind=DIRECT, payload=payload, now=now)
+
+
+def reminder(session: Session, request_id: int, user: str, kind: str, on_behalf_of: str | None,
+             now: datetime) -> None:
+    enqueue(session, lane=request_lane(request_id), kind=REMINDER,
+            payload={"request_id": request_id, "user": user, "kind": kind, "on_behalf_of": on_behalf_of}, now=now)

@@ -18,7 +18,6 @@ from cxbot.domain.model import Impact, Magnitude, Resolution, Role, Status, Tall
 from cxbot.services.council import council_rules, get_council
 from cxbot.services.lifecycle import active_holds, ballots_of, substitutes_on
 from cxbot.store.models import Membership, ReviewRequest, Routing, SlackMessage, Vote
-from cxbot.store.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -159,8 +158,3 @@ def request_view(session: Session, request_id: int, *, now: datetime | None = No
         objections=objections, holds=holds,
         parent_ts=parent.ts if parent else None, permalink=parent.permalink if parent else "",
     )
-
-
-def request_title(uow: UnitOfWork, request_id: int) -> str:
-    with uow:
-        return load_request(uow.session, request_id).title

@@ -119,6 +119,21 @@ def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, vie
         return request.id
 
 
+def max_hold_days(uow: UnitOfWork) -> int:
+    with uow:
+        return rules(uow.session)[0].max_hold_days
+
+
+def check_chair(uow: UnitOfWork, *, actor: str, request_id: int) -> str:
+    """Refuse anyone but the chair before a chair's form opens; returns the request's title."""
+    with uow:
+        s = uow.session
+        refusal = chair_refusal(membership(s, actor))
+        if refusal:
+            raise NotAllowed(refusal)
+        return _open_request(s, request_id).title
+
+
 def _open_request(s: Session, request_id: int) -> ReviewRequest:
     request = load_request(s, request_id, lock=True)
     if request.status.is_final:

@@ -108,7 +108,9 @@ def cast_vote(uow: UnitOfWork, *, actor: str, request_id: int, kind: VoteKind, n
         vote.department_id, vote.on_behalf_of, vote.retracted, vote.updated_at = (
             who.department_id, who.on_behalf_of, False, now)
         vote.resolution, vote.resolved_by, vote.resolved_at, vote.resolution_note = None, None, None, ""
-        event = audit.record(s, kind=event_kind, actor=actor, at=now, request_id=request_id, vote=kind.value,
+        s.flush()
+        event = audit.record(s, kind=event_kind, actor=actor, at=now, request_id=request_id, vote_id=vote.id,
+                             vote=kind.value,
                              note=note, blocking=blocking, mitigation=mitigation, department=who.department,
                              on_behalf_of=who.on_behalf_of, previous=previous)
         if kind is VoteKind.OBJECT:

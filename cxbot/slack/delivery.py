@@ -21,10 +21,12 @@ from slack_sdk.models.blocks import Block
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cxbot.clock import Clock
 from cxbot.jobs.outbox_worker import Item
 from cxbot.services import notices
 from cxbot.services.outbox import PermanentFailure, RetryLater
 from cxbot.services.readmodel import RequestView, request_view
+from cxbot.slack.blocks import direct, notes
 from cxbot.slack.blocks import request as render
 from cxbot.store.models import AuditEvent, SlackMessage
 
@@ -37,6 +39,8 @@ PERMANENT_ERRORS = frozenset({
 })
 
 PARENT, PROMPT = "parent", "prompt"
+NOTE, CHAIR = "note", "chair"   # roles `note:<event id>` (objections), `chair:<event id>` (escalation to the chair)
+Rendered = tuple[str, list[Block]]
 
 
 def filer_dm_role(user: str) -> str:
@@ -44,15 +48,17 @@ def filer_dm_role(user: str) -> str:
 
 
 class SlackDelivery:
-    def __init__(self, client: WebClient, session_factory: sessionmaker[Session]) -> None:
+    def __init__(self, client: WebClient, session_factory: sessionmaker[Session], clock: Clock) -> None:
         self._client = client
         self._sessions = session_factory
+        self._clock = clock
         self._handlers: dict[str, Callable[[Item], None]] = {
             notices.POST_REQUEST: self._post_request,
             notices.POST_PROMPT: self._post_prompt,
             notices.REFRESH: self._refresh,
             notices.THREAD_NOTE: self._thread_note,
             notices.DIRECT: self._direct,
+            notices.REMINDER: self._reminder,
         }
 
     def __call__(self, item: Item) -> None:
@@ -65,7 +71,7 @@ class SlackDelivery:
 
     def _view(self, request_id: int) -> RequestView:
         with self._sessions() as s:
-            return request_view(s, request_id)
+            return request_view(s, request_id, now=self._clock.now())
 
     def _message(self, request_id: int, role: str) -> SlackMessage | None:
         with self._sessions() as s:
@@ -121,16 +127,20 @@ class SlackDelivery:
 
     # --- one handler per notice ---------------------------------------------------------
 
+    def _post(self, request_id: int, role: str, channel: str, rendered: tuple[str, list[Block]],
+              thread_ts: str | None = None) -> None:
+        """Post a message the bot will keep up to date, and remember where it is."""
+        text, blocks = rendered
+        payload = self._blocks(blocks)
+        data = self._call("chat.postMessage", channel=channel, thread_ts=thread_ts, text=text, blocks=payload,
+                          unfurl_links=False, unfurl_media=False)
+        self._store(request_id, role, data["channel"], data["ts"], self._hash(text, payload))
+
     def _post_request(self, item: Item) -> None:
         request_id = item.payload["request_id"]
-        if self._message(request_id, PARENT) is not None:
-            return
-        view = self._view(request_id)
-        text, blocks = render.parent_message(view)
-        payload = self._blocks(blocks)
-        data = self._call("chat.postMessage", channel=view.channel, text=text, blocks=payload,
-                          unfurl_links=False, unfurl_media=False)
-        self._store(request_id, PARENT, data["channel"], data["ts"], self._hash(text, payload))
+        if self._message(request_id, PARENT) is None:
+            view = self._view(request_id)
+            self._post(request_id, PARENT, view.channel, render.parent_message(view))
 
     def _parent(self, request_id: int) -> SlackMessage:
         parent = self._message(request_id, PARENT)
@@ -140,28 +150,45 @@ class SlackDelivery:
 
     def _post_prompt(self, item: Item) -> None:
         request_id = item.payload["request_id"]
-        if self._message(request_id, PROMPT) is not None:
-            return
-        parent = self._parent(request_id)
-        text, blocks = render.vote_prompt(self._view(request_id))
-        payload = self._blocks(blocks)
-        data = self._call("chat.postMessage", channel=parent.channel, thread_ts=parent.ts, text=text, blocks=payload)
-        self._store(request_id, PROMPT, data["channel"], data["ts"], self._hash(text, payload))
+        if self._message(request_id, PROMPT) is None:
+            parent = self._parent(request_id)
+            self._post(request_id, PROMPT, parent.channel, render.vote_prompt(self._view(request_id)), parent.ts)
+
+    def _render_kept(self, view: RequestView, role: str, events: dict[int, AuditEvent]) -> Rendered | None:
+        """The current rendering of a message the bot keeps up to date, by its role."""
+        if role == PARENT:
+            return render.parent_message(view)
+        if role == PROMPT:
+            return render.vote_prompt(view)
+        if role == filer_dm_role(view.filer):
+            return direct.filed(view)
+        kind, _, event_id = role.partition(":")
+        event = events.get(int(event_id)) if event_id.isdigit() else None
+        if event is None:
+            return None
+        if kind == NOTE:
+            note = notes.thread_note(view, event.kind, event.actor, event.data)
+            return (note[0], note[1]) if note and note[1] is not None else None
+        if kind == CHAIR:
+            return direct.escalation(view, event.data, for_chair=True)
+        return None
 
     def _refresh(self, item: Item) -> None:
         request_id = item.payload["request_id"]
         view = self._view(request_id)
         with self._sessions() as s:
-            messages = {m.role: m for m in s.scalars(select(SlackMessage).where(SlackMessage.request_id == request_id))}
-        renders = {PARENT: render.parent_message(view), PROMPT: render.vote_prompt(view)}
-        filer_dm = render.direct_message(view, "filed", {})
-        if filer_dm is not None:
-            renders[filer_dm_role(view.filer)] = filer_dm
-        for role, (text, blocks) in renders.items():
-            message = messages.get(role)
+            messages = list(s.scalars(select(SlackMessage).where(SlackMessage.request_id == request_id)))
+            event_ids = [int(m.role.partition(":")[2]) for m in messages
+                         if m.role.partition(":")[0] in (NOTE, CHAIR) and m.role.partition(":")[2].isdigit()]
+            events = {e.id: e for e in s.scalars(select(AuditEvent).where(AuditEvent.id.in_(event_ids)))}
+        for message in messages:
+            rendered = self._render_kept(view, message.role, events)
+            if rendered is None:
+                continue
+            text, blocks = rendered
             payload = self._blocks(blocks)
             digest = self._hash(text, payload)
-            if message is not None and message.content_hash != digest:
+            if message.content_hash != digest:
                 self._call("chat.update", channel=message.channel, ts=message.ts, text=text, blocks=payload)
                 self._remember(message.id, digest)
 
@@ -169,9 +196,14 @@ class SlackDelivery:
         request_id = item.payload["request_id"]
         event = self._event(item.payload["event_id"])
         parent = self._parent(request_id)
-        text = render.thread_note(self._view(request_id), event.kind, event.actor, event.data)
-        if text is not None:
+        note = notes.thread_note(self._view(request_id), event.kind, event.actor, event.data)
+        if note is None:
+            return
+        text, blocks = note
+        if blocks is None:
             self._call("chat.postMessage", channel=parent.channel, thread_ts=parent.ts, text=text)
+        elif self._message(request_id, f"{NOTE}:{event.id}") is None:
+            self._post(request_id, f"{NOTE}:{event.id}", parent.channel, (text, blocks), parent.ts)
 
     def _permalink(self, request_id: int) -> None:
         parent = self._parent(request_id)
@@ -184,16 +216,40 @@ class SlackDelivery:
                 row.permalink = data.get("permalink", "")
                 s.commit()
 
+    def _dm_channel(self, user: str) -> str:
+        return str(self._call("conversations.open", users=user)["channel"]["id"])
+
     def _direct(self, item: Item) -> None:
+        """A DM about an audit event: the filer's receipt and outcomes, escalations to leads and the chair."""
         request_id, user = item.payload["request_id"], item.payload["user"]
         event = self._event(item.payload["event_id"])
         self._permalink(request_id)
-        rendered = render.direct_message(self._view(request_id), event.kind, event.data)
-        if rendered is None:
-            return
-        text, blocks = rendered
-        payload = self._blocks(blocks)
-        channel = self._call("conversations.open", users=user)["channel"]["id"]
-        data = self._call("chat.postMessage", channel=channel, text=text, blocks=payload)
+        view = self._view(request_id)
         if event.kind == "filed":
-            self._store(request_id, filer_dm_role(user), data["channel"], data["ts"], self._hash(text, payload))
+            if self._message(request_id, filer_dm_role(user)) is None:
+                self._post(request_id, filer_dm_role(user), self._dm_channel(user), direct.filed(view))
+            return
+        if event.kind == "escalated":
+            for_chair = bool(item.payload.get("chair"))
+            rendered = direct.escalation(view, event.data, for_chair=for_chair)
+            if for_chair:
+                role = f"{CHAIR}:{event.id}"
+                if self._message(request_id, role) is None:
+                    self._post(request_id, role, self._dm_channel(user), rendered)
+                return
+        else:
+            outcome = direct.outcome(view, event.data) if event.kind in ("decided", "status_changed") else None
+            if outcome is None:
+                return
+            rendered = outcome
+        text, blocks = rendered
+        self._call("chat.postMessage", channel=self._dm_channel(user), text=text, blocks=self._blocks(blocks))
+
+    def _reminder(self, item: Item) -> None:
+        request_id, user = item.payload["request_id"], item.payload["user"]
+        self._permalink(request_id)
+        view = self._view(request_id)
+        if view.status.is_final:
+            return  # decided between the sweep and now: nothing to remind of
+        text, blocks = direct.reminder(view, item.payload.get("kind", "daily"), item.payload.get("on_behalf_of"))
+        self._call("chat.postMessage", channel=self._dm_channel(user), text=text, blocks=self._blocks(blocks))

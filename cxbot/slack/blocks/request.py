@@ -1,9 +1,9 @@
-"""The messages about one request: the parent in the council channel, the vote prompt in
-its thread, thread notes, and direct messages to the filer."""
+"""The request in the council channel: the parent message and the vote prompt in its thread.
+
+Both are re-rendered from the database whenever the request changes, and updated in place.
+"""
 
 from __future__ import annotations
-
-from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -20,15 +20,16 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from cxbot.domain.model import Status, VoteKind
+from cxbot.domain.model import Answer, Ballot, Status
 from cxbot.services.readmodel import RequestView
 from cxbot.slack.blocks import ids
-from cxbot.slack.text import clip, day, escape, local_time, mention, quote
+from cxbot.slack.text import clip, day, escape, local_time, mention
 
 STATUS_ICON = {
-    Status.OPEN: "🟡", Status.CHANGES_REQUESTED: "✋", Status.APPROVED: "✅",
-    Status.REJECTED: "⛔", Status.WITHDRAWN: "↩️", Status.EXPIRED: "⌛",
+    Status.OPEN: "🟡", Status.ON_HOLD: "⏸️", Status.CHANGES_REQUESTED: "✋", Status.ESCALATED: "⏫",
+    Status.APPROVED: "✅", Status.REJECTED: "⛔", Status.WITHDRAWN: "↩️", Status.EXPIRED: "⌛",
 }
+ANSWER_ICON = {Answer.APPROVES: "✅", Answer.OBJECTS: "❌", Answer.ANSWERED: "☑️", Answer.OUTSTANDING: "⏳"}
 
 
 def safe_link(url: str, label: str) -> str:
@@ -36,29 +37,42 @@ def safe_link(url: str, label: str) -> str:
     return f"<{escape(url).replace('|', '%7C')}|{escape(label)}>"
 
 
+def voter(b: Ballot) -> str:
+    return mention(b.user) + (f" (for {mention(b.on_behalf_of)})" if b.on_behalf_of else "")
+
+
 def status_line(view: RequestView) -> str:
-    icon = STATUS_ICON[view.status]
-    line = f"{icon} *{view.status.label}*"
+    line = f"{STATUS_ICON[view.status]} *{view.status.label}*"
+    if view.status.is_final:
+        if view.decided_at is not None:
+            line += f" · {local_time(view.decided_at, view.timezone)}"
+        return line
     outstanding = [view.department_name_of(k) for k in view.tally.outstanding]
-    if not view.status.is_final and outstanding:
+    if outstanding:
         line += " · waiting for " + ", ".join(f"*{escape(n)}*" for n in outstanding)
-    if view.decided_at is not None and view.status.is_final:
-        line += f" · {local_time(view.decided_at, view.timezone)}"
+    line += f" · due {local_time(view.due_at, view.timezone)}"
     return line
 
 
 def department_lines(view: RequestView) -> str:
+    on_hold = {h.department: h for h in view.holds}
     lines = []
     for dept in view.tally.departments:
         name = escape(view.department_name_of(dept.department))
         parts = []
         if dept.approvals:
-            parts.append("approved by " + ", ".join(mention(b.user) for b in dept.approvals))
-        if dept.objections:
-            parts.append("objection from " + ", ".join(mention(b.user) for b in dept.objections))
+            parts.append("approved by " + ", ".join(voter(b) for b in dept.approvals))
+        for b in dept.objections:
+            kind = ("resolved objection" if b.resolution == "resolved" else "overruled objection"
+                    if b.resolution == "overruled" else "blocking objection" if b.blocking else "concern")
+            parts.append(f"{kind} from {voter(b)}")
         if dept.abstentions:
-            parts.append("abstained: " + ", ".join(mention(b.user) for b in dept.abstentions))
-        icon = "❌" if dept.objections else "✅" if dept.approvals else "⏳"
+            parts.append("abstained: " + ", ".join(voter(b) for b in dept.abstentions))
+        icon = ANSWER_ICON[dept.answer]
+        if dept.department in on_hold and dept.outstanding:
+            hold = on_hold[dept.department]
+            icon = "⏸️"
+            parts.append(f"on hold until {local_time(hold.until, view.timezone)}: {escape(clip(hold.reason, 200))}")
         lines.append(f"{icon} *{name}*: " + ("; ".join(parts) if parts else "outstanding"))
     return "\n".join(lines)
 
@@ -67,8 +81,8 @@ def title_text(view: RequestView) -> str:
     return f"CX review #{view.id}: {view.title}"
 
 
-def parent_message(view: RequestView) -> tuple[str, list[Block]]:
-    """The request as posted in the council channel; the status and answers update in place."""
+def request_details(view: RequestView) -> list[Block]:
+    """Title, who filed it, what changes, and the facts the council weighs."""
     details = [
         MarkdownTextObject(text="*Lifecycle stages*\n" + escape(", ".join(view.stages))),
         MarkdownTextObject(text=f"*Magnitude*\n{view.magnitude.label}"),
@@ -80,103 +94,86 @@ def parent_message(view: RequestView) -> tuple[str, list[Block]]:
     ]
     if view.link:
         details.append(MarkdownTextObject(text="*Link*\n" + safe_link(view.link, clip(view.link, 200))))
-    blocks: list[Block] = [
+    amended = f" · amended (version {view.version})" if view.version > 1 else ""
+    return [
         HeaderBlock(text=PlainTextObject(text=clip(title_text(view), 150), emoji=False)),
         ContextBlock(elements=[MarkdownTextObject(
             text=f"*{escape(view.department_name)}* · filed by {mention(view.filer)} · "
-                 f"{local_time(view.created_at, view.timezone)}")]),
+                 f"{local_time(view.created_at, view.timezone)}{amended}")]),
         SectionBlock(text=MarkdownTextObject(text=clip(escape(view.summary), 3000))),
         SectionBlock(fields=details),
-        DividerBlock(),
-        SectionBlock(text=MarkdownTextObject(text=clip(status_line(view) + "\n" + department_lines(view), 3000))),
     ]
-    if not view.status.is_final:
-        blocks.append(ActionsBlock(block_id="request_actions", elements=[withdraw_button(view.id)]))
+
+
+def state_blocks(view: RequestView) -> list[Block]:
+    return [SectionBlock(text=MarkdownTextObject(text=clip(status_line(view) + "\n" + department_lines(view), 3000)))]
+
+
+def filer_buttons(view: RequestView) -> list[ButtonElement]:
+    """Withdraw and Amend while it is under review; Reopen once withdrawn or expired."""
+    rid = str(view.id)
+    if view.status in (Status.WITHDRAWN, Status.EXPIRED):
+        return [ButtonElement(text="Reopen", action_id=ids.REOPEN, value=rid)]
+    if view.status.is_final:
+        return []
+    return [
+        ButtonElement(text="Amend", action_id=ids.AMEND, value=rid),
+        ButtonElement(text="Withdraw", action_id=ids.WITHDRAW, value=rid, confirm=ConfirmObject(
+            title="Withdraw this request?", text="Voting stops. You can reopen it later.",
+            confirm="Withdraw", deny="Keep it")),
+    ]
+
+
+def parent_message(view: RequestView) -> tuple[str, list[Block]]:
+    """The request as posted in the council channel; the status and answers update in place."""
+    blocks = request_details(view) + [DividerBlock()] + state_blocks(view)
+    buttons = filer_buttons(view)
+    if buttons:
+        blocks.append(ActionsBlock(block_id="request_actions", elements=buttons))
     text = f"{escape(title_text(view))} — {escape(view.department_name)}, {view.status.label}"
     return text, blocks
 
 
-def withdraw_button(request_id: int) -> ButtonElement:
-    return ButtonElement(
-        text="Withdraw", action_id=ids.WITHDRAW, value=str(request_id),
-        confirm=ConfirmObject(title="Withdraw this request?", text="Voting stops. You can file it again later.",
-                              confirm="Withdraw", deny="Keep it"),
-    )
-
-
-def vote_prompt(view: RequestView) -> tuple[str, list[Block]]:
-    """The thread reply that asks the routed advocates, with the vote buttons while it is open."""
-    asked = " ".join(mention(u) for d in view.routed for u in d.advocates)
-    reasons: dict[str, list[str]] = {}
-    for d in view.routed:
-        reasons.setdefault(d.reason, []).append(f"*{escape(d.name)}*")
-    why = "; ".join(f"{', '.join(names)}: {escape(reason)}" for reason, names in reasons.items())
-    blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=clip(
-            f"{asked} — please review this change for your department and its customers. "
-            "Vote below; reply in this thread to discuss.", 3000))),
-        ContextBlock(elements=[MarkdownTextObject(text=clip("Why you: " + why, 3000))]),
-    ]
-    if view.status.is_final:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=f"Voting is closed: {view.status.label.lower()}.")]))
-        return f"Voting on CX review #{view.id} is closed.", blocks
-    rid = str(view.id)
-    blocks.append(ActionsBlock(block_id="vote", elements=[
+def vote_buttons(request_id: int) -> ActionsBlock:
+    rid = str(request_id)
+    return ActionsBlock(block_id="vote", elements=[
         ButtonElement(text="Approve", action_id=ids.APPROVE, value=rid, style="primary"),
         ButtonElement(text="Object…", action_id=ids.OBJECT, value=rid, style="danger"),
         ButtonElement(text="Abstain", action_id=ids.ABSTAIN, value=rid),
         OverflowMenuElement(action_id=ids.MORE, options=[
             Option(text="Approve with a condition…", value=f"{ids.MORE_APPROVE_NOTE}:{rid}"),
             Option(text="Abstain with a note…", value=f"{ids.MORE_ABSTAIN_NOTE}:{rid}"),
+            Option(text="Hold: I need more time…", value=f"{ids.MORE_HOLD}:{rid}"),
             Option(text="Retract my vote", value=f"{ids.MORE_RETRACT}:{rid}"),
         ]),
-    ]))
+    ])
+
+
+def vote_prompt(view: RequestView) -> tuple[str, list[Block]]:
+    """The thread reply that asks the routed advocates, with the vote buttons while it is open."""
+    asked = " ".join(mention(u) for d in view.routed for u in view.answering(d.key))
+    reasons: dict[str, list[str]] = {}
+    for d in view.routed:
+        reasons.setdefault(d.reason, []).append(f"*{escape(d.name)}*")
+    why = "; ".join(f"{', '.join(names)}: {escape(reason)}" for reason, names in reasons.items())
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=clip(
+            f"{asked} — please review this change for your department and its customers by "
+            f"{local_time(view.due_at, view.timezone)}. Vote below; reply in this thread to discuss.", 3000))),
+        ContextBlock(elements=[MarkdownTextObject(text=clip("Why you: " + why, 3000))]),
+    ]
+    if view.status.is_final:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(
+            text=f"Voting is closed: {view.status.label.lower()}.")]))
+        return f"Voting on CX review #{view.id} is closed.", blocks
+    blocks.append(vote_buttons(view.id))
     names = ", ".join(escape(d.name) for d in view.routed)
     return f"Review requested from {names}: CX review #{view.id}", blocks
 
 
-def thread_note(view: RequestView, kind: str, actor: str, data: dict[str, Any]) -> str | None:
-    """The thread reply for an audit event, or None when the event is not announced."""
-    if kind in ("voted", "vote_changed") and data.get("vote") == VoteKind.OBJECT.value:
-        dept = escape(view.department_name_of(data.get("department", "")))
-        return f"❌ {mention(actor)} ({dept}) objects:\n{quote(data.get('note', ''))}"
-    if kind == "vote_retracted":
-        return f"{mention(actor)} withdrew their objection."
-    if kind == "withdrawn":
-        return f"↩️ {mention(actor)} withdrew this request. Voting is closed."
-    if kind in ("decided", "status_changed"):
-        status = Status(data["status"])
-        if status is Status.APPROVED:
-            names = ", ".join(escape(d.name) for d in view.routed)
-            return f"✅ *Approved.* Every department asked has approved: {names}."
-        if status is Status.CHANGES_REQUESTED:
-            objectors = ", ".join(mention(b.user) for b in view.tally.objections) or "an advocate"
-            return (f"✋ *Changes requested* by {objectors}. {mention(view.filer)}, answer here, "
-                    "or withdraw and file a revised change.")
-        if status is Status.OPEN:
-            return "🔄 No objection stands any more: back under review."
-    return None
-
-
-def direct_message(view: RequestView, kind: str, data: dict[str, Any]) -> tuple[str, list[Block]] | None:
-    """A DM to the filer: the request was posted, or it has an outcome."""
-    where = safe_link(view.permalink, "the thread") if view.permalink else "the council channel"
-    title = f"*CX review #{view.id}: {escape(view.title)}*"
-    if kind == "filed":
-        asked = ", ".join(escape(d.name) for d in view.routed)
-        text = f"Your change is with the council. {title}\nAsked to review: {asked}. Follow it in {where}."
-        blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))]
-        if not view.status.is_final:
-            blocks.append(ActionsBlock(block_id="request_actions", elements=[withdraw_button(view.id)]))
-        return f"Your CX review #{view.id} was posted", blocks
-    if kind in ("decided", "status_changed"):
-        status = Status(data["status"])
-        if status is Status.APPROVED:
-            text = f"✅ {title} was approved by every department asked. See {where}."
-        elif status is Status.CHANGES_REQUESTED:
-            text = f"✋ {title}: changes requested. Read the objections and answer in {where}."
-        else:
-            return None
-        return f"CX review #{view.id}: {status.label}", [SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))]
-    return None
+def status_message(view: RequestView) -> tuple[str, list[Block]]:
+    """`/cx-review status <id>`: the request and where it stands, for one person."""
+    blocks = request_details(view) + [DividerBlock()] + state_blocks(view)
+    if view.permalink:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=safe_link(view.permalink, "Open the thread"))]))
+    return f"{escape(title_text(view))}: {view.status.label}", blocks

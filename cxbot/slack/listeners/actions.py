@@ -11,7 +11,7 @@ from cxbot.domain.model import VoteKind
 from cxbot.services import requests, votes
 from cxbot.services.context import Services
 from cxbot.slack.blocks import ids
-from cxbot.slack.blocks.modals import vote_modal
+from cxbot.slack.blocks.modals import reason_modal, vote_modal
 from cxbot.slack.replies import AfterAck, answers_errors
 
 
@@ -21,6 +21,15 @@ def request_id_of(value: str) -> int:
         return int(value.rsplit(":", 1)[-1])
     except ValueError:
         raise InvalidInput({"action": "That button does not belong to a request."}) from None
+
+
+def pair_of(value: str) -> tuple[int, int]:
+    """(request id, vote id) from a button value `12:34`."""
+    try:
+        request_id, vote_id = value.split(":", 1)
+        return int(request_id), int(vote_id)
+    except ValueError:
+        raise InvalidInput({"action": "That button does not belong to an objection."}) from None
 
 
 def register(app: App, cx: Services, after: AfterAck) -> None:
@@ -61,8 +70,53 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
             ask_note(ack, body, request_id, VoteKind.APPROVE)
         elif choice == ids.MORE_ABSTAIN_NOTE:
             ask_note(ack, body, request_id, VoteKind.ABSTAIN)
+        elif choice == ids.MORE_HOLD:
+            title = votes.check_may_vote(cx.uow(), actor=body["user"]["id"], request_id=request_id, clock=cx.clock)
+            max_days = requests.max_hold_days(cx.uow())
+            ack()
+            after.open_view(trigger_id=body["trigger_id"], view=reason_modal(
+                callback_id=ids.HOLD_VIEW, request_id=request_id, title=title, heading="Hold",
+                label="What do you need?", hint="More time, or which information", days=max_days))
         else:
             raise InvalidInput({"action": "That menu choice is not known."})
+
+    @app.action(ids.RESOLVE)
+    @answers_errors(after)
+    def resolve(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        request_id, vote_id = pair_of(action["value"])
+        votes.resolve_objection(cx.uow(), actor=body["user"]["id"], request_id=request_id, vote_id=vote_id,
+                                clock=cx.clock)
+        ack()
+
+    @app.action(ids.OVERRULE)
+    @answers_errors(after)
+    def overrule(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        request_id, vote_id = pair_of(action["value"])
+        title = requests.check_chair(cx.uow(), actor=body["user"]["id"], request_id=request_id)
+        ack()
+        after.open_view(trigger_id=body["trigger_id"], view=reason_modal(
+            callback_id=ids.OVERRULE_VIEW, request_id=request_id, title=title, heading="Overrule",
+            label="Rationale", hint="Why the objection is set aside", extra={"vote_id": vote_id}))
+
+    @app.action(ids.DECIDE_APPROVE)
+    @app.action(ids.DECIDE_REJECT)
+    @answers_errors(after)
+    def decide(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        request_id = request_id_of(action["value"])
+        title = requests.check_chair(cx.uow(), actor=body["user"]["id"], request_id=request_id)
+        approve = action["action_id"] == ids.DECIDE_APPROVE
+        ack()
+        after.open_view(trigger_id=body["trigger_id"], view=reason_modal(
+            callback_id=ids.DECIDE_VIEW, request_id=request_id, title=title,
+            heading="Approve" if approve else "Reject", label="Rationale",
+            hint="What the council and the filer should know", extra={"approve": approve}))
+
+    @app.action(ids.REOPEN)
+    @answers_errors(after)
+    def reopen(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        requests.reopen(cx.uow(), actor=body["user"]["id"], request_id=request_id_of(action["value"]),
+                        clock=cx.clock)
+        ack()
 
     @app.action(ids.WITHDRAW)
     @answers_errors(after)

@@ -1,0 +1,126 @@
+"""Replies in a request's thread about what happened: objections (with their Resolve and
+Overrule buttons), outcomes, holds, escalations, amendments, chair decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, MarkdownTextObject, SectionBlock
+
+from cxbot.domain.model import Resolution, Status, VoteKind
+from cxbot.services.readmodel import ObjectionView, RequestView
+from cxbot.slack.blocks import ids
+from cxbot.slack.text import clip, escape, local_time, mention, quote
+
+Note = tuple[str, list[Block] | None]
+
+ESCALATION_TARGET = {"leads": "the filing department's leads", "chair": "the council chair"}
+
+
+def objection_note(view: RequestView, objection: ObjectionView) -> Note:
+    """An objection, attributed, with Resolve (its author) and Overrule… (the chair) while it stands."""
+    dept = escape(view.department_name_of(objection.department))
+    who = mention(objection.user) + (f" for {mention(objection.on_behalf_of)}" if objection.on_behalf_of else "")
+    severity = "a blocking objection" if objection.blocking else "a non-blocking concern"
+    text = f"❌ {who} ({dept}) raises {severity}:\n{quote(objection.reason)}"
+    if objection.mitigation:
+        text += f"\n*What would resolve it:*\n{quote(objection.mitigation)}"
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))]
+    if not objection.standing:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text="Withdrawn by its author.")]))
+    elif objection.resolution is Resolution.RESOLVED:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"✅ Resolved by {mention(objection.user)}.")]))
+    elif objection.resolution is Resolution.OVERRULED:
+        by = mention(objection.resolved_by or "")
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(
+            text=clip(f"⚖️ Overruled by {by}: {escape(objection.resolution_note)}", 3000))]))
+    elif objection.blocking and not view.status.is_final:
+        value = f"{view.id}:{objection.vote_id}"
+        blocks.append(ActionsBlock(block_id=f"objection_{objection.vote_id}", elements=[
+            ButtonElement(text="Resolve", action_id=ids.RESOLVE, value=value, style="primary"),
+            ButtonElement(text="Overrule…", action_id=ids.OVERRULE, value=value),
+        ]))
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(
+            text=f"Only {mention(objection.user)} can resolve it; the council chair can overrule it.")]))
+    return escape(f"{view.department_name_of(objection.department)} objects to CX review #{view.id}"), blocks
+
+
+def _when(at: str, view: RequestView) -> str:
+    return local_time(datetime.fromisoformat(at), view.timezone)
+
+
+def thread_note(view: RequestView, kind: str, actor: str, data: dict[str, Any]) -> Note | None:
+    """The thread reply for an audit event, or None when the event is not announced."""
+    dept = escape(view.department_name_of(data.get("department", "")))
+    if kind in ("voted", "vote_changed") and data.get("vote") == VoteKind.OBJECT.value:
+        objection = view.objection(int(data.get("vote_id", 0)))
+        return objection_note(view, objection) if objection else None
+    text: str | None = None
+    if kind == "vote_retracted" and (data.get("previous") or {}).get("kind") == VoteKind.OBJECT.value:
+        text = f"{mention(actor)} withdrew their objection."
+    elif kind == "objection_resolved":
+        text = f"✅ {mention(actor)} resolved their objection."
+        if data.get("note"):
+            text += f"\n{quote(data['note'])}"
+    elif kind == "objection_overruled":
+        text = (f"⚖️ {mention(actor)} overruled the objection of {mention(data.get('objector', ''))} ({dept}):\n"
+                f"{quote(data.get('note', ''))}")
+    elif kind == "withdrawn":
+        text = f"↩️ {mention(actor)} withdrew this request. Voting is closed."
+    elif kind == "reopened":
+        text = f"🔄 {mention(actor)} reopened this request. It is due {_when(data['due_at'], view)}."
+    elif kind == "hold_placed":
+        text = (f"⏸️ {mention(actor)} put {dept}'s review on hold until {_when(data['until'], view)}:\n"
+                f"{quote(data.get('reason', ''))}\nThe deadline moves to {_when(data['due_at'], view)}.")
+    elif kind == "hold_lapsed":
+        text = f"▶️ {dept}'s hold has lapsed: its clock runs again, and reminders resume."
+    elif kind == "escalated":
+        target = ESCALATION_TARGET.get(data.get("target", ""), data.get("target", ""))
+        text = f"⏫ Escalated to {target}: {escape(data.get('reason', ''))}."
+    elif kind == "amended":
+        text = amendment_text(view, actor, data)
+    elif kind in ("decided", "status_changed"):
+        text = _status_text(view, actor, Status(data["status"]), data)
+    return (text, None) if text else None
+
+
+def _status_text(view: RequestView, actor: str, status: Status, data: dict[str, Any]) -> str | None:
+    if data.get("by_chair"):
+        verdict = "approved" if status is Status.APPROVED else "rejected"
+        icon = "✅" if status is Status.APPROVED else "⛔"
+        text = f"{icon} *The council chair {mention(actor)} {verdict} this request.*"
+        text += f"\n*Rationale:*\n{quote(data.get('rationale', ''))}"
+        dissent = data.get("dissent") or []
+        if dissent:
+            label = "Dissent on record" if status is Status.APPROVED else "Approvals on record"
+            text += f"\n*{label}:*\n" + "\n".join(
+                f"• {mention(d['user'])} ({escape(view.department_name_of(d['department']))}): "
+                f"{escape(clip(d.get('reason', ''), 300))}" for d in dissent)
+        return text
+    names = ", ".join(f"*{escape(view.department_name_of(k))}*" for k in data.get("outstanding", []))
+    if status is Status.APPROVED:
+        return "✅ *Approved.* The departments asked have answered and no objection stands."
+    if status is Status.CHANGES_REQUESTED:
+        objectors = ", ".join(mention(o.user) for o in view.objections if o.standing and o.blocking
+                              and o.resolution is None) or "an advocate"
+        return (f"✋ *Changes requested* by {objectors}. {mention(view.filer)}, amend the request or answer here; "
+                "an objection stands until its author resolves it or the chair overrules it.")
+    if status is Status.OPEN and data.get("previous") in (Status.CHANGES_REQUESTED.value, Status.ON_HOLD.value):
+        return "🔄 Back under review."
+    if status is Status.EXPIRED:
+        return f"⌛ *Expired*: the deadline passed with {names or 'departments'} still outstanding."
+    return None
+
+
+def amendment_text(view: RequestView, actor: str, data: dict[str, Any]) -> str:
+    lines = [f"✏️ {mention(actor)} amended this request (version {data.get('version')}):"]
+    for change in data.get("changes", []):
+        before, after = clip(str(change["before"]), 300), clip(str(change["after"]), 300)
+        lines.append(f"• *{escape(change['label'])}*: ~{escape(before)}~ → {escape(after)}")
+    asked = data.get("asked_again") or []
+    if asked:
+        lines.append("Asked again: " + " ".join(mention(u) for u in asked)
+                     + ("; every earlier vote was cleared for a full re-review." if data.get("full") else
+                        "; approvals already given stand."))
+    return "\n".join(lines)
