@@ -1,18 +1,24 @@
-"""The composition root: engine, services, Slack client, Bolt app, outbox worker, WSGI app."""
+"""The composition root: engine, services, Slack client, outbox worker, sweeps, and (when
+serving) the Bolt app and the WSGI app."""
 
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
+from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import Engine
 
 from cxbot.clock import Clock, SystemClock
 from cxbot.config import ConfigError, Settings
 from cxbot.jobs.outbox_worker import OutboxWorker
+from cxbot.jobs.scheduler import Scheduler
 from cxbot.services.context import Services
+from cxbot.services.sweep import SweepReport, sweep
 from cxbot.slack.bolt import make_app, make_client
 from cxbot.slack.delivery import SlackDelivery
+from cxbot.slack.people import SlackTimeZones
 from cxbot.slack.replies import AfterAck
 from cxbot.store.db import make_engine, make_session_factory
 from cxbot.store.migrate import is_at_head
@@ -20,13 +26,22 @@ from cxbot.web import WebApp
 
 log = logging.getLogger(__name__)
 
+Mode = Literal["http", "socket", "jobs"]
+REQUIRED = {"http": ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"), "socket": ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"),
+            "jobs": ("SLACK_BOT_TOKEN",)}
+
 
 class Runtime:
-    """Everything one serving process needs, wired once. `start()` starts the outbox worker."""
+    """Everything one process needs, wired once.
+
+    `mode="http"` and `"socket"` also build the Bolt app (which checks the token with
+    `auth.test`); `"jobs"` is for one-off commands such as `cxbot sweep`. `start()` starts
+    the outbox worker and the minute-by-minute sweep.
+    """
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None,
-                 socket_mode: bool = False) -> None:
-        settings.require("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN" if socket_mode else "SLACK_SIGNING_SECRET")
+                 mode: Mode = "http", sweep_every: float | None = 60.0) -> None:
+        settings.require(*REQUIRED[mode])
         self.settings = settings
         self.engine = engine or make_engine(settings.database_url)
         if not is_at_head(self.engine):
@@ -37,15 +52,28 @@ class Runtime:
         self.delivery = SlackDelivery(self.client, self.sessions, self.clock)
         self.worker = OutboxWorker(self.sessions, self.clock, self.delivery)
         self.services = Services(self.sessions, self.clock, on_commit=self.worker.kick)
+        self.timezones = SlackTimeZones(self.client, self.sessions, self.clock)
+        self.scheduler = Scheduler(self.sweep, every_seconds=sweep_every) if sweep_every and mode != "jobs" else None
         self.after = AfterAck(self.client)
-        self.bolt = make_app(client=self.client, signing_secret=settings.signing_secret, cx=self.services,
-                             after=self.after, verify_requests=not socket_mode)
-        self.wsgi = WebApp(SlackRequestHandler(self.bolt), self.engine)
+        self.bolt: App | None = None
+        self.wsgi: WebApp | None = None
+        if mode != "jobs":
+            self.bolt = make_app(client=self.client, signing_secret=settings.signing_secret, cx=self.services,
+                                 after=self.after, verify_requests=mode == "http")
+            self.wsgi = WebApp(SlackRequestHandler(self.bolt), self.engine)
+
+    def sweep(self) -> SweepReport:
+        """One sweep: deadlines, escalations, lapsed holds, reminders; their Slack messages are queued."""
+        return sweep(self.services.uow, clock=self.clock, timezones=self.timezones)
 
     def start(self) -> None:
         self.worker.start()
         self.worker.kick()  # deliver whatever a previous process left pending
+        if self.scheduler is not None:
+            self.scheduler.start()
 
     def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.stop()
         self.worker.stop()
         self.after.shutdown()

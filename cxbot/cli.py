@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 
 from cxbot.clock import SystemClock
 from cxbot.config import ConfigError, Settings
@@ -41,6 +42,10 @@ def _parser() -> argparse.ArgumentParser:
     load = c_sub.add_parser("load", help="load a council file (TOML) into the database")
     load.add_argument("path")
     c_sub.add_parser("show", help="print the council as stored")
+
+    sweep = sub.add_parser("sweep", help="run one sweep now: deadlines, escalations, holds, reminders")
+    sweep.add_argument("--now", type=_instant, default=None,
+                       help="act as if it were this time (ISO 8601 with a UTC offset, e.g. 2026-12-01T09:00:00+01:00)")
 
     demo = sub.add_parser("demo", help="play the council story against a built-in Slack emulator")
     demo.add_argument("--quiet", action="store_true", help="print only the verdict")
@@ -96,15 +101,40 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         from cxbot.app import Runtime
 
-        runtime = Runtime(settings, socket_mode=True)
+        runtime = Runtime(settings, mode="socket")
         runtime.start()
         SocketModeHandler(runtime.bolt, settings.app_token).start()
         return 0
+    if args.command == "sweep":
+        return _sweep(settings, args.now)
     if args.command == "demo":
         from cxbot.sandbox.demo import run_demo
 
         return run_demo(quiet=args.quiet)
     raise CliError(f"unknown command {args.command}")
+
+
+def _instant(text: str) -> datetime:
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time like 2026-12-01T09:00:00+01:00") from None
+    if at.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} needs a UTC offset, like +01:00 or Z")
+    return at
+
+
+def _sweep(settings: Settings, now: datetime | None) -> int:
+    """One sweep, then deliver what it queued before exiting."""
+    from cxbot.app import Runtime
+    from cxbot.clock import FixedClock
+
+    runtime = Runtime(settings, mode="jobs", clock=FixedClock(now) if now else None)
+    report = runtime.sweep()
+    runtime.worker.drain()
+    print(f"swept {report.requests} request(s): {report.reminders} reminder(s), {report.escalations} "
+          f"escalation(s), {report.expired} expired, {report.holds_lapsed} hold(s) lapsed")
+    return 0
 
 
 def _ready_to_serve(settings: Settings, *, socket_mode: bool) -> None:

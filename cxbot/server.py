@@ -27,8 +27,9 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
     def load(self) -> Any:
         from cxbot.app import Runtime
 
-        runtime = Runtime(self._settings)
+        runtime = Runtime(self._settings, mode="http")
         runtime.start()
+        assert runtime.wsgi is not None
         return runtime.wsgi
 
 

@@ -168,11 +168,11 @@ def running_stack(database_url: str, engine: Any = None) -> Iterator[Stack]:
             "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "CXBOT_DATABASE_URL": database_url, "CXBOT_SLACK_API_URL": emulator.url,
         })
-        runtime = Runtime(settings, clock=clock, engine=engine)
+        runtime = Runtime(settings, clock=clock, engine=engine, sweep_every=None)
         load_council(runtime.services.uow(), load_council_file(COUNCIL_FILE), clock=clock)
         runtime.start()
         try:
-            with serve_in_thread(runtime.wsgi) as url:
+            with serve_in_thread(runtime.wsgi) as url:  # type: ignore[arg-type]
                 people = SlackPeople(f"{url}/slack/events", SIGNING_SECRET, emulator)
                 yield Stack(runtime, emulator, people, clock, url)
         finally:

@@ -175,11 +175,11 @@ def run_demo(*, quiet: bool = False, out: TextIO | None = None) -> int:
             "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": secret,
             "CXBOT_DATABASE_URL": database_url, "CXBOT_SLACK_API_URL": slack.url,
         })
-        runtime = Runtime(settings, engine=engine)
+        runtime = Runtime(settings, engine=engine, sweep_every=None)
         load_council(runtime.services.uow(), load_council_file(COUNCIL), clock=runtime.clock)
         runtime.start()
         try:
-            with serve_in_thread(runtime.wsgi) as url:
+            with serve_in_thread(runtime.wsgi) as url:  # type: ignore[arg-type]
                 print(f"cxbot demo: the app at {url}, Slack emulated at {slack.url}, SQLite at {database_url}",
                       file=out)
                 story = Story(runtime, slack, SlackPeople(f"{url}/slack/events", secret, slack), out, quiet)
