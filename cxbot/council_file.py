@@ -17,7 +17,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from cxbot.domain.calendar import WorkingTime
 from cxbot.domain.model import DEFAULT_STAGES, Magnitude
 from cxbot.domain.policy import (
-    DEFAULT_REVIEW_DAYS, ESCALATION_TARGETS, CouncilPolicy, EscalationPolicy, MagnitudePolicy, ReminderPolicy,
+    DEFAULT_REVIEW_DAYS,
+    ESCALATION_TARGETS,
+    CouncilPolicy,
+    EscalationPolicy,
+    MagnitudePolicy,
+    ReminderPolicy,
     RoutingRule,
 )
 
@@ -207,7 +212,8 @@ class _Parser:
         self._unknown(value, allowed, f"{path}.")
         return value
 
-    def _names(self, table: Mapping[str, Any], key: str, path: str, known: Collection[str], what: str) -> tuple[str, ...]:
+    def _names(self, table: Mapping[str, Any], key: str, path: str, known: Collection[str],
+               what: str) -> tuple[str, ...]:
         value = table.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self.fail(path, f"must be a list of {what}")
@@ -227,7 +233,8 @@ class _Parser:
         elif isinstance(required, int | float) and not isinstance(required, bool) and 0 < required <= 1:
             share = float(required)
         else:
-            raise self.fail(f"{path}.required", '"all", or the share of routed departments that must answer (0 < share ≤ 1)')
+            raise self.fail(f"{path}.required",
+                            '"all", or the share of routed departments that must answer (0 < share ≤ 1)')
         return MagnitudePolicy(
             review_days=self._int(table, "review_days", f"{path}.review_days",
                                   default=DEFAULT_REVIEW_DAYS[magnitude], low=1, high=60),

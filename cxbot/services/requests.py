@@ -13,13 +13,25 @@ from cxbot.clock import Clock
 from cxbot.domain.drafts import draft_errors
 from cxbot.domain.errors import Closed, InvalidInput, NotAllowed
 from cxbot.domain.model import NOTE_MAX, Draft, Role, Status
-from cxbot.domain.permissions import chair_refusal, filing_refusal, reopen_refusal, withdraw_refusal
+from cxbot.domain.permissions import (
+    chair_refusal,
+    filing_refusal,
+    reopen_refusal,
+    withdraw_refusal,
+)
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.domain.routing import DepartmentInfo, Route, route
 from cxbot.services import audit, notices
 from cxbot.services.council import council_rules, get_council, membership
-from cxbot.services.lifecycle import active_holds, current_tally, due_at, rules, set_status, settle
-from cxbot.services.readmodel import load_request
+from cxbot.services.lifecycle import (
+    active_holds,
+    current_tally,
+    due_at,
+    rules,
+    set_status,
+    settle,
+)
+from cxbot.services.readmodel import RequestView, load_request, request_view
 from cxbot.services.votes import voter
 from cxbot.store.models import Department, Hold, Membership, ReviewRequest, Routing
 from cxbot.store.uow import UnitOfWork
@@ -119,6 +131,11 @@ def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, vie
         return request.id
 
 
+def status(uow: UnitOfWork, *, request_id: int, clock: Clock) -> RequestView:
+    with uow:
+        return request_view(uow.session, request_id, now=clock.now())
+
+
 def max_hold_days(uow: UnitOfWork) -> int:
     with uow:
         return rules(uow.session)[0].max_hold_days
@@ -131,10 +148,10 @@ def check_chair(uow: UnitOfWork, *, actor: str, request_id: int) -> str:
         refusal = chair_refusal(membership(s, actor))
         if refusal:
             raise NotAllowed(refusal)
-        return _open_request(s, request_id).title
+        return open_request(s, request_id).title
 
 
-def _open_request(s: Session, request_id: int) -> ReviewRequest:
+def open_request(s: Session, request_id: int) -> ReviewRequest:
     request = load_request(s, request_id, lock=True)
     if request.status.is_final:
         raise Closed(f"This request is already {request.status.label.lower()}.")
@@ -149,7 +166,7 @@ def withdraw(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> N
         refusal = withdraw_refusal(membership(s, actor), filer=request.filer)
         if refusal:
             raise NotAllowed(refusal)
-        request = _open_request(s, request_id)
+        request = open_request(s, request_id)
         previous = request.status
         request.status, request.updated_at, request.decided_at = Status.WITHDRAWN, now, now
         event = audit.record(s, kind="withdrawn", actor=actor, at=now, request_id=request_id,
@@ -202,7 +219,7 @@ def chair_decide(uow: UnitOfWork, *, actor: str, request_id: int, approve: bool,
         refusal = chair_refusal(membership(s, actor))
         if refusal:
             raise NotAllowed(refusal)
-        request = _open_request(s, request_id)
+        request = open_request(s, request_id)
         result = current_tally(s, request)
         dissent = [{"user": b.user, "department": b.department, "reason": b.note} for b in result.objections
                    if b.stands] if approve else [
@@ -231,7 +248,7 @@ def place_hold(uow: UnitOfWork, *, actor: str, request_id: int, reason: str, day
         policy, working_time = rules(s)
         if not 1 <= days <= policy.max_hold_days:
             raise InvalidInput({"days": f"A hold lasts 1 to {policy.max_hold_days} working days."})
-        request = _open_request(s, request_id)
+        request = open_request(s, request_id)
         who = voter(s, actor, request, now)
         if any(h.department_id == who.department_id for h in active_holds(s, request_id)):
             raise Closed("Your department already has a hold on this request.")

@@ -6,6 +6,7 @@ import json
 from datetime import date
 
 from slack_sdk.models.blocks import (
+    CheckboxesElement,
     DatePickerElement,
     InputBlock,
     MarkdownTextObject,
@@ -19,44 +20,62 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from cxbot.domain.model import NOTE_MAX, SUMMARY_MAX, TITLE_MAX, Impact, Magnitude, VoteKind
+from cxbot.domain.model import NOTE_MAX, SUMMARY_MAX, TITLE_MAX, Draft, Impact, Magnitude, VoteKind
 from cxbot.slack.blocks import ids
 from cxbot.slack.text import clip, escape
 
-FIELDS = ("title", "summary", "department", "stages", "impact", "impact_note", "magnitude", "decision_by", "link")
 
+def filing_modal(*, departments: list[tuple[str, str]], stages: tuple[str, ...], default_date: date,
+                 initial: Draft | None = None, amending: int | None = None) -> View:
+    """The `/cx-review` form; with `amending`, the same form pre-filled to amend request #n.
 
-def filing_modal(*, departments: list[tuple[str, str]], stages: tuple[str, ...], default_date: date) -> View:
-    """The `/cx-review` form. Block ids are the draft's field names, so errors land on the right field."""
-    dept_options = [Option(text=clip(name, 75), value=key) for key, name in departments]
-    return View(
-        type="modal", callback_id=ids.FILE_VIEW,
-        title="CX review", submit="File for review", close="Cancel",
-        blocks=[
-            InputBlock(block_id="title", label="Title", element=PlainTextInputElement(
-                action_id="value", max_length=TITLE_MAX,
-                placeholder="e.g. New cancellation fee on annual plans")),
-            InputBlock(block_id="summary", label="What changes, and why", element=PlainTextInputElement(
-                action_id="value", multiline=True, max_length=SUMMARY_MAX)),
-            InputBlock(block_id="department", label="Filing department", element=StaticSelectElement(
-                action_id="value", options=dept_options, initial_option=dept_options[0])),
-            InputBlock(block_id="stages", label="Customer lifecycle stages it touches",
-                       element=StaticMultiSelectElement(
-                           action_id="value", placeholder="Pick one or more",
-                           options=[Option(text=s, value=s) for s in stages])),
-            InputBlock(block_id="impact", label="Expected customer impact", element=RadioButtonsElement(
-                action_id="value", options=[Option(text=i.label, value=i.value) for i in Impact])),
-            InputBlock(block_id="impact_note", label="Impact note", optional=True, element=PlainTextInputElement(
-                action_id="value", multiline=True, max_length=NOTE_MAX,
-                placeholder="Who is affected, and how")),
-            InputBlock(block_id="magnitude", label="Magnitude", element=RadioButtonsElement(
-                action_id="value", options=[Option(text=m.label, value=m.value) for m in Magnitude])),
-            InputBlock(block_id="decision_by", label="Decision needed by", element=DatePickerElement(
-                action_id="value", initial_date=default_date.isoformat())),
-            InputBlock(block_id="link", label="Link (spec, ticket, document)", optional=True,
-                       element=UrlInputElement(action_id="value")),
-        ],
-    )
+    Block ids are the draft's field names, so errors land on the right field. An
+    amendment keeps its department and offers a full re-review instead.
+    """
+    options = {s: Option(text=clip(s, 75), value=s) for s in stages}
+    impacts = {i: Option(text=i.label, value=i.value) for i in Impact}
+    magnitudes = {m: Option(text=m.label, value=m.value) for m in Magnitude}
+    blocks = [
+        InputBlock(block_id="title", label="Title", element=PlainTextInputElement(
+            action_id="value", max_length=TITLE_MAX, placeholder="e.g. New cancellation fee on annual plans",
+            initial_value=initial.title if initial else None)),
+        InputBlock(block_id="summary", label="What changes, and why", element=PlainTextInputElement(
+            action_id="value", multiline=True, max_length=SUMMARY_MAX,
+            initial_value=initial.summary if initial else None)),
+    ]
+    if amending is None:
+        dept_options = [Option(text=clip(name, 75), value=key) for key, name in departments]
+        blocks.append(InputBlock(block_id="department", label="Filing department", element=StaticSelectElement(
+            action_id="value", options=dept_options, initial_option=dept_options[0])))
+    chosen = [options[s] for s in (initial.stages if initial else ()) if s in options]
+    blocks += [
+        InputBlock(block_id="stages", label="Customer lifecycle stages it touches", element=StaticMultiSelectElement(
+            action_id="value", placeholder="Pick one or more", options=list(options.values()),
+            initial_options=chosen or None)),
+        InputBlock(block_id="impact", label="Expected customer impact", element=RadioButtonsElement(
+            action_id="value", options=list(impacts.values()),
+            initial_option=impacts[initial.impact] if initial and initial.impact else None)),
+        InputBlock(block_id="impact_note", label="Impact note", optional=True, element=PlainTextInputElement(
+            action_id="value", multiline=True, max_length=NOTE_MAX, placeholder="Who is affected, and how",
+            initial_value=(initial.impact_note or None) if initial else None)),
+        InputBlock(block_id="magnitude", label="Magnitude", element=RadioButtonsElement(
+            action_id="value", options=list(magnitudes.values()),
+            initial_option=magnitudes[initial.magnitude] if initial and initial.magnitude else None)),
+        InputBlock(block_id="decision_by", label="Decision needed by", element=DatePickerElement(
+            action_id="value", initial_date=(initial.decision_by if initial and initial.decision_by
+                                             else default_date).isoformat())),
+        InputBlock(block_id="link", label="Link (spec, ticket, document)", optional=True,
+                   element=UrlInputElement(action_id="value", initial_value=(initial.link or None) if initial
+                                           else None)),
+    ]
+    if amending is None:
+        return View(type="modal", callback_id=ids.FILE_VIEW, title="CX review", submit="File for review",
+                    close="Cancel", blocks=blocks)
+    blocks.append(InputBlock(block_id="full_review", label="Review", optional=True, element=CheckboxesElement(
+        action_id="value", options=[Option(text="Ask every department again (clears the votes given so far)",
+                                           value="full")])))
+    return View(type="modal", callback_id=ids.AMEND_VIEW, title=f"Amend #{amending}"[:24], submit="Save",
+                close="Cancel", private_metadata=json.dumps({"request_id": amending}), blocks=blocks)
 
 
 VOTE_TITLES = {

@@ -8,10 +8,11 @@ from slack_bolt import Ack, App
 
 from cxbot.domain.errors import InvalidInput
 from cxbot.domain.model import VoteKind
+from cxbot.services import amend as amending
 from cxbot.services import requests, votes
 from cxbot.services.context import Services
 from cxbot.slack.blocks import ids
-from cxbot.slack.blocks.modals import reason_modal, vote_modal
+from cxbot.slack.blocks.modals import filing_modal, reason_modal, vote_modal
 from cxbot.slack.replies import AfterAck, answers_errors
 
 
@@ -110,6 +111,15 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
             callback_id=ids.DECIDE_VIEW, request_id=request_id, title=title,
             heading="Approve" if approve else "Reject", label="Rationale",
             hint="What the council and the filer should know", extra={"approve": approve}))
+
+    @app.action(ids.AMEND)
+    @answers_errors(after)
+    def amend(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        form = amending.amend_form(cx.uow(), actor=body["user"]["id"], request_id=request_id_of(action["value"]))
+        ack()
+        after.open_view(trigger_id=body["trigger_id"], view=filing_modal(
+            departments=[], stages=form.stages, default_date=form.draft.decision_by or cx.clock.now().date(),
+            initial=form.draft, amending=form.request_id))
 
     @app.action(ids.REOPEN)
     @answers_errors(after)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import re
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App
 
-from cxbot.services import requests
+from cxbot.services import requests, substitutes
 from cxbot.services.context import Services
 from cxbot.slack.blocks.modals import filing_modal
+from cxbot.slack.blocks.request import status_message
 from cxbot.slack.replies import AfterAck, answers_errors
 from cxbot.slack.text import escape
 
@@ -18,6 +20,9 @@ COMMAND = "/cx-review"
 
 HELP = f"""*cxbot — the Customer-Experience council*
 • `{COMMAND}` — file a proposed change for review by the other departments (opens a form).
+• `{COMMAND} status 12` — where request #12 stands.
+• `{COMMAND} away @colleague until 2026-12-24` — a colleague from your department answers for you while \
+you are away; `{COMMAND} back` ends it.
 • `{COMMAND} help` — this message.
 Advocates vote with the buttons in the request's thread in the council channel: *Approve*, \
 *Object…* (with a reason) or *Abstain*; the ⋯ menu adds a condition or note, or retracts a vote. \
@@ -33,8 +38,47 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
             open_filing_modal(cx, after, ack, command)
         elif words[0].lower() == "help":
             ack(response_type="ephemeral", text=HELP)
+        elif words[0].lower() == "status":
+            ack(response_type="ephemeral", **status_reply(cx, command["user_id"], words[1:]))
+        elif words[0].lower() == "away":
+            ack(response_type="ephemeral", text=away_reply(cx, command["user_id"], words[1:]))
+        elif words[0].lower() == "back":
+            ended = substitutes.set_back(cx.uow(), actor=command["user_id"], clock=cx.clock)
+            ack(response_type="ephemeral", text="Welcome back: you answer for yourself again." if ended
+                else "You had no substitute standing in for you.")
         else:
             ack(response_type="ephemeral", text=f"I don't know `{escape(words[0])}`.\n\n{HELP}")
+
+
+AWAY_USAGE = f"Usage: `{COMMAND} away @colleague until 2026-12-24`"
+MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+def away_reply(cx: Services, user: str, words: list[str]) -> str:
+    """`away @user until YYYY-MM-DD`: name a substitute from your department."""
+    if len(words) != 3 or words[1].lower() != "until" or not MENTION.match(words[0]):
+        return AWAY_USAGE
+    try:
+        until = date.fromisoformat(words[2])
+    except ValueError:
+        return f"`{escape(words[2])}` is not a date like 2026-12-24. {AWAY_USAGE}"
+    substitute = MENTION.match(words[0])[1]  # type: ignore[index]
+    row = substitutes.set_away(cx.uow(), actor=user, substitute=substitute, until=until, clock=cx.clock)
+    return (f"Until {row.until:%a %d %b %Y}, <@{substitute}> answers for you: reviews, reminders and votes "
+            f"go to them. `{COMMAND} back` ends it early.")
+
+
+def status_reply(cx: Services, user: str, words: list[str]) -> dict[str, Any]:
+    """`status <id>`: where a request stands, only for the person asking."""
+    try:
+        request_id = int(words[0].lstrip("#")) if len(words) == 1 else None
+    except ValueError:
+        request_id = None
+    if request_id is None:
+        return {"text": f"Usage: `{COMMAND} status 12` (the number in the request's title)."}
+    view = requests.status(cx.uow(), request_id=request_id, clock=cx.clock)
+    text, blocks = status_message(view)
+    return {"text": text, "blocks": [b.to_dict() for b in blocks]}
 
 
 def open_filing_modal(cx: Services, after: AfterAck, ack: Ack, command: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from slack_bolt import Ack, App
 
 from cxbot.domain.errors import InvalidInput
 from cxbot.domain.model import Draft, Impact, Magnitude, VoteKind
+from cxbot.services import amend as amending
 from cxbot.services import requests, votes
 from cxbot.services.context import Services
 from cxbot.slack.blocks import ids
@@ -80,6 +81,15 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
     def file_request(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         requests.file_request(cx.uow(), actor=body["user"]["id"], draft=parse_draft(view),
                               view_id=view.get("id"), clock=cx.clock)
+        ack()
+
+    @app.view(ids.AMEND_VIEW)
+    @answers_errors(after)
+    def amend(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        meta = _metadata(view)
+        full = any(o.get("value") == "full" for o in _state(view, "full_review").get("selected_options") or [])
+        amending.amend(cx.uow(), actor=body["user"]["id"], request_id=meta["request_id"], draft=parse_draft(view),
+                       full_review=full, clock=cx.clock)
         ack()
 
     @app.view(ids.VOTE_VIEW)
