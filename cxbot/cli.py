@@ -133,8 +133,9 @@ def _sweep(settings: Settings, now: datetime | None) -> int:
     report = runtime.sweep()
     runtime.worker.drain()
     print(f"swept {report.requests} request(s): {report.reminders} reminder(s), {report.escalations} "
-          f"escalation(s), {report.expired} expired, {report.holds_lapsed} hold(s) lapsed")
-    return 0
+          f"escalation(s), {report.expired} expired, {report.holds_lapsed} hold(s) lapsed"
+          + (f", {report.failed} failed (see the log)" if report.failed else ""))
+    return 1 if report.failed else 0
 
 
 def _ready_to_serve(settings: Settings, *, socket_mode: bool) -> None:

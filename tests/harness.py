@@ -98,6 +98,18 @@ class Stack:
             time.sleep(0.02)
         raise TimeoutError("the outbox did not drain")
 
+    def sweep(self, at: datetime) -> Any:
+        """Move the clock to `at` and run one sweep, as the minute-by-minute job would."""
+        self.clock.set(at)
+        report = self.runtime.sweep()
+        self.settle()
+        return report
+
+    def load_council(self, text: str) -> None:
+        from cxbot.council_file import parse_council
+
+        load_council(self.runtime.services.uow(), parse_council(text), clock=self.clock)
+
     # --- people ------------------------------------------------------------------------
 
     def open_filing_modal(self, user: str) -> dict[str, Any]:

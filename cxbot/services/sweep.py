@@ -8,6 +8,7 @@ with a unique key, so two sweeps started together send each reminder once.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +27,8 @@ from cxbot.services.lifecycle import active_holds, current_tally, rules, set_sta
 from cxbot.store.models import Department, Escalation, Membership, Reminder, ReviewRequest, Vote
 from cxbot.store.uow import UnitOfWork
 
+log = logging.getLogger(__name__)
+
 TimeZones = Callable[[Collection[str]], Mapping[str, str]]
 
 
@@ -36,6 +39,7 @@ class SweepReport:
     escalations: int = 0
     expired: int = 0
     holds_lapsed: int = 0
+    failed: int = 0
 
 
 def people_to_remind(uow: UnitOfWork, clock: Clock) -> set[str]:
@@ -58,15 +62,20 @@ def sweep(new_uow: Callable[[], UnitOfWork], *, clock: Clock, timezones: TimeZon
         ids = list(uow.session.scalars(select(ReviewRequest.id).where(ReviewRequest.status.in_(UNDER_REVIEW))
                                        .order_by(ReviewRequest.id)))
     for request_id in ids:
-        with new_uow() as uow:
-            s = uow.session
-            request = s.scalars(select(ReviewRequest).where(ReviewRequest.id == request_id)
-                                .with_for_update(skip_locked=True)).first()
-            if request is None or request.status.is_final:
-                continue
-            report.requests += 1
-            _sweep_request(s, request, now, zones, report)
-            uow.commit()
+        try:
+            with new_uow() as uow:
+                s = uow.session
+                request = s.scalars(select(ReviewRequest).where(ReviewRequest.id == request_id)
+                                    .with_for_update(skip_locked=True)).first()
+                if request is None or request.status.is_final:
+                    continue
+                report.requests += 1
+                _sweep_request(s, request, now, zones, report)
+                uow.commit()
+        except Exception:
+            # One request's problem must not stop the others' reminders; the next sweep retries it.
+            log.exception("sweeping request %s failed", request_id)
+            report.failed += 1
     return report
 
 

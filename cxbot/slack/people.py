@@ -14,6 +14,7 @@ from datetime import timedelta
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxbot.clock import Clock
@@ -45,6 +46,17 @@ class SlackTimeZones:
         if fetched:
             with self._sessions() as s:
                 for user, tz in fetched.items():
-                    s.merge(Person(user_id=user, timezone=tz, fetched_at=now))
+                    self._remember(s, user, tz)
                 s.commit()
         return zones | fetched
+
+    def _remember(self, s: Session, user: str, tz: str) -> None:
+        """Insert or update; another process may be caching the same person at the same moment."""
+        now = self._clock.now()
+        try:
+            with s.begin_nested():
+                s.merge(Person(user_id=user, timezone=tz, fetched_at=now))
+        except IntegrityError:
+            row = s.get(Person, user)
+            if row is not None:
+                row.timezone, row.fetched_at = tz, now
