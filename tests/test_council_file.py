@@ -125,3 +125,100 @@ def test_cli_bad_file_changes_nothing(database_url: str, engine: Engine, tmp_pat
 def test_cli_missing_file(database_url: str, engine: Engine, tmp_path: Path) -> None:
     result = cli("council", "load", str(tmp_path / "nope.toml"), db=database_url)
     assert result.returncode == 2 and "nope.toml" in result.stderr and "cannot read" in result.stderr
+
+
+POLICIES = GOOD.replace('name = "Legal"', 'name = "Legal"\nstages = ["Buy", "Leave"]') + """
+[policies.minor]
+review_days = 2
+required = 0.5
+abstain_counts = true
+
+[policies.major]
+approvals = 2
+
+[[routing]]
+stages = ["Pay"]
+add = ["billing"]
+
+[[routing]]
+magnitude = "minor"
+only_stage_owners = true
+
+[escalation]
+ladder = ["chair"]
+step_days = 1
+objection_days = 3
+
+[reminders]
+first_after_days = 2
+closing_soon_hours = 8
+"""
+
+
+def test_policies_routing_escalation_and_reminders_are_read() -> None:
+    spec = parse_council(POLICIES + '\n', source="c.toml")
+    policy = spec.policy
+    assert (policy.minor.review_days, policy.minor.required_share, policy.minor.abstain_counts) == (2, 0.5, True)
+    assert (policy.major.review_days, policy.major.approvals, policy.major.required_share) == (7, 2, None)
+    assert [r.add for r in policy.routing] == [("billing",), ()]
+    assert policy.routing[1].only_stage_owners and policy.routing[1].magnitude is not None
+    assert policy.escalation.ladder == ("chair",) and policy.escalation.objection_days == 3
+    assert (policy.reminders.first_after_days, policy.reminders.closing_soon_hours) == (2, 8)
+    assert spec.departments[1].stages == ("Buy", "Leave")
+    assert spec.working_time.timezone == "Europe/Oslo"
+
+
+@pytest.mark.parametrize("change, key", [
+    (lambda t: t.replace("required = 0.5", "required = 2"), "policies.minor.required"),
+    (lambda t: t.replace("review_days = 2", "review_days = 0"), "policies.minor.review_days"),
+    (lambda t: t.replace('add = ["billing"]', 'add = ["finance"]'), "routing[0].add"),
+    (lambda t: t.replace('stages = ["Pay"]', 'stages = ["Payday"]'), "routing[0].stages"),
+    (lambda t: t.replace('magnitude = "minor"', 'magnitude = "huge"'), "routing[1].magnitude"),
+    (lambda t: t.replace('ladder = ["chair"]', 'ladder = ["ceo"]'), "escalation.ladder"),
+    (lambda t: t.replace("closing_soon_hours = 8", "closing_soon = 8"), "reminders.closing_soon"),
+    (lambda t: t.replace('stages = ["Buy", "Leave"]', 'stages = ["Nowhere"]'), "departments[1].stages"),
+    (lambda t: t.replace('timezone = "Europe/Oslo"', 'timezone = "Europe/Oslo"\nworking_days = ["mon", "funday"]'),
+     "council.working_days"),
+    (lambda t: t.replace('timezone = "Europe/Oslo"', 'timezone = "Europe/Oslo"\nworking_hours = ["17:00", "09:00"]'),
+     "council.working_hours"),
+])
+def test_policy_errors_name_the_key_and_line(change, key: str) -> None:  # type: ignore[no-untyped-def]
+    text = change(POLICIES)
+    with pytest.raises(CouncilFileError) as info:
+        parse_council(text, source="c.toml")
+    assert info.value.key == key, str(info.value)
+    assert info.value.line is not None
+    name = key.rsplit(".", 1)[-1]
+    assert name in text.splitlines()[info.value.line - 1] or "[" in text.splitlines()[info.value.line - 1]
+
+
+def test_migrations_upgrade_a_database_with_requests_from_the_first_revision(database_url: str,
+                                                                               engine: Engine) -> None:
+    """Requests filed before deadlines existed get a due time; the upgrade keeps every row."""
+    from alembic import command
+
+    from cxbot.store.migrate import alembic_config
+
+    cfg = alembic_config()
+    first = "187fdaf393f1"
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, first)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO council (id, channel, chair, admins, timezone, stages, loaded_at) VALUES "
+                          "(1, 'C1', 'U1', '[]', 'UTC', '[]', :t)"), {"t": START.replace(tzinfo=None)})
+        conn.execute(text("INSERT INTO departments (id, key, name, position, active) VALUES (1, 'b', 'B', 0, true)"))
+        conn.execute(text(
+            "INSERT INTO review_requests (id, department_id, filer, title, summary, stages, impact, impact_note, "
+            "magnitude, decision_by, link, status, created_at, updated_at) VALUES (1, 1, 'U1', 't', 's', '[]', "
+            "'neutral', '', 'minor', '2026-12-01', '', 'open', :t, :t)"), {"t": START.replace(tzinfo=None)})
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    with make_session_factory(engine)() as s:
+        from cxbot.store.models import ReviewRequest
+
+        request = s.get(ReviewRequest, 1)
+        assert request is not None and request.escalation_step == 0 and request.version == 1
+        assert (request.due_at - START).days == 7
+        assert s.scalar(select(Department.stages)) == []
