@@ -117,6 +117,8 @@ def cast_vote(uow: UnitOfWork, *, actor: str, request_id: int, kind: VoteKind, n
             notices.thread_note(s, request_id, event, now)
         if kind in (VoteKind.APPROVE, VoteKind.OBJECT):
             _end_hold(s, request, who.department_id, now, actor)
+            routing = next(r for r in request.routings if r.department_id == who.department_id)
+            routing.answered_at = routing.answered_at or now
         status = settle(s, request, now)
         notices.refresh(s, request_id, now)
         uow.commit()

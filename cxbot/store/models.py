@@ -87,9 +87,9 @@ class ReviewRequest(Base):
     decision_by: Mapped[date] = mapped_column(Date)
     link: Mapped[str] = mapped_column(String(600), default="")
     status: Mapped[Status] = mapped_column(str_enum(Status), index=True)
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
-    decided_at: Mapped[datetime | None]
+    decided_at: Mapped[datetime | None] = mapped_column(index=True)
     due_at: Mapped[datetime] = mapped_column(index=True)
     # 0: not escalated; n: the n-th step of the council's escalation ladder has been taken.
     escalation_step: Mapped[int] = mapped_column(Integer, default=0)
@@ -116,6 +116,8 @@ class Routing(Base):
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     position: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(300))
+    # When the department first approved or objected: the digest's "answered on time".
+    answered_at: Mapped[datetime | None]
 
     request: Mapped[ReviewRequest] = relationship(back_populates="routings")
     department: Mapped[Department] = relationship()
@@ -125,7 +127,7 @@ class Vote(Base):
     """An advocate's standing vote; its history is in `audit_events`."""
 
     __tablename__ = "votes"
-    __table_args__ = (UniqueConstraint("request_id", "user_id"),)
+    __table_args__ = (UniqueConstraint("request_id", "user_id"), Index("ix_votes_kind_cast_at", "kind", "cast_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("review_requests.id"))
@@ -265,6 +267,18 @@ class Substitute(Base):
     cancelled_at: Mapped[datetime | None]
 
 
+class DigestSend(Base):
+    """A weekly digest sent (or claimed for sending): unique per ISO week, so replicas and
+    restarts send each week's digest once."""
+
+    __tablename__ = "digest_sends"
+
+    week: Mapped[str] = mapped_column(String(8), primary_key=True)
+    claimed_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    forced: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class Reminder(Base):
     """A reminder sent (or claimed for sending). The unique key is the claim: one a person a
     request a day, however many sweeps run at once."""
@@ -277,7 +291,7 @@ class Reminder(Base):
     user_id: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(16))
     day: Mapped[date] = mapped_column(Date)
-    at: Mapped[datetime]
+    at: Mapped[datetime] = mapped_column(index=True)
 
 
 class Escalation(Base):
