@@ -1,0 +1,276 @@
+"""Computing the weekly digest with a fixed number of SQL queries, whatever the week holds.
+
+A week is an ISO week in the council's time zone. Past weeks are reconstructed from
+timestamps (created, decided, first answered, due), so the digest of 2026-W48 reads the
+same whenever it is computed; for the current week, "at the end of the week" means now.
+A department is outstanding on a request until one of its advocates first approves or
+objects (`routings.answered_at`).
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter, defaultdict
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from cxbot.domain.errors import InvalidInput
+from cxbot.domain.model import UNDER_REVIEW, Role, Status, VoteKind
+from cxbot.reports.model import (
+    Decided,
+    DepartmentStats,
+    Digest,
+    Headline,
+    Objection,
+    StageObjections,
+    StageStats,
+    Waiting,
+    WeekDecisions,
+)
+from cxbot.services.council import get_council
+from cxbot.store.models import AuditEvent, Department, Escalation, Membership, Reminder, ReviewRequest, Routing, Vote
+
+WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+HISTORY_WEEKS = 12
+FINAL = (Status.APPROVED, Status.REJECTED, Status.WITHDRAWN, Status.EXPIRED)
+
+
+def parse_week(text: str) -> date:
+    """The Monday of an ISO week written like 2026-W48."""
+    match = WEEK.match(text)
+    if not match:
+        raise InvalidInput({"week": f"{text!r} is not an ISO week like 2026-W48"})
+    try:
+        return date.fromisocalendar(int(match[1]), int(match[2]), 1)
+    except ValueError:
+        raise InvalidInput({"week": f"{match[1]} has no week {int(match[2])}"}) from None
+
+
+def week_label(d: date) -> str:
+    year, week, _ = d.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def week_of(at: datetime, timezone: str) -> str:
+    return week_label(at.astimezone(ZoneInfo(timezone)).date())
+
+
+def previous_week(week: str) -> str:
+    return week_label(parse_week(week) - timedelta(days=7))
+
+
+def week_bounds(week: str, timezone: str) -> tuple[date, datetime, datetime]:
+    """(Monday, start, end) of an ISO week; start and end are aware instants in the council's zone."""
+    monday = parse_week(week)
+    zone = ZoneInfo(timezone)
+    return (monday, datetime.combine(monday, time(0), zone),
+            datetime.combine(monday + timedelta(days=7), time(0), zone))
+
+
+def _hours(a: datetime, b: datetime) -> float:
+    return (b - a).total_seconds() / 3600
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
+
+
+def _in(column, start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+    return and_(column >= start, column < end)
+
+
+def _open_at(cut: datetime):  # type: ignore[no-untyped-def]
+    """Filed before `cut` and not decided by then (a reopened request counts as open again)."""
+    return and_(ReviewRequest.created_at < cut,
+                or_(ReviewRequest.decided_at.is_(None), ReviewRequest.decided_at >= cut))
+
+
+def headline(s: Session, start: datetime, end: datetime, cut: datetime) -> Headline:
+    """The week's numbers; open and overdue as at `cut` (the end of the week, or now)."""
+    filed = s.scalar(select(func.count()).select_from(ReviewRequest).where(_in(ReviewRequest.created_at, start, end)))
+    outcomes = {status: n for status, n in s.execute(
+        select(ReviewRequest.status, func.count())
+        .where(_in(ReviewRequest.decided_at, start, end), ReviewRequest.status.in_(FINAL))
+        .group_by(ReviewRequest.status))}
+    open_, overdue = s.execute(select(
+        func.count(), func.coalesce(func.sum(case((ReviewRequest.due_at < cut, 1), else_=0)), 0),
+    ).select_from(ReviewRequest).where(_open_at(cut))).one()
+    escalated = s.scalar(select(func.count(func.distinct(Escalation.request_id))).where(_in(Escalation.at, start, end)))
+    durations = [_hours(c, d) for c, d in s.execute(
+        select(ReviewRequest.created_at, ReviewRequest.decided_at)
+        .where(_in(ReviewRequest.decided_at, start, end),
+               ReviewRequest.status.in_((Status.APPROVED, Status.REJECTED))))]
+    return Headline(
+        filed=filed or 0, approved=outcomes.get(Status.APPROVED, 0), rejected=outcomes.get(Status.REJECTED, 0),
+        withdrawn=outcomes.get(Status.WITHDRAWN, 0), expired=outcomes.get(Status.EXPIRED, 0),
+        open=int(open_), overdue=int(overdue), escalated=escalated or 0,
+        median_hours_to_decision=_median(durations),
+    )
+
+
+def compute_digest(s: Session, week: str, *, now: datetime) -> Digest:
+    council = get_council(s)
+    tz = council.timezone
+    monday, start, end = week_bounds(week, tz)
+    cut = min(end, now)
+    _, prev_start, prev_end = week_bounds(previous_week(week), tz)
+    names = {d.id: d.name for d in s.scalars(select(Department))}
+    keys = {d.id: d.key for d in s.scalars(select(Department))}
+    objections = _objections(s, start, end, names)
+    return Digest(
+        week=week, starts=monday, ends=monday + timedelta(days=6), timezone=tz, generated_at=now,
+        headline=headline(s, start, end, cut),
+        previous=headline(s, prev_start, prev_end, min(prev_end, now)),
+        decided=_decided(s, start, end, names),
+        waiting=_waiting(s, cut, names),
+        objections_by_stage=_by_stage(objections, council.stages),
+        departments=_departments(s, start, end, names, keys, objections),
+        stages=_stages(s, start, end, cut, council.stages),
+        history=_history(s, monday, tz),
+    )
+
+
+def _decided(s: Session, start: datetime, end: datetime, names: dict[int, str]) -> tuple[Decided, ...]:
+    rows = s.execute(
+        select(ReviewRequest.id, ReviewRequest.title, ReviewRequest.department_id, ReviewRequest.status,
+               ReviewRequest.decided_at)
+        .where(_in(ReviewRequest.decided_at, start, end), ReviewRequest.status.in_(FINAL))
+        .order_by(ReviewRequest.decided_at, ReviewRequest.id)).all()
+    ids = [r.id for r in rows]
+    reviewers: dict[int, list[str]] = defaultdict(list)
+    for request_id, department_id in s.execute(
+            select(Routing.request_id, Routing.department_id).where(Routing.request_id.in_(ids))
+            .order_by(Routing.request_id, Routing.position)):
+        reviewers[request_id].append(names[department_id])
+    titles = {r.id: r.title for r in rows}
+    objections: dict[int, list[Objection]] = defaultdict(list)
+    for v in s.scalars(select(Vote).where(Vote.request_id.in_(ids), Vote.kind == VoteKind.OBJECT)
+                       .order_by(Vote.cast_at, Vote.id)):
+        objections[v.request_id].append(_objection(v, titles[v.request_id], names))
+    # A decision recorded with a person as its actor was the chair's; the policy's are cxbot's.
+    chair_decided = set(s.scalars(select(AuditEvent.request_id).where(
+        AuditEvent.request_id.in_(ids), AuditEvent.kind == "decided", AuditEvent.actor != "cxbot")))
+    return tuple(
+        Decided(r.id, r.title, names[r.department_id], r.status.value, r.decided_at, tuple(reviewers[r.id]),
+                tuple(objections[r.id]), by_chair=r.id in chair_decided)
+        for r in rows)
+
+
+def _objection(v: Vote, title: str, names: dict[int, str]) -> Objection:
+    resolution = "withdrawn" if v.retracted else v.resolution.value if v.resolution else None
+    return Objection(v.request_id, title, v.user_id, names[v.department_id], v.note, v.blocking, resolution)
+
+
+def _waiting(s: Session, cut: datetime, names: dict[int, str]) -> tuple[Waiting, ...]:
+    rows = s.execute(
+        select(ReviewRequest.id, ReviewRequest.title, ReviewRequest.department_id, ReviewRequest.status,
+               ReviewRequest.due_at)
+        .where(_open_at(cut))).all()
+    outstanding: dict[int, list[str]] = defaultdict(list)
+    for request_id, department_id in s.execute(
+            select(Routing.request_id, Routing.department_id)
+            .join(ReviewRequest, ReviewRequest.id == Routing.request_id)
+            .where(_open_at(cut), or_(Routing.answered_at.is_(None), Routing.answered_at >= cut))
+            .order_by(Routing.request_id, Routing.position)):
+        outstanding[request_id].append(names[department_id])
+    items = [
+        Waiting(r.id, r.title, names[r.department_id],
+                r.status.value if r.status.value in UNDER_REVIEW else Status.OPEN.value,
+                r.due_at, r.due_at < cut, tuple(outstanding[r.id]))
+        for r in rows]
+    return tuple(sorted(items, key=lambda w: (not w.overdue, w.due_at, w.request_id)))
+
+
+def _objections(s: Session, start: datetime, end: datetime, names: dict[int, str]) -> list[tuple[Objection, list[str]]]:
+    """This week's objections, each with the stages of its request."""
+    return [
+        (_objection(v, title, names), list(stages))
+        for v, title, stages in s.execute(
+            select(Vote, ReviewRequest.title, ReviewRequest.stages)
+            .join(ReviewRequest, ReviewRequest.id == Vote.request_id)
+            .where(Vote.kind == VoteKind.OBJECT, _in(Vote.cast_at, start, end))
+            .order_by(Vote.cast_at, Vote.id))
+    ]
+
+
+def _by_stage(objections: list[tuple[Objection, list[str]]], stages: list[str]) -> tuple[StageObjections, ...]:
+    grouped: dict[str, list[Objection]] = defaultdict(list)
+    for objection, touched in objections:
+        for stage in touched:
+            grouped[stage].append(objection)
+    order = {stage: i for i, stage in enumerate(stages)}
+    return tuple(StageObjections(stage, tuple(items))
+                 for stage, items in sorted(grouped.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
+
+
+def _departments(s: Session, start: datetime, end: datetime, names: dict[int, str], keys: dict[int, str],
+                 objections: list[tuple[Objection, list[str]]]) -> tuple[DepartmentStats, ...]:
+    routed: dict[int, list[tuple[datetime, datetime, datetime | None]]] = defaultdict(list)
+    for department_id, created, due, answered in s.execute(
+            select(Routing.department_id, ReviewRequest.created_at, ReviewRequest.due_at, Routing.answered_at)
+            .join(ReviewRequest, ReviewRequest.id == Routing.request_id)
+            .where(_in(ReviewRequest.created_at, start, end))):
+        routed[department_id].append((created, due, answered))
+    advocate = aliased(Membership)
+    reminders = {department_id: n for department_id, n in s.execute(
+        select(advocate.department_id, func.count(Reminder.id))
+        .join(advocate, and_(advocate.user_id == Reminder.user_id, advocate.role == Role.ADVOCATE))
+        .where(_in(Reminder.at, start, end))
+        .group_by(advocate.department_id))}
+    filing = {department_id: (filed, first_time, amended) for department_id, filed, first_time, amended in s.execute(
+        select(ReviewRequest.department_id, func.count(),
+               func.sum(case((and_(ReviewRequest.status == Status.APPROVED, ReviewRequest.version == 1), 1),
+                             else_=0)),
+               func.sum(case((ReviewRequest.version > 1, 1), else_=0)))
+        .where(_in(ReviewRequest.created_at, start, end))
+        .group_by(ReviewRequest.department_id))}
+    raised = Counter(o.department for o, _ in objections)
+    active = {d.id for d in s.scalars(select(Department).where(Department.active.is_(True)))}
+    order = {d.id: d.position for d in s.scalars(select(Department))}
+    ids = sorted(active | set(routed) | set(filing), key=lambda i: order.get(i, 0))
+    stats = []
+    for department_id in ids:
+        rows = routed.get(department_id, [])
+        answered = [(c, d, a) for c, d, a in rows if a is not None]
+        filed, first_time, amended = filing.get(department_id, (0, 0, 0))
+        stats.append(DepartmentStats(
+            key=keys[department_id], name=names[department_id], routed=len(rows), answered=len(answered),
+            answered_on_time=sum(1 for _, due, a in answered if a <= due),
+            median_hours_to_answer=_median([_hours(c, a) for c, _, a in answered]),
+            objections_raised=raised.get(names[department_id], 0), reminders=reminders.get(department_id, 0),
+            filed=int(filed), approved_first_time=int(first_time or 0), amended=int(amended or 0),
+        ))
+    return tuple(stats)
+
+
+def _stages(s: Session, start: datetime, end: datetime, cut: datetime, stages: list[str]) -> tuple[StageStats, ...]:
+    touched = Counter(stage for (lst,) in s.execute(
+        select(ReviewRequest.stages).where(_in(ReviewRequest.created_at, start, end))) for stage in lst)
+    pending = Counter(stage for (lst,) in s.execute(select(ReviewRequest.stages).where(_open_at(cut)))
+                      for stage in lst)
+    known = list(stages) + sorted((set(touched) | set(pending)) - set(stages))
+    return tuple(StageStats(stage, touched.get(stage, 0), pending.get(stage, 0)) for stage in known
+                 if touched.get(stage) or pending.get(stage))
+
+
+def _history(s: Session, monday: date, timezone: str) -> tuple[WeekDecisions, ...]:
+    """Decisions per week over the last 12 weeks (this one included), oldest first."""
+    first = monday - timedelta(weeks=HISTORY_WEEKS - 1)
+    zone = ZoneInfo(timezone)
+    start = datetime.combine(first, time(0), zone)
+    end = datetime.combine(monday + timedelta(days=7), time(0), zone)
+    counts: dict[str, Counter[Status]] = {week_label(first + timedelta(weeks=i)): Counter()
+                                          for i in range(HISTORY_WEEKS)}
+    for decided_at, status in s.execute(
+            select(ReviewRequest.decided_at, ReviewRequest.status)
+            .where(_in(ReviewRequest.decided_at, start, end), ReviewRequest.status.in_(FINAL))):
+        counts[week_of(decided_at, timezone)][status] += 1
+    return tuple(WeekDecisions(week, c[Status.APPROVED], c[Status.REJECTED], c[Status.WITHDRAWN], c[Status.EXPIRED])
+                 for week, c in counts.items())
+
+
+__all__ = ["compute_digest", "headline", "parse_week", "previous_week", "week_bounds", "week_of"]

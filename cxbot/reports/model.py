@@ -1,0 +1,127 @@
+"""The digest as plain values: what every rendering (Slack, text, HTML) shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One week's numbers. `open`, `overdue` are as at the end of the week."""
+
+    filed: int = 0
+    approved: int = 0
+    rejected: int = 0
+    withdrawn: int = 0
+    expired: int = 0
+    open: int = 0
+    overdue: int = 0
+    escalated: int = 0
+    median_hours_to_decision: float | None = None
+
+    @property
+    def decided(self) -> int:
+        return self.approved + self.rejected + self.withdrawn + self.expired
+
+
+@dataclass(frozen=True)
+class Objection:
+    request_id: int
+    request_title: str
+    user: str                 # Slack user id
+    department: str           # department name
+    reason: str               # user-written
+    blocking: bool
+    resolution: str | None    # None (standing), "resolved", "overruled"; "withdrawn" when retracted
+
+
+@dataclass(frozen=True)
+class Decided:
+    request_id: int
+    title: str                # user-written
+    department: str           # filing department's name
+    outcome: str              # approved / rejected / withdrawn / expired
+    decided_at: datetime
+    reviewers: tuple[str, ...]           # names of the departments asked
+    objections: tuple[Objection, ...]
+    by_chair: bool = False
+
+
+@dataclass(frozen=True)
+class Waiting:
+    request_id: int
+    title: str
+    department: str
+    status: str               # open / on_hold / changes_requested / escalated
+    due_at: datetime
+    overdue: bool
+    outstanding: tuple[str, ...]         # names of the departments that still owe an answer
+
+
+@dataclass(frozen=True)
+class StageObjections:
+    stage: str
+    objections: tuple[Objection, ...]
+
+    @property
+    def resolved(self) -> int:
+        return sum(1 for o in self.objections if o.resolution == "resolved")
+
+
+@dataclass(frozen=True)
+class DepartmentStats:
+    key: str
+    name: str
+    routed: int                          # requests routed to it that were filed this week
+    answered: int                        # …of which it has answered
+    answered_on_time: int                # …before the request's due time
+    median_hours_to_answer: float | None
+    objections_raised: int               # objections its advocates raised this week
+    reminders: int                       # reminders its advocates needed this week
+    filed: int                           # requests it filed this week
+    approved_first_time: int             # …approved without an amendment
+    amended: int                         # …amended at least once
+
+
+@dataclass(frozen=True)
+class StageStats:
+    stage: str
+    touched: int                         # requests filed this week that touch it
+    pending: int                         # requests under review that touch it
+
+
+@dataclass(frozen=True)
+class WeekDecisions:
+    week: str                            # "2026-W48"
+    approved: int
+    rejected: int
+    withdrawn: int
+    expired: int
+
+    @property
+    def total(self) -> int:
+        return self.approved + self.rejected + self.withdrawn + self.expired
+
+
+@dataclass(frozen=True)
+class Digest:
+    week: str                            # ISO week, "2026-W48"
+    starts: date                         # Monday, council time
+    ends: date                           # Sunday, council time
+    timezone: str
+    generated_at: datetime
+    headline: Headline
+    previous: Headline
+    decided: tuple[Decided, ...] = ()
+    waiting: tuple[Waiting, ...] = ()    # overdue first, then by due time
+    objections_by_stage: tuple[StageObjections, ...] = ()
+    departments: tuple[DepartmentStats, ...] = ()
+    stages: tuple[StageStats, ...] = ()
+    history: tuple[WeekDecisions, ...] = field(default_factory=tuple)   # the last 12 weeks, oldest first
+    names: dict[str, str] = field(default_factory=dict)                 # Slack user id → display name, if known
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing filed, decided, waiting or objected to: the digest says so in a line."""
+        return not (self.headline.filed or self.headline.decided or self.waiting or self.objections_by_stage)
