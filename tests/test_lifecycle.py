@@ -293,11 +293,13 @@ def test_hold_pauses_the_department_then_lapses(stack: Stack) -> None:
 
 def test_status_command(stack: Stack) -> None:
     rid = stack.file()
-    result = stack.people.slash_command("U0OUTSIDER", "/cx-review", f"status {rid}")
+    result = stack.people.slash_command("U0LEGAL2", "/cx-review", f"status {rid}")
     body = result.json()
     assert body["response_type"] == "ephemeral" and "waiting for *Legal*, *Support*" in json.dumps(body["blocks"])
-    assert "no CX review #99" in stack.people.slash_command("U0OUTSIDER", "/cx-review", "status 99").json()["text"]
-    assert "Usage" in stack.people.slash_command("U0OUTSIDER", "/cx-review", "status x").json()["text"]
+    assert "no CX review #99" in stack.people.slash_command("U0LEGAL2", "/cx-review", "status 99").json()["text"]
+    assert "Usage" in stack.people.slash_command("U0LEGAL2", "/cx-review", "status x").json()["text"]
+    refused = stack.people.slash_command("U0OUTSIDER", "/cx-review", f"status {rid}").json()
+    assert "Only council members" in refused["text"] and "blocks" not in refused
 
 
 def test_two_sweep_processes_started_together_send_each_reminder_once(stack: Stack, database_url: str) -> None:
@@ -326,3 +328,127 @@ def test_two_sweep_processes_started_together_send_each_reminder_once(stack: Sta
     assert stack.count(Reminder) == expected
     sent = sum(int(out.split(": ")[1].split(" reminder")[0]) for out, _ in outputs)
     assert sent == expected, outputs
+
+
+TWO_APPROVALS = COUNCIL_FILE.read_text() + "\n[policies.major]\napprovals = 2\n"
+
+
+def test_a_reopened_request_escalates_again(stack: Stack) -> None:
+    rid = stack.file()
+    stack.sweep(oslo(3, 9, month=12))
+    assert stack.request(rid).status is Status.ESCALATED
+    press_in(stack, "U0BILLLEAD", stack.parent(rid), ids.WITHDRAW)
+    press_in(stack, "U0BILLLEAD", stack.parent(rid), ids.REOPEN)
+    request = stack.request(rid)
+    assert (request.status, request.escalation_step) == (Status.OPEN, 0)
+    assert stack.sweep(request.due_at.astimezone(OSLO).replace(hour=23)).escalations == 1
+    assert stack.request(rid).status is Status.ESCALATED
+
+
+def test_amending_keeps_the_deadline_a_reopen_gave(stack: Stack) -> None:
+    stack.load_council(COUNCIL_FILE.read_text() + "\n[escalation]\nladder = []\n")
+    rid = stack.file()
+    stack.sweep(oslo(3, 9, month=12))
+    stack.clock.set(oslo(7, 9, month=12))
+    press_in(stack, "U0BILLLEAD", stack.parent(rid), ids.REOPEN)
+    due = stack.request(rid).due_at
+    press_in(stack, "U0BILLLEAD", stack.parent(rid), ids.AMEND)
+    stack.slack.wait_for(lambda: stack.slack.open_views("U0BILLLEAD"))
+    stack.people.submit_view("U0BILLLEAD", {"title": "Clearer title", "decision_by": "2026-12-31"})
+    stack.settle()
+    assert stack.request(rid).due_at == due
+    assert stack.sweep(oslo(8, 9, month=12)).expired == 0
+
+
+def test_an_away_advocate_and_their_substitute_hold_one_seat(stack: Stack) -> None:
+    stack.load_council(TWO_APPROVALS)
+    rid = stack.file()
+    stack.press("U0LEGAL1", rid, ids.APPROVE)
+    stack.people.slash_command("U0LEGAL1", "/cx-review", "away <@U0LEGALLEAD> until 2026-12-24")
+    stack.press("U0LEGAL1", rid, ids.ABSTAIN)             # away: the vote has passed to the substitute
+    stack.settle()
+    assert "answers for you while you are away" in stack.slack.ephemerals("U0LEGAL1")[-1].text
+    stack.press("U0LEGALLEAD", rid, ids.APPROVE)          # the substitute, for U0LEGAL1's seat
+    stack.settle()
+    assert stack.all(Vote, Vote.user_id == "U0LEGALLEAD")[0].on_behalf_of == "U0LEGAL1"
+    parent = texts(stack.parent(rid))
+    assert "waiting for *Legal*, *Support*" in parent, "two approvals in one seat are still one"
+
+
+def test_one_approval_is_enough_where_a_department_has_one_advocate(stack: Stack) -> None:
+    stack.load_council(TWO_APPROVALS)
+    rid = stack.file()
+    stack.press("U0SUP1", rid, ids.APPROVE)
+    stack.press("U0LEGAL1", rid, ids.APPROVE)
+    stack.settle()
+    assert "waiting for *Legal*" in texts(stack.parent(rid))   # Legal has two advocates: needs both
+    stack.press("U0LEGAL2", rid, ids.APPROVE)
+    stack.settle()
+    assert stack.request(rid).status is Status.APPROVED
+
+
+def test_sending_an_overruled_objection_again_changes_nothing(stack: Stack) -> None:
+    rid = stack.file()
+    stack.press("U0LEGAL1", rid, ids.APPROVE)
+    object_(stack, "U0SUP1", rid, "Too risky")
+    note = objection_note(stack, rid)
+    press_in(stack, "U0CHAIR", note, ids.OVERRULE)
+    stack.slack.wait_for(lambda: stack.slack.open_views("U0CHAIR"))
+    stack.people.submit_view("U0CHAIR", {"note": "Covered"})
+    stack.settle()
+    assert stack.request(rid).status is Status.APPROVED
+    rid2 = stack.file(title="Another")
+    object_(stack, "U0SUP1", rid2, "Too risky")
+    note2 = objection_note(stack, rid2)
+    press_in(stack, "U0CHAIR", note2, ids.OVERRULE)
+    stack.slack.wait_for(lambda: stack.slack.open_views("U0CHAIR"))
+    stack.people.submit_view("U0CHAIR", {"note": "Covered"})
+    stack.settle()
+    object_(stack, "U0SUP1", rid2, "Too risky")            # the same objection again
+    assert stack.all(Vote, Vote.request_id == rid2)[0].resolution == "overruled"
+    assert stack.request(rid2).status is not Status.CHANGES_REQUESTED
+
+
+def hold(stack: Stack, user: str, request_id: int, days: str = "2") -> dict:  # type: ignore[type-arg]
+    prompt = stack.prompt(request_id)
+    stack.people.choose_overflow(user, channel=CHANNEL, ts=prompt.ts, action_id=ids.MORE,
+                                 option_value=f"{ids.MORE_HOLD}:{request_id}")
+    stack.settle()
+    if not stack.slack.open_views(user):
+        return {"refused": stack.slack.ephemerals(user)[-1].text}
+    result = stack.people.submit_view(user, {"note": "Need the numbers", "days": days}).json() or {}
+    stack.settle()
+    return result
+
+
+def test_holds_only_for_outstanding_departments_once_and_in_working_days(stack: Stack) -> None:
+    rid = stack.file()
+    stack.press("U0LEGAL1", rid, ids.APPROVE)
+    stack.settle()
+    assert "already answered" in hold(stack, "U0LEGAL2", rid)["refused"]
+    due = stack.request(rid).due_at
+    assert hold(stack, "U0SUP1", rid, "2") == {}
+    assert stack.request(rid).due_at == oslo(4, 17, month=12)   # Wednesday + 2 working days: Friday 17:00
+    assert due == oslo(2, 17, month=12)
+    stack.sweep(oslo(26, 17, 30))                               # the hold lapses
+    assert "already had its hold" in hold(stack, "U0SUP1", rid)["refused"]
+
+
+def test_withdrawing_ends_holds(stack: Stack) -> None:
+    rid = stack.file()
+    hold(stack, "U0SUP1", rid)
+    press_in(stack, "U0BILLLEAD", stack.parent(rid), ids.WITHDRAW)
+    press_in(stack, "U0BILLLEAD", stack.parent(rid), ids.REOPEN)
+    assert stack.request(rid).status is Status.OPEN
+    assert "on hold" not in texts(stack.parent(rid))
+
+
+def test_reminders_skip_those_who_voted_and_closing_soon_stops_at_the_deadline(stack: Stack) -> None:
+    stack.load_council(TWO_APPROVALS)
+    rid = stack.file()
+    stack.press("U0LEGAL1", rid, ids.APPROVE)              # Legal still owes a second approval
+    stack.sweep(oslo(24, 10))
+    assert dms_to(stack, "U0LEGAL2", "Reminder") and not dms_to(stack, "U0LEGAL1", "Reminder")
+    stack.sweep(oslo(3, 10, month=12))                      # after the deadline: no "closing soon"
+    assert not dms_to(stack, "U0LEGAL2", "Closing soon")
+    assert stack.count(Reminder, Reminder.kind == "closing") == 0

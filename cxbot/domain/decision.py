@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from cxbot.domain.model import Answer, Ballot, DepartmentTally, Resolution, Status, Tally, VoteKind
 from cxbot.domain.policy import MagnitudePolicy
 
 
-def department_answer(ballots: Sequence[Ballot], policy: MagnitudePolicy) -> Answer:
+def department_answer(ballots: Sequence[Ballot], policy: MagnitudePolicy, seats: int | None = None) -> Answer:
     """A department's answer from its advocates' standing ballots.
 
     - a blocking objection that stands: the department objects;
     - approvals (an objection its author resolved counts as one) reaching the policy's
-      number: it approves;
+      number — or every advocate's, when the department has fewer `seats` than that: it approves;
     - otherwise a non-blocking or overruled objection, or an abstention where the policy
       counts them, answers without approving;
     - otherwise it is outstanding.
@@ -22,7 +22,8 @@ def department_answer(ballots: Sequence[Ballot], policy: MagnitudePolicy) -> Ans
         return Answer.OBJECTS
     approvals = sum(1 for b in ballots if b.kind is VoteKind.APPROVE
                     or (b.kind is VoteKind.OBJECT and b.resolution is Resolution.RESOLVED))
-    if approvals >= policy.approvals:
+    needed = min(policy.approvals, seats) if seats else policy.approvals
+    if approvals >= needed:
         return Answer.APPROVES
     if any(b.kind is VoteKind.OBJECT for b in ballots):
         return Answer.ANSWERED
@@ -31,7 +32,8 @@ def department_answer(ballots: Sequence[Ballot], policy: MagnitudePolicy) -> Ans
     return Answer.OUTSTANDING
 
 
-def tally(routed: Sequence[str], ballots: Iterable[Ballot], policy: MagnitudePolicy) -> Tally:
+def tally(routed: Sequence[str], ballots: Iterable[Ballot], policy: MagnitudePolicy,
+          seats: Mapping[str, int] | None = None) -> Tally:
     """Group standing ballots by routed department, in routing order, with each department's answer.
 
     Ballots from departments that are not routed (possible after a council change) are
@@ -45,8 +47,9 @@ def tally(routed: Sequence[str], ballots: Iterable[Ballot], policy: MagnitudePol
         tuple(
             DepartmentTally(
                 department=d,
-                answer=department_answer(bs, policy),
-                approvals=tuple(b for b in bs if b.kind is VoteKind.APPROVE),
+                answer=department_answer(bs, policy, (seats or {}).get(d)),
+                approvals=tuple(b for b in bs if b.kind is VoteKind.APPROVE
+                                or (b.kind is VoteKind.OBJECT and b.resolution is Resolution.RESOLVED)),
                 objections=tuple(b for b in bs if b.kind is VoteKind.OBJECT),
                 abstentions=tuple(b for b in bs if b.kind is VoteKind.ABSTAIN),
             )

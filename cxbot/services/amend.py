@@ -16,7 +16,7 @@ from cxbot.domain.model import Draft, Impact, Magnitude, Role, Tally
 from cxbot.domain.permissions import amend_refusal
 from cxbot.services import audit, notices
 from cxbot.services.council import council_rules, get_council, membership
-from cxbot.services.lifecycle import current_tally, due_at, settle, substitutes_on
+from cxbot.services.lifecycle import current_tally, restart_review, settle, substitutes_on
 from cxbot.services.requests import open_request
 from cxbot.store.models import Membership, ReviewRequest, Vote
 from cxbot.store.uow import UnitOfWork
@@ -71,7 +71,7 @@ def amend(uow: UnitOfWork, *, actor: str, request_id: int, draft: Draft, full_re
         if refusal:
             raise NotAllowed(refusal)
         council = get_council(s)
-        policy, working_time = council_rules(council)
+        _, working_time = council_rules(council)
         draft = replace(draft, department=request.department.key)
         errors = draft_errors(draft, today=working_time.local_date(now), departments={draft.department},
                               stages=council.stages)
@@ -88,13 +88,18 @@ def amend(uow: UnitOfWork, *, actor: str, request_id: int, draft: Draft, full_re
         request.title, request.summary, request.stages = after.title, after.summary, list(after.stages)
         request.impact, request.impact_note, request.link = after.impact, after.impact_note, after.link  # type: ignore[assignment]
         request.magnitude, request.decision_by = after.magnitude, after.decision_by  # type: ignore[assignment]
-        request.due_at = due_at(filed=request.created_at, magnitude=request.magnitude,
-                                decision_by=request.decision_by, policy=policy, working_time=working_time)
         request.version += 1
         request.updated_at = now
         if full_review:
+            # Everyone is asked again: a fresh review period, and votes and routing answers cleared.
             for vote in s.scalars(select(Vote).where(Vote.request_id == request_id, Vote.retracted.is_(False))):
                 vote.retracted, vote.updated_at = True, now
+            for routing in request.routings:
+                routing.answered_at = None
+            restart_review(s, request, now)
+        # An earlier decision date brings the deadline forward; nothing else moves it, so a
+        # reopened request or a hold keeps the time it was given.
+        request.due_at = min(request.due_at, working_time.end_of_working_day(after.decision_by))  # type: ignore[arg-type]
         s.flush()
         result = current_tally(s, request)
         asked = _asked_again(s, request, result, working_time.local_date(now))

@@ -9,25 +9,41 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from cxbot.domain.calendar import WorkingTime
 from cxbot.domain.decision import outcome, tally
-from cxbot.domain.model import Ballot, Magnitude, Status, Tally
+from cxbot.domain.model import Ballot, Magnitude, Role, Status, Tally
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.services import audit, notices
 from cxbot.services.council import council_rules, get_council
-from cxbot.store.models import Hold, ReviewRequest, Substitute, Vote
+from cxbot.store.models import Escalation, Hold, Membership, ReviewRequest, Substitute, Vote
 
 
 def ballots_of(votes: Sequence[Vote]) -> list[Ballot]:
-    """Standing (not retracted) votes as ballots, oldest first."""
+    """Standing (not retracted) votes as ballots, oldest first.
+
+    A seat is an advocate's: a substitute's vote fills the seat of the advocate it was cast
+    for, so an advocate and their substitute never count twice; the latest vote holds it.
+    """
+    seats: dict[str, Vote] = {}
+    for v in sorted(votes, key=lambda v: (v.updated_at, v.id)):
+        if not v.retracted:
+            seats[v.on_behalf_of or v.user_id] = v
     return [
         Ballot(v.user_id, v.department.key, v.kind, v.note, v.blocking, v.mitigation, v.resolution, v.on_behalf_of)
-        for v in sorted(votes, key=lambda v: (v.cast_at, v.id))
-        if not v.retracted
+        for v in sorted(seats.values(), key=lambda v: (v.cast_at, v.id))
     ]
+
+
+def seats(session: Session, department_ids: Sequence[int]) -> dict[int, int]:
+    """Active advocates per department: a policy never asks more approvals than there are advocates."""
+    return {department_id: n for department_id, n in session.execute(
+        select(Membership.department_id, func.count())
+        .where(Membership.department_id.in_(department_ids), Membership.role == Role.ADVOCATE,
+               Membership.active.is_(True))
+        .group_by(Membership.department_id))}
 
 
 def rules(session: Session) -> tuple[CouncilPolicy, WorkingTime]:
@@ -45,7 +61,9 @@ def current_tally(session: Session, request: ReviewRequest) -> Tally:
     policy, _ = rules(session)
     votes = session.scalars(select(Vote).where(Vote.request_id == request.id)).all()
     routed = [r.department.key for r in request.routings]
-    return tally(routed, ballots_of(votes), policy.for_magnitude(request.magnitude))
+    advocates = seats(session, [r.department_id for r in request.routings])
+    return tally(routed, ballots_of(votes), policy.for_magnitude(request.magnitude),
+                 {r.department.key: advocates.get(r.department_id, 0) for r in request.routings})
 
 
 def active_holds(session: Session, request_id: int) -> list[Hold]:
@@ -83,17 +101,32 @@ def settle(session: Session, request: ReviewRequest, now: datetime) -> Status:
     return new
 
 
+def end_holds(session: Session, request: ReviewRequest, now: datetime, reason: str) -> None:
+    for hold in active_holds(session, request.id):
+        hold.ended_at, hold.end_reason = now, reason
+
+
 def set_status(session: Session, request: ReviewRequest, new: Status, now: datetime, *, actor: str = "cxbot",
                **data: object) -> None:
     previous, request.status, request.updated_at = request.status, new, now
     if new.is_final:
         request.decided_at = now
+        end_holds(session, request, now, "closed")
     event = audit.record(session, kind="decided" if new.is_final else "status_changed", actor=actor, at=now,
                          request_id=request.id, status=new.value, previous=previous.value, **data)
     notices.thread_note(session, request.id, event, now)
     if new in (Status.APPROVED, Status.REJECTED, Status.CHANGES_REQUESTED, Status.EXPIRED):
         notices.direct(session, request.id, event, request.filer, now)
     notices.refresh(session, request.id, now)
+
+
+def restart_review(session: Session, request: ReviewRequest, now: datetime) -> None:
+    """A fresh review period from now (reopen, full re-review): the deadline, and the
+    escalation ladder from its first step again."""
+    policy, working_time = rules(session)
+    request.due_at = working_time.add_working_days(now, policy.for_magnitude(request.magnitude).review_days)
+    request.escalation_step, request.escalated_at = 0, None
+    session.execute(delete(Escalation).where(Escalation.request_id == request.id))
 
 
 def substitutes_on(session: Session, day: date) -> dict[str, str]:

@@ -154,7 +154,8 @@ def request_view(session: Session, request_id: int, *, now: datetime | None = No
         link=request.link, status=request.status, created_at=request.created_at,
         decided_at=request.decided_at, due_at=request.due_at, escalation_step=request.escalation_step,
         version=request.version, timezone=council.timezone, channel=council.channel, routed=routed,
-        tally=tally([d.key for d in routed], ballots_of(request.votes), policy.for_magnitude(request.magnitude)),
+        tally=tally([d.key for d in routed], ballots_of(request.votes), policy.for_magnitude(request.magnitude),
+                    {d.key: len(d.advocates) for d in routed}),
         objections=objections, holds=holds,
         parent_ts=parent.ts if parent else None, permalink=parent.permalink if parent else "",
     )

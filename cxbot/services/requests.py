@@ -24,15 +24,16 @@ from cxbot.domain.routing import DepartmentInfo, Route, route
 from cxbot.services import audit, notices
 from cxbot.services.council import council_rules, get_council, membership
 from cxbot.services.lifecycle import (
-    active_holds,
     current_tally,
     due_at,
+    end_holds,
+    restart_review,
     rules,
     set_status,
     settle,
 )
 from cxbot.services.readmodel import RequestView, load_request, request_view
-from cxbot.services.votes import voter
+from cxbot.services.votes import Voter, voter
 from cxbot.store.models import Department, Hold, Membership, ReviewRequest, Routing
 from cxbot.store.uow import UnitOfWork
 
@@ -131,14 +132,36 @@ def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, vie
         return request.id
 
 
-def status(uow: UnitOfWork, *, request_id: int, clock: Clock) -> RequestView:
+def status(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> RequestView:
+    """Where a request stands, for council members and its filer (summaries can be confidential)."""
     with uow:
-        return request_view(uow.session, request_id, now=clock.now())
+        s = uow.session
+        view = request_view(s, request_id, now=clock.now())
+        if not membership(s, actor).is_member and actor != view.filer:
+            raise NotAllowed("Only council members can look up requests. Ask the council chair "
+                             f"<@{get_council(s).chair}> to add you.")
+        return view
 
 
-def max_hold_days(uow: UnitOfWork) -> int:
+def _may_hold(s: Session, actor: str, request: ReviewRequest, now: datetime) -> Voter:
+    """A department still owing its answer may pause its clock, once per request."""
+    who = voter(s, actor, request, now)
+    if who.department not in current_tally(s, request).outstanding:
+        raise Closed("Your department has already answered: there is nothing to hold.")
+    if s.scalar(select(Hold.id).where(Hold.request_id == request.id, Hold.department_id == who.department_id)):
+        raise Closed("Your department has already had its hold on this request.")
+    return who
+
+
+def hold_form(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> tuple[str, int]:
+    """Refuse before the form opens; returns the request's title and the longest hold allowed."""
     with uow:
-        return rules(uow.session)[0].max_hold_days
+        s = uow.session
+        request = load_request(s, request_id)
+        if request.status.is_final:
+            raise Closed(f"This request is already {request.status.label.lower()}.")
+        _may_hold(s, actor, request, clock.now())
+        return request.title, rules(s)[0].max_hold_days
 
 
 def check_chair(uow: UnitOfWork, *, actor: str, request_id: int) -> str:
@@ -148,7 +171,10 @@ def check_chair(uow: UnitOfWork, *, actor: str, request_id: int) -> str:
         refusal = chair_refusal(membership(s, actor))
         if refusal:
             raise NotAllowed(refusal)
-        return open_request(s, request_id).title
+        request = load_request(s, request_id)
+        if request.status.is_final:
+            raise Closed(f"This request is already {request.status.label.lower()}.")
+        return request.title
 
 
 def open_request(s: Session, request_id: int) -> ReviewRequest:
@@ -166,9 +192,11 @@ def withdraw(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> N
         refusal = withdraw_refusal(membership(s, actor), filer=request.filer)
         if refusal:
             raise NotAllowed(refusal)
-        request = open_request(s, request_id)
+        if request.status.is_final:
+            raise Closed(f"This request is already {request.status.label.lower()}.")
         previous = request.status
         request.status, request.updated_at, request.decided_at = Status.WITHDRAWN, now, now
+        end_holds(s, request, now, "closed")
         event = audit.record(s, kind="withdrawn", actor=actor, at=now, request_id=request_id,
                              previous=previous.value)
         notices.thread_note(s, request_id, event, now)
@@ -188,9 +216,8 @@ def reopen(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> Sta
         if request.status not in (Status.WITHDRAWN, Status.EXPIRED):
             raise Closed(f"Only withdrawn or expired requests can be reopened; this one is "
                          f"{request.status.label.lower()}.")
-        policy, working_time = rules(s)
-        request.due_at = working_time.add_working_days(now, policy.for_magnitude(request.magnitude).review_days)
-        request.escalation_step, request.escalated_at, request.decided_at = 0, None, None
+        restart_review(s, request, now)
+        request.decided_at = None
         previous, request.status = request.status, Status.OPEN
         event = audit.record(s, kind="reopened", actor=actor, at=now, request_id=request_id,
                              previous=previous.value, due_at=request.due_at.isoformat())
@@ -225,8 +252,6 @@ def chair_decide(uow: UnitOfWork, *, actor: str, request_id: int, approve: bool,
                    if b.stands] if approve else [
             {"user": b.user, "department": b.department, "reason": b.note or "approved"}
             for d in result.departments for b in d.approvals]
-        for hold in active_holds(s, request_id):
-            hold.ended_at, hold.end_reason = now, "decided"
         set_status(s, request, Status.APPROVED if approve else Status.REJECTED, now, actor=actor,
                    rationale=rationale, by_chair=True, dissent=dissent, outstanding=list(result.outstanding))
         uow.commit()
@@ -249,13 +274,13 @@ def place_hold(uow: UnitOfWork, *, actor: str, request_id: int, reason: str, day
         if not 1 <= days <= policy.max_hold_days:
             raise InvalidInput({"days": f"A hold lasts 1 to {policy.max_hold_days} working days."})
         request = open_request(s, request_id)
-        who = voter(s, actor, request, now)
-        if any(h.department_id == who.department_id for h in active_holds(s, request_id)):
-            raise Closed("Your department already has a hold on this request.")
+        who = _may_hold(s, actor, request, now)
         until = working_time.add_working_days(now, days)
         s.add(Hold(request_id=request_id, department_id=who.department_id, user_id=actor, reason=reason,
                    placed_at=now, until=until, ended_at=None, end_reason=""))
-        request.due_at = request.due_at + (until - now)
+        # The clock pauses: the deadline moves by the hold's working days, and keeps them if the
+        # department answers early.
+        request.due_at = working_time.add_working_days(request.due_at, days)
         event = audit.record(s, kind="hold_placed", actor=actor, at=now, request_id=request_id,
                              department=who.department, reason=reason, until=until.isoformat(),
                              due_at=request.due_at.isoformat())

@@ -177,36 +177,43 @@ def _their_working_time(working_time: WorkingTime, timezone: str | None) -> Work
 
 def _remind(s: Session, request: ReviewRequest, result: Tally, policy: CouncilPolicy, working_time: WorkingTime,
             zones: Mapping[str, str], now: datetime) -> int:
-    """DM everyone answering for an outstanding department, in their own working hours, at
-    most once a day per request; a "closing soon" reminder once, near the deadline."""
+    """DM everyone answering for an outstanding department who has not voted, in their own
+    working hours, at most once a day per request; and once, in the hours before the
+    deadline, a "closing soon" reminder (which replaces that day's daily one)."""
     held = {h.department_id for h in active_holds(s, request.id)}
     owing = [r.department_id for r in request.routings
              if r.department.key in result.outstanding and r.department_id not in held]
     if not owing:
         return 0
     reminders = policy.reminders
-    closing_window = now >= request.due_at - timedelta(hours=reminders.closing_soon_hours)
+    closing_window = request.due_at - timedelta(hours=reminders.closing_soon_hours) <= now < request.due_at
     daily_due = working_time.working_days_between(request.created_at, now) >= reminders.first_after_days
     if not (closing_window or daily_due):
         return 0
     away = substitutes_on(s, working_time.local_date(now))
-    closing_sent = set(s.scalars(select(Reminder.user_id).where(Reminder.request_id == request.id,
-                                                                Reminder.kind == "closing")))
+    voted = {on_behalf_of or user for user, on_behalf_of in s.execute(
+        select(Vote.user_id, Vote.on_behalf_of).where(Vote.request_id == request.id, Vote.retracted.is_(False)))}
+    earlier = {(user, kind, day) for user, kind, day in s.execute(
+        select(Reminder.user_id, Reminder.kind, Reminder.day).where(Reminder.request_id == request.id))}
     sent = 0
-    advocates = s.scalars(select(Membership).where(
+    advocates = s.scalars(select(Membership.user_id).where(
         Membership.department_id.in_(owing), Membership.role == Role.ADVOCATE, Membership.active.is_(True))
         .order_by(Membership.id)).all()
     for advocate in advocates:
-        recipient = away.get(advocate.user_id, advocate.user_id)
-        on_behalf_of = advocate.user_id if recipient != advocate.user_id else None
+        if advocate in voted:
+            continue
+        recipient = away.get(advocate, advocate)
         local = _their_working_time(working_time, zones.get(recipient))
         if not local.is_working(now):
             continue
-        kind = "closing" if closing_window and recipient not in closing_sent else "daily"
-        if kind == "daily" and not daily_due:
+        today = local.local_date(now)
+        if closing_window and not any(u == recipient and k == "closing" for u, k, _ in earlier):
+            kind = "closing"
+        elif daily_due and (recipient, "closing", today) not in earlier:
+            kind = "daily"
+        else:
             continue
-        if _claim(s, Reminder(request_id=request.id, user_id=recipient, kind=kind, day=local.local_date(now),
-                              at=now)):
-            notices.reminder(s, request.id, recipient, kind, on_behalf_of, now)
+        if _claim(s, Reminder(request_id=request.id, user_id=recipient, kind=kind, day=today, at=now)):
+            notices.reminder(s, request.id, recipient, kind, advocate if recipient != advocate else None, now)
             sent += 1
     return sent

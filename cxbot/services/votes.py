@@ -49,6 +49,9 @@ def voter(s: Session, actor: str, request: ReviewRequest, now: datetime) -> Vote
     _, working_time = rules(s)
     today = working_time.local_date(now)
     away = substitutes_on(s, today)
+    if actor in away:
+        raise NotAllowed(f"<@{away[actor]}> answers for you while you are away. "
+                         "`/cx-review back` lets you vote yourself again.")
     covering = {}
     for advocate, substitute in away.items():
         if substitute == actor:
@@ -93,8 +96,10 @@ def cast_vote(uow: UnitOfWork, *, actor: str, request_id: int, kind: VoteKind, n
         request = load_request(s, request_id, lock=True)
         who = voter(s, actor, request, now)
         vote = s.scalars(select(Vote).where(Vote.request_id == request_id, Vote.user_id == actor)).first()
-        if (vote is not None and not vote.retracted and vote.resolution is None
+        if (vote is not None and not vote.retracted
                 and (vote.kind, vote.note, vote.blocking, vote.mitigation) == (kind, note, blocking, mitigation)):
+            # The same vote again (a double click, or re-sending an objection that was
+            # resolved or overruled) changes nothing.
             return VoteResult(False, request.status)
         previous = None
         if vote is None:

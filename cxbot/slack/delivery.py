@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.error import URLError
 
@@ -19,6 +20,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxbot.clock import Clock
@@ -28,7 +30,7 @@ from cxbot.services.outbox import PermanentFailure, RetryLater
 from cxbot.services.readmodel import RequestView, request_view
 from cxbot.slack.blocks import direct, notes
 from cxbot.slack.blocks import request as render
-from cxbot.store.models import AuditEvent, SlackMessage
+from cxbot.store.models import AuditEvent, Person, SlackMessage
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +219,25 @@ class SlackDelivery:
                 s.commit()
 
     def _dm_channel(self, user: str) -> str:
-        return str(self._call("conversations.open", users=user)["channel"]["id"])
+        """The DM channel with a person, opened once and remembered (conversations.open is Tier 3)."""
+        with self._sessions() as s:
+            person = s.get(Person, user)
+            if person is not None and person.dm_channel:
+                return person.dm_channel
+        channel = str(self._call("conversations.open", users=user)["channel"]["id"])
+        with self._sessions() as s:
+            person = s.get(Person, user)
+            if person is None:
+                # fetched_at in the distant past: the time zone is still to be looked up.
+                s.add(Person(user_id=user, timezone="", fetched_at=datetime.min.replace(tzinfo=UTC),
+                             dm_channel=channel))
+            else:
+                person.dm_channel = channel
+            try:
+                s.commit()
+            except IntegrityError:
+                s.rollback()  # another process remembered it first
+        return channel
 
     def _direct(self, item: Item) -> None:
         """A DM about an audit event: the filer's receipt and outcomes, escalations to leads and the chair."""

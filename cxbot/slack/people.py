@@ -41,21 +41,25 @@ class SlackTimeZones:
             except (SlackApiError, OSError) as exc:
                 log.warning("users.info failed for %s: %s", user, exc)
                 continue
-            if tz:
-                fetched[user] = tz
+            # No zone from Slack is cached too ("" = the council's zone), so nobody is looked up every minute.
+            fetched[user] = tz or ""
         if fetched:
             with self._sessions() as s:
                 for user, tz in fetched.items():
                     self._remember(s, user, tz)
                 s.commit()
-        return zones | fetched
+        return {user: tz for user, tz in (zones | fetched).items() if tz}
 
     def _remember(self, s: Session, user: str, tz: str) -> None:
         """Insert or update; another process may be caching the same person at the same moment."""
         now = self._clock.now()
         try:
             with s.begin_nested():
-                s.merge(Person(user_id=user, timezone=tz, fetched_at=now))
+                row = s.get(Person, user)
+                if row is None:
+                    s.add(Person(user_id=user, timezone=tz, fetched_at=now, dm_channel=""))
+                else:
+                    row.timezone, row.fetched_at = tz, now
         except IntegrityError:
             row = s.get(Person, user)
             if row is not None:

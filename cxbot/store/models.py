@@ -280,11 +280,11 @@ class DigestSend(Base):
 
 
 class Reminder(Base):
-    """A reminder sent (or claimed for sending). The unique key is the claim: one a person a
-    request a day, however many sweeps run at once."""
+    """A reminder sent (or claimed for sending). The unique key is the claim: one of each kind
+    a person a request a day, however many sweeps run at once."""
 
     __tablename__ = "reminders"
-    __table_args__ = (UniqueConstraint("request_id", "user_id", "day"),)
+    __table_args__ = (UniqueConstraint("request_id", "user_id", "kind", "day"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("review_requests.id"))
@@ -315,5 +315,7 @@ class Person(Base):
     __tablename__ = "people"
 
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    timezone: Mapped[str] = mapped_column(String(64))
+    timezone: Mapped[str] = mapped_column(String(64))  # "" when Slack gave none: the council's zone applies
     fetched_at: Mapped[datetime]
+    # The DM channel with this person (conversations.open is Tier 3: ask once, not per message).
+    dm_channel: Mapped[str] = mapped_column(String(32), default="")

@@ -28,6 +28,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('reminders', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_reminders_at'), ['at'], unique=False)
+        # "Closing soon" is its own kind of reminder: it may come on a day a daily one came.
+        batch_op.drop_constraint('uq_reminders_request_id_user_id_day', type_='unique')
+        batch_op.create_unique_constraint(batch_op.f('uq_reminders_request_id_user_id_kind_day'),
+                                          ['request_id', 'user_id', 'kind', 'day'])
+
+    with op.batch_alter_table('people', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('dm_channel', sa.String(length=32), nullable=False, server_default=''))
 
     with op.batch_alter_table('review_requests', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_review_requests_created_at'), ['created_at'], unique=False)
@@ -60,7 +67,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_review_requests_decided_at'))
         batch_op.drop_index(batch_op.f('ix_review_requests_created_at'))
 
+    with op.batch_alter_table('people', schema=None) as batch_op:
+        batch_op.drop_column('dm_channel')
+
     with op.batch_alter_table('reminders', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_reminders_request_id_user_id_kind_day'), type_='unique')
+        batch_op.create_unique_constraint('uq_reminders_request_id_user_id_day', ['request_id', 'user_id', 'day'])
         batch_op.drop_index(batch_op.f('ix_reminders_at'))
 
     op.drop_table('digest_sends')

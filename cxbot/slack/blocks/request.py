@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from cxbot.domain.model import Answer, Ballot, Status
+from cxbot.domain.model import Answer, Ballot, Status, VoteKind
 from cxbot.services.readmodel import RequestView
 from cxbot.slack.blocks import ids
 from cxbot.slack.text import clip, day, escape, local_time, mention
@@ -60,8 +60,9 @@ def department_lines(view: RequestView) -> str:
     for dept in view.tally.departments:
         name = escape(view.department_name_of(dept.department))
         parts = []
-        if dept.approvals:
-            parts.append("approved by " + ", ".join(voter(b) for b in dept.approvals))
+        approvals = [b for b in dept.approvals if b.kind is VoteKind.APPROVE]
+        if approvals:
+            parts.append("approved by " + ", ".join(voter(b) for b in approvals))
         for b in dept.objections:
             kind = ("resolved objection" if b.resolution == "resolved" else "overruled objection"
                     if b.resolution == "overruled" else "blocking objection" if b.blocking else "concern")
@@ -84,7 +85,7 @@ def title_text(view: RequestView) -> str:
 def request_details(view: RequestView) -> list[Block]:
     """Title, who filed it, what changes, and the facts the council weighs."""
     details = [
-        MarkdownTextObject(text="*Lifecycle stages*\n" + escape(", ".join(view.stages))),
+        MarkdownTextObject(text=clip("*Lifecycle stages*\n" + escape(", ".join(view.stages)), 2000)),
         MarkdownTextObject(text=f"*Magnitude*\n{view.magnitude.label}"),
         MarkdownTextObject(
             text=clip(f"*Expected customer impact*\n{view.impact.label}"

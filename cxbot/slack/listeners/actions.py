@@ -72,8 +72,8 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         elif choice == ids.MORE_ABSTAIN_NOTE:
             ask_note(ack, body, request_id, VoteKind.ABSTAIN)
         elif choice == ids.MORE_HOLD:
-            title = votes.check_may_vote(cx.uow(), actor=body["user"]["id"], request_id=request_id, clock=cx.clock)
-            max_days = requests.max_hold_days(cx.uow())
+            title, max_days = requests.hold_form(cx.uow(), actor=body["user"]["id"], request_id=request_id,
+                                                 clock=cx.clock)
             ack()
             after.open_view(trigger_id=body["trigger_id"], view=reason_modal(
                 callback_id=ids.HOLD_VIEW, request_id=request_id, title=title, heading="Hold",

@@ -76,7 +76,7 @@ def status_reply(cx: Services, user: str, words: list[str]) -> dict[str, Any]:
         request_id = None
     if request_id is None:
         return {"text": f"Usage: `{COMMAND} status 12` (the number in the request's title)."}
-    view = requests.status(cx.uow(), request_id=request_id, clock=cx.clock)
+    view = requests.status(cx.uow(), actor=user, request_id=request_id, clock=cx.clock)
     text, blocks = status_message(view)
     return {"text": text, "blocks": [b.to_dict() for b in blocks]}
 
