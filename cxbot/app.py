@@ -14,6 +14,7 @@ from cxbot.clock import Clock, SystemClock
 from cxbot.config import ConfigError, Settings
 from cxbot.jobs.outbox_worker import OutboxWorker
 from cxbot.jobs.scheduler import Scheduler
+from cxbot.services import digests
 from cxbot.services.context import Services
 from cxbot.services.sweep import SweepReport, sweep
 from cxbot.slack.bolt import make_app, make_client
@@ -53,7 +54,8 @@ class Runtime:
         self.worker = OutboxWorker(self.sessions, self.clock, self.delivery)
         self.services = Services(self.sessions, self.clock, on_commit=self.worker.kick)
         self.timezones = SlackTimeZones(self.client, self.sessions, self.clock)
-        self.scheduler = Scheduler(self.sweep, every_seconds=sweep_every) if sweep_every and mode != "jobs" else None
+        self.scheduler = (Scheduler({"sweep": self.sweep, "digest": self.send_due_digest}, every_seconds=sweep_every)
+                          if sweep_every and mode != "jobs" else None)
         self.after = AfterAck(self.client)
         self.bolt: App | None = None
         self.wsgi: WebApp | None = None
@@ -65,6 +67,10 @@ class Runtime:
     def sweep(self) -> SweepReport:
         """One sweep: deadlines, escalations, lapsed holds, reminders; their Slack messages are queued."""
         return sweep(self.services.uow, clock=self.clock, timezones=self.timezones)
+
+    def send_due_digest(self) -> str | None:
+        """Queue last week's digest once the council's digest time has passed (once per week)."""
+        return digests.send_when_due(self.services.uow, clock=self.clock)
 
     def start(self) -> None:
         self.worker.start()

@@ -12,6 +12,7 @@ from cxbot.clock import SystemClock
 from cxbot.config import ConfigError, Settings
 from cxbot.council_file import CouncilFileError, load_council_file
 from cxbot.domain.errors import CxError
+from cxbot.store.migrate import UnknownRevision
 
 USAGE_ERROR = 2
 
@@ -47,6 +48,16 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--now", type=_instant, default=None,
                        help="act as if it were this time (ISO 8601 with a UTC offset, e.g. 2026-12-01T09:00:00+01:00)")
 
+    digest = sub.add_parser("digest", help="the chair's weekly digest")
+    d_sub = digest.add_subparsers(dest="digest_command", required=True, metavar="ACTION")
+    preview = d_sub.add_parser("preview", help="print (or write) a week's digest")
+    preview.add_argument("--week", help="ISO week like 2026-W48 (default: the current week)")
+    preview.add_argument("--format", choices=("text", "html", "slack"), default="text")
+    preview.add_argument("--output", "-o", help="write to this file instead of printing")
+    send = d_sub.add_parser("send", help="send a week's digest to the chair now")
+    send.add_argument("--week", help="ISO week like 2026-W48 (default: last week)")
+    send.add_argument("--force", action="store_true", help="send it again even if it was sent")
+
     demo = sub.add_parser("demo", help="play the council story against a built-in Slack emulator")
     demo.add_argument("--quiet", action="store_true", help="print only the verdict")
     return p
@@ -60,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         logs.configure(settings.log_format, settings.log_level)
         return _dispatch(args, settings)
-    except (ConfigError, CouncilFileError, CliError) as exc:
+    except (ConfigError, CouncilFileError, CliError, UnknownRevision) as exc:
         print(f"cxbot: {exc}", file=sys.stderr)
         return USAGE_ERROR
     except CxError as exc:
@@ -105,6 +116,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         runtime.start()
         SocketModeHandler(runtime.bolt, settings.app_token).start()
         return 0
+    if args.command == "digest":
+        return _digest(args, settings)
     if args.command == "sweep":
         return _sweep(settings, args.now)
     if args.command == "demo":
@@ -136,6 +149,47 @@ def _sweep(settings: Settings, now: datetime | None) -> int:
           f"escalation(s), {report.expired} expired, {report.holds_lapsed} hold(s) lapsed"
           + (f", {report.failed} failed (see the log)" if report.failed else ""))
     return 1 if report.failed else 0
+
+
+def _digest(args: argparse.Namespace, settings: Settings) -> int:
+    from cxbot.reports.digest import parse_week
+    from cxbot.services import digests
+
+    if args.week:
+        parse_week(args.week)  # a bad week is an error before anything else happens
+    if args.digest_command == "preview":
+        from cxbot.reports.render import render
+        from cxbot.services.context import Services
+        from cxbot.store.db import make_session_factory
+
+        services = Services(make_session_factory(_engine(settings)))
+        output = render(digests.digest(services.uow(), week=args.week, clock=services.clock), args.format)
+        if args.output:
+            try:
+                with open(args.output, "w", encoding="utf-8") as f:
+                    f.write(output)
+            except OSError as exc:
+                raise CliError(f"{args.output}: cannot write ({exc.strerror})") from None
+            print(f"wrote {args.output}")
+        else:
+            sys.stdout.write(output if output.endswith("\n") else output + "\n")
+        return 0
+    from cxbot.app import Runtime
+    from cxbot.reports.digest import previous_week, week_of
+
+    runtime = Runtime(settings, mode="jobs")
+    week = args.week
+    if week is None:
+        with runtime.sessions() as s:
+            from cxbot.services.council import get_council
+
+            week = previous_week(week_of(runtime.clock.now(), get_council(s).timezone))
+    if not digests.send(runtime.services.uow(), week=week, clock=runtime.clock, force=args.force, actor="cli"):
+        print(f"the digest of {week} was already sent; --force sends it again")
+        return 0
+    runtime.worker.drain()
+    print(f"sent the digest of {week}")
+    return 0
 
 
 def _ready_to_serve(settings: Settings, *, socket_mode: bool) -> None:

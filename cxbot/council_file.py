@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from cxbot.domain.calendar import WorkingTime
+from cxbot.domain.calendar import WEEKDAYS, WorkingTime
 from cxbot.domain.model import DEFAULT_STAGES, Magnitude
 from cxbot.domain.policy import (
     DEFAULT_REVIEW_DAYS,
     ESCALATION_TARGETS,
     CouncilPolicy,
+    DigestPolicy,
     EscalationPolicy,
     MagnitudePolicy,
     ReminderPolicy,
@@ -33,7 +34,8 @@ STAGE_MAX = 75  # a Block Kit option's text
 
 COUNCIL_KEYS = {"channel", "chair", "admins", "timezone", "stages", "working_days", "working_hours", "max_hold_days"}
 DEPARTMENT_KEYS = {"key", "name", "leads", "advocates", "stages"}
-TOP_KEYS = {"council", "departments", "policies", "routing", "escalation", "reminders"}
+TOP_KEYS = {"council", "departments", "policies", "routing", "escalation", "reminders", "digest"}
+DIGEST_KEYS = {"day", "time", "post_to_channel"}
 POLICY_KEYS = {"review_days", "approvals", "required", "abstain_counts"}
 ROUTING_KEYS = {"stages", "magnitude", "add", "remove", "only_stage_owners"}
 ESCALATION_KEYS = {"ladder", "step_days", "objection_days"}
@@ -191,6 +193,7 @@ class _Parser:
             escalation=self._escalation(data.get("escalation", {})),
             reminders=self._reminders(data.get("reminders", {})),
             max_hold_days=self._int(council, "max_hold_days", "council.max_hold_days", default=3, low=1, high=30),
+            digest=self._digest(data.get("digest", {})),
         )
         return CouncilSpec(channel, chair, admins, tz, stages, departments, policy, working_time)
 
@@ -276,6 +279,16 @@ class _Parser:
             step_days=self._int(table, "step_days", "escalation.step_days", default=2, low=1, high=30),
             objection_days=self._int(table, "objection_days", "escalation.objection_days", default=5, low=1, high=60),
         )
+
+    def _digest(self, raw: Any) -> DigestPolicy:
+        table = self._table(raw, "digest", DIGEST_KEYS)
+        day = table.get("day", "mon")
+        if not isinstance(day, str) or day.lower() not in WEEKDAYS:
+            raise self.fail("digest.day", f"{day!r} is not a weekday (mon … sun)")
+        at = table.get("time", "09:00")
+        if not isinstance(at, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", at):
+            raise self.fail("digest.time", f"{at!r} is not a time like \"09:00\"")
+        return DigestPolicy(day.lower(), at, self._bool(table, "post_to_channel", "digest.post_to_channel", False))
 
     def _reminders(self, raw: Any) -> ReminderPolicy:
         table = self._table(raw, "reminders", REMINDER_KEYS)

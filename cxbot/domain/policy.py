@@ -129,6 +129,22 @@ class ReminderPolicy:
 
 
 @dataclass(frozen=True)
+class DigestPolicy:
+    """When the chair's weekly digest goes out (council time) and whether the channel gets it too."""
+
+    day: str = "mon"
+    time: str = "09:00"
+    post_to_channel: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"day": self.day, "time": self.time, "post_to_channel": self.post_to_channel}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> DigestPolicy:
+        return cls(str(data.get("day", "mon")), str(data.get("time", "09:00")), bool(data.get("post_to_channel")))
+
+
+@dataclass(frozen=True)
 class CouncilPolicy:
     minor: MagnitudePolicy = MagnitudePolicy(DEFAULT_REVIEW_DAYS[Magnitude.MINOR])
     major: MagnitudePolicy = MagnitudePolicy(DEFAULT_REVIEW_DAYS[Magnitude.MAJOR])
@@ -136,6 +152,7 @@ class CouncilPolicy:
     escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     max_hold_days: int = 3
+    digest: DigestPolicy = field(default_factory=DigestPolicy)
 
     def for_magnitude(self, magnitude: Magnitude) -> MagnitudePolicy:
         return self.minor if magnitude is Magnitude.MINOR else self.major
@@ -143,7 +160,8 @@ class CouncilPolicy:
     def to_json(self) -> dict[str, Any]:
         return {"minor": self.minor.to_json(), "major": self.major.to_json(),
                 "routing": [r.to_json() for r in self.routing], "escalation": self.escalation.to_json(),
-                "reminders": self.reminders.to_json(), "max_hold_days": self.max_hold_days}
+                "reminders": self.reminders.to_json(), "max_hold_days": self.max_hold_days,
+                "digest": self.digest.to_json()}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> CouncilPolicy:
@@ -157,4 +175,5 @@ class CouncilPolicy:
             EscalationPolicy.from_json(data.get("escalation", {})),
             ReminderPolicy.from_json(data.get("reminders", {})),
             int(data.get("max_hold_days", 3)),
+            DigestPolicy.from_json(data.get("digest", {})),
         )

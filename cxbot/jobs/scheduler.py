@@ -1,4 +1,4 @@
-"""APScheduler 3 wakes the sweep every minute in each serving process.
+"""APScheduler 3 wakes the sweep, and the weekly digest check, every minute in each serving process.
 
 The scheduler keeps no state of its own (an in-memory job store): what is due lives in
 our tables and each sweep claims its work there, so several processes sweeping at once
@@ -17,18 +17,23 @@ log = logging.getLogger(__name__)
 
 
 class Scheduler:
-    def __init__(self, sweep: Callable[[], Any], *, every_seconds: float = 60.0) -> None:
-        self._sweep = sweep
+    """Runs each job every `every_seconds`; a job's failure is logged and the next run tries again."""
+
+    def __init__(self, jobs: dict[str, Callable[[], Any]], *, every_seconds: float = 60.0) -> None:
         self._scheduler = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1,
                                                             "misfire_grace_time": 30})
-        self._scheduler.add_job(self._run, "interval", seconds=every_seconds, id="sweep", replace_existing=True)
+        for name, job in jobs.items():
+            self._scheduler.add_job(self._run, "interval", args=(name, job), seconds=every_seconds, id=name,
+                                    replace_existing=True)
 
-    def _run(self) -> None:
+    @staticmethod
+    def _run(name: str, job: Callable[[], Any]) -> None:
         try:
-            report = self._sweep()
-            log.info("sweep: %s", report)
+            result = job()
+            if result:
+                log.info("%s: %s", name, result)
         except Exception:
-            log.exception("sweep failed")
+            log.exception("%s failed", name)
 
     def start(self) -> None:
         self._scheduler.start()

@@ -25,12 +25,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cxbot.clock import Clock
 from cxbot.jobs.outbox_worker import Item
-from cxbot.services import notices
+from cxbot.reports.render import render_html, render_slack
+from cxbot.services import digests, notices
+from cxbot.services.council import get_council
 from cxbot.services.outbox import PermanentFailure, RetryLater
 from cxbot.services.readmodel import RequestView, request_view
 from cxbot.slack.blocks import direct, notes
 from cxbot.slack.blocks import request as render
-from cxbot.store.models import AuditEvent, Person, SlackMessage
+from cxbot.store.models import AuditEvent, DigestSend, Person, SlackMessage
+from cxbot.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +64,9 @@ class SlackDelivery:
             notices.THREAD_NOTE: self._thread_note,
             notices.DIRECT: self._direct,
             notices.REMINDER: self._reminder,
+            digests.DIGEST_DM: self._digest_dm,
+            digests.DIGEST_REPORT: self._digest_report,
+            digests.DIGEST_CHANNEL: self._digest_channel,
         }
 
     def __call__(self, item: Item) -> None:
@@ -273,3 +279,49 @@ class SlackDelivery:
             return  # decided between the sweep and now: nothing to remind of
         text, blocks = direct.reminder(view, item.payload.get("kind", "daily"), item.payload.get("on_behalf_of"))
         self._call("chat.postMessage", channel=self._dm_channel(user), text=text, blocks=self._blocks(blocks))
+
+    # --- the weekly digest ------------------------------------------------------------------
+
+    def _claimed(self, week: str) -> DigestSend:
+        with self._sessions() as s:
+            claim = s.get(DigestSend, week)
+        if claim is None:
+            raise PermanentFailure(f"the digest of {week} was never claimed")
+        return claim
+
+    def _digest_dm(self, item: Item) -> None:
+        week = item.payload["week"]
+        if self._claimed(week).dm_ts:
+            return  # posted before a crash: the report step follows
+        digest = digests.digest(UnitOfWork(self._sessions), week=week, clock=self._clock)
+        text, blocks = render_slack(digest, report_note="The full report, with charts, is attached in this thread.")
+        with self._sessions() as s:
+            chair = get_council(s).chair
+        channel = self._dm_channel(chair)
+        data = self._call("chat.postMessage", channel=channel, text=text, blocks=blocks)
+        with self._sessions() as s:
+            claim = s.get(DigestSend, week)
+            if claim is not None:
+                claim.dm_channel, claim.dm_ts = data["channel"], data["ts"]
+                s.commit()
+
+    def _digest_report(self, item: Item) -> None:
+        week = item.payload["week"]
+        claim = self._claimed(week)
+        if claim.sent_at is not None:
+            return
+        digest = digests.digest(UnitOfWork(self._sessions), week=week, clock=self._clock)
+        self._call("files.upload_v2", content=render_html(digest).encode(), filename=f"cx-council-{week}.html",
+                   title=f"CX council digest {week}", channel=claim.dm_channel, thread_ts=claim.dm_ts)
+        with self._sessions() as s:
+            row = s.get(DigestSend, week)
+            if row is not None:
+                row.sent_at = self._clock.now()
+                s.commit()
+
+    def _digest_channel(self, item: Item) -> None:
+        digest = digests.digest(UnitOfWork(self._sessions), week=item.payload["week"], clock=self._clock)
+        text, blocks = render_slack(digest, report_note="The chair has the full report.")
+        with self._sessions() as s:
+            channel = get_council(s).channel
+        self._call("chat.postMessage", channel=channel, text=text, blocks=blocks, unfurl_links=False)

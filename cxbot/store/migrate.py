@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
@@ -22,11 +23,18 @@ def alembic_config() -> Config:
     return cfg
 
 
+class UnknownRevision(Exception):
+    """The database was migrated by a cxbot this one does not know (newer, or a discarded branch)."""
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    except CommandError as exc:
+        raise UnknownRevision(f"cannot upgrade this database: {exc}") from None
 
 
 def head_revision() -> str | None:

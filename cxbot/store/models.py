@@ -277,6 +277,9 @@ class DigestSend(Base):
     claimed_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     forced: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The chair's DM that carries it, so the full report can be attached in its thread.
+    dm_channel: Mapped[str] = mapped_column(String(32), default="")
+    dm_ts: Mapped[str] = mapped_column(String(32), default="")
 
 
 class Reminder(Base):
@@ -319,3 +322,4 @@ class Person(Base):
     fetched_at: Mapped[datetime]
     # The DM channel with this person (conversations.open is Tier 3: ask once, not per message).
     dm_channel: Mapped[str] = mapped_column(String(32), default="")
+    name: Mapped[str] = mapped_column(String(128), default="")  # for the digest report

@@ -24,6 +24,8 @@ def upgrade() -> None:
     sa.Column('claimed_at', cxbot.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', cxbot.store.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('forced', sa.Boolean(), nullable=False),
+    sa.Column('dm_channel', sa.String(length=32), nullable=False),
+    sa.Column('dm_ts', sa.String(length=32), nullable=False),
     sa.PrimaryKeyConstraint('week', name=op.f('pk_digest_sends'))
     )
     with op.batch_alter_table('reminders', schema=None) as batch_op:
@@ -35,6 +37,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table('people', schema=None) as batch_op:
         batch_op.add_column(sa.Column('dm_channel', sa.String(length=32), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('name', sa.String(length=128), nullable=False, server_default=''))
 
     with op.batch_alter_table('review_requests', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_review_requests_created_at'), ['created_at'], unique=False)
@@ -68,6 +71,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_review_requests_created_at'))
 
     with op.batch_alter_table('people', schema=None) as batch_op:
+        batch_op.drop_column('name')
         batch_op.drop_column('dm_channel')
 
     with op.batch_alter_table('reminders', schema=None) as batch_op:

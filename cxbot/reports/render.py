@@ -1,0 +1,288 @@
+"""The chair's weekly digest as plain text, a standalone HTML report, or a Slack message.
+
+All three read the same `Digest` and take every word they show from the Jinja2 templates
+in the top-level `templates/` directory, so rewording the digest is a template edit. This
+module holds what templates do badly: escaping right for each medium (HTML autoescape;
+mrkdwn's own three escapes; no terminal control characters in text), and fitting the Slack
+message inside Slack's limits — 50 blocks, 3000 characters a section, 150 a header —
+by cutting long lists at whole items and saying how many were left out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from cxbot.reports import charts
+from cxbot.reports.model import Digest, Objection, StageStats
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+FORMATS = ("text", "html", "slack")
+
+MAX_BLOCKS = 50          # per message (Slack rejects more; slack_sdk does not check it)
+SECTION_LIMIT = 3000     # characters of a section block's text
+HEADER_LIMIT = 150       # characters of a header block's plain text
+
+# Slack sections after the headline: (kind, most items shown, most section blocks).
+# The item caps keep the message a summary — the full lists are in the HTML report — and
+# the block caps bound the message: 3 head blocks + 5 dividers + 12 sections + 1 footer.
+_SLACK_SECTIONS: tuple[tuple[str, int, int], ...] = (
+    ("decided", 12, 3),
+    ("waiting", 12, 3),
+    ("objections", 6, 3),
+    ("departments", 20, 2),
+    ("stages", 10, 1),
+)
+_HEADLINE_FIELDS = ("filed", "decided", "open", "overdue", "escalated", "median")
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+_RESOLUTION_ORDER = {None: 0, "overruled": 1, "resolved": 2, "withdrawn": 3}
+
+
+# --- filters shared by the templates -------------------------------------------------------
+
+
+def mrkdwn(text: object) -> str:
+    """Escape `&`, `<`, `>` so user text cannot ping (`<!channel>`), mention or disguise a link."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def mention(user: str) -> str:
+    """A Slack mention for a user id; anything that is not an id is shown as escaped text."""
+    return f"<@{user}>" if _USER_ID.fullmatch(user) else mrkdwn(user)
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten mrkdwn to `limit` characters with "…", never cutting an `&amp;` escape or a `<…>` in two."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    angle = cut.rfind("<")
+    if angle != -1 and ">" not in cut[angle:]:
+        cut = cut[:angle]
+    return cut + "…"
+
+
+def one_line(text: object) -> str:
+    """User text on one line, without control characters (a title must not move the terminal's cursor)."""
+    return " ".join(_CONTROL.sub(" ", str(text)).split())
+
+
+def plain(text: object) -> str:
+    """Multi-line user text without control characters, line breaks kept."""
+    lines = (" ".join(_CONTROL.sub(" ", line).split()) for line in str(text).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def cell(value: object, width: int, align: str = "<") -> str:
+    """A fixed-width text column: shortened with "…" when too long, padded when too short."""
+    text = one_line(value)
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    return f"{text:{align}{width}}"
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """`1 objection`, `3 objections`."""
+    return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
+def day(d: date) -> str:
+    return f"{d:%a} {d.day} {d:%b %Y}"
+
+
+def when(at: datetime, tz: str) -> str:
+    """A moment in the council's time zone; a naive datetime is taken as UTC, as the database stores it."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    local = at.astimezone(ZoneInfo(tz))
+    return f"{local:%a} {local.day} {local:%b %H:%M}"
+
+
+@dataclass(frozen=True)
+class Change:
+    """How a headline number moved since last week, in the forms the templates need."""
+
+    arrow: str       # "▲", "▼", "=" or "" when there is nothing to compare
+    amount: str      # "3", "1.5 h", "same", "": the size of the change, its sign is the arrow
+    previous: str    # last week's value, formatted
+    tone: str        # "good", "bad" or "neutral": the colour in HTML
+    words: str       # "up 3 from 11": for screen readers and plain text
+
+
+def change(current: float | None, previous: float | None, better: str | None = None, hours: bool = False) -> Change:
+    """Compare with last week; `better` is "up" or "down" when the direction means good or bad news."""
+
+    def fmt(value: float | None) -> str:
+        return charts.duration(value) if hours else ("—" if value is None else f"{value:g}")
+
+    if current is None or previous is None:
+        return Change("", "", fmt(previous), "neutral", f"last week {fmt(previous)}")
+    diff = current - previous
+    if abs(diff) < 0.05:
+        return Change("=", "same", fmt(previous), "neutral", f"same as last week ({fmt(previous)})")
+    up = diff > 0
+    size = charts.duration(abs(diff)) if hours else f"{abs(diff):g}"
+    tone = "neutral" if better is None else ("good" if up == (better == "up") else "bad")
+    words = f"{'up' if up else 'down'} {size} from {fmt(previous)}"
+    return Change("▲" if up else "▼", size, fmt(previous), tone, words)
+
+
+def standing_first(objections: Iterable[Objection]) -> list[Objection]:
+    """Standing blocking objections first: they are what holds requests up."""
+    return sorted(objections, key=lambda o: (_RESOLUTION_ORDER.get(o.resolution, 4), not o.blocking, o.request_id))
+
+
+def busiest_stages(stages: Iterable[StageStats]) -> list[StageStats]:
+    """Stages with anything to show, most pending first, then most touched."""
+    return sorted((s for s in stages if s.touched or s.pending), key=lambda s: (-s.pending, -s.touched, s.stage))
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("html.j2", "html", "svg"), default=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(mrkdwn=mrkdwn, mention=mention, clip=clip, one_line=one_line, plain=plain, cell=cell,
+                       plural=plural, day=day, when=when, duration=charts.duration)
+    env.globals.update(change=change, standing_first=standing_first, busiest_stages=busiest_stages)
+    return env
+
+
+_ENV = _environment()
+
+
+def _context(digest: Digest) -> dict[str, Any]:
+    return {"d": digest, "tz": digest.timezone, "who": lambda uid: digest.names.get(uid, uid)}
+
+
+# --- text and HTML -------------------------------------------------------------------------
+
+
+def render_text(digest: Digest) -> str:
+    """The digest for a terminal (`cxbot digest preview --format text`)."""
+    return _ENV.get_template("digest.txt.j2").render(_context(digest))
+
+
+def render_html(digest: Digest) -> str:
+    """The standalone HTML report: embedded CSS and inline SVG charts, nothing fetched, no script."""
+    charts_svg = {
+        # Built with html.escape on every text, so they are safe to insert as they are.
+        "decisions": Markup(charts.decisions_per_week(digest.history)),
+        "answers": Markup(charts.median_answer_by_department(digest.departments)),
+    }
+    return _ENV.get_template("digest.html.j2").render(_context(digest), charts=charts_svg)
+
+
+# --- Slack ---------------------------------------------------------------------------------
+
+
+def _pack(title: str, items: Sequence[str], cap: int, budget: int, more: Callable[[int], str]) -> list[str]:
+    """Whole items into at most `budget` section texts of at most SECTION_LIMIT characters each.
+
+    Items beyond `cap` or beyond the budget are counted in a closing "… and N more" line,
+    for which room is made by dropping the last items shown if need be.
+    """
+    texts: list[list[str]] = [[title]]
+
+    def size(parts: list[str]) -> int:
+        return sum(map(len, parts)) + len(parts) - 1
+
+    shown = 0
+    for item in items[:cap]:
+        item = clip(item, SECTION_LIMIT - len(title) - 1)
+        if size(texts[-1] + [item]) <= SECTION_LIMIT:
+            texts[-1].append(item)
+        elif len(texts) < budget:
+            texts.append([item])
+        else:
+            break
+        shown += 1
+    hidden = len(items) - shown
+    if hidden:
+        while size(texts[-1] + [more(hidden)]) > SECTION_LIMIT and len(texts[-1]) > 1:
+            texts[-1].pop()
+            hidden += 1
+        texts[-1].append(more(hidden))
+    return ["\n".join(parts) for parts in texts]
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SECTION_LIMIT)}}
+
+
+def _header(text: str) -> dict[str, Any]:
+    text = one_line(text)
+    if len(text) > HEADER_LIMIT:
+        text = text[: HEADER_LIMIT - 1] + "…"
+    return {"type": "header", "text": {"type": "plain_text", "text": text, "emoji": True}}
+
+
+def _items(kind: str, digest: Digest) -> Sequence[Any]:
+    if kind == "objections":
+        return digest.objections_by_stage
+    if kind == "stages":
+        return busiest_stages(digest.stages)
+    return getattr(digest, kind)
+
+
+def render_slack(digest: Digest, *, report_note: str | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """The digest as a Slack message: (one-line fallback text, Block Kit blocks).
+
+    Every piece of user text is escaped by the template's `mrkdwn` filter; `report_note`
+    (e.g. "Full report attached") is escaped too and closes every shortened list.
+    """
+    slack = _ENV.get_template("digest.slack.j2").make_module(_context(digest))
+    note = report_note or ""
+    fallback = one_line(slack.fallback(digest))
+    if digest.quiet:
+        blocks = [_header(slack.header(digest)), _section(str(slack.quiet(digest, note)).strip())]
+        return fallback, blocks
+    blocks: list[dict[str, Any]] = [
+        _header(slack.header(digest)),
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": str(slack.period(digest)).strip()}]},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": str(slack.headline(key, digest)).strip()}
+                                       for key in _HEADLINE_FIELDS]},
+    ]
+    for kind, cap, budget in _SLACK_SECTIONS:
+        items = _items(kind, digest)
+        if not items:
+            continue
+        lines = [str(slack.item(kind, x, digest)).strip() for x in items]
+        texts = _pack(str(slack.title(kind, digest)).strip(), lines, cap, budget,
+                      lambda n: str(slack.more(n, note)).strip())
+        blocks.append({"type": "divider"})
+        blocks.extend(_section(text) for text in texts)
+    footer = str(slack.footer(digest, note)).strip()
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": footer}]})
+    if len(blocks) > MAX_BLOCKS:  # the caps above make this impossible; fail loudly rather than be refused by Slack
+        raise AssertionError(f"digest message has {len(blocks)} blocks, over Slack's {MAX_BLOCKS}")
+    return fallback, blocks
+
+
+def render(digest: Digest, fmt: str) -> str:
+    """One of FORMATS as a string: the Slack format gives the blocks as pretty JSON."""
+    if fmt == "text":
+        return render_text(digest)
+    if fmt == "html":
+        return render_html(digest)
+    if fmt == "slack":
+        return json.dumps(render_slack(digest)[1], indent=2, ensure_ascii=False) + "\n"
+    raise ValueError(f"unknown digest format {fmt!r}: expected one of {', '.join(FORMATS)}")

@@ -1,0 +1,96 @@
+"""The chair's weekly digest: preview it, send it now, or send it when it is due.
+
+Exactly one digest per week: sending *claims* the week with a row whose key is the week,
+in the same transaction as the outbox item that delivers it, so several replicas and
+restarts never send a week twice (`--force` sends it again on purpose).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from cxbot.clock import Clock
+from cxbot.domain.calendar import WEEKDAYS
+from cxbot.reports.digest import compute_digest, previous_week, week_label, week_of
+from cxbot.reports.model import Digest
+from cxbot.services import audit
+from cxbot.services.lifecycle import rules
+from cxbot.services.outbox import enqueue
+from cxbot.store.models import DigestSend, Person
+from cxbot.store.uow import UnitOfWork
+
+DIGEST_DM = "digest_dm"            # outbox kinds, in this order in the week's lane: the chair's DM,
+DIGEST_REPORT = "digest_report"    # the full HTML report attached in its thread,
+DIGEST_CHANNEL = "digest_channel"  # and, if the council wants it, the same digest in the channel
+
+
+def digest_lane(week: str) -> str:
+    return f"digest:{week}"
+
+
+def digest(uow: UnitOfWork, *, week: str | None, clock: Clock) -> Digest:
+    """The digest of `week` (default: the current week), with people's names where known."""
+    now = clock.now()
+    with uow:
+        s = uow.session
+        _, working_time = rules(s)
+        result = compute_digest(s, week or week_of(now, working_time.timezone), now=now)
+        names = {p.user_id: p.name for p in s.scalars(select(Person).where(Person.name != ""))}
+        return replace(result, names=names)
+
+
+def send(uow: UnitOfWork, *, week: str, clock: Clock, force: bool = False, actor: str = "cxbot") -> bool:
+    """Claim `week` and queue its delivery; False when it was already sent (and not forced)."""
+    now = clock.now()
+    with uow:
+        s = uow.session
+        existing = s.get(DigestSend, week)
+        if existing is not None and not force:
+            return False
+        if existing is None:
+            s.add(DigestSend(week=week, claimed_at=now, sent_at=None, forced=False, dm_channel="", dm_ts=""))
+        else:
+            existing.claimed_at, existing.sent_at, existing.forced = now, None, True
+            existing.dm_channel, existing.dm_ts = "", ""
+        try:
+            s.flush()
+        except IntegrityError:
+            return False  # another process claimed it a moment ago
+        audit.record(s, kind="digest_claimed", actor=actor, at=now, week=week, forced=force)
+        policy, _ = rules(s)
+        kinds = [DIGEST_DM, DIGEST_REPORT] + ([DIGEST_CHANNEL] if policy.digest.post_to_channel else [])
+        for kind in kinds:
+            enqueue(s, lane=digest_lane(week), kind=kind, payload={"week": week}, now=now)
+        uow.commit()
+        return True
+
+
+def due_week(uow: UnitOfWork, *, clock: Clock) -> str | None:
+    """The week whose digest is due now: the previous ISO week, once this week's send time
+    (council day and time) has passed. None before that."""
+    now = clock.now()
+    with uow:
+        policy, working_time = rules(uow.session)
+    zone = ZoneInfo(working_time.timezone)
+    local = now.astimezone(zone)
+    monday = local.date() - timedelta(days=local.weekday())
+    hour, minute = (int(p) for p in policy.digest.time.split(":"))
+    due = datetime.combine(monday + timedelta(days=WEEKDAYS.index(policy.digest.day)), time(hour, minute), zone)
+    if now < due:
+        return None
+    return previous_week(week_label(monday))
+
+
+def send_when_due(new_uow: Callable[[], UnitOfWork], *, clock: Clock) -> str | None:
+    """Called every minute by the sweep: send last week's digest once its time has come.
+    Returns the week it queued, or None."""
+    week = due_week(new_uow(), clock=clock)
+    if week is None:
+        return None
+    return week if send(new_uow(), week=week, clock=clock) else None
