@@ -7,8 +7,8 @@ from datetime import date
 from cxbot.domain.decision import outcome, tally
 from cxbot.domain.drafts import draft_errors
 from cxbot.domain.model import Answer, Ballot, Draft, Impact, Magnitude, Resolution, Role, Status, VoteKind
-from cxbot.domain.policy import MagnitudePolicy, RoutingRule
 from cxbot.domain.permissions import Membership, filing_refusal, vote_refusal
+from cxbot.domain.policy import MagnitudePolicy, RoutingRule
 from cxbot.domain.routing import DepartmentInfo, route
 
 DEPTS = [DepartmentInfo("billing", "Billing", 1), DepartmentInfo("legal", "Legal", 2),
