@@ -24,6 +24,8 @@ from cxbot.domain.model import Status
 from cxbot.sandbox.client import SlackPeople
 from cxbot.sandbox.emulator import SlackEmulator
 from cxbot.sandbox.serving import serve_in_thread
+from cxbot.reports.render import render_text
+from cxbot.services import digests
 from cxbot.services.council import load_council
 from cxbot.slack.blocks import ids
 from cxbot.store.db import make_engine
@@ -159,6 +161,14 @@ def play(story: Story) -> None:
     story.press(SAM, rid2, ids.APPROVE)
     story.show()
     story.check(story.request(rid2).status is Status.APPROVED, "the revised request was not approved")
+
+    story.say("The chair reads the week's digest.")
+    story.runtime.timezones(list(PEOPLE))  # names for the report, as the minute job caches them
+    digest = digests.digest(story.runtime.services.uow(), week=None, clock=story.runtime.clock)
+    story.check(digest.headline.filed == 2 and digest.headline.approved == 1 and digest.headline.withdrawn == 1,
+                f"the digest's numbers are off: {digest.headline}")
+    if not story.quiet:
+        print(_indent(render_text(digest)), file=story.out)
 
 
 def run_demo(*, quiet: bool = False, out: TextIO | None = None) -> int:
