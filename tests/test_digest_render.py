@@ -8,8 +8,8 @@ medium would show or act on.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import struct
 import subprocess

@@ -204,7 +204,8 @@ def test_deadline_escalates_to_the_leads_then_the_chair_who_decides(stack: Stack
     assert decided.actor == "U0CHAIR" and decided.data["outstanding"] == ["support"]
     assert "low risk" in decided.data["rationale"]
     assert action_ids(stack.slack.message(chair_dm.channel, chair_dm.ts)) == [], "the chair's buttons go"
-    assert any("The council chair <@U0CHAIR> approved" in m.text for m in stack.slack.thread(CHANNEL, stack.parent(rid).ts))
+    thread = stack.slack.thread(CHANNEL, stack.parent(rid).ts)
+    assert any("The council chair <@U0CHAIR> approved" in m.text for m in thread)
 
 
 def test_chair_rejection_records_the_dissent(stack: Stack) -> None:

@@ -21,10 +21,10 @@ from cxbot.app import Runtime
 from cxbot.config import Settings
 from cxbot.council_file import load_council_file
 from cxbot.domain.model import Status
+from cxbot.reports.render import render_text
 from cxbot.sandbox.client import SlackPeople
 from cxbot.sandbox.emulator import SlackEmulator
 from cxbot.sandbox.serving import serve_in_thread
-from cxbot.reports.render import render_text
 from cxbot.services import digests
 from cxbot.services.council import load_council
 from cxbot.slack.blocks import ids
