@@ -7,18 +7,19 @@ import logging
 from typing import Literal
 
 from slack_bolt import App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from sqlalchemy import Engine
 
 from cxbot.clock import Clock, SystemClock
 from cxbot.config import ConfigError, Settings
-from cxbot.jobs.outbox_worker import OutboxWorker
+from cxbot.jobs.outbox_worker import Item, OutboxWorker
 from cxbot.jobs.scheduler import Scheduler
-from cxbot.services import digests
+from cxbot.metrics import Metrics
+from cxbot.services import digests, notices
 from cxbot.services.context import Services
 from cxbot.services.sweep import SweepReport, sweep
 from cxbot.slack.bolt import make_app, make_client
 from cxbot.slack.delivery import SlackDelivery
+from cxbot.slack.gateway import SlackGateway
 from cxbot.slack.people import SlackTimeZones
 from cxbot.slack.replies import AfterAck
 from cxbot.store.db import make_engine, make_session_factory
@@ -41,7 +42,7 @@ class Runtime:
     """
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None,
-                 mode: Mode = "http", sweep_every: float | None = 60.0) -> None:
+                 mode: Mode = "http", sweep_every: float | None = 60.0, min_update_interval: float = 1.0) -> None:
         settings.require(*REQUIRED[mode])
         self.settings = settings
         self.engine = engine or make_engine(settings.database_url)
@@ -50,8 +51,11 @@ class Runtime:
         self.sessions = make_session_factory(self.engine)
         self.clock = clock or SystemClock()
         self.client = make_client(token=settings.bot_token or "", base_url=settings.slack_api_url)
+        self.metrics = Metrics()
+        self.metrics.watch_outbox(self.sessions, self.clock)
         self.delivery = SlackDelivery(self.client, self.sessions, self.clock)
-        self.worker = OutboxWorker(self.sessions, self.clock, self.delivery)
+        self.worker = OutboxWorker(self.sessions, self.clock, self.delivery, observe=self._delivered,
+                                   min_update_interval=min_update_interval)
         self.services = Services(self.sessions, self.clock, on_commit=self.worker.kick)
         self.timezones = SlackTimeZones(self.client, self.sessions, self.clock)
         self.scheduler = (Scheduler({"sweep": self.sweep, "digest": self.send_due_digest}, every_seconds=sweep_every)
@@ -62,7 +66,16 @@ class Runtime:
         if mode != "jobs":
             self.bolt = make_app(client=self.client, signing_secret=settings.signing_secret, cx=self.services,
                                  after=self.after, verify_requests=mode == "http")
-            self.wsgi = WebApp(SlackRequestHandler(self.bolt), self.engine)
+            self.wsgi = WebApp(SlackGateway(self.bolt, settings.signing_secret or ""), self.engine, self.metrics)
+
+    def _delivered(self, item: Item, result: str, error: str) -> None:
+        """Count deliveries; tell the admins, once, about a message Slack will never take."""
+        self.metrics.deliveries.labels(item.kind, result).inc()
+        if result == "dead" and item.kind != notices.ADMIN_ALERT:
+            with self.services.uow() as uow:
+                notices.delivery_failed(uow.session, item_id=item.id, kind=item.kind, lane=item.lane, error=error,
+                                        now=self.clock.now())
+                uow.commit()
 
     def sweep(self) -> SweepReport:
         """One sweep: deadlines, escalations, lapsed holds, reminders; their Slack messages are queued."""

@@ -1,35 +1,106 @@
-"""Logging set-up: readable lines by default, one JSON object a line with CXBOT_LOG_FORMAT=json."""
+"""Logging: readable lines by default, one JSON object a line with CXBOT_LOG_FORMAT=json.
+
+Every line written while cxbot handles a Slack request carries that request's id and the
+Slack user; lines about a CX review (outbox deliveries, sweeps) carry its number. Tokens
+and secrets are never logged: nothing here formats headers or settings, and a filter
+masks anything shaped like a Slack token that a library might print.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
+
+TOKEN = re.compile(r"xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+")
+
+
+@dataclass
+class Context:
+    request_id: str = ""
+    user: str | None = None
+    review: int | None = None
+
+
+_context: ContextVar[Context | None] = ContextVar("cxbot_log_context", default=None)
+
+
+@contextmanager
+def request_context() -> Iterator[Context]:
+    """Tag the log lines of one Slack request (the id is ours: Slack sends none for interactions)."""
+    context = Context(request_id=uuid.uuid4().hex[:12])
+    token = _context.set(context)
+    try:
+        yield context
+    finally:
+        _context.reset(token)
+
+
+@contextmanager
+def review_context(review: int | None) -> Iterator[None]:
+    token = _context.set(Context(review=review))
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+class ContextFilter(logging.Filter):
+    """Adds request_id, slack_user and review to every record, and masks tokens."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = _context.get() or Context()
+        record.request_id = context.request_id
+        record.slack_user = context.user or ""
+        record.review = context.review
+        if isinstance(record.msg, str) and TOKEN.search(record.msg):
+            record.msg = TOKEN.sub("xox…", record.msg)
+        if record.args:
+            record.args = tuple(TOKEN.sub("xox…", a) if isinstance(a, str) else a for a in
+                                (record.args if isinstance(record.args, tuple) else (record.args,)))
+        return True
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, object] = {
             "at": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("request_id", "slack_user"):
-            if hasattr(record, key):
-                entry[key] = getattr(record, key)
+        for key in ("request_id", "slack_user", "review"):
+            value = getattr(record, key, None)
+            if value:
+                entry[key] = value
         if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
+            entry["error"] = TOKEN.sub("xox…", self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        tags = " ".join(f"{k}={v}" for k, v in (("request", getattr(record, "request_id", "")),
+                                                ("user", getattr(record, "slack_user", "")),
+                                                ("review", getattr(record, "review", None))) if v)
+        line = super().format(record)
+        return f"{line} [{tags}]" if tags else line
 
 
 def configure(fmt: str = "text", level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ContextFilter())
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

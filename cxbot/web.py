@@ -1,51 +1,81 @@
-"""The WSGI application served by gunicorn: Slack at POST /slack/events, /healthz for load balancers."""
+"""The WSGI application served by gunicorn: Slack at POST /slack/events, GET /healthz for load
+balancers, GET /metrics for Prometheus."""
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from slack_bolt.adapter.wsgi import SlackRequestHandler
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, text
 
+from cxbot.logs import request_context
+from cxbot.metrics import Metrics
+from cxbot.slack.gateway import SlackGateway
 from cxbot.store.migrate import is_at_head
 
 log = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
-WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 MAX_BODY = 1024 * 1024  # Slack payloads are far smaller; anything bigger is not from Slack
+STATUS = {200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized", 404: "404 Not Found",
+          405: "405 Method Not Allowed", 413: "413 Content Too Large", 503: "503 Service Unavailable"}
 
 
-def _reply(start_response: StartResponse, status: str, body: dict[str, Any]) -> list[bytes]:
-    data = json.dumps(body).encode()
-    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
-    return [data]
+def _send(start_response: StartResponse, status: int, body: bytes, content_type: str = "application/json",
+          headers: dict[str, str] | None = None) -> list[bytes]:
+    out = {k.title(): v for k, v in (headers or {}).items() if k.lower() != "content-length"}
+    out.setdefault("Content-Type", content_type)
+    start_response(STATUS.get(status, f"{status} Status"), [*out.items(), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> list[bytes]:
+    return _send(start_response, status, json.dumps(body).encode())
 
 
 class WebApp:
-    def __init__(self, slack: SlackRequestHandler, engine: Engine) -> None:
-        self._slack = slack
+    def __init__(self, gateway: SlackGateway, engine: Engine, metrics: Metrics) -> None:
+        self._gateway = gateway
         self._engine = engine
+        self._metrics = metrics
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
         if path == "/slack/events":
             if method != "POST":
-                return _reply(start_response, "405 Method Not Allowed", {"error": "POST only"})
-            try:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = -1
-            if length < 0 or length > MAX_BODY:
-                return _reply(start_response, "413 Content Too Large", {"error": "body too large"})
+                return _json(start_response, 405, {"error": "POST only"})
             return self._slack(environ, start_response)
         if path == "/healthz":
             return self._health(start_response)
-        return _reply(start_response, "404 Not Found", {"error": "not found"})
+        if path == "/metrics":
+            return _send(start_response, 200, generate_latest(self._metrics.registry), CONTENT_TYPE_LATEST)
+        return _json(start_response, 404, {"error": "not found"})
+
+    def _slack(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        started = time.perf_counter()
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY:
+            self._metrics.requests.labels("oversized", "413").inc()
+            return _json(start_response, 413, {"error": "body too large"})
+        body = environ["wsgi.input"].read(length) if length else b""
+        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        headers["content-type"] = environ.get("CONTENT_TYPE", "")
+        with request_context() as context:
+            reply = self._gateway.handle(body, headers)
+            context.user = reply.user
+            self._metrics.requests.labels(reply.kind, str(reply.status)).inc()
+            self._metrics.ack_seconds.labels(reply.kind).observe(time.perf_counter() - started)
+            if reply.status >= 400:
+                log.info("answered %s to a %s request", reply.status, reply.kind)
+        return _send(start_response, reply.status, reply.body, headers=reply.headers)
 
     def _health(self, start_response: StartResponse) -> list[bytes]:
         try:
@@ -54,8 +84,8 @@ class WebApp:
             at_head = is_at_head(self._engine)
         except Exception as exc:
             log.warning("health check: database unreachable: %s", exc)
-            return _reply(start_response, "503 Service Unavailable", {"ok": False, "database": "unreachable"})
+            return _json(start_response, 503, {"ok": False, "database": "unreachable"})
         if not at_head:
-            return _reply(start_response, "503 Service Unavailable",
-                          {"ok": False, "database": "reachable", "migrations": "behind: run `cxbot db upgrade`"})
-        return _reply(start_response, "200 OK", {"ok": True, "database": "reachable", "migrations": "at head"})
+            return _json(start_response, 503, {"ok": False, "database": "reachable",
+                                               "migrations": "behind: run `cxbot db upgrade`"})
+        return _json(start_response, 200, {"ok": True, "database": "reachable", "migrations": "at head"})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxbot.clock import Clock
+from cxbot.logs import review_context
 from cxbot.services import outbox
 from cxbot.store.models import OutboxItem
 
@@ -36,16 +38,31 @@ class Item:
     attempts: int
 
 
+def review_of(lane: str) -> int | None:
+    """The CX review a lane belongs to (`request:12`), for the log lines about it."""
+    kind, _, key = lane.partition(":")
+    return int(key) if kind == "request" and key.isdigit() else None
+
+
 Deliver = Callable[[Item], None]
+Observer = Callable[[Item, str, str], None]   # (item, result: done/retry/dead, error)
 
 
 class OutboxWorker:
     def __init__(self, session_factory: sessionmaker[Session], clock: Clock, deliver: Deliver,
-                 *, poll_seconds: float = 2.0) -> None:
+                 *, poll_seconds: float = 2.0, min_update_interval: float = 1.0,
+                 observe: Observer | None = None) -> None:
         self._sessions = session_factory
         self._clock = clock
         self._deliver = deliver
         self._poll = poll_seconds
+        self._observe = observe
+        # Updates of one message at most this often (wall time): a burst of votes on one
+        # request becomes a handful of chat.update calls (Tier 3, ~50 a minute), each
+        # showing everything committed by then.
+        self._min_interval = min_update_interval
+        self._last_update: dict[str, float] = {}
+        self._next_wake: float | None = None
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -69,7 +86,10 @@ class OutboxWorker:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(self._poll)
+            timeout = self._poll
+            if self._next_wake is not None:
+                timeout = max(0.01, min(timeout, self._next_wake - time.monotonic()))
+            self._wake.wait(timeout)
             self._wake.clear()
             try:
                 self.drain()
@@ -79,6 +99,7 @@ class OutboxWorker:
     def drain(self) -> int:
         """Deliver everything due now; returns how many items were settled (done or dead)."""
         settled = 0
+        self._next_wake = None
         with self._lock:
             while not self._stop.is_set():
                 with self._sessions() as s:
@@ -91,7 +112,8 @@ class OutboxWorker:
                         if not outbox.claim_lane(s, lane, self.owner, self._clock.now()):
                             continue
                     try:
-                        n = self._deliver_lane(lane)
+                        with review_context(review_of(lane)):
+                            n = self._deliver_lane(lane)
                     finally:
                         with self._sessions() as s:
                             outbox.release_lane(s, lane, self.owner)
@@ -114,6 +136,8 @@ class OutboxWorker:
         for item in items:
             if item.id in skip:
                 continue
+            if item.coalesce_key and self._too_soon(item.coalesce_key):
+                return settled  # the lane waits (in order) until the message may be updated again
             twins = [o.id for o in items if o.coalesce_key and o.coalesce_key == item.coalesce_key and o.id != item.id]
             try:
                 self._deliver(item)
@@ -123,16 +147,37 @@ class OutboxWorker:
             except outbox.PermanentFailure as exc:
                 log.error("outbox item %s (%s, %s) failed for good: %s", item.id, item.kind, item.lane, exc)
                 self._settle([item.id], outbox.DEAD, str(exc))
+                self._report(item, "dead", str(exc))
                 settled += 1
                 continue
             except Exception as exc:
                 log.exception("outbox item %s (%s, %s) raised", item.id, item.kind, item.lane)
                 self._retry(item, outbox.RetryLater(f"{type(exc).__name__}: {exc}"))
                 return settled
+            if item.coalesce_key:
+                self._last_update[item.coalesce_key] = time.monotonic()
             self._settle([item.id, *twins], outbox.DONE, "")
+            self._report(item, "done", "")
             skip.update(twins)
             settled += 1 + len(twins)
         return settled
+
+    def _too_soon(self, key: str) -> bool:
+        last = self._last_update.get(key)
+        if last is None:
+            return False
+        ready = last + self._min_interval
+        if time.monotonic() >= ready:
+            return False
+        self._next_wake = ready if self._next_wake is None else min(self._next_wake, ready)
+        return True
+
+    def _report(self, item: Item, result: str, error: str) -> None:
+        if self._observe is not None:
+            try:
+                self._observe(item, result, error)
+            except Exception:
+                log.exception("outbox observer failed")
 
     def _settle(self, ids: list[int], status: str, error: str) -> None:
         with self._sessions() as s:
@@ -150,7 +195,9 @@ class OutboxWorker:
             log.error("outbox item %s (%s, %s) gave up after %d attempts: %s",
                       item.id, item.kind, item.lane, attempts, exc.reason)
             status, when = outbox.DEAD, self._clock.now()
+            self._report(item, "dead", exc.reason)
         else:
+            self._report(item, "retry", exc.reason)
             log.warning("outbox item %s (%s, %s) will be retried: %s", item.id, item.kind, item.lane, exc.reason)
             status, when = outbox.PENDING, self._clock.now() + outbox.backoff(attempts, exc.after)
         with self._sessions() as s:

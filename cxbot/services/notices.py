@@ -51,3 +51,11 @@ def reminder(session: Session, request_id: int, user: str, kind: str, on_behalf_
              now: datetime) -> None:
     enqueue(session, lane=request_lane(request_id), kind=REMINDER,
             payload={"request_id": request_id, "user": user, "kind": kind, "on_behalf_of": on_behalf_of}, now=now)
+
+
+ADMIN_ALERT = "admin_alert"     # a DM to the council's admins: a Slack message could not be delivered
+
+
+def delivery_failed(session: Session, *, item_id: int, kind: str, lane: str, error: str, now: datetime) -> None:
+    enqueue(session, lane="admin", kind=ADMIN_ALERT,
+            payload={"item_id": item_id, "kind": kind, "lane": lane, "error": error[:300]}, now=now)

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from cxbot.store.models import OutboxItem, OutboxLane
 
 PENDING, DONE, DEAD = "pending", "done", "dead"
-MAX_ATTEMPTS = 12
+# Backoff doubles from 2 s to a 10-minute cap: 40 attempts keep trying for about five hours,
+# so an hour without Slack loses nothing.
+MAX_ATTEMPTS = 40
 LEASE = timedelta(seconds=60)
 
 

@@ -64,6 +64,7 @@ class SlackDelivery:
             notices.THREAD_NOTE: self._thread_note,
             notices.DIRECT: self._direct,
             notices.REMINDER: self._reminder,
+            notices.ADMIN_ALERT: self._admin_alert,
             digests.DIGEST_DM: self._digest_dm,
             digests.DIGEST_REPORT: self._digest_report,
             digests.DIGEST_CHANNEL: self._digest_channel,
@@ -279,6 +280,19 @@ class SlackDelivery:
             return  # decided between the sweep and now: nothing to remind of
         text, blocks = direct.reminder(view, item.payload.get("kind", "daily"), item.payload.get("on_behalf_of"))
         self._call("chat.postMessage", channel=self._dm_channel(user), text=text, blocks=self._blocks(blocks))
+
+    def _admin_alert(self, item: Item) -> None:
+        """A message Slack refused for good: the admins (or the chair, when there are none) hear of it once."""
+        with self._sessions() as s:
+            council = get_council(s)
+            admins = list(council.admins) or [council.chair]
+        p = item.payload
+        lane = p.get("lane", "")
+        about = f"CX review #{lane.split(':')[1]}" if lane.startswith("request:") else lane
+        text = (f"⚠️ cxbot could not deliver a Slack message ({p.get('kind')}, {about}): "
+                f"`{p.get('error', '')}`. Nothing will retry it; check the bot's channel membership and scopes.")
+        for admin in admins:
+            self._call("chat.postMessage", channel=self._dm_channel(admin), text=text)
 
     # --- the weekly digest ------------------------------------------------------------------
 

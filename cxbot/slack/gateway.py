@@ -1,0 +1,162 @@
+"""The door Slack's HTTP requests come through, in front of Bolt.
+
+Verifies the signature before anything reads the body, rejects malformed payloads with a
+400 (Bolt's own parsing answers some signed but broken bodies with a 500), acknowledges
+event types cxbot does not handle (so Slack does not retry them), and never lets an
+exception become a 500 with a traceback: a failure while handling turns into a 503, which
+Slack retries for events.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+from slack_bolt import App, BoltRequest
+from slack_sdk.signature import SignatureVerifier
+
+log = logging.getLogger(__name__)
+
+HANDLED_EVENTS = {"message"}
+MESSAGE_FIELDS = ("user", "channel", "text", "ts", "thread_ts", "subtype", "bot_id", "channel_type")
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    kind: str
+    user: str | None = None
+
+
+class Malformed(Exception):
+    pass
+
+
+def _json_reply(status: int, kind: str, message: str) -> Reply:
+    return Reply(status, {"Content-Type": "application/json"}, json.dumps({"error": message}).encode(), kind)
+
+
+def _str(value: Any, what: str, *, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if not isinstance(value, str):
+        raise Malformed(f"{what} must be a string")
+
+
+class SlackGateway:
+    def __init__(self, app: App, signing_secret: str) -> None:
+        self._app = app
+        self._verifier = SignatureVerifier(signing_secret)
+
+    def handle(self, body: bytes, headers: dict[str, str]) -> Reply:
+        """`headers` with lower-case names."""
+        timestamp = headers.get("x-slack-request-timestamp", "")
+        signature = headers.get("x-slack-signature", "")
+        if not timestamp or not signature or not self._verifier.is_valid(body, timestamp, signature):
+            return _json_reply(401, "unsigned", "invalid request signature or stale timestamp")
+        try:
+            text = body.decode("utf-8")
+            kind, user, early = self._inspect(text, headers.get("content-type", ""))
+        except (UnicodeDecodeError, ValueError, Malformed) as exc:
+            return _json_reply(400, "malformed", f"malformed Slack payload: {exc}"[:300])
+        if early is not None:
+            return Reply(200, {"Content-Type": "text/plain"}, b"", kind, user)
+        try:
+            response = self._app.dispatch(BoltRequest(body=text, headers={k: [v] for k, v in headers.items()}))
+        except Exception:
+            log.exception("Slack request (%s) failed", kind)
+            return _json_reply(503, kind, "temporarily unavailable")
+        if response.status >= 500:
+            return _json_reply(503, kind, "temporarily unavailable")
+        out = {k: v[0] for k, v in response.headers.items() if v}
+        return Reply(response.status, out, (response.body or "").encode(), kind, user)
+
+    def _inspect(self, text: str, content_type: str) -> tuple[str, str | None, str | None]:
+        """(kind, user, early answer) — raises Malformed for a payload Bolt could not handle."""
+        if content_type.startswith("application/json"):
+            data = json.loads(text)
+            if not isinstance(data, dict):
+                raise Malformed("the body must be a JSON object")
+            kind = data.get("type")
+            _str(kind, "type")
+            if kind == "url_verification":
+                _str(data.get("challenge"), "challenge")
+                return "url_verification", None, None
+            if kind != "event_callback":
+                return str(kind), None, "not handled"
+            event = data.get("event")
+            if not isinstance(event, dict):
+                raise Malformed("event must be an object")
+            _str(event.get("type"), "event.type")
+            _str(data.get("event_id"), "event_id", optional=True)
+            if event["type"] not in HANDLED_EVENTS:
+                return "event", None, "not handled"
+            for field in MESSAGE_FIELDS:
+                _str(event.get(field), f"event.{field}", optional=True)
+            return "event", event.get("user"), None
+        form = parse_qs(text, keep_blank_values=True, strict_parsing=False)
+        if "payload" in form:
+            payload = json.loads(form["payload"][0])
+            if not isinstance(payload, dict):
+                raise Malformed("payload must be a JSON object")
+            kind = payload.get("type")
+            _str(kind, "payload.type")
+            user = payload.get("user")
+            if not isinstance(user, dict):
+                raise Malformed("payload.user must be an object")
+            _str(user.get("id"), "payload.user.id")
+            if kind == "block_actions":
+                self._check_actions(payload)
+            elif kind in ("view_submission", "view_closed"):
+                self._check_view(payload)
+            else:
+                return str(kind), user["id"], "not handled"
+            return str(kind), user["id"], None
+        if "command" in form:
+            for field in ("command", "user_id", "trigger_id", "text", "channel_id"):
+                if field not in form:
+                    raise Malformed(f"{field} is missing")
+            return "command", form["user_id"][0], None
+        raise Malformed("neither a command, an interaction nor an event")
+
+    @staticmethod
+    def _check_actions(payload: dict[str, Any]) -> None:
+        actions = payload.get("actions")
+        if not isinstance(actions, list) or not actions:
+            raise Malformed("actions must be a non-empty list")
+        for action in actions:
+            if not isinstance(action, dict):
+                raise Malformed("each action must be an object")
+            _str(action.get("action_id"), "action_id")
+            _str(action.get("value"), "action value", optional=True)
+            selected = action.get("selected_option")
+            if selected is not None and not (isinstance(selected, dict) and isinstance(selected.get("value"), str)):
+                raise Malformed("selected_option must carry a string value")
+        _str(payload.get("trigger_id"), "trigger_id", optional=True)
+        for part in ("channel", "container"):
+            if payload.get(part) is not None and not isinstance(payload[part], dict):
+                raise Malformed(f"{part} must be an object")
+
+    @staticmethod
+    def _check_view(payload: dict[str, Any]) -> None:
+        view = payload.get("view")
+        if not isinstance(view, dict):
+            raise Malformed("view must be an object")
+        _str(view.get("type"), "view.type")
+        _str(view.get("callback_id"), "view.callback_id")
+        _str(view.get("id"), "view.id", optional=True)
+        _str(view.get("private_metadata"), "view.private_metadata", optional=True)
+        state = view.get("state", {"values": {}})
+        values = state.get("values") if isinstance(state, dict) else None
+        if not isinstance(values, dict) or not all(
+                isinstance(block, dict) and all(isinstance(v, dict) for v in block.values())
+                for block in values.values()):
+            raise Malformed("view.state.values must map blocks to actions to objects")
+        blocks = view.get("blocks", [])
+        if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
+            raise Malformed("view.blocks must be a list of objects")
