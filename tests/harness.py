@@ -24,8 +24,8 @@ from cxbot.sandbox.client import SlackPeople
 from cxbot.sandbox.emulator import SlackEmulator
 from cxbot.sandbox.serving import serve_in_thread
 from cxbot.services.council import load_council
-from cxbot.services.outbox import PENDING
-from cxbot.store.models import OutboxItem, ReviewRequest
+from cxbot.services.outbox import due_lanes
+from cxbot.store.models import ReviewRequest
 
 HERE = Path(__file__).parent
 COUNCIL_FILE = HERE / "council.toml"
@@ -89,9 +89,10 @@ class Stack:
         """Wait until the outbox has nothing due, and the after-ack replies have run."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            pending = self.count(OutboxItem, OutboxItem.status == PENDING,
-                                 OutboxItem.next_attempt_at <= self.clock.now())
-            if pending == 0:
+            with self.session() as s:
+                # A lane waiting on a retry holds back the items behind it: those are not due.
+                pending = due_lanes(s, self.clock.now(), include_held=True)
+            if not pending:
                 time.sleep(0.05)  # let an in-flight AfterAck call land
                 return
             self.runtime.worker.kick()

@@ -60,7 +60,7 @@ class OutboxWorker:
         # Updates of one message at most this often (wall time): a burst of votes on one
         # request becomes a handful of chat.update calls (Tier 3, ~50 a minute), each
         # showing everything committed by then.
-        self._min_interval = min_update_interval
+        self.min_update_interval = min_update_interval
         self._last_update: dict[str, float] = {}
         self._next_wake: float | None = None
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -166,7 +166,7 @@ class OutboxWorker:
         last = self._last_update.get(key)
         if last is None:
             return False
-        ready = last + self._min_interval
+        ready = last + self.min_update_interval
         if time.monotonic() >= ready:
             return False
         self._next_wake = ready if self._next_wake is None else min(self._next_wake, ready)

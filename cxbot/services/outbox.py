@@ -53,8 +53,9 @@ def enqueue(
     return item
 
 
-def due_lanes(session: Session, now: datetime, limit: int = 50) -> list[str]:
-    """Lanes whose first pending item is due and which nobody else holds."""
+def due_lanes(session: Session, now: datetime, limit: int = 50, *, include_held: bool = False) -> list[str]:
+    """Lanes whose first pending item is due and which nobody else holds (or, with
+    `include_held`, whether held or not: what is still to be delivered)."""
     first = (
         select(OutboxItem.lane, func.min(OutboxItem.id).label("first_id"))
         .where(OutboxItem.status == PENDING)
@@ -66,7 +67,8 @@ def due_lanes(session: Session, now: datetime, limit: int = 50) -> list[str]:
         .join(OutboxItem, OutboxItem.id == first.c.first_id)
         .outerjoin(OutboxLane, OutboxLane.lane == first.c.lane)
         .where(OutboxItem.next_attempt_at <= now)
-        .where(or_(OutboxLane.lane.is_(None), OutboxLane.lease_until.is_(None), OutboxLane.lease_until < now))
+        .where(or_(include_held, OutboxLane.lane.is_(None), OutboxLane.lease_until.is_(None),
+                   OutboxLane.lease_until < now))
         .order_by(first.c.first_id)
         .limit(limit)
     )

@@ -85,7 +85,8 @@ def _tell(after: AfterAck, ack: Any, body: dict[str, Any], exc: CxError) -> None
     acked = ack.response is not None
     if body.get("type") == "view_submission":
         if not acked:
-            inputs = [b["block_id"] for b in body["view"]["blocks"] if b.get("type") == "input"]
+            inputs = [b.get("block_id") for b in (body.get("view") or {}).get("blocks") or []
+                      if isinstance(b, dict) and b.get("type") == "input" and isinstance(b.get("block_id"), str)]
             if isinstance(exc, InvalidInput):
                 errors = {k: v for k, v in exc.errors.items() if k in inputs}
                 leftover = [v for k, v in exc.errors.items() if k not in inputs]
