@@ -38,11 +38,12 @@ class Runtime:
 
     `mode="http"` and `"socket"` also build the Bolt app (which checks the token with
     `auth.test`); `"jobs"` is for one-off commands such as `cxbot sweep`. `start()` starts
-    the outbox worker and the minute-by-minute sweep.
+    the outbox worker and (unless `scheduled=False`, for tests and the demo, which move
+    time themselves) the sweep and digest check every CXBOT_SWEEP_SECONDS.
     """
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None,
-                 mode: Mode = "http", sweep_every: float | None = 60.0, min_update_interval: float = 1.0) -> None:
+                 mode: Mode = "http", scheduled: bool = True, min_update_interval: float = 1.0) -> None:
         settings.require(*REQUIRED[mode])
         self.settings = settings
         self.engine = engine or make_engine(settings.database_url)
@@ -58,8 +59,8 @@ class Runtime:
                                    min_update_interval=min_update_interval)
         self.services = Services(self.sessions, self.clock, on_commit=self.worker.kick)
         self.timezones = SlackTimeZones(self.client, self.sessions, self.clock)
-        self.scheduler = (Scheduler({"sweep": self.sweep, "digest": self.send_due_digest}, every_seconds=sweep_every)
-                          if sweep_every and mode != "jobs" else None)
+        self.scheduler = (Scheduler({"sweep": self.sweep, "digest": self.send_due_digest},
+                                    every_seconds=settings.sweep_seconds) if scheduled and mode != "jobs" else None)
         self.after = AfterAck(self.client)
         self.bolt: App | None = None
         self.wsgi: WebApp | None = None

@@ -25,6 +25,7 @@ class Settings:
     council_file: str | None
     log_format: str
     log_level: str
+    sweep_seconds: float
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -32,6 +33,12 @@ class Settings:
         log_format = env.get("CXBOT_LOG_FORMAT", "text").lower()
         if log_format not in ("text", "json"):
             raise ConfigError(f"CXBOT_LOG_FORMAT must be 'text' or 'json', not {log_format!r}")
+        try:
+            sweep_seconds = float(env.get("CXBOT_SWEEP_SECONDS", "60"))
+        except ValueError:
+            raise ConfigError("CXBOT_SWEEP_SECONDS must be a number of seconds") from None
+        if not 1 <= sweep_seconds <= 3600:
+            raise ConfigError("CXBOT_SWEEP_SECONDS must be between 1 and 3600")
         api_url = env.get("CXBOT_SLACK_API_URL") or DEFAULT_SLACK_API_URL
         if not api_url.endswith("/"):
             api_url += "/"
@@ -44,6 +51,7 @@ class Settings:
             council_file=env.get("CXBOT_COUNCIL_FILE") or None,
             log_format=log_format,
             log_level=env.get("CXBOT_LOG_LEVEL", "INFO").upper(),
+            sweep_seconds=sweep_seconds,
         )
 
     def require(self, *names: str) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cxbot.clock import Clock
 from cxbot.logs import review_context
 from cxbot.services import outbox
-from cxbot.store.models import OutboxItem
+from cxbot.store.models import OutboxItem, OutboxLane
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +156,7 @@ class OutboxWorker:
                 return settled
             if item.coalesce_key:
                 self._last_update[item.coalesce_key] = time.monotonic()
-            self._settle([item.id, *twins], outbox.DONE, "")
+            self._settle([item.id, *twins], outbox.DONE, "", lane=lane)
             self._report(item, "done", "")
             skip.update(twins)
             settled += 1 + len(twins)
@@ -179,7 +179,8 @@ class OutboxWorker:
             except Exception:
                 log.exception("outbox observer failed")
 
-    def _settle(self, ids: list[int], status: str, error: str) -> None:
+    def _settle(self, ids: list[int], status: str, error: str, *, lane: str | None = None) -> None:
+        """Record the items' fate; with `lane`, also renew this worker's lease on it."""
         with self._sessions() as s:
             s.execute(
                 update(OutboxItem).where(OutboxItem.id.in_(ids))
@@ -187,6 +188,10 @@ class OutboxWorker:
                         last_error=error[:500])
                 .execution_options(synchronize_session=False)
             )
+            if lane is not None:
+                s.execute(update(OutboxLane).where(OutboxLane.lane == lane, OutboxLane.owner == self.owner)
+                          .values(lease_until=self._clock.now() + outbox.LEASE)
+                          .execution_options(synchronize_session=False))
             s.commit()
 
     def _retry(self, item: Item, exc: outbox.RetryLater) -> None:

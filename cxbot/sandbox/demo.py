@@ -185,7 +185,7 @@ def run_demo(*, quiet: bool = False, out: TextIO | None = None) -> int:
             "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": secret,
             "CXBOT_DATABASE_URL": database_url, "CXBOT_SLACK_API_URL": slack.url,
         })
-        runtime = Runtime(settings, engine=engine, sweep_every=None)
+        runtime = Runtime(settings, engine=engine, scheduled=False)
         load_council(runtime.services.uow(), load_council_file(COUNCIL), clock=runtime.clock)
         runtime.start()
         try:

@@ -22,7 +22,9 @@ PENDING, DONE, DEAD = "pending", "done", "dead"
 # Backoff doubles from 2 s to a 10-minute cap: 40 attempts keep trying for about five hours,
 # so an hour without Slack loses nothing.
 MAX_ATTEMPTS = 40
-LEASE = timedelta(seconds=60)
+# A lane's lease is renewed after each item; a process that dies (kill -9) holds its lanes
+# no longer than this, and a delivery never runs past it (the Slack client times out in 10 s).
+LEASE = timedelta(seconds=20)
 
 
 class RetryLater(Exception):
