@@ -24,6 +24,7 @@ from markupsafe import Markup
 
 from cxbot.reports import charts
 from cxbot.reports.model import Digest, Objection, StageStats
+from cxbot.slack.text import clip, escape
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 FORMATS = ("text", "html", "slack")
@@ -54,26 +55,12 @@ _RESOLUTION_ORDER = {None: 0, "overruled": 1, "resolved": 2, "withdrawn": 3}
 
 def mrkdwn(text: object) -> str:
     """Escape `&`, `<`, `>` so user text cannot ping (`<!channel>`), mention or disguise a link."""
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escape(str(text))
 
 
 def mention(user: str) -> str:
     """A Slack mention for a user id; anything that is not an id is shown as escaped text."""
     return f"<@{user}>" if _USER_ID.fullmatch(user) else mrkdwn(user)
-
-
-def clip(text: str, limit: int) -> str:
-    """Shorten mrkdwn to `limit` characters with "…", never cutting an `&amp;` escape or a `<…>` in two."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    amp = cut.rfind("&")
-    if amp != -1 and ";" not in cut[amp:]:
-        cut = cut[:amp]
-    angle = cut.rfind("<")
-    if angle != -1 and ">" not in cut[angle:]:
-        cut = cut[:angle]
-    return cut + "…"
 
 
 def one_line(text: object) -> str:

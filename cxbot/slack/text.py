@@ -12,13 +12,17 @@ def escape(text: str) -> str:
 
 
 def clip(text: str, limit: int) -> str:
-    """Shorten to `limit` characters, with an ellipsis, never cutting an escape sequence in two."""
+    """Shorten mrkdwn to `limit` characters with "…", never cutting an `&amp;` escape or a
+    `<@U…>` mention or `<url|label>` link in two (half of one would show as garbage)."""
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
     amp = cut.rfind("&")
     if amp != -1 and ";" not in cut[amp:]:
         cut = cut[:amp]
+    angle = cut.rfind("<")
+    if angle != -1 and ">" not in cut[angle:]:
+        cut = cut[:angle]
     return cut + "…"
 
 
