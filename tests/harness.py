@@ -183,7 +183,7 @@ def running_stack(database_url: str, engine: Any = None) -> Iterator[Stack]:
         })
         # Messages update at most every 0.1 s here (1 s in production) to keep the suite quick;
         # test_resilience checks the production interval.
-        runtime = Runtime(settings, clock=clock, engine=engine, sweep_every=None, min_update_interval=0.1)
+        runtime = Runtime(settings, clock=clock, engine=engine, scheduled=False, min_update_interval=0.1)
         load_council(runtime.services.uow(), load_council_file(COUNCIL_FILE), clock=clock)
         runtime.start()
         try:
