@@ -53,7 +53,7 @@ def postgres_database() -> Iterator[str]:
     admin.dispose()
 
 
-def _truncate(url: str) -> None:
+def empty_database(url: str) -> None:
     engine = make_engine(url)
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
@@ -68,7 +68,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
     url = request.getfixturevalue("postgres_database")
-    _truncate(url)
+    empty_database(url)
     return url
 
 

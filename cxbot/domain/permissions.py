@@ -84,9 +84,10 @@ def chair_refusal(who: Membership) -> str | None:
     return None
 
 
-def resolve_refusal(who: Membership, *, objector: str) -> str | None:
-    """A blocking objection is resolved by its author; the chair overrules instead."""
-    if who.user != objector:
+def resolve_refusal(who: Membership, *, objector: str, seat: str | None = None) -> str | None:
+    """A blocking objection is resolved by its author, or by the advocate whose seat it was
+    raised for (a substitute's objection, once its advocate is back); the chair overrules instead."""
+    if who.user not in (objector, seat):
         return "Only the advocate who raised this objection can resolve it. The chair can overrule it."
     return None
 

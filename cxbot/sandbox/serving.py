@@ -27,7 +27,9 @@ class _QuietHandler(WSGIRequestHandler):
 def serve_in_thread(app: Any, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve `app` on a free port; yields its base URL (`http://127.0.0.1:PORT`)."""
     server = make_server(host, 0, app, server_class=_Server, handler_class=_QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, name="cxbot-sandbox-http", daemon=True)
+    # A short poll: shutdown() waits for it, and tests start and stop many servers.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="cxbot-sandbox-http", daemon=True)
     thread.start()
     try:
         yield f"http://{host}:{server.server_port}"

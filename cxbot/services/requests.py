@@ -86,16 +86,18 @@ def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, vie
     now = clock.now()
     with uow:
         s = uow.session
-        if view_id is not None:
-            existing = s.scalar(select(ReviewRequest.id).where(ReviewRequest.source_view_id == view_id))
-            if existing is not None:
-                return existing
         council = get_council(s)
         policy, working_time = council_rules(council)
         who = membership(s, actor)
         refusal = filing_refusal(who, council.chair)
         if refusal:
             raise NotAllowed(refusal)
+        if view_id is not None:
+            existing = s.scalar(select(ReviewRequest).where(ReviewRequest.source_view_id == view_id))
+            if existing is not None:
+                if existing.filer != actor:
+                    raise NotAllowed("This form was someone else's.")
+                return existing.id
         errors = draft_errors(draft, today=working_time.local_date(now),
                               departments=who.departments(Role.LEAD, Role.ADVOCATE), stages=council.stages)
         if errors:
@@ -247,6 +249,8 @@ def chair_decide(uow: UnitOfWork, *, actor: str, request_id: int, approve: bool,
         if refusal:
             raise NotAllowed(refusal)
         request = open_request(s, request_id)
+        if request.status is not Status.ESCALATED:
+            raise Closed("The chair decides escalated requests; this one is back under review.")
         result = current_tally(s, request)
         dissent = [{"user": b.user, "department": b.department, "reason": b.note} for b in result.objections
                    if b.stands] if approve else [

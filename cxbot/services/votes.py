@@ -176,9 +176,12 @@ def resolve_objection(uow: UnitOfWork, *, actor: str, request_id: int, vote_id: 
         if request.status.is_final:
             raise Closed(f"This request is already {request.status.label.lower()}.")
         vote = _objection(s, request_id, vote_id)
-        refusal = resolve_refusal(membership(s, actor), objector=vote.user_id)
+        refusal = resolve_refusal(membership(s, actor), objector=vote.user_id, seat=vote.on_behalf_of)
         if refusal:
             raise NotAllowed(refusal)
+        # Resolving answers for the department, so only someone who may vote for it now may do it
+        # (not a removed advocate, an away one, or a substitute whose stand-in has ended).
+        voter(s, actor, request, now)
         if vote.resolution is not None:
             return request.status
         _end_objection(s, request, vote, Resolution.RESOLVED, actor, _clean(note), now)

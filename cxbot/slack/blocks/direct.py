@@ -75,7 +75,7 @@ def escalation(view: RequestView, data: dict[str, Any], *, for_chair: bool) -> D
     text = f"⏫ {_title(view)} is escalated to you: {reason}.\n{escape(clip(view.summary, 600))}"
     state = ContextBlock(elements=[MarkdownTextObject(text=clip(status_line(view), 3000))])
     blocks: list[Block] = [_section(text), state]
-    if for_chair and not view.status.is_final:
+    if for_chair and view.status is Status.ESCALATED:
         blocks.append(ActionsBlock(block_id="chair_decision", elements=[
             ButtonElement(text="Approve…", action_id=ids.DECIDE_APPROVE, value=str(view.id), style="primary"),
             ButtonElement(text="Reject…", action_id=ids.DECIDE_REJECT, value=str(view.id), style="danger"),

@@ -1,0 +1,280 @@
+"""The load generator of `bench.load`, run in its own process: `python -m bench.loadgen PLAN OUT`.
+
+It runs apart from the benchmark's main process because that one hosts the Slack emulator,
+whose Block Kit validation and rendering of every `chat.update` would otherwise hold the GIL
+while a client thread waits to take its timestamp. It stays cheap: every body is built
+before the clock starts; during the run a thread only signs (one HMAC), sends over its own
+kept-alive connection and reads the answer.
+
+Each of `concurrency` threads owns a disjoint share of the (request, advocate) pairs and,
+at random, either presses a button as one of them, alternating Approve and Abstain so every
+press changes the stored vote, or (with probability `command_share`) sends `/cx-review` as
+a random lead with a fresh trigger id fetched from the benchmark's trigger service first
+(outside the timed round trip), so the app's `views.open` works. Latency is the client's
+HTTP round trip, from sending the request to having read the answer.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from slack_sdk.signature import SignatureVerifier
+
+FORM = "application/x-www-form-urlencoded"
+KINDS = ("approve", "abstain")
+ACTION_IDS = {"approve": "vote_approve", "abstain": "vote_abstain"}
+BUTTON_TEXT = {"approve": "Approve", "abstain": "Abstain"}
+
+
+@dataclass(frozen=True)
+class Voter:
+    """An advocate who may vote on a request, and the ids Slack would have given the press."""
+
+    request_id: int
+    user_id: str
+    user_name: str
+    trigger_id: str
+    response_url: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything the load generator needs; written as JSON by `bench.load`."""
+
+    url: str
+    secret: str
+    concurrency: int
+    warmup: float
+    seconds: float
+    command_share: float
+    seed: int
+    trigger_url: str
+    team_id: str
+    api_app_id: str
+    verification_token: str
+    channel_id: str
+    channel_name: str
+    prompts: dict[str, dict[str, Any]]  # request id -> the vote prompt message, as Slack shows it
+    voters: list[Voter]
+    leads: list[tuple[str, str]]  # (user id, name)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        data = dict(data)
+        data["voters"] = [Voter(**v) for v in data["voters"]]
+        data["leads"] = [tuple(lead) for lead in data["leads"]]
+        return cls(**data)
+
+
+@dataclass
+class ThreadResult:
+    """What one client thread saw; latencies in ms of requests started inside the timed window."""
+
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {"vote": [], "command": []})
+    errors: dict[str, dict[str, int]] = field(default_factory=lambda: {"vote": {}, "command": {}})
+    all_errors: dict[str, int] = field(default_factory=dict)  # warm-up included, by status or exception
+    acked_votes: int = 0          # HTTP 200 votes, warm-up included: each must be stored
+    unknown_pairs: int = 0        # pairs whose last press got no answer (state unknown)
+    reconnects: int = 0
+    final: list[tuple[int, str, str]] = field(default_factory=list)  # (request, user, last acked kind)
+
+
+def _person(plan: Plan, user_id: str, name: str) -> dict[str, Any]:
+    return {"id": user_id, "username": name, "name": name, "team_id": plan.team_id}
+
+
+def vote_body(plan: Plan, voter: Voter, kind: str) -> bytes:
+    """The `block_actions` body Slack sends when `voter` presses Approve or Abstain in the thread."""
+    message = plan.prompts[str(voter.request_id)]
+    block_id = next(b["block_id"] for b in message["blocks"] if b.get("type") == "actions")
+    action: dict[str, Any] = {
+        "type": "button", "action_id": ACTION_IDS[kind], "block_id": block_id,
+        "text": {"type": "plain_text", "text": BUTTON_TEXT[kind], "emoji": True},
+        "value": str(voter.request_id), "action_ts": f"{time.time():.6f}",
+    }
+    if kind == "approve":
+        action["style"] = "primary"
+    payload: dict[str, Any] = {
+        "type": "block_actions",
+        "team": {"id": plan.team_id, "domain": "cxbot-sandbox"},
+        "user": _person(plan, voter.user_id, voter.user_name),
+        "api_app_id": plan.api_app_id,
+        "token": plan.verification_token,
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "container": {"type": "message", "message_ts": message["ts"], "channel_id": plan.channel_id,
+                      "is_ephemeral": False, "thread_ts": message["thread_ts"]},
+        "trigger_id": voter.trigger_id,
+        "channel": {"id": plan.channel_id, "name": plan.channel_name},
+        "state": {"values": {}},
+        "response_url": voter.response_url,
+        "actions": [action],
+        "message": message,
+    }
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def command_body(plan: Plan, user_id: str, name: str, trigger_id: str, response_url: str) -> bytes:
+    """The form Slack posts when `user_id` types `/cx-review` in the council channel."""
+    return urlencode({
+        "token": plan.verification_token, "team_id": plan.team_id, "team_domain": "cxbot-sandbox",
+        "channel_id": plan.channel_id, "channel_name": plan.channel_name, "user_id": user_id,
+        "user_name": name, "command": "/cx-review", "text": "", "api_app_id": plan.api_app_id,
+        "is_enterprise_install": "false", "response_url": response_url, "trigger_id": trigger_id,
+    }).encode()
+
+
+class Client(threading.Thread):
+    """One simulated Slack connection: a thread with a kept-alive HTTP connection."""
+
+    def __init__(self, index: int, plan: Plan, start_gate: threading.Barrier, times: dict[str, float]) -> None:
+        super().__init__(name=f"client-{index}", daemon=True)
+        self.plan = plan
+        self.rng = random.Random(plan.seed * 1000 + index)
+        self.voters = plan.voters[index::plan.concurrency]
+        # Bodies for both buttons, built before the clock starts.
+        self.bodies = [{kind: vote_body(plan, v, kind) for kind in KINDS} for v in self.voters]
+        self.last: list[str | None] = [None] * len(self.voters)
+        self.live = list(range(len(self.voters)))  # pairs whose stored vote is known
+        self.gate, self.times = start_gate, times
+        self.verifier = SignatureVerifier(plan.secret)
+        app, triggers = urlsplit(plan.url), urlsplit(plan.trigger_url)
+        self.path, self.trigger_path = app.path, triggers.path
+        self.conn = http.client.HTTPConnection(app.hostname or "127.0.0.1", app.port or 80, timeout=10)
+        self.trigger_conn = http.client.HTTPConnection(triggers.hostname or "127.0.0.1", triggers.port or 80,
+                                                       timeout=10)
+        self.result = ThreadResult()
+
+    def run(self) -> None:
+        self.gate.wait()
+        measure_from, stop_at = self.times["measure_from"], self.times["stop_at"]
+        while (started := time.perf_counter()) < stop_at:
+            timed = started >= measure_from
+            if self.live and self.rng.random() >= self.plan.command_share:
+                self._vote(timed)
+            else:
+                self._command(timed)
+        for i in self.live:
+            last = self.last[i]
+            if last is not None:
+                self.result.final.append((self.voters[i].request_id, self.voters[i].user_id, last))
+        self.conn.close()
+        self.trigger_conn.close()
+
+    def _vote(self, timed: bool) -> None:
+        i = self.rng.choice(self.live)
+        kind = "abstain" if self.last[i] == "approve" else "approve"
+        status = self._post(self.bodies[i][kind], "vote", timed)
+        if status == 200:
+            self.result.acked_votes += 1
+            self.last[i] = kind
+        else:  # no answer, or an error: what is stored is not known, so the pair is retired
+            self.live.remove(i)
+            self.result.unknown_pairs += 1
+
+    def _command(self, timed: bool) -> None:
+        user_id, name = self.rng.choice(self.plan.leads)
+        self.trigger_conn.request("GET", f"{self.trigger_path}?user={user_id}")
+        fresh = json.loads(self.trigger_conn.getresponse().read())
+        self._post(command_body(self.plan, user_id, name, fresh["trigger_id"], fresh["response_url"]),
+                   "command", timed)
+
+    def _post(self, body: bytes, scenario: str, timed: bool) -> int:
+        timestamp = str(int(time.time()))
+        headers = {"Content-Type": FORM, "X-Slack-Request-Timestamp": timestamp,
+                   "X-Slack-Signature": self.verifier.generate_signature(timestamp=timestamp, body=body) or ""}
+        if self.conn.sock is None:
+            self.result.reconnects += 1
+        began = time.perf_counter()
+        try:
+            self.conn.request("POST", self.path, body=body, headers=headers)
+            response = self.conn.getresponse()
+            response.read()
+            status = response.status
+            if response.will_close:
+                self.conn.close()
+        except (OSError, http.client.HTTPException) as exc:
+            self.conn.close()
+            status, error = 0, type(exc).__name__
+        else:
+            error = str(status)
+        elapsed_ms = (time.perf_counter() - began) * 1000.0
+        if status != 200:
+            key = f"{scenario} {error}"
+            self.result.all_errors[key] = self.result.all_errors.get(key, 0) + 1
+        if timed:
+            if status == 200:
+                self.result.latencies[scenario].append(elapsed_ms)
+            else:
+                errors = self.result.errors[scenario]
+                errors[error] = errors.get(error, 0) + 1
+        return status
+
+
+def run(plan: Plan) -> dict[str, Any]:
+    """Run the plan; returns latencies of the timed window, errors, votes acknowledged and CPU used."""
+    times: dict[str, float] = {}
+    gate = threading.Barrier(plan.concurrency + 1)
+    clients = [Client(i, plan, gate, times) for i in range(plan.concurrency)]
+    for client in clients:
+        client.start()
+    cpu_before = os.times()
+    now = time.perf_counter()
+    times.update(measure_from=now + plan.warmup, stop_at=now + plan.warmup + plan.seconds)
+    gate.wait()
+    # The parent takes its own CPU readings of the servers when it reads these marks.
+    time.sleep(max(0.0, times["measure_from"] - time.perf_counter()))
+    cpu_at_window = os.times()
+    print("measure", flush=True)
+    time.sleep(max(0.0, times["stop_at"] - time.perf_counter()))
+    cpu_at_stop = os.times()
+    print("stop", flush=True)
+    for client in clients:
+        client.join(plan.warmup + plan.seconds + 30)
+    cpu_after = os.times()
+    results = [c.result for c in clients]
+    window_cpu = (cpu_at_stop.user + cpu_at_stop.system) - (cpu_at_window.user + cpu_at_window.system)
+    return {
+        "window_s": plan.seconds,
+        "latencies": {s: [x for r in results for x in r.latencies[s]] for s in ("vote", "command")},
+        "errors": {s: _merge([r.errors[s] for r in results]) for s in ("vote", "command")},
+        "all_errors": _merge([r.all_errors for r in results]),
+        "acked_votes": sum(r.acked_votes for r in results),
+        "unknown_pairs": sum(r.unknown_pairs for r in results),
+        "reconnects": sum(r.reconnects for r in results) - plan.concurrency,  # the first connect is no reconnect
+        "final": [f for r in results for f in r.final],
+        "cpu_s": (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system),
+        "window_cpu_s": window_cpu,
+        "stuck_threads": sum(c.is_alive() for c in clients),
+    }
+
+
+def _merge(counts: list[dict[str, int]]) -> dict[str, int]:
+    merged: dict[str, int] = {}
+    for c in counts:
+        for key, n in c.items():
+            merged[key] = merged.get(key, 0) + n
+    return merged
+
+
+def main(argv: list[str]) -> int:
+    plan_path, out_path = argv
+    with open(plan_path, encoding="utf-8") as f:
+        plan = Plan.from_json(json.load(f))
+    result = run(plan)
+    with open(out_path, "w", encoding="utf-8") as f:
+        json.dump(result, f)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,157 @@
+"""What `bench.load` prints: one row per backend and scenario, memory, CPU, targets, checks."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.scenario import Check
+from bench.stack import ROOT
+
+TARGET_P99_MS, TARGET_RATIO, TARGET_VOTES_S, TARGET_RSS_MB = 100.0, 2.0, 200.0, 150.0
+SCENARIOS = {"vote": "vote", "command": "/cx-review"}
+
+
+@dataclass
+class Run:
+    """One backend measured: latencies of the timed window and what the machine did meanwhile."""
+
+    backend: str
+    workers: int
+    threads: int
+    result: dict[str, Any]
+    rss_mb: list[float]
+    cpu: dict[str, float]  # % of one core during the timed window
+    check: Check | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def config(self) -> str:
+        return f"{self.workers}w×{self.threads}t"
+
+    def latencies(self, scenario: str) -> list[float]:
+        return sorted(self.result["latencies"][scenario])
+
+    def p(self, scenario: str, q: float) -> float:
+        return percentile(self.latencies(scenario), q)
+
+    def per_second(self, scenario: str) -> float:
+        return len(self.result["latencies"][scenario]) / self.result["window_s"]
+
+
+def percentile(ordered: list[float], q: float) -> float:
+    """Nearest-rank percentile of a sorted list (NaN when empty)."""
+    if not ordered:
+        return math.nan
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def _ms(x: float) -> str:
+    return "-" if math.isnan(x) else f"{x:.1f}"
+
+
+def _mark(ok: bool) -> str:
+    return "✔" if ok else "✘"
+
+
+def print_table(runs: list[Run]) -> None:
+    print(f"\n{'backend':<18} {'gunicorn':<9} {'scenario':<11} {'n':>6} {'p50':>7} {'p95':>7} {'p99 ms':>7} "
+          f"{'req/s':>7} {'errors':>7}")
+    for run in runs:
+        for scenario, label in SCENARIOS.items():
+            errors = sum(run.result["errors"][scenario].values())
+            print(f"{run.backend:<18} {run.config:<9} {label:<11} {len(run.result['latencies'][scenario]):>6} "
+                  f"{_ms(run.p(scenario, 50)):>7} {_ms(run.p(scenario, 95)):>7} {_ms(run.p(scenario, 99)):>7} "
+                  f"{run.per_second(scenario):>7.1f} {errors:>7}")
+        total = run.per_second("vote") + run.per_second("command")
+        print(f"{'':<18} {'':<9} {'all':<11} {'':>6} {'':>7} {'':>7} {'':>7} {total:>7.1f}")
+    print("\nresident memory at the end (gunicorn workers, VmRSS):")
+    for run in runs:
+        print(f"  {run.backend:<18} {run.config:<9} " + ", ".join(f"{r:.0f} MB" for r in run.rss_mb))
+    print("\nCPU during the timed window (% of one core; the machine has "
+          f"{os.cpu_count()} cores, machine = % of all of them):")
+    for run in runs:
+        c = run.cpu
+        n = len(run.result["latencies"]["vote"]) + len(run.result["latencies"]["command"])
+        per_request = run.result["window_cpu_s"] / max(1, n) * 1e6
+        server_ms = 10 * c["server"] * run.result["window_s"] / max(1, n)  # % of a core × s / n, in ms
+        postgres_ms = 10 * c["postgres"] * run.result["window_s"] / max(1, n)
+        print(f"  {run.backend:<18} {run.config:<9} server CPU per request {server_ms:.1f} ms"
+              + (f" + postgres {postgres_ms:.1f} ms" if c["postgres"] else ""))
+        print(f"  {'':<18} {'':<9} server {c['server']:.0f}%, postgres {c['postgres']:.0f}%, "
+              f"load generator {c['loadgen']:.0f}% ({per_request:.0f} µs/request), emulator {c['bench']:.0f}%, "
+              f"other processes {c['other']:.0f}%; machine {c['machine']:.0f}% busy "
+              f"({c['before']:.0f}% just before); "
+              f"{run.result['reconnects']} reconnects")
+
+
+def print_targets(runs: list[Run]) -> bool:
+    """Each cxbot run against the targets and its like-for-like baseline; True when all are met."""
+    print(f"\ntargets (ratio: against the bare Bolt row with the same gunicorn settings): ack p99 < "
+          f"{TARGET_P99_MS:.0f} ms, ≤ {TARGET_RATIO:.0f}× bare Bolt p99, ≥ {TARGET_VOTES_S:.0f} votes/s, "
+          f"worker RSS < {TARGET_RSS_MB:.0f} MB")
+    baselines = {(r.workers, r.threads): r for r in runs if r.backend == "bare Bolt"}
+    all_ok = True
+    for run in (r for r in runs if r.backend != "bare Bolt"):
+        base = baselines.get((run.workers, run.threads))
+        parts, oks = [], []
+        for scenario, label in SCENARIOS.items():
+            p99 = run.p(scenario, 99)
+            oks.append(p99 < TARGET_P99_MS)
+            part = f"{label} p99 {_ms(p99)} ms {_mark(oks[-1])}"
+            if base is not None:
+                ratio = p99 / base.p(scenario, 99)
+                oks.append(ratio <= TARGET_RATIO)
+                part += f", {ratio:.1f}× bare {_mark(oks[-1])}"
+            parts.append(part)
+        votes = run.per_second("vote")
+        oks.append(votes >= TARGET_VOTES_S)
+        parts.append(f"{votes:.0f} votes/s {_mark(oks[-1])}")
+        rss = max(run.rss_mb, default=math.nan)
+        oks.append(rss < TARGET_RSS_MB)
+        parts.append(f"RSS {rss:.0f} MB {_mark(oks[-1])}")
+        all_ok = all_ok and all(oks)
+        print(f"  {run.backend:<18} {run.config:<9} " + " | ".join(parts))
+    return all_ok
+
+
+def print_checks(runs: list[Run]) -> bool:
+    print("\ncorrectness (every acknowledged vote stored?):")
+    all_ok = True
+    for run in runs:
+        if run.check is None:
+            continue
+        c = run.check
+        drained = f"drained in {c.drained_after_s:.1f} s" if c.drained_after_s is not None else "not drained in time"
+        print(f"  {run.backend:<18} {_mark(c.ok)} {c.acked} votes acknowledged (warm-up included), {c.events} "
+              f"voted/vote_changed audit events, {c.unanswered} votes unanswered; {c.matching}/{c.pairs} "
+              f"advocate×request pairs hold their last acknowledged vote; {c.refusals} refused")
+        print(f"  {'':<18}   outbox: {c.outbox_pending} Slack updates pending when the load stopped, {drained}")
+        for note in run.notes:
+            print(f"  {'':<18}   {note}")
+        all_ok = all_ok and c.ok
+    return all_ok
+
+
+def code_line() -> str:
+    """Which cxbot was measured: the commit, and whether cxbot/ had uncommitted changes."""
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    dirty = " + uncommitted changes in cxbot/" if git("status", "--porcelain", "cxbot") else ""
+    return f"cxbot: commit {commit}{dirty}"
+
+
+def machine_line(postgres_version: str | None, idle_busy: float) -> str:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    pg = f"; {postgres_version}" if postgres_version else ""
+    return (f"machine: nproc {os.cpu_count()} ({model}), Python {platform.python_version()}{pg}; "
+            f"{idle_busy:.0f}% busy before the benchmark started anything")
