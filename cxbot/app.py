@@ -57,7 +57,8 @@ class Runtime:
         self.delivery = SlackDelivery(self.client, self.sessions, self.clock)
         self.worker = OutboxWorker(self.sessions, self.clock, self.delivery, observe=self._delivered,
                                    min_update_interval=min_update_interval)
-        self.services = Services(self.sessions, self.clock, on_commit=self.worker.kick)
+        self.services = Services(self.sessions, self.clock, on_commit=self.worker.kick,
+                                 read_sessions=make_session_factory(self.engine, read_only=True))
         self.timezones = SlackTimeZones(self.client, self.sessions, self.clock)
         self.scheduler = (Scheduler({"sweep": self.sweep, "digest": self.send_due_digest},
                                     every_seconds=settings.sweep_seconds) if scheduled and mode != "jobs" else None)

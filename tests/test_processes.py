@@ -25,6 +25,7 @@ from cxbot.sandbox.client import SlackPeople
 from cxbot.sandbox.emulator import SlackEmulator
 from cxbot.slack.blocks import ids
 from cxbot.store.models import AuditEvent, OutboxItem, Reminder, ReviewRequest, SlackMessage, Vote
+from tests.conftest import POSTGRES
 from tests.harness import BOT_TOKEN, CHANNEL, COUNCIL_FILE, SIGNING_SECRET, filing_values, make_emulator
 
 ADVOCATES = [f"U0SUPP{i:02d}" for i in range(40)]
@@ -136,6 +137,8 @@ def test_kill_9_in_a_stream_of_votes_loses_no_acknowledged_vote(database_url: st
                                           for u in stored), timeout=15)
 
 
+@pytest.mark.skipif(not POSTGRES, reason="replicas share a PostgreSQL database: set CXBOT_TEST_POSTGRES_URL "
+                                          "(.ci/run does)")
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_three_replicas_on_one_database_send_nothing_twice(database_url: str, engine: Engine,
                                                            tmp_path: Path) -> None:

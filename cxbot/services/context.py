@@ -16,6 +16,11 @@ class Services:
     sessions: sessionmaker[Session]
     clock: Clock = field(default_factory=SystemClock)
     on_commit: Callable[[], None] | None = None
+    read_sessions: sessionmaker[Session] | None = None
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, self.on_commit)
+
+    def reader(self) -> UnitOfWork:
+        """A unit of work that only reads (it must not commit): on SQLite it never waits for writers."""
+        return UnitOfWork(self.read_sessions or self.sessions)

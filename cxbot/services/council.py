@@ -99,7 +99,13 @@ def load_council(uow: UnitOfWork, spec: CouncilSpec, *, clock: Clock, actor: str
 
 
 def get_council(session: Session) -> Council:
+    """The council row, read once per unit of work (the session's identity map holds objects
+    weakly, so without this a use case would read it again at every look-up)."""
+    council = session.info.get("council")
+    if council is not None:
+        return council  # type: ignore[no-any-return]
     council = session.get(Council, COUNCIL_ID)
+    session.info["council"] = council
     if council is None:
         raise NotFound("The council is not set up yet: an operator runs `cxbot council load FILE`.")
     return council

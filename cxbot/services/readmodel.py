@@ -97,7 +97,11 @@ class RequestView:
 
 
 def load_request(session: Session, request_id: int, *, lock: bool = False) -> ReviewRequest:
-    stmt = select(ReviewRequest).where(ReviewRequest.id == request_id)
+    """The request with its department and routed departments (every use case reads them)."""
+    stmt = select(ReviewRequest).where(ReviewRequest.id == request_id).options(
+        selectinload(ReviewRequest.department),
+        selectinload(ReviewRequest.routings).selectinload(Routing.department),
+    )
     if lock:
         stmt = stmt.with_for_update()
     request = session.scalars(stmt).first()

@@ -8,6 +8,7 @@ timeout cannot resolve. Foreign keys are enforced on every SQLite connection.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -34,7 +35,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
 
 
+READ_ONLY = "cxbot_read_only"
+
+
 def _configure_sqlite(engine: Engine) -> None:
+    """WAL, a busy timeout, foreign keys; writers queue on a lock in this process before
+    `BEGIN IMMEDIATE` (SQLite's busy handler sleeps and retries, which serves waiting writers
+    unfairly and leaves the database idle between them); read-only units of work begin a
+    plain deferred transaction and never wait for writers."""
+    writers = threading.RLock()
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
@@ -47,8 +57,26 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+            return
+        writers.acquire()
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writers.release()
+            raise
+        conn.info["cxbot_writer"] = True
+
+    def _release(conn: Any) -> None:
+        if conn.info.pop("cxbot_writer", False):
+            writers.release()
+
+    event.listen(engine, "commit", _release)
+    event.listen(engine, "rollback", _release)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions for use cases; `read_only` ones never take SQLite's write lock."""
+    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+    return sessionmaker(bind, expire_on_commit=False)

@@ -40,7 +40,7 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         ack()
 
     def ask_note(ack: Ack, body: dict[str, Any], request_id: int, kind: VoteKind) -> None:
-        title = votes.check_may_vote(cx.uow(), actor=body["user"]["id"], request_id=request_id, clock=cx.clock)
+        title = votes.check_may_vote(cx.reader(), actor=body["user"]["id"], request_id=request_id, clock=cx.clock)
         ack()
         after.open_view(trigger_id=body["trigger_id"], view=vote_modal(request_id=request_id, title=title, kind=kind))
 
@@ -72,7 +72,7 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         elif choice == ids.MORE_ABSTAIN_NOTE:
             ask_note(ack, body, request_id, VoteKind.ABSTAIN)
         elif choice == ids.MORE_HOLD:
-            title, max_days = requests.hold_form(cx.uow(), actor=body["user"]["id"], request_id=request_id,
+            title, max_days = requests.hold_form(cx.reader(), actor=body["user"]["id"], request_id=request_id,
                                                  clock=cx.clock)
             ack()
             after.open_view(trigger_id=body["trigger_id"], view=reason_modal(
@@ -93,7 +93,7 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
     @answers_errors(after)
     def overrule(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         request_id, vote_id = pair_of(action["value"])
-        title = requests.check_chair(cx.uow(), actor=body["user"]["id"], request_id=request_id)
+        title = requests.check_chair(cx.reader(), actor=body["user"]["id"], request_id=request_id)
         ack()
         after.open_view(trigger_id=body["trigger_id"], view=reason_modal(
             callback_id=ids.OVERRULE_VIEW, request_id=request_id, title=title, heading="Overrule",
@@ -104,7 +104,7 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
     @answers_errors(after)
     def decide(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         request_id = request_id_of(action["value"])
-        title = requests.check_chair(cx.uow(), actor=body["user"]["id"], request_id=request_id)
+        title = requests.check_chair(cx.reader(), actor=body["user"]["id"], request_id=request_id)
         approve = action["action_id"] == ids.DECIDE_APPROVE
         ack()
         after.open_view(trigger_id=body["trigger_id"], view=reason_modal(
@@ -115,7 +115,7 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
     @app.action(ids.AMEND)
     @answers_errors(after)
     def amend(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        form = amending.amend_form(cx.uow(), actor=body["user"]["id"], request_id=request_id_of(action["value"]))
+        form = amending.amend_form(cx.reader(), actor=body["user"]["id"], request_id=request_id_of(action["value"]))
         ack()
         after.open_view(trigger_id=body["trigger_id"], view=filing_modal(
             departments=[], stages=form.stages, default_date=form.draft.decision_by or cx.clock.now().date(),

@@ -76,14 +76,14 @@ def status_reply(cx: Services, user: str, words: list[str]) -> dict[str, Any]:
         request_id = None
     if request_id is None:
         return {"text": f"Usage: `{COMMAND} status 12` (the number in the request's title)."}
-    view = requests.status(cx.uow(), actor=user, request_id=request_id, clock=cx.clock)
+    view = requests.status(cx.reader(), actor=user, request_id=request_id, clock=cx.clock)
     text, blocks = status_message(view)
     return {"text": text, "blocks": [b.to_dict() for b in blocks]}
 
 
 def open_filing_modal(cx: Services, after: AfterAck, ack: Ack, command: dict[str, Any]) -> None:
     """Check the person may file, acknowledge, then open the modal while the trigger is fresh."""
-    form = requests.filing_form(cx.uow(), command["user_id"])
+    form = requests.filing_form(cx.reader(), command["user_id"])
     today = cx.clock.now().astimezone(ZoneInfo(form.timezone)).date()
     ack()
     after.open_view(trigger_id=command["trigger_id"], view=filing_modal(
