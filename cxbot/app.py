@@ -43,7 +43,8 @@ class Runtime:
     """
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None,
-                 mode: Mode = "http", scheduled: bool = True, min_update_interval: float = 1.0) -> None:
+                 mode: Mode = "http", scheduled: bool = True, min_update_interval: float = 1.0,
+                 updates_per_minute: float = 50.0) -> None:
         settings.require(*REQUIRED[mode])
         self.settings = settings
         self.engine = engine or make_engine(settings.database_url)
@@ -56,7 +57,8 @@ class Runtime:
         self.metrics.watch_outbox(self.sessions, self.clock)
         self.delivery = SlackDelivery(self.client, self.sessions, self.clock)
         self.worker = OutboxWorker(self.sessions, self.clock, self.delivery, observe=self._delivered,
-                                   min_update_interval=min_update_interval)
+                                   min_update_interval=min_update_interval,
+                                   updates_per_minute=updates_per_minute)
         self.services = Services(self.sessions, self.clock, on_commit=self.worker.kick,
                                  read_sessions=make_session_factory(self.engine, read_only=True))
         self.timezones = SlackTimeZones(self.client, self.sessions, self.clock)

@@ -181,9 +181,10 @@ def running_stack(database_url: str, engine: Any = None) -> Iterator[Stack]:
             "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "CXBOT_DATABASE_URL": database_url, "CXBOT_SLACK_API_URL": emulator.url,
         })
-        # Messages update at most every 0.1 s here (1 s in production) to keep the suite quick;
-        # test_resilience checks the production interval.
-        runtime = Runtime(settings, clock=clock, engine=engine, scheduled=False, min_update_interval=0.1)
+        # Messages update at most every 0.1 s here (1 s and 50 a minute in production) to keep
+        # the suite quick; test_resilience checks the production pace.
+        runtime = Runtime(settings, clock=clock, engine=engine, scheduled=False, min_update_interval=0.1,
+                          updates_per_minute=60_000)
         load_council(runtime.services.uow(), load_council_file(COUNCIL_FILE), clock=clock)
         runtime.start()
         try:

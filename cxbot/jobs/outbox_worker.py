@@ -51,7 +51,7 @@ Observer = Callable[[Item, str, str], None]   # (item, result: done/retry/dead, 
 class OutboxWorker:
     def __init__(self, session_factory: sessionmaker[Session], clock: Clock, deliver: Deliver,
                  *, poll_seconds: float = 2.0, min_update_interval: float = 1.0,
-                 observe: Observer | None = None) -> None:
+                 updates_per_minute: float = 50.0, observe: Observer | None = None) -> None:
         self._sessions = session_factory
         self._clock = clock
         self._deliver = deliver
@@ -63,6 +63,13 @@ class OutboxWorker:
         self.min_update_interval = min_update_interval
         self._last_update: dict[str, float] = {}
         self._next_wake: float | None = None
+        # And all updates together stay within Slack's rate for chat.update (Tier 3, about 50
+        # a minute): a token bucket with a small burst. Updates wait; they are never lost, and
+        # the one that goes out shows the latest state.
+        self._rate = updates_per_minute / 60.0
+        self._burst = max(1.0, min(10.0, updates_per_minute / 6))
+        self._tokens = self._burst
+        self._refilled = time.monotonic()
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -156,6 +163,7 @@ class OutboxWorker:
                 return settled
             if item.coalesce_key:
                 self._last_update[item.coalesce_key] = time.monotonic()
+                self._tokens -= 1
             self._settle([item.id, *twins], outbox.DONE, "", lane=lane)
             self._report(item, "done", "")
             skip.update(twins)
@@ -163,14 +171,21 @@ class OutboxWorker:
         return settled
 
     def _too_soon(self, key: str) -> bool:
+        """True when this message was updated too recently, or the update budget is spent."""
+        now = time.monotonic()
         last = self._last_update.get(key)
-        if last is None:
+        ready = last + self.min_update_interval if last is not None else now
+        self._tokens = min(self._burst, self._tokens + (now - self._refilled) * self._rate)
+        self._refilled = now
+        if self._tokens < 1:
+            ready = max(ready, now + (1 - self._tokens) / self._rate)
+        if now >= ready:
             return False
-        ready = last + self.min_update_interval
-        if time.monotonic() >= ready:
-            return False
-        self._next_wake = ready if self._next_wake is None else min(self._next_wake, ready)
+        self._wake_at(ready)
         return True
+
+    def _wake_at(self, ready: float) -> None:
+        self._next_wake = ready if self._next_wake is None else min(self._next_wake, ready)
 
     def _report(self, item: Item, result: str, error: str) -> None:
         if self._observe is not None:
