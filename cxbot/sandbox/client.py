@@ -10,8 +10,6 @@ empty.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import http.client
 import itertools
 import json
@@ -23,34 +21,13 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from cxbot.sandbox.emulator import JsonDict, Message, SlackEmulator
+from cxbot.sandbox.modal_state import find_option, view_state_values
+from cxbot.slack.gateway import sign
 
 TEAM_DOMAIN = "cxbot-sandbox"
 FALLBACK_CHANNEL = "C0GENERAL"
 _FORM = "application/x-www-form-urlencoded"
 _JSON = "application/json"
-
-# Input element type -> (state key, key of its prefilled value, what a person's answer is).
-_INPUT_STATE: dict[str, tuple[str, str, str]] = {
-    "plain_text_input": ("value", "initial_value", "text"),
-    "url_text_input": ("value", "initial_value", "text"),
-    "email_text_input": ("value", "initial_value", "text"),
-    "number_input": ("value", "initial_value", "text"),
-    "rich_text_input": ("rich_text_value", "initial_value", "rich_text"),
-    "datepicker": ("selected_date", "initial_date", "plain"),
-    "timepicker": ("selected_time", "initial_time", "plain"),
-    "datetimepicker": ("selected_date_time", "initial_date_time", "plain"),
-    "static_select": ("selected_option", "initial_option", "option"),
-    "radio_buttons": ("selected_option", "initial_option", "option"),
-    "multi_static_select": ("selected_options", "initial_options", "options"),
-    "checkboxes": ("selected_options", "initial_options", "options"),
-    "users_select": ("selected_user", "initial_user", "plain"),
-    "multi_users_select": ("selected_users", "initial_users", "list"),
-    "conversations_select": ("selected_conversation", "initial_conversation", "plain"),
-    "multi_conversations_select": ("selected_conversations", "initial_conversations", "list"),
-    "channels_select": ("selected_channel", "initial_channel", "plain"),
-    "multi_channels_select": ("selected_channels", "initial_channels", "list"),
-}
-
 
 @dataclass(frozen=True)
 class HttpResult:
@@ -62,81 +39,6 @@ class HttpResult:
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
-
-
-def view_state_values(view: JsonDict, values: dict[str, Any]) -> JsonDict:
-    """`view.state.values` as Slack builds it when a person submits `view`.
-
-    Every input block contributes, keyed `{block_id: {action_id: state}}`. `values` is keyed by
-    action_id or block_id; an input not mentioned keeps what was prefilled. Raises `LookupError`
-    for a key naming no input, `ValueError` for what Slack's client itself refuses to submit
-    (an empty required input, text over `max_length`).
-    """
-    inputs = [b for b in view.get("blocks") or [] if b.get("type") == "input" and b.get("element")]
-    known = {b["block_id"] for b in inputs} | {b["element"].get("action_id") for b in inputs}
-    unknown = set(values) - known
-    if unknown:
-        raise LookupError(f"no input {sorted(unknown)} in view {view.get('id')}; inputs: {sorted(known)}")
-    state: JsonDict = {}
-    for block in inputs:
-        element = block["element"]
-        action_id = element.get("action_id")
-        key = next((k for k in (action_id, block["block_id"]) if k in values), None)
-        entry = _element_state(element, values.get(key), answered=key is not None)
-        _check_submittable(block, entry)
-        state.setdefault(block["block_id"], {})[action_id] = entry
-    return state
-
-
-def _element_state(element: JsonDict, given: Any, *, answered: bool) -> JsonDict:
-    """One input's state: the person's answer in Slack's shape, or what was prefilled."""
-    kind = element.get("type", "")
-    if kind not in _INPUT_STATE:
-        raise ValueError(f"the sandbox cannot fill a {kind!r} input")
-    state_key, initial_key, shape = _INPUT_STATE[kind]
-    if not answered:
-        prefilled = element.get(initial_key)
-        if prefilled is None and shape in {"options", "list"}:
-            prefilled = []
-        return {"type": kind, state_key: prefilled}
-    if shape == "text":
-        answer: Any = None if given is None else str(given)
-    elif shape == "rich_text":
-        answer = None if given is None else {
-            "type": "rich_text",
-            "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": str(given)}]}],
-        }
-    elif shape == "option":
-        answer = None if given is None else _option(element, given)
-    elif shape == "options":
-        answer = [_option(element, value) for value in given or []]
-    elif shape == "list":
-        answer = list(given or [])
-    else:
-        answer = given
-    return {"type": kind, state_key: answer}
-
-
-def _option(element: JsonDict, value: Any) -> JsonDict:
-    """The element's full option object whose value is `value` (a person picks from what is offered)."""
-    options = list(element.get("options") or [])
-    for group in element.get("option_groups") or []:
-        options.extend(group.get("options") or [])
-    for option in options:
-        if option.get("value") == value:
-            return option
-    offered = [o.get("value") for o in options]
-    raise LookupError(f"{value!r} is not an option of {element.get('action_id')}; offered: {offered}")
-
-
-def _check_submittable(block: JsonDict, entry: JsonDict) -> None:
-    label = block.get("label", {}).get("text", block["block_id"])
-    answer = next(v for k, v in entry.items() if k != "type")
-    if not block.get("optional") and answer in (None, "", []):
-        raise ValueError(f"Slack does not submit a modal with the required input {label!r} empty")
-    limit = block["element"].get("max_length")
-    if isinstance(answer, str) and limit is not None and len(answer) > limit:
-        raise ValueError(f"Slack does not submit {label!r} longer than {limit} characters")
 
 
 class SlackPeople:
@@ -220,10 +122,7 @@ class SlackPeople:
 
     def _signature_headers(self, body: bytes, timestamp: str | None = None) -> dict[str, str]:
         timestamp = timestamp or str(int(time.time()))
-        # Slack signs the raw bytes; slack_sdk's helper decodes them as UTF-8 first, which a
-        # test sending arbitrary bytes cannot afford.
-        signature = "v0=" + hmac.new(self._secret, b"v0:" + timestamp.encode() + b":" + body,
-                                     hashlib.sha256).hexdigest()
+        signature = sign(self._secret, timestamp, body)
         return {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature}
 
     def post_raw(
@@ -316,7 +215,7 @@ class SlackPeople:
     ) -> HttpResult:
         """`user_id` opens the overflow menu `action_id` of message `ts` and picks `option_value`."""
         message, block_id, menu = self._element(user_id, channel, ts, action_id, "overflow")
-        chosen = _option(menu, option_value)
+        chosen = find_option(menu, option_value)
         action = {"type": "overflow", "action_id": action_id, "block_id": block_id, "selected_option": chosen}
         return self._block_action(user_id, message, action)
 
