@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from cxbot.clock import Clock, SystemClock
 from cxbot.config import ConfigError, Settings
 from cxbot.jobs.outbox_worker import Item, OutboxWorker
+from cxbot.jobs.press_worker import PressWorker
 from cxbot.jobs.scheduler import Scheduler
 from cxbot.metrics import Metrics
 from cxbot.services import digests, notices
@@ -61,6 +62,8 @@ class Runtime:
                                    updates_per_minute=updates_per_minute)
         self.services = Services(self.sessions, self.clock, on_commit=self.worker.kick,
                                  read_sessions=make_session_factory(self.engine, read_only=True))
+        self.presses = PressWorker(self.services.uow, self.clock, observe=self.metrics.presses_applied.inc)
+        self.services.on_press = self.presses.kick
         self.timezones = SlackTimeZones(self.client, self.sessions, self.clock)
         self.scheduler = (Scheduler({"sweep": self.sweep, "digest": self.send_due_digest},
                                     every_seconds=settings.sweep_seconds) if scheduled and mode != "jobs" else None)
@@ -75,7 +78,7 @@ class Runtime:
     def _delivered(self, item: Item, result: str, error: str) -> None:
         """Count deliveries; tell the admins, once, about a message Slack will never take."""
         self.metrics.deliveries.labels(item.kind, result).inc()
-        if result == "dead" and item.kind != notices.ADMIN_ALERT:
+        if result == "dead" and item.kind not in (notices.ADMIN_ALERT, notices.EPHEMERAL):
             with self.services.uow() as uow:
                 notices.delivery_failed(uow.session, item_id=item.id, kind=item.kind, lane=item.lane, error=error,
                                         now=self.clock.now())
@@ -90,6 +93,8 @@ class Runtime:
         return digests.send_when_due(self.services.uow, clock=self.clock)
 
     def start(self) -> None:
+        self.presses.start()
+        self.presses.kick()  # apply the presses a previous process acknowledged and did not apply
         self.worker.start()
         self.worker.kick()  # deliver whatever a previous process left pending
         if self.scheduler is not None:
@@ -98,5 +103,6 @@ class Runtime:
     def stop(self) -> None:
         if self.scheduler is not None:
             self.scheduler.stop()
+        self.presses.stop()
         self.worker.stop()
         self.after.shutdown()

@@ -25,7 +25,7 @@ from cxbot.sandbox.emulator import SlackEmulator
 from cxbot.sandbox.serving import serve_in_thread
 from cxbot.services.council import load_council
 from cxbot.services.outbox import due_lanes
-from cxbot.store.models import ReviewRequest
+from cxbot.store.models import Press, ReviewRequest
 
 HERE = Path(__file__).parent
 COUNCIL_FILE = HERE / "council.toml"
@@ -85,8 +85,18 @@ class Stack:
             assert row is not None
             return row
 
+    def applied(self, timeout: float = 10.0) -> None:
+        """Wait until every acknowledged button press is applied (the press worker runs right after the ack)."""
+        deadline = time.monotonic() + timeout
+        while self.count(Press):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the presses were not applied")
+            self.runtime.presses.kick()
+            time.sleep(0.005)
+
     def settle(self, timeout: float = 10.0) -> None:
-        """Wait until the outbox has nothing due, and the after-ack replies have run."""
+        """Wait until the presses are applied, the outbox has nothing due, and the after-ack replies have run."""
+        self.applied(timeout)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self.session() as s:
@@ -148,6 +158,7 @@ class Stack:
         message = self.prompt(request_id) if where == "prompt" else self.parent(request_id)
         result = self.people.press_button(user, channel=message.channel, ts=message.ts, action_id=action_id)
         assert result.status == 200, result.body
+        self.applied()
         return result
 
     def vote_with_note(self, user: str, request_id: int, action_id: str, note: str) -> Any:

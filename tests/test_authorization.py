@@ -81,6 +81,7 @@ from sqlalchemy import select
 
 from cxbot.domain.model import Status, VoteKind
 from cxbot.sandbox.client import view_state_values
+from cxbot.services import notices
 from cxbot.slack.blocks import ids
 from cxbot.store.db import make_engine
 from cxbot.store.models import AuditEvent, Base, Department, DigestSend, Hold, Membership, ReviewRequest, Vote
@@ -255,16 +256,20 @@ def snapshot(stack: Stack) -> dict[str, list[tuple[Any, ...]]]:
         for table in Base.metadata.sorted_tables:
             if table.name in DELIVERY:
                 continue
-            columns = [table.c[c] for c in QUEUED] if table.name == "outbox" else list(table.c)
-            rows[table.name] = [tuple(r) for r in conn.execute(select(*columns).order_by(*table.primary_key.columns))]
+            stmt = select(*table.c)
+            if table.name == "outbox":
+                # An ephemeral answer to the person refused is the refusal itself, not a record.
+                stmt = select(*[table.c[c] for c in QUEUED]).where(table.c.kind != notices.EPHEMERAL)
+            rows[table.name] = [tuple(r) for r in conn.execute(stmt.order_by(*table.primary_key.columns))]
     return rows
 
 
 @contextmanager
 def records_nothing(stack: Stack) -> Iterator[None]:
     """The block records nothing: no vote, hold, amendment, decision, audit event or change of
-    status, and no Slack message queued. A use case commits before Slack is answered, so what a
-    refused action had recorded is in the database when the block ends: no need to wait."""
+    status, and no Slack message queued but the refusal. A use case commits before Slack is
+    answered, and the helpers wait for a vote button's press to be applied, so what a refused
+    action had recorded is in the database when the block ends."""
     before = snapshot(stack)
     yield
     after = snapshot(stack)
@@ -290,6 +295,7 @@ def events(stack: Stack, request_id: int, actor: str) -> list[AuditEvent]:
 def press(stack: Stack, user: str, message: Any, action_id: str) -> None:
     result = stack.people.press_button(user, channel=message.channel, ts=message.ts, action_id=action_id)
     assert result.status == 200, result.body
+    stack.applied()
 
 
 def choose_hold(stack: Stack, user: str, request_id: int) -> None:

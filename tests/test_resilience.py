@@ -71,6 +71,7 @@ def test_slack_down_for_an_hour_then_everything_arrives_in_order(stack: Stack) -
         votes_sent.append(stack.people.press_button(user, channel=prompt.channel, ts=prompt.ts,
                                                     action_id=ids.APPROVE).status)
     assert votes_sent == [200, 200]
+    stack.applied()
     assert stack.request(rid).status is Status.APPROVED
     for _ in range(6):                                         # an hour of failed attempts
         stack.clock.set(stack.clock.now() + timedelta(minutes=10))

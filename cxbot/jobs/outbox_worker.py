@@ -36,6 +36,7 @@ class Item:
     payload: dict[str, Any]
     coalesce_key: str | None
     attempts: int
+    revision: int = 0
 
 
 def review_of(lane: str) -> int | None:
@@ -62,6 +63,9 @@ class OutboxWorker:
         # showing everything committed by then.
         self.min_update_interval = min_update_interval
         self._last_update: dict[str, float] = {}
+        # Coalesced items waiting for their turn (item id -> monotonic time it may go): the
+        # lane's later items overtake them, and no drain claims a lane just to wait on them.
+        self._waiting: dict[int, float] = {}
         self._next_wake: float | None = None
         # And all updates together stay within Slack's rate for chat.update (Tier 3, about 50
         # a minute): a token bucket with a small burst. Updates wait; they are never lost, and
@@ -109,8 +113,12 @@ class OutboxWorker:
         self._next_wake = None
         with self._lock:
             while not self._stop.is_set():
+                now = time.monotonic()
+                self._waiting = {i: at for i, at in self._waiting.items() if at > now}
+                for ready in self._waiting.values():
+                    self._wake_at(ready)
                 with self._sessions() as s:
-                    lanes = outbox.due_lanes(s, self._clock.now())
+                    lanes = outbox.due_lanes(s, self._clock.now(), skip=tuple(self._waiting))
                 if not lanes:
                     return settled
                 progressed = False
@@ -133,7 +141,7 @@ class OutboxWorker:
     def _deliver_lane(self, lane: str) -> int:
         with self._sessions() as s:
             items = [
-                Item(i.id, i.lane, i.kind, dict(i.payload), i.coalesce_key, i.attempts)
+                Item(i.id, i.lane, i.kind, dict(i.payload), i.coalesce_key, i.attempts, i.revision)
                 for i in outbox.pending_in_lane(s, lane)
                 if i.next_attempt_at <= self._clock.now()
             ]
@@ -143,8 +151,10 @@ class OutboxWorker:
         for item in items:
             if item.id in skip:
                 continue
-            if item.coalesce_key and self._too_soon(item.coalesce_key):
-                return settled  # the lane waits (in order) until the message may be updated again
+            if item.coalesce_key and self._too_soon(item):
+                # The update waits for its turn; the lane's later items (thread replies, DMs)
+                # go ahead of it: it shows the state at delivery time whenever it goes.
+                continue
             twins = [o.id for o in items if o.coalesce_key and o.coalesce_key == item.coalesce_key and o.id != item.id]
             try:
                 self._deliver(item)
@@ -164,16 +174,24 @@ class OutboxWorker:
             if item.coalesce_key:
                 self._last_update[item.coalesce_key] = time.monotonic()
                 self._tokens -= 1
-            self._settle([item.id, *twins], outbox.DONE, "", lane=lane)
+                # Asked for again while it was being delivered: it stays pending for the next round.
+                done = self._settle_coalesced(item, twins, lane)
+                if not done:
+                    self._waiting[item.id] = time.monotonic() + self.min_update_interval
+                    self._wake_at(self._waiting[item.id])
+            else:
+                self._settle([item.id], outbox.DONE, "", lane=lane)
+                done = True
             self._report(item, "done", "")
             skip.update(twins)
-            settled += 1 + len(twins)
+            settled += len(twins) + (1 if done else 0)
         return settled
 
-    def _too_soon(self, key: str) -> bool:
+    def _too_soon(self, item: Item) -> bool:
         """True when this message was updated too recently, or the update budget is spent."""
+        assert item.coalesce_key is not None
         now = time.monotonic()
-        last = self._last_update.get(key)
+        last = self._last_update.get(item.coalesce_key)
         ready = last + self.min_update_interval if last is not None else now
         self._tokens = min(self._burst, self._tokens + (now - self._refilled) * self._rate)
         self._refilled = now
@@ -181,6 +199,7 @@ class OutboxWorker:
             ready = max(ready, now + (1 - self._tokens) / self._rate)
         if now >= ready:
             return False
+        self._waiting[item.id] = ready
         self._wake_at(ready)
         return True
 
@@ -204,10 +223,20 @@ class OutboxWorker:
                 .execution_options(synchronize_session=False)
             )
             if lane is not None:
-                s.execute(update(OutboxLane).where(OutboxLane.lane == lane, OutboxLane.owner == self.owner)
-                          .values(lease_until=self._clock.now() + outbox.LEASE)
-                          .execution_options(synchronize_session=False))
+                self._renew(s, lane)
             s.commit()
+
+    def _settle_coalesced(self, item: Item, twins: list[int], lane: str) -> bool:
+        with self._sessions() as s:
+            done = outbox.settle_delivered(s, item.id, item.revision, twins, self._clock.now())
+            self._renew(s, lane)
+            s.commit()
+        return done
+
+    def _renew(self, s: Session, lane: str) -> None:
+        s.execute(update(OutboxLane).where(OutboxLane.lane == lane, OutboxLane.owner == self.owner)
+                  .values(lease_until=self._clock.now() + outbox.LEASE)
+                  .execution_options(synchronize_session=False))
 
     def _retry(self, item: Item, exc: outbox.RetryLater) -> None:
         attempts = item.attempts + 1

@@ -44,7 +44,7 @@ def amend_form(uow: UnitOfWork, *, actor: str, request_id: int) -> AmendForm:
     """The request as it stands, for the pre-filled form; refuses all but its filer."""
     with uow:
         s = uow.session
-        request = open_request(s, request_id)
+        request = open_request(s, request_id)  # read only: no lock, no presses applied
         refusal = amend_refusal(membership(s, actor), filer=request.filer)
         if refusal:
             raise NotAllowed(refusal)
@@ -66,7 +66,7 @@ def amend(uow: UnitOfWork, *, actor: str, request_id: int, draft: Draft, full_re
     now = clock.now()
     with uow:
         s = uow.session
-        request = open_request(s, request_id)
+        request = open_request(s, request_id, now)
         refusal = amend_refusal(membership(s, actor), filer=request.filer)
         if refusal:
             raise NotAllowed(refusal)

@@ -11,8 +11,11 @@ from cxbot.store.models import AuditEvent
 
 
 def record(session: Session, *, kind: str, actor: str, at: datetime, request_id: int | None = None,
-           **data: Any) -> AuditEvent:
+           flush: bool = True, **data: Any) -> AuditEvent:
+    """Add an event; `flush=False` when nothing needs its id yet (it is written with the
+    transaction's next flush, in order)."""
     event = AuditEvent(request_id=request_id, actor=actor, kind=kind, at=at, data=data)
     session.add(event)
-    session.flush()
+    if flush:
+        session.flush()
     return event

@@ -17,9 +17,14 @@ class Services:
     clock: Clock = field(default_factory=SystemClock)
     on_commit: Callable[[], None] | None = None
     read_sessions: sessionmaker[Session] | None = None
+    on_press: Callable[[], None] | None = None
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, self.on_commit)
+
+    def intake(self) -> UnitOfWork:
+        """A unit of work that stores a button press: its commit wakes the press worker."""
+        return UnitOfWork(self.sessions, self.on_press)
 
     def reader(self) -> UnitOfWork:
         """A unit of work that only reads (it must not commit): on SQLite it never waits for writers."""

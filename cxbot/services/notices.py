@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from cxbot.services.outbox import enqueue, request_lane
+from cxbot.services.outbox import enqueue, enqueue_coalesced, request_lane
 from cxbot.store.models import AuditEvent
 
 POST_REQUEST = "post_request"   # the parent message in the council channel
@@ -20,6 +20,7 @@ REFRESH = "refresh_request"     # update the parent and prompt in place
 THREAD_NOTE = "thread_note"     # a reply in the thread about an audit event (objection, outcome…)
 DIRECT = "direct_message"       # a DM to one person about an audit event
 REMINDER = "reminder"           # a DM to someone whose department still owes an answer
+EPHEMERAL = "ephemeral"         # an answer only the person who pressed a button sees (a refusal)
 
 
 def request_filed(session: Session, request_id: int, event: AuditEvent, filer: str, now: datetime) -> None:
@@ -30,8 +31,8 @@ def request_filed(session: Session, request_id: int, event: AuditEvent, filer: s
 
 
 def refresh(session: Session, request_id: int, now: datetime) -> None:
-    enqueue(session, lane=request_lane(request_id), kind=REFRESH, payload={"request_id": request_id},
-            now=now, coalesce_key=f"refresh:{request_id}")
+    enqueue_coalesced(session, lane=request_lane(request_id), kind=REFRESH, payload={"request_id": request_id},
+                      now=now, coalesce_key=f"refresh:{request_id}")
 
 
 def thread_note(session: Session, request_id: int, event: AuditEvent, now: datetime) -> None:
@@ -51,6 +52,13 @@ def reminder(session: Session, request_id: int, user: str, kind: str, on_behalf_
              now: datetime) -> None:
     enqueue(session, lane=request_lane(request_id), kind=REMINDER,
             payload={"request_id": request_id, "user": user, "kind": kind, "on_behalf_of": on_behalf_of}, now=now)
+
+
+def ephemeral(session: Session, request_id: int, *, channel: str, user: str, text: str, thread_ts: str | None,
+              now: datetime) -> None:
+    """Tell the person who pressed a button why nothing happened, where they pressed it."""
+    enqueue(session, lane=request_lane(request_id), kind=EPHEMERAL,
+            payload={"channel": channel or user, "user": user, "text": text, "thread_ts": thread_ts}, now=now)
 
 
 ADMIN_ALERT = "admin_alert"     # a DM to the council's admins: a Slack message could not be delivered

@@ -55,12 +55,47 @@ def enqueue(
     return item
 
 
-def due_lanes(session: Session, now: datetime, limit: int = 50, *, include_held: bool = False) -> list[str]:
-    """Lanes whose first pending item is due and which nobody else holds (or, with
-    `include_held`, whether held or not: what is still to be delivered)."""
+def enqueue_coalesced(session: Session, *, lane: str, kind: str, payload: dict[str, Any], now: datetime,
+                      coalesce_key: str) -> None:
+    """Ask for a coalesced item (a message rendered from the state at delivery): if one is
+    pending already, its revision goes up instead of queuing a twin, so a burst of votes
+    keeps one pending update a request, and a delivery that read an older revision leaves
+    the item pending for another round (see `settle_delivered`)."""
+    bumped = session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.coalesce_key == coalesce_key, OutboxItem.status == PENDING)
+        .values(revision=OutboxItem.revision + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not bumped:
+        enqueue(session, lane=lane, kind=kind, payload=payload, now=now, coalesce_key=coalesce_key)
+
+
+def settle_delivered(session: Session, item_id: int, revision: int, twins: Sequence[int], now: datetime) -> bool:
+    """Mark a delivered item (and twins it stood for) done, unless the item was asked for again
+    since it was read; True when it is done."""
+    if twins:
+        session.execute(update(OutboxItem).where(OutboxItem.id.in_(list(twins)))
+                        .values(status=DONE, delivered_at=now, last_error="")
+                        .execution_options(synchronize_session=False))
+    return bool(session.execute(
+        update(OutboxItem).where(OutboxItem.id == item_id, OutboxItem.revision == revision)
+        .values(status=DONE, delivered_at=now, last_error="")
+        .execution_options(synchronize_session=False)
+    ).rowcount)
+
+
+def due_lanes(session: Session, now: datetime, limit: int = 50, *, include_held: bool = False,
+              skip: Sequence[int] = ()) -> list[str]:
+    """Lanes whose first pending item (leaving out the items in `skip`) is due and which
+    nobody else holds (or, with `include_held`, whether held or not: what is still to be
+    delivered)."""
+    pending = OutboxItem.status == PENDING
+    if skip:
+        pending = and_(pending, OutboxItem.id.not_in(list(skip)))
     first = (
         select(OutboxItem.lane, func.min(OutboxItem.id).label("first_id"))
-        .where(OutboxItem.status == PENDING)
+        .where(pending)
         .group_by(OutboxItem.lane)
         .subquery()
     )

@@ -33,7 +33,7 @@ from cxbot.services.lifecycle import (
     settle,
 )
 from cxbot.services.readmodel import RequestView, load_request, request_view
-from cxbot.services.votes import Voter, voter
+from cxbot.services.votes import Voter, lock_request, voter
 from cxbot.store.models import Department, Hold, Membership, ReviewRequest, Routing
 from cxbot.store.uow import UnitOfWork
 
@@ -179,8 +179,10 @@ def check_chair(uow: UnitOfWork, *, actor: str, request_id: int) -> str:
         return request.title
 
 
-def open_request(s: Session, request_id: int) -> ReviewRequest:
-    request = load_request(s, request_id, lock=True)
+def open_request(s: Session, request_id: int, now: datetime | None = None) -> ReviewRequest:
+    """A request still under review: locked for a change (pending presses applied first) when
+    `now` is given, else only read."""
+    request = load_request(s, request_id) if now is None else lock_request(s, request_id, now)
     if request.status.is_final:
         raise Closed(f"This request is already {request.status.label.lower()}.")
     return request
@@ -190,7 +192,7 @@ def withdraw(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> N
     now = clock.now()
     with uow:
         s = uow.session
-        request = load_request(s, request_id, lock=True)
+        request = lock_request(s, request_id, now)
         refusal = withdraw_refusal(membership(s, actor), filer=request.filer)
         if refusal:
             raise NotAllowed(refusal)
@@ -211,7 +213,7 @@ def reopen(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> Sta
     now = clock.now()
     with uow:
         s = uow.session
-        request = load_request(s, request_id, lock=True)
+        request = lock_request(s, request_id, now)
         refusal = reopen_refusal(membership(s, actor), filer=request.filer)
         if refusal:
             raise NotAllowed(refusal)
@@ -248,7 +250,7 @@ def chair_decide(uow: UnitOfWork, *, actor: str, request_id: int, approve: bool,
         refusal = chair_refusal(membership(s, actor))
         if refusal:
             raise NotAllowed(refusal)
-        request = open_request(s, request_id)
+        request = open_request(s, request_id, now)
         if request.status is not Status.ESCALATED:
             raise Closed("The chair decides escalated requests; this one is back under review.")
         result = current_tally(s, request)
@@ -277,7 +279,7 @@ def place_hold(uow: UnitOfWork, *, actor: str, request_id: int, reason: str, day
         policy, working_time = rules(s)
         if not 1 <= days <= policy.max_hold_days:
             raise InvalidInput({"days": f"A hold lasts 1 to {policy.max_hold_days} working days."})
-        request = open_request(s, request_id)
+        request = open_request(s, request_id, now)
         who = _may_hold(s, actor, request, now)
         until = working_time.add_working_days(now, days)
         s.add(Hold(request_id=request_id, department_id=who.department_id, user_id=actor, reason=reason,

@@ -11,18 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
-from cxbot.domain.errors import Closed, InvalidInput, NotAllowed, NotFound
+from cxbot.domain.errors import Closed, CxError, InvalidInput, NotAllowed, NotFound
 from cxbot.domain.model import NOTE_MAX, Resolution, Status, VoteKind
+from cxbot.domain.permissions import Membership as MembershipView
 from cxbot.domain.permissions import chair_refusal, resolve_refusal, vote_refusal, voting_department
 from cxbot.services import audit, notices
 from cxbot.services.council import membership
 from cxbot.services.lifecycle import active_holds, rules, settle, substitutes_on
 from cxbot.services.readmodel import load_request
-from cxbot.store.models import Department, ReviewRequest, Vote
+from cxbot.store.models import Department, Press, ReviewRequest, Vote
 from cxbot.store.uow import UnitOfWork
 
 
@@ -40,32 +42,51 @@ class Voter:
     on_behalf_of: str | None
 
 
+class Seating:
+    """Who may vote on one request today, read once and asked for each person (a batch of
+    presses asks it many times in one transaction)."""
+
+    def __init__(self, s: Session, request: ReviewRequest, now: datetime) -> None:
+        self._s, self.request = s, request
+        self.routed = {r.department.key: r.department_id for r in request.routings}
+        _, working_time = rules(s)
+        self.away = substitutes_on(s, working_time.local_date(now))
+        self._members: dict[str, MembershipView] = {}
+
+    def member(self, user: str) -> MembershipView:
+        found = self._members.get(user)
+        if found is None:
+            found = self._members[user] = membership(self._s, user)
+        return found
+
+    def voter(self, actor: str) -> Voter:
+        """Who votes, for which department, on whose behalf; raises the refusal a person is shown."""
+        request = self.request
+        if request.status.is_final:
+            raise Closed(f"This request is {request.status.label.lower()}: it takes no more votes.")
+        if actor in self.away:
+            raise NotAllowed(f"<@{self.away[actor]}> answers for you while you are away. "
+                             "`/cx-review back` lets you vote yourself again.")
+        covering = {}
+        for advocate, substitute in self.away.items():
+            if substitute == actor:
+                dept = self.member(advocate).advocate_of
+                if dept is not None:
+                    covering[advocate] = dept
+        who = self.member(actor)
+        refusal = vote_refusal(who, filing_department=request.department.key, filer=request.filer,
+                               routed=self.routed, covering=covering)
+        if refusal:
+            raise NotAllowed(refusal)
+        found = voting_department(who, routed=self.routed, covering=covering)
+        assert found is not None
+        dept, on_behalf_of = found
+        return Voter(actor, self.routed[dept], dept, on_behalf_of)
+
+
 def voter(s: Session, actor: str, request: ReviewRequest, now: datetime) -> Voter:
     """Who votes, for which department, on whose behalf; raises the refusal a person is shown."""
-    if request.status.is_final:
-        raise Closed(f"This request is {request.status.label.lower()}: it takes no more votes.")
-    who = membership(s, actor)
-    routed = {r.department.key: r.department_id for r in request.routings}
-    _, working_time = rules(s)
-    today = working_time.local_date(now)
-    away = substitutes_on(s, today)
-    if actor in away:
-        raise NotAllowed(f"<@{away[actor]}> answers for you while you are away. "
-                         "`/cx-review back` lets you vote yourself again.")
-    covering = {}
-    for advocate, substitute in away.items():
-        if substitute == actor:
-            dept = membership(s, advocate).advocate_of
-            if dept is not None:
-                covering[advocate] = dept
-    refusal = vote_refusal(who, filing_department=request.department.key, filer=request.filer, routed=routed,
-                           covering=covering)
-    if refusal:
-        raise NotAllowed(refusal)
-    found = voting_department(who, routed=routed, covering=covering)
-    assert found is not None
-    dept, on_behalf_of = found
-    return Voter(actor, routed[dept], dept, on_behalf_of)
+    return Seating(s, request, now).voter(actor)
 
 
 def check_may_vote(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> str:
@@ -83,6 +104,115 @@ def _clean(note: str, field: str = "note") -> str:
     return note
 
 
+class Ballot:
+    """One request's votes being changed in a transaction: the request locked, its votes and
+    holds read once, each change recorded with its audit event; `close()` settles the status
+    and asks for the messages to be updated, once, whatever the number of changes."""
+
+    def __init__(self, s: Session, request: ReviewRequest, now: datetime) -> None:
+        self.s, self.request, self.now = s, request, now
+        self.seating = Seating(s, request, now)
+        self.votes = {v.user_id: v for v in s.scalars(select(Vote).where(Vote.request_id == request.id))}
+        self.holds = active_holds(s, request.id)
+        self.changed = False
+
+    def cast(self, actor: str, kind: VoteKind, note: str = "", blocking: bool = True, mitigation: str = "") -> bool:
+        """Record `actor`'s vote; False when it is the same vote again (a double click, or
+        re-sending an objection that was resolved or overruled), which changes nothing."""
+        s, request, now = self.s, self.request, self.now
+        who = self.seating.voter(actor)
+        vote = self.votes.get(actor)
+        if (vote is not None and not vote.retracted
+                and (vote.kind, vote.note, vote.blocking, vote.mitigation) == (kind, note, blocking, mitigation)):
+            return False
+        previous = None
+        if vote is None:
+            vote = self.votes[actor] = Vote(request_id=request.id, user_id=actor, cast_at=now)
+            s.add(vote)
+            event_kind = "voted"
+        else:
+            event_kind = "voted" if vote.retracted else "vote_changed"
+            previous = None if vote.retracted else {"kind": vote.kind.value, "note": vote.note}
+        vote.kind, vote.note, vote.blocking, vote.mitigation = kind, note, blocking, mitigation
+        vote.department_id, vote.on_behalf_of, vote.retracted, vote.updated_at = (
+            who.department_id, who.on_behalf_of, False, now)
+        vote.resolution, vote.resolved_by, vote.resolved_at, vote.resolution_note = None, None, None, ""
+        if vote.id is None:
+            s.flush()
+        event = audit.record(s, kind=event_kind, actor=actor, at=now, request_id=request.id, vote_id=vote.id,
+                             vote=kind.value, note=note, blocking=blocking, mitigation=mitigation,
+                             department=who.department, on_behalf_of=who.on_behalf_of, previous=previous,
+                             flush=kind is VoteKind.OBJECT)
+        if kind is VoteKind.OBJECT:
+            notices.thread_note(s, request.id, event, now)
+        if kind in (VoteKind.APPROVE, VoteKind.OBJECT):
+            self._end_hold(who.department_id, actor)
+            routing = next(r for r in request.routings if r.department_id == who.department_id)
+            routing.answered_at = routing.answered_at or now
+        self.changed = True
+        return True
+
+    def retract(self, actor: str) -> bool:
+        self.seating.voter(actor)
+        vote = self.votes.get(actor)
+        if vote is None or vote.retracted:
+            return False
+        vote.retracted, vote.updated_at = True, self.now
+        event = audit.record(self.s, kind="vote_retracted", actor=actor, at=self.now, request_id=self.request.id,
+                             previous={"kind": vote.kind.value, "note": vote.note},
+                             flush=vote.kind is VoteKind.OBJECT)
+        if vote.kind is VoteKind.OBJECT:
+            notices.thread_note(self.s, self.request.id, event, self.now)
+        self.changed = True
+        return True
+
+    def _end_hold(self, department_id: int, actor: str) -> None:
+        """A department that answers is no longer on hold."""
+        for hold in list(self.holds):
+            if hold.department_id == department_id:
+                hold.ended_at, hold.end_reason = self.now, "answered"
+                audit.record(self.s, kind="hold_ended", actor=actor, at=self.now, request_id=self.request.id,
+                             hold_id=hold.id, reason="answered")
+                self.holds.remove(hold)
+
+    def apply_presses(self, limit: int | None = None) -> int:
+        """Apply the request's stored button presses in the order they came; a press that may
+        not count is answered with an ephemeral refusal. Returns how many were taken."""
+        stmt = select(Press).where(Press.request_id == self.request.id).order_by(Press.id)
+        rows = self.s.scalars(stmt.limit(limit) if limit else stmt).all()
+        for row in rows:
+            try:
+                if row.kind == RETRACT:
+                    self.retract(row.user_id)
+                else:
+                    self.cast(row.user_id, VoteKind(row.kind))
+            except CxError as exc:
+                notices.ephemeral(self.s, self.request.id, channel=row.channel, user=row.user_id, text=exc.message,
+                                  thread_ts=row.thread_ts, now=self.now)
+        if rows:
+            self.s.execute(delete(Press).where(Press.id.in_([r.id for r in rows]))
+                           .execution_options(synchronize_session=False))
+        return len(rows)
+
+    def close(self) -> Status:
+        if not self.changed:
+            return self.request.status
+        status = settle(self.s, self.request, self.now)
+        notices.refresh(self.s, self.request.id, self.now)
+        return status
+
+
+def lock_request(s: Session, request_id: int, now: datetime) -> ReviewRequest:
+    """The request, locked for a change, with every button press acknowledged before this
+    change applied first (so the order people acted in holds)."""
+    request = load_request(s, request_id, lock=True)
+    if s.scalar(select(Press.id).where(Press.request_id == request_id).limit(1)) is not None:
+        ballot = Ballot(s, request, now)
+        ballot.apply_presses()
+        ballot.close()
+    return request
+
+
 def cast_vote(uow: UnitOfWork, *, actor: str, request_id: int, kind: VoteKind, note: str = "",
               blocking: bool = True, mitigation: str = "", clock: Clock) -> VoteResult:
     note, mitigation = _clean(note), _clean(mitigation, "mitigation")
@@ -93,70 +223,79 @@ def cast_vote(uow: UnitOfWork, *, actor: str, request_id: int, kind: VoteKind, n
     now = clock.now()
     with uow:
         s = uow.session
-        request = load_request(s, request_id, lock=True)
-        who = voter(s, actor, request, now)
-        vote = s.scalars(select(Vote).where(Vote.request_id == request_id, Vote.user_id == actor)).first()
-        if (vote is not None and not vote.retracted
-                and (vote.kind, vote.note, vote.blocking, vote.mitigation) == (kind, note, blocking, mitigation)):
-            # The same vote again (a double click, or re-sending an objection that was
-            # resolved or overruled) changes nothing.
-            return VoteResult(False, request.status)
-        previous = None
-        if vote is None:
-            vote = Vote(request_id=request_id, user_id=actor, cast_at=now)
-            s.add(vote)
-            event_kind = "voted"
-        else:
-            event_kind = "voted" if vote.retracted else "vote_changed"
-            previous = None if vote.retracted else {"kind": vote.kind.value, "note": vote.note}
-        vote.kind, vote.note, vote.blocking, vote.mitigation = kind, note, blocking, mitigation
-        vote.department_id, vote.on_behalf_of, vote.retracted, vote.updated_at = (
-            who.department_id, who.on_behalf_of, False, now)
-        vote.resolution, vote.resolved_by, vote.resolved_at, vote.resolution_note = None, None, None, ""
-        s.flush()
-        event = audit.record(s, kind=event_kind, actor=actor, at=now, request_id=request_id, vote_id=vote.id,
-                             vote=kind.value,
-                             note=note, blocking=blocking, mitigation=mitigation, department=who.department,
-                             on_behalf_of=who.on_behalf_of, previous=previous)
-        if kind is VoteKind.OBJECT:
-            notices.thread_note(s, request_id, event, now)
-        if kind in (VoteKind.APPROVE, VoteKind.OBJECT):
-            _end_hold(s, request, who.department_id, now, actor)
-            routing = next(r for r in request.routings if r.department_id == who.department_id)
-            routing.answered_at = routing.answered_at or now
-        status = settle(s, request, now)
-        notices.refresh(s, request_id, now)
-        uow.commit()
-        return VoteResult(True, status)
+        ballot = Ballot(s, lock_request(s, request_id, now), now)
+        recorded = ballot.cast(actor, kind, note, blocking, mitigation)
+        status = ballot.close()
+        uow.commit()  # presses applied before this vote are committed with it
+        return VoteResult(recorded, status)
 
 
-def _end_hold(s: Session, request: ReviewRequest, department_id: int, now: datetime, actor: str) -> None:
-    """A department that answers is no longer on hold."""
-    for hold in active_holds(s, request.id):
-        if hold.department_id == department_id:
-            hold.ended_at, hold.end_reason = now, "answered"
-            audit.record(s, kind="hold_ended", actor=actor, at=now, request_id=request.id, hold_id=hold.id,
-                         reason="answered")
+# --- button presses: stored before the acknowledgement, applied right after ---------------
+
+RETRACT = "retract"
+PRESS_KINDS = (VoteKind.APPROVE.value, VoteKind.ABSTAIN.value, RETRACT)
 
 
-def retract_vote(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> VoteResult:
+def receive_press(uow: UnitOfWork, *, actor: str, request_id: int, kind: str, channel: str,
+                  thread_ts: str | None, clock: Clock) -> None:
+    """Store a vote button press: one insert, committed before Slack hears back, so the
+    acknowledgement never waits on the request's lock or the tally. The press worker
+    applies it (`apply_pending`) a moment later, in order, and answers a refusal then."""
+    if kind not in PRESS_KINDS:
+        raise InvalidInput({"action": "That button is not a vote."})
+    with uow:
+        try:
+            uow.session.execute(insert(Press).values(
+                request_id=request_id, user_id=actor, kind=kind, channel=channel[:32], thread_ts=thread_ts,
+                received_at=clock.now(), attempts=0))
+            uow.commit()
+        except IntegrityError:
+            raise NotFound(f"There is no CX review #{request_id}.") from None
+
+
+def pending_requests(uow: UnitOfWork, limit: int = 50) -> list[int]:
+    """Requests with presses waiting, the longest waiting first."""
+    with uow:
+        return list(uow.session.scalars(
+            select(Press.request_id).group_by(Press.request_id).order_by(func.min(Press.id)).limit(limit)))
+
+
+def apply_pending(uow: UnitOfWork, *, request_id: int, clock: Clock, limit: int = 200) -> int:
+    """Apply up to `limit` waiting presses of one request in one transaction: the tally,
+    the status and the message update once for all of them. Returns how many were taken."""
     now = clock.now()
     with uow:
         s = uow.session
-        request = load_request(s, request_id, lock=True)
-        voter(s, actor, request, now)
-        vote = s.scalars(select(Vote).where(Vote.request_id == request_id, Vote.user_id == actor)).first()
-        if vote is None or vote.retracted:
-            return VoteResult(False, request.status)
-        vote.retracted, vote.updated_at = True, now
-        event = audit.record(s, kind="vote_retracted", actor=actor, at=now, request_id=request_id,
-                             previous={"kind": vote.kind.value, "note": vote.note})
-        if vote.kind is VoteKind.OBJECT:
-            notices.thread_note(s, request_id, event, now)
-        status = settle(s, request, now)
-        notices.refresh(s, request_id, now)
+        ballot = Ballot(s, load_request(s, request_id, lock=True), now)
+        taken = ballot.apply_presses(limit)
+        if taken:
+            ballot.close()
+            uow.commit()
+        return taken
+
+
+def give_up_press(uow: UnitOfWork, *, request_id: int, clock: Clock, attempts: int = 3) -> bool:
+    """The oldest press of a request failed to apply (a fault, not a refusal): count the
+    attempt, and after `attempts` drop it and tell the person it was not recorded. True
+    when it was dropped."""
+    now = clock.now()
+    with uow:
+        s = uow.session
+        row = s.scalars(select(Press).where(Press.request_id == request_id).order_by(Press.id).limit(1)).first()
+        if row is None:
+            return False
+        row.attempts += 1
+        dropped = row.attempts >= attempts
+        if dropped:
+            notices.ephemeral(s, request_id, channel=row.channel, user=row.user_id, text=NOT_RECORDED,
+                              thread_ts=row.thread_ts, now=now)
+            s.delete(row)
         uow.commit()
-        return VoteResult(True, status)
+        return dropped
+
+
+NOT_RECORDED = ("Something went wrong on cxbot's side and your vote was not recorded. "
+                "Please press the button again in a minute.")
 
 
 def _objection(s: Session, request_id: int, vote_id: int) -> Vote:
@@ -172,7 +311,7 @@ def resolve_objection(uow: UnitOfWork, *, actor: str, request_id: int, vote_id: 
     now = clock.now()
     with uow:
         s = uow.session
-        request = load_request(s, request_id, lock=True)
+        request = lock_request(s, request_id, now)
         if request.status.is_final:
             raise Closed(f"This request is already {request.status.label.lower()}.")
         vote = _objection(s, request_id, vote_id)
@@ -200,7 +339,7 @@ def overrule_objection(uow: UnitOfWork, *, actor: str, request_id: int, vote_id:
     now = clock.now()
     with uow:
         s = uow.session
-        request = load_request(s, request_id, lock=True)
+        request = lock_request(s, request_id, now)
         refusal = chair_refusal(membership(s, actor))
         if refusal:
             raise NotAllowed(refusal)

@@ -65,6 +65,7 @@ class SlackDelivery:
             notices.DIRECT: self._direct,
             notices.REMINDER: self._reminder,
             notices.ADMIN_ALERT: self._admin_alert,
+            notices.EPHEMERAL: self._ephemeral,
             digests.DIGEST_DM: self._digest_dm,
             digests.DIGEST_REPORT: self._digest_report,
             digests.DIGEST_CHANNEL: self._digest_channel,
@@ -280,6 +281,11 @@ class SlackDelivery:
             return  # decided between the sweep and now: nothing to remind of
         text, blocks = direct.reminder(view, item.payload.get("kind", "daily"), item.payload.get("on_behalf_of"))
         self._call("chat.postMessage", channel=self._dm_channel(user), text=text, blocks=self._blocks(blocks))
+
+    def _ephemeral(self, item: Item) -> None:
+        p = item.payload
+        self._call("chat.postEphemeral", channel=p["channel"], user=p["user"], text=p["text"],
+                   thread_ts=p.get("thread_ts"))
 
     def _admin_alert(self, item: Item) -> None:
         """A message Slack refused for good: the admins (or the chair, when there are none) hear of it once."""

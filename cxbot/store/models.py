@@ -211,7 +211,8 @@ class OutboxItem(Base):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),
+                      Index("ix_outbox_coalesce_key_status", "coalesce_key", "status"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lane: Mapped[str] = mapped_column(String(64), index=True)
@@ -224,6 +225,9 @@ class OutboxItem(Base):
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(String(500), default="")
+    # A coalesced item is asked for again while pending (instead of queuing a twin): the
+    # revision goes up, and a delivery settles the item only if nothing asked since it read it.
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class OutboxLane(Base):
@@ -234,6 +238,28 @@ class OutboxLane(Base):
     lane: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(64), default="")
     lease_until: Mapped[datetime | None]
+
+
+class Press(Base):
+    """A vote button (Approve, Abstain, Retract) pressed in a request's thread, not applied yet.
+
+    Stored in the transaction that precedes the acknowledgement, applied in order right after
+    by the press worker (cxbot.jobs.press_worker), which deletes it in the same transaction
+    as the vote it records: an acknowledged press is never lost and never applied twice.
+    """
+
+    __tablename__ = "presses"
+    __table_args__ = (Index("ix_presses_request_id_id", "request_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("review_requests.id"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16))  # approve, abstain, retract
+    # Where the person pressed, to answer a refusal there.
+    channel: Mapped[str] = mapped_column(String(32), default="")
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    received_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Hold(Base):

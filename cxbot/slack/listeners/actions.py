@@ -34,10 +34,17 @@ def pair_of(value: str) -> tuple[int, int]:
 
 
 def register(app: App, cx: Services, after: AfterAck) -> None:
-    def vote_now(ack: Ack, body: dict[str, Any], action: dict[str, Any], kind: VoteKind) -> None:
-        votes.cast_vote(cx.uow(), actor=body["user"]["id"], request_id=request_id_of(action["value"]),
-                        kind=kind, clock=cx.clock)
+    def press(ack: Ack, body: dict[str, Any], request_id: int, kind: str) -> None:
+        """Store the press and acknowledge; the press worker applies it right after (and
+        answers a refusal with an ephemeral message where the person pressed)."""
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
+        votes.receive_press(cx.intake(), actor=body["user"]["id"], request_id=request_id, kind=kind,
+                            channel=channel, thread_ts=(body.get("container") or {}).get("thread_ts"),
+                            clock=cx.clock)
         ack()
+
+    def vote_now(ack: Ack, body: dict[str, Any], action: dict[str, Any], kind: VoteKind) -> None:
+        press(ack, body, request_id_of(action.get("value") or ""), kind.value)
 
     def ask_note(ack: Ack, body: dict[str, Any], request_id: int, kind: VoteKind) -> None:
         title = votes.check_may_vote(cx.reader(), actor=body["user"]["id"], request_id=request_id, clock=cx.clock)
@@ -65,8 +72,7 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         value = (action.get("selected_option") or {}).get("value", "")
         choice, request_id = value.split(":", 1)[0], request_id_of(value)
         if choice == ids.MORE_RETRACT:
-            votes.retract_vote(cx.uow(), actor=body["user"]["id"], request_id=request_id, clock=cx.clock)
-            ack()
+            press(ack, body, request_id, votes.RETRACT)
         elif choice == ids.MORE_APPROVE_NOTE:
             ask_note(ack, body, request_id, VoteKind.APPROVE)
         elif choice == ids.MORE_ABSTAIN_NOTE:

@@ -1,0 +1,96 @@
+"""Applies stored vote button presses, request by request, right after they are acknowledged.
+
+One worker thread runs in each serving process. `kick()` wakes it when a press is stored;
+it also looks on its own every `poll_seconds`, for presses another replica stored and did
+not get to (it was killed, say). Each round takes the requests with presses waiting, oldest
+first, and applies each request's presses in one transaction (`votes.apply_pending`): a
+burst of fifty votes on one request costs one tally, one status check and one message
+update, not fifty. Several workers (replicas) on one PostgreSQL database serialise on the
+request's row lock, and a press is deleted in the transaction that applies it, so each is
+applied once.
+
+A press that fails to apply for a reason other than a refusal (a fault) is tried again a
+few times, then dropped with a message to the person (`votes.give_up_press`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from cxbot.clock import Clock
+from cxbot.logs import review_context
+from cxbot.services import votes
+from cxbot.store.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+class PressWorker:
+    def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock, *, poll_seconds: float = 1.0,
+                 batch: int = 100, observe: Callable[[int], None] | None = None) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._poll = poll_seconds
+        self._batch = batch
+        self._observe = observe
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="cxbot-presses", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self._poll)
+            self._wake.clear()
+            try:
+                self.drain()
+            except Exception:  # the loop must survive a database outage
+                log.exception("applying presses failed")
+                self._stop.wait(self._poll)
+
+    def drain(self) -> int:
+        """Apply every press waiting now; returns how many were taken."""
+        taken = 0
+        with self._lock:
+            while not self._stop.is_set():
+                requests = votes.pending_requests(self._uow())
+                if not requests:
+                    return taken
+                for request_id in requests:
+                    taken += self._apply(request_id)
+        return taken
+
+    def _apply(self, request_id: int) -> int:
+        with review_context(request_id):
+            try:
+                n = votes.apply_pending(self._uow(), request_id=request_id, clock=self._clock, limit=self._batch)
+            except Exception:
+                log.exception("presses on review %s could not be applied", request_id)
+                # One at a time, so a press that cannot be applied holds up no other.
+                n = 0
+                try:
+                    n = votes.apply_pending(self._uow(), request_id=request_id, clock=self._clock, limit=1)
+                except Exception:
+                    if votes.give_up_press(self._uow(), request_id=request_id, clock=self._clock):
+                        log.error("a press on review %s was dropped after repeated failures", request_id)
+                        n = 1
+            if n and self._observe is not None:
+                self._observe(n)
+            return n
