@@ -30,7 +30,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +50,7 @@ from bench.scenario import (
     file_requests,
     plan_json,
     populate,
+    presses_counter,
     vote_prompts,
 )
 from bench.stack import (
@@ -85,12 +86,15 @@ def _cpu_snapshot(server: Server, database: str | None) -> dict[str, float]:
 
 
 def measure(server: Server, plan: Plan, workdir: Path, *, database: str | None = None,
-            quiet_wait: float = 0.0) -> tuple[dict[str, Any], dict[str, float], list[float]]:
+            quiet_wait: float = 0.0, backlog: Callable[[], int] | None = None,
+            ) -> tuple[dict[str, Any], dict[str, float], list[float]]:
     """Run the load generator against `server`; returns its result, CPU shares, and worker RSS at the end.
 
     CPU shares are % of one core over the timed window: the gunicorn master and workers, the
     PostgreSQL backends of `database`, the load generator, this process (the emulator), and
-    `other` — whatever else kept the machine busy meanwhile.
+    `other` — whatever else kept the machine busy meanwhile. `backlog` (cxbot: the presses
+    acknowledged and not applied yet) is read at both ends of the window, into the result as
+    `backlog_start` and `backlog_stop`.
     """
     busy_before = wait_for_quiet(quiet_wait) if quiet_wait > 0 else busy_now()
     plan = dataclasses.replace(plan, url=f"{server.url}/slack/events")
@@ -106,6 +110,8 @@ def measure(server: Server, plan: Plan, workdir: Path, *, database: str | None =
         assert proc.stdout is not None
         for line in proc.stdout:  # "measure" and "stop" mark the timed window
             marks[line.strip()] = _cpu_snapshot(server, database)
+            if backlog is not None:
+                marks[line.strip()]["backlog"] = backlog()
         proc.wait()
     finally:
         watchdog.cancel()
@@ -118,6 +124,7 @@ def measure(server: Server, plan: Plan, workdir: Path, *, database: str | None =
     if result["stuck_threads"]:
         progress(f"warning: {result['stuck_threads']} client threads were still waiting for an answer at the end")
     a, b = marks["measure"], marks["stop"]
+    result["backlog_start"], result["backlog_stop"] = int(a.get("backlog", 0)), int(b.get("backlog", 0))
     wall = b["wall"] - a["wall"]
     cpu = {key: 100 * (b[key] - a[key]) / wall for key in ("server", "postgres", "bench")}
     cpu["loadgen"] = 100 * result["window_cpu_s"] / wall
@@ -174,7 +181,8 @@ def bench_cxbot(bench: Bench, backend: str, database_url: str, workers: int) -> 
                           trigger_url=bench.triggers.url)
         database = None if backend == "SQLite" else database_url.rsplit("/", 1)[-1].split("?")[0]
         progress(f"load: {args.concurrency} clients, {args.warmup:g} s warm-up + {args.seconds:g} s")
-        result, cpu, rss = measure(server, plan, workdir, database=database, quiet_wait=args.quiet_wait)
+        result, cpu, rss = measure(server, plan, workdir, database=database, quiet_wait=args.quiet_wait,
+                                   backlog=presses_counter(database_url))
         check = check_votes(database_url, emulator, result, drain_wait=args.seconds)
         opened = emulator.calls("views.open")
         failed_opens = sum(1 for c in opened if not c.ok)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -23,8 +23,8 @@ from bench.loadgen import Plan, Voter
 from cxbot.sandbox.client import SlackPeople
 from cxbot.sandbox.emulator import Message, SlackEmulator
 from cxbot.slack.blocks import ids
-from cxbot.store.db import make_engine
-from cxbot.store.models import AuditEvent, OutboxItem, Vote
+from cxbot.store.db import READ_ONLY, make_engine
+from cxbot.store.models import AuditEvent, OutboxItem, Press, Vote
 
 SIGNING_SECRET = "load-bench-signing-secret"
 CHANNEL, CHANNEL_NAME = "C0COUNCIL", "cx-council"
@@ -155,17 +155,39 @@ class Check:
     refusals: int         # ephemeral messages the emulator got (a refused vote is acknowledged too)
     outbox_pending: int   # Slack updates still queued when the load stopped
     drained_after_s: float | None  # how long the outbox took to empty after that (None: not within the wait)
+    presses_pending: int = 0        # presses acknowledged and not applied yet when the load stopped
+    applied_after_s: float | None = 0.0  # how long applying them took after that (None: not within the wait)
 
     @property
     def ok(self) -> bool:
         stored_all = self.acked <= self.events <= self.acked + self.unanswered
-        return stored_all and self.pairs == self.matching and self.refusals == 0
+        return (stored_all and self.pairs == self.matching and self.refusals == 0
+                and self.applied_after_s is not None)
+
+
+def presses_counter(database_url: str) -> Callable[[], int]:
+    """Counts the vote presses acknowledged and not applied yet (reading only: on SQLite it
+    never takes the write lock the server's writers queue for)."""
+    engine = make_engine(database_url).execution_options(**{READ_ONLY: True})
+
+    def count() -> int:
+        with engine.connect() as conn:
+            return conn.scalar(select(func.count()).select_from(Press)) or 0
+    return count
 
 
 def check_votes(database_url: str, emulator: SlackEmulator, result: Mapping[str, Any], drain_wait: float) -> Check:
-    """Compare the load generator's acknowledged votes with the database, and time the outbox drain."""
+    """Compare the load generator's acknowledged votes with the database (once every acknowledged
+    press is applied), and time the applying and the outbox drain."""
     engine = make_engine(database_url)
     try:
+        presses = presses_counter(database_url)
+        waiting, began, applied = presses(), time.monotonic(), None
+        while time.monotonic() - began < drain_wait:
+            if presses() == 0:
+                applied = time.monotonic() - began
+                break
+            time.sleep(0.05)
         with engine.connect() as conn:
             events = conn.scalar(select(func.count()).select_from(AuditEvent)
                                  .where(AuditEvent.kind.in_(("voted", "vote_changed")))) or 0
@@ -184,7 +206,7 @@ def check_votes(database_url: str, emulator: SlackEmulator, result: Mapping[str,
         engine.dispose()
     return Check(acked=result["acked_votes"], unanswered=result["unknown_pairs"], events=events,
                  pairs=len(final), matching=matching, refusals=len(emulator.ephemerals()),
-                 outbox_pending=pending, drained_after_s=drained)
+                 outbox_pending=pending, drained_after_s=drained, presses_pending=waiting, applied_after_s=applied)
 
 
 def _pending(engine: Any) -> int:

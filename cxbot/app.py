@@ -17,6 +17,7 @@ from cxbot.jobs.scheduler import Scheduler
 from cxbot.metrics import Metrics
 from cxbot.services import digests, notices
 from cxbot.services.context import Services
+from cxbot.services.intake import PressIntake
 from cxbot.services.sweep import SweepReport, sweep
 from cxbot.slack.bolt import make_app, make_client
 from cxbot.slack.delivery import SlackDelivery
@@ -63,7 +64,7 @@ class Runtime:
         self.services = Services(self.sessions, self.clock, on_commit=self.worker.kick,
                                  read_sessions=make_session_factory(self.engine, read_only=True))
         self.presses = PressWorker(self.services.uow, self.clock, observe=self.metrics.presses_applied.inc)
-        self.services.on_press = self.presses.kick
+        self.services.presses = PressIntake(self.services.bare_uow, self.clock, on_stored=self.presses.kick)
         self.timezones = SlackTimeZones(self.client, self.sessions, self.clock)
         self.scheduler = (Scheduler({"sweep": self.sweep, "digest": self.send_due_digest},
                                     every_seconds=settings.sweep_seconds) if scheduled and mode != "jobs" else None)
@@ -72,7 +73,7 @@ class Runtime:
         self.wsgi: WebApp | None = None
         if mode != "jobs":
             self.bolt = make_app(client=self.client, signing_secret=settings.signing_secret, cx=self.services,
-                                 after=self.after, verify_requests=mode == "http")
+                                 after=self.after)
             self.wsgi = WebApp(SlackGateway(self.bolt, settings.signing_secret or ""), self.engine, self.metrics)
 
     def _delivered(self, item: Item, result: str, error: str) -> None:

@@ -2,21 +2,25 @@
 
 One worker thread runs in each serving process. `kick()` wakes it when a press is stored;
 it also looks on its own every `poll_seconds`, for presses another replica stored and did
-not get to (it was killed, say). Each round takes the requests with presses waiting, oldest
-first, and applies each request's presses in one transaction (`votes.apply_pending`): a
-burst of fifty votes on one request costs one tally, one status check and one message
-update, not fifty. Several workers (replicas) on one PostgreSQL database serialise on the
-request's row lock, and a press is deleted in the transaction that applies it, so each is
+not get to (it was killed, say). Each round takes the oldest presses waiting, with every
+other press of the requests they name, and applies them in one transaction
+(`votes.apply_round`): what the round needs (votes, holds, seats, substitutes, the policy)
+is read once for all its requests, and a burst of fifty votes on one request costs one
+tally, one status check and one message update, not fifty. So the busier it gets, the
+less a press costs. Several workers (replicas) on one PostgreSQL database serialise on the
+requests' row locks, and a press is deleted in the transaction that applies it, so each is
 applied once.
 
-A press that fails to apply for a reason other than a refusal (a fault) is tried again a
-few times, then dropped with a message to the person (`votes.give_up_press`).
+If a round fails, its requests are applied one by one (`votes.apply_pending`); a press that
+still fails to apply for a reason other than a refusal (a fault) is tried again a few
+times, then dropped with a message to the person (`votes.give_up_press`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from cxbot.clock import Clock
@@ -29,8 +33,10 @@ log = logging.getLogger(__name__)
 
 class PressWorker:
     def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock, *, poll_seconds: float = 1.0,
-                 batch: int = 100, observe: Callable[[int], None] | None = None) -> None:
+                 batch: int = 500, pace: float = 0.05, observe: Callable[[int], None] | None = None) -> None:
         self._uow = uow
+        self._pace = pace
+        self._last_round = 0.0
         self._clock = clock
         self._poll = poll_seconds
         self._batch = batch
@@ -58,7 +64,14 @@ class PressWorker:
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.wait(self._poll)
+            # Rounds start at most every `pace` seconds: alone, a press is applied at once; under
+            # load, the presses of the last `pace` seconds are applied together, and the round's
+            # fixed cost is shared by all of them instead of being paid again for each.
+            pause = self._last_round + self._pace - time.monotonic()
+            if pause > 0:
+                self._stop.wait(pause)
             self._wake.clear()
+            self._last_round = time.monotonic()
             try:
                 self.drain()
             except Exception:  # the loop must survive a database outage
@@ -70,11 +83,17 @@ class PressWorker:
         taken = 0
         with self._lock:
             while not self._stop.is_set():
-                requests = votes.pending_requests(self._uow())
-                if not requests:
+                try:
+                    n = votes.apply_round(self._uow(), clock=self._clock, limit=self._batch)
+                except Exception:
+                    log.exception("a round of presses could not be applied: applying them request by request")
+                    n = sum(self._apply(request_id) for request_id in votes.pending_requests(self._uow()))
+                else:
+                    if n and self._observe is not None:
+                        self._observe(n)
+                taken += n
+                if n < self._batch:  # the round took everything that was waiting
                     return taken
-                for request_id in requests:
-                    taken += self._apply(request_id)
         return taken
 
     def _apply(self, request_id: int) -> int:

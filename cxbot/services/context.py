@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxbot.clock import Clock, SystemClock
+from cxbot.services.intake import PressIntake
 from cxbot.store.uow import UnitOfWork
 
 
@@ -17,14 +18,15 @@ class Services:
     clock: Clock = field(default_factory=SystemClock)
     on_commit: Callable[[], None] | None = None
     read_sessions: sessionmaker[Session] | None = None
-    on_press: Callable[[], None] | None = None
+    # Stores vote button presses before the acknowledgement (set by the composition root).
+    presses: PressIntake | None = None
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, self.on_commit)
 
-    def intake(self) -> UnitOfWork:
-        """A unit of work that stores a button press: its commit wakes the press worker."""
-        return UnitOfWork(self.sessions, self.on_press)
+    def bare_uow(self) -> UnitOfWork:
+        """A unit of work whose commit wakes nobody (it queues no Slack call)."""
+        return UnitOfWork(self.sessions)
 
     def reader(self) -> UnitOfWork:
         """A unit of work that only reads (it must not commit): on SQLite it never waits for writers."""

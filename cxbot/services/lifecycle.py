@@ -6,7 +6,7 @@ so each one settles the status the same way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
 from sqlalchemy import delete, func, select
@@ -21,8 +21,9 @@ from cxbot.services.council import council_rules, get_council
 from cxbot.store.models import Escalation, Hold, Membership, ReviewRequest, Substitute, Vote
 
 
-def ballots_of(votes: Sequence[Vote]) -> list[Ballot]:
-    """Standing (not retracted) votes as ballots, oldest first.
+def ballots_of(votes: Sequence[Vote], keys: Mapping[int, str] | None = None) -> list[Ballot]:
+    """Standing (not retracted) votes as ballots, oldest first (`keys`: department id → key,
+    when the votes' departments are not loaded).
 
     A seat is an advocate's: a substitute's vote fills the seat of the advocate it was cast
     for, so an advocate and their substitute never count twice; the latest vote holds it.
@@ -32,7 +33,8 @@ def ballots_of(votes: Sequence[Vote]) -> list[Ballot]:
         if not v.retracted:
             seats[v.on_behalf_of or v.user_id] = v
     return [
-        Ballot(v.user_id, v.department.key, v.kind, v.note, v.blocking, v.mitigation, v.resolution, v.on_behalf_of)
+        Ballot(v.user_id, keys[v.department_id] if keys is not None else v.department.key, v.kind, v.note,
+               v.blocking, v.mitigation, v.resolution, v.on_behalf_of)
         for v in sorted(seats.values(), key=lambda v: (v.cast_at, v.id))
     ]
 

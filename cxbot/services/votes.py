@@ -4,27 +4,44 @@ overruling objections.
 The request row is locked for the whole use case (a row lock on PostgreSQL, the write
 lock on SQLite), so concurrent voters are serialised and the outcome is computed from
 every vote. Pressing the same button twice changes nothing the second time.
+
+Approve, Abstain and Retract buttons are stored as presses before Slack is acknowledged
+(cxbot.services.intake) and applied here by the press worker (`apply_round`), many at a
+time; a use case that changes a request first applies the presses waiting on it
+(`lock_request`), so the order people acted in holds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, selectinload
 
 from cxbot.clock import Clock
+from cxbot.domain.decision import tally
 from cxbot.domain.errors import Closed, CxError, InvalidInput, NotAllowed, NotFound
 from cxbot.domain.model import NOTE_MAX, Resolution, Status, VoteKind
 from cxbot.domain.permissions import Membership as MembershipView
 from cxbot.domain.permissions import chair_refusal, resolve_refusal, vote_refusal, voting_department
+from cxbot.domain.policy import CouncilPolicy
 from cxbot.services import audit, notices
 from cxbot.services.council import membership
-from cxbot.services.lifecycle import active_holds, rules, settle, substitutes_on
+from cxbot.services.intake import RETRACT
+from cxbot.services.lifecycle import (
+    active_holds,
+    ballots_of,
+    rules,
+    seats,
+    set_status,
+    settle,
+    status_for,
+    substitutes_on,
+)
 from cxbot.services.readmodel import load_request
-from cxbot.store.models import Department, Press, ReviewRequest, Vote
+from cxbot.store.models import Department, Hold, Press, ReviewRequest, Routing, Vote
 from cxbot.store.uow import UnitOfWork
 
 
@@ -46,12 +63,15 @@ class Seating:
     """Who may vote on one request today, read once and asked for each person (a batch of
     presses asks it many times in one transaction)."""
 
-    def __init__(self, s: Session, request: ReviewRequest, now: datetime) -> None:
+    def __init__(self, s: Session, request: ReviewRequest, now: datetime, *, away: dict[str, str] | None = None,
+                 members: dict[str, MembershipView] | None = None) -> None:
         self._s, self.request = s, request
         self.routed = {r.department.key: r.department_id for r in request.routings}
-        _, working_time = rules(s)
-        self.away = substitutes_on(s, working_time.local_date(now))
-        self._members: dict[str, MembershipView] = {}
+        if away is None:
+            _, working_time = rules(s)
+            away = substitutes_on(s, working_time.local_date(now))
+        self.away = away
+        self._members = {} if members is None else members
 
     def member(self, user: str) -> MembershipView:
         found = self._members.get(user)
@@ -109,11 +129,17 @@ class Ballot:
     holds read once, each change recorded with its audit event; `close()` settles the status
     and asks for the messages to be updated, once, whatever the number of changes."""
 
-    def __init__(self, s: Session, request: ReviewRequest, now: datetime) -> None:
+    def __init__(self, s: Session, request: ReviewRequest, now: datetime, *, batch: Batch | None = None) -> None:
         self.s, self.request, self.now = s, request, now
-        self.seating = Seating(s, request, now)
-        self.votes = {v.user_id: v for v in s.scalars(select(Vote).where(Vote.request_id == request.id))}
-        self.holds = active_holds(s, request.id)
+        self.batch = batch
+        if batch is None:
+            self.seating = Seating(s, request, now)
+            self.votes = {v.user_id: v for v in s.scalars(select(Vote).where(Vote.request_id == request.id))}
+            self.holds = active_holds(s, request.id)
+        else:
+            self.seating = Seating(s, request, now, away=batch.away, members=batch.members)
+            self.votes = {v.user_id: v for v in batch.votes.get(request.id, [])}
+            self.holds = list(batch.holds.get(request.id, []))
         self.changed = False
 
     def cast(self, actor: str, kind: VoteKind, note: str = "", blocking: bool = True, mitigation: str = "") -> bool:
@@ -180,6 +206,13 @@ class Ballot:
         not count is answered with an ephemeral refusal. Returns how many were taken."""
         stmt = select(Press).where(Press.request_id == self.request.id).order_by(Press.id)
         rows = self.s.scalars(stmt.limit(limit) if limit else stmt).all()
+        self.take(rows)
+        if rows:
+            self.s.execute(delete(Press).where(Press.id.in_([r.id for r in rows]))
+                           .execution_options(synchronize_session=False))
+        return len(rows)
+
+    def take(self, rows: Sequence[Press]) -> None:
         for row in rows:
             try:
                 if row.kind == RETRACT:
@@ -189,17 +222,51 @@ class Ballot:
             except CxError as exc:
                 notices.ephemeral(self.s, self.request.id, channel=row.channel, user=row.user_id, text=exc.message,
                                   thread_ts=row.thread_ts, now=self.now)
-        if rows:
-            self.s.execute(delete(Press).where(Press.id.in_([r.id for r in rows]))
-                           .execution_options(synchronize_session=False))
-        return len(rows)
 
     def close(self) -> Status:
         if not self.changed:
             return self.request.status
-        status = settle(self.s, self.request, self.now)
-        notices.refresh(self.s, self.request.id, self.now)
-        return status
+        if self.batch is None:
+            status = settle(self.s, self.request, self.now)
+            notices.refresh(self.s, self.request.id, self.now)
+            return status
+        # The same as `settle`, from what the batch holds in memory.
+        request, routings = self.request, self.request.routings
+        keys = {r.department_id: r.department.key for r in routings}
+        result = tally([r.department.key for r in routings], ballots_of(list(self.votes.values()), keys),
+                       self.batch.policy.for_magnitude(request.magnitude),
+                       {r.department.key: self.batch.seats.get(r.department_id, 0) for r in routings})
+        new = status_for(request, result, self.holds)
+        if new is not request.status:
+            set_status(self.s, request, new, self.now, outstanding=list(result.outstanding))
+        else:
+            notices.refresh(self.s, request.id, self.now)
+        return new
+
+
+@dataclass
+class Batch:
+    """What applying the presses of many requests at once reads once for all of them."""
+
+    policy: CouncilPolicy
+    away: dict[str, str]
+    seats: dict[int, int]
+    votes: dict[int, list[Vote]]
+    holds: dict[int, list[Hold]]
+    members: dict[str, MembershipView] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, s: Session, requests: Sequence[ReviewRequest], now: datetime) -> Batch:
+        ids = [r.id for r in requests]
+        policy, working_time = rules(s)
+        votes: dict[int, list[Vote]] = {i: [] for i in ids}
+        for v in s.scalars(select(Vote).where(Vote.request_id.in_(ids))):
+            votes[v.request_id].append(v)
+        holds: dict[int, list[Hold]] = {i: [] for i in ids}
+        for h in s.scalars(select(Hold).where(Hold.request_id.in_(ids), Hold.ended_at.is_(None)).order_by(Hold.id)):
+            holds[h.request_id].append(h)
+        departments = sorted({r.department_id for q in requests for r in q.routings})
+        return cls(policy, substitutes_on(s, working_time.local_date(now)), seats(s, departments), votes, holds)
 
 
 def lock_request(s: Session, request_id: int, now: datetime) -> ReviewRequest:
@@ -230,27 +297,39 @@ def cast_vote(uow: UnitOfWork, *, actor: str, request_id: int, kind: VoteKind, n
         return VoteResult(recorded, status)
 
 
-# --- button presses: stored before the acknowledgement, applied right after ---------------
+# --- button presses: stored before the acknowledgement (cxbot.services.intake), applied here
 
-RETRACT = "retract"
-PRESS_KINDS = (VoteKind.APPROVE.value, VoteKind.ABSTAIN.value, RETRACT)
-
-
-def receive_press(uow: UnitOfWork, *, actor: str, request_id: int, kind: str, channel: str,
-                  thread_ts: str | None, clock: Clock) -> None:
-    """Store a vote button press: one insert, committed before Slack hears back, so the
-    acknowledgement never waits on the request's lock or the tally. The press worker
-    applies it (`apply_pending`) a moment later, in order, and answers a refusal then."""
-    if kind not in PRESS_KINDS:
-        raise InvalidInput({"action": "That button is not a vote."})
+def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> int:
+    """Apply the oldest waiting presses (about `limit`, all of a request's at once) of every
+    request they name, in one transaction: each request's tally and status are worked out
+    once from what was read once for all. Returns how many presses were taken."""
+    now = clock.now()
     with uow:
-        try:
-            uow.session.execute(insert(Press).values(
-                request_id=request_id, user_id=actor, kind=kind, channel=channel[:32], thread_ts=thread_ts,
-                received_at=clock.now(), attempts=0))
-            uow.commit()
-        except IntegrityError:
-            raise NotFound(f"There is no CX review #{request_id}.") from None
+        s = uow.session
+        oldest = select(Press.request_id).order_by(Press.id).limit(limit).subquery()
+        ids = sorted(set(s.scalars(select(oldest.c.request_id).distinct())))
+        if not ids:
+            return 0
+        # Locked in id order, so replicas taking overlapping rounds never deadlock; presses read
+        # after the locks, so a round another replica finished meanwhile is not applied again.
+        requests = s.scalars(select(ReviewRequest).where(ReviewRequest.id.in_(ids)).order_by(ReviewRequest.id)
+                             .options(selectinload(ReviewRequest.department),
+                                      selectinload(ReviewRequest.routings).selectinload(Routing.department))
+                             .with_for_update()).all()
+        rows = s.scalars(select(Press).where(Press.request_id.in_(ids)).order_by(Press.id)).all()
+        if not rows:
+            return 0
+        batch = Batch.read(s, requests, now)
+        by_request: dict[int, list[Press]] = {}
+        for row in rows:
+            by_request.setdefault(row.request_id, []).append(row)
+        for request in requests:
+            ballot = Ballot(s, request, now, batch=batch)
+            ballot.take(by_request.get(request.id, []))
+            ballot.close()
+        s.execute(delete(Press).where(Press.id.in_([r.id for r in rows])).execution_options(synchronize_session=False))
+        uow.commit()
+        return len(rows)
 
 
 def pending_requests(uow: UnitOfWork, limit: int = 50) -> list[int]:

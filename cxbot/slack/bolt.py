@@ -17,15 +17,18 @@ def make_client(*, token: str, base_url: str, timeout: int = 10) -> WebClient:
     return WebClient(token=token, base_url=base_url, timeout=timeout)
 
 
-def make_app(*, client: WebClient, signing_secret: str | None, cx: Services, after: AfterAck,
-             verify_requests: bool = True) -> App:
+def make_app(*, client: WebClient, signing_secret: str | None, cx: Services, after: AfterAck) -> App:
     """`process_before_response=True`: a listener records its change before the HTTP answer,
-    and slower Slack calls are handed to `AfterAck` or the outbox, never awaited by Slack."""
+    and slower Slack calls are handed to `AfterAck` or the outbox, never awaited by Slack.
+
+    Bolt's own request verification is off: over HTTP every request comes through
+    `cxbot.slack.gateway.SlackGateway`, which checks the signature and timestamp over the raw
+    bytes before anything is parsed (and Socket Mode has nothing to sign)."""
     app = App(
         client=client,
         signing_secret=signing_secret,
         process_before_response=True,
-        request_verification_enabled=verify_requests,
+        request_verification_enabled=False,
         token_verification_enabled=True,
         logger=logging.getLogger("cxbot.bolt"),
     )

@@ -11,6 +11,7 @@ from cxbot.domain.model import VoteKind
 from cxbot.services import amend as amending
 from cxbot.services import requests, votes
 from cxbot.services.context import Services
+from cxbot.services.intake import RETRACT
 from cxbot.slack.blocks import ids
 from cxbot.slack.blocks.modals import filing_modal, reason_modal, vote_modal
 from cxbot.slack.replies import AfterAck, answers_errors
@@ -38,9 +39,9 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         """Store the press and acknowledge; the press worker applies it right after (and
         answers a refusal with an ephemeral message where the person pressed)."""
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") or ""
-        votes.receive_press(cx.intake(), actor=body["user"]["id"], request_id=request_id, kind=kind,
-                            channel=channel, thread_ts=(body.get("container") or {}).get("thread_ts"),
-                            clock=cx.clock)
+        assert cx.presses is not None
+        cx.presses.receive(actor=body["user"]["id"], request_id=request_id, kind=kind, channel=channel,
+                           thread_ts=(body.get("container") or {}).get("thread_ts"))
         ack()
 
     def vote_now(ack: Ack, body: dict[str, Any], action: dict[str, Any], kind: VoteKind) -> None:
@@ -72,7 +73,7 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         value = (action.get("selected_option") or {}).get("value", "")
         choice, request_id = value.split(":", 1)[0], request_id_of(value)
         if choice == ids.MORE_RETRACT:
-            press(ack, body, request_id, votes.RETRACT)
+            press(ack, body, request_id, RETRACT)
         elif choice == ids.MORE_APPROVE_NOTE:
             ask_note(ack, body, request_id, VoteKind.APPROVE)
         elif choice == ids.MORE_ABSTAIN_NOTE:

@@ -1,0 +1,98 @@
+"""Storing vote button presses before Slack is acknowledged, with group commit.
+
+Each press must be committed before its acknowledgement goes out (a press Slack was told
+about survives a crash), but a commit per press makes concurrent voters queue for the
+database one by one (on SQLite, for its single write lock). So presses that arrive while
+a commit is under way are written together by the next one: the first caller to find no
+commit running writes everything waiting, in one transaction, and wakes the others once
+it is durable. Alone, a press is written at once; under load, a commit carries many.
+
+A batch that fails (a press naming a request that does not exist breaks a foreign key)
+is written again one press at a time, so each caller gets its own answer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+
+from cxbot.clock import Clock
+from cxbot.domain.errors import InvalidInput, NotFound
+from cxbot.domain.model import VoteKind
+from cxbot.store.models import Press
+from cxbot.store.uow import UnitOfWork
+
+RETRACT = "retract"
+PRESS_KINDS = (VoteKind.APPROVE.value, VoteKind.ABSTAIN.value, RETRACT)
+
+
+@dataclass
+class _Waiting:
+    row: dict[str, Any]
+    done: bool = False
+    error: BaseException | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class PressIntake:
+    """`receive()` returns once the press is committed; `on_stored` runs after each commit
+    (it wakes the press worker)."""
+
+    def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock,
+                 on_stored: Callable[[], None] | None = None) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._on_stored = on_stored
+        self._cv = threading.Condition()
+        self._queue: list[_Waiting] = []
+        self._writing = False
+
+    def receive(self, *, actor: str, request_id: int, kind: str, channel: str, thread_ts: str | None) -> None:
+        if kind not in PRESS_KINDS:
+            raise InvalidInput({"action": "That button is not a vote."})
+        me = _Waiting({"request_id": request_id, "user_id": actor, "kind": kind, "channel": channel[:32],
+                       "thread_ts": thread_ts, "received_at": self._clock.now(), "attempts": 0})
+        with self._cv:
+            self._queue.append(me)
+            while self._writing and not me.done:
+                self._cv.wait()
+            if not me.done:  # nobody is writing: write everything waiting, this press included
+                batch, self._queue, self._writing = self._queue, [], True
+        if not me.done:
+            try:
+                self._write(batch)
+            finally:
+                with self._cv:
+                    self._writing = False
+                    self._cv.notify_all()
+        if me.error is not None:
+            raise me.error
+
+    def _write(self, batch: list[_Waiting]) -> None:
+        try:
+            self._insert([w.row for w in batch])
+        except IntegrityError:
+            for w in batch:
+                try:
+                    self._insert([w.row])
+                except IntegrityError:
+                    w.error = NotFound(f"There is no CX review #{w.row['request_id']}.")
+                except Exception as exc:
+                    w.error = exc
+        except Exception as exc:
+            for w in batch:
+                w.error = exc
+        for w in batch:
+            w.done = True
+
+    def _insert(self, rows: list[dict[str, Any]]) -> None:
+        with self._uow() as uow:
+            uow.session.connection().execute(insert(Press.__table__), rows)
+            uow.commit()
+        if self._on_stored is not None:
+            self._on_stored()

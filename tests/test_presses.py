@@ -1,0 +1,81 @@
+"""Vote button presses: stored before the acknowledgement, applied after it, in order, once;
+and the one pending update a message has while votes keep coming."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from cxbot.services import outbox
+from cxbot.services.outbox import PENDING, enqueue_coalesced, settle_delivered
+from cxbot.slack.blocks import ids
+from cxbot.store.models import AuditEvent, OutboxItem, Press, Vote
+from tests.harness import Stack
+from tests.test_resilience import big_support
+
+
+def test_a_waiting_press_is_applied_before_a_later_vote_of_the_same_person(stack: Stack) -> None:
+    rid = stack.file()
+    stack.runtime.presses.stop()  # presses wait, as they would behind a busy worker
+    prompt = stack.prompt(rid)
+    pressed = stack.people.press_button("U0LEGAL1", channel=prompt.channel, ts=prompt.ts, action_id=ids.APPROVE)
+    assert pressed.status == 200
+    assert stack.count(Press) == 1 and stack.count(Vote) == 0, "stored before the acknowledgement, not applied yet"
+
+    # Then the same advocate objects through the form: the approval waiting is applied first.
+    assert stack.people.press_button("U0LEGAL1", channel=prompt.channel, ts=prompt.ts,
+                                     action_id=ids.OBJECT).status == 200
+    stack.slack.wait_for(lambda: stack.slack.open_views("U0LEGAL1"))
+    assert stack.people.submit_view("U0LEGAL1", {"note": "Customers are not told."}).status == 200
+
+    assert stack.count(Press) == 0
+    history = [(e.kind, e.data.get("vote")) for e in stack.all(
+        AuditEvent, AuditEvent.actor == "U0LEGAL1", AuditEvent.kind.in_(["voted", "vote_changed"]),
+        order_by=AuditEvent.id)]
+    assert history == [("voted", "approve"), ("vote_changed", "object")]
+    assert [v.kind.value for v in stack.all(Vote)] == ["object"]
+
+
+def test_a_refused_press_is_answered_where_it_was_pressed_and_records_nothing(stack: Stack) -> None:
+    rid = stack.file("U0BILLLEAD")
+    stack.press("U0BILL1", rid, ids.APPROVE)  # the filing department's own advocate
+    stack.settle()
+    told = stack.slack.ephemerals("U0BILL1")
+    assert told and "Your department filed" in told[-1].text
+    assert told[-1].channel == stack.prompt(rid).channel
+    assert stack.count(Vote) == 0 and stack.count(Press) == 0
+
+
+def test_a_message_has_one_pending_update_however_many_votes_come(stack: Stack) -> None:
+    voters = big_support(stack)
+    rid = stack.file()
+    stack.runtime.worker.stop()  # nothing is delivered: the updates wait
+    for user in voters[:5]:
+        stack.press(user, rid, ids.ABSTAIN)
+    pending = stack.all(OutboxItem, OutboxItem.kind == "refresh_request", OutboxItem.status == PENDING,
+                        OutboxItem.lane == outbox.request_lane(rid))
+    assert len(pending) == 1, "asking again raises the revision instead of queuing a twin"
+    assert pending[0].revision == 4
+
+
+def test_a_delivery_of_an_older_revision_leaves_the_update_pending(stack: Stack) -> None:
+    rid = stack.file()
+    now = stack.clock.now()
+    key = f"refresh:{rid}"
+    with stack.session() as s:
+        enqueue_coalesced(s, lane=outbox.request_lane(rid), kind="refresh_request", payload={"request_id": rid},
+                          now=now, coalesce_key=key)
+        s.commit()
+        item = s.query(OutboxItem).filter_by(coalesce_key=key, status=PENDING).one()
+        read = item.revision
+        # A vote lands while the update is being delivered.
+        enqueue_coalesced(s, lane=outbox.request_lane(rid), kind="refresh_request", payload={"request_id": rid},
+                          now=now + timedelta(seconds=1), coalesce_key=key)
+        s.commit()
+        assert settle_delivered(s, item.id, read, [], now) is False
+        s.commit()
+        s.refresh(item)
+        assert item.status == PENDING and item.revision == read + 1
+        assert settle_delivered(s, item.id, item.revision, [], now) is True
+        s.commit()
+        s.refresh(item)
+        assert item.status == outbox.DONE
