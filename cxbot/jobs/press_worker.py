@@ -23,6 +23,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from sqlalchemy.exc import OperationalError
+
 from cxbot.clock import Clock
 from cxbot.logs import review_context
 from cxbot.services import votes
@@ -100,12 +102,20 @@ class PressWorker:
         with review_context(request_id):
             try:
                 n = votes.apply_pending(self._uow(), request_id=request_id, clock=self._clock, limit=self._batch)
+            except OperationalError:
+                # The database is busy or away (a deadlock, a lost connection): nothing is wrong
+                # with the presses, and they wait for the next round.
+                log.warning("presses on review %s wait for the next round", request_id, exc_info=True)
+                return 0
             except Exception:
                 log.exception("presses on review %s could not be applied", request_id)
                 # One at a time, so a press that cannot be applied holds up no other.
                 n = 0
                 try:
                     n = votes.apply_pending(self._uow(), request_id=request_id, clock=self._clock, limit=1)
+                except OperationalError:
+                    log.warning("presses on review %s wait for the next round", request_id, exc_info=True)
+                    return 0
                 except Exception:
                     if votes.give_up_press(self._uow(), request_id=request_id, clock=self._clock):
                         log.error("a press on review %s was dropped after repeated failures", request_id)

@@ -103,7 +103,9 @@ def load_request(session: Session, request_id: int, *, lock: bool = False) -> Re
         selectinload(ReviewRequest.routings).selectinload(Routing.department),
     )
     if lock:
-        stmt = stmt.with_for_update()
+        # FOR NO KEY UPDATE on PostgreSQL: rows that only reference the request (a press being
+        # stored) are not held up by it.
+        stmt = stmt.with_for_update(key_share=True)
     request = session.scalars(stmt).first()
     if request is None:
         raise NotFound(f"There is no CX review #{request_id}.")

@@ -66,7 +66,7 @@ def sweep(new_uow: Callable[[], UnitOfWork], *, clock: Clock, timezones: TimeZon
             with new_uow() as uow:
                 s = uow.session
                 request = s.scalars(select(ReviewRequest).where(ReviewRequest.id == request_id)
-                                    .with_for_update(skip_locked=True)).first()
+                                    .with_for_update(skip_locked=True, key_share=True)).first()
                 if request is None or request.status.is_final:
                     continue
                 report.requests += 1

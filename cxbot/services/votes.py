@@ -312,10 +312,13 @@ def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> int:
             return 0
         # Locked in id order, so replicas taking overlapping rounds never deadlock; presses read
         # after the locks, so a round another replica finished meanwhile is not applied again.
+        # FOR NO KEY UPDATE on PostgreSQL: storing a press checks its foreign key with a KEY
+        # SHARE lock on the request, which this lock lets through, so an acknowledgement never
+        # waits for a round (and a batch of presses never deadlocks with one).
         requests = s.scalars(select(ReviewRequest).where(ReviewRequest.id.in_(ids)).order_by(ReviewRequest.id)
                              .options(selectinload(ReviewRequest.department),
                                       selectinload(ReviewRequest.routings).selectinload(Routing.department))
-                             .with_for_update()).all()
+                             .with_for_update(key_share=True)).all()
         rows = s.scalars(select(Press).where(Press.request_id.in_(ids)).order_by(Press.id)).all()
         if not rows:
             return 0
