@@ -57,7 +57,9 @@ class Story:
             print(f"\n▶ {text}", file=self.out)
 
     def show(self) -> None:
-        """Deliver what is queued, then print what people saw since the last step."""
+        """Apply the vote presses waiting, deliver what is queued, then print what people saw
+        since the last step."""
+        self.runtime.presses.drain()
         self.runtime.worker.drain()
         entries = self.slack.transcript()
         if not self.quiet:
@@ -98,6 +100,7 @@ class Story:
         message = self.message_of(request_id, role)
         result = self.people.press_button(user, channel=message.channel, ts=message.ts, action_id=action_id)
         self.check(result.status == 200, f"{action_id} by {user} answered {result.status}")
+        self.runtime.presses.drain()  # a vote button is applied right after its acknowledgement
 
     def settle_replies(self, user: str, predicate: Callable[[], Any]) -> None:
         self.slack.wait_for(predicate, timeout=10)
