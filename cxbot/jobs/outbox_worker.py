@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxbot.clock import Clock
+from cxbot.jobs.worker import WorkerThread
 from cxbot.logs import review_context
 from cxbot.services import outbox
 from cxbot.store.models import OutboxItem, OutboxLane
@@ -49,10 +49,13 @@ Deliver = Callable[[Item], None]
 Observer = Callable[[Item, str, str], None]   # (item, result: done/retry/dead, error)
 
 
-class OutboxWorker:
+class OutboxWorker(WorkerThread):
+    thread_name = "cxbot-outbox"
+
     def __init__(self, session_factory: sessionmaker[Session], clock: Clock, deliver: Deliver,
                  *, poll_seconds: float = 2.0, min_update_interval: float = 1.0,
                  updates_per_minute: float = 50.0, observe: Observer | None = None) -> None:
+        super().__init__()
         self._sessions = session_factory
         self._clock = clock
         self._deliver = deliver
@@ -75,25 +78,6 @@ class OutboxWorker:
         self._tokens = self._burst
         self._refilled = time.monotonic()
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()  # one drain at a time in this process
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="cxbot-outbox", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def kick(self) -> None:
-        self._wake.set()
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -19,13 +19,13 @@ times, then dropped with a message to the person (`votes.give_up_press`).
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
 
 from sqlalchemy.exc import OperationalError
 
 from cxbot.clock import Clock
+from cxbot.jobs.worker import WorkerThread
 from cxbot.logs import review_context
 from cxbot.services import votes
 from cxbot.store.uow import UnitOfWork
@@ -33,35 +33,19 @@ from cxbot.store.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 
-class PressWorker:
+class PressWorker(WorkerThread):
+    thread_name = "cxbot-presses"
+
     def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock, *, poll_seconds: float = 1.0,
                  batch: int = 500, pace: float = 0.05, observe: Callable[[int], None] | None = None) -> None:
+        super().__init__()
         self._uow = uow
-        self._pace = pace
-        self._last_round = 0.0
         self._clock = clock
         self._poll = poll_seconds
         self._batch = batch
+        self._pace = pace
+        self._last_round = 0.0
         self._observe = observe
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="cxbot-presses", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def kick(self) -> None:
-        self._wake.set()
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -99,27 +83,25 @@ class PressWorker:
         return taken
 
     def _apply(self, request_id: int) -> int:
+        """One request's presses in their own transaction, then, if that fails, one press at a
+        time, so a press that cannot be applied holds up no other."""
         with review_context(request_id):
-            try:
-                n = votes.apply_pending(self._uow(), request_id=request_id, clock=self._clock, limit=self._batch)
-            except OperationalError:
-                # The database is busy or away (a deadlock, a lost connection): nothing is wrong
-                # with the presses, and they wait for the next round.
-                log.warning("presses on review %s wait for the next round", request_id, exc_info=True)
-                return 0
-            except Exception:
-                log.exception("presses on review %s could not be applied", request_id)
-                # One at a time, so a press that cannot be applied holds up no other.
-                n = 0
+            for limit in (self._batch, 1):
                 try:
-                    n = votes.apply_pending(self._uow(), request_id=request_id, clock=self._clock, limit=1)
+                    n = votes.apply_pending(self._uow(), request_id=request_id, clock=self._clock, limit=limit)
+                    break
                 except OperationalError:
+                    # The database is busy or away (a deadlock, a lost connection): nothing is
+                    # wrong with the presses, and they wait for the next round.
                     log.warning("presses on review %s wait for the next round", request_id, exc_info=True)
                     return 0
                 except Exception:
-                    if votes.give_up_press(self._uow(), request_id=request_id, clock=self._clock):
-                        log.error("a press on review %s was dropped after repeated failures", request_id)
-                        n = 1
+                    log.exception("presses on review %s could not be applied", request_id)
+            else:
+                n = 0
+                if votes.give_up_press(self._uow(), request_id=request_id, clock=self._clock):
+                    log.error("a press on review %s was dropped after repeated failures", request_id)
+                    n = 1
             if n and self._observe is not None:
                 self._observe(n)
             return n

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert
@@ -36,7 +36,6 @@ class _Waiting:
     row: dict[str, Any]
     done: bool = False
     error: BaseException | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class PressIntake:

@@ -6,10 +6,11 @@ against the database), and rendered by the pure Block Kit builders.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from cxbot.domain.decision import tally
@@ -96,20 +97,29 @@ class RequestView:
         return tuple(dict.fromkeys(away.get(a, a) for a in routed.advocates))
 
 
-def load_request(session: Session, request_id: int, *, lock: bool = False) -> ReviewRequest:
-    """The request with its department and routed departments (every use case reads them)."""
-    stmt = select(ReviewRequest).where(ReviewRequest.id == request_id).options(
+def _requests(*where: ColumnElement[bool], lock: bool) -> Select[tuple[ReviewRequest]]:
+    """Requests with their department and routed departments (every use case reads them);
+    `lock`: FOR NO KEY UPDATE on PostgreSQL, which rows that only reference the request (a
+    press being stored, its foreign key checked) are not held up by."""
+    stmt = select(ReviewRequest).where(*where).order_by(ReviewRequest.id).options(
         selectinload(ReviewRequest.department),
         selectinload(ReviewRequest.routings).selectinload(Routing.department),
     )
-    if lock:
-        # FOR NO KEY UPDATE on PostgreSQL: rows that only reference the request (a press being
-        # stored) are not held up by it.
-        stmt = stmt.with_for_update(key_share=True)
-    request = session.scalars(stmt).first()
+    return stmt.with_for_update(key_share=True) if lock else stmt
+
+
+def load_request(session: Session, request_id: int, *, lock: bool = False) -> ReviewRequest:
+    """The request with its department and routed departments, locked for a change with `lock`."""
+    request = session.scalars(_requests(ReviewRequest.id == request_id, lock=lock)).first()
     if request is None:
         raise NotFound(f"There is no CX review #{request_id}.")
     return request
+
+
+def lock_requests(session: Session, request_ids: Sequence[int]) -> list[ReviewRequest]:
+    """Several requests locked for a change, in id order (so two sessions locking overlapping
+    sets never deadlock)."""
+    return list(session.scalars(_requests(ReviewRequest.id.in_(list(request_ids)), lock=True)))
 
 
 def request_view(session: Session, request_id: int, *, now: datetime | None = None) -> RequestView:

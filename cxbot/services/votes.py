@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
 from cxbot.domain.decision import tally
@@ -31,7 +31,6 @@ from cxbot.services import audit, notices
 from cxbot.services.council import membership
 from cxbot.services.intake import RETRACT
 from cxbot.services.lifecycle import (
-    active_holds,
     ballots_of,
     rules,
     seats,
@@ -40,8 +39,8 @@ from cxbot.services.lifecycle import (
     status_for,
     substitutes_on,
 )
-from cxbot.services.readmodel import load_request
-from cxbot.store.models import Department, Hold, Press, ReviewRequest, Routing, Vote
+from cxbot.services.readmodel import load_request, lock_requests
+from cxbot.store.models import Department, Hold, Press, ReviewRequest, Vote
 from cxbot.store.uow import UnitOfWork
 
 
@@ -131,15 +130,10 @@ class Ballot:
 
     def __init__(self, s: Session, request: ReviewRequest, now: datetime, *, batch: Batch | None = None) -> None:
         self.s, self.request, self.now = s, request, now
-        self.batch = batch
-        if batch is None:
-            self.seating = Seating(s, request, now)
-            self.votes = {v.user_id: v for v in s.scalars(select(Vote).where(Vote.request_id == request.id))}
-            self.holds = active_holds(s, request.id)
-        else:
-            self.seating = Seating(s, request, now, away=batch.away, members=batch.members)
-            self.votes = {v.user_id: v for v in batch.votes.get(request.id, [])}
-            self.holds = list(batch.holds.get(request.id, []))
+        self.batch = batch = batch or Batch.read(s, [request], now)
+        self.seating = Seating(s, request, now, away=batch.away, members=batch.members)
+        self.votes = {v.user_id: v for v in batch.votes.get(request.id, [])}
+        self.holds = list(batch.holds.get(request.id, []))
         self.changed = False
 
     def cast(self, actor: str, kind: VoteKind, note: str = "", blocking: bool = True, mitigation: str = "") -> bool:
@@ -207,9 +201,7 @@ class Ballot:
         stmt = select(Press).where(Press.request_id == self.request.id).order_by(Press.id)
         rows = self.s.scalars(stmt.limit(limit) if limit else stmt).all()
         self.take(rows)
-        if rows:
-            self.s.execute(delete(Press).where(Press.id.in_([r.id for r in rows]))
-                           .execution_options(synchronize_session=False))
+        _taken(self.s, rows)
         return len(rows)
 
     def take(self, rows: Sequence[Press]) -> None:
@@ -226,11 +218,7 @@ class Ballot:
     def close(self) -> Status:
         if not self.changed:
             return self.request.status
-        if self.batch is None:
-            status = settle(self.s, self.request, self.now)
-            notices.refresh(self.s, self.request.id, self.now)
-            return status
-        # The same as `settle`, from what the batch holds in memory.
+        # What `lifecycle.settle` does, from what the ballot holds in memory.
         request, routings = self.request, self.request.routings
         keys = {r.department_id: r.department.key for r in routings}
         result = tally([r.department.key for r in routings], ballots_of(list(self.votes.values()), keys),
@@ -267,6 +255,12 @@ class Batch:
             holds[h.request_id].append(h)
         departments = sorted({r.department_id for q in requests for r in q.routings})
         return cls(policy, substitutes_on(s, working_time.local_date(now)), seats(s, departments), votes, holds)
+
+
+def _taken(s: Session, rows: Sequence[Press]) -> None:
+    """Applied presses go, in the transaction that applied them."""
+    if rows:
+        s.execute(delete(Press).where(Press.id.in_([r.id for r in rows])).execution_options(synchronize_session=False))
 
 
 def lock_request(s: Session, request_id: int, now: datetime) -> ReviewRequest:
@@ -310,15 +304,10 @@ def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> int:
         ids = sorted(set(s.scalars(select(oldest.c.request_id).distinct())))
         if not ids:
             return 0
-        # Locked in id order, so replicas taking overlapping rounds never deadlock; presses read
-        # after the locks, so a round another replica finished meanwhile is not applied again.
-        # FOR NO KEY UPDATE on PostgreSQL: storing a press checks its foreign key with a KEY
-        # SHARE lock on the request, which this lock lets through, so an acknowledgement never
-        # waits for a round (and a batch of presses never deadlocks with one).
-        requests = s.scalars(select(ReviewRequest).where(ReviewRequest.id.in_(ids)).order_by(ReviewRequest.id)
-                             .options(selectinload(ReviewRequest.department),
-                                      selectinload(ReviewRequest.routings).selectinload(Routing.department))
-                             .with_for_update(key_share=True)).all()
+        # Presses are read after the locks, so a round another replica finished meanwhile is not
+        # applied again. The lock lets the foreign-key check of a press being stored through, so
+        # an acknowledgement never waits for a round (nor deadlocks with one).
+        requests = lock_requests(s, ids)
         rows = s.scalars(select(Press).where(Press.request_id.in_(ids)).order_by(Press.id)).all()
         if not rows:
             return 0
@@ -330,7 +319,7 @@ def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> int:
             ballot = Ballot(s, request, now, batch=batch)
             ballot.take(by_request.get(request.id, []))
             ballot.close()
-        s.execute(delete(Press).where(Press.id.in_([r.id for r in rows])).execution_options(synchronize_session=False))
+        _taken(s, rows)
         uow.commit()
         return len(rows)
 
