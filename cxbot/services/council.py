@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -119,18 +120,22 @@ def council_rules(council: Council) -> tuple[CouncilPolicy, WorkingTime]:
 
 
 def membership(session: Session, user: str) -> MembershipView:
+    return memberships(session, [user])[user]
+
+
+def memberships(session: Session, users: Collection[str]) -> dict[str, MembershipView]:
+    """Each person's active roles, read in one query however many people."""
     council = get_council(session)
-    rows = session.execute(
-        select(Department.key, Membership.role)
+    roles: dict[str, set[tuple[str, Role]]] = {user: set() for user in users}
+    for user, key, role in session.execute(
+        select(Membership.user_id, Department.key, Membership.role)
         .join(Membership.department)
-        .where(Membership.user_id == user, Membership.active.is_(True), Department.active.is_(True))
-    ).all()
-    return MembershipView(
-        user=user,
-        roles=frozenset((key, role) for key, role in rows),
-        is_chair=council.chair == user,
-        is_admin=user in council.admins,
-    )
+        .where(Membership.user_id.in_(list(roles)), Membership.active.is_(True), Department.active.is_(True))
+    ):
+        roles[user].add((key, role))
+    return {user: MembershipView(user=user, roles=frozenset(found), is_chair=council.chair == user,
+                                 is_admin=user in council.admins)
+            for user, found in roles.items()}
 
 
 @dataclass(frozen=True)

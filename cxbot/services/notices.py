@@ -7,11 +7,12 @@ of refreshes shows the latest state once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from cxbot.services.outbox import enqueue, enqueue_coalesced, request_lane
+from cxbot.services.outbox import enqueue, enqueue_coalesced_many, request_lane
 from cxbot.store.models import AuditEvent
 
 POST_REQUEST = "post_request"   # the parent message in the council channel
@@ -31,8 +32,13 @@ def request_filed(session: Session, request_id: int, event: AuditEvent, filer: s
 
 
 def refresh(session: Session, request_id: int, now: datetime) -> None:
-    enqueue_coalesced(session, lane=request_lane(request_id), kind=REFRESH, payload={"request_id": request_id},
-                      now=now, coalesce_key=f"refresh:{request_id}")
+    refresh_many(session, [request_id], now)
+
+
+def refresh_many(session: Session, request_ids: Sequence[int], now: datetime) -> None:
+    """Update these requests' messages in place: one pending update each, however often asked."""
+    enqueue_coalesced_many(session, [(request_lane(r), REFRESH, {"request_id": r}, f"refresh:{r}")
+                                     for r in request_ids], now=now)
 
 
 def thread_note(session: Session, request_id: int, event: AuditEvent, now: datetime) -> None:

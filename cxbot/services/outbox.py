@@ -61,14 +61,25 @@ def enqueue_coalesced(session: Session, *, lane: str, kind: str, payload: dict[s
     pending already, its revision goes up instead of queuing a twin, so a burst of votes
     keeps one pending update a request, and a delivery that read an older revision leaves
     the item pending for another round (see `settle_delivered`)."""
-    bumped = session.execute(
-        update(OutboxItem)
-        .where(OutboxItem.coalesce_key == coalesce_key, OutboxItem.status == PENDING)
-        .values(revision=OutboxItem.revision + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not bumped:
-        enqueue(session, lane=lane, kind=kind, payload=payload, now=now, coalesce_key=coalesce_key)
+    enqueue_coalesced_many(session, [(lane, kind, payload, coalesce_key)], now=now)
+
+
+Coalesced = tuple[str, str, dict[str, Any], str]   # lane, kind, payload, coalesce key
+
+
+def enqueue_coalesced_many(session: Session, wanted: Sequence[Coalesced], *, now: datetime) -> None:
+    """`enqueue_coalesced` for many items, in two statements and an insert for those not pending."""
+    keys = [key for *_, key in wanted]
+    if not keys:
+        return
+    pending = and_(OutboxItem.coalesce_key.in_(keys), OutboxItem.status == PENDING)
+    session.execute(update(OutboxItem).where(pending).values(revision=OutboxItem.revision + 1)
+                    .execution_options(synchronize_session=False))
+    asked = set(session.scalars(select(OutboxItem.coalesce_key).where(pending)))
+    for lane, kind, payload, key in wanted:
+        if key not in asked:
+            enqueue(session, lane=lane, kind=kind, payload=payload, now=now, coalesce_key=key)
+            asked.add(key)
 
 
 def settle_delivered(session: Session, item_id: int, revision: int, twins: Sequence[int], now: datetime) -> bool:

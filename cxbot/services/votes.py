@@ -13,7 +13,7 @@ time; a use case that changes a request first applies the presses waiting on it
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,7 +28,7 @@ from cxbot.domain.permissions import Membership as MembershipView
 from cxbot.domain.permissions import chair_refusal, resolve_refusal, vote_refusal, voting_department
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.services import audit, notices
-from cxbot.services.council import membership
+from cxbot.services.council import membership, memberships
 from cxbot.services.intake import RETRACT
 from cxbot.services.lifecycle import (
     ballots_of,
@@ -135,6 +135,7 @@ class Ballot:
         self.votes = {v.user_id: v for v in batch.votes.get(request.id, [])}
         self.holds = list(batch.holds.get(request.id, []))
         self.changed = False
+        self.needs_refresh = False
 
     def cast(self, actor: str, kind: VoteKind, note: str = "", blocking: bool = True, mitigation: str = "") -> bool:
         """Record `actor`'s vote; False when it is the same vote again (a double click, or
@@ -215,7 +216,10 @@ class Ballot:
                 notices.ephemeral(self.s, self.request.id, channel=row.channel, user=row.user_id, text=exc.message,
                                   thread_ts=row.thread_ts, now=self.now)
 
-    def close(self) -> Status:
+    def close(self, *, refresh: bool = True) -> Status:
+        """Settle the status; its messages are asked to update unless `refresh` is False (the
+        caller asks for many at once: see `needs_refresh`)."""
+        self.needs_refresh = False
         if not self.changed:
             return self.request.status
         # What `lifecycle.settle` does, from what the ballot holds in memory.
@@ -227,8 +231,10 @@ class Ballot:
         new = status_for(request, result, self.holds)
         if new is not request.status:
             set_status(self.s, request, new, self.now, outstanding=list(result.outstanding))
-        else:
+        elif refresh:
             notices.refresh(self.s, request.id, self.now)
+        else:
+            self.needs_refresh = True
         return new
 
 
@@ -244,7 +250,8 @@ class Batch:
     members: dict[str, MembershipView] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, s: Session, requests: Sequence[ReviewRequest], now: datetime) -> Batch:
+    def read(cls, s: Session, requests: Sequence[ReviewRequest], now: datetime, people: Collection[str] = ()) -> Batch:
+        """`people`: who is about to vote, whose memberships are read here in one query."""
         ids = [r.id for r in requests]
         policy, working_time = rules(s)
         votes: dict[int, list[Vote]] = {i: [] for i in ids}
@@ -254,7 +261,9 @@ class Batch:
         for h in s.scalars(select(Hold).where(Hold.request_id.in_(ids), Hold.ended_at.is_(None)).order_by(Hold.id)):
             holds[h.request_id].append(h)
         departments = sorted({r.department_id for q in requests for r in q.routings})
-        return cls(policy, substitutes_on(s, working_time.local_date(now)), seats(s, departments), votes, holds)
+        away = substitutes_on(s, working_time.local_date(now))
+        members = memberships(s, {*people, *away}) if people else {}
+        return cls(policy, away, seats(s, departments), votes, holds, members)
 
 
 def _taken(s: Session, rows: Sequence[Press]) -> None:
@@ -311,14 +320,18 @@ def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> int:
         rows = s.scalars(select(Press).where(Press.request_id.in_(ids)).order_by(Press.id)).all()
         if not rows:
             return 0
-        batch = Batch.read(s, requests, now)
+        batch = Batch.read(s, requests, now, people={row.user_id for row in rows})
         by_request: dict[int, list[Press]] = {}
         for row in rows:
             by_request.setdefault(row.request_id, []).append(row)
+        refresh = []
         for request in requests:
             ballot = Ballot(s, request, now, batch=batch)
             ballot.take(by_request.get(request.id, []))
-            ballot.close()
+            ballot.close(refresh=False)
+            if ballot.needs_refresh:
+                refresh.append(request.id)
+        notices.refresh_many(s, refresh, now)
         _taken(s, rows)
         uow.commit()
         return len(rows)
