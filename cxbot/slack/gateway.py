@@ -58,6 +58,25 @@ def sign(secret: bytes, timestamp: str, body: bytes) -> str:
     return "v0=" + hmac.new(secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
 
 
+def parse(text: str, content_type: str) -> tuple[str, dict[str, Any]]:
+    """The body as Bolt reads it, and its shape: `json` (Events API), `interaction` (the
+    `payload` of a button, menu or form) or `command` (a slash command's form fields)."""
+    if content_type.startswith("application/json"):
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise Malformed("the body must be a JSON object")
+        return "json", data
+    form = parse_qs(text, keep_blank_values=True, strict_parsing=False)
+    if "payload" in form:
+        payload = json.loads(form["payload"][0])
+        if not isinstance(payload, dict):
+            raise Malformed("payload must be a JSON object")
+        return "interaction", payload
+    if "command" in form:
+        return "command", {key: values[0] for key, values in form.items()}
+    raise Malformed("neither a command, an interaction nor an event")
+
+
 class SlackGateway:
     def __init__(self, app: App, signing_secret: str, *, clock: Callable[[], float] = time.time) -> None:
         self._app = app
@@ -82,14 +101,18 @@ class SlackGateway:
         if not self._signed(body, timestamp, signature):
             return _json_reply(401, "unsigned", "invalid request signature or stale timestamp")
         try:
-            text = body.decode("utf-8")
-            kind, user, early = self._inspect(text, headers.get("content-type", ""))
+            shape, data = parse(body.decode("utf-8"), headers.get("content-type", ""))
+            kind, user, early = self._inspect(shape, data)
         except (UnicodeDecodeError, ValueError, Malformed) as exc:
             return _json_reply(400, "malformed", f"malformed Slack payload: {exc}"[:300])
         if early is not None:
             return Reply(200, {"Content-Type": "text/plain"}, b"", kind, user)
         try:
-            response = self._app.dispatch(BoltRequest(body=text, headers={k: [v] for k, v in headers.items()}))
+            # Bolt is handed the body parsed here (verified and checked), not the raw text to
+            # parse again: Bolt calls a request whose body arrives parsed a "socket_mode" one,
+            # and treats it like any other once its signature is not Bolt's to check.
+            response = self._app.dispatch(BoltRequest(body=data, headers={k: [v] for k, v in headers.items()},
+                                                      mode="socket_mode"))
         except Exception:
             log.exception("Slack request (%s) failed", kind)
             return _json_reply(503, kind, "temporarily unavailable")
@@ -98,12 +121,9 @@ class SlackGateway:
         out = {k: v[0] for k, v in response.headers.items() if v}
         return Reply(response.status, out, (response.body or "").encode(), kind, user)
 
-    def _inspect(self, text: str, content_type: str) -> tuple[str, str | None, str | None]:
+    def _inspect(self, shape: str, data: dict[str, Any]) -> tuple[str, str | None, str | None]:
         """(kind, user, early answer) — raises Malformed for a payload Bolt could not handle."""
-        if content_type.startswith("application/json"):
-            data = json.loads(text)
-            if not isinstance(data, dict):
-                raise Malformed("the body must be a JSON object")
+        if shape == "json":
             kind = data.get("type")
             _str(kind, "type")
             if kind == "url_verification":
@@ -121,30 +141,24 @@ class SlackGateway:
             for field in MESSAGE_FIELDS:
                 _str(event.get(field), f"event.{field}", optional=True)
             return "event", event.get("user"), None
-        form = parse_qs(text, keep_blank_values=True, strict_parsing=False)
-        if "payload" in form:
-            payload = json.loads(form["payload"][0])
-            if not isinstance(payload, dict):
-                raise Malformed("payload must be a JSON object")
-            kind = payload.get("type")
+        if shape == "interaction":
+            kind = data.get("type")
             _str(kind, "payload.type")
-            user = payload.get("user")
+            user = data.get("user")
             if not isinstance(user, dict):
                 raise Malformed("payload.user must be an object")
             _str(user.get("id"), "payload.user.id")
             if kind == "block_actions":
-                self._check_actions(payload)
+                self._check_actions(data)
             elif kind in ("view_submission", "view_closed"):
-                self._check_view(payload)
+                self._check_view(data)
             else:
                 return str(kind), user["id"], "not handled"
             return str(kind), user["id"], None
-        if "command" in form:
-            for field in ("command", "user_id", "trigger_id", "text", "channel_id"):
-                if field not in form:
-                    raise Malformed(f"{field} is missing")
-            return "command", form["user_id"][0], None
-        raise Malformed("neither a command, an interaction nor an event")
+        for field in ("command", "user_id", "trigger_id", "text", "channel_id"):
+            if field not in data:
+                raise Malformed(f"{field} is missing")
+        return "command", data["user_id"], None
 
     @staticmethod
     def _check_actions(payload: dict[str, Any]) -> None:
