@@ -22,8 +22,9 @@ from cxbot.store.models import Escalation, Hold, Membership, ReviewRequest, Subs
 
 
 def ballots_of(votes: Sequence[Vote], keys: Mapping[int, str] | None = None) -> list[Ballot]:
-    """Standing (not retracted) votes as ballots, oldest first (`keys`: department id → key,
-    when the votes' departments are not loaded).
+    """Standing (not retracted) votes (objects, or rows with the same attributes) as
+    ballots, oldest first (`keys`: department id → key, when the votes' departments are not
+    loaded).
 
     A seat is an advocate's: a substitute's vote fills the seat of the advocate it was cast
     for, so an advocate and their substitute never count twice; the latest vote holds it.

@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
@@ -225,7 +226,8 @@ class Ballot:
         # What `lifecycle.settle` does, from what the ballot holds in memory.
         request, routings = self.request, self.request.routings
         keys = {r.department_id: r.department.key for r in routings}
-        result = tally([r.department.key for r in routings], ballots_of(list(self.votes.values()), keys),
+        standing = {**self.batch.others.get(request.id, {}), **self.votes}
+        result = tally([r.department.key for r in routings], ballots_of(list(standing.values()), keys),
                        self.batch.policy.for_magnitude(request.magnitude),
                        {r.department.key: self.batch.seats.get(r.department_id, 0) for r in routings})
         new = status_for(request, result, self.holds)
@@ -245,25 +247,45 @@ class Batch:
     policy: CouncilPolicy
     away: dict[str, str]
     seats: dict[int, int]
-    votes: dict[int, list[Vote]]
+    votes: dict[int, list[Vote]]    # the votes that may change, as objects
     holds: dict[int, list[Hold]]
     members: dict[str, MembershipView] = field(default_factory=dict)
+    # The rest of each request's votes, only counted: plain rows (request -> user -> row),
+    # far cheaper to read than objects when a round changes a few votes of many requests.
+    others: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, s: Session, requests: Sequence[ReviewRequest], now: datetime, people: Collection[str] = ()) -> Batch:
-        """`people`: who is about to vote, whose memberships are read here in one query."""
+    def read(cls, s: Session, requests: Sequence[ReviewRequest], now: datetime,
+             people: Collection[tuple[int, str]] = ()) -> Batch:
+        """`people`: who is about to vote on which request, (request id, user). Their votes
+        are read as objects and their memberships in one query, every other vote as a row;
+        without `people`, every vote as an object."""
         ids = [r.id for r in requests]
         policy, working_time = rules(s)
         votes: dict[int, list[Vote]] = {i: [] for i in ids}
-        for v in s.scalars(select(Vote).where(Vote.request_id.in_(ids))):
-            votes[v.request_id].append(v)
+        others: dict[int, dict[str, Any]] = {i: {} for i in ids}
+        if people:
+            pairs = set(people)
+            for v in s.scalars(select(Vote).where(tuple_(Vote.request_id, Vote.user_id).in_(list(pairs)))):
+                votes[v.request_id].append(v)
+            for row in s.execute(select(*COUNTED).where(Vote.request_id.in_(ids))):
+                if (row.request_id, row.user_id) not in pairs:
+                    others[row.request_id][row.user_id] = row
+        else:
+            for v in s.scalars(select(Vote).where(Vote.request_id.in_(ids))):
+                votes[v.request_id].append(v)
         holds: dict[int, list[Hold]] = {i: [] for i in ids}
         for h in s.scalars(select(Hold).where(Hold.request_id.in_(ids), Hold.ended_at.is_(None)).order_by(Hold.id)):
             holds[h.request_id].append(h)
         departments = sorted({r.department_id for q in requests for r in q.routings})
         away = substitutes_on(s, working_time.local_date(now))
-        members = memberships(s, {*people, *away}) if people else {}
-        return cls(policy, away, seats(s, departments), votes, holds, members)
+        members = memberships(s, {*(user for _, user in people), *away}) if people else {}
+        return cls(policy, away, seats(s, departments), votes, holds, members, others)
+
+
+# What counting a vote reads of it (`lifecycle.ballots_of`).
+COUNTED = (Vote.id, Vote.request_id, Vote.user_id, Vote.department_id, Vote.kind, Vote.note, Vote.blocking,
+           Vote.mitigation, Vote.resolution, Vote.on_behalf_of, Vote.retracted, Vote.cast_at, Vote.updated_at)
 
 
 def _taken(s: Session, rows: Sequence[Press]) -> None:
@@ -320,7 +342,7 @@ def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> int:
         rows = s.scalars(select(Press).where(Press.request_id.in_(ids)).order_by(Press.id)).all()
         if not rows:
             return 0
-        batch = Batch.read(s, requests, now, people={row.user_id for row in rows})
+        batch = Batch.read(s, requests, now, people={(row.request_id, row.user_id) for row in rows})
         by_request: dict[int, list[Press]] = {}
         for row in rows:
             by_request.setdefault(row.request_id, []).append(row)
