@@ -7,9 +7,9 @@ other press of the requests they name, and applies them in one transaction
 (`votes.apply_round`): what the round needs (votes, holds, seats, substitutes, the policy)
 is read once for all its requests, and a burst of fifty votes on one request costs one
 tally, one status check and one message update, not fifty. So the busier it gets, the
-less a press costs. Several workers (replicas) on one PostgreSQL database serialise on the
-requests' row locks, and a press is deleted in the transaction that applies it, so each is
-applied once.
+less a press costs. Several workers (replicas) on one PostgreSQL database share out the
+requests (a round skips those another replica holds, and looks again a round later), and a
+press is deleted in the transaction that applies it, so each is applied once.
 
 If a round fails, its requests are applied one by one (`votes.apply_pending`); a press that
 still fails to apply for a reason other than a refusal (a fault) is tried again a few
@@ -70,13 +70,16 @@ class PressWorker(WorkerThread):
         with self._lock:
             while not self._stop.is_set():
                 try:
-                    n = votes.apply_round(self._uow(), clock=self._clock, limit=self._batch)
+                    done = votes.apply_round(self._uow(), clock=self._clock, limit=self._batch)
                 except Exception:
                     log.exception("a round of presses could not be applied: applying them request by request")
                     n = sum(self._apply(request_id) for request_id in votes.pending_requests(self._uow()))
                 else:
+                    n = done.taken
                     if n and self._observe is not None:
                         self._observe(n)
+                    if done.left:  # another replica holds some of the requests: look again next round
+                        self.kick()
                 taken += n
                 if n < self._batch:  # the round took everything that was waiting
                     return taken

@@ -97,7 +97,7 @@ class RequestView:
         return tuple(dict.fromkeys(away.get(a, a) for a in routed.advocates))
 
 
-def _requests(*where: ColumnElement[bool], lock: bool) -> Select[tuple[ReviewRequest]]:
+def _requests(*where: ColumnElement[bool], lock: bool, skip_locked: bool = False) -> Select[tuple[ReviewRequest]]:
     """Requests with their department and routed departments (every use case reads them);
     `lock`: FOR NO KEY UPDATE on PostgreSQL, which rows that only reference the request (a
     press being stored, its foreign key checked) are not held up by."""
@@ -105,7 +105,7 @@ def _requests(*where: ColumnElement[bool], lock: bool) -> Select[tuple[ReviewReq
         selectinload(ReviewRequest.department),
         selectinload(ReviewRequest.routings).selectinload(Routing.department),
     )
-    return stmt.with_for_update(key_share=True) if lock else stmt
+    return stmt.with_for_update(key_share=True, skip_locked=skip_locked) if lock else stmt
 
 
 def load_request(session: Session, request_id: int, *, lock: bool = False) -> ReviewRequest:
@@ -117,9 +117,9 @@ def load_request(session: Session, request_id: int, *, lock: bool = False) -> Re
 
 
 def lock_requests(session: Session, request_ids: Sequence[int]) -> list[ReviewRequest]:
-    """Several requests locked for a change, in id order (so two sessions locking overlapping
-    sets never deadlock)."""
-    return list(session.scalars(_requests(ReviewRequest.id.in_(list(request_ids)), lock=True)))
+    """Those of these requests nobody else holds, locked for a change (SKIP LOCKED on
+    PostgreSQL: two replicas share out the requests instead of one waiting for the other)."""
+    return list(session.scalars(_requests(ReviewRequest.id.in_(list(request_ids)), lock=True, skip_locked=True)))
 
 
 def request_view(session: Session, request_id: int, *, now: datetime | None = None) -> RequestView:

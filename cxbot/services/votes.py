@@ -324,24 +324,33 @@ def cast_vote(uow: UnitOfWork, *, actor: str, request_id: int, kind: VoteKind, n
 
 # --- button presses: stored before the acknowledgement (cxbot.services.intake), applied here
 
-def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> int:
+@dataclass(frozen=True)
+class Round:
+    taken: int           # presses applied
+    left: bool = False   # some requests were left to another replica applying them
+
+
+def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> Round:
     """Apply the oldest waiting presses (about `limit`, all of a request's at once) of every
     request they name, in one transaction: each request's tally and status are worked out
-    once from what was read once for all. Returns how many presses were taken."""
+    once from what was read once for all."""
     now = clock.now()
     with uow:
         s = uow.session
         oldest = select(Press.request_id).order_by(Press.id).limit(limit).subquery()
         ids = sorted(set(s.scalars(select(oldest.c.request_id).distinct())))
         if not ids:
-            return 0
-        # Presses are read after the locks, so a round another replica finished meanwhile is not
-        # applied again. The lock lets the foreign-key check of a press being stored through, so
-        # an acknowledgement never waits for a round (nor deadlocks with one).
+            return Round(0)
+        # Requests another replica is applying are left to it. Presses are read after the locks,
+        # so a round another replica finished meanwhile is not applied again. The lock lets the
+        # foreign-key check of a press being stored through, so an acknowledgement never waits
+        # for a round (nor deadlocks with one).
         requests = lock_requests(s, ids)
+        left = len(requests) < len(ids)
+        ids = [r.id for r in requests]
         rows = s.scalars(select(Press).where(Press.request_id.in_(ids)).order_by(Press.id)).all()
         if not rows:
-            return 0
+            return Round(0, left)
         batch = Batch.read(s, requests, now, people={(row.request_id, row.user_id) for row in rows})
         by_request: dict[int, list[Press]] = {}
         for row in rows:
@@ -356,7 +365,7 @@ def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> int:
         notices.refresh_many(s, refresh, now)
         _taken(s, rows)
         uow.commit()
-        return len(rows)
+        return Round(len(rows), left)
 
 
 def pending_requests(uow: UnitOfWork, limit: int = 50) -> list[int]:
