@@ -14,6 +14,7 @@ from cxbot.config import ConfigError, Settings
 from cxbot.jobs.outbox_worker import Item, OutboxWorker
 from cxbot.jobs.press_worker import PressWorker
 from cxbot.jobs.scheduler import Scheduler
+from cxbot.jobs.wake import OUTBOX, PRESSES, WakePipe
 from cxbot.metrics import Metrics
 from cxbot.services import digests, notices
 from cxbot.services.context import Services
@@ -31,6 +32,7 @@ from cxbot.web import WebApp
 log = logging.getLogger(__name__)
 
 Mode = Literal["http", "socket", "jobs"]
+Role = Literal["all", "web", "jobs"]
 REQUIRED = {"http": ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"), "socket": ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"),
             "jobs": ("SLACK_BOT_TOKEN",)}
 
@@ -40,13 +42,21 @@ class Runtime:
 
     `mode="http"` and `"socket"` also build the Bolt app (which checks the token with
     `auth.test`); `"jobs"` is for one-off commands such as `cxbot sweep`. `start()` starts
-    the outbox worker and (unless `scheduled=False`, for tests and the demo, which move
+    the background workers — the press worker (applies vote presses), the outbox worker
+    (delivers Slack calls) and (unless `scheduled=False`, for tests and the demo, which move
     time themselves) the sweep and digest check every CXBOT_SWEEP_SECONDS.
+
+    `role` splits one process's work in two, for `cxbot serve`: `"web"` answers Slack and
+    wakes the background workers of another process through `wake` instead of running them;
+    `"jobs"` runs the background workers (scheduler included), woken through `wake`.
+    `"all"` (the default) does both in this process.
     """
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None,
                  mode: Mode = "http", scheduled: bool = True, min_update_interval: float = 1.0,
-                 updates_per_minute: float = 50.0) -> None:
+                 updates_per_minute: float = 50.0, role: Role = "all", wake: WakePipe | None = None) -> None:
+        if role != "all" and wake is None:
+            raise ValueError(f"a {role!r} runtime needs the wake pipe of its server")
         settings.require(*REQUIRED[mode])
         self.settings = settings
         self.engine = engine or make_engine(settings.database_url)
@@ -61,13 +71,18 @@ class Runtime:
         self.worker = OutboxWorker(self.sessions, self.clock, self.delivery, observe=self._delivered,
                                    min_update_interval=min_update_interval,
                                    updates_per_minute=updates_per_minute)
-        self.services = Services(self.sessions, self.clock, on_commit=self.worker.kick,
+        self.role, self.wake = role, wake
+        wake_outbox = wake.outbox if role == "web" and wake is not None else self.worker.kick
+        self.services = Services(self.sessions, self.clock, on_commit=wake_outbox,
                                  read_sessions=make_session_factory(self.engine, read_only=True))
         self.presses = PressWorker(self.services.uow, self.clock, observe=self.metrics.presses_applied.inc)
-        self.services.presses = PressIntake(self.services.bare_uow, self.clock, on_stored=self.presses.kick)
+        wake_presses = wake.presses if role == "web" and wake is not None else self.presses.kick
+        self.services.presses = PressIntake(self.services.bare_uow, self.clock, on_stored=wake_presses)
         self.timezones = SlackTimeZones(self.client, self.sessions, self.clock)
+        # One-off commands (mode "jobs", role "all") run no schedule; a jobs worker does.
+        timed = scheduled and role != "web" and (mode != "jobs" or role == "jobs")
         self.scheduler = (Scheduler({"sweep": self.sweep, "digest": self.send_due_digest},
-                                    every_seconds=settings.sweep_seconds) if scheduled and mode != "jobs" else None)
+                                    every_seconds=settings.sweep_seconds) if timed else None)
         self.after = AfterAck(self.client)
         self.bolt: App | None = None
         self.wsgi: WebApp | None = None
@@ -94,6 +109,10 @@ class Runtime:
         return digests.send_when_due(self.services.uow, clock=self.clock)
 
     def start(self) -> None:
+        if self.role == "web":
+            return  # the jobs worker of this server does the background work
+        if self.role == "jobs" and self.wake is not None:
+            self.wake.listen({PRESSES: self.presses.kick, OUTBOX: self.worker.kick})
         self.presses.start()
         self.presses.kick()  # apply the presses a previous process acknowledged and did not apply
         self.worker.start()

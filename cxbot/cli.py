@@ -30,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--workers", type=int, default=int(os.environ.get("CXBOT_WEB_WORKERS", "1")))
     serve.add_argument("--threads", type=int, default=int(os.environ.get("CXBOT_WEB_THREADS", "8")))
+    serve.add_argument("--jobs", choices=("worker", "inline"), default=os.environ.get("CXBOT_JOBS", "worker"),
+                       help="background work (applying votes, delivering to Slack, the schedule) in one extra "
+                            "worker process (worker, the default) or inside every web worker (inline)")
 
     sub.add_parser("socket", help="connect to Slack in Socket Mode (no public URL needed)")
 
@@ -101,10 +104,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "council":
         return _council(args, settings)
     if args.command == "serve":
+        if args.jobs not in ("worker", "inline"):
+            raise CliError(f"CXBOT_JOBS must be `worker` or `inline`, not {args.jobs!r}")
         _ready_to_serve(settings, socket_mode=False)
         from cxbot.server import serve
 
-        serve(settings, host=args.host, port=args.port, workers=args.workers, threads=args.threads)
+        serve(settings, host=args.host, port=args.port, workers=args.workers, threads=args.threads, jobs=args.jobs)
         return 0
     if args.command == "socket":
         _ready_to_serve(settings, socket_mode=True)

@@ -1,17 +1,21 @@
 """Prometheus metrics, served at GET /metrics in the text format.
 
-Counters and histograms live in this process; the outbox gauges are read from the
-database at scrape time, so every replica reports the same shared queue. With several
-gunicorn workers, each worker answers for itself (scrape through a service that keeps
-them apart, or run one worker per container).
+The outbox and press gauges are read from the database at scrape time, so every replica
+reports the same shared queue. Counters and histograms live in this process, or, under
+`cxbot serve` (prometheus_client's multiprocess mode, `PROMETHEUS_MULTIPROC_DIR`), in files
+every worker of the server writes, added up at each scrape: the web workers count
+requests, the jobs worker counts deliveries and applied presses, and any web worker
+answers for all of them. Each replica (each `cxbot serve`) answers for its own workers.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import datetime
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -37,9 +41,22 @@ class Metrics:
                                   ["kind", "result"], registry=self.registry)
         self.presses_applied = Counter("cxbot_presses_applied", "Vote button presses applied after their ack",
                                        registry=self.registry)
+        self._outbox: OutboxCollector | None = None
 
     def watch_outbox(self, sessions: sessionmaker[Session], clock: Clock) -> None:
-        self.registry.register(OutboxCollector(sessions, clock))
+        self._outbox = OutboxCollector(sessions, clock)
+        self.registry.register(self._outbox)
+
+    def exposition(self) -> bytes:
+        """The text format for a scrape: every worker's counters in multiprocess mode, else this process's."""
+        path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if not path:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=path)
+        if self._outbox is not None:
+            registry.register(self._outbox)
+        return generate_latest(registry)
 
 
 class OutboxCollector(Collector):

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import Engine, text
 
 from cxbot.logs import request_context
@@ -53,7 +53,7 @@ class WebApp:
         if path == "/healthz":
             return self._health(start_response)
         if path == "/metrics":
-            return _send(start_response, 200, generate_latest(self._metrics.registry), CONTENT_TYPE_LATEST)
+            return _send(start_response, 200, self._metrics.exposition(), CONTENT_TYPE_LATEST)
         return _json(start_response, 404, {"error": "not found"})
 
     def _slack(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:

@@ -4,16 +4,28 @@ SQLite runs in WAL mode with a busy timeout, and every transaction starts with
 `BEGIN IMMEDIATE`: pysqlite's deferred transactions would otherwise fail with
 "database is locked" when two writers upgrade their read locks at once, which a busy
 timeout cannot resolve. Foreign keys are enforced on every SQLite connection.
+
+Writers to one SQLite file queue on a lock before `BEGIN IMMEDIATE`, across threads and
+across processes (`cxbot serve` acknowledges in its web workers and applies votes in its
+jobs worker; a `cxbot council load` may run beside it): SQLite's own busy handler sleeps
+and retries (1, 2, 5 … 100 ms), which serves waiting writers unfairly and leaves the
+database idle between them, while a waiter on the lock file wakes the moment it is free.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: there, writers queue only within one process
+    fcntl = None  # type: ignore[assignment]
 
 DEFAULT_DATABASE_URL = "sqlite:///cxbot.db"
 
@@ -38,12 +50,47 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 READ_ONLY = "cxbot_read_only"
 
 
+class WriterLock:
+    """One writer at a time on a SQLite file: a lock among this process's threads, then an
+    exclusive `flock` on `<database>-writer.lock` among processes (none for an in-memory
+    database). The lock file is opened per process (a forked child must not share its
+    parent's open file, whose `flock` it would share too)."""
+
+    def __init__(self, database: str | None) -> None:
+        self._path = f"{database}-writer.lock" if database and database != ":memory:" else None
+        self._threads = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+        self._pid = 0
+
+    def acquire(self) -> None:
+        self._threads.acquire()
+        if self._depth == 0 and self._path is not None and fcntl is not None:
+            try:
+                fcntl.flock(self._file(), fcntl.LOCK_EX)
+            except BaseException:
+                self._threads.release()
+                raise
+        self._depth += 1
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None and fcntl is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._threads.release()
+
+    def _file(self) -> int:
+        if self._fd is None or self._pid != os.getpid():
+            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)  # type: ignore[arg-type]
+            self._pid = os.getpid()
+        return self._fd
+
+
 def _configure_sqlite(engine: Engine) -> None:
-    """WAL, a busy timeout, foreign keys; writers queue on a lock in this process before
-    `BEGIN IMMEDIATE` (SQLite's busy handler sleeps and retries, which serves waiting writers
-    unfairly and leaves the database idle between them); read-only units of work begin a
-    plain deferred transaction and never wait for writers."""
-    writers = threading.RLock()
+    """WAL, a busy timeout, foreign keys; writers queue on the `WriterLock` before
+    `BEGIN IMMEDIATE`; read-only units of work begin a plain deferred transaction and never
+    wait for writers."""
+    writers = WriterLock(engine.url.database)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
