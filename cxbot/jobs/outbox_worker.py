@@ -77,6 +77,9 @@ class OutboxWorker(WorkerThread):
         self._burst = max(1.0, min(10.0, updates_per_minute / 6))
         self._tokens = self._burst
         self._refilled = time.monotonic()
+        # While the budget is spent, every update waits for the next token: drains leave them
+        # all out instead of claiming each one's lane only to find it must wait.
+        self._updates_after = 0.0
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
     def _run(self) -> None:
@@ -101,8 +104,11 @@ class OutboxWorker(WorkerThread):
                 self._waiting = {i: at for i, at in self._waiting.items() if at > now}
                 for ready in self._waiting.values():
                     self._wake_at(ready)
+                if self._updates_after > now:
+                    self._wake_at(self._updates_after)
                 with self._sessions() as s:
-                    lanes = outbox.due_lanes(s, self._clock.now(), skip=tuple(self._waiting))
+                    lanes = outbox.due_lanes(s, self._clock.now(), skip=tuple(self._waiting),
+                                             skip_updates=self._updates_after > now)
                 if not lanes:
                     return settled
                 progressed = False
@@ -180,7 +186,8 @@ class OutboxWorker(WorkerThread):
         self._tokens = min(self._burst, self._tokens + (now - self._refilled) * self._rate)
         self._refilled = now
         if self._tokens < 1:
-            ready = max(ready, now + (1 - self._tokens) / self._rate)
+            self._updates_after = now + (1 - self._tokens) / self._rate
+            ready = max(ready, self._updates_after)
         if now >= ready:
             return False
         self._waiting[item.id] = ready

@@ -16,6 +16,9 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 class _Server(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    # wsgiref answers HTTP/1.0 and closes each connection, so concurrent clients reconnect
+    # for every request: the default listen backlog (5) overflows and resets connections.
+    request_queue_size = 128
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -97,11 +97,13 @@ def settle_delivered(session: Session, item_id: int, revision: int, twins: Seque
 
 
 def due_lanes(session: Session, now: datetime, limit: int = 50, *, include_held: bool = False,
-              skip: Sequence[int] = ()) -> list[str]:
-    """Lanes whose first pending item (leaving out the items in `skip`) is due and which
-    nobody else holds (or, with `include_held`, whether held or not: what is still to be
-    delivered)."""
+              skip: Sequence[int] = (), skip_updates: bool = False) -> list[str]:
+    """Lanes whose first pending item (leaving out the items in `skip`, and with
+    `skip_updates` every coalesced message update) is due and which nobody else holds (or,
+    with `include_held`, whether held or not: what is still to be delivered)."""
     pending = OutboxItem.status == PENDING
+    if skip_updates:
+        pending = and_(pending, OutboxItem.coalesce_key.is_(None))
     if skip:
         pending = and_(pending, OutboxItem.id.not_in(list(skip)))
     first = (

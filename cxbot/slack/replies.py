@@ -41,7 +41,7 @@ class AfterAck:
         self._run("chat.postEphemeral", lambda: self._client.chat_postEphemeral(
             channel=channel, user=user, text=text, thread_ts=thread_ts))
 
-    def open_view(self, *, trigger_id: str, view: View) -> None:
+    def open_view(self, *, trigger_id: str, view: View | dict[str, Any]) -> None:
         self._run("views.open", lambda: self._client.views_open(trigger_id=trigger_id, view=view))
 
     def shutdown(self) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import date
+from typing import Any
 
 from slack_sdk.models.blocks import (
     CheckboxesElement,
@@ -23,6 +25,15 @@ from slack_sdk.models.views import View
 from cxbot.domain.model import NOTE_MAX, SUMMARY_MAX, TITLE_MAX, Draft, Impact, Magnitude, VoteKind
 from cxbot.slack.blocks import ids
 from cxbot.slack.text import clip, escape
+
+
+@functools.lru_cache(maxsize=64)
+def new_filing_view(departments: tuple[tuple[str, str], ...], stages: tuple[str, ...],
+                    default_date: date) -> dict[str, Any]:
+    """The empty `/cx-review` form as the dict `views.open` sends. It is the same for everyone
+    with the same departments on the same day, so it is built and checked once, not on every
+    command (slack_sdk's models validate as they serialise). Callers must not change it."""
+    return filing_modal(departments=list(departments), stages=stages, default_date=default_date).to_dict()
 
 
 def filing_modal(*, departments: list[tuple[str, str]], stages: tuple[str, ...], default_date: date,

@@ -11,7 +11,7 @@ from slack_bolt import Ack, App
 
 from cxbot.services import requests, substitutes
 from cxbot.services.context import Services
-from cxbot.slack.blocks.modals import filing_modal
+from cxbot.slack.blocks.modals import new_filing_view
 from cxbot.slack.blocks.request import status_message
 from cxbot.slack.replies import AfterAck, answers_errors
 from cxbot.slack.text import escape
@@ -86,5 +86,5 @@ def open_filing_modal(cx: Services, after: AfterAck, ack: Ack, command: dict[str
     form = requests.filing_form(cx.reader(), command["user_id"])
     today = cx.clock.now().astimezone(ZoneInfo(form.timezone)).date()
     ack()
-    after.open_view(trigger_id=command["trigger_id"], view=filing_modal(
-        departments=form.departments, stages=form.stages, default_date=today + timedelta(days=7)))
+    after.open_view(trigger_id=command["trigger_id"], view=new_filing_view(
+        tuple(form.departments), tuple(form.stages), today + timedelta(days=7)))
