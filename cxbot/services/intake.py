@@ -3,9 +3,10 @@
 Each press must be committed before its acknowledgement goes out (a press Slack was told
 about survives a crash), but a commit per press makes concurrent voters queue for the
 database one by one (on SQLite, for its single write lock). So presses that arrive while
-a commit is under way are written together by the next one: the first caller to find no
-commit running writes everything waiting, in one transaction, and wakes the others once
-it is durable. Alone, a press is written at once; under load, a commit carries many.
+a commit is under way, or waits for the write lock, are written together: the first caller
+to find no commit running begins a transaction, then takes everything waiting by then,
+writes it in that transaction, and wakes the others once it is durable. Alone, a press
+is written at once; under load, a commit carries many.
 
 A batch that fails (a press naming a request that does not exist breaks a foreign key)
 is written again one press at a time, so each caller gets its own answer.
@@ -60,11 +61,12 @@ class PressIntake:
             self._queue.append(me)
             while self._writing and not me.done:
                 self._cv.wait()
-            if not me.done:  # nobody is writing: write everything waiting, this press included
-                batch, self._queue, self._writing = self._queue, [], True
-        if not me.done:
+            lead = not me.done  # nobody is writing: write everything waiting, this press included
+            if lead:
+                self._writing = True
+        if lead:
             try:
-                self._write(batch)
+                self._write()
             finally:
                 with self._cv:
                     self._writing = False
@@ -72,9 +74,22 @@ class PressIntake:
         if me.error is not None:
             raise me.error
 
-    def _write(self, batch: list[_Waiting]) -> None:
+    def _take(self) -> list[_Waiting]:
+        with self._cv:
+            batch, self._queue = self._queue, []
+        return batch
+
+    def _write(self) -> None:
+        """Write what is waiting. The batch is taken once the transaction has begun (on SQLite,
+        once the write lock is held), so every press that arrived while it was awaited goes in."""
+        batch: list[_Waiting] = []
         try:
-            self._insert([w.row for w in batch])
+            with self._uow() as uow:
+                connection = uow.session.connection()
+                batch = self._take()
+                connection.execute(insert(Press.__table__), [w.row for w in batch])
+                uow.commit()
+            self._stored()
         except IntegrityError:
             for w in batch:
                 try:
@@ -84,6 +99,7 @@ class PressIntake:
                 except Exception as exc:
                     w.error = exc
         except Exception as exc:
+            batch = batch or self._take()
             for w in batch:
                 w.error = exc
         for w in batch:
@@ -93,5 +109,8 @@ class PressIntake:
         with self._uow() as uow:
             uow.session.connection().execute(insert(Press.__table__), rows)
             uow.commit()
+        self._stored()
+
+    def _stored(self) -> None:
         if self._on_stored is not None:
             self._on_stored()
