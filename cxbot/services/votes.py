@@ -13,7 +13,8 @@ time; a use case that changes a request first applies the presses waiting on it
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import functools
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -129,8 +130,13 @@ class Ballot:
     holds read once, each change recorded with its audit event; `close()` settles the status
     and asks for the messages to be updated, once, whatever the number of changes."""
 
-    def __init__(self, s: Session, request: ReviewRequest, now: datetime, *, batch: Batch | None = None) -> None:
+    def __init__(self, s: Session, request: ReviewRequest, now: datetime, *, batch: Batch | None = None,
+                 defer: bool = False) -> None:
+        """`defer`: the audit events wait for `record_deferred()`, after the caller's one flush
+        (a round flushes the new votes of all its requests at once, instead of one at a time
+        to learn each new vote's id)."""
         self.s, self.request, self.now = s, request, now
+        self._deferred: list[Callable[[], None]] | None = [] if defer else None
         self.batch = batch = batch or Batch.read(s, [request], now)
         self.seating = Seating(s, request, now, away=batch.away, members=batch.members)
         self.votes = {v.user_id: v for v in batch.votes.get(request.id, [])}
@@ -159,14 +165,18 @@ class Ballot:
         vote.department_id, vote.on_behalf_of, vote.retracted, vote.updated_at = (
             who.department_id, who.on_behalf_of, False, now)
         vote.resolution, vote.resolved_by, vote.resolved_at, vote.resolution_note = None, None, None, ""
-        if vote.id is None:
+        if vote.id is None and self._deferred is None:
             s.flush()
-        event = audit.record(s, kind=event_kind, actor=actor, at=now, request_id=request.id, vote_id=vote.id,
-                             vote=kind.value, note=note, blocking=blocking, mitigation=mitigation,
-                             department=who.department, on_behalf_of=who.on_behalf_of, previous=previous,
-                             flush=kind is VoteKind.OBJECT)
-        if kind is VoteKind.OBJECT:
-            notices.thread_note(s, request.id, event, now)
+
+        def log() -> None:
+            event = audit.record(s, kind=event_kind, actor=actor, at=now, request_id=request.id, vote_id=vote.id,
+                                 vote=kind.value, note=note, blocking=blocking, mitigation=mitigation,
+                                 department=who.department, on_behalf_of=who.on_behalf_of, previous=previous,
+                                 flush=kind is VoteKind.OBJECT)
+            if kind is VoteKind.OBJECT:
+                notices.thread_note(s, request.id, event, now)
+
+        self._later(log)
         if kind in (VoteKind.APPROVE, VoteKind.OBJECT):
             self._end_hold(who.department_id, actor)
             routing = next(r for r in request.routings if r.department_id == who.department_id)
@@ -180,21 +190,39 @@ class Ballot:
         if vote is None or vote.retracted:
             return False
         vote.retracted, vote.updated_at = True, self.now
-        event = audit.record(self.s, kind="vote_retracted", actor=actor, at=self.now, request_id=self.request.id,
-                             previous={"kind": vote.kind.value, "note": vote.note},
-                             flush=vote.kind is VoteKind.OBJECT)
-        if vote.kind is VoteKind.OBJECT:
-            notices.thread_note(self.s, self.request.id, event, self.now)
+        previous, objection = {"kind": vote.kind.value, "note": vote.note}, vote.kind is VoteKind.OBJECT
+
+        def log() -> None:
+            event = audit.record(self.s, kind="vote_retracted", actor=actor, at=self.now,
+                                 request_id=self.request.id, previous=previous, flush=objection)
+            if objection:
+                notices.thread_note(self.s, self.request.id, event, self.now)
+
+        self._later(log)
         self.changed = True
         return True
+
+    def _later(self, record: Callable[[], None]) -> None:
+        if self._deferred is None:
+            record()
+        else:
+            self._deferred.append(record)
+
+    def record_deferred(self) -> None:
+        """Write the deferred audit events (and their thread notes), in the order they happened."""
+        for record in self._deferred or ():
+            record()
+        if self._deferred:
+            self._deferred.clear()
 
     def _end_hold(self, department_id: int, actor: str) -> None:
         """A department that answers is no longer on hold."""
         for hold in list(self.holds):
             if hold.department_id == department_id:
                 hold.ended_at, hold.end_reason = self.now, "answered"
-                audit.record(self.s, kind="hold_ended", actor=actor, at=self.now, request_id=self.request.id,
-                             hold_id=hold.id, reason="answered")
+                self._later(functools.partial(audit.record, self.s, kind="hold_ended", actor=actor, at=self.now,
+                                              request_id=self.request.id, hold_id=hold.id, reason="answered",
+                                              flush=False))
                 self.holds.remove(hold)
 
     def apply_presses(self, limit: int | None = None) -> int:
@@ -355,13 +383,18 @@ def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> Round:
         by_request: dict[int, list[Press]] = {}
         for row in rows:
             by_request.setdefault(row.request_id, []).append(row)
-        refresh = []
+        ballots = []
         for request in requests:
-            ballot = Ballot(s, request, now, batch=batch)
+            ballot = Ballot(s, request, now, batch=batch, defer=True)
             ballot.take(by_request.get(request.id, []))
+            ballots.append(ballot)
+        s.flush()  # the round's new votes, in one statement: the audit events need their ids
+        refresh = []
+        for ballot in ballots:
+            ballot.record_deferred()
             ballot.close(refresh=False)
             if ballot.needs_refresh:
-                refresh.append(request.id)
+                refresh.append(ballot.request.id)
         notices.refresh_many(s, refresh, now)
         _taken(s, rows)
         uow.commit()
