@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=3000)
     serve.add_argument("--workers", type=int, default=int(os.environ.get("CXBOT_WEB_WORKERS", "1")))
-    serve.add_argument("--threads", type=int, default=int(os.environ.get("CXBOT_WEB_THREADS", "8")))
+    serve.add_argument("--threads", type=int, default=int(os.environ.get("CXBOT_WEB_THREADS", "16")))
     serve.add_argument("--jobs", choices=("worker", "inline"), default=os.environ.get("CXBOT_JOBS", "worker"),
                        help="background work (applying votes, delivering to Slack, the schedule) in one extra "
                             "worker process (worker, the default) or inside every web worker (inline)")
