@@ -13,6 +13,8 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from cxbot.store.db import background_writes
+
 log = logging.getLogger(__name__)
 
 
@@ -28,6 +30,7 @@ class Scheduler:
 
     @staticmethod
     def _run(name: str, job: Callable[[], Any]) -> None:
+        background_writes()
         try:
             result = job()
             if result:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 
+from cxbot.store.db import background_writes
+
 
 class WorkerThread:
     """Subclasses implement `_run()`, looping until `self._stop` is set and waiting on
@@ -20,7 +22,7 @@ class WorkerThread:
 
     def start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+            self._thread = threading.Thread(target=self._main, name=self.thread_name, daemon=True)
             self._thread.start()
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -29,6 +31,10 @@ class WorkerThread:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+
+    def _main(self) -> None:
+        background_writes()
+        self._run()
 
     def kick(self) -> None:
         self._wake.set()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -50,24 +51,50 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 READ_ONLY = "cxbot_read_only"
 
 
+_background = threading.local()
+
+
+def background_writes() -> None:
+    """Mark this thread's writes as background work (the press, outbox and schedule workers):
+    on SQLite they give way to writers an acknowledgement is waiting for."""
+    _background.on = True
+
+
 class WriterLock:
     """One writer at a time on a SQLite file: a lock among this process's threads, then an
     exclusive `flock` on `<database>-writer.lock` among processes (none for an in-memory
-    database). The lock file is opened per process (a forked child must not share its
-    parent's open file, whose `flock` it would share too)."""
+    database). The lock files are opened per process (a forked child must not share its
+    parent's open files, whose `flock`s it would share too).
+
+    Acknowledgements go first: a writer on the acknowledgement path holds a shared `flock`
+    on `<database>-writer.lock.urgent` while it waits, and a background writer waits (up to
+    `GIVE_WAY` seconds) until nobody does before it asks for the lock. So the next write
+    after a round is a waiting group of presses, not the next round or outbox delivery.
+    """
+
+    GIVE_WAY = 0.05
 
     def __init__(self, database: str | None) -> None:
         self._path = f"{database}-writer.lock" if database and database != ":memory:" else None
         self._threads = threading.RLock()
         self._depth = 0
-        self._fd: int | None = None
+        self._fds: tuple[int, int] | None = None
         self._pid = 0
 
     def acquire(self) -> None:
         self._threads.acquire()
         if self._depth == 0 and self._path is not None and fcntl is not None:
             try:
-                fcntl.flock(self._file(), fcntl.LOCK_EX)
+                writer, urgent = self._files()
+                if getattr(_background, "on", False):
+                    self._give_way(urgent)
+                    fcntl.flock(writer, fcntl.LOCK_EX)
+                else:
+                    fcntl.flock(urgent, fcntl.LOCK_SH)
+                    try:
+                        fcntl.flock(writer, fcntl.LOCK_EX)
+                    finally:
+                        fcntl.flock(urgent, fcntl.LOCK_UN)
             except BaseException:
                 self._threads.release()
                 raise
@@ -75,15 +102,30 @@ class WriterLock:
 
     def release(self) -> None:
         self._depth -= 1
-        if self._depth == 0 and self._fd is not None and fcntl is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        if self._depth == 0 and self._fds is not None and fcntl is not None:
+            fcntl.flock(self._fds[0], fcntl.LOCK_UN)
         self._threads.release()
 
-    def _file(self) -> int:
-        if self._fd is None or self._pid != os.getpid():
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)  # type: ignore[arg-type]
+    def _give_way(self, urgent: int) -> None:
+        deadline = time.monotonic() + self.GIVE_WAY
+        while True:
+            try:
+                fcntl.flock(urgent, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return
+                time.sleep(0.001)
+            else:
+                fcntl.flock(urgent, fcntl.LOCK_UN)
+                return
+
+    def _files(self) -> tuple[int, int]:
+        if self._fds is None or self._pid != os.getpid():
+            assert self._path is not None
+            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+            self._fds = (os.open(self._path, flags, 0o600), os.open(f"{self._path}.urgent", flags, 0o600))
             self._pid = os.getpid()
-        return self._fd
+        return self._fds
 
 
 def _configure_sqlite(engine: Engine) -> None:
