@@ -63,18 +63,19 @@ class Runtime:
         if not is_at_head(self.engine):
             raise ConfigError("the database is not at the latest migration: run `cxbot db upgrade` first")
         self.sessions = make_session_factory(self.engine)
+        self.readers = make_session_factory(self.engine, read_only=True)
         self.clock = clock or SystemClock()
         self.client = make_client(token=settings.bot_token or "", base_url=settings.slack_api_url)
         self.metrics = Metrics()
-        self.metrics.watch_outbox(self.sessions, self.clock)
-        self.delivery = SlackDelivery(self.client, self.sessions, self.clock)
+        self.metrics.watch_outbox(self.readers, self.clock)
+        self.delivery = SlackDelivery(self.client, self.sessions, self.clock, read_sessions=self.readers)
         self.worker = OutboxWorker(self.sessions, self.clock, self.delivery, observe=self._delivered,
                                    min_update_interval=min_update_interval,
-                                   updates_per_minute=updates_per_minute)
+                                   updates_per_minute=updates_per_minute, read_sessions=self.readers)
         self.role, self.wake = role, wake
         wake_outbox = wake.outbox if role == "web" and wake is not None else self.worker.kick
         self.services = Services(self.sessions, self.clock, on_commit=wake_outbox,
-                                 read_sessions=make_session_factory(self.engine, read_only=True))
+                                 read_sessions=self.readers)
         self.presses = PressWorker(self.services.uow, self.clock, observe=self.metrics.presses_applied.inc)
         wake_presses = wake.presses if role == "web" and wake is not None else self.presses.kick
         self.services.presses = PressIntake(self.services.bare_uow, self.clock, on_stored=wake_presses)

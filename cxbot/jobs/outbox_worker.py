@@ -54,9 +54,11 @@ class OutboxWorker(WorkerThread):
 
     def __init__(self, session_factory: sessionmaker[Session], clock: Clock, deliver: Deliver,
                  *, poll_seconds: float = 2.0, min_update_interval: float = 1.0,
-                 updates_per_minute: float = 50.0, observe: Observer | None = None) -> None:
+                 updates_per_minute: float = 50.0, observe: Observer | None = None,
+                 read_sessions: sessionmaker[Session] | None = None) -> None:
         super().__init__()
         self._sessions = session_factory
+        self._readers = read_sessions or session_factory  # finding work takes no SQLite write lock
         self._clock = clock
         self._deliver = deliver
         self._poll = poll_seconds
@@ -106,7 +108,7 @@ class OutboxWorker(WorkerThread):
                     self._wake_at(ready)
                 if self._updates_after > now:
                     self._wake_at(self._updates_after)
-                with self._sessions() as s:
+                with self._readers() as s:
                     lanes = outbox.due_lanes(s, self._clock.now(), skip=tuple(self._waiting),
                                              skip_updates=self._updates_after > now)
                 if not lanes:
@@ -129,7 +131,7 @@ class OutboxWorker(WorkerThread):
         return settled
 
     def _deliver_lane(self, lane: str) -> int:
-        with self._sessions() as s:
+        with self._readers() as s:
             items = [
                 Item(i.id, i.lane, i.kind, dict(i.payload), i.coalesce_key, i.attempts, i.revision)
                 for i in outbox.pending_in_lane(s, lane)

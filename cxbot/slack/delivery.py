@@ -53,9 +53,13 @@ def filer_dm_role(user: str) -> str:
 
 
 class SlackDelivery:
-    def __init__(self, client: WebClient, session_factory: sessionmaker[Session], clock: Clock) -> None:
+    def __init__(self, client: WebClient, session_factory: sessionmaker[Session], clock: Clock,
+                 read_sessions: sessionmaker[Session] | None = None) -> None:
+        """`read_sessions` serve the reads (building a message, finding one): on SQLite they
+        never take the write lock, which acknowledgements wait for."""
         self._client = client
         self._sessions = session_factory
+        self._readers = read_sessions or session_factory
         self._clock = clock
         self._handlers: dict[str, Callable[[Item], None]] = {
             notices.POST_REQUEST: self._post_request,
@@ -80,11 +84,11 @@ class SlackDelivery:
     # --- reading and storing, each in its own short transaction -------------------------
 
     def _view(self, request_id: int) -> RequestView:
-        with self._sessions() as s:
+        with self._readers() as s:
             return request_view(s, request_id, now=self._clock.now())
 
     def _message(self, request_id: int, role: str) -> SlackMessage | None:
-        with self._sessions() as s:
+        with self._readers() as s:
             return s.scalars(select(SlackMessage).where(
                 SlackMessage.request_id == request_id, SlackMessage.role == role)).first()
 
@@ -101,7 +105,7 @@ class SlackDelivery:
                 s.commit()
 
     def _event(self, event_id: int) -> AuditEvent:
-        with self._sessions() as s:
+        with self._readers() as s:
             event = s.get(AuditEvent, event_id)
             if event is None:
                 raise PermanentFailure(f"audit event {event_id} is gone")
@@ -186,7 +190,7 @@ class SlackDelivery:
     def _refresh(self, item: Item) -> None:
         request_id = item.payload["request_id"]
         view = self._view(request_id)
-        with self._sessions() as s:
+        with self._readers() as s:
             messages = list(s.scalars(select(SlackMessage).where(SlackMessage.request_id == request_id)))
             event_ids = [int(m.role.partition(":")[2]) for m in messages
                          if m.role.partition(":")[0] in (NOTE, CHAIR) and m.role.partition(":")[2].isdigit()]
@@ -228,7 +232,7 @@ class SlackDelivery:
 
     def _dm_channel(self, user: str) -> str:
         """The DM channel with a person, opened once and remembered (conversations.open is Tier 3)."""
-        with self._sessions() as s:
+        with self._readers() as s:
             person = s.get(Person, user)
             if person is not None and person.dm_channel:
                 return person.dm_channel
@@ -289,7 +293,7 @@ class SlackDelivery:
 
     def _admin_alert(self, item: Item) -> None:
         """A message Slack refused for good: the admins (or the chair, when there are none) hear of it once."""
-        with self._sessions() as s:
+        with self._readers() as s:
             council = get_council(s)
             admins = list(council.admins) or [council.chair]
         p = item.payload
@@ -303,7 +307,7 @@ class SlackDelivery:
     # --- the weekly digest ------------------------------------------------------------------
 
     def _claimed(self, week: str) -> DigestSend:
-        with self._sessions() as s:
+        with self._readers() as s:
             claim = s.get(DigestSend, week)
         if claim is None:
             raise PermanentFailure(f"the digest of {week} was never claimed")
@@ -313,7 +317,7 @@ class SlackDelivery:
         week = item.payload["week"]
         if self._claimed(week).dm_ts:
             return  # posted before a crash: the report step follows
-        digest = digests.digest(UnitOfWork(self._sessions), week=week, clock=self._clock)
+        digest = digests.digest(UnitOfWork(self._readers), week=week, clock=self._clock)
         text, blocks = render_slack(digest, report_note="The full report, with charts, is attached in this thread.")
         with self._sessions() as s:
             chair = get_council(s).chair
@@ -330,7 +334,7 @@ class SlackDelivery:
         claim = self._claimed(week)
         if claim.sent_at is not None:
             return
-        digest = digests.digest(UnitOfWork(self._sessions), week=week, clock=self._clock)
+        digest = digests.digest(UnitOfWork(self._readers), week=week, clock=self._clock)
         self._call("files.upload_v2", content=render_html(digest).encode(), filename=f"cx-council-{week}.html",
                    title=f"CX council digest {week}", channel=claim.dm_channel, thread_ts=claim.dm_ts)
         with self._sessions() as s:
@@ -340,7 +344,7 @@ class SlackDelivery:
                 s.commit()
 
     def _digest_channel(self, item: Item) -> None:
-        digest = digests.digest(UnitOfWork(self._sessions), week=item.payload["week"], clock=self._clock)
+        digest = digests.digest(UnitOfWork(self._readers), week=item.payload["week"], clock=self._clock)
         text, blocks = render_slack(digest, report_note="The chair has the full report.")
         with self._sessions() as s:
             channel = get_council(s).channel
