@@ -9,6 +9,7 @@ Slack retries for events.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import hmac
 import json
@@ -58,6 +59,32 @@ def sign(secret: bytes, timestamp: str, body: bytes) -> str:
     return "v0=" + hmac.new(secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
 
 
+_FORM_SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~*+-%"
+
+
+def decode_payload_form(text: str) -> str | None:
+    """The value of a form whose only field is `payload` (every interaction Slack sends),
+    percent-decoded in C; None for any other form, or one not encoded as Slack encodes (then
+    `parse_qs` reads it). The same result as `parse_qs`, several times faster on the ~6 kB
+    payload of a button press (it carries the whole message): `binascii.a2b_qp` decodes
+    `=XX` escapes, so `%` becomes `=` (a well-formed form has no `=` in a value) and `+` a
+    space. Well-formed means only unreserved characters and escapes; each of the n escapes
+    must have shortened the value by two, or one was not `%XX` and the form is left to
+    `parse_qs`."""
+    if not text.startswith("payload=") or "&" in text:
+        return None
+    try:
+        raw = text[len("payload="):].encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    if raw.translate(None, _FORM_SAFE):
+        return None
+    decoded = binascii.a2b_qp(raw.replace(b"+", b" ").replace(b"%", b"="))
+    if len(decoded) != len(raw) - 2 * raw.count(b"%"):
+        return None
+    return decoded.decode("utf-8", "replace")
+
+
 def parse(text: str, content_type: str) -> tuple[str, dict[str, Any]]:
     """The body as Bolt reads it, and its shape: `json` (Events API), `interaction` (the
     `payload` of a button, menu or form) or `command` (a slash command's form fields)."""
@@ -66,7 +93,9 @@ def parse(text: str, content_type: str) -> tuple[str, dict[str, Any]]:
         if not isinstance(data, dict):
             raise Malformed("the body must be a JSON object")
         return "json", data
-    form = parse_qs(text, keep_blank_values=True, strict_parsing=False)
+    only_payload = decode_payload_form(text)
+    form = {"payload": [only_payload]} if only_payload is not None else parse_qs(
+        text, keep_blank_values=True, strict_parsing=False)
     if "payload" in form:
         payload = json.loads(form["payload"][0])
         if not isinstance(payload, dict):
