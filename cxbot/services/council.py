@@ -20,6 +20,7 @@ from cxbot.store.models import Council, Department, Membership
 from cxbot.store.uow import UnitOfWork
 
 COUNCIL_ID = 1
+NO_COUNCIL = "The council is not set up yet: an operator runs `cxbot council load FILE`."
 
 
 @dataclass
@@ -108,7 +109,7 @@ def get_council(session: Session) -> Council:
     council = session.get(Council, COUNCIL_ID)
     session.info["council"] = council
     if council is None:
-        raise NotFound("The council is not set up yet: an operator runs `cxbot council load FILE`.")
+        raise NotFound(NO_COUNCIL)
     return council
 
 

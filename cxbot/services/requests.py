@@ -5,14 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
 from cxbot.domain.drafts import draft_errors
-from cxbot.domain.errors import Closed, InvalidInput, NotAllowed
+from cxbot.domain.errors import Closed, InvalidInput, NotAllowed, NotFound
 from cxbot.domain.model import NOTE_MAX, Draft, Role, Status
+from cxbot.domain.permissions import Membership as MembershipView
 from cxbot.domain.permissions import (
     chair_refusal,
     filing_refusal,
@@ -22,7 +23,7 @@ from cxbot.domain.permissions import (
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.domain.routing import DepartmentInfo, Route, route
 from cxbot.services import audit, notices
-from cxbot.services.council import council_rules, get_council, membership
+from cxbot.services.council import COUNCIL_ID, NO_COUNCIL, council_rules, get_council, membership
 from cxbot.services.lifecycle import (
     current_tally,
     due_at,
@@ -34,7 +35,7 @@ from cxbot.services.lifecycle import (
 )
 from cxbot.services.readmodel import RequestView, load_request, request_view
 from cxbot.services.votes import Voter, lock_request, voter
-from cxbot.store.models import Department, Hold, Membership, ReviewRequest, Routing
+from cxbot.store.models import Council, Department, Hold, Membership, ReviewRequest, Routing
 from cxbot.store.uow import UnitOfWork
 
 
@@ -48,18 +49,31 @@ class FilingForm:
 
 
 def filing_form(uow: UnitOfWork, user: str) -> FilingForm:
-    """Raises NotAllowed (with whom to ask) for people who are neither leads nor advocates."""
+    """Raises NotAllowed (with whom to ask) for people who are neither leads nor advocates.
+
+    One query (the council, with this person's active departments joined on): it runs
+    before every `/cx-review` is acknowledged."""
     with uow:
-        s = uow.session
-        council = get_council(s)
-        who = membership(s, user)
-        refusal = filing_refusal(who, council.chair)
-        if refusal:
-            raise NotAllowed(refusal)
-        mine = who.departments(Role.LEAD, Role.ADVOCATE)
-        rows = s.execute(select(Department.key, Department.name).where(Department.key.in_(mine))
-                         .order_by(Department.position))
-        return FilingForm([(key, name) for key, name in rows], tuple(council.stages), council.timezone)
+        rows = uow.session.execute(
+            select(Council.chair, Council.admins, Council.stages, Council.timezone, Membership.role,
+                   Department.key, Department.name)
+            .select_from(Council)
+            .outerjoin(Membership, and_(Membership.user_id == user, Membership.active.is_(True)))
+            .outerjoin(Department, and_(Department.id == Membership.department_id, Department.active.is_(True)))
+            .where(Council.id == COUNCIL_ID)
+            .order_by(Department.position)
+        ).all()
+    if not rows:
+        raise NotFound(NO_COUNCIL)
+    chair, admins, stages, timezone = rows[0][:4]
+    who = MembershipView(user=user, roles=frozenset((r.key, r.role) for r in rows if r.key is not None),
+                         is_chair=chair == user, is_admin=user in admins)
+    refusal = filing_refusal(who, chair)
+    if refusal:
+        raise NotAllowed(refusal)
+    mine = who.departments(Role.LEAD, Role.ADVOCATE)
+    departments = list(dict.fromkeys((r.key, r.name) for r in rows if r.key in mine))
+    return FilingForm(departments, tuple(stages), timezone)
 
 
 def _routes(s: Session, draft: Draft, policy: CouncilPolicy) -> tuple[list[Route], dict[str, Department]]:
