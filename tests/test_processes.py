@@ -48,10 +48,10 @@ def env_for(database_url: str, emulator: SlackEmulator, council: Path, **extra: 
 
 
 @contextmanager
-def serving(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def serving(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`cxbot serve` in its own process group; yields its base URL once /healthz answers."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "cxbot", "serve", "--port", str(port), "--threads", "8"],
+    proc = subprocess.Popen([sys.executable, "-m", "cxbot", "serve", "--port", str(port), "--threads", "8", *args],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -88,9 +88,68 @@ def prompts(emulator: SlackEmulator) -> list:  # type: ignore[type-arg]
             and any(b.get("type") == "actions" for b in m.blocks)]
 
 
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def metric(base: str, name: str, **labels: str) -> float:
+    with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
+        text = r.read().decode()
+    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    for line in text.splitlines():
+        key, _, value = line.rpartition(" ")
+        if key == name or (want and key.startswith(name + "{") and all(p in key for p in want.split(","))):
+            return float(value)
+    return 0.0
+
+
 def count(engine: Engine, model: type, *where: object) -> int:
     with Session(engine) as s:
         return s.scalar(select(func.count()).select_from(model).where(*where)) or 0  # type: ignore[arg-type]
+
+
+def test_serve_applies_votes_and_delivers_in_one_jobs_worker_whose_counts_every_web_worker_reports(
+        database_url: str, engine: Engine, tmp_path: Path) -> None:
+    """Two web workers and one jobs worker: the votes a web worker acknowledged are applied
+    and the Slack calls delivered by the jobs worker, and /metrics, whichever web worker
+    answers, adds up every worker's counters (the jobs worker serves no HTTP)."""
+    council = tmp_path / "council.toml"
+    council.write_text(COUNCIL)
+    with make_emulator() as emulator:
+        for user in ADVOCATES:
+            emulator.add_user(user, user)
+        with serving(env_for(database_url, emulator, council), "--workers", "2") as (base, proc):
+            emulator.wait_for(lambda: len(children(proc.pid)) == 3, timeout=20)  # 2 web + 1 jobs
+            people = SlackPeople(base + "/slack/events", SIGNING_SECRET, emulator)
+            file_request(people, emulator, "Split work")
+            prompt = emulator.wait_for(lambda: (prompts(emulator) or [None])[0], timeout=15)
+            for user in ADVOCATES[:6]:
+                assert people.press_button(user, channel=prompt.channel, ts=prompt.ts,
+                                           action_id=ids.ABSTAIN).status == 200
+            emulator.wait_for(lambda: count(engine, Vote) == 6 and count(engine, Press) == 0, timeout=15)
+            parent = next(m for m in emulator.messages(CHANNEL) if m.thread_ts is None)
+            emulator.wait_for(lambda: all(f"<@{u}>" in str(emulator.message(CHANNEL, parent.ts).blocks)
+                                          for u in ADVOCATES[:6]), timeout=15)
+            for _ in range(6):  # each scrape lands on either web worker
+                assert metric(base, "cxbot_presses_applied_total") == 6
+                assert metric(base, "cxbot_outbox_deliveries_total", kind="post_request", result="done") == 1
+                assert metric(base, "cxbot_slack_requests_total", kind="block_actions", status="200") == 6
+
+
+def test_serve_refuses_an_unknown_jobs_layout(tmp_path: Path) -> None:
+    env = {**os.environ, "CXBOT_JOBS": "elsewhere", "CXBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    done = subprocess.run([sys.executable, "-m", "cxbot", "serve"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 2 and "CXBOT_JOBS must be `worker` or `inline`" in done.stderr
 
 
 def test_kill_9_in_a_stream_of_votes_loses_no_acknowledged_vote(database_url: str, engine: Engine,

@@ -199,7 +199,7 @@ def test_view_limits(emulator: SlackEmulator, slack: WebClient) -> None:
     ]
     for view in cases:
         trigger = emulator.new_trigger(KARI)
-        assert error_code(lambda: slack.views_open(trigger_id=trigger, view=view)) == "invalid_arguments"
+        assert error_code(lambda t=trigger, v=view: slack.views_open(trigger_id=t, view=v)) == "invalid_arguments"
         assert slack.views_open(trigger_id=trigger, view=modal())["ok"], "a refusal leaves the trigger usable"
 
 

@@ -40,7 +40,8 @@ def test_a_request_card() -> None:
         {"type": "section", "text": mrkdwn("From <@U0KARI>"), "fields": [mrkdwn("*Amount*\n120 EUR")],
          "accessory": {"type": "button", "text": plain("Open")}},
         {"type": "divider"},
-        {"type": "context", "elements": [mrkdwn("Due Friday"), {"type": "image", "image_url": "u", "alt_text": "clock"}]},
+        {"type": "context", "elements": [mrkdwn("Due Friday"),
+                                         {"type": "image", "image_url": "u", "alt_text": "clock"}]},
         {"type": "actions", "elements": [
             {"type": "button", "text": plain("Approve")},
             {"type": "overflow", "options": options},
