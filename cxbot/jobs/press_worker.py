@@ -1,6 +1,8 @@
 """Applies stored vote button presses, request by request, right after they are acknowledged.
 
-One worker thread runs in each serving process. `kick()` wakes it when a press is stored;
+One worker thread runs in each process that does background work (the jobs worker of
+`cxbot serve`, `cxbot socket`). `kick()` wakes it when a press is stored (from a web
+worker, through `cxbot.jobs.wake`);
 it also looks on its own every `poll_seconds`, for presses another replica stored and did
 not get to (it was killed, say). Each round takes the oldest presses waiting, with every
 other press of the requests they name, and applies them in one transaction
