@@ -241,8 +241,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--warmup", type=float, default=3.0, help="load before the timed window, not measured (3)")
     p.add_argument("--requests", type=int, default=50, help="requests filed before the timed phase (50)")
     p.add_argument("--threads", type=int, default=16, help="gunicorn threads per worker (16, as `cxbot serve`)")
-    p.add_argument("--sqlite-workers", type=int, default=1, help="gunicorn workers on SQLite (1)")
-    p.add_argument("--postgres-workers", type=int, default=2, help="gunicorn workers on PostgreSQL (2)")
+    p.add_argument("--sqlite-workers", type=int, default=1, help="gunicorn web workers on SQLite (1, as `cxbot serve`)")
+    p.add_argument("--postgres-workers", type=int, default=1,
+                   help="gunicorn web workers on PostgreSQL (1, as `cxbot serve`; the jobs worker is one more)")
     p.add_argument("--command-share", type=float, default=0.1, help="share of /cx-review among requests (0.1)")
     p.add_argument("--quiet-wait", type=float, default=20.0,
                    help="before each timed run, wait up to this many seconds for the machine to be idle (20)")
