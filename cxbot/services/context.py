@@ -18,6 +18,7 @@ class Services:
     clock: Clock = field(default_factory=SystemClock)
     on_commit: Callable[[], None] | None = None
     read_sessions: sessionmaker[Session] | None = None
+    glance_sessions: sessionmaker[Session] | None = None
     # Stores vote button presses before the acknowledgement (set by the composition root).
     presses: PressIntake | None = None
 
@@ -31,3 +32,8 @@ class Services:
     def reader(self) -> UnitOfWork:
         """A unit of work that only reads (it must not commit): on SQLite it never waits for writers."""
         return UnitOfWork(self.read_sessions or self.sessions)
+
+    def glance(self) -> UnitOfWork:
+        """A unit of work for one read statement (it must not commit): on PostgreSQL it runs
+        outside a transaction, which saves two round trips before an acknowledgement."""
+        return UnitOfWork(self.glance_sessions or self.read_sessions or self.sessions)

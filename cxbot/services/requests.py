@@ -51,8 +51,8 @@ class FilingForm:
 def filing_form(uow: UnitOfWork, user: str) -> FilingForm:
     """Raises NotAllowed (with whom to ask) for people who are neither leads nor advocates.
 
-    One query (the council, with this person's active departments joined on): it runs
-    before every `/cx-review` is acknowledged."""
+    One query (the council, with this person's active departments joined on; `uow` may be
+    a `Services.glance()`): it runs before every `/cx-review` is acknowledged."""
     with uow:
         rows = uow.session.execute(
             select(Council.chair, Council.admins, Council.stages, Council.timezone, Membership.role,
