@@ -77,7 +77,8 @@ class Runtime:
         self.services = Services(self.sessions, self.clock, on_commit=wake_outbox,
                                  read_sessions=self.readers,
                                  glance_sessions=make_session_factory(self.engine, single_statement=True))
-        self.presses = PressWorker(self.services.uow, self.clock, observe=self.metrics.presses_applied.inc)
+        self.presses = PressWorker(self.services.uow, self.clock, observe=self.metrics.presses_applied.inc,
+                                   batch=PressWorker.batch_for(self.engine.dialect.name))
         wake_presses = wake.presses if role == "web" and wake is not None else self.presses.kick
         self.services.presses = PressIntake(self.services.bare_uow, self.clock, on_stored=wake_presses)
         self.timezones = SlackTimeZones(self.client, self.sessions, self.clock)
