@@ -23,9 +23,7 @@ def _hold(path: str, held: Any, release: Any, seconds: float) -> None:
     lock.release()
 
 
-def _write(path: str, name: str, background: bool, order: Any, started: Any) -> None:
-    if background:
-        background_writes()
+def _write(path: str, name: str, order: Any, started: Any) -> None:
     lock = WriterLock(path)
     started.set()
     lock.acquire()
@@ -70,7 +68,7 @@ def test_a_background_writer_lets_a_waiting_acknowledgement_go_first(tmp_path: P
     worker = ctx.Process(target=_back_to_back, args=(path, held, release, order))
     worker.start()
     assert held.wait(10)
-    urgent = ctx.Process(target=_write, args=(path, "acknowledgement", False, order, started))
+    urgent = ctx.Process(target=_write, args=(path, "acknowledgement", order, started))
     urgent.start()
     assert started.wait(10)
     time.sleep(0.1)  # the acknowledgement is waiting for the lock
