@@ -73,14 +73,14 @@ class Runtime:
                                    min_update_interval=min_update_interval,
                                    updates_per_minute=updates_per_minute, read_sessions=self.readers)
         self.role, self.wake = role, wake
-        wake_outbox = wake.outbox if role == "web" and wake is not None else self.worker.kick
-        self.services = Services(self.sessions, self.clock, on_commit=wake_outbox,
+        remote = wake if role == "web" else None  # the background workers run in another process
+        self.services = Services(self.sessions, self.clock, on_commit=remote.outbox if remote else self.worker.kick,
                                  read_sessions=self.readers,
                                  glance_sessions=make_session_factory(self.engine, single_statement=True))
         self.presses = PressWorker(self.services.uow, self.clock, observe=self.metrics.presses_applied.inc,
                                    batch=PressWorker.batch_for(self.engine.dialect.name))
-        wake_presses = wake.presses if role == "web" and wake is not None else self.presses.kick
-        self.services.presses = PressIntake(self.services.bare_uow, self.clock, on_stored=wake_presses)
+        self.services.presses = PressIntake(self.services.bare_uow, self.clock,
+                                            on_stored=remote.presses if remote else self.presses.kick)
         self.timezones = SlackTimeZones(self.client, self.sessions, self.clock)
         # One-off commands (mode "jobs", role "all") run no schedule; a jobs worker does.
         timed = scheduled and role != "web" and (mode != "jobs" or role == "jobs")

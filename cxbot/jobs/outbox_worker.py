@@ -2,8 +2,8 @@
 
 One worker thread runs in each process that does background work (the jobs worker of
 `cxbot serve`, `cxbot socket`); `kick()` wakes it right after a use case commits (from a
-web worker, through `cxbot.jobs.wake`), and it also wakes on its own every few seconds for retries that came due. The
-delivery function is given a plain snapshot of the item and opens its own short
+web worker, through `cxbot.jobs.wake`), and it also wakes on its own every few seconds
+for retries that came due. The delivery function is given a plain snapshot of the item and opens its own short
 transactions, so a slow Slack never holds a database lock (on SQLite, the write lock).
 """
 

@@ -2,20 +2,20 @@
 
 One worker thread runs in each process that does background work (the jobs worker of
 `cxbot serve`, `cxbot socket`). `kick()` wakes it when a press is stored (from a web
-worker, through `cxbot.jobs.wake`);
-it also looks on its own every `poll_seconds`, for presses another replica stored and did
-not get to (it was killed, say). Each round takes the oldest presses waiting, with every
-other press of the requests they name, and applies them in one transaction
-(`votes.apply_round`): what the round needs (votes, holds, seats, substitutes, the policy)
-is read once for all its requests, and a burst of fifty votes on one request costs one
-tally, one status check and one message update, not fifty. So the busier it gets, the
-less a press costs. Several workers (replicas) on one PostgreSQL database share out the
-requests (a round skips those another replica holds, and looks again a round later), and a
-press is deleted in the transaction that applies it, so each is applied once.
+worker, through `cxbot.jobs.wake`); it also looks on its own every `poll_seconds`, for
+presses another replica stored and did not get to (it was killed, say). Each round takes
+the oldest presses waiting, with every other press of the requests they name, and
+applies them in one transaction (`rounds.apply_round`): what the round needs (votes,
+holds, seats, substitutes, the policy) is read once for all its requests, and a burst of
+fifty votes on one request costs one tally, one status check and one message update, not
+fifty. So the busier it gets, the less a press costs. Several workers (replicas) on one
+PostgreSQL database share out the requests (a round skips those another replica holds,
+and looks again a round later), and a press is deleted in the transaction that applies
+it, so each is applied once.
 
-If a round fails, its requests are applied one by one (`votes.apply_pending`); a press that
-still fails to apply for a reason other than a refusal (a fault) is tried again a few
-times, then dropped with a message to the person (`votes.give_up_press`).
+If a round fails, its requests are applied one by one (`rounds.apply_pending`); a press
+that still fails to apply for a reason other than a refusal (a fault) is tried again a
+few times, then dropped with a message to the person (`rounds.give_up_press`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from sqlalchemy.exc import OperationalError
 from cxbot.clock import Clock
 from cxbot.jobs.worker import WorkerThread
 from cxbot.logs import review_context
-from cxbot.services import votes
+from cxbot.services import rounds
 from cxbot.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -81,10 +81,10 @@ class PressWorker(WorkerThread):
         with self._lock:
             while not self._stop.is_set():
                 try:
-                    done = votes.apply_round(self._uow(), clock=self._clock, limit=self._batch)
+                    done = rounds.apply_round(self._uow(), clock=self._clock, limit=self._batch)
                 except Exception:
                     log.exception("a round of presses could not be applied: applying them request by request")
-                    n = sum(self._apply(request_id) for request_id in votes.pending_requests(self._uow()))
+                    n = sum(self._apply(request_id) for request_id in rounds.pending_requests(self._uow()))
                 else:
                     n = done.taken
                     if n and self._observe is not None:
@@ -102,7 +102,7 @@ class PressWorker(WorkerThread):
         with review_context(request_id):
             for limit in (self._batch, 1):
                 try:
-                    n = votes.apply_pending(self._uow(), request_id=request_id, clock=self._clock, limit=limit)
+                    n = rounds.apply_pending(self._uow(), request_id=request_id, clock=self._clock, limit=limit)
                     break
                 except OperationalError:
                     # The database is busy or away (a deadlock, a lost connection): nothing is
@@ -113,7 +113,7 @@ class PressWorker(WorkerThread):
                     log.exception("presses on review %s could not be applied", request_id)
             else:
                 n = 0
-                if votes.give_up_press(self._uow(), request_id=request_id, clock=self._clock):
+                if rounds.give_up_press(self._uow(), request_id=request_id, clock=self._clock):
                     log.error("a press on review %s was dropped after repeated failures", request_id)
                     n = 1
             if n and self._observe is not None:

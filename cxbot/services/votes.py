@@ -6,9 +6,9 @@ lock on SQLite), so concurrent voters are serialised and the outcome is computed
 every vote. Pressing the same button twice changes nothing the second time.
 
 Approve, Abstain and Retract buttons are stored as presses before Slack is acknowledged
-(cxbot.services.intake) and applied here by the press worker (`apply_round`), many at a
-time; a use case that changes a request first applies the presses waiting on it
-(`lock_request`), so the order people acted in holds.
+(cxbot.services.intake) and applied by the press worker (`cxbot.services.rounds`), many
+at a time, with the `Ballot` and `Batch` here; a use case that changes a request first
+applies the presses waiting on it (`lock_request`), so the order people acted in holds.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
@@ -41,7 +41,7 @@ from cxbot.services.lifecycle import (
     status_for,
     substitutes_on,
 )
-from cxbot.services.readmodel import load_request, lock_requests
+from cxbot.services.readmodel import load_request
 from cxbot.store.models import Department, Hold, Press, ReviewRequest, Vote
 from cxbot.store.uow import UnitOfWork
 
@@ -231,7 +231,7 @@ class Ballot:
         stmt = select(Press).where(Press.request_id == self.request.id).order_by(Press.id)
         rows = self.s.scalars(stmt.limit(limit) if limit else stmt).all()
         self.take(rows)
-        _taken(self.s, rows)
+        delete_applied(self.s, rows)
         return len(rows)
 
     def take(self, rows: Sequence[Press]) -> None:
@@ -316,7 +316,7 @@ COUNTED = (Vote.id, Vote.request_id, Vote.user_id, Vote.department_id, Vote.kind
            Vote.mitigation, Vote.resolution, Vote.on_behalf_of, Vote.retracted, Vote.cast_at, Vote.updated_at)
 
 
-def _taken(s: Session, rows: Sequence[Press]) -> None:
+def delete_applied(s: Session, rows: Sequence[Press]) -> None:
     """Applied presses go, in the transaction that applied them."""
     if rows:
         s.execute(delete(Press).where(Press.id.in_([r.id for r in rows])).execution_options(synchronize_session=False))
@@ -348,102 +348,6 @@ def cast_vote(uow: UnitOfWork, *, actor: str, request_id: int, kind: VoteKind, n
         status = ballot.close()
         uow.commit()  # presses applied before this vote are committed with it
         return VoteResult(recorded, status)
-
-
-# --- button presses: stored before the acknowledgement (cxbot.services.intake), applied here
-
-@dataclass(frozen=True)
-class Round:
-    taken: int           # presses applied
-    left: bool = False   # some requests were left to another replica applying them
-
-
-def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> Round:
-    """Apply the oldest waiting presses (about `limit`, all of a request's at once) of every
-    request they name, in one transaction: each request's tally and status are worked out
-    once from what was read once for all."""
-    now = clock.now()
-    with uow:
-        s = uow.session
-        oldest = select(Press.request_id).order_by(Press.id).limit(limit).subquery()
-        ids = sorted(set(s.scalars(select(oldest.c.request_id).distinct())))
-        if not ids:
-            return Round(0)
-        # Requests another replica is applying are left to it. Presses are read after the locks,
-        # so a round another replica finished meanwhile is not applied again. The lock lets the
-        # foreign-key check of a press being stored through, so an acknowledgement never waits
-        # for a round (nor deadlocks with one).
-        requests = lock_requests(s, ids)
-        left = len(requests) < len(ids)
-        ids = [r.id for r in requests]
-        rows = s.scalars(select(Press).where(Press.request_id.in_(ids)).order_by(Press.id)).all()
-        if not rows:
-            return Round(0, left)
-        batch = Batch.read(s, requests, now, people={(row.request_id, row.user_id) for row in rows})
-        by_request: dict[int, list[Press]] = {}
-        for row in rows:
-            by_request.setdefault(row.request_id, []).append(row)
-        ballots = []
-        for request in requests:
-            ballot = Ballot(s, request, now, batch=batch, defer=True)
-            ballot.take(by_request.get(request.id, []))
-            ballots.append(ballot)
-        s.flush()  # the round's new votes, in one statement: the audit events need their ids
-        refresh = []
-        for ballot in ballots:
-            ballot.record_deferred()
-            ballot.close(refresh=False)
-            if ballot.needs_refresh:
-                refresh.append(ballot.request.id)
-        notices.refresh_many(s, refresh, now)
-        _taken(s, rows)
-        uow.commit()
-        return Round(len(rows), left)
-
-
-def pending_requests(uow: UnitOfWork, limit: int = 50) -> list[int]:
-    """Requests with presses waiting, the longest waiting first."""
-    with uow:
-        return list(uow.session.scalars(
-            select(Press.request_id).group_by(Press.request_id).order_by(func.min(Press.id)).limit(limit)))
-
-
-def apply_pending(uow: UnitOfWork, *, request_id: int, clock: Clock, limit: int = 200) -> int:
-    """Apply up to `limit` waiting presses of one request in one transaction: the tally,
-    the status and the message update once for all of them. Returns how many were taken."""
-    now = clock.now()
-    with uow:
-        s = uow.session
-        ballot = Ballot(s, load_request(s, request_id, lock=True), now)
-        taken = ballot.apply_presses(limit)
-        if taken:
-            ballot.close()
-            uow.commit()
-        return taken
-
-
-def give_up_press(uow: UnitOfWork, *, request_id: int, clock: Clock, attempts: int = 3) -> bool:
-    """The oldest press of a request failed to apply (a fault, not a refusal): count the
-    attempt, and after `attempts` drop it and tell the person it was not recorded. True
-    when it was dropped."""
-    now = clock.now()
-    with uow:
-        s = uow.session
-        row = s.scalars(select(Press).where(Press.request_id == request_id).order_by(Press.id).limit(1)).first()
-        if row is None:
-            return False
-        row.attempts += 1
-        dropped = row.attempts >= attempts
-        if dropped:
-            notices.ephemeral(s, request_id, channel=row.channel, user=row.user_id, text=NOT_RECORDED,
-                              thread_ts=row.thread_ts, now=now)
-            s.delete(row)
-        uow.commit()
-        return dropped
-
-
-NOT_RECORDED = ("Something went wrong on cxbot's side and your vote was not recorded. "
-                "Please press the button again in a minute.")
 
 
 def _objection(s: Session, request_id: int, vote_id: int) -> Vote:
