@@ -115,10 +115,12 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         _ready_to_serve(settings, socket_mode=True)
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
+        from cxbot import heap
         from cxbot.app import Runtime
 
         runtime = Runtime(settings, mode="socket")
         runtime.start()
+        heap.settle()
         SocketModeHandler(runtime.bolt, settings.app_token).start()
         return 0
     if args.command == "digest":

@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 from gunicorn.app.base import BaseApplication
 
+from cxbot import heap
 from cxbot.config import Settings
 from cxbot.jobs.wake import WakePipe
 
@@ -103,6 +104,7 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
             runtime = Runtime(self._settings, mode="http", role="web", wake=self._wake)
         runtime.start()
         self._runtime = runtime
+        heap.settle()
         if runtime.wsgi is None:
             return _idle_app
         return runtime.wsgi
