@@ -25,7 +25,7 @@ from cxbot.slack.delivery import SlackDelivery
 from cxbot.slack.gateway import SlackGateway
 from cxbot.slack.people import SlackTimeZones
 from cxbot.slack.replies import AfterAck
-from cxbot.store.db import make_engine, make_session_factory
+from cxbot.store.db import make_engine, make_quick_engine, make_session_factory
 from cxbot.store.migrate import is_at_head
 from cxbot.web import WebApp
 
@@ -64,6 +64,7 @@ class Runtime:
             raise ConfigError("the database is not at the latest migration: run `cxbot db upgrade` first")
         self.sessions = make_session_factory(self.engine)
         self.readers = make_session_factory(self.engine, read_only=True)
+        self.quick_engine = make_quick_engine(self.engine)
         self.clock = clock or SystemClock()
         self.client = make_client(token=settings.bot_token or "", base_url=settings.slack_api_url)
         self.metrics = Metrics()
@@ -76,11 +77,13 @@ class Runtime:
         remote = wake if role == "web" else None  # the background workers run in another process
         self.services = Services(self.sessions, self.clock, on_commit=remote.outbox if remote else self.worker.kick,
                                  read_sessions=self.readers,
-                                 glance_sessions=make_session_factory(self.engine, single_statement=True))
+                                 glance_sessions=make_session_factory(self.quick_engine or self.engine,
+                                                                      single_statement=True))
         self.presses = PressWorker(self.services.uow, self.clock, observe=self.metrics.presses_applied.inc,
                                    batch=PressWorker.batch_for(self.engine.dialect.name))
         self.services.presses = PressIntake(self.services.bare_uow, self.clock,
-                                            on_stored=remote.presses if remote else self.presses.kick)
+                                            on_stored=remote.presses if remote else self.presses.kick,
+                                            autocommit=self.quick_engine)
         self.timezones = SlackTimeZones(self.client, self.sessions, self.clock)
         # One-off commands (mode "jobs", role "all") run no schedule; a jobs worker does.
         timed = scheduled and role != "web" and (mode != "jobs" or role == "jobs")
@@ -129,3 +132,5 @@ class Runtime:
         self.presses.stop()
         self.worker.stop()
         self.after.shutdown()
+        if self.quick_engine is not None:
+            self.quick_engine.dispose()

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+from sqlalchemy import text
+
 from cxbot.services import outbox
 from cxbot.services.outbox import PENDING, enqueue_coalesced, settle_delivered
 from cxbot.slack.blocks import ids
 from cxbot.store.models import AuditEvent, OutboxItem, Press, Vote
+from tests.conftest import BACKENDS
 from tests.harness import Stack
 from tests.test_resilience import big_support
 
@@ -79,3 +83,24 @@ def test_a_delivery_of_an_older_revision_leaves_the_update_pending(stack: Stack)
         s.commit()
         s.refresh(item)
         assert item.status == outbox.DONE
+
+
+@pytest.mark.parametrize("database_url", [b for b in BACKENDS if b == "postgresql"], indirect=True)
+def test_after_the_database_drops_its_connections_votes_and_forms_still_go_through(stack: Stack) -> None:
+    """PostgreSQL restarted (or a proxy closed idle connections): the acknowledgement path's
+    pool, which does not ping before use, reconnects and sends the statement once more."""
+    rid = stack.file()
+    stack.press("U0LEGAL1", rid, ids.APPROVE)          # the quick pool now holds connections
+    stack.open_filing_modal("U0BILLLEAD")
+    with stack.runtime.engine.connect() as conn:
+        dropped = conn.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+    assert dropped >= 1
+
+    stack.press("U0SUP1", rid, ids.APPROVE)             # asserts the 200 and waits until applied
+    assert {(v.user_id, v.kind.value) for v in stack.all(Vote)} == {("U0LEGAL1", "approve"), ("U0SUP1", "approve")}
+    opened = len(stack.slack.calls("views.open"))
+    assert stack.people.slash_command("U0BILLLEAD", "/cx-review", "").status == 200
+    stack.slack.wait_for(lambda: len(stack.slack.calls("views.open")) > opened)
+    assert stack.slack.calls("views.open")[-1].ok

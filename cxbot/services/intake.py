@@ -10,6 +10,13 @@ is written at once; under load, a commit carries many.
 
 A batch that fails (a press naming a request that does not exist breaks a foreign key)
 is written again one press at a time, so each caller gets its own answer.
+
+On PostgreSQL a batch is one multi-row INSERT sent in autocommit mode over a pool that
+does not ping before each checkout (`cxbot.store.db.make_quick_engine`): one round trip
+and one WAL flush instead of four round trips. A connection the server dropped (a
+restart) fails the first write on it, and the batch is sent once more on a new one. If
+that failure hid a committed insert, the press is stored twice, which is harmless:
+pressing the same button twice changes nothing the second time (`cxbot.services.votes`).
 """
 
 from __future__ import annotations
@@ -19,12 +26,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import Engine, insert
 from sqlalchemy.exc import IntegrityError
 
 from cxbot.clock import Clock
 from cxbot.domain.errors import InvalidInput, NotFound
 from cxbot.domain.model import VoteKind
+from cxbot.store.db import once_more_if_dropped
 from cxbot.store.models import Press
 from cxbot.store.uow import UnitOfWork
 
@@ -41,11 +49,13 @@ class _Waiting:
 
 class PressIntake:
     """`receive()` returns once the press is committed; `on_stored` runs after each commit
-    (it wakes the press worker)."""
+    (it wakes the press worker). With `autocommit` (an engine in autocommit mode), batches
+    are single statements on it instead of transactions of `uow`."""
 
     def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock,
-                 on_stored: Callable[[], None] | None = None) -> None:
+                 on_stored: Callable[[], None] | None = None, *, autocommit: Engine | None = None) -> None:
         self._uow = uow
+        self._autocommit = autocommit
         self._clock = clock
         self._on_stored = on_stored
         self._cv = threading.Condition()
@@ -84,12 +94,16 @@ class PressIntake:
         once the write lock is held), so every press that arrived while it was awaited goes in."""
         batch: list[_Waiting] = []
         try:
-            with self._uow() as uow:
-                connection = uow.session.connection()
+            if self._autocommit is not None:
                 batch = self._take()
-                connection.execute(insert(Press.__table__), [w.row for w in batch])
-                uow.commit()
-            self._stored()
+                self._insert([w.row for w in batch])
+            else:
+                with self._uow() as uow:
+                    connection = uow.session.connection()
+                    batch = self._take()
+                    connection.execute(insert(Press.__table__), [w.row for w in batch])
+                    uow.commit()
+                self._stored()
         except IntegrityError:
             for w in batch:
                 try:
@@ -106,10 +120,18 @@ class PressIntake:
             w.done = True
 
     def _insert(self, rows: list[dict[str, Any]]) -> None:
-        with self._uow() as uow:
-            uow.session.connection().execute(insert(Press.__table__), rows)
-            uow.commit()
+        if self._autocommit is None:
+            with self._uow() as uow:
+                uow.session.connection().execute(insert(Press.__table__), rows)
+                uow.commit()
+        else:
+            once_more_if_dropped(lambda: self._send(rows))
         self._stored()
+
+    def _send(self, rows: list[dict[str, Any]]) -> None:
+        assert self._autocommit is not None
+        with self._autocommit.connect() as connection:
+            connection.execute(insert(Press.__table__).values(rows))
 
     def _stored(self) -> None:
         if self._on_stored is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +36,7 @@ from cxbot.services.lifecycle import (
 )
 from cxbot.services.readmodel import RequestView, load_request, request_view
 from cxbot.services.votes import Voter, lock_request, voter
+from cxbot.store.db import once_more_if_dropped
 from cxbot.store.models import Council, Department, Hold, Membership, ReviewRequest, Routing
 from cxbot.store.uow import UnitOfWork
 
@@ -53,16 +55,19 @@ def filing_form(uow: UnitOfWork, user: str) -> FilingForm:
 
     One query (the council, with this person's active departments joined on; `uow` may be
     a `Services.glance()`): it runs before every `/cx-review` is acknowledged."""
-    with uow:
-        rows = uow.session.execute(
-            select(Council.chair, Council.admins, Council.stages, Council.timezone, Membership.role,
-                   Department.key, Department.name)
-            .select_from(Council)
-            .outerjoin(Membership, and_(Membership.user_id == user, Membership.active.is_(True)))
-            .outerjoin(Department, and_(Department.id == Membership.department_id, Department.active.is_(True)))
-            .where(Council.id == COUNCIL_ID)
-            .order_by(Department.position)
-        ).all()
+    query = (select(Council.chair, Council.admins, Council.stages, Council.timezone, Membership.role,
+                    Department.key, Department.name)
+             .select_from(Council)
+             .outerjoin(Membership, and_(Membership.user_id == user, Membership.active.is_(True)))
+             .outerjoin(Department, and_(Department.id == Membership.department_id, Department.active.is_(True)))
+             .where(Council.id == COUNCIL_ID)
+             .order_by(Department.position))
+
+    def read() -> list[Any]:
+        with uow:
+            return list(uow.session.execute(query).all())
+
+    rows = once_more_if_dropped(read)
     if not rows:
         raise NotFound(NO_COUNCIL)
     chair, admins, stages, timezone = rows[0][:4]

@@ -17,10 +17,12 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 try:
@@ -29,6 +31,8 @@ except ImportError:  # not on Windows: there, writers queue only within one proc
     fcntl = None  # type: ignore[assignment]
 
 DEFAULT_DATABASE_URL = "sqlite:///cxbot.db"
+
+T = TypeVar("T")
 
 
 def normalise_url(url: str) -> str:
@@ -46,6 +50,28 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _configure_sqlite(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
+
+
+def make_quick_engine(engine: Engine) -> Engine | None:
+    """PostgreSQL: a small pool in autocommit mode, without `pool_pre_ping`, for the single
+    statements that run before an acknowledgement (storing vote presses, the `/cx-review`
+    form's read): one round trip each, where the main pool's checkout ping, BEGIN and
+    COMMIT cost three more, each waiting for a busy machine to schedule the server process.
+    Whoever uses it runs its statement through `once_more_if_dropped`. SQLite: None."""
+    if engine.dialect.name != "postgresql":
+        return None
+    return create_engine(engine.url, pool_size=4, max_overflow=4, isolation_level="AUTOCOMMIT")
+
+
+def once_more_if_dropped(work: Callable[[], T]) -> T:
+    """Run `work`; if it failed because its connection had been dropped by the server (a
+    restart since the pool last used it; the pool then reconnects), run it once more."""
+    try:
+        return work()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    return work()
 
 
 READ_ONLY = "cxbot_read_only"
