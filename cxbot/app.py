@@ -25,7 +25,7 @@ from cxbot.slack.delivery import SlackDelivery
 from cxbot.slack.gateway import SlackGateway
 from cxbot.slack.people import SlackTimeZones
 from cxbot.slack.replies import AfterAck
-from cxbot.store.db import make_engine, make_quick_engine, make_session_factory
+from cxbot.store.db import make_engine, make_quick_engine, make_session_factory, read_only_engine
 from cxbot.store.migrate import is_at_head
 from cxbot.web import WebApp
 
@@ -77,8 +77,7 @@ class Runtime:
         remote = wake if role == "web" else None  # the background workers run in another process
         self.services = Services(self.sessions, self.clock, on_commit=remote.outbox if remote else self.worker.kick,
                                  read_sessions=self.readers,
-                                 glance_sessions=make_session_factory(self.quick_engine or self.engine,
-                                                                      single_statement=True))
+                                 glance_bind=self.quick_engine or read_only_engine(self.engine))
         self.presses = PressWorker(self.services.uow, self.clock, observe=self.metrics.presses_applied.inc,
                                    batch=PressWorker.batch_for(self.engine.dialect.name))
         self.services.presses = PressIntake(self.services.bare_uow, self.clock,

@@ -11,7 +11,8 @@ is written at once; under load, a commit carries many.
 A batch that fails (a press naming a request that does not exist breaks a foreign key)
 is written again one press at a time, so each caller gets its own answer.
 
-On PostgreSQL a batch is one multi-row INSERT sent in autocommit mode over a pool that
+On PostgreSQL a batch is one INSERT (of `unnest`ed arrays, so the statement is the same
+whatever the batch's size and is compiled once) sent in autocommit mode over a pool that
 does not ping before each checkout (`cxbot.store.db.make_quick_engine`): one round trip
 and one WAL flush instead of four round trips. A connection the server dropped (a
 restart) fails the first write on it, and the batch is sent once more on a new one. If
@@ -26,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, text
 from sqlalchemy.exc import IntegrityError
 
 from cxbot.clock import Clock
@@ -131,8 +132,16 @@ class PressIntake:
     def _send(self, rows: list[dict[str, Any]]) -> None:
         assert self._autocommit is not None
         with self._autocommit.connect() as connection:
-            connection.execute(insert(Press.__table__).values(rows))
+            connection.execute(PG_INSERT, {column: [row[column] for row in rows] for column in PRESS_COLUMNS})
 
     def _stored(self) -> None:
         if self._on_stored is not None:
             self._on_stored()
+
+
+PRESS_COLUMNS = ("request_id", "user_id", "kind", "channel", "thread_ts", "received_at", "attempts")
+PRESS_TYPES = ("INTEGER[]", "VARCHAR[]", "VARCHAR[]", "VARCHAR[]", "VARCHAR[]", "TIMESTAMPTZ[]", "INTEGER[]")
+# SQLAlchemy compiles a multi-row VALUES anew for every execution; this is compiled once.
+PG_INSERT = text(
+    f"INSERT INTO {Press.__tablename__} ({', '.join(PRESS_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{column} AS {kind})" for column, kind in zip(PRESS_COLUMNS, PRESS_TYPES, strict=True)) + ")")

@@ -191,13 +191,11 @@ def _configure_sqlite(engine: Engine) -> None:
     event.listen(engine, "rollback", _release)
 
 
-def make_session_factory(engine: Engine, *, read_only: bool = False,
-                         single_statement: bool = False) -> sessionmaker[Session]:
-    """Sessions for use cases; `read_only` ones never take SQLite's write lock.
-    `single_statement` ones (reads of one statement, which need no snapshot spanning
-    several) run outside a transaction on PostgreSQL: no BEGIN and ROLLBACK round trips."""
-    options: dict[str, Any] = {READ_ONLY: True} if read_only or single_statement else {}
-    if single_statement and engine.dialect.name == "postgresql":
-        options["isolation_level"] = "AUTOCOMMIT"
-    bind = engine.execution_options(**options) if options else engine
-    return sessionmaker(bind, expire_on_commit=False)
+def read_only_engine(engine: Engine) -> Engine:
+    """The engine, for transactions that only read: on SQLite they never take the write lock."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
+def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions for use cases; `read_only` ones never take SQLite's write lock."""
+    return sessionmaker(read_only_engine(engine) if read_only else engine, expire_on_commit=False)

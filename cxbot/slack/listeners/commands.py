@@ -83,7 +83,7 @@ def status_reply(cx: Services, user: str, words: list[str]) -> dict[str, Any]:
 
 def open_filing_modal(cx: Services, after: AfterAck, ack: Ack, command: dict[str, Any]) -> None:
     """Check the person may file, acknowledge, then open the modal while the trigger is fresh."""
-    form = requests.filing_form(cx.glance(), command["user_id"])
+    form = requests.filing_form(cx.glance, command["user_id"])
     today = cx.clock.now().astimezone(ZoneInfo(form.timezone)).date()
     ack()
     after.open_view(trigger_id=command["trigger_id"], view=new_filing_view(
