@@ -3,6 +3,8 @@ and the one pending update a message has while votes keep coming."""
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -104,3 +106,26 @@ def test_after_the_database_drops_its_connections_votes_and_forms_still_go_throu
     assert stack.people.slash_command("U0BILLLEAD", "/cx-review", "").status == 200
     stack.slack.wait_for(lambda: len(stack.slack.calls("views.open")) > opened)
     assert stack.slack.calls("views.open")[-1].ok
+
+
+@pytest.mark.parametrize("database_url", [b for b in BACKENDS if b == "postgresql"], indirect=True)
+def test_a_press_the_database_refuses_fails_alone_not_the_presses_stored_with_it(stack: Stack) -> None:
+    rid = stack.file()
+    prompt = stack.prompt(rid)
+    odd = "U" + "X" * 40                      # longer than a user id column holds
+    stack.slack.add_user(odd, "Odd")
+    with stack.runtime.engine.connect() as blocker, ThreadPoolExecutor(3) as pool:
+        blocker.execute(text("LOCK TABLE presses IN EXCLUSIVE MODE"))   # the next write waits
+        first = pool.submit(stack.people.press_button, "U0LEGAL1", channel=prompt.channel, ts=prompt.ts,
+                            action_id=ids.APPROVE)
+        time.sleep(0.3)                       # its write is waiting: these two queue behind it, as one group
+        pressed = [pool.submit(stack.people.press_button, user, channel=prompt.channel, ts=prompt.ts,
+                               action_id=ids.APPROVE) for user in (odd, "U0SUP1")]
+        time.sleep(0.3)
+        blocker.rollback()
+        assert first.result().status == 200 and all(f.result().status == 200 for f in pressed)
+    stack.applied()
+    stack.settle()
+    assert {(v.user_id, v.kind.value) for v in stack.all(Vote)} == {("U0LEGAL1", "approve"), ("U0SUP1", "approve")}
+    assert not stack.slack.ephemerals("U0SUP1"), "stored with the odd press, and not told anything went wrong"
+    assert "nothing was recorded" in stack.slack.ephemerals(odd)[-1].text

@@ -8,8 +8,9 @@ to find no commit running begins a transaction, then takes everything waiting by
 writes it in that transaction, and wakes the others once it is durable. Alone, a press
 is written at once; under load, a commit carries many.
 
-A batch that fails (a press naming a request that does not exist breaks a foreign key)
-is written again one press at a time, so each caller gets its own answer.
+A batch that one press makes fail (naming a request that does not exist breaks a foreign
+key; on PostgreSQL a value too long for its column) is written again one press at a time,
+so each caller gets its own answer.
 
 On PostgreSQL a batch is one INSERT (of `unnest`ed arrays, so the statement is the same
 whatever the batch's size and is compiled once) sent in autocommit mode over a pool that
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, insert, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from cxbot.clock import Clock
 from cxbot.domain.errors import InvalidInput, NotFound
@@ -105,7 +106,7 @@ class PressIntake:
                     connection.execute(insert(Press.__table__), [w.row for w in batch])
                     uow.commit()
                 self._stored()
-        except IntegrityError:
+        except (IntegrityError, DataError):  # one bad press must not fail the others
             for w in batch:
                 try:
                     self._insert([w.row])
