@@ -92,42 +92,43 @@ class PressIntake:
         return batch
 
     def _write(self) -> None:
-        """Write what is waiting. The batch is taken once the transaction has begun (on SQLite,
-        once the write lock is held), so every press that arrived while it was awaited goes in."""
+        """Write what is waiting; if one press makes the batch fail, each on its own."""
         batch: list[_Waiting] = []
+
+        def take() -> list[_Waiting]:  # what was taken is known here even when the write fails
+            batch.extend(self._take())
+            return batch
+
         try:
-            if self._autocommit is not None:
-                batch = self._take()
-                self._insert([w.row for w in batch])
-            else:
-                with self._uow() as uow:
-                    connection = uow.session.connection()
-                    batch = self._take()
-                    connection.execute(insert(Press.__table__), [w.row for w in batch])
-                    uow.commit()
-                self._stored()
+            self._store(take)
         except (IntegrityError, DataError):  # one bad press must not fail the others
             for w in batch:
                 try:
-                    self._insert([w.row])
+                    self._store(lambda w=w: [w])
                 except IntegrityError:
                     w.error = NotFound(f"There is no CX review #{w.row['request_id']}.")
                 except Exception as exc:
                     w.error = exc
         except Exception as exc:
-            batch = batch or self._take()
+            batch = batch or self._take()  # a failure before the batch was taken fails what waits
             for w in batch:
                 w.error = exc
         for w in batch:
             w.done = True
 
-    def _insert(self, rows: list[dict[str, Any]]) -> None:
-        if self._autocommit is None:
-            with self._uow() as uow:
-                uow.session.connection().execute(insert(Press.__table__), rows)
-                uow.commit()
+    def _store(self, take: Callable[[], list[_Waiting]]) -> None:
+        """Commit the presses `take()` returns. In a transaction they are taken once it has
+        begun (on SQLite, once the write lock is held), so every press that arrived while it
+        was awaited goes in."""
+        if self._autocommit is not None:
+            batch = take()
+            once_more_if_dropped(lambda: self._send([w.row for w in batch]))
         else:
-            once_more_if_dropped(lambda: self._send(rows))
+            with self._uow() as uow:
+                connection = uow.session.connection()
+                batch = take()
+                connection.execute(insert(Press.__table__), [w.row for w in batch])
+                uow.commit()
         self._stored()
 
     def _send(self, rows: list[dict[str, Any]]) -> None:
@@ -141,6 +142,7 @@ class PressIntake:
 
 
 PRESS_COLUMNS = ("request_id", "user_id", "kind", "channel", "thread_ts", "received_at", "attempts")
+# Unbounded VARCHAR: a cast to VARCHAR(n) would cut an over-long value instead of refusing it.
 PRESS_TYPES = ("INTEGER[]", "VARCHAR[]", "VARCHAR[]", "VARCHAR[]", "VARCHAR[]", "TIMESTAMPTZ[]", "INTEGER[]")
 # SQLAlchemy compiles a multi-row VALUES anew for every execution; this is compiled once.
 PG_INSERT = text(
