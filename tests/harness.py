@@ -185,7 +185,7 @@ def filing_values(**fields: Any) -> dict[str, Any]:
 
 
 @contextmanager
-def running_stack(database_url: str, engine: Any = None) -> Iterator[Stack]:
+def running_stack(database_url: str, engine: Any = None, *, council: bool = True) -> Iterator[Stack]:
     clock = FixedClock(START)
     with make_emulator() as emulator:
         settings = Settings.from_env({
@@ -196,7 +196,8 @@ def running_stack(database_url: str, engine: Any = None) -> Iterator[Stack]:
         # the suite quick; test_resilience checks the production pace.
         runtime = Runtime(settings, clock=clock, engine=engine, scheduled=False, min_update_interval=0.1,
                           updates_per_minute=60_000)
-        load_council(runtime.services.uow(), load_council_file(COUNCIL_FILE), clock=clock)
+        if council:
+            load_council(runtime.services.uow(), load_council_file(COUNCIL_FILE), clock=clock)
         runtime.start()
         try:
             with serve_in_thread(runtime.wsgi) as url:  # type: ignore[arg-type]

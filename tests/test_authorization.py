@@ -394,8 +394,9 @@ def file_(case: Case) -> None:
         return
     view = stack.open_filing_modal(FILER)    # a form someone allowed opened, for the submission
     with records_nothing(stack):
-        reply = stack.people.slash_command(user, "/cx-review", "")
-        text = (reply.json() or {}).get("text", "")
+        seen = len(stack.slack.ephemerals(user))
+        assert stack.people.slash_command(user, "/cx-review", "").status == 200
+        text = stack.slack.wait_for(lambda: stack.slack.ephemerals(user)[seen:])[-1].text
         assert "Only department leads and council advocates can file" in text and "<@U0CHAIR>" in text, text
         refused_on_the_form(stack, user, view, filing_values(), "Only department leads and council advocates")
     assert stack.slack.open_views(user) == []

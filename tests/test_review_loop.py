@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from cxbot.domain.model import Status, VoteKind
 from cxbot.slack.blocks import ids
 from cxbot.store.models import AuditEvent, Comment, OutboxItem, ReviewRequest, Routing, SlackMessage, Vote
-from tests.harness import CHANNEL, START, Stack, filing_values
+from tests.harness import CHANNEL, START, Stack, filing_values, running_stack
 
 
 def texts(message) -> str:  # type: ignore[no-untyped-def]
@@ -34,9 +35,19 @@ def test_help_and_unknown_subcommands_answer_with_usage(stack: Stack) -> None:
 
 def test_outsider_is_told_whom_to_ask(stack: Stack) -> None:
     result = stack.people.slash_command("U0OUTSIDER", "/cx-review", "")
-    assert result.status == 200
-    assert "<@U0CHAIR>" in result.json()["text"]
+    assert result.status == 200 and not result.body, "acknowledged at once, the answer follows"
+    told = stack.slack.wait_for(lambda: stack.slack.ephemerals("U0OUTSIDER"))
+    assert "<@U0CHAIR>" in told[-1].text, told[-1].text
+    assert stack.slack.calls("response_url"), "answered through the response_url"
     assert stack.slack.calls("views.open") == []
+
+
+def test_before_a_council_is_loaded_cx_review_says_what_an_operator_must_do(database_url: str, engine: Any) -> None:
+    with running_stack(database_url, engine, council=False) as bare:
+        assert bare.people.slash_command("U0BILLLEAD", "/cx-review", "").status == 200
+        told = bare.slack.wait_for(lambda: bare.slack.ephemerals("U0BILLLEAD"))
+        assert "cxbot council load" in told[-1].text, told[-1].text
+        assert bare.slack.open_views("U0BILLLEAD") == [] and not bare.slack.problems
 
 
 def test_modal_offers_the_filers_own_department_preselected(stack: Stack) -> None:

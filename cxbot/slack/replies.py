@@ -4,6 +4,10 @@ where errors become messages.
 These calls are not part of the record (an ephemeral refusal, opening a modal), so they
 are not queued in the outbox; they run on a small thread pool so the acknowledgement is
 never kept waiting, and their failures are logged, never raised into Bolt.
+
+A modal that only needs reading to build (`open_form`) is built there too, after the
+acknowledgement: a person who may not have it is answered through the command's
+`response_url`, as ephemeral as an answer in the acknowledgement would have been.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any, TypeVar
 
 from slack_sdk import WebClient
 from slack_sdk.models.views import View
+from slack_sdk.webhook import WebhookClient
 
 from cxbot.domain.errors import CxError, InvalidInput
 
@@ -43,6 +48,27 @@ class AfterAck:
 
     def open_view(self, *, trigger_id: str, view: View | dict[str, Any]) -> None:
         self._run("views.open", lambda: self._client.views_open(trigger_id=trigger_id, view=view))
+
+    def open_form(self, *, trigger_id: str, build: Callable[[], View | dict[str, Any]], response_url: str) -> None:
+        """Build a modal and open it; if building raises (a CxError: the person may not have
+        it), tell them why through `response_url` instead."""
+        def call() -> None:
+            try:
+                view = build()
+            except CxError as exc:
+                self._respond(response_url, exc.message)
+                return
+            except Exception:
+                log.exception("building a modal failed")
+                self._respond(response_url, SORRY)
+                return
+            self._client.views_open(trigger_id=trigger_id, view=view)
+        self._run("views.open", call)
+
+    def _respond(self, response_url: str, text: str) -> None:
+        answer = WebhookClient(response_url, timeout=self._client.timeout).send(response_type="ephemeral", text=text)
+        if answer.status_code != 200:
+            log.warning("response_url answered %s: %s", answer.status_code, answer.body)
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True)

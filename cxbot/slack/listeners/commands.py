@@ -82,9 +82,14 @@ def status_reply(cx: Services, user: str, words: list[str]) -> dict[str, Any]:
 
 
 def open_filing_modal(cx: Services, after: AfterAck, ack: Ack, command: dict[str, Any]) -> None:
-    """Check the person may file, acknowledge, then open the modal while the trigger is fresh."""
-    form = requests.filing_form(cx.glance, command["user_id"])
-    today = cx.clock.now().astimezone(ZoneInfo(form.timezone)).date()
+    """Acknowledge at once, then read what the person may file for and open the modal while
+    the trigger is fresh (or tell them, ephemerally, why they may not file). Nothing is
+    recorded, so nothing needs to be read before Slack is answered."""
     ack()
-    after.open_view(trigger_id=command["trigger_id"], view=new_filing_view(
-        tuple(form.departments), tuple(form.stages), today + timedelta(days=7)))
+
+    def build() -> dict[str, Any]:
+        form = requests.filing_form(cx.glance, command["user_id"])
+        today = cx.clock.now().astimezone(ZoneInfo(form.timezone)).date()
+        return new_filing_view(tuple(form.departments), tuple(form.stages), today + timedelta(days=7))
+
+    after.open_form(trigger_id=command["trigger_id"], build=build, response_url=command["response_url"])
