@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from cxbot.store.db import one_of
 from cxbot.store.models import OutboxItem, OutboxLane
 
 PENDING, DONE, DEAD = "pending", "done", "dead"
@@ -72,7 +73,7 @@ def enqueue_coalesced_many(session: Session, wanted: Sequence[Coalesced], *, now
     keys = [key for *_, key in wanted]
     if not keys:
         return
-    pending = and_(OutboxItem.coalesce_key.in_(keys), OutboxItem.status == PENDING)
+    pending = and_(one_of(session, OutboxItem.coalesce_key, keys), OutboxItem.status == PENDING)
     session.execute(update(OutboxItem).where(pending).values(revision=OutboxItem.revision + 1)
                     .execution_options(synchronize_session=False))
     asked = set(session.scalars(select(OutboxItem.coalesce_key).where(pending)))

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
@@ -42,6 +42,7 @@ from cxbot.services.lifecycle import (
     substitutes_on,
 )
 from cxbot.services.readmodel import load_request
+from cxbot.store.db import one_of, pair_of
 from cxbot.store.models import Department, Hold, Press, ReviewRequest, Vote
 from cxbot.store.uow import UnitOfWork
 
@@ -294,7 +295,7 @@ class Batch:
         others: dict[int, dict[str, Any]] = {i: {} for i in ids}
         if people:
             pairs = set(people)
-            for v in s.scalars(select(Vote).where(tuple_(Vote.request_id, Vote.user_id).in_(list(pairs)))):
+            for v in s.scalars(select(Vote).where(pair_of(s, (Vote.request_id, Vote.user_id), pairs))):
                 votes[v.request_id].append(v)
             for row in s.execute(select(*COUNTED).where(Vote.request_id.in_(ids))):
                 if (row.request_id, row.user_id) not in pairs:
@@ -319,7 +320,8 @@ COUNTED = (Vote.id, Vote.request_id, Vote.user_id, Vote.department_id, Vote.kind
 def delete_applied(s: Session, rows: Sequence[Press]) -> None:
     """Applied presses go, in the transaction that applied them."""
     if rows:
-        s.execute(delete(Press).where(Press.id.in_([r.id for r in rows])).execution_options(synchronize_session=False))
+        s.execute(delete(Press).where(one_of(s, Press.id, [r.id for r in rows]))
+                  .execution_options(synchronize_session=False))
 
 
 def lock_request(s: Session, request_id: int, now: datetime) -> ReviewRequest:
