@@ -121,8 +121,9 @@ class WriterLock:
 
     GIVE_WAY = 0.05
 
-    def __init__(self, database: str | None) -> None:
+    def __init__(self, database: str | None, *, give_way: float = GIVE_WAY) -> None:
         self._path = f"{database}-writer.lock" if database and database != ":memory:" else None
+        self._give_way_for = give_way
         self._threads = threading.RLock()
         self._depth = 0
         self._fds: tuple[int, int] | None = None
@@ -154,7 +155,7 @@ class WriterLock:
         self._threads.release()
 
     def _give_way(self, urgent: int) -> None:
-        deadline = time.monotonic() + self.GIVE_WAY
+        deadline = time.monotonic() + self._give_way_for
         while True:
             try:
                 fcntl.flock(urgent, fcntl.LOCK_EX | fcntl.LOCK_NB)
