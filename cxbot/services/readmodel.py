@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Select, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, Select, bindparam, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from cxbot.domain.decision import tally
 from cxbot.domain.errors import NotFound
@@ -97,20 +97,28 @@ class RequestView:
         return tuple(dict.fromkeys(away.get(a, a) for a in routed.advocates))
 
 
-def _requests(*where: ColumnElement[bool], lock: bool, skip_locked: bool = False) -> Select[tuple[ReviewRequest]]:
+def _requests(where: ColumnElement[bool], *, lock: bool, skip_locked: bool = False) -> Select[tuple[ReviewRequest]]:
     """Requests with their department and routed departments (every use case reads them);
-    `lock`: FOR NO KEY UPDATE on PostgreSQL, which rows that only reference the request (a
-    press being stored, its foreign key checked) are not held up by."""
-    stmt = select(ReviewRequest).where(*where).order_by(ReviewRequest.id).options(
-        selectinload(ReviewRequest.department),
-        selectinload(ReviewRequest.routings).selectinload(Routing.department),
+    `lock`: FOR NO KEY UPDATE of the request rows on PostgreSQL, which rows that only
+    reference the request (a press being stored, its foreign key checked) are not held up
+    by. Departments come joined (one query fewer than loading them apart), and are not
+    locked."""
+    stmt = select(ReviewRequest).where(where).order_by(ReviewRequest.id).options(
+        joinedload(ReviewRequest.department),
+        selectinload(ReviewRequest.routings).joinedload(Routing.department),
     )
-    return stmt.with_for_update(key_share=True, skip_locked=skip_locked) if lock else stmt
+    return stmt.with_for_update(of=ReviewRequest, key_share=True, skip_locked=skip_locked) if lock else stmt
+
+
+# Built once: a press round reads its requests many times a second, and building the
+# statement cost about as much as running it.
+_ONE = {lock: _requests(ReviewRequest.id == bindparam("id"), lock=lock) for lock in (False, True)}
+_LOCK_FREE = _requests(ReviewRequest.id.in_(bindparam("ids", expanding=True)), lock=True, skip_locked=True)
 
 
 def load_request(session: Session, request_id: int, *, lock: bool = False) -> ReviewRequest:
     """The request with its department and routed departments, locked for a change with `lock`."""
-    request = session.scalars(_requests(ReviewRequest.id == request_id, lock=lock)).first()
+    request = session.scalars(_ONE[lock], {"id": request_id}).first()
     if request is None:
         raise NotFound(f"There is no CX review #{request_id}.")
     return request
@@ -119,7 +127,7 @@ def load_request(session: Session, request_id: int, *, lock: bool = False) -> Re
 def lock_requests(session: Session, request_ids: Sequence[int]) -> list[ReviewRequest]:
     """Those of these requests nobody else holds, locked for a change (SKIP LOCKED on
     PostgreSQL: two replicas share out the requests instead of one waiting for the other)."""
-    return list(session.scalars(_requests(ReviewRequest.id.in_(list(request_ids)), lock=True, skip_locked=True)))
+    return list(session.scalars(_LOCK_FREE, {"ids": list(request_ids)}))
 
 
 def request_view(session: Session, request_id: int, *, now: datetime | None = None) -> RequestView:
