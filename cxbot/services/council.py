@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
@@ -128,15 +128,18 @@ def memberships(session: Session, users: Collection[str]) -> dict[str, Membershi
     """Each person's active roles, read in one query however many people."""
     council = get_council(session)
     roles: dict[str, set[tuple[str, Role]]] = {user: set() for user in users}
-    for user, key, role in session.execute(
-        select(Membership.user_id, Department.key, Membership.role)
-        .join(Membership.department)
-        .where(Membership.user_id.in_(list(roles)), Membership.active.is_(True), Department.active.is_(True))
-    ):
+    for user, key, role in session.execute(_ROLES, {"users": list(roles)}):
         roles[user].add((key, role))
     return {user: MembershipView(user=user, roles=frozenset(found), is_chair=council.chair == user,
                                  is_admin=user in council.admins)
             for user, found in roles.items()}
+
+
+# Read by every round of presses: built once (building a statement costs more than running it).
+_ROLES = (select(Membership.user_id, Department.key, Membership.role)
+          .join(Membership.department)
+          .where(Membership.user_id.in_(bindparam("users", expanding=True)), Membership.active.is_(True),
+                 Department.active.is_(True)))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from cxbot.domain.calendar import WorkingTime
@@ -42,11 +42,13 @@ def ballots_of(votes: Sequence[Vote], keys: Mapping[int, str] | None = None) -> 
 
 def seats(session: Session, department_ids: Sequence[int]) -> dict[int, int]:
     """Active advocates per department: a policy never asks more approvals than there are advocates."""
-    return {department_id: n for department_id, n in session.execute(
-        select(Membership.department_id, func.count())
-        .where(Membership.department_id.in_(department_ids), Membership.role == Role.ADVOCATE,
-               Membership.active.is_(True))
-        .group_by(Membership.department_id))}
+    return {department_id: n for department_id, n in session.execute(_SEATS, {"ids": list(department_ids)})}
+
+
+_SEATS = (select(Membership.department_id, func.count())
+          .where(Membership.department_id.in_(bindparam("ids", expanding=True)), Membership.role == Role.ADVOCATE,
+                 Membership.active.is_(True))
+          .group_by(Membership.department_id))
 
 
 def rules(session: Session) -> tuple[CouncilPolicy, WorkingTime]:
@@ -134,7 +136,10 @@ def restart_review(session: Session, request: ReviewRequest, now: datetime) -> N
 
 def substitutes_on(session: Session, day: date) -> dict[str, str]:
     """advocate → the substitute answering for them on `day`."""
-    rows = session.scalars(select(Substitute).where(
-        Substitute.cancelled_at.is_(None), Substitute.starts_on <= day, Substitute.until >= day,
-    ).order_by(Substitute.id))
-    return {row.advocate: row.substitute for row in rows}
+    return {advocate: substitute for advocate, substitute in session.execute(_STANDING_IN, {"day": day})}
+
+
+# Read by every round of presses: built once (building a statement costs more than running it).
+_STANDING_IN = select(Substitute.advocate, Substitute.substitute).where(
+    Substitute.cancelled_at.is_(None), Substitute.starts_on <= bindparam("day"), Substitute.until >= bindparam("day"),
+).order_by(Substitute.id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from cxbot.clock import Clock
 from cxbot.services import notices
@@ -31,8 +31,7 @@ def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> Round:
     now = clock.now()
     with uow:
         s = uow.session
-        oldest = select(Press.request_id).order_by(Press.id).limit(limit).subquery()
-        ids = sorted(set(s.scalars(select(oldest.c.request_id).distinct())))
+        ids = sorted(set(s.scalars(_OLDEST, {"limit": limit})))
         if not ids:
             return Round(0)
         # Requests another replica is applying are left to it. Presses are read after the locks,
@@ -42,7 +41,7 @@ def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> Round:
         requests = lock_requests(s, ids)
         left = len(requests) < len(ids)
         ids = [r.id for r in requests]
-        rows = s.scalars(select(Press).where(Press.request_id.in_(ids)).order_by(Press.id)).all()
+        rows = s.scalars(_PRESSES_OF, {"ids": ids}).all()
         if not rows:
             return Round(0, left)
         batch = Batch.read(s, requests, now, people={(row.request_id, row.user_id) for row in rows})
@@ -65,6 +64,12 @@ def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> Round:
         delete_applied(s, rows)
         uow.commit()
         return Round(len(rows), left)
+
+
+# Built once: a round runs many times a second, and building a statement costs more than running it.
+_WAITING = select(Press.request_id).order_by(Press.id).limit(bindparam("limit")).subquery()
+_OLDEST = select(_WAITING.c.request_id).distinct()
+_PRESSES_OF = select(Press).where(Press.request_id.in_(bindparam("ids", expanding=True))).order_by(Press.id)
 
 
 def pending_requests(uow: UnitOfWork, limit: int = 50) -> list[int]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
@@ -297,14 +297,14 @@ class Batch:
             pairs = set(people)
             for v in s.scalars(select(Vote).where(pair_of(s, (Vote.request_id, Vote.user_id), pairs))):
                 votes[v.request_id].append(v)
-            for row in s.execute(select(*COUNTED).where(Vote.request_id.in_(ids))):
+            for row in s.execute(_COUNTED_OF, {"ids": ids}):
                 if (row.request_id, row.user_id) not in pairs:
                     others[row.request_id][row.user_id] = row
         else:
             for v in s.scalars(select(Vote).where(Vote.request_id.in_(ids))):
                 votes[v.request_id].append(v)
         holds: dict[int, list[Hold]] = {i: [] for i in ids}
-        for h in s.scalars(select(Hold).where(Hold.request_id.in_(ids), Hold.ended_at.is_(None)).order_by(Hold.id)):
+        for h in s.scalars(_HOLDS_OF, {"ids": ids}):
             holds[h.request_id].append(h)
         departments = sorted({r.department_id for q in requests for r in q.routings})
         away = substitutes_on(s, working_time.local_date(now))
@@ -315,6 +315,12 @@ class Batch:
 # What counting a vote reads of it (`lifecycle.ballots_of`).
 COUNTED = (Vote.id, Vote.request_id, Vote.user_id, Vote.department_id, Vote.kind, Vote.note, Vote.blocking,
            Vote.mitigation, Vote.resolution, Vote.on_behalf_of, Vote.retracted, Vote.cast_at, Vote.updated_at)
+
+
+# Read by every round of presses: built once (building a statement costs more than running it).
+_COUNTED_OF = select(*COUNTED).where(Vote.request_id.in_(bindparam("ids", expanding=True)))
+_HOLDS_OF = (select(Hold).where(Hold.request_id.in_(bindparam("ids", expanding=True)), Hold.ended_at.is_(None))
+             .order_by(Hold.id))
 
 
 def delete_applied(s: Session, rows: Sequence[Press]) -> None:
