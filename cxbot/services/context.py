@@ -35,8 +35,7 @@ class Services:
         return UnitOfWork(self.read_sessions or self.sessions)
 
     def glance(self) -> Connection:
-        """A connection for one read statement (`with cx.glance() as conn:`), where the ORM's
-        cost would show before an acknowledgement: on PostgreSQL from the autocommit pool that
-        does not ping (`cxbot.store.db.make_quick_engine`), on SQLite one that never waits for
-        writers."""
+        """A connection for one read statement (`with cx.glance() as conn:`) on a hot path,
+        where the ORM's cost would show: on PostgreSQL from the autocommit pool that does not
+        ping (`cxbot.store.db.make_quick_engine`), on SQLite one that never waits for writers."""
         return (self.glance_bind or (self.read_sessions or self.sessions).kw["bind"]).connect()

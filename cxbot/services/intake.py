@@ -16,10 +16,10 @@ On PostgreSQL a batch is one INSERT (of one JSON array of rows, so the statement
 same whatever the batch's size, and its one parameter costs little to encode) sent in
 autocommit mode over a pool that does not ping before each checkout
 (`cxbot.store.db.make_quick_engine`): one round trip and one WAL flush instead of four
-round trips. A connection the server dropped (a
-restart) fails the first write on it, and the batch is sent once more on a new one. If
-that failure hid a committed insert, the press is stored twice, which is harmless:
-pressing the same button twice changes nothing the second time (`cxbot.services.votes`).
+round trips. A connection the server dropped (a restart) fails the first write on it, and
+the batch is sent once more on a new one. If that failure hid a committed insert, the
+press is stored twice, which is harmless: pressing the same button twice changes nothing
+the second time (`cxbot.services.votes`).
 """
 
 from __future__ import annotations

@@ -54,8 +54,9 @@ class FilingForm:
 def filing_form(connect: Callable[[], Connection], user: str) -> FilingForm:
     """Raises NotAllowed (with whom to ask) for people who are neither leads nor advocates.
 
-    One Core query on a connection from `connect` (a `Services.glance`): it runs before
-    every `/cx-review` is acknowledged, where the ORM would cost four times as much CPU."""
+    One Core query on a connection from `connect` (a `Services.glance`): it runs on every
+    `/cx-review`, between the acknowledgement and the modal, where the ORM would cost four
+    times as much CPU."""
 
     def read() -> list[Any]:
         with connect() as connection:

@@ -54,10 +54,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def make_quick_engine(engine: Engine) -> Engine | None:
-    """PostgreSQL: a small pool in autocommit mode, without `pool_pre_ping`, for the single
-    statements that run before an acknowledgement (storing vote presses, the `/cx-review`
-    form's read): one round trip each, where the main pool's checkout ping, BEGIN and
-    COMMIT cost three more, each waiting for a busy machine to schedule the server process.
+    """PostgreSQL: a small pool in autocommit mode, without `pool_pre_ping`, for single
+    statements on the way to an answer (storing vote presses before the acknowledgement,
+    the `/cx-review` form's read before the modal opens): one round trip each, where the
+    main pool's checkout ping, BEGIN and COMMIT cost three more, each waiting for a busy
+    machine to schedule the server process.
     Whoever uses it runs its statement through `once_more_if_dropped`. SQLite: None."""
     if engine.dialect.name != "postgresql":
         return None
@@ -86,7 +87,7 @@ def one_of(session: Session, column: Any, values: Collection[Any]) -> ColumnElem
     parameter, so the statement's text is the same whatever the number of values. An IN
     list is one parameter a value, and psycopg parses a statement of more than 50
     parameters anew on every execution (a round of presses spent a tenth of its time there)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if _on_postgresql(session):
         return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
     return column.in_(list(values))
 
@@ -94,11 +95,15 @@ def one_of(session: Session, column: Any, values: Collection[Any]) -> ColumnElem
 def pair_of(session: Session, columns: tuple[Any, Any], pairs: Collection[tuple[Any, Any]]) -> ColumnElement[bool]:
     """`(a, b) IN (pairs)`, which on PostgreSQL reads the pairs from two arrays (see `one_of`)."""
     a, b = columns
-    if session.get_bind().dialect.name == "postgresql":
+    if _on_postgresql(session):
         firsts, seconds = [p[0] for p in pairs], [p[1] for p in pairs]
         return tuple_(a, b).in_(select(func.unnest(bindparam(None, firsts, type_=ARRAY(a.type))),
                                        func.unnest(bindparam(None, seconds, type_=ARRAY(b.type)))))
     return tuple_(a, b).in_(list(pairs))
+
+
+def _on_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def background_writes() -> None:
