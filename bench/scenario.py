@@ -23,8 +23,9 @@ from bench.loadgen import Plan, Voter
 from cxbot.sandbox.client import SlackPeople
 from cxbot.sandbox.emulator import Message, SlackEmulator
 from cxbot.slack.blocks import ids
-from cxbot.store.db import READ_ONLY, make_engine
-from cxbot.store.models import AuditEvent, OutboxItem, Press, Vote
+from cxbot.store.db import make_engine, make_session_factory
+from cxbot.store.journal import Waiting
+from cxbot.store.models import AuditEvent, OutboxItem, Vote
 
 SIGNING_SECRET = "load-bench-signing-secret"
 CHANNEL, CHANNEL_NAME = "C0COUNCIL", "cx-council"
@@ -168,11 +169,11 @@ class Check:
 def presses_counter(database_url: str) -> Callable[[], int]:
     """Counts the vote presses acknowledged and not applied yet (reading only: on SQLite it
     never takes the write lock the server's writers queue for)."""
-    engine = make_engine(database_url).execution_options(**{READ_ONLY: True})
+    sessions = make_session_factory(make_engine(database_url), read_only=True)
 
     def count() -> int:
-        with engine.connect() as conn:
-            return conn.scalar(select(func.count()).select_from(Press)) or 0
+        with sessions() as s:
+            return Waiting(s).count()[0]
     return count
 
 

@@ -26,6 +26,7 @@ from cxbot.slack.gateway import SlackGateway
 from cxbot.slack.people import SlackTimeZones
 from cxbot.slack.replies import AfterAck
 from cxbot.store.db import make_engine, make_quick_engine, make_session_factory, read_only_engine
+from cxbot.store.journal import close_journal, journal_of
 from cxbot.store.migrate import is_at_head
 from cxbot.web import WebApp
 
@@ -65,6 +66,7 @@ class Runtime:
         self.sessions = make_session_factory(self.engine)
         self.readers = make_session_factory(self.engine, read_only=True)
         self.quick_engine = make_quick_engine(self.engine)
+        journal_of(self.engine)  # opened before anything is served, outside any transaction (cxbot.store.journal)
         self.clock = clock or SystemClock()
         self.client = make_client(token=settings.bot_token or "", base_url=settings.slack_api_url)
         self.metrics = Metrics()
@@ -82,7 +84,7 @@ class Runtime:
                                    batch=PressWorker.batch_for(self.engine.dialect.name))
         self.services.presses = PressIntake(self.services.bare_uow, self.clock,
                                             on_stored=remote.presses if remote else self.presses.kick,
-                                            autocommit=self.quick_engine)
+                                            autocommit=self.quick_engine, database=self.engine)
         self.timezones = SlackTimeZones(self.client, self.sessions, self.clock)
         # One-off commands (mode "jobs", role "all") run no schedule; a jobs worker does.
         timed = scheduled and role != "web" and (mode != "jobs" or role == "jobs")
@@ -133,3 +135,4 @@ class Runtime:
         self.after.shutdown()
         if self.quick_engine is not None:
             self.quick_engine.dispose()
+        close_journal(self.engine)

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cxbot.clock import Clock
 from cxbot.services.outbox import PENDING
-from cxbot.store.models import OutboxItem, Press
+from cxbot.store.journal import Waiting
+from cxbot.store.models import OutboxItem
 
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 3.0, 5.0)
 
@@ -70,7 +71,7 @@ class OutboxCollector(Collector):
         with self._sessions() as s:
             depth, oldest = s.execute(select(func.count(), func.min(OutboxItem.created_at))
                                       .where(OutboxItem.status == PENDING)).one()
-            presses, first = s.execute(select(func.count(), func.min(Press.received_at))).one()
+            presses, first = Waiting(s).count()
         yield GaugeMetricFamily("cxbot_outbox_depth", "Slack side effects waiting to be delivered", value=depth)
         yield GaugeMetricFamily("cxbot_outbox_oldest_pending_seconds", "Age of the oldest undelivered item",
                                 value=self._age(oldest))

@@ -25,6 +25,7 @@ from cxbot.sandbox.emulator import SlackEmulator
 from cxbot.sandbox.serving import serve_in_thread
 from cxbot.services.council import load_council
 from cxbot.services.outbox import due_lanes
+from cxbot.store.journal import Waiting
 from cxbot.store.models import Press, ReviewRequest
 
 HERE = Path(__file__).parent
@@ -69,8 +70,12 @@ class Stack:
         return self.runtime.sessions()
 
     def count(self, model: type, *where: Any) -> int:
+        """Rows of `model`; for `Press`, the presses waiting wherever they are kept (cxbot.store.journal)."""
         with self.session() as s:
-            return s.scalar(select(func.count()).select_from(model).where(*where)) or 0
+            stmt = select(func.count()).select_from(model).where(*where)
+            if model is Press:
+                return Waiting(s).read(stmt)[0]
+            return s.scalar(stmt) or 0
 
     def all(self, model: type[T], *where: Any, order_by: Any = None) -> list[T]:
         with self.session() as s:

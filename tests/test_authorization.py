@@ -256,7 +256,8 @@ def snapshot(stack: Stack) -> dict[str, list[tuple[Any, ...]]]:
         for table in Base.metadata.sorted_tables:
             if table.name in DELIVERY:
                 continue
-            stmt = select(*table.c)
+            # A press's journal mark (cxbot.store.journal) says it was answered, not that it counted.
+            stmt = select(*[c for c in table.c if c.name != "applied_press_id"])
             if table.name == "outbox":
                 # An ephemeral answer to the person refused is the refusal itself, not a record.
                 stmt = select(*[table.c[c] for c in QUEUED]).where(table.c.kind != notices.EPHEMERAL)

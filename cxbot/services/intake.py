@@ -12,6 +12,11 @@ A batch that one press makes fail (naming a request that does not exist breaks a
 key; on PostgreSQL a value too long for its column) is written again one press at a time,
 so each caller gets its own answer.
 
+On a SQLite file, presses are written to the journal beside the database
+(`cxbot.store.journal`), whose write lock nothing else takes long; the journal has no
+foreign key, so the request is looked up first (a read, which never waits on SQLite; a
+request found once is remembered: requests are never deleted).
+
 On PostgreSQL a batch is one INSERT (of one JSON array of rows, so the statement is the
 same whatever the batch's size, and its one parameter costs little to encode) sent in
 autocommit mode over a pool that does not ping before each checkout
@@ -30,14 +35,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, bindparam, insert, select
 from sqlalchemy.exc import DataError, IntegrityError
 
 from cxbot.clock import Clock
 from cxbot.domain.errors import InvalidInput, NotFound
 from cxbot.domain.model import VoteKind
-from cxbot.store.db import once_more_if_dropped
-from cxbot.store.models import Press
+from cxbot.store.db import once_more_if_dropped, read_only_engine
+from cxbot.store.journal import journal_of, journal_path
+from cxbot.store.models import Press, ReviewRequest
 from cxbot.store.uow import UnitOfWork
 
 RETRACT = "retract"
@@ -54,12 +60,17 @@ class _Waiting:
 class PressIntake:
     """`receive()` returns once the press is committed; `on_stored` runs after each commit
     (it wakes the press worker). With `autocommit` (an engine in autocommit mode), batches
-    are single statements on it instead of transactions of `uow`."""
+    are single statements on it instead of transactions of `uow`; where `database` (the
+    engine of `uow`'s database) keeps a journal of presses, transactions on the journal."""
 
     def __init__(self, uow: Callable[[], UnitOfWork], clock: Clock,
-                 on_stored: Callable[[], None] | None = None, *, autocommit: Engine | None = None) -> None:
+                 on_stored: Callable[[], None] | None = None, *, autocommit: Engine | None = None,
+                 database: Engine | None = None) -> None:
         self._uow = uow
         self._autocommit = autocommit
+        self._database = database if database is not None and journal_path(database) is not None else None
+        self._requests = read_only_engine(database) if self._database is not None else None
+        self._known: set[int] = set()
         self._clock = clock
         self._on_stored = on_stored
         self._cv = threading.Condition()
@@ -69,6 +80,8 @@ class PressIntake:
     def receive(self, *, actor: str, request_id: int, kind: str, channel: str, thread_ts: str | None) -> None:
         if kind not in PRESS_KINDS:
             raise InvalidInput({"action": "That button is not a vote."})
+        if self._requests is not None and request_id not in self._known:
+            self._look_up(request_id)
         me = _Waiting({"request_id": request_id, "user_id": actor, "kind": kind, "channel": channel[:32],
                        "thread_ts": thread_ts, "received_at": self._clock.now(), "attempts": 0})
         with self._cv:
@@ -87,6 +100,12 @@ class PressIntake:
                     self._cv.notify_all()
         if me.error is not None:
             raise me.error
+
+    def _look_up(self, request_id: int) -> None:
+        with self._requests.connect() as connection:  # type: ignore[union-attr]
+            if connection.scalar(_EXISTS, {"id": request_id}) is None:
+                raise NotFound(f"There is no CX review #{request_id}.")
+        self._known.add(request_id)
 
     def _take(self) -> list[_Waiting]:
         with self._cv:
@@ -125,6 +144,12 @@ class PressIntake:
         if self._autocommit is not None:
             batch = take()
             once_more_if_dropped(lambda: self._send([w.row for w in batch]))
+        elif self._database is not None:
+            journal = journal_of(self._database)
+            assert journal is not None
+            with journal.begin() as connection:  # the journal's write lock, then BEGIN IMMEDIATE
+                batch = take()
+                connection.execute(insert(Press.__table__), [w.row for w in batch])
         else:
             with self._uow() as uow:
                 connection = uow.session.connection()
@@ -143,6 +168,8 @@ class PressIntake:
         if self._on_stored is not None:
             self._on_stored()
 
+
+_EXISTS = select(ReviewRequest.id).where(ReviewRequest.id == bindparam("id"))
 
 PRESS_COLUMNS = ("request_id", "user_id", "kind", "channel", "thread_ts", "received_at", "attempts")
 # Text, not VARCHAR(n): storing into the table's VARCHAR(n) refuses an over-long value, where a

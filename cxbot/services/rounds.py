@@ -13,15 +13,21 @@ from sqlalchemy import bindparam, func, select
 from cxbot.clock import Clock
 from cxbot.services import notices
 from cxbot.services.readmodel import load_request, lock_requests
-from cxbot.services.votes import Ballot, Batch, delete_applied
+from cxbot.services.votes import Ballot, Batch
+from cxbot.store.journal import Waiting
 from cxbot.store.models import Press
 from cxbot.store.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
 class Round:
-    taken: int           # presses applied
+    taken: int           # presses read (applied, or found applied already and deleted)
     left: bool = False   # some requests were left to another replica applying them
+    applied: int = -1    # presses applied (-1: as many as taken)
+
+    @property
+    def counted(self) -> int:
+        return self.taken if self.applied < 0 else self.applied
 
 
 def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> Round:
@@ -31,7 +37,8 @@ def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> Round:
     now = clock.now()
     with uow:
         s = uow.session
-        ids = sorted(set(s.scalars(_OLDEST, {"limit": limit})))
+        waiting = Waiting(s)
+        ids = sorted(set(waiting.read(_OLDEST, {"limit": limit})))
         if not ids:
             return Round(0)
         # Requests another replica is applying are left to it. Presses are read after the locks,
@@ -41,42 +48,43 @@ def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> Round:
         requests = lock_requests(s, ids)
         left = len(requests) < len(ids)
         ids = [r.id for r in requests]
-        rows = s.scalars(_PRESSES_OF, {"ids": ids}).all()
-        if not rows:
-            return Round(0, left)
-        batch = Batch.read(s, requests, now, people={(row.request_id, row.user_id) for row in rows})
-        by_request: dict[int, list[Press]] = {}
-        for row in rows:
-            by_request.setdefault(row.request_id, []).append(row)
-        ballots = []
-        for request in requests:
-            ballot = Ballot(s, request, now, batch=batch, defer=True)
-            ballot.take(by_request.get(request.id, []))
-            ballots.append(ballot)
-        s.flush()  # the round's new votes, in one statement: the audit events need their ids
-        refresh = []
-        for ballot in ballots:
-            ballot.record_deferred()
-            ballot.close(refresh=False)
-            if ballot.needs_refresh:
-                refresh.append(ballot.request.id)
-        notices.refresh_many(s, refresh, now)
-        delete_applied(s, rows)
-        uow.commit()
-        return Round(len(rows), left)
+        read = waiting.read(_PRESSES_OF, {"ids": ids})
+        rows = waiting.fresh(requests, read)
+        if rows:
+            batch = Batch.read(s, requests, now, people={(row.request_id, row.user_id) for row in rows})
+            by_request: dict[int, list[Press]] = {}
+            for row in rows:
+                by_request.setdefault(row.request_id, []).append(row)
+            ballots = []
+            for request in requests:
+                ballot = Ballot(s, request, now, batch=batch, defer=True)
+                ballot.take(by_request.get(request.id, []))
+                ballots.append(ballot)
+            s.flush()  # the round's new votes, in one statement: the audit events need their ids
+            refresh = []
+            for ballot in ballots:
+                ballot.record_deferred()
+                ballot.close(refresh=False)
+                if ballot.needs_refresh:
+                    refresh.append(ballot.request.id)
+            notices.refresh_many(s, refresh, now)
+        waiting.done(requests, read)
+        if read:
+            uow.commit()
+        return Round(len(read), left, len(rows))
 
 
 # Built once: a round runs many times a second, and building a statement costs more than running it.
 _WAITING = select(Press.request_id).order_by(Press.id).limit(bindparam("limit")).subquery()
 _OLDEST = select(_WAITING.c.request_id).distinct()
 _PRESSES_OF = select(Press).where(Press.request_id.in_(bindparam("ids", expanding=True))).order_by(Press.id)
+_PENDING = select(Press.request_id).group_by(Press.request_id).order_by(func.min(Press.id)).limit(bindparam("limit"))
 
 
 def pending_requests(uow: UnitOfWork, limit: int = 50) -> list[int]:
     """Requests with presses waiting, the longest waiting first."""
     with uow:
-        return list(uow.session.scalars(
-            select(Press.request_id).group_by(Press.request_id).order_by(func.min(Press.id)).limit(limit)))
+        return Waiting(uow.session).read(_PENDING, {"limit": limit})
 
 
 def apply_pending(uow: UnitOfWork, *, request_id: int, clock: Clock, limit: int = 200) -> int:
@@ -85,12 +93,13 @@ def apply_pending(uow: UnitOfWork, *, request_id: int, clock: Clock, limit: int 
     now = clock.now()
     with uow:
         s = uow.session
+        waiting = Waiting(s)
         ballot = Ballot(s, load_request(s, request_id, lock=True), now)
-        taken = ballot.apply_presses(limit)
-        if taken:
+        rows = ballot.apply_presses(waiting, limit)
+        if rows:
             ballot.close()
             uow.commit()
-        return taken
+        return len(rows)
 
 
 def give_up_press(uow: UnitOfWork, *, request_id: int, clock: Clock, attempts: int = 3) -> bool:
@@ -100,15 +109,18 @@ def give_up_press(uow: UnitOfWork, *, request_id: int, clock: Clock, attempts: i
     now = clock.now()
     with uow:
         s = uow.session
-        row = s.scalars(select(Press).where(Press.request_id == request_id).order_by(Press.id).limit(1)).first()
-        if row is None:
+        waiting = Waiting(s)
+        request = load_request(s, request_id, lock=True)
+        rows = waiting.of_request(request, limit=1)
+        if not rows:
             return False
-        row.attempts += 1
+        row = rows[0]
+        waiting.count_attempt(row)
         dropped = row.attempts >= attempts
         if dropped:
             notices.ephemeral(s, request_id, channel=row.channel, user=row.user_id, text=NOT_RECORDED,
                               thread_ts=row.thread_ts, now=now)
-            s.delete(row)
+            waiting.done([request], rows)
         uow.commit()
         return dropped
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
@@ -42,7 +42,8 @@ from cxbot.services.lifecycle import (
     substitutes_on,
 )
 from cxbot.services.readmodel import load_request
-from cxbot.store.db import one_of, pair_of
+from cxbot.store.db import pair_of
+from cxbot.store.journal import Waiting
 from cxbot.store.models import Department, Hold, Press, ReviewRequest, Vote
 from cxbot.store.uow import UnitOfWork
 
@@ -226,14 +227,13 @@ class Ballot:
                                               flush=False))
                 self.holds.remove(hold)
 
-    def apply_presses(self, limit: int | None = None) -> int:
+    def apply_presses(self, waiting: Waiting, limit: int | None = None) -> list[Press]:
         """Apply the request's stored button presses in the order they came; a press that may
-        not count is answered with an ephemeral refusal. Returns how many were taken."""
-        stmt = select(Press).where(Press.request_id == self.request.id).order_by(Press.id)
-        rows = self.s.scalars(stmt.limit(limit) if limit else stmt).all()
+        not count is answered with an ephemeral refusal. Returns those taken."""
+        rows = waiting.of_request(self.request, limit)
         self.take(rows)
-        delete_applied(self.s, rows)
-        return len(rows)
+        waiting.done([self.request], rows)
+        return rows
 
     def take(self, rows: Sequence[Press]) -> None:
         for row in rows:
@@ -323,20 +323,14 @@ _HOLDS_OF = (select(Hold).where(Hold.request_id.in_(bindparam("ids", expanding=T
              .order_by(Hold.id))
 
 
-def delete_applied(s: Session, rows: Sequence[Press]) -> None:
-    """Applied presses go, in the transaction that applied them."""
-    if rows:
-        s.execute(delete(Press).where(one_of(s, Press.id, [r.id for r in rows]))
-                  .execution_options(synchronize_session=False))
-
-
 def lock_request(s: Session, request_id: int, now: datetime) -> ReviewRequest:
     """The request, locked for a change, with every button press acknowledged before this
     change applied first (so the order people acted in holds)."""
     request = load_request(s, request_id, lock=True)
-    if s.scalar(select(Press.id).where(Press.request_id == request_id).limit(1)) is not None:
+    waiting = Waiting(s)
+    if waiting.of_request(request, limit=1):
         ballot = Ballot(s, request, now)
-        ballot.apply_presses()
+        ballot.apply_presses(waiting)
         ballot.close()
     return request
 

@@ -95,6 +95,9 @@ class ReviewRequest(Base):
     escalation_step: Mapped[int] = mapped_column(Integer, default=0)
     escalated_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The last vote button press applied to it, where presses wait in a journal of their own
+    # (a SQLite file: cxbot.store.journal); 0 elsewhere.
+    applied_press_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The Slack view that filed it: a double-submitted modal files one request.
     source_view_id: Mapped[str | None] = mapped_column(String(64), unique=True)
 

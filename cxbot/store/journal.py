@@ -1,0 +1,206 @@
+"""Where acknowledged vote button presses wait to be applied.
+
+On PostgreSQL (and an in-memory SQLite database) they wait in the `presses` table of the
+database itself, and the round that applies them deletes them in its own transaction.
+
+On a SQLite file they wait in a journal of their own, the SQLite file `<database>-presses`
+(WAL, with its own write lock), so storing a press before its acknowledgement never waits
+for SQLite's one write lock on the database, which the rounds applying presses, the outbox
+and the sweeps take in turn. The journal is part of the database: back the two files up
+together (`cxbot.db` and `cxbot.db-presses`).
+
+A press in the journal cannot be deleted in the transaction that applies it, so each
+request remembers the last press applied to it (`review_requests.applied_press_id`, set in
+that transaction): a press at or below its request's mark is applied, and whoever finds it
+deletes it (the round right after its commit; otherwise the next round). A crash between
+the two applies nothing twice. Journal ids only grow (AUTOINCREMENT), and when the journal
+is opened they are raised above every mark, so a journal that was lost (with the presses
+it held) cannot make new presses look applied. Presses an earlier cxbot left in the
+database's own table move into the journal when it is opened (`Runtime` opens it before it
+serves anything, outside any transaction).
+
+There is no foreign key from the journal to the requests: `PressIntake` checks that the
+request exists before it stores a press.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, delete, event, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from cxbot.store.db import make_engine, one_of, read_only_engine
+from cxbot.store.models import Press, ReviewRequest
+
+SUFFIX = "-presses"
+
+# The journal's table has the columns of `presses`, without the foreign key (the requests are in
+# the other file); AUTOINCREMENT, so an id is never used twice, even after the newest is deleted.
+_DDL = (
+    "CREATE TABLE IF NOT EXISTS presses (id INTEGER PRIMARY KEY AUTOINCREMENT, request_id INTEGER NOT NULL, "
+    "user_id VARCHAR(32) NOT NULL, kind VARCHAR(16) NOT NULL, channel VARCHAR(32) NOT NULL, "
+    "thread_ts VARCHAR(32), received_at DATETIME NOT NULL, attempts INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS ix_presses_request_id_id ON presses (request_id, id)",
+)
+
+log = logging.getLogger(__name__)
+_FORGET_KEY = "cxbot_forget_presses"
+_journals: dict[tuple[int, str], Engine] = {}
+_opening = threading.Lock()
+
+
+def journal_path(bind: Any) -> str | None:
+    """`<database>-presses` for a SQLite file; None where presses wait in the database itself."""
+    if bind.dialect.name != "sqlite":
+        return None
+    database = bind.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return f"{database}{SUFFIX}"
+
+
+def journal_of(bind: Any) -> Engine | None:
+    """The journal of this database (an engine, one a process), opened on first use."""
+    path = journal_path(bind)
+    if path is None:
+        return None
+    key = (os.getpid(), path)  # a forked process opens its own
+    journal = _journals.get(key)
+    if journal is None:
+        with _opening:
+            journal = _journals.get(key)
+            if journal is None:
+                journal = _journals[key] = _open(bind.url.render_as_string(hide_password=False), path)
+    return journal
+
+
+def close_journal(bind: Any) -> None:
+    """Close this process's connections to the journal (it opens again when next used)."""
+    path = journal_path(bind)
+    journal = _journals.pop((os.getpid(), path), None) if path else None
+    if journal is not None:
+        journal.dispose()
+
+
+def _open(url: str, path: str) -> Engine:
+    journal = make_engine(f"sqlite:///{path}")
+    with journal.begin() as conn:
+        for ddl in _DDL:
+            conn.exec_driver_sql(ddl)
+    main = make_engine(url)
+    try:
+        with read_only_engine(main).connect() as conn:
+            floor = conn.scalar(select(func.max(ReviewRequest.applied_press_id))) or 0
+            left = conn.scalar(select(Press.id).limit(1)) is not None
+        with journal.begin() as conn:
+            seq = conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = 'presses'").scalar()
+            if seq is None:
+                conn.exec_driver_sql("INSERT INTO sqlite_sequence (name, seq) VALUES ('presses', ?)", (floor,))
+            elif seq < floor:
+                conn.exec_driver_sql("UPDATE sqlite_sequence SET seq = ? WHERE name = 'presses'", (floor,))
+        if left:
+            _move_left_over(main, journal)
+    finally:
+        main.dispose()
+    return journal
+
+
+def _move_left_over(main: Engine, journal: Engine) -> None:
+    """Presses waiting in the database's own table go to the journal, in their order. Under the
+    database's write lock: another process doing the same at once finds none left."""
+    with main.begin() as conn:
+        rows = conn.execute(select(Press.__table__).order_by(Press.id)).mappings().all()
+        if rows:
+            with journal.begin() as jconn:
+                jconn.execute(insert(Press.__table__), [{k: v for k, v in r.items() if k != "id"} for r in rows])
+            conn.execute(delete(Press.__table__).where(Press.id.in_([r["id"] for r in rows])))
+
+
+class Waiting:
+    """The presses waiting on the database of session `s`, wherever they are kept.
+
+    `read()` runs a statement on `presses`; `done(requests, rows)` marks the rows applied in
+    `s`'s transaction: deleted in it, or, in a journal, below their request's new mark, and
+    deleted from the journal once the transaction is committed (if that fails, the next
+    round deletes them).
+    """
+
+    def __init__(self, s: Session) -> None:
+        self._s = s
+        self.journal = journal_of(s.get_bind())
+
+    def read(self, stmt: Any, params: dict[str, Any] | None = None) -> list[Any]:
+        if self.journal is None:
+            return list(self._s.scalars(stmt, params))
+        with Session(read_only_engine(self.journal), expire_on_commit=False) as js:
+            return list(js.scalars(stmt, params))
+
+    def count(self) -> tuple[int, Any]:
+        """How many presses wait (applied ones not deleted yet included), and when the oldest came."""
+        if self.journal is None:
+            return tuple(self._s.execute(_COUNT).one())  # type: ignore[return-value]
+        with read_only_engine(self.journal).connect() as conn:
+            return tuple(conn.execute(_COUNT).one())  # type: ignore[return-value]
+
+    def fresh(self, requests: Collection[ReviewRequest], rows: Sequence[Press]) -> list[Press]:
+        """The rows not applied yet (in a journal, those above their request's mark)."""
+        if self.journal is None:
+            return list(rows)
+        marks = {r.id: r.applied_press_id for r in requests}
+        return [row for row in rows if row.id > marks.get(row.request_id, 0)]
+
+    def of_request(self, request: ReviewRequest, limit: int | None = None) -> list[Press]:
+        """The request's presses not applied yet, oldest first."""
+        stmt = _OF_REQUEST if limit is None else _OF_REQUEST.limit(limit)
+        return self.read(stmt, {"id": request.id, "after": self._mark(request)})
+
+    def done(self, requests: Collection[ReviewRequest], rows: Sequence[Press]) -> None:
+        if not rows:
+            return
+        if self.journal is None:
+            self._s.execute(delete(Press).where(one_of(self._s, Press.id, [r.id for r in rows]))
+                            .execution_options(synchronize_session=False))
+            return
+        forget = self._s.info.setdefault(_FORGET_KEY, [])
+        if not forget:
+            event.listen(self._s, "after_commit", self._forget, once=True)
+            event.listen(self._s, "after_rollback", self._drop, once=True)
+        forget.extend(r.id for r in rows)
+        last: dict[int, int] = {}
+        for row in rows:
+            last[row.request_id] = max(row.id, last.get(row.request_id, 0))
+        for request in requests:
+            if last.get(request.id, 0) > request.applied_press_id:
+                request.applied_press_id = last[request.id]
+
+    def _forget(self, s: Session) -> None:
+        ids = s.info.pop(_FORGET_KEY, [])
+        if ids and self.journal is not None:
+            try:
+                with self.journal.begin() as conn:
+                    conn.execute(_FORGET, {"ids": ids})
+            except Exception:  # applied and committed: the next round deletes them
+                log.warning("applied presses stay in the journal until the next round", exc_info=True)
+
+    def _drop(self, s: Session) -> None:
+        s.info.pop(_FORGET_KEY, None)
+
+    def count_attempt(self, row: Press) -> None:
+        """A press failed to apply once more (counted at once, whatever becomes of the transaction)."""
+        row.attempts += 1
+        if self.journal is not None:
+            with self.journal.begin() as conn:
+                conn.execute(update(Press).where(Press.id == row.id).values(attempts=row.attempts))
+
+    def _mark(self, request: ReviewRequest) -> int:
+        return request.applied_press_id if self.journal is not None else 0
+
+
+_OF_REQUEST = select(Press).where(Press.request_id == bindparam("id"), Press.id > bindparam("after")).order_by(Press.id)
+_COUNT = select(func.count(), func.min(Press.received_at))
+_FORGET = delete(Press).where(Press.id.in_(bindparam("ids", expanding=True)))
