@@ -17,6 +17,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from cxbot.store.db import make_engine, normalise_url
+from cxbot.store.journal import close_journal
 from cxbot.store.migrate import upgrade
 from cxbot.store.models import Base
 from tests.harness import Stack, running_stack
@@ -76,6 +77,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
     yield engine
+    close_journal(engine)
     engine.dispose()
 
 

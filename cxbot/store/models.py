@@ -249,6 +249,8 @@ class Press(Base):
     Stored in the transaction that precedes the acknowledgement, applied in order right after
     by the press worker (cxbot.jobs.press_worker), which deletes it in the same transaction
     as the vote it records: an acknowledged press is never lost and never applied twice.
+    On a SQLite file, presses wait in a journal beside the database instead, in a table
+    of the same columns (cxbot.store.journal).
     """
 
     __tablename__ = "presses"
