@@ -80,8 +80,7 @@ class Runtime:
         self.services = Services(self.sessions, self.clock, on_commit=remote.outbox if remote else self.worker.kick,
                                  read_sessions=self.readers,
                                  glance_bind=self.quick_engine or read_only_engine(self.engine))
-        self.presses = PressWorker(self.services.uow, self.clock, observe=self.metrics.presses_applied.inc,
-                                   batch=PressWorker.batch_for(self.engine.dialect.name))
+        self.presses = PressWorker(self.services.uow, self.clock, observe=self.metrics.presses_applied.inc)
         self.services.presses = PressIntake(self.services.bare_uow, self.clock,
                                             on_stored=remote.presses if remote else self.presses.kick,
                                             autocommit=self.quick_engine, database=self.engine)
