@@ -107,21 +107,61 @@ def test_after_the_journal_is_lost_new_presses_are_not_taken_for_applied(stack: 
     assert votes_of(stack) == [("U0LEGAL1", "abstain")]
 
 
-def test_presses_left_in_the_database_table_move_to_the_journal_and_are_applied(stack: Stack) -> None:
-    rid = stack.file()
-    stack.runtime.presses.stop()
-    close_journal(stack.runtime.engine)
-    with stack.runtime.engine.begin() as conn:  # as an earlier cxbot stored them
+OLD_PRESSES = [("U0LEGAL1", "approve"), ("U0SUP1", "approve"), ("U0LEGAL1", "abstain")]
+
+
+def store_in_the_database_table(stack: Stack, rid: int) -> list[int]:
+    """Presses as a cxbot from before the journal stored them; their ids."""
+    with stack.runtime.engine.begin() as conn:
         conn.execute(insert(Press.__table__), [
             {"request_id": rid, "user_id": user, "kind": kind, "channel": "C", "thread_ts": None,
              "received_at": stack.clock.now() + timedelta(seconds=i), "attempts": 0}
-            for i, (user, kind) in enumerate([("U0LEGAL1", "approve"), ("U0SUP1", "approve"),
-                                              ("U0LEGAL1", "abstain")])])
-    assert [r[2:] for r in journal_rows(stack)] == [("U0LEGAL1", "approve"), ("U0SUP1", "approve"),
-                                                    ("U0LEGAL1", "abstain")], "moved, in their order"
+            for i, (user, kind) in enumerate(OLD_PRESSES)])
+        return list(conn.scalars(select(Press.id).order_by(Press.id)))
+
+
+def left_in_the_database_table(stack: Stack) -> int:
     with stack.runtime.engine.connect() as conn:
-        assert conn.scalar(select(func.count()).select_from(Press)) == 0
-    assert rounds.apply_round(stack.runtime.services.uow(), clock=stack.clock).applied == 3
+        return conn.scalar(select(func.count()).select_from(Press)) or 0
+
+
+def test_presses_left_in_the_database_table_move_to_the_journal_and_are_applied_in_order(stack: Stack) -> None:
+    rid = stack.file()
+    stack.runtime.presses.stop()
+    store_in_the_database_table(stack, rid)
+    done = rounds.apply_round(stack.runtime.services.uow(), clock=stack.clock)
+    assert done.applied == 3
+    assert left_in_the_database_table(stack) == 0 and journal_rows(stack) == []
     assert votes_of(stack) == [("U0LEGAL1", "abstain"), ("U0SUP1", "approve")]
-    assert stack.request(rid).applied_press_id == 3
-    assert journal_rows(stack) == []
+    assert stack.count(AuditEvent, AuditEvent.kind.in_(["voted", "vote_changed"])) == 3
+
+
+def test_presses_the_journal_took_before_a_crash_are_not_moved_twice(stack: Stack) -> None:
+    rid = stack.file()
+    stack.runtime.presses.stop()
+    main_ids = store_in_the_database_table(stack, rid)
+    journal = journal_of(stack.runtime.engine)
+    assert journal is not None
+    with journal.begin() as conn:  # the journal took them; the process died before the table's rows went
+        conn.execute(insert(Press.__table__), [
+            {"request_id": rid, "user_id": user, "kind": kind, "channel": "C", "thread_ts": None,
+             "received_at": stack.clock.now(), "attempts": 0} for user, kind in OLD_PRESSES])
+        conn.exec_driver_sql("INSERT INTO moved (main_id) VALUES " + ", ".join(f"({i})" for i in main_ids))
+    assert rounds.apply_round(stack.runtime.services.uow(), clock=stack.clock).applied == 3
+    assert left_in_the_database_table(stack) == 0 and journal_rows(stack) == []
+    assert votes_of(stack) == [("U0LEGAL1", "abstain"), ("U0SUP1", "approve")]
+    assert stack.count(AuditEvent, AuditEvent.kind.in_(["voted", "vote_changed"])) == 3, "each applied once"
+
+
+def test_presses_on_a_request_the_database_does_not_have_are_dropped_not_retried(stack: Stack) -> None:
+    rid = stack.file()
+    stack.runtime.presses.stop()
+    journal = journal_of(stack.runtime.engine)
+    assert journal is not None
+    with journal.begin() as conn:  # the journal outlived a restore of an older database
+        conn.execute(insert(Press.__table__), [
+            {"request_id": request_id, "user_id": "U0LEGAL1", "kind": "approve", "channel": "C",
+             "thread_ts": None, "received_at": stack.clock.now(), "attempts": 0} for request_id in (rid + 7, rid)])
+    done = rounds.apply_round(stack.runtime.services.uow(), clock=stack.clock)
+    assert (done.applied, done.left) == (1, False)
+    assert journal_rows(stack) == [] and votes_of(stack) == [("U0LEGAL1", "approve")]

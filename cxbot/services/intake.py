@@ -8,9 +8,9 @@ to find no commit running begins a transaction, then takes everything waiting by
 writes it in that transaction, and wakes the others once it is durable. Alone, a press
 is written at once; under load, a commit carries many.
 
-A batch that one press makes fail (naming a request that does not exist breaks a foreign
-key; on PostgreSQL a value too long for its column) is written again one press at a time,
-so each caller gets its own answer.
+A batch that one press makes fail (on PostgreSQL, naming a request that does not exist
+breaks a foreign key, and a value too long for its column is refused) is written again one
+press at a time, so each caller gets its own answer.
 
 On a SQLite file, presses are written to the journal beside the database
 (`cxbot.store.journal`), whose write lock nothing else takes long; the journal has no

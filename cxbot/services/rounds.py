@@ -38,6 +38,7 @@ def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> Round:
     with uow:
         s = uow.session
         waiting = Waiting(s)
+        waiting.adopt()
         ids = sorted(set(waiting.read(_OLDEST, {"limit": limit})))
         if not ids:
             return Round(0)
@@ -46,7 +47,7 @@ def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> Round:
         # foreign-key check of a press being stored through, so an acknowledgement never waits
         # for a round (nor deadlocks with one).
         requests = lock_requests(s, ids)
-        left = len(requests) < len(ids)
+        left = len(requests) < len(ids) and not waiting.drop_orphans(ids, requests)
         ids = [r.id for r in requests]
         read = waiting.read(_PRESSES_OF, {"ids": ids})
         rows = waiting.fresh(requests, read)

@@ -15,9 +15,9 @@ that transaction): a press at or below its request's mark is applied, and whoeve
 deletes it (the round right after its commit; otherwise the next round). A crash between
 the two applies nothing twice. Journal ids only grow (AUTOINCREMENT), and when the journal
 is opened they are raised above every mark, so a journal that was lost (with the presses
-it held) cannot make new presses look applied. Presses an earlier cxbot left in the
-database's own table move into the journal when it is opened (`Runtime` opens it before it
-serves anything, outside any transaction).
+it held) cannot make new presses look applied. Presses a cxbot from before the journal left
+in the database's own table (or stored there while a reload still ran it) are moved into the
+journal by the next round (`Waiting.adopt`).
 
 There is no foreign key from the journal to the requests: `PressIntake` checks that the
 request exists before it stores a press.
@@ -31,7 +31,7 @@ import threading
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, event, func, insert, select, update
+from sqlalchemy import Column, Engine, Integer, MetaData, Table, bindparam, delete, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from cxbot.store.db import make_engine, one_of, read_only_engine
@@ -46,6 +46,8 @@ _DDL = (
     "user_id VARCHAR(32) NOT NULL, kind VARCHAR(16) NOT NULL, channel VARCHAR(32) NOT NULL, "
     "thread_ts VARCHAR(32), received_at DATETIME NOT NULL, attempts INTEGER NOT NULL)",
     "CREATE INDEX IF NOT EXISTS ix_presses_request_id_id ON presses (request_id, id)",
+    # Presses moved here from the database's own table, by their id there (see `Waiting.adopt`).
+    "CREATE TABLE IF NOT EXISTS moved (main_id INTEGER PRIMARY KEY)",
 )
 
 log = logging.getLogger(__name__)
@@ -75,7 +77,7 @@ def journal_of(bind: Any) -> Engine | None:
         with _opening:
             journal = _journals.get(key)
             if journal is None:
-                journal = _journals[key] = _open(bind.url.render_as_string(hide_password=False), path)
+                journal = _journals[key] = _open(bind, path)
     return journal
 
 
@@ -87,38 +89,25 @@ def close_journal(bind: Any) -> None:
         journal.dispose()
 
 
-def _open(url: str, path: str) -> Engine:
+def _open(bind: Any, path: str) -> Engine:
+    """Create the journal's tables if need be and raise its ids above every mark, in one
+    transaction on the journal (the marks read first): no press is stored in between."""
+    with read_only_engine(bind).connect() as conn:
+        floor = conn.scalar(select(func.max(ReviewRequest.applied_press_id))) or 0
     journal = make_engine(f"sqlite:///{path}")
-    with journal.begin() as conn:
-        for ddl in _DDL:
-            conn.exec_driver_sql(ddl)
-    main = make_engine(url)
     try:
-        with read_only_engine(main).connect() as conn:
-            floor = conn.scalar(select(func.max(ReviewRequest.applied_press_id))) or 0
-            left = conn.scalar(select(Press.id).limit(1)) is not None
         with journal.begin() as conn:
+            for ddl in _DDL:
+                conn.exec_driver_sql(ddl)
             seq = conn.exec_driver_sql("SELECT seq FROM sqlite_sequence WHERE name = 'presses'").scalar()
             if seq is None:
                 conn.exec_driver_sql("INSERT INTO sqlite_sequence (name, seq) VALUES ('presses', ?)", (floor,))
             elif seq < floor:
                 conn.exec_driver_sql("UPDATE sqlite_sequence SET seq = ? WHERE name = 'presses'", (floor,))
-        if left:
-            _move_left_over(main, journal)
-    finally:
-        main.dispose()
+    except BaseException:
+        journal.dispose()
+        raise
     return journal
-
-
-def _move_left_over(main: Engine, journal: Engine) -> None:
-    """Presses waiting in the database's own table go to the journal, in their order. Under the
-    database's write lock: another process doing the same at once finds none left."""
-    with main.begin() as conn:
-        rows = conn.execute(select(Press.__table__).order_by(Press.id)).mappings().all()
-        if rows:
-            with journal.begin() as jconn:
-                jconn.execute(insert(Press.__table__), [{k: v for k, v in r.items() if k != "id"} for r in rows])
-            conn.execute(delete(Press.__table__).where(Press.id.in_([r["id"] for r in rows])))
 
 
 class Waiting:
@@ -140,6 +129,43 @@ class Waiting:
         with Session(read_only_engine(self.journal), expire_on_commit=False) as js:
             return list(js.scalars(stmt, params))
 
+    def adopt(self) -> None:
+        """Move presses waiting in the database's own `presses` table into the journal (stored
+        there by a cxbot from before the journal, still running during a reload), in their
+        order, in a transaction of `s` that this commits, before `s` does anything else. The
+        rows are deleted from the table under the database's write lock, and those the
+        journal took already (a crash before that deletion committed) are not taken twice."""
+        if self.journal is None:
+            return
+        with read_only_engine(self._s.get_bind()).connect() as conn:  # looking takes no lock
+            if conn.scalar(_ANY_LEFT) is None:
+                return
+        rows = self._s.execute(select(Press.__table__).order_by(Press.id)).mappings().all()
+        with self.journal.begin() as conn:
+            taken = set(conn.scalars(select(_MOVED.c.main_id).where(_MOVED.c.main_id.in_([r["id"] for r in rows]))))
+            new = [r for r in rows if r["id"] not in taken]
+            if new:
+                conn.execute(insert(Press.__table__), [{k: v for k, v in r.items() if k != "id"} for r in new])
+                conn.execute(insert(_MOVED), [{"main_id": r["id"]} for r in new])
+        self._s.execute(delete(Press.__table__).where(Press.id.in_([r["id"] for r in rows])))
+        self._s.commit()
+        log.info("moved %d presses from the database's table to its journal", len(new))
+
+    def drop_orphans(self, ids: Collection[int], requests: Collection[ReviewRequest]) -> bool:
+        """In a journal, presses naming a request the database does not have (the journal
+        outlived a restore of an older database) are logged and deleted, so they hold up no
+        round; True if there were some. Only where a round is given every request it asks
+        for, which SQLite always does (no replicas there)."""
+        if self.journal is None:
+            return False
+        gone = set(ids) - {r.id for r in requests}
+        if not gone:
+            return False
+        log.error("presses on reviews %s, which the database does not have, are dropped", sorted(gone))
+        with self.journal.begin() as conn:
+            conn.execute(delete(Press).where(Press.request_id.in_(sorted(gone))))
+        return True
+
     def count(self) -> tuple[int, Any]:
         """How many presses wait (applied ones not deleted yet included), and when the oldest came."""
         if self.journal is None:
@@ -156,7 +182,7 @@ class Waiting:
 
     def of_request(self, request: ReviewRequest, limit: int | None = None) -> list[Press]:
         """The request's presses not applied yet, oldest first."""
-        stmt = _OF_REQUEST if limit is None else _OF_REQUEST.limit(limit)
+        stmt = _OF_REQUEST if limit is None else _FIRST_OF_REQUEST if limit == 1 else _OF_REQUEST.limit(limit)
         return self.read(stmt, {"id": request.id, "after": self._mark(request)})
 
     def done(self, requests: Collection[ReviewRequest], rows: Sequence[Press]) -> None:
@@ -201,6 +227,9 @@ class Waiting:
         return request.applied_press_id if self.journal is not None else 0
 
 
+_MOVED = Table("moved", MetaData(), Column("main_id", Integer, primary_key=True))
+_ANY_LEFT = select(Press.id).limit(1)
 _OF_REQUEST = select(Press).where(Press.request_id == bindparam("id"), Press.id > bindparam("after")).order_by(Press.id)
+_FIRST_OF_REQUEST = _OF_REQUEST.limit(1)
 _COUNT = select(func.count(), func.min(Press.received_at))
 _FORGET = delete(Press).where(Press.id.in_(bindparam("ids", expanding=True)))
