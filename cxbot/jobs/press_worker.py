@@ -89,8 +89,8 @@ class PressWorker(WorkerThread):
                     n = sum(self._apply(request_id) for request_id in rounds.pending_requests(self._uow()))
                 else:
                     n = done.taken
-                    if done.counted and self._observe is not None:
-                        self._observe(done.counted)
+                    if done.applied and self._observe is not None:
+                        self._observe(done.applied)
                     if done.left:  # another replica holds some of the requests: look again next round
                         self.kick()
                 taken += n

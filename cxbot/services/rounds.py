@@ -23,11 +23,7 @@ from cxbot.store.uow import UnitOfWork
 class Round:
     taken: int           # presses read (applied, or found applied already and deleted)
     left: bool = False   # some requests were left to another replica applying them
-    applied: int = -1    # presses applied (-1: as many as taken)
-
-    @property
-    def counted(self) -> int:
-        return self.taken if self.applied < 0 else self.applied
+    applied: int = 0     # presses applied
 
 
 def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> Round:
