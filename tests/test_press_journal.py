@@ -6,6 +6,7 @@ and presses an earlier cxbot left in the database's own table are not forgotten.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -59,6 +60,40 @@ def test_a_press_is_stored_and_acknowledged_while_the_database_is_locked_for_wri
     stack.applied()
     assert votes_of(stack) == [("U0LEGAL1", "approve")]
     assert stack.request(rid).applied_press_id == 1
+    assert journal_rows(stack) == []
+
+
+def test_a_press_waits_for_another_writer_of_the_journal_and_is_stored_whole(stack: Stack) -> None:
+    """Presses are stored in one statement that queues on SQLite's busy timeout behind
+    another process writing the journal (the jobs worker deleting applied presses)."""
+    rid = stack.file()
+    prompt = stack.prompt(rid)
+    holder = sqlite3.connect(f"{database_path(stack)}{SUFFIX}", timeout=0, check_same_thread=False)
+    holder.isolation_level = None
+    holder.execute("BEGIN IMMEDIATE")
+    released = []
+
+    def release() -> None:
+        time.sleep(0.3)
+        released.append(time.monotonic())
+        holder.execute("ROLLBACK")
+
+    thread = threading.Thread(target=release)
+    thread.start()
+    try:
+        pressed = stack.people.press_button("U0LEGAL1", channel=prompt.channel, ts=prompt.ts, action_id=ids.APPROVE)
+        answered = time.monotonic()
+    finally:
+        thread.join()
+        holder.close()
+    assert pressed.status == 200 and released and answered >= released[0], "acknowledged once stored"
+    with journal_of(stack.runtime.engine).connect() as conn:  # type: ignore[union-attr]
+        row = conn.execute(select(Press)).one()
+    assert (row.request_id, row.user_id, row.kind, row.channel, row.thread_ts, row.attempts) == (
+        rid, "U0LEGAL1", "approve", prompt.channel, prompt.thread_ts, 0)
+    assert row.received_at == stack.clock.now()
+    stack.applied()
+    assert votes_of(stack) == [("U0LEGAL1", "approve")]
     assert journal_rows(stack) == []
 
 

@@ -42,7 +42,7 @@ from cxbot.clock import Clock
 from cxbot.domain.errors import InvalidInput, NotFound
 from cxbot.domain.model import VoteKind
 from cxbot.store.db import once_more_if_dropped, read_only_engine
-from cxbot.store.journal import journal_of, journal_path
+from cxbot.store.journal import PRESS_COLUMNS, append, journal_of, journal_path
 from cxbot.store.models import Press, ReviewRequest
 from cxbot.store.uow import UnitOfWork
 
@@ -92,12 +92,15 @@ class PressIntake:
             if lead:
                 self._writing = True
         if lead:
+            stored = False
             try:
-                self._write()
+                stored = self._write()
             finally:
                 with self._cv:
                     self._writing = False
                     self._cv.notify_all()
+            if stored:  # the waiters are answered first: waking the press worker is a system call
+                self._stored()
         if me.error is not None:
             raise me.error
 
@@ -112,8 +115,9 @@ class PressIntake:
             batch, self._queue = self._queue, []
         return batch
 
-    def _write(self) -> None:
-        """Write what is waiting; if one press makes the batch fail, each on its own."""
+    def _write(self) -> bool:
+        """Write what is waiting; if one press makes the batch fail, each on its own. True
+        if a press was stored."""
         batch: list[_Waiting] = []
 
         def take() -> list[_Waiting]:  # what was taken is known here even when the write fails
@@ -136,27 +140,25 @@ class PressIntake:
                 w.error = exc
         for w in batch:
             w.done = True
+        return any(w.error is None for w in batch)
 
     def _store(self, take: Callable[[], list[_Waiting]]) -> None:
         """Commit the presses `take()` returns. In a transaction they are taken once it has
         begun (on SQLite, once the write lock is held), so every press that arrived while it
-        was awaited goes in."""
+        was awaited goes in; a journal takes them in one statement (`journal.append`)."""
         if self._autocommit is not None:
             batch = take()
             once_more_if_dropped(lambda: self._send([w.row for w in batch]))
         elif self._database is not None:
             journal = journal_of(self._database)
             assert journal is not None
-            with journal.begin() as connection:  # the journal's write lock, then BEGIN IMMEDIATE
-                batch = take()
-                connection.execute(insert(Press.__table__), [w.row for w in batch])
+            append(journal, [w.row for w in take()])
         else:
             with self._uow() as uow:
                 connection = uow.session.connection()
                 batch = take()
                 connection.execute(insert(Press.__table__), [w.row for w in batch])
                 uow.commit()
-        self._stored()
 
     def _send(self, rows: list[dict[str, Any]]) -> None:
         assert self._autocommit is not None
@@ -171,7 +173,6 @@ class PressIntake:
 
 _EXISTS = select(ReviewRequest.id).where(ReviewRequest.id == bindparam("id"))
 
-PRESS_COLUMNS = ("request_id", "user_id", "kind", "channel", "thread_ts", "received_at", "attempts")
 # Text, not VARCHAR(n): storing into the table's VARCHAR(n) refuses an over-long value, where a
 # cast to VARCHAR(n) would cut it. Sent as written (psycopg's own parameter style): nothing
 # to compile, and the parameter is one string, which costs far less to send than arrays.

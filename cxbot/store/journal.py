@@ -21,10 +21,21 @@ journal by the next round (`Waiting.adopt`).
 
 There is no foreign key from the journal to the requests: `PressIntake` checks that the
 request exists before it stores a press.
+
+Storing presses (`append`) and deleting applied ones (`Waiting.done`) are each one
+statement in autocommit mode: SQLite takes the journal's write lock, writes and commits
+inside that one call, which runs without holding Python's GIL. A transaction of several
+statements would hold the lock while its thread waits for the GIL between them (several
+milliseconds when the process's other threads are busy), and every other writer would wait
+with it; the acknowledgement path measured a p90 of 17 ms to store a group of presses that
+way, against well under a millisecond of work. Writers of several processes (web workers,
+the jobs worker) queue on SQLite's busy timeout.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
 import threading
@@ -87,6 +98,31 @@ def close_journal(bind: Any) -> None:
     journal = _journals.pop((os.getpid(), path), None) if path else None
     if journal is not None:
         journal.dispose()
+
+
+def append(journal: Engine, rows: Sequence[dict[str, Any]]) -> None:
+    """Store presses (dicts of `PRESS_COLUMNS`) in the journal, in their order, committed
+    when this returns: one INSERT of a JSON array, in autocommit mode (see the module's
+    docstring)."""
+    stamp = _stamp(journal)
+    payload = json.dumps([[row[c] if c != "received_at" else stamp(row[c]) for c in PRESS_COLUMNS] for row in rows])
+    _autocommit(journal, _APPEND, (payload,))
+
+
+def _autocommit(journal: Engine, sql: str, params: Sequence[Any]) -> None:
+    """One statement, its own transaction: run on the driver's connection, which issues no
+    BEGIN of its own (the engine's connections are in the driver's autocommit mode)."""
+    connection = journal.raw_connection()
+    try:
+        connection.driver_connection.execute(sql, params)  # type: ignore[union-attr]
+    finally:
+        connection.close()
+
+
+@functools.cache
+def _stamp(journal: Engine) -> Any:
+    """How the journal's `received_at` column stores a datetime (as SQLAlchemy would)."""
+    return Press.__table__.c.received_at.type.dialect_impl(journal.dialect).bind_processor(journal.dialect)
 
 
 def _open(bind: Any, path: str) -> Engine:
@@ -208,8 +244,7 @@ class Waiting:
         ids = s.info.pop(_FORGET_KEY, [])
         if ids and self.journal is not None:
             try:
-                with self.journal.begin() as conn:
-                    conn.execute(_FORGET, {"ids": ids})
+                _autocommit(self.journal, _FORGET, (json.dumps(ids),))
             except Exception:  # applied and committed: the next round deletes them
                 log.warning("applied presses stay in the journal until the next round", exc_info=True)
 
@@ -232,4 +267,8 @@ _ANY_LEFT = select(Press.id).limit(1)
 _OF_REQUEST = select(Press).where(Press.request_id == bindparam("id"), Press.id > bindparam("after")).order_by(Press.id)
 _FIRST_OF_REQUEST = _OF_REQUEST.limit(1)
 _COUNT = select(func.count(), func.min(Press.received_at))
-_FORGET = delete(Press).where(Press.id.in_(bindparam("ids", expanding=True)))
+_FORGET = "DELETE FROM presses WHERE id IN (SELECT value FROM json_each(?))"
+PRESS_COLUMNS = ("request_id", "user_id", "kind", "channel", "thread_ts", "received_at", "attempts")
+_APPEND = (f"INSERT INTO presses ({', '.join(PRESS_COLUMNS)}) SELECT "
+           + ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(PRESS_COLUMNS)))
+           + " FROM json_each(?) ORDER BY key")
