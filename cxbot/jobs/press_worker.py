@@ -31,6 +31,7 @@ from cxbot.clock import Clock
 from cxbot.jobs.worker import WorkerThread
 from cxbot.logs import review_context
 from cxbot.services import rounds
+from cxbot.services.votebook import VoteBook
 from cxbot.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class PressWorker(WorkerThread):
         self._pace = pace
         self._last_round = 0.0
         self._observe = observe
+        self.book = VoteBook()  # the requests' votes as this worker's last rounds left them
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -83,7 +85,7 @@ class PressWorker(WorkerThread):
         with self._lock:
             while not self._stop.is_set():
                 try:
-                    done = rounds.apply_round(self._uow(), clock=self._clock, limit=self._batch)
+                    done = rounds.apply_round(self._uow(), clock=self._clock, limit=self._batch, book=self.book)
                 except Exception:
                     log.exception("a round of presses could not be applied: applying them request by request")
                     n = sum(self._apply(request_id) for request_id in rounds.pending_requests(self._uow()))

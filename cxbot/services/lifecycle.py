@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from operator import attrgetter
+from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
@@ -21,7 +23,7 @@ from cxbot.services.council import council_rules, get_council
 from cxbot.store.models import Escalation, Hold, Membership, ReviewRequest, Substitute, Vote
 
 
-def ballots_of(votes: Sequence[Vote], keys: Mapping[int, str] | None = None) -> list[Ballot]:
+def ballots_of(votes: Sequence[Vote | Counted], keys: Mapping[int, str] | None = None) -> list[Ballot]:
     """Standing (not retracted) votes (objects, or rows with the same attributes) as
     ballots, oldest first (`keys`: department id → key, when the votes' departments are not
     loaded).
@@ -29,15 +31,46 @@ def ballots_of(votes: Sequence[Vote], keys: Mapping[int, str] | None = None) -> 
     A seat is an advocate's: a substitute's vote fills the seat of the advocate it was cast
     for, so an advocate and their substitute never count twice; the latest vote holds it.
     """
-    seats: dict[str, Vote] = {}
-    for v in sorted(votes, key=lambda v: (v.updated_at, v.id)):
+    seats: dict[str, Any] = {}
+    for v in sorted(votes, key=_LATEST):
         if not v.retracted:
             seats[v.on_behalf_of or v.user_id] = v
     return [
-        Ballot(v.user_id, keys[v.department_id] if keys is not None else v.department.key, v.kind, v.note,
-               v.blocking, v.mitigation, v.resolution, v.on_behalf_of)
-        for v in sorted(seats.values(), key=lambda v: (v.cast_at, v.id))
+        v.ballot(keys[v.department_id]) if type(v) is Counted
+        else Ballot(v.user_id, keys[v.department_id] if keys is not None else v.department.key, v.kind, v.note,
+                    v.blocking, v.mitigation, v.resolution, v.on_behalf_of)
+        for v in sorted(seats.values(), key=_CAST)
     ]
+
+
+_LATEST = attrgetter("updated_at", "id")
+_CAST = attrgetter("cast_at", "id")
+
+
+class Counted:
+    """A vote as counting reads it (`COUNTED`), kept from one round of presses to the next
+    (cxbot.services.votebook), with its ballot built once."""
+
+    __slots__ = ("id", "request_id", "user_id", "department_id", "kind", "note", "blocking", "mitigation",
+                 "resolution", "on_behalf_of", "retracted", "cast_at", "updated_at", "_ballot")
+
+    def __init__(self, vote: Any) -> None:
+        """From a `Vote` or a row of `COUNTED`."""
+        for name in self.__slots__[:-1]:
+            setattr(self, name, getattr(vote, name))
+        self._ballot: Ballot | None = None
+
+    def ballot(self, department: str) -> Ballot:
+        b = self._ballot
+        if b is None or b.department != department:
+            b = self._ballot = Ballot(self.user_id, department, self.kind, self.note, self.blocking, self.mitigation,
+                                      self.resolution, self.on_behalf_of)
+        return b
+
+
+# What counting a vote reads of it.
+COUNTED = (Vote.id, Vote.request_id, Vote.user_id, Vote.department_id, Vote.kind, Vote.note, Vote.blocking,
+           Vote.mitigation, Vote.resolution, Vote.on_behalf_of, Vote.retracted, Vote.cast_at, Vote.updated_at)
 
 
 def seats(session: Session, department_ids: Sequence[int]) -> dict[int, int]:

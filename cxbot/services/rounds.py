@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, func, select
 from cxbot.clock import Clock
 from cxbot.services import notices
 from cxbot.services.readmodel import load_request, lock_requests
+from cxbot.services.votebook import VoteBook
 from cxbot.services.votes import Ballot, Batch
 from cxbot.store.journal import Waiting
 from cxbot.store.models import Press
@@ -26,10 +27,11 @@ class Round:
     applied: int = 0     # presses applied
 
 
-def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> Round:
+def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500, book: VoteBook | None = None) -> Round:
     """Apply the oldest waiting presses (about `limit`, all of a request's at once) of every
     request they name, in one transaction: each request's tally and status are worked out
-    once from what was read once for all."""
+    once from what was read once for all (the votes nobody pressed on, from the `book` where
+    it has them as they are; it keeps what this round leaves once it is committed)."""
     now = clock.now()
     with uow:
         s = uow.session
@@ -48,7 +50,7 @@ def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> Round:
         read = waiting.read(_PRESSES_OF, {"ids": ids})
         rows = waiting.fresh(requests, read)
         if rows:
-            batch = Batch.read(s, requests, now, people={(row.request_id, row.user_id) for row in rows})
+            batch = Batch.read(s, requests, now, people={(row.request_id, row.user_id) for row in rows}, book=book)
             by_request: dict[int, list[Press]] = {}
             for row in rows:
                 by_request.setdefault(row.request_id, []).append(row)
@@ -68,6 +70,9 @@ def apply_round(uow: UnitOfWork, *, clock: Clock, limit: int = 500) -> Round:
         waiting.done(requests, read)
         if read:
             uow.commit()
+            if rows and book is not None:
+                for ballot in ballots:
+                    book.keep(ballot.request, [*batch.others[ballot.request.id].values(), *ballot.votes.values()])
         return Round(len(read), left, len(rows))
 
 

@@ -33,6 +33,7 @@ from cxbot.services import audit, notices
 from cxbot.services.council import membership, memberships
 from cxbot.services.intake import RETRACT
 from cxbot.services.lifecycle import (
+    COUNTED,
     ballots_of,
     rules,
     seats,
@@ -42,6 +43,7 @@ from cxbot.services.lifecycle import (
     substitutes_on,
 )
 from cxbot.services.readmodel import load_request
+from cxbot.services.votebook import VoteBook
 from cxbot.store.db import pair_of
 from cxbot.store.journal import Waiting
 from cxbot.store.models import Department, Hold, Press, ReviewRequest, Vote
@@ -279,16 +281,17 @@ class Batch:
     votes: dict[int, list[Vote]]    # the votes that may change, as objects
     holds: dict[int, list[Hold]]
     members: dict[str, MembershipView] = field(default_factory=dict)
-    # The rest of each request's votes, only counted: plain rows (request -> user -> row),
-    # far cheaper to read than objects when a round changes a few votes of many requests.
+    # The rest of each request's votes, only counted: plain rows or `Counted` (request -> user
+    # -> vote), far cheaper than objects when a round changes a few votes of many requests.
     others: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, s: Session, requests: Sequence[ReviewRequest], now: datetime,
-             people: Collection[tuple[int, str]] = ()) -> Batch:
+             people: Collection[tuple[int, str]] = (), book: VoteBook | None = None) -> Batch:
         """`people`: who is about to vote on which request, (request id, user). Their votes
-        are read as objects and their memberships in one query, every other vote as a row;
-        without `people`, every vote as an object."""
+        are read as objects and their memberships in one query, every other vote as a row
+        (or taken from the `book`, where it has the request's votes as they are); without
+        `people`, every vote as an object."""
         ids = [r.id for r in requests]
         policy, working_time = rules(s)
         votes: dict[int, list[Vote]] = {i: [] for i in ids}
@@ -297,9 +300,17 @@ class Batch:
             pairs = set(people)
             for v in s.scalars(select(Vote).where(pair_of(s, (Vote.request_id, Vote.user_id), pairs))):
                 votes[v.request_id].append(v)
-            for row in s.execute(_COUNTED_OF, {"ids": ids}):
-                if (row.request_id, row.user_id) not in pairs:
-                    others[row.request_id][row.user_id] = row
+            unread = []
+            for request in requests:
+                page = book.page(request) if book is not None else None
+                if page is None:
+                    unread.append(request.id)
+                else:
+                    others[request.id] = {user: v for user, v in page.items() if (request.id, user) not in pairs}
+            if unread:
+                for row in s.execute(_COUNTED_OF, {"ids": unread}):
+                    if (row.request_id, row.user_id) not in pairs:
+                        others[row.request_id][row.user_id] = row
         else:
             for v in s.scalars(select(Vote).where(Vote.request_id.in_(ids))):
                 votes[v.request_id].append(v)
@@ -310,11 +321,6 @@ class Batch:
         away = substitutes_on(s, working_time.local_date(now))
         members = memberships(s, {*(user for _, user in people), *away}) if people else {}
         return cls(policy, away, seats(s, departments), votes, holds, members, others)
-
-
-# What counting a vote reads of it (`lifecycle.ballots_of`).
-COUNTED = (Vote.id, Vote.request_id, Vote.user_id, Vote.department_id, Vote.kind, Vote.note, Vote.blocking,
-           Vote.mitigation, Vote.resolution, Vote.on_behalf_of, Vote.retracted, Vote.cast_at, Vote.updated_at)
 
 
 # Read by every round of presses: built once (building a statement costs more than running it).

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from cxbot.domain.model import Impact, Magnitude, Resolution, Role, Status, VoteKind
 from cxbot.store.types import UTCDateTime, str_enum
@@ -98,6 +98,9 @@ class ReviewRequest(Base):
     # The last vote button press applied to it, where presses wait in a journal of their own
     # (a SQLite file: cxbot.store.journal); 0 elsewhere.
     applied_press_id: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Raised by every flush that changes one of its votes (`_count_vote_changes` below): the
+    # press worker's memory of the votes (cxbot.services.votebook) holds while it is unchanged.
+    votes_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The Slack view that filed it: a double-submitted modal files one request.
     source_view_id: Mapped[str | None] = mapped_column(String(64), unique=True)
 
@@ -354,3 +357,19 @@ class Person(Base):
     # The DM channel with this person (conversations.open is Tier 3: ask once, not per message).
     dm_channel: Mapped[str] = mapped_column(String(32), default="")
     name: Mapped[str] = mapped_column(String(128), default="")  # for the digest report
+
+
+@event.listens_for(Session, "before_flush")
+def _count_vote_changes(session: Session, _context: Any, _instances: Any) -> None:
+    """A flush that adds, changes or deletes votes raises their requests' `votes_revision`.
+    On every session, so no use case can change a vote without it; every use case that
+    changes votes holds its request's lock, so two never raise it from the same value."""
+    changed = {obj.request_id for objs in (session.new, session.dirty, session.deleted) for obj in objs
+               if isinstance(obj, Vote)}
+    if not changed:
+        return
+    with session.no_autoflush:
+        for request_id in changed:
+            request = session.get(ReviewRequest, request_id) if request_id is not None else None
+            if request is not None and request not in session.deleted:
+                request.votes_revision = (request.votes_revision or 0) + 1
