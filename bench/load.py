@@ -66,6 +66,7 @@ from bench.stack import (
     sqlite_database,
     start_bare_bolt,
     start_cxbot,
+    stolen_seconds,
     wait_for_quiet,
     work_directory,
 )
@@ -82,7 +83,8 @@ def _cpu_snapshot(server: Server, database: str | None) -> dict[str, float]:
     own = os.times()
     busy, total = machine_busy_seconds()
     return {"server": server.cpu(), "postgres": cpu_seconds(postgres_backends(database)) if database else 0.0,
-            "bench": own.user + own.system, "machine": busy, "machine_total": total, "wall": time.monotonic()}
+            "bench": own.user + own.system, "machine": busy, "machine_total": total, "stolen": stolen_seconds(),
+            "wall": time.monotonic()}
 
 
 def measure(server: Server, plan: Plan, workdir: Path, *, database: str | None = None,
@@ -91,8 +93,9 @@ def measure(server: Server, plan: Plan, workdir: Path, *, database: str | None =
     """Run the load generator against `server`; returns its result, CPU shares, and worker RSS at the end.
 
     CPU shares are % of one core over the timed window: the gunicorn master and workers, the
-    PostgreSQL backends of `database`, the load generator, this process (the emulator), and
-    `other` — whatever else kept the machine busy meanwhile. `backlog` (cxbot: the presses
+    PostgreSQL backends of `database`, the load generator, this process (the emulator),
+    `stolen` — CPU the host gave other virtual machines meanwhile — and `other` — whatever
+    else kept the machine busy. `backlog` (cxbot: the presses
     acknowledged and not applied yet) is read at both ends of the window, into the result as
     `backlog_start` and `backlog_stop`.
     """
@@ -126,11 +129,11 @@ def measure(server: Server, plan: Plan, workdir: Path, *, database: str | None =
     a, b = marks["measure"], marks["stop"]
     result["backlog_start"], result["backlog_stop"] = int(a.get("backlog", 0)), int(b.get("backlog", 0))
     wall = b["wall"] - a["wall"]
-    cpu = {key: 100 * (b[key] - a[key]) / wall for key in ("server", "postgres", "bench")}
+    cpu = {key: 100 * (b[key] - a[key]) / wall for key in ("server", "postgres", "bench", "stolen")}
     cpu["loadgen"] = 100 * result["window_cpu_s"] / wall
     cpu["machine"] = 100 * (b["machine"] - a["machine"]) / (b["machine_total"] - a["machine_total"])
     ours = cpu["server"] + cpu["postgres"] + cpu["loadgen"] + cpu["bench"]
-    cpu["other"] = max(0.0, cpu["machine"] * (os.cpu_count() or 1) - ours)
+    cpu["other"] = max(0.0, cpu["machine"] * (os.cpu_count() or 1) - ours - cpu["stolen"])
     cpu["before"] = busy_before
     return result, cpu, rss
 

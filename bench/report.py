@@ -91,9 +91,15 @@ def print_table(runs: list[Run]) -> None:
               + (f" + postgres {postgres_ms:.1f} ms" if c["postgres"] else ""))
         print(f"  {'':<18} {'':<9} server {c['server']:.0f}%, postgres {c['postgres']:.0f}%, "
               f"load generator {c['loadgen']:.0f}% ({per_request:.0f} µs/request), emulator {c['bench']:.0f}%, "
-              f"other processes {c['other']:.0f}%; machine {c['machine']:.0f}% busy "
+              f"other processes {c['other']:.0f}%, taken by the host (steal) {c.get('stolen', 0):.0f}%; "
+              f"machine {c['machine']:.0f}% busy "
               f"({c['before']:.0f}% just before); "
               f"{run.result['reconnects']} reconnects")
+
+
+# A row during which the host took this much CPU (% of one core, steal) is flagged: the
+# machine is a virtual one on a shared host, and a slowed row makes any ratio meaningless.
+STOLEN_WARNING = 10.0
 
 
 def print_targets(runs: list[Run]) -> bool:
@@ -123,6 +129,11 @@ def print_targets(runs: list[Run]) -> bool:
         parts.append(f"RSS {rss:.0f} MB {_mark(oks[-1])}")
         all_ok = all_ok and all(oks)
         print(f"  {run.backend:<18} {run.config:<9} " + " | ".join(parts))
+        stolen = {r.backend: r.cpu.get("stolen", 0.0) for r in (run, base) if r is not None}
+        if max(stolen.values()) >= STOLEN_WARNING:
+            print(f"  {'':<18} {'':<9} disturbed: the host took "
+                  + ", ".join(f"{v:.0f}% of a core from {k}" for k, v in stolen.items())
+                  + " (steal): run again before reading these figures")
     return all_ok
 
 

@@ -109,6 +109,13 @@ def machine_busy_seconds() -> tuple[float, float]:
     return (sum(values) - idle) / TICK, sum(values) / TICK
 
 
+def stolen_seconds() -> float:
+    """CPU seconds the hypervisor gave other guests while this machine wanted them (steal),
+    since boot. Counted as busy by `machine_busy_seconds`; a run with much of it was
+    slowed by the host, whatever it measured."""
+    return int(Path("/proc/stat").read_text().splitlines()[0].split()[8]) / TICK
+
+
 def busy_now(seconds: float = 1.0) -> float:
     """% of the machine's CPU in use over the next `seconds` (before the benchmark starts anything)."""
     busy0, total0 = machine_busy_seconds()
