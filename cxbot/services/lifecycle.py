@@ -35,24 +35,30 @@ def ballots_of(votes: Sequence[Vote | Counted], keys: Mapping[int, str] | None =
     for v in sorted(votes, key=_LATEST):
         if not v.retracted:
             seats[v.on_behalf_of or v.user_id] = v
-    return [
-        v.ballot(keys[v.department_id]) if type(v) is Counted
-        else Ballot(v.user_id, keys[v.department_id] if keys is not None else v.department.key, v.kind, v.note,
-                    v.blocking, v.mitigation, v.resolution, v.on_behalf_of)
-        for v in sorted(seats.values(), key=_CAST)
-    ]
+    ballots = []
+    for v in sorted(seats.values(), key=_CAST):
+        department = keys[v.department_id] if keys is not None else v.department.key
+        ballots.append(v.ballot(department) if type(v) is Counted else _ballot(v, department))
+    return ballots
+
+
+def _ballot(v: Any, department: str) -> Ballot:
+    return Ballot(v.user_id, department, v.kind, v.note, v.blocking, v.mitigation, v.resolution, v.on_behalf_of)
 
 
 _LATEST = attrgetter("updated_at", "id")
 _CAST = attrgetter("cast_at", "id")
+
+# What counting a vote reads of it.
+COUNTED = (Vote.id, Vote.request_id, Vote.user_id, Vote.department_id, Vote.kind, Vote.note, Vote.blocking,
+           Vote.mitigation, Vote.resolution, Vote.on_behalf_of, Vote.retracted, Vote.cast_at, Vote.updated_at)
 
 
 class Counted:
     """A vote as counting reads it (`COUNTED`), kept from one round of presses to the next
     (cxbot.services.votebook), with its ballot built once."""
 
-    __slots__ = ("id", "request_id", "user_id", "department_id", "kind", "note", "blocking", "mitigation",
-                 "resolution", "on_behalf_of", "retracted", "cast_at", "updated_at", "_ballot")
+    __slots__ = (*(column.key for column in COUNTED), "_ballot")
 
     def __init__(self, vote: Any) -> None:
         """From a `Vote` or a row of `COUNTED`."""
@@ -61,16 +67,9 @@ class Counted:
         self._ballot: Ballot | None = None
 
     def ballot(self, department: str) -> Ballot:
-        b = self._ballot
-        if b is None or b.department != department:
-            b = self._ballot = Ballot(self.user_id, department, self.kind, self.note, self.blocking, self.mitigation,
-                                      self.resolution, self.on_behalf_of)
-        return b
-
-
-# What counting a vote reads of it.
-COUNTED = (Vote.id, Vote.request_id, Vote.user_id, Vote.department_id, Vote.kind, Vote.note, Vote.blocking,
-           Vote.mitigation, Vote.resolution, Vote.on_behalf_of, Vote.retracted, Vote.cast_at, Vote.updated_at)
+        if self._ballot is None or self._ballot.department != department:
+            self._ballot = _ballot(self, department)
+        return self._ballot
 
 
 def seats(session: Session, department_ids: Sequence[int]) -> dict[int, int]:

@@ -47,6 +47,3 @@ class VoteBook:
         self._pages[request.id] = (request.votes_revision, page)
         while len(self._pages) > self._limit:
             del self._pages[next(iter(self._pages))]
-
-    def __len__(self) -> int:
-        return len(self._pages)
