@@ -3,19 +3,21 @@ and the one pending update a message has while votes keep coming."""
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from cxbot.services import outbox
 from cxbot.services.outbox import PENDING, enqueue_coalesced, settle_delivered
 from cxbot.slack.blocks import ids
+from cxbot.store.journal import Waiting
 from cxbot.store.models import AuditEvent, OutboxItem, Press, Vote
 from tests.conftest import BACKENDS
-from tests.harness import Stack
+from tests.harness import CHANNEL, Stack
 from tests.test_resilience import big_support
 
 
@@ -39,6 +41,41 @@ def test_a_waiting_press_is_applied_before_a_later_vote_of_the_same_person(stack
         order_by=AuditEvent.id)]
     assert history == [("voted", "approve"), ("vote_changed", "object")]
     assert [v.kind.value for v in stack.all(Vote)] == ["object"]
+
+
+def test_presses_from_many_threads_at_once_are_each_stored_once_in_the_order_each_caller_made_them(
+        stack: Stack) -> None:
+    """Group commit under contention: callers join a write under way, are woken once theirs
+    is stored, and one of those who came meanwhile leads the next write; nobody is left
+    waiting and nothing is stored twice or out of a caller's order."""
+    rids = [stack.file(), stack.file()]
+    stack.runtime.presses.stop()  # presses stay where they were stored
+    intake = stack.runtime.services.presses
+    callers = [(rid, user) for rid in rids for user in ("U0LEGAL1", "U0LEGAL2", "U0SUP1", "U0LEGALLEAD", "U0SUPLEAD")]
+    rounds = 30
+    start = threading.Barrier(len(callers))
+
+    def press(caller: tuple[int, str]) -> None:
+        start.wait()
+        for i in range(rounds):
+            intake.receive(actor=caller[1], request_id=caller[0], kind=("approve", "abstain")[i % 2],
+                           channel=CHANNEL, thread_ts=str(i))
+
+    threads = [threading.Thread(target=press, args=(c,), daemon=True) for c in callers]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 30
+    for t in threads:
+        t.join(timeout=max(0.0, deadline - time.monotonic()))
+    assert not any(t.is_alive() for t in threads), "a caller was never woken"
+
+    with stack.session() as s:
+        stored = Waiting(s).read(select(Press).order_by(Press.id))
+    assert len(stored) == len(callers) * rounds
+    for rid, user in callers:
+        mine = [p for p in stored if (p.request_id, p.user_id) == (rid, user)]
+        assert [p.thread_ts for p in mine] == [str(i) for i in range(rounds)]
+        assert [p.kind for p in mine] == [("approve", "abstain")[i % 2] for i in range(rounds)]
 
 
 def test_a_refused_press_is_answered_where_it_was_pressed_and_records_nothing(stack: Stack) -> None:

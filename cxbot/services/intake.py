@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, insert, select
@@ -50,11 +50,22 @@ RETRACT = "retract"
 PRESS_KINDS = (VoteKind.APPROVE.value, VoteKind.ABSTAIN.value, RETRACT)
 
 
+def _held() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
 @dataclass
 class _Waiting:
     row: dict[str, Any]
     done: bool = False
     error: BaseException | None = None
+    # Released once, by a leader: when this press is written (`done`), or to make its
+    # caller the next leader. One lock per caller, so each caller is woken once and alone:
+    # with a shared condition every waiter woke at each commit and then queued for the
+    # condition's lock, each handing it on only after getting Python's GIL back.
+    wake: threading.Lock = field(default_factory=_held)
 
 
 class PressIntake:
@@ -73,7 +84,7 @@ class PressIntake:
         self._known: set[int] = set()
         self._clock = clock
         self._on_stored = on_stored
-        self._cv = threading.Condition()
+        self._mutex = threading.Lock()  # guards the queue and `_writing`; never held while waiting
         self._queue: list[_Waiting] = []
         self._writing = False
 
@@ -84,25 +95,36 @@ class PressIntake:
             self._look_up(request_id)
         me = _Waiting({"request_id": request_id, "user_id": actor, "kind": kind, "channel": channel[:32],
                        "thread_ts": thread_ts, "received_at": self._clock.now(), "attempts": 0})
-        with self._cv:
+        with self._mutex:
             self._queue.append(me)
-            while self._writing and not me.done:
-                self._cv.wait()
-            lead = not me.done  # nobody is writing: write everything waiting, this press included
-            if lead:
-                self._writing = True
+            lead = not self._writing  # nobody is writing: write everything waiting, this press included
+            self._writing = True
+        if not lead:
+            me.wake.acquire()  # written by a leader, or handed the lead
+            lead = not me.done
         if lead:
-            stored = False
-            try:
-                stored = self._write()
-            finally:
-                with self._cv:
-                    self._writing = False
-                    self._cv.notify_all()
-            if stored:  # the waiters are answered first: waking the press worker is a system call
-                self._stored()
+            self._lead()
         if me.error is not None:
             raise me.error
+
+    def _lead(self) -> None:
+        """Write what waits, hand the lead to the first caller that came meanwhile, then wake
+        the callers whose presses were written."""
+        batch: list[_Waiting] = []
+        try:
+            self._write(batch)
+        finally:
+            with self._mutex:
+                following = self._queue[0] if self._queue else None
+                self._writing = following is not None
+            if following is not None:
+                following.wake.release()
+            for w in batch:
+                if not w.done:  # the write was interrupted
+                    w.error, w.done = w.error or RuntimeError("the press was not stored"), True
+                w.wake.release()
+        if any(w.error is None for w in batch):  # after the waiters: waking the press worker is a system call
+            self._stored()
 
     def _look_up(self, request_id: int) -> None:
         with self._requests.connect() as connection:  # type: ignore[union-attr]
@@ -111,14 +133,13 @@ class PressIntake:
         self._known.add(request_id)
 
     def _take(self) -> list[_Waiting]:
-        with self._cv:
+        with self._mutex:
             batch, self._queue = self._queue, []
         return batch
 
-    def _write(self) -> bool:
-        """Write what is waiting; if one press makes the batch fail, each on its own. True
-        if a press was stored."""
-        batch: list[_Waiting] = []
+    def _write(self, batch: list[_Waiting]) -> None:
+        """Write what is waiting, into `batch`; if one press makes the batch fail, each on
+        its own."""
 
         def take() -> list[_Waiting]:  # what was taken is known here even when the write fails
             batch.extend(self._take())
@@ -135,12 +156,12 @@ class PressIntake:
                 except Exception as exc:
                     w.error = exc
         except Exception as exc:
-            batch = batch or self._take()  # a failure before the batch was taken fails what waits
+            if not batch:  # a failure before the batch was taken fails what waits
+                batch.extend(self._take())
             for w in batch:
                 w.error = exc
         for w in batch:
             w.done = True
-        return any(w.error is None for w in batch)
 
     def _store(self, take: Callable[[], list[_Waiting]]) -> None:
         """Commit the presses `take()` returns. In a transaction they are taken once it has
