@@ -114,6 +114,8 @@ class PressIntake:
         try:
             self._write(batch)
         finally:
+            if not batch:  # interrupted before it took anything: fail what waits, leave nobody waiting
+                batch.extend(self._take())
             with self._mutex:
                 following = self._queue[0] if self._queue else None
                 self._writing = following is not None
