@@ -111,10 +111,13 @@ class PressIntake:
         """Write what waits, hand the lead to the first caller that came meanwhile, then wake
         the callers whose presses were written."""
         batch: list[_Waiting] = []
+        failure: BaseException = RuntimeError("the press was not stored")  # if the write is interrupted
         try:
             self._write(batch)
+        except Exception as exc:
+            failure = exc
         finally:
-            if not batch:  # interrupted before it took anything: fail what waits, leave nobody waiting
+            if not batch:  # it failed before it took anything: fail what waits, leave nobody waiting
                 batch.extend(self._take())
             with self._mutex:
                 following = self._queue[0] if self._queue else None
@@ -122,8 +125,8 @@ class PressIntake:
             if following is not None:
                 following.wake.release()
             for w in batch:
-                if not w.done:  # the write was interrupted
-                    w.error, w.done = w.error or RuntimeError("the press was not stored"), True
+                if not w.done:  # the batch failed as a whole
+                    w.error, w.done = failure, True
                 w.wake.release()
         if any(w.error is None for w in batch):  # after the waiters: waking the press worker is a system call
             self._stored()
@@ -141,7 +144,7 @@ class PressIntake:
 
     def _write(self, batch: list[_Waiting]) -> None:
         """Write what is waiting, into `batch`; if one press makes the batch fail, each on
-        its own."""
+        its own. Any other failure is raised, with what was taken in `batch`."""
 
         def take() -> list[_Waiting]:  # what was taken is known here even when the write fails
             batch.extend(self._take())
@@ -157,11 +160,6 @@ class PressIntake:
                     w.error = NotFound(f"There is no CX review #{w.row['request_id']}.")
                 except Exception as exc:
                     w.error = exc
-        except Exception as exc:
-            if not batch:  # a failure before the batch was taken fails what waits
-                batch.extend(self._take())
-            for w in batch:
-                w.error = exc
         for w in batch:
             w.done = True
 
