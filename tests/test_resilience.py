@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import event
 
 from cxbot.domain.model import Status, VoteKind
 from cxbot.services.outbox import DEAD, DONE, PENDING
@@ -125,6 +126,44 @@ def test_a_burst_of_fifty_votes_ends_in_a_handful_of_updates_showing_all(stack: 
     assert all(f"<@{u}>" in json.dumps(parent.blocks) for u in voters), "the last update shows every vote"
     updates = [c for c in stack.slack.calls("chat.update") if c.params.get("ts") == parent.ts]
     assert 1 <= len(updates) - updates_before <= 8, len(updates) - updates_before
+
+
+def test_while_the_update_budget_is_spent_no_lane_is_claimed_only_to_wait(stack: Stack) -> None:
+    """At Slack's pace (50 updates a minute, a burst of 8), one vote on each of 12 requests
+    leaves updates waiting for the budget. The worker sends what the budget allows, and
+    claims (a write) only lanes it can deliver something on: claiming every waiting lane only
+    to release it again was most of its work under load."""
+    rids = [stack.file() for _ in range(12)]
+    worker = stack.runtime.worker
+    worker.min_update_interval = 1.0                 # the production pace
+    worker.updates_per_minute = 50.0
+    claims: list[str] = []
+
+    def claim(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.startswith("UPDATE outbox_lanes SET owner") and "lease_until IS NULL" in statement:
+            claims.append(statement)
+
+    def settled() -> int:
+        return stack.count(OutboxItem, OutboxItem.status == DONE)
+
+    done_before, updates_before = settled(), len(stack.slack.calls("chat.update"))
+    event.listen(stack.runtime.engine, "before_cursor_execute", claim)
+    try:
+        for rid in rids:
+            stack.press("U0SUP1", rid, ids.APPROVE)
+        time.sleep(2.5)                              # two or three more tokens
+        worker.kick()
+        time.sleep(0.3)
+    finally:
+        event.remove(stack.runtime.engine, "before_cursor_execute", claim)
+    sent = len(stack.slack.calls("chat.update")) - updates_before
+    assert 8 <= sent <= 12, sent                    # the burst, then one about every 1.2 s
+    assert stack.count(OutboxItem, OutboxItem.status == PENDING) > 0, "updates wait for the budget"
+    assert 0 < len(claims) <= settled() - done_before + 1, (len(claims), settled() - done_before)
+    stack.runtime.worker.updates_per_minute = 60_000
+    stack.settle()
+    for rid in rids:
+        assert "U0SUP1" in json.dumps(stack.parent(rid).blocks), "every update arrives once the budget allows"
 
 
 def test_fifty_advocates_voting_at_once_are_all_counted(stack: Stack) -> None:

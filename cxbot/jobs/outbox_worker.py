@@ -76,13 +76,10 @@ class OutboxWorker(WorkerThread):
         # And all updates together stay within Slack's rate for chat.update (Tier 3, about 50
         # a minute): a token bucket with a small burst. Updates wait; they are never lost, and
         # the one that goes out shows the latest state.
-        self._rate = updates_per_minute / 60.0
-        self._burst = max(1.0, min(10.0, updates_per_minute / 6))
-        self._tokens = self._burst
-        self._refilled = time.monotonic()
-        # While the budget is spent, every update waits for the next token: drains leave them
-        # all out instead of claiming each one's lane only to find it must wait.
-        self._updates_after = 0.0
+        # While the budget is spent (until `_updates_after`), every update waits for the next
+        # token: drains leave them all out instead of claiming each one's lane only to find it
+        # must wait.
+        self.updates_per_minute = updates_per_minute
         self.owner = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
     def _run(self) -> None:
@@ -109,13 +106,20 @@ class OutboxWorker(WorkerThread):
                     self._wake_at(ready)
                 if self._updates_after > now:
                     self._wake_at(self._updates_after)
+                budget_spent = self._updates_after > now
                 with self._readers() as s:
                     lanes = outbox.due_lanes(s, self._clock.now(), skip=tuple(self._waiting),
-                                             skip_updates=self._updates_after > now)
+                                             skip_updates=budget_spent)
                 if not lanes:
                     return settled
                 progressed = False
                 for lane in lanes:
+                    if not budget_spent and self._updates_after > time.monotonic():
+                        # The budget ran out in this pass: the lanes left were found for
+                        # their updates, which must wait now. Look again for lanes with
+                        # something else due, rather than claim each only to release it.
+                        progressed = True
+                        break
                     with self._sessions() as s:
                         if not outbox.claim_lane(s, lane, self.owner, self._clock.now()):
                             continue
@@ -166,7 +170,7 @@ class OutboxWorker(WorkerThread):
                 return settled
             if item.coalesce_key:
                 self._last_update[item.coalesce_key] = time.monotonic()
-                self._tokens -= 1
+                self._spend_token()
                 # Asked for again while it was being delivered: it stays pending for the next round.
                 done = self._settle_coalesced(item, twins, lane)
                 if not done:
@@ -180,16 +184,37 @@ class OutboxWorker(WorkerThread):
             settled += len(twins) + (1 if done else 0)
         return settled
 
+    @property
+    def updates_per_minute(self) -> float:
+        return self._rate * 60.0
+
+    @updates_per_minute.setter
+    def updates_per_minute(self, value: float) -> None:
+        """Slack's rate for chat.update; the budget starts full."""
+        self._rate = value / 60.0
+        self._burst = max(1.0, min(10.0, value / 6))
+        self._tokens, self._refilled, self._updates_after = self._burst, time.monotonic(), 0.0
+
+    def _refill(self, now: float) -> None:
+        self._tokens = min(self._burst, self._tokens + (now - self._refilled) * self._rate)
+        self._refilled = now
+        if self._tokens < 1:
+            self._updates_after = now + (1 - self._tokens) / self._rate
+
+    def _spend_token(self) -> None:
+        """One update went out; when that spent the budget, every update waits for the next token."""
+        self._refill(time.monotonic())
+        self._tokens -= 1
+        self._refill(self._refilled)
+
     def _too_soon(self, item: Item) -> bool:
         """True when this message was updated too recently, or the update budget is spent."""
         assert item.coalesce_key is not None
         now = time.monotonic()
         last = self._last_update.get(item.coalesce_key)
         ready = last + self.min_update_interval if last is not None else now
-        self._tokens = min(self._burst, self._tokens + (now - self._refilled) * self._rate)
-        self._refilled = now
+        self._refill(now)
         if self._tokens < 1:
-            self._updates_after = now + (1 - self._tokens) / self._rate
             ready = max(ready, self._updates_after)
         if now >= ready:
             return False
