@@ -8,12 +8,17 @@ Everything is real and on loopback: the Slack emulator runs in this process; cxb
 `--postgres`, on a PostgreSQL database created for the run and dropped after; the baseline is
 `bench.bare_bolt` (Bolt listeners that only `ack()`) under the same gunicorn settings.
 
-For each cxbot backend, 50 requests are filed through `/cx-review` and the modal; once their
-vote prompts are in the emulator, `bench.loadgen` (a separate process) runs `--concurrency`
-client threads, each with a kept-alive connection, for `--warmup` + `--seconds`: random
-advocates press Approve/Abstain on random requests (alternating, so every press changes a
-vote), and about 10% of requests are `/cx-review` from leads (which opens the modal after the
-acknowledgement). The baseline gets the same requests. Printed: acknowledgement latency
+For each cxbot backend, cxbot and a baseline are served side by side, 50 requests are filed
+through `/cx-review` and the modal; once their vote prompts are in the emulator,
+`bench.loadgen` (a separate process) runs `--concurrency` client threads, each with a
+kept-alive connection to each server: random advocates press Approve/Abstain on random
+requests (alternating, so every press changes a vote), and about 10% of requests are
+`/cx-review` from leads (which opens the modal after the acknowledgement). The clients work
+on the two servers in turns of `--segment` seconds (A B, B A, A B, …; the first `--settle`
+seconds of a turn untimed) until each has had `--seconds` timed, after `--warmup` seconds
+each: the host's speed drifts from minute to minute, and taking turns every few seconds
+gives both servers the same host, so the ratio of their figures measures cxbot, not the
+hour. Printed: acknowledgement latency
 p50/p95/p99 and throughput per backend and scenario, sustained votes/s, the gunicorn workers'
 RSS at the end, where the CPU went, the ratio to the baseline, the targets, and whether every
 acknowledged vote is in the database.
@@ -24,6 +29,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import signal
 import subprocess
@@ -79,63 +85,93 @@ from cxbot.store.db import make_engine
 # ---------------------------------------------------------------- measuring
 
 
-def _cpu_snapshot(server: Server, database: str | None) -> dict[str, float]:
+@dataclass
+class Target:
+    """A server measured in turns with the others, and what is read of it at each mark."""
+
+    server: Server
+    database: str | None = None  # the PostgreSQL database whose backends' CPU counts as its own
+    backlog: Callable[[], int] | None = None  # cxbot: presses acknowledged and not applied yet
+    pids: list[int] = dataclasses.field(default_factory=list)
+
+
+def _snapshot(targets: list[Target], active: Target) -> dict[str, Any]:
     own = os.times()
     busy, total = machine_busy_seconds()
-    return {"server": server.cpu(), "postgres": cpu_seconds(postgres_backends(database)) if database else 0.0,
+    return {"servers": [cpu_seconds(t.pids) for t in targets],
+            "postgres": cpu_seconds(postgres_backends(active.database)) if active.database else 0.0,
             "bench": own.user + own.system, "machine": busy, "machine_total": total, "stolen": stolen_seconds(),
-            "wall": time.monotonic()}
+            "wall": time.monotonic(), "backlog": active.backlog() if active.backlog is not None else 0}
 
 
-def measure(server: Server, plan: Plan, workdir: Path, *, database: str | None = None,
-            quiet_wait: float = 0.0, backlog: Callable[[], int] | None = None,
-            ) -> tuple[dict[str, Any], dict[str, float], list[float]]:
-    """Run the load generator against `server`; returns its result, CPU shares, and worker RSS at the end.
+def measure(targets: list[Target], plan: Plan, workdir: Path, *, quiet_wait: float = 0.0,
+            ) -> list[tuple[dict[str, Any], dict[str, float], list[float]]]:
+    """Run the load generator against the targets in turns; returns, for each, its result, CPU
+    shares over its timed stretches, and its workers' RSS at the end.
 
-    CPU shares are % of one core over the timed window: the gunicorn master and workers, the
-    PostgreSQL backends of `database`, the load generator, this process (the emulator),
-    `stolen` — CPU the host gave other virtual machines meanwhile — and `other` — whatever
-    else kept the machine busy. `backlog` (cxbot: the presses
-    acknowledged and not applied yet) is read at both ends of the window, into the result as
-    `backlog_start` and `backlog_stop`.
+    CPU shares are % of one core over the target's timed stretches: its gunicorn master and
+    workers, the PostgreSQL backends of its database, the load generator, this process (the
+    emulator), `peer` — the other servers (still finishing what they were given before the
+    clients moved on: should be near zero) — `stolen` — CPU the host gave other virtual
+    machines meanwhile — and `other` — whatever else kept the machine busy. A target with a
+    `backlog` gets it in its result: `backlog_start`, read when its first timed stretch
+    began, and `backlog_growth`, how much it grew over its timed stretches in all.
     """
     busy_before = wait_for_quiet(quiet_wait) if quiet_wait > 0 else busy_now()
-    plan = dataclasses.replace(plan, url=f"{server.url}/slack/events")
-    tag = f"{server.name.replace(' ', '-')}-{server.port}"
+    for target in targets:
+        target.pids = [target.server.proc.pid, *target.server.workers()]
+    plan = dataclasses.replace(plan, targets=[f"{t.server.url}/slack/events" for t in targets])
+    tag = "-".join(str(t.server.port) for t in targets)
     plan_path, out_path = workdir / f"plan-{tag}.json", workdir / f"result-{tag}.json"
     plan_path.write_text(json.dumps(plan_json(plan)))
     proc = subprocess.Popen([sys.executable, "-m", "bench.loadgen", str(plan_path), str(out_path)], cwd=ROOT,
                             stdout=subprocess.PIPE, text=True)
-    watchdog = threading.Timer(plan.warmup + plan.seconds + 90, proc.kill)
+    total = len(targets) * (plan.warmup + plan.segment * math.ceil(plan.seconds / (plan.segment - plan.settle)))
+    watchdog = threading.Timer(total + 90, proc.kill)
     watchdog.start()
-    marks: dict[str, dict[str, float]] = {}
+    sums = [dict.fromkeys(("server", "peer", "postgres", "bench", "machine", "machine_total", "stolen", "wall",
+                           "backlog"), 0.0) for _ in targets]
+    first_backlog: list[int | None] = [None] * len(targets)
+    opened: dict[int, dict[str, Any]] = {}
     try:
         assert proc.stdout is not None
-        for line in proc.stdout:  # "measure" and "stop" mark the timed window
-            marks[line.strip()] = _cpu_snapshot(server, database)
-            if backlog is not None:
-                marks[line.strip()]["backlog"] = backlog()
+        for line in proc.stdout:  # "measure N" and "stop N" mark the timed stretches of target N
+            mark, _, which = line.strip().partition(" ")
+            n = int(which)
+            snap = _snapshot(targets, targets[n])
+            if mark == "measure":
+                opened[n] = snap
+                if first_backlog[n] is None:
+                    first_backlog[n] = snap["backlog"]
+                continue
+            a, b, into = opened.pop(n), snap, sums[n]
+            spent = [y - x for x, y in zip(a["servers"], b["servers"], strict=True)]
+            into["server"] += spent[n]
+            into["peer"] += sum(spent) - spent[n]
+            for key in ("postgres", "bench", "machine", "machine_total", "stolen", "wall", "backlog"):
+                into[key] += b[key] - a[key]
         proc.wait()
     finally:
         watchdog.cancel()
         if proc.poll() is None:
             proc.kill()
-    rss = list(server.rss().values())
-    if proc.returncode != 0 or not {"measure", "stop"} <= marks.keys():
+    if proc.returncode != 0 or any(s["wall"] == 0 for s in sums):
         raise RuntimeError(f"the load generator failed ({proc.returncode})")
-    result = json.loads(out_path.read_text())
-    if result["stuck_threads"]:
-        progress(f"warning: {result['stuck_threads']} client threads were still waiting for an answer at the end")
-    a, b = marks["measure"], marks["stop"]
-    result["backlog_start"], result["backlog_stop"] = int(a.get("backlog", 0)), int(b.get("backlog", 0))
-    wall = b["wall"] - a["wall"]
-    cpu = {key: 100 * (b[key] - a[key]) / wall for key in ("server", "postgres", "bench", "stolen")}
-    cpu["loadgen"] = 100 * result["window_cpu_s"] / wall
-    cpu["machine"] = 100 * (b["machine"] - a["machine"]) / (b["machine_total"] - a["machine_total"])
-    ours = cpu["server"] + cpu["postgres"] + cpu["loadgen"] + cpu["bench"]
-    cpu["other"] = max(0.0, cpu["machine"] * (os.cpu_count() or 1) - ours - cpu["stolen"])
-    cpu["before"] = busy_before
-    return result, cpu, rss
+    out = json.loads(out_path.read_text())
+    if out["stuck_threads"]:
+        progress(f"warning: {out['stuck_threads']} client threads were still waiting for an answer at the end")
+    measured = []
+    for n, (target, result, c) in enumerate(zip(targets, out["targets"], sums, strict=True)):
+        result["backlog_start"], result["backlog_growth"] = int(first_backlog[n] or 0), int(c["backlog"])
+        wall = c["wall"]
+        cpu = {key: 100 * c[key] / wall for key in ("server", "peer", "postgres", "bench", "stolen")}
+        cpu["loadgen"] = 100 * result["window_cpu_s"] / wall
+        cpu["machine"] = 100 * c["machine"] / c["machine_total"]
+        ours = cpu["server"] + cpu["peer"] + cpu["postgres"] + cpu["loadgen"] + cpu["bench"]
+        cpu["other"] = max(0.0, cpu["machine"] * (os.cpu_count() or 1) - ours - cpu["stolen"])
+        cpu["before"] = busy_before
+        measured.append((result, cpu, list(target.server.rss().values())))
+    return measured
 
 
 @contextmanager
@@ -162,8 +198,9 @@ def progress(text: str) -> None:
     print(f"[bench.load] {text}", file=sys.stderr, flush=True)
 
 
-def bench_cxbot(bench: Bench, backend: str, database_url: str, workers: int) -> tuple[Run, Plan]:
-    """Migrate, load the council, serve cxbot, file requests, run the load, check the votes."""
+def bench_cxbot(bench: Bench, backend: str, database_url: str, workers: int) -> list[Run]:
+    """Migrate, load the council, serve cxbot and, beside it, bare Bolt under the same gunicorn
+    settings; file requests; run the load against both in turns; check the votes."""
     args, emulator, workdir = bench.args, bench.emulator, bench.workdir
     progress(f"cxbot on {backend} ({workers}w×{args.threads}t): migrating, loading the council, serving")
     emulator.reset()
@@ -171,34 +208,43 @@ def bench_cxbot(bench: Bench, backend: str, database_url: str, workers: int) -> 
                CXBOT_SLACK_API_URL=emulator.url, CXBOT_DATABASE_URL=database_url, CXBOT_LOG_LEVEL="WARNING")
     cxbot_cli(env, "db", "upgrade")
     cxbot_cli(env, "council", "load", str(bench.council))
-    log = workdir / f"cxbot-{backend}.log"
-    with running(start_cxbot(env, workers=workers, threads=args.threads, log=log)) as server:
+    bare_env = {k: v for k, v in env.items() if k != "CXBOT_DATABASE_URL"}
+    with ExitStack() as servers:
+        server = servers.enter_context(running(start_cxbot(
+            env, workers=workers, threads=args.threads, log=workdir / f"cxbot-{backend}.log")))
+        bare = servers.enter_context(running(start_bare_bolt(
+            bare_env, workers=workers, threads=args.threads, log=workdir / f"bare-{backend}.log")))
         progress(f"filing {args.requests} requests")
         began = time.monotonic()
         with SlackPeople(f"{server.url}/slack/events", SIGNING_SECRET, emulator) as people:
             file_requests(people, emulator, args.requests)
         prompts = vote_prompts(emulator, args.requests, timeout=60)
         filed_in = time.monotonic() - began
-        plan = build_plan(emulator, prompts, url="", concurrency=args.concurrency, warmup=args.warmup,
+        plan = build_plan(emulator, prompts, targets=[], concurrency=args.concurrency, warmup=args.warmup,
                           seconds=args.seconds, command_share=args.command_share, seed=args.seed,
-                          trigger_url=bench.triggers.url)
+                          trigger_url=bench.triggers.url, segment=args.segment, settle=args.settle)
         database = None if backend == "SQLite" else database_url.rsplit("/", 1)[-1].split("?")[0]
-        progress(f"load: {args.concurrency} clients, {args.warmup:g} s warm-up + {args.seconds:g} s")
-        result, cpu, rss = measure(server, plan, workdir, database=database, quiet_wait=args.quiet_wait,
-                                   backlog=presses_counter(database_url))
+        progress(f"load: {args.concurrency} clients on bare Bolt and cxbot in turns of {args.segment:g} s, "
+                 f"{args.seconds:g} s timed on each")
+        (bare_result, bare_cpu, bare_rss), (result, cpu, rss) = measure(
+            [Target(bare), Target(server, database, presses_counter(database_url))], plan, workdir,
+            quiet_wait=args.quiet_wait)
         check = check_votes(database_url, emulator, result, drain_wait=args.seconds)
         opened = emulator.calls("views.open")
         failed_opens = sum(1 for c in opened if not c.ok)
         problems = log_problems(server.log.read_text(errors="replace"))
-    run = Run(f"cxbot {backend}", workers, args.threads, result, rss, cpu, check)
+    baseline = Run("bare Bolt", workers, args.threads, bare_result, bare_rss, bare_cpu)
+    run = Run(f"cxbot {backend}", workers, args.threads, result, rss, cpu, check, baseline=baseline)
     refused = sorted({c.error or "?" for c in opened if not c.ok})
     run.notes.append(f"filed {args.requests} requests ({len(plan.voters)} advocate×request pairs) "
                      f"in {filed_in:.1f} s; views.open after /cx-review: {len(opened) - failed_opens} ok, "
                      f"{failed_opens} failed {refused or ''}".rstrip())
     if result["all_errors"]:
         run.notes.append(f"non-200 answers (warm-up included): {result['all_errors']}")
+    if bare_result["all_errors"]:
+        run.notes.append(f"bare Bolt's non-200 answers (warm-up included): {bare_result['all_errors']}")
     run.notes += [f"server log: {p}" for p in problems]
-    return run, plan
+    return [baseline, run]
 
 
 def log_problems(log: str, limit: int = 3) -> list[str]:
@@ -209,18 +255,6 @@ def log_problems(log: str, limit: int = 3) -> list[str]:
             message = line.split("] ", 1)[-1].strip()[:160]
             seen[message] = seen.get(message, 0) + 1
     return [f"{n}× {message}" for message, n in list(seen.items())[:limit]]
-
-
-def bench_bare(bench: Bench, plan: Plan, workers: int) -> Run:
-    """The same load (a cxbot run's plan) against the acknowledging Bolt app, under the same gunicorn settings."""
-    threads, emulator = bench.args.threads, bench.emulator
-    progress(f"bare Bolt ({workers}w×{threads}t): load")
-    env = dict(os.environ, SLACK_BOT_TOKEN=emulator.bot_token, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-               CXBOT_SLACK_API_URL=emulator.url, CXBOT_LOG_LEVEL="WARNING")
-    log = bench.workdir / f"bare-{workers}x{threads}.log"
-    with running(start_bare_bolt(env, workers=workers, threads=threads, log=log)) as server:
-        result, cpu, rss = measure(server, plan, bench.workdir, quiet_wait=bench.args.quiet_wait)
-    return Run("bare Bolt", workers, threads, result, rss, cpu)
 
 
 def _postgres_version(url: str) -> str:
@@ -240,8 +274,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--postgres", metavar="URL",
                    help="also measure cxbot on PostgreSQL (in a database it creates and drops)")
     p.add_argument("--concurrency", type=int, default=16, help="client threads, one connection each (16)")
-    p.add_argument("--seconds", type=float, default=20.0, help="timed window per backend (20)")
-    p.add_argument("--warmup", type=float, default=3.0, help="load before the timed window, not measured (3)")
+    p.add_argument("--seconds", type=float, default=20.0, help="timed seconds per row (20)")
+    p.add_argument("--warmup", type=float, default=3.0, help="load on each server before the timed turns (3)")
+    p.add_argument("--segment", type=float, default=2.5,
+                   help="seconds on one server before the clients move to the other (2.5)")
+    p.add_argument("--settle", type=float, default=0.5, help="untimed start of each turn (0.5)")
     p.add_argument("--requests", type=int, default=50, help="requests filed before the timed phase (50)")
     p.add_argument("--threads", type=int, default=16, help="gunicorn threads per worker (16, as `cxbot serve`)")
     p.add_argument("--sqlite-workers", type=int, default=1, help="gunicorn web workers on SQLite (1, as `cxbot serve`)")
@@ -279,19 +316,16 @@ def main(argv: list[str] | None = None) -> int:
         bench = Bench(args, emulator, triggers, workdir, council)
 
         url = stack.enter_context(sqlite_database(workdir))
-        run, plan = bench_cxbot(bench, "SQLite", url, args.sqlite_workers)
-        runs += [bench_bare(bench, plan, args.sqlite_workers), run]
+        runs += bench_cxbot(bench, "SQLite", url, args.sqlite_workers)
         pg_version = None
         if args.postgres:
             with postgres_database(args.postgres) as url:
                 pg_version = _postgres_version(url)
-                run, _ = bench_cxbot(bench, "PostgreSQL", url, args.postgres_workers)
-            if args.postgres_workers != args.sqlite_workers:
-                runs.append(bench_bare(bench, plan, args.postgres_workers))
-            runs.append(run)
+                runs += bench_cxbot(bench, "PostgreSQL", url, args.postgres_workers)
     print(f"\ncxbot acknowledgement latency: {args.concurrency} clients (threads, one kept-alive connection "
-          f"each), {args.warmup:g} s warm-up + {args.seconds:g} s measured per row; ~{args.command_share:.0%} "
-          f"/cx-review, the rest Approve/Abstain votes")
+          f"each to each server) on bare Bolt and cxbot in turns of {args.segment:g} s (the first "
+          f"{args.settle:g} s of each untimed), after {args.warmup:g} s of warm-up each; {args.seconds:g} s "
+          f"timed per row; ~{args.command_share:.0%} /cx-review, the rest Approve/Abstain votes")
     print(machine_line(pg_version, idle_busy))
     print(code_line())
     print_table(runs)

@@ -12,12 +12,21 @@ press changes the stored vote, or (with probability `command_share`) sends `/cx-
 a random lead with a fresh trigger id fetched from the benchmark's trigger service first
 (outside the timed round trip), so the app's `views.open` works. Latency is the client's
 HTTP round trip, from sending the request to having read the answer.
+
+With several `targets` (cxbot and the bare Bolt baseline), all clients move from one to the
+next together, in segments of `segment` seconds, in the order A B, B A, A B, … after a
+warm-up segment each: whatever the shared host does over the minute (its speed drifts from
+minute to minute), both servers meet it alike. The first `settle` seconds of a segment are
+not timed, so what one server was still doing when the clients left it (the jobs worker
+applying the last presses, say) does not count against the other. Each target keeps its
+own connections and its own record of the votes it acknowledged.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import math
 import os
 import random
 import sys
@@ -50,11 +59,11 @@ class Voter:
 class Plan:
     """Everything the load generator needs; written as JSON by `bench.load`."""
 
-    url: str
+    targets: list[str]  # the servers' /slack/events URLs, measured in turns
     secret: str
     concurrency: int
     warmup: float
-    seconds: float
+    seconds: float   # timed seconds per target
     command_share: float
     seed: int
     trigger_url: str
@@ -66,6 +75,8 @@ class Plan:
     prompts: dict[str, dict[str, Any]]  # request id -> the vote prompt message, as Slack shows it
     voters: list[Voter]
     leads: list[tuple[str, str]]  # (user id, name)
+    segment: float = 2.5  # seconds on one target before the clients move to the next
+    settle: float = 0.5   # untimed start of each segment
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Plan:
@@ -133,8 +144,52 @@ def command_body(plan: Plan, user_id: str, name: str, trigger_id: str, response_
     }).encode()
 
 
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of the run on one target, in seconds from the common start."""
+
+    target: int
+    start: float
+    timed_from: float  # == end: not timed at all (warm-up)
+    end: float
+
+    @property
+    def timed(self) -> bool:
+        return self.timed_from < self.end
+
+
+def schedule(plan: Plan) -> list[Segment]:
+    """A warm-up segment per target, then timed segments in turns (A B, B A, A B, …) until each
+    target has `plan.seconds` timed."""
+    targets = range(len(plan.targets))
+    segments, t = [], 0.0
+    for target in targets:
+        segments.append(Segment(target, t, t + plan.warmup, t + plan.warmup))
+        t += plan.warmup
+    timed_each = plan.segment - plan.settle
+    if timed_each <= 0:
+        raise ValueError("segment must be longer than settle")
+    for turn in range(max(1, math.ceil(plan.seconds / timed_each - 1e-9))):
+        for target in (targets if turn % 2 == 0 else reversed(targets)):
+            segments.append(Segment(target, t, t + plan.settle, t + plan.segment))
+            t += plan.segment
+    return segments
+
+
+class Side:
+    """One target as one client thread sees it: its connection and the votes it acknowledged."""
+
+    def __init__(self, url: str, voters: int) -> None:
+        parts = urlsplit(url)
+        self.path = parts.path
+        self.conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=10)
+        self.last: list[str | None] = [None] * voters
+        self.live = list(range(voters))  # pairs whose stored vote is known
+        self.result = ThreadResult()
+
+
 class Client(threading.Thread):
-    """One simulated Slack connection: a thread with a kept-alive HTTP connection."""
+    """One simulated Slack connection per target: a thread with a kept-alive HTTP connection to each."""
 
     def __init__(self, index: int, plan: Plan, start_gate: threading.Barrier, times: dict[str, float]) -> None:
         super().__init__(name=f"client-{index}", daemon=True)
@@ -143,118 +198,139 @@ class Client(threading.Thread):
         self.voters = plan.voters[index::plan.concurrency]
         # Bodies for both buttons, built before the clock starts.
         self.bodies = [{kind: vote_body(plan, v, kind) for kind in KINDS} for v in self.voters]
-        self.last: list[str | None] = [None] * len(self.voters)
-        self.live = list(range(len(self.voters)))  # pairs whose stored vote is known
+        self.sides = [Side(url, len(self.voters)) for url in plan.targets]
         self.gate, self.times = start_gate, times
         self.verifier = SignatureVerifier(plan.secret)
-        app, triggers = urlsplit(plan.url), urlsplit(plan.trigger_url)
-        self.path, self.trigger_path = app.path, triggers.path
-        self.conn = http.client.HTTPConnection(app.hostname or "127.0.0.1", app.port or 80, timeout=10)
+        triggers = urlsplit(plan.trigger_url)
+        self.trigger_path = triggers.path
         self.trigger_conn = http.client.HTTPConnection(triggers.hostname or "127.0.0.1", triggers.port or 80,
                                                        timeout=10)
-        self.result = ThreadResult()
+        self.fresh = True  # the next request opens the segment's connection: no reconnect
 
     def run(self) -> None:
         self.gate.wait()
-        measure_from, stop_at = self.times["measure_from"], self.times["stop_at"]
-        while (started := time.perf_counter()) < stop_at:
-            timed = started >= measure_from
-            if self.live and self.rng.random() >= self.plan.command_share:
-                self._vote(timed)
-            else:
-                self._command(timed)
-        for i in self.live:
-            last = self.last[i]
-            if last is not None:
-                self.result.final.append((self.voters[i].request_id, self.voters[i].user_id, last))
-        self.conn.close()
+        began = self.times["began"]
+        for segment in schedule(self.plan):
+            side = self.sides[segment.target]
+            timed_from, end = began + segment.timed_from, began + segment.end
+            self.fresh = True
+            while (started := time.perf_counter()) < end:
+                timed = started >= timed_from
+                if side.live and self.rng.random() >= self.plan.command_share:
+                    self._vote(side, timed)
+                else:
+                    self._command(side, timed)
+            # Idle, the connection would be closed by the server (keep-alive timeout) while the
+            # clients are on the other target; the next segment on this one connects afresh.
+            side.conn.close()
+        for side in self.sides:
+            for i in side.live:
+                last = side.last[i]
+                if last is not None:
+                    side.result.final.append((self.voters[i].request_id, self.voters[i].user_id, last))
         self.trigger_conn.close()
 
-    def _vote(self, timed: bool) -> None:
-        i = self.rng.choice(self.live)
-        kind = "abstain" if self.last[i] == "approve" else "approve"
-        status = self._post(self.bodies[i][kind], "vote", timed)
+    def _vote(self, side: Side, timed: bool) -> None:
+        i = self.rng.choice(side.live)
+        kind = "abstain" if side.last[i] == "approve" else "approve"
+        status = self._post(side, self.bodies[i][kind], "vote", timed)
         if status == 200:
-            self.result.acked_votes += 1
-            self.last[i] = kind
+            side.result.acked_votes += 1
+            side.last[i] = kind
         else:  # no answer, or an error: what is stored is not known, so the pair is retired
-            self.live.remove(i)
-            self.result.unknown_pairs += 1
+            side.live.remove(i)
+            side.result.unknown_pairs += 1
 
-    def _command(self, timed: bool) -> None:
+    def _command(self, side: Side, timed: bool) -> None:
         user_id, name = self.rng.choice(self.plan.leads)
         self.trigger_conn.request("GET", f"{self.trigger_path}?user={user_id}")
         fresh = json.loads(self.trigger_conn.getresponse().read())
-        self._post(command_body(self.plan, user_id, name, fresh["trigger_id"], fresh["response_url"]),
+        self._post(side, command_body(self.plan, user_id, name, fresh["trigger_id"], fresh["response_url"]),
                    "command", timed)
 
-    def _post(self, body: bytes, scenario: str, timed: bool) -> int:
+    def _post(self, side: Side, body: bytes, scenario: str, timed: bool) -> int:
         timestamp = str(int(time.time()))
         headers = {"Content-Type": FORM, "X-Slack-Request-Timestamp": timestamp,
                    "X-Slack-Signature": self.verifier.generate_signature(timestamp=timestamp, body=body) or ""}
-        if self.conn.sock is None:
-            self.result.reconnects += 1
+        result, conn = side.result, side.conn
+        if conn.sock is None and not self.fresh:
+            result.reconnects += 1
+        self.fresh = False
         began = time.perf_counter()
         try:
-            self.conn.request("POST", self.path, body=body, headers=headers)
-            response = self.conn.getresponse()
+            conn.request("POST", side.path, body=body, headers=headers)
+            response = conn.getresponse()
             response.read()
             status = response.status
             if response.will_close:
-                self.conn.close()
+                conn.close()
         except (OSError, http.client.HTTPException) as exc:
-            self.conn.close()
+            conn.close()
             status, error = 0, type(exc).__name__
         else:
             error = str(status)
         elapsed_ms = (time.perf_counter() - began) * 1000.0
         if status != 200:
             key = f"{scenario} {error}"
-            self.result.all_errors[key] = self.result.all_errors.get(key, 0) + 1
+            result.all_errors[key] = result.all_errors.get(key, 0) + 1
         if timed:
             if status == 200:
-                self.result.latencies[scenario].append(elapsed_ms)
+                result.latencies[scenario].append(elapsed_ms)
             else:
-                errors = self.result.errors[scenario]
+                errors = result.errors[scenario]
                 errors[error] = errors.get(error, 0) + 1
         return status
 
 
 def run(plan: Plan) -> dict[str, Any]:
-    """Run the plan; returns latencies of the timed window, errors, votes acknowledged and CPU used."""
-    times: dict[str, float] = {}
+    """Run the plan; returns, per target, latencies of its timed segments, errors, votes
+    acknowledged and the load generator's CPU in them.
+
+    Prints `measure N` when a timed part of a segment on target N begins and `stop N` when it
+    ends, so the parent can take its own CPU readings of the servers over the same stretches.
+    """
     gate = threading.Barrier(plan.concurrency + 1)
+    times: dict[str, float] = {}
     clients = [Client(i, plan, gate, times) for i in range(plan.concurrency)]
     for client in clients:
         client.start()
     cpu_before = os.times()
-    now = time.perf_counter()
-    times.update(measure_from=now + plan.warmup, stop_at=now + plan.warmup + plan.seconds)
+    times["began"] = began = time.perf_counter()
     gate.wait()
-    # The parent takes its own CPU readings of the servers when it reads these marks.
-    time.sleep(max(0.0, times["measure_from"] - time.perf_counter()))
-    cpu_at_window = os.times()
-    print("measure", flush=True)
-    time.sleep(max(0.0, times["stop_at"] - time.perf_counter()))
-    cpu_at_stop = os.times()
-    print("stop", flush=True)
+    window_cpu = [0.0] * len(plan.targets)
+    for segment in schedule(plan):
+        if not segment.timed:
+            continue
+        time.sleep(max(0.0, began + segment.timed_from - time.perf_counter()))
+        cpu_from = os.times()
+        print(f"measure {segment.target}", flush=True)
+        time.sleep(max(0.0, began + segment.end - time.perf_counter()))
+        cpu_to = os.times()
+        print(f"stop {segment.target}", flush=True)
+        window_cpu[segment.target] += (cpu_to.user + cpu_to.system) - (cpu_from.user + cpu_from.system)
     for client in clients:
-        client.join(plan.warmup + plan.seconds + 30)
+        client.join(30)
     cpu_after = os.times()
-    results = [c.result for c in clients]
-    window_cpu = (cpu_at_stop.user + cpu_at_stop.system) - (cpu_at_window.user + cpu_at_window.system)
+    timed = [sum(s.end - s.timed_from for s in schedule(plan) if s.target == t) for t in range(len(plan.targets))]
     return {
-        "window_s": plan.seconds,
+        "targets": [_target_result([c.sides[t].result for c in clients], plan, timed[t], window_cpu[t])
+                    for t in range(len(plan.targets))],
+        "cpu_s": (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system),
+        "stuck_threads": sum(c.is_alive() for c in clients),
+    }
+
+
+def _target_result(results: list[ThreadResult], plan: Plan, window_s: float, window_cpu: float) -> dict[str, Any]:
+    return {
+        "window_s": window_s,
         "latencies": {s: [x for r in results for x in r.latencies[s]] for s in ("vote", "command")},
         "errors": {s: _merge([r.errors[s] for r in results]) for s in ("vote", "command")},
         "all_errors": _merge([r.all_errors for r in results]),
         "acked_votes": sum(r.acked_votes for r in results),
         "unknown_pairs": sum(r.unknown_pairs for r in results),
-        "reconnects": sum(r.reconnects for r in results) - plan.concurrency,  # the first connect is no reconnect
+        "reconnects": sum(r.reconnects for r in results),
         "final": [f for r in results for f in r.final],
-        "cpu_s": (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system),
         "window_cpu_s": window_cpu,
-        "stuck_threads": sum(c.is_alive() for c in clients),
     }
 
 
