@@ -145,7 +145,9 @@ def print_checks(runs: list[Run]) -> bool:
         if run.check is None:
             continue
         c = run.check
-        drained = f"drained in {c.drained_after_s:.1f} s" if c.drained_after_s is not None else "not drained in time"
+        drained = (f"drained in {c.drained_after_s:.1f} s" if c.drained_after_s is not None else
+                   "still draining at the end of the check (message updates go out at Slack's pace for "
+                   "chat.update, about 50 a minute)")
         print(f"  {run.backend:<18} {_mark(c.ok)} {c.acked} votes acknowledged (warm-up included), {c.events} "
               f"voted/vote_changed audit events, {c.unanswered} votes unanswered; {c.matching}/{c.pairs} "
               f"advocate×request pairs hold their last acknowledged vote; {c.refusals} refused")
