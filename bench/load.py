@@ -137,6 +137,8 @@ def measure(targets: list[Target], plan: Plan, workdir: Path, *, quiet_wait: flo
         assert proc.stdout is not None
         for line in proc.stdout:  # "measure N" and "stop N" mark the timed stretches of target N
             mark, _, which = line.strip().partition(" ")
+            if mark not in ("measure", "stop") or not which.isdigit():
+                continue
             n = int(which)
             snap = _snapshot(targets, targets[n])
             if mark == "measure":
@@ -299,7 +301,10 @@ def _stop_on_signals() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.segment <= args.settle:
+        parser.error(f"--segment ({args.segment:g}) must be longer than --settle ({args.settle:g})")
     _stop_on_signals()
     assert (bare_bolt.APPROVE, bare_bolt.ABSTAIN, bare_bolt.COMMAND, bare_bolt.FILE_VIEW) == (
         ids.APPROVE, ids.ABSTAIN, COMMAND, ids.FILE_VIEW), "bench/bare_bolt.py ids differ from cxbot's"
@@ -324,8 +329,9 @@ def main(argv: list[str] | None = None) -> int:
                 runs += bench_cxbot(bench, "PostgreSQL", url, args.postgres_workers)
     print(f"\ncxbot acknowledgement latency: {args.concurrency} clients (threads, one kept-alive connection "
           f"each to each server) on bare Bolt and cxbot in turns of {args.segment:g} s (the first "
-          f"{args.settle:g} s of each untimed), after {args.warmup:g} s of warm-up each; {args.seconds:g} s "
-          f"timed per row; ~{args.command_share:.0%} /cx-review, the rest Approve/Abstain votes")
+          f"{args.settle:g} s of each untimed), after {args.warmup:g} s of warm-up each; "
+          f"{runs[0].result['window_s']:g} s timed per row; ~{args.command_share:.0%} /cx-review, "
+          f"the rest Approve/Abstain votes")
     print(machine_line(pg_version, idle_busy))
     print(code_line())
     print_table(runs)

@@ -159,11 +159,12 @@ class Segment:
 
 
 def schedule(plan: Plan) -> list[Segment]:
-    """A warm-up segment per target, then timed segments in turns (A B, B A, A B, …) until each
-    target has `plan.seconds` timed."""
+    """A warm-up segment per target (the last one on the first target, so no timed segment
+    starts right after another target's load), then timed segments in turns (A B, B A, A B,
+    …) until each target has `plan.seconds` timed."""
     targets = range(len(plan.targets))
     segments, t = [], 0.0
-    for target in targets:
+    for target in reversed(targets):
         segments.append(Segment(target, t, t + plan.warmup, t + plan.warmup))
         t += plan.warmup
     timed_each = plan.segment - plan.settle

@@ -102,6 +102,9 @@ def print_table(runs: list[Run]) -> None:
 # A row during which the host took this much CPU (% of one core, steal) is flagged: the
 # machine is a virtual one on a shared host, and a slowed row makes any ratio meaningless.
 STOLEN_WARNING = 10.0
+# The other server's CPU during bare Bolt's turns (cxbot's jobs worker still at work): at this
+# much, the baseline is slowed enough to say so.
+PEER_WARNING = 5.0
 
 
 def print_targets(runs: list[Run]) -> bool:
@@ -130,6 +133,9 @@ def print_targets(runs: list[Run]) -> bool:
         parts.append(f"RSS {rss:.0f} MB {_mark(oks[-1])}")
         all_ok = all_ok and all(oks)
         print(f"  {run.backend:<18} {run.config:<9} " + " | ".join(parts))
+        if base is not None and base.cpu.get("peer", 0.0) >= PEER_WARNING:
+            print(f"  {'':<18} {'':<9} bare Bolt shared the machine with cxbot's background work "
+                  f"({base.cpu['peer']:.0f}% of a core during its turns): the ratio flatters cxbot")
         stolen = {r.backend: r.cpu.get("stolen", 0.0) for r in (run, base) if r is not None}
         if max(stolen.values()) >= STOLEN_WARNING:
             print(f"  {'':<18} {'':<9} disturbed: the host took "

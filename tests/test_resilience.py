@@ -129,11 +129,11 @@ def test_a_burst_of_fifty_votes_ends_in_a_handful_of_updates_showing_all(stack: 
 
 
 def test_while_the_update_budget_is_spent_no_lane_is_claimed_only_to_wait(stack: Stack) -> None:
-    """At Slack's pace (50 updates a minute, a burst of 8), one vote on each of 12 requests
-    leaves updates waiting for the budget. The worker sends what the budget allows, and
-    claims (a write) only lanes it can deliver something on: claiming every waiting lane only
-    to release it again was most of its work under load."""
-    rids = [stack.file() for _ in range(12)]
+    """At Slack's pace (50 updates a minute, a burst of 8), one vote on each of 16 requests
+    leaves updates waiting for the budget (all 16 could go after 9 s). The worker sends what
+    the budget allows, and claims (a write) only lanes it can deliver something on: claiming
+    every waiting lane only to release it again was most of its work under load."""
+    rids = [stack.file() for _ in range(16)]
     worker = stack.runtime.worker
     worker.min_update_interval = 1.0                 # the production pace
     worker.updates_per_minute = 50.0
@@ -157,7 +157,7 @@ def test_while_the_update_budget_is_spent_no_lane_is_claimed_only_to_wait(stack:
     finally:
         event.remove(stack.runtime.engine, "before_cursor_execute", claim)
     sent = len(stack.slack.calls("chat.update")) - updates_before
-    assert 8 <= sent <= 12, sent                    # the burst, then one about every 1.2 s
+    assert 8 <= sent < 16, sent                     # the burst, then one about every 1.2 s
     assert stack.count(OutboxItem, OutboxItem.status == PENDING) > 0, "updates wait for the budget"
     assert 0 < len(claims) <= settled() - done_before + 1, (len(claims), settled() - done_before)
     stack.runtime.worker.updates_per_minute = 60_000

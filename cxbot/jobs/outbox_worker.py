@@ -190,10 +190,14 @@ class OutboxWorker(WorkerThread):
 
     @updates_per_minute.setter
     def updates_per_minute(self, value: float) -> None:
-        """Slack's rate for chat.update; the budget starts full."""
-        self._rate = value / 60.0
-        self._burst = max(1.0, min(10.0, value / 6))
-        self._tokens, self._refilled, self._updates_after = self._burst, time.monotonic(), 0.0
+        """Slack's rate for chat.update; the budget starts full, and updates held back for
+        the old rate are looked at again."""
+        with self._lock:
+            self._rate = value / 60.0
+            self._burst = max(1.0, min(10.0, value / 6))
+            self._tokens, self._refilled, self._updates_after = self._burst, time.monotonic(), 0.0
+            self._waiting = {}
+        self.kick()
 
     def _refill(self, now: float) -> None:
         self._tokens = min(self._burst, self._tokens + (now - self._refilled) * self._rate)
