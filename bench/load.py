@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import os
 import signal
 import subprocess
@@ -45,7 +44,7 @@ from typing import Any
 from sqlalchemy import text
 
 from bench import bare_bolt
-from bench.loadgen import Plan
+from bench.loadgen import Plan, schedule
 from bench.report import Run, code_line, machine_line, print_checks, print_table, print_targets
 from bench.scenario import (
     CHANNEL,
@@ -126,8 +125,7 @@ def measure(targets: list[Target], plan: Plan, workdir: Path, *, quiet_wait: flo
     plan_path.write_text(json.dumps(plan_json(plan)))
     proc = subprocess.Popen([sys.executable, "-m", "bench.loadgen", str(plan_path), str(out_path)], cwd=ROOT,
                             stdout=subprocess.PIPE, text=True)
-    total = len(targets) * (plan.warmup + plan.segment * math.ceil(plan.seconds / (plan.segment - plan.settle)))
-    watchdog = threading.Timer(total + 90, proc.kill)
+    watchdog = threading.Timer(schedule(plan)[-1].end + 90, proc.kill)
     watchdog.start()
     sums = [dict.fromkeys(("server", "peer", "postgres", "bench", "machine", "machine_total", "stolen", "wall",
                            "backlog"), 0.0) for _ in targets]

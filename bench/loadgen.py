@@ -299,7 +299,8 @@ def run(plan: Plan) -> dict[str, Any]:
     times["began"] = began = time.perf_counter()
     gate.wait()
     window_cpu = [0.0] * len(plan.targets)
-    for segment in schedule(plan):
+    segments = schedule(plan)
+    for segment in segments:
         if not segment.timed:
             continue
         time.sleep(max(0.0, began + segment.timed_from - time.perf_counter()))
@@ -312,16 +313,16 @@ def run(plan: Plan) -> dict[str, Any]:
     for client in clients:
         client.join(30)
     cpu_after = os.times()
-    timed = [sum(s.end - s.timed_from for s in schedule(plan) if s.target == t) for t in range(len(plan.targets))]
+    timed = [sum(s.end - s.timed_from for s in segments if s.target == t) for t in range(len(plan.targets))]
     return {
-        "targets": [_target_result([c.sides[t].result for c in clients], plan, timed[t], window_cpu[t])
+        "targets": [_target_result([c.sides[t].result for c in clients], timed[t], window_cpu[t])
                     for t in range(len(plan.targets))],
         "cpu_s": (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system),
         "stuck_threads": sum(c.is_alive() for c in clients),
     }
 
 
-def _target_result(results: list[ThreadResult], plan: Plan, window_s: float, window_cpu: float) -> dict[str, Any]:
+def _target_result(results: list[ThreadResult], window_s: float, window_cpu: float) -> dict[str, Any]:
     return {
         "window_s": window_s,
         "latencies": {s: [x for r in results for x in r.latencies[s]] for s in ("vote", "command")},

@@ -178,9 +178,6 @@ class Server:
         """RSS in MB of each worker process."""
         return {pid: rss_mb(pid) for pid in self.workers()}
 
-    def cpu(self) -> float:
-        return cpu_seconds([self.proc.pid, *self.workers()])
-
     def tail(self, lines: int = 30) -> str:
         try:
             return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])

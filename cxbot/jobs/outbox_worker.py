@@ -104,9 +104,9 @@ class OutboxWorker(WorkerThread):
                 self._waiting = {i: at for i, at in self._waiting.items() if at > now}
                 for ready in self._waiting.values():
                     self._wake_at(ready)
-                if self._updates_after > now:
-                    self._wake_at(self._updates_after)
                 budget_spent = self._updates_after > now
+                if budget_spent:
+                    self._wake_at(self._updates_after)
                 with self._readers() as s:
                     lanes = outbox.due_lanes(s, self._clock.now(), skip=tuple(self._waiting),
                                              skip_updates=budget_spent)
