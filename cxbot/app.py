@@ -9,7 +9,7 @@ from typing import Literal
 from slack_bolt import App
 from sqlalchemy import Engine
 
-from cxbot.clock import Clock, SystemClock
+from cxbot.clock import Clock
 from cxbot.config import ConfigError, Settings
 from cxbot.jobs.outbox_worker import Item, OutboxWorker
 from cxbot.jobs.press_worker import PressWorker
@@ -67,7 +67,7 @@ class Runtime:
         self.readers = make_session_factory(self.engine, read_only=True)
         self.quick_engine = make_quick_engine(self.engine)
         journal_of(self.engine)  # opened before anything is served, outside any transaction (cxbot.store.journal)
-        self.clock = clock or SystemClock()
+        self.clock = clock or settings.clock()
         self.client = make_client(token=settings.bot_token or "", base_url=settings.slack_api_url)
         self.metrics = Metrics()
         self.metrics.watch_outbox(self.readers, self.clock)

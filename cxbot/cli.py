@@ -8,7 +8,6 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 
-from cxbot.clock import SystemClock
 from cxbot.config import ConfigError, Settings
 from cxbot.council_file import CouncilFileError, load_council_file
 from cxbot.domain.errors import CxError
@@ -169,7 +168,7 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
         from cxbot.services.context import Services
         from cxbot.store.db import make_session_factory
 
-        services = Services(make_session_factory(_engine(settings)))
+        services = Services(make_session_factory(_engine(settings)), settings.clock())
         output = render(digests.digest(services.uow(), week=args.week, clock=services.clock), args.format)
         if args.output:
             try:
@@ -221,7 +220,7 @@ def _load_council(settings: Settings, path: str, engine=None) -> None:  # type: 
     engine = engine or _engine(settings)
     if not is_at_head(engine):
         raise CliError("the database is not at the latest migration: run `cxbot db upgrade` first")
-    report = load_council(Services(make_session_factory(engine)).uow(), spec, clock=SystemClock())
+    report = load_council(Services(make_session_factory(engine)).uow(), spec, clock=settings.clock())
     if report.changes:
         print(f"{path}: {len(report.changes)} change(s)")
         for change in report.changes:

@@ -7,7 +7,7 @@ zone is applied only when a time is shown to a person.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -16,8 +16,19 @@ class Clock(Protocol):
 
 
 class SystemClock:
+    """The computer's clock, moved by `offset` (`CXBOT_CLOCK_OFFSET`).
+
+    The offset lets a demo or a test run cxbot's processes on another day than today: every
+    date cxbot reasons about (deadlines, reminders, working hours, the digest week) follows it.
+    What Slack itself dates, such as the timestamp of a signed request, is still checked against
+    the computer's own clock.
+    """
+
+    def __init__(self, offset: timedelta = timedelta(0)) -> None:
+        self._offset = offset
+
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return datetime.now(UTC) + self._offset
 
 
 class FixedClock:

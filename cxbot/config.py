@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
+from cxbot.clock import SystemClock
 from cxbot.store.db import DEFAULT_DATABASE_URL
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -26,6 +28,7 @@ class Settings:
     log_format: str
     log_level: str
     sweep_seconds: float
+    clock_offset: timedelta = timedelta(0)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -39,6 +42,12 @@ class Settings:
             raise ConfigError("CXBOT_SWEEP_SECONDS must be a number of seconds") from None
         if not 1 <= sweep_seconds <= 3600:
             raise ConfigError("CXBOT_SWEEP_SECONDS must be between 1 and 3600")
+        try:
+            clock_offset = timedelta(seconds=float(env.get("CXBOT_CLOCK_OFFSET") or "0"))
+        except (ValueError, OverflowError):
+            raise ConfigError("CXBOT_CLOCK_OFFSET must be a number of seconds (negative for the past)") from None
+        if abs(clock_offset) > timedelta(days=3660):
+            raise ConfigError("CXBOT_CLOCK_OFFSET must be within ten years (316,224,000 seconds) of today")
         api_url = env.get("CXBOT_SLACK_API_URL") or DEFAULT_SLACK_API_URL
         if not api_url.endswith("/"):
             api_url += "/"
@@ -52,7 +61,12 @@ class Settings:
             log_format=log_format,
             log_level=env.get("CXBOT_LOG_LEVEL", "INFO").upper(),
             sweep_seconds=sweep_seconds,
+            clock_offset=clock_offset,
         )
+
+    def clock(self) -> SystemClock:
+        """The clock every use case reads: the computer's, moved by `CXBOT_CLOCK_OFFSET`."""
+        return SystemClock(self.clock_offset)
 
     def require(self, *names: str) -> None:
         """Raise for the first of these settings that is not set, by its variable name."""

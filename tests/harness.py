@@ -6,6 +6,7 @@ check what the emulator received and what the database holds.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,8 +34,32 @@ COUNCIL_FILE = HERE / "council.toml"
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-cxbot-sandbox"
 CHANNEL = "C0COUNCIL"
-# Monday 23 November 2026, 10:00 in Oslo.
-START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def _start() -> datetime:
+    """The instant every test starts at: `CXBOT_TEST_START` (ISO 8601 with a zone), by default
+    Monday 23 November 2026, 10:00 in Oslo. `.ci/run` moves it to hard dates (a leap day, the nights
+    Europe/Oslo changes its clocks, a Saturday, New Year's Eve) with the computer's clock moved
+    there too, so no test can lean on today's date."""
+    raw = os.environ.get("CXBOT_TEST_START")
+    if not raw:
+        return datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    at = datetime.fromisoformat(raw)
+    if at.tzinfo is None:
+        raise ValueError(f"CXBOT_TEST_START needs a zone, e.g. {raw}+00:00")
+    return at.astimezone(UTC)
+
+
+START = _start()
+
+
+def process_env(**settings: str) -> dict[str, str]:
+    """The environment of a cxbot process a test starts: none of the caller's SLACK_/CXBOT_
+    settings, the given ones, and the test's clock (the process's clock reads START now, and runs)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CXBOT_"))}
+    env["CXBOT_CLOCK_OFFSET"] = f"{(START - datetime.now(UTC)).total_seconds():.3f}"
+    env.update(settings)
+    return env
 
 PEOPLE = {
     "U0CHAIR": "Chair Cho", "U0ADMIN": "Admin Ada",

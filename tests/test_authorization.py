@@ -64,7 +64,6 @@ the chair, not one a withdraw and reopen put back under review.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -86,7 +85,7 @@ from cxbot.slack.blocks import ids
 from cxbot.store.db import make_engine
 from cxbot.store.models import AuditEvent, Base, Department, DigestSend, Hold, Membership, ReviewRequest, Vote
 from tests.conftest import BACKENDS, empty_database
-from tests.harness import BOT_TOKEN, CHANNEL, COUNCIL_FILE, START, Stack, filing_values, running_stack
+from tests.harness import BOT_TOKEN, CHANNEL, COUNCIL_FILE, START, Stack, filing_values, process_env, running_stack
 
 OSLO = ZoneInfo("Europe/Oslo")
 
@@ -359,9 +358,8 @@ def object_(stack: Stack, user: str, request_id: int, reason: str) -> Any:
 
 
 def cli(case: Case, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CXBOT_"))}
-    env.update(CXBOT_DATABASE_URL=case.database_url, SLACK_BOT_TOKEN=BOT_TOKEN,
-               CXBOT_SLACK_API_URL=case.stack.slack.url, CXBOT_LOG_LEVEL="WARNING")
+    env = process_env(CXBOT_DATABASE_URL=case.database_url, SLACK_BOT_TOKEN=BOT_TOKEN,
+                      CXBOT_SLACK_API_URL=case.stack.slack.url, CXBOT_LOG_LEVEL="WARNING")
     return subprocess.run([sys.executable, "-m", "cxbot", *args], capture_output=True, text=True, env=env,
                           timeout=120)
 

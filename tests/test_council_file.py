@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,13 +17,13 @@ from cxbot.services.context import Services
 from cxbot.services.council import load_council
 from cxbot.store.db import make_session_factory
 from cxbot.store.models import AuditEvent, Base, Department, Membership
-from tests.harness import COUNCIL_FILE, START
+from tests.harness import COUNCIL_FILE, START, process_env
 
 GOOD = COUNCIL_FILE.read_text()
 
 
 def cli(*args: str, db: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CXBOT_DATABASE_URL": db}
+    env = process_env(CXBOT_DATABASE_URL=db)
     return subprocess.run([sys.executable, "-m", "cxbot", *args], capture_output=True, text=True, env=env,
                           cwd=cwd, timeout=60)
 

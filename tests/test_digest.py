@@ -208,16 +208,14 @@ def test_weekly_digest_reaches_the_chair_with_the_report_attached(stack) -> None
 
 
 def test_two_digest_senders_at_once_send_one_digest(stack, database_url: str) -> None:  # type: ignore[no-untyped-def]
-    import os
     import subprocess
     import sys
 
-    from tests.harness import BOT_TOKEN
+    from tests.harness import BOT_TOKEN, process_env
 
     stack.file()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CXBOT_"))}
-    env.update(CXBOT_DATABASE_URL=database_url, SLACK_BOT_TOKEN=BOT_TOKEN, CXBOT_SLACK_API_URL=stack.slack.url,
-               CXBOT_LOG_LEVEL="WARNING")
+    env = process_env(CXBOT_DATABASE_URL=database_url, SLACK_BOT_TOKEN=BOT_TOKEN,
+                      CXBOT_SLACK_API_URL=stack.slack.url, CXBOT_LOG_LEVEL="WARNING")
     procs = [subprocess.Popen([sys.executable, "-m", "cxbot", "digest", "send", "--week", "2026-W48"], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=120) for p in procs]

@@ -305,18 +305,16 @@ def test_status_command(stack: Stack) -> None:
 
 def test_two_sweep_processes_started_together_send_each_reminder_once(stack: Stack, database_url: str) -> None:
     """`cxbot sweep --now …` twice at once against one database: every reminder exactly once."""
-    import os
     import subprocess
     import sys
 
-    from tests.harness import BOT_TOKEN
+    from tests.harness import BOT_TOKEN, process_env
 
     requests = [stack.file(title=f"Change {n}") for n in range(8)]
     stack.press("U0LEGAL1", requests[0], ids.APPROVE)     # Legal answered the first one
     expected = 3 * len(requests) - 2                      # Legal's two advocates owe nothing on the first
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CXBOT_"))}
-    env.update(CXBOT_DATABASE_URL=database_url, SLACK_BOT_TOKEN=BOT_TOKEN, CXBOT_SLACK_API_URL=stack.slack.url,
-               CXBOT_LOG_LEVEL="WARNING")
+    env = process_env(CXBOT_DATABASE_URL=database_url, SLACK_BOT_TOKEN=BOT_TOKEN,
+                      CXBOT_SLACK_API_URL=stack.slack.url, CXBOT_LOG_LEVEL="WARNING")
     now = oslo(24, 10).isoformat()
     procs = [subprocess.Popen([sys.executable, "-m", "cxbot", "sweep", "--now", now], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]

@@ -27,7 +27,7 @@ from cxbot.slack.blocks import ids
 from cxbot.store.journal import Waiting
 from cxbot.store.models import AuditEvent, OutboxItem, Press, Reminder, ReviewRequest, SlackMessage, Vote
 from tests.conftest import POSTGRES
-from tests.harness import BOT_TOKEN, CHANNEL, COUNCIL_FILE, SIGNING_SECRET, filing_values, make_emulator
+from tests.harness import BOT_TOKEN, CHANNEL, COUNCIL_FILE, SIGNING_SECRET, filing_values, make_emulator, process_env
 
 ADVOCATES = [f"U0SUPP{i:02d}" for i in range(40)]
 COUNCIL = COUNCIL_FILE.read_text().replace(
@@ -41,11 +41,9 @@ def free_port() -> int:
 
 
 def env_for(database_url: str, emulator: SlackEmulator, council: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CXBOT_"))}
-    env.update(CXBOT_DATABASE_URL=database_url, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=SIGNING_SECRET,
-               CXBOT_SLACK_API_URL=emulator.url, CXBOT_COUNCIL_FILE=str(council), CXBOT_LOG_LEVEL="WARNING",
-               **extra)
-    return env
+    return process_env(CXBOT_DATABASE_URL=database_url, SLACK_BOT_TOKEN=BOT_TOKEN,
+                       SLACK_SIGNING_SECRET=SIGNING_SECRET, CXBOT_SLACK_API_URL=emulator.url,
+                       CXBOT_COUNCIL_FILE=str(council), CXBOT_LOG_LEVEL="WARNING", **extra)
 
 
 @contextmanager

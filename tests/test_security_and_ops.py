@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
 from cxbot.store.models import AuditEvent, Comment, ReviewRequest
-from tests.harness import BOT_TOKEN, CHANNEL, COUNCIL_FILE, SIGNING_SECRET, Stack, make_emulator
+from tests.harness import BOT_TOKEN, CHANNEL, COUNCIL_FILE, SIGNING_SECRET, START, Stack, make_emulator, process_env
 
 COMMAND = (b"token=x&team_id=TCXBOT&user_id=U0BILLLEAD&command=%2Fcx-review&text=help"
            b"&trigger_id=t&channel_id=C0COUNCIL")
@@ -85,9 +85,7 @@ def _cxbot(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.C
 
 
 def _env(database_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CXBOT_"))}
-    env.update({"CXBOT_DATABASE_URL": database_url, **extra})
-    return env
+    return process_env(CXBOT_DATABASE_URL=database_url, **extra)
 
 
 @pytest.mark.parametrize("missing", ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"])
@@ -97,6 +95,14 @@ def test_serve_without_a_secret_says_which(database_url: str, missing: str) -> N
     result = _cxbot("serve", env=env)
     assert result.returncode == 2
     assert result.stderr.strip() == f"cxbot: {missing} is not set"
+
+
+@pytest.mark.parametrize("offset", ["tomorrow", "1e12", "nan"])
+def test_a_clock_offset_that_is_not_a_sane_number_of_seconds_stops_serve(database_url: str, offset: str) -> None:
+    env = _env(database_url, SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", CXBOT_CLOCK_OFFSET=offset)
+    result = _cxbot("serve", env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().startswith("cxbot: CXBOT_CLOCK_OFFSET must be"), result.stderr
 
 
 def test_socket_mode_needs_the_app_token(database_url: str) -> None:
@@ -151,3 +157,6 @@ def test_cxbot_serve_under_gunicorn_handles_a_signed_request(database_url: str, 
 
     with Session(engine) as s:
         assert s.scalar(select(func.count()).select_from(ReviewRequest)) == 1
+        # The served processes ran on the test's clock (CXBOT_CLOCK_OFFSET), not on today's date.
+        filed = s.scalar(select(ReviewRequest.created_at))
+        assert filed is not None and abs(filed.replace(tzinfo=UTC) - START) < timedelta(minutes=2)
