@@ -11,8 +11,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as wall_time
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -36,21 +38,43 @@ BOT_TOKEN = "xoxb-cxbot-sandbox"
 CHANNEL = "C0COUNCIL"
 
 
+OSLO = ZoneInfo("Europe/Oslo")  # the test council's zone (tests/council.toml)
+
+
 def _start() -> datetime:
-    """The instant every test starts at: `CXBOT_TEST_START` (ISO 8601 with a zone), by default
-    Monday 23 November 2026, 10:00 in Oslo. `.ci/run` moves it to hard dates (a leap day, the nights
-    Europe/Oslo changes its clocks, a Saturday, New Year's Eve) with the computer's clock moved
-    there too, so no test can lean on today's date."""
-    raw = os.environ.get("CXBOT_TEST_START")
-    if not raw:
-        return datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-    at = datetime.fromisoformat(raw)
-    if at.tzinfo is None:
-        raise ValueError(f"CXBOT_TEST_START needs a zone, e.g. {raw}+00:00")
-    return at.astimezone(UTC)
+    """The instant every test starts at: 10:00 in Oslo on the Monday of the week of
+    `CXBOT_TEST_DATE` (YYYY-MM-DD), by default Monday 23 November 2026.
+
+    Tests tell their story from there, a working week and more, in dates relative to START; the
+    cxbot processes a test starts read START too (`process_env`). `.ci/run` moves the week onto
+    hard dates (a leap day, the Sundays Europe/Oslo changes its clocks, a Saturday, New Year's
+    Eve), so no test leans on today's date and every story crosses the hard date."""
+    raw = os.environ.get("CXBOT_TEST_DATE")
+    try:
+        day = date.fromisoformat(raw) if raw else date(2026, 11, 23)
+    except ValueError:
+        raise ValueError(f"CXBOT_TEST_DATE must be a date, YYYY-MM-DD, not {raw!r}") from None
+    monday = day - timedelta(days=day.weekday())
+    return datetime.combine(monday, wall_time(10), tzinfo=OSLO).astimezone(UTC)
 
 
 START = _start()
+
+
+def day(n: int) -> date:
+    """The date `n` days after START's Monday (negative: before)."""
+    return START.astimezone(OSLO).date() + timedelta(days=n)
+
+
+def local(n: int, hour: int, minute: int = 0) -> datetime:
+    """`n` days after START's Monday at hour:minute on Oslo's wall clock."""
+    return datetime.combine(day(n), wall_time(hour, minute), tzinfo=OSLO)
+
+
+def iso_week(n: int = 0) -> str:
+    """The ISO week `n` weeks after START's, named as the digest names it (e.g. 2026-W48)."""
+    year, week, _ = (day(0) + timedelta(weeks=n)).isocalendar()
+    return f"{year}-W{week:02d}"
 
 
 def process_env(**settings: str) -> dict[str, str]:

@@ -70,10 +70,8 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -85,9 +83,19 @@ from cxbot.slack.blocks import ids
 from cxbot.store.db import make_engine
 from cxbot.store.models import AuditEvent, Base, Department, DigestSend, Hold, Membership, ReviewRequest, Vote
 from tests.conftest import BACKENDS, empty_database
-from tests.harness import BOT_TOKEN, CHANNEL, COUNCIL_FILE, START, Stack, filing_values, process_env, running_stack
-
-OSLO = ZoneInfo("Europe/Oslo")
+from tests.harness import (
+    BOT_TOKEN,
+    CHANNEL,
+    COUNCIL_FILE,
+    START,
+    Stack,
+    day,
+    filing_values,
+    iso_week,
+    local,
+    process_env,
+    running_stack,
+)
 
 ROLES = {
     "filer": "U0BILLLEAD",
@@ -150,7 +158,7 @@ def prepare(stack: Stack) -> Stack:
     """The council of every case: a second Billing lead, and U0SUP1 away with U0SUPLEAD for them."""
     stack.slack.add_user(ROLES["filing_lead"], "Bill (second Billing lead)")
     stack.load_council(COUNCIL)
-    away = stack.people.slash_command(AWAY, "/cx-review", f"away <@{ROLES['substitute']}> until 2026-12-24")
+    away = stack.people.slash_command(AWAY, "/cx-review", f"away <@{ROLES['substitute']}> until {day(31)}")
     assert f"<@{ROLES['substitute']}> answers for you" in away.json()["text"]
     return stack
 
@@ -226,9 +234,6 @@ class Case:
 
 
 # --- what a person sees, and what the database holds ------------------------------------
-
-def oslo(day: int, hour: int, month: int = 11) -> datetime:
-    return datetime(2026, month, day, hour, 0, tzinfo=OSLO)
 
 
 def action_ids(message: Any) -> list[str]:
@@ -504,11 +509,11 @@ def reopen(case: Case) -> None:
 def chair_decision(case: Case) -> None:
     stack, user = case.stack, case.user
     rid = stack.file()
-    stack.sweep(oslo(3, 9, month=12))           # due 2 Dec 17:00, nobody answered: to the Billing leads
+    stack.sweep(local(10, 9))           # due 2 Dec 17:00, nobody answered: to the Billing leads
     for lead in (FILER, ROLES["filing_lead"]):
         told = dms_to(stack, lead, f"CX review #{rid} is escalated to you")
         assert told and all(action_ids(m) == [] for m in told), "the leads chase; they do not decide"
-    stack.sweep(oslo(7, 9, month=12))           # two working days later: the chair
+    stack.sweep(local(14, 9))           # two working days later: the chair
     assert stack.request(rid).status is Status.ESCALATED
     chair_dm = dms_to(stack, ROLES["chair"], f"CX review #{rid} is escalated to you")[-1]
     assert action_ids(chair_dm) == [ids.DECIDE_APPROVE, ids.DECIDE_REJECT]
@@ -596,7 +601,7 @@ def digest_send(case: Case) -> None:
         no_slack_command(case, "digest send")
         return
     stack.file(title="Dunning letters")
-    week = "2026-W48"
+    week = iso_week()
     first = cli(case, "digest", "send", "--week", week)
     assert (first.returncode, first.stdout.strip()) == (0, f"sent the digest of {week}"), first
     stack.settle()
@@ -678,7 +683,7 @@ def test_an_away_advocate_cannot_resolve_while_their_substitute_answers(stack: S
     stack.people.slash_command(AWAY, "/cx-review", "back")
     rid = stack.file()
     note = object_(stack, AWAY, rid, "Refunds are not covered")
-    stack.people.slash_command(AWAY, "/cx-review", f"away <@{ROLES['substitute']}> until 2026-12-24")
+    stack.people.slash_command(AWAY, "/cx-review", f"away <@{ROLES['substitute']}> until {day(31)}")
     refused_anyhow(stack, AWAY, lambda: press(stack, AWAY, note, ids.RESOLVE))
 
 
@@ -686,8 +691,8 @@ def test_an_away_advocate_cannot_resolve_while_their_substitute_answers(stack: S
 def test_the_chair_cannot_decide_a_request_no_longer_escalated(stack: Stack) -> None:
     chair = ROLES["chair"]
     rid = stack.file()
-    stack.sweep(oslo(3, 9, month=12))
-    stack.sweep(oslo(7, 9, month=12))
+    stack.sweep(local(10, 9))
+    stack.sweep(local(14, 9))
     press(stack, chair, dms_to(stack, chair, "escalated to you")[-1], ids.DECIDE_REJECT)
     view = modal_of(stack, chair, ids.DECIDE_VIEW)
     press(stack, FILER, withdrawn(stack, rid), ids.REOPEN)

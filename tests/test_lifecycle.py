@@ -4,19 +4,11 @@ escalation, expiry, substitutes and holds."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from cxbot.domain.model import Status, VoteKind
 from cxbot.slack.blocks import ids
 from cxbot.store.models import AuditEvent, Escalation, Reminder, Vote
-from tests.harness import CHANNEL, COUNCIL_FILE, Stack
-
-OSLO = ZoneInfo("Europe/Oslo")
-
-
-def oslo(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
-    return datetime(2026, month, day, hour, minute, tzinfo=OSLO)
+from tests.harness import CHANNEL, COUNCIL_FILE, OSLO, Stack, day, local
 
 
 def texts(message) -> str:  # type: ignore[no-untyped-def]
@@ -151,27 +143,27 @@ def test_reminders_go_only_to_those_who_owe_an_answer_in_their_working_hours(sta
     stack.slack.add_user("U0SUP1", "Sam (Support, New York)", tz="America/New_York")
     rid = stack.file()                                    # Monday 10:00 in Oslo
     stack.press("U0LEGAL1", rid, ids.APPROVE)             # Legal has answered
-    assert stack.sweep(oslo(23, 15)).reminders == 0       # too soon: one working day first
-    report = stack.sweep(oslo(24, 10))                    # Tuesday 10:00 Oslo = 04:00 in New York
+    assert stack.sweep(local(0, 15)).reminders == 0       # too soon: one working day first
+    report = stack.sweep(local(1, 10))                    # Tuesday 10:00 Oslo = 04:00 in New York
     assert report.reminders == 0
-    report = stack.sweep(oslo(24, 16))                    # 10:00 in New York
+    report = stack.sweep(local(1, 16))                    # 10:00 in New York
     assert report.reminders == 1
     reminders = dms_to(stack, "U0SUP1", "still outstanding")
     assert len(reminders) == 1 and action_ids(reminders[0])[:3] == [ids.APPROVE, ids.OBJECT, ids.ABSTAIN]
     assert dms_to(stack, "U0LEGAL1", "Reminder") == [] and dms_to(stack, "U0LEGAL2", "Reminder") == []
-    assert stack.sweep(oslo(24, 20)).reminders == 0       # same day: at most one a day
+    assert stack.sweep(local(1, 20)).reminders == 0       # same day: at most one a day
     # The reminder's buttons work: the vote counts.
     press_in(stack, "U0SUP1", reminders[0], ids.APPROVE)
     assert stack.request(rid).status is Status.APPROVED
-    assert stack.sweep(oslo(25, 16)).reminders == 0       # nobody owes anything now
+    assert stack.sweep(local(2, 16)).reminders == 0       # nobody owes anything now
 
 
 def test_closing_soon_reminder_comes_once_before_the_deadline(stack: Stack) -> None:
     rid = stack.file(magnitude="minor")                   # minor: due in 3 working days, Thursday 17:00
-    assert stack.request(rid).due_at == oslo(26, 17)
+    assert stack.request(rid).due_at == local(3, 17)
     stack.press("U0LEGAL1", rid, ids.APPROVE)
-    stack.sweep(oslo(25, 9))
-    stack.sweep(oslo(26, 9))                              # within 24 h of the deadline
+    stack.sweep(local(2, 9))
+    stack.sweep(local(3, 9))                              # within 24 h of the deadline
     closing = dms_to(stack, "U0SUP1", "Closing soon")
     assert len(closing) == 1
     assert [r.kind for r in stack.all(Reminder, order_by=Reminder.id)] == ["daily", "closing"]
@@ -180,16 +172,16 @@ def test_closing_soon_reminder_comes_once_before_the_deadline(stack: Stack) -> N
 def test_deadline_escalates_to_the_leads_then_the_chair_who_decides(stack: Stack) -> None:
     rid = stack.file()
     stack.press("U0LEGAL1", rid, ids.APPROVE)
-    assert stack.request(rid).due_at == oslo(2, 17, month=12)
-    stack.sweep(oslo(2, 16, month=12))
+    assert stack.request(rid).due_at == local(9, 17)
+    stack.sweep(local(9, 16))
     assert stack.request(rid).status is Status.OPEN
-    report = stack.sweep(oslo(3, 9, month=12))
+    report = stack.sweep(local(10, 9))
     assert report.escalations == 1 and stack.request(rid).status is Status.ESCALATED
     assert dms_to(stack, "U0BILLLEAD", "escalated to you")
     assert "Escalated to the filing department's leads: the deadline passed with Support still outstanding" \
         in [m.text for m in stack.slack.thread(CHANNEL, stack.parent(rid).ts)][-1]
-    assert stack.sweep(oslo(4, 9, month=12)).escalations == 0   # one working day later: not yet
-    assert stack.sweep(oslo(7, 9, month=12)).escalations == 1   # two working days later: the chair
+    assert stack.sweep(local(11, 9)).escalations == 0   # one working day later: not yet
+    assert stack.sweep(local(14, 9)).escalations == 1   # two working days later: the chair
     chair_dm = dms_to(stack, "U0CHAIR", "escalated to you")[-1]
     assert action_ids(chair_dm) == [ids.DECIDE_APPROVE, ids.DECIDE_REJECT]
     assert [(e.step, e.target) for e in stack.all(Escalation, order_by=Escalation.step)] == [(1, "leads"), (2, "chair")]
@@ -212,7 +204,7 @@ def test_chair_rejection_records_the_dissent(stack: Stack) -> None:
     rid = stack.file()
     stack.press("U0LEGAL1", rid, ids.APPROVE)
     stack.load_council(COUNCIL_FILE.read_text() + "\n[escalation]\nladder = [\"chair\"]\n")
-    stack.sweep(oslo(3, 9, month=12))
+    stack.sweep(local(10, 9))
     chair_dm = dms_to(stack, "U0CHAIR", "escalated to you")[-1]
     press_in(stack, "U0CHAIR", chair_dm, ids.DECIDE_REJECT)
     stack.slack.wait_for(lambda: stack.slack.open_views("U0CHAIR"))
@@ -227,15 +219,15 @@ def test_chair_rejection_records_the_dissent(stack: Stack) -> None:
 def test_objection_standing_too_long_escalates(stack: Stack) -> None:
     rid = stack.file()
     object_(stack, "U0SUP1", rid, "No")
-    assert stack.sweep(oslo(27, 10)).escalations == 0     # 4 working days
-    assert stack.sweep(oslo(30, 10)).escalations == 1     # 5 working days
+    assert stack.sweep(local(4, 10)).escalations == 0     # 4 working days
+    assert stack.sweep(local(7, 10)).escalations == 1     # 5 working days
     assert "blocking objection has stood for 5 working days" in stack.all(Escalation)[0].reason
 
 
 def test_expiry_without_escalation_then_reopen(stack: Stack) -> None:
     stack.load_council(COUNCIL_FILE.read_text() + "\n[escalation]\nladder = []\n")
     rid = stack.file()
-    stack.sweep(oslo(3, 9, month=12))
+    stack.sweep(local(10, 9))
     assert stack.request(rid).status is Status.EXPIRED
     assert dms_to(stack, "U0BILLLEAD", "expired")
     assert action_ids(stack.parent(rid)) == [ids.REOPEN]
@@ -243,18 +235,18 @@ def test_expiry_without_escalation_then_reopen(stack: Stack) -> None:
     assert stack.request(rid).status is Status.EXPIRED
     press_in(stack, "U0BILLLEAD", stack.parent(rid), ids.REOPEN)
     request = stack.request(rid)
-    assert request.status is Status.OPEN and request.due_at > oslo(3, 9, month=12)
+    assert request.status is Status.OPEN and request.due_at > local(10, 9)
 
 
 def test_substitute_votes_on_behalf_of_an_away_advocate_and_gets_the_reminders(stack: Stack) -> None:
-    bad = stack.people.slash_command("U0SUP1", "/cx-review", "away <@U0LEGAL1> until 2026-12-24")
+    bad = stack.people.slash_command("U0SUP1", "/cx-review", f"away <@U0LEGAL1> until {day(31)}")
     assert "not a lead or advocate of your department" in bad.json()["text"]
-    ok = stack.people.slash_command("U0SUP1", "/cx-review", "away <@U0SUPLEAD|sue> until 2026-12-24")
+    ok = stack.people.slash_command("U0SUP1", "/cx-review", f"away <@U0SUPLEAD|sue> until {day(31)}")
     assert "<@U0SUPLEAD> answers for you" in ok.json()["text"]
     rid = stack.file()
     assert "<@U0SUPLEAD>" in stack.prompt(rid).mentions and "<@U0SUP1>" not in stack.prompt(rid).mentions
     stack.press("U0LEGAL1", rid, ids.APPROVE)
-    stack.sweep(oslo(24, 10))
+    stack.sweep(local(1, 10))
     assert dms_to(stack, "U0SUPLEAD", "you answer for <@U0SUP1>") and not dms_to(stack, "U0SUP1", "Reminder")
     stack.press("U0SUPLEAD", rid, ids.APPROVE)
     stack.settle()
@@ -284,12 +276,12 @@ def test_hold_pauses_the_department_then_lapses(stack: Stack) -> None:
     assert request.status is Status.ON_HOLD
     assert request.due_at > due
     assert "on hold until" in texts(stack.parent(rid))
-    assert stack.sweep(oslo(24, 10)).reminders == 0       # Support is on hold: no reminder
-    report = stack.sweep(oslo(25, 17, 30))                # the hold ran out at Wednesday 17:00
+    assert stack.sweep(local(1, 10)).reminders == 0       # Support is on hold: no reminder
+    report = stack.sweep(local(2, 17, 30))                # the hold ran out at Wednesday 17:00
     assert report.holds_lapsed == 1
     assert stack.request(rid).status is Status.OPEN
     assert any("hold has lapsed" in m.text for m in stack.slack.thread(CHANNEL, stack.parent(rid).ts))
-    assert stack.sweep(oslo(26, 10)).reminders == 1
+    assert stack.sweep(local(3, 10)).reminders == 1
 
 
 def test_status_command(stack: Stack) -> None:
@@ -315,12 +307,12 @@ def test_two_sweep_processes_started_together_send_each_reminder_once(stack: Sta
     expected = 3 * len(requests) - 2                      # Legal's two advocates owe nothing on the first
     env = process_env(CXBOT_DATABASE_URL=database_url, SLACK_BOT_TOKEN=BOT_TOKEN,
                       CXBOT_SLACK_API_URL=stack.slack.url, CXBOT_LOG_LEVEL="WARNING")
-    now = oslo(24, 10).isoformat()
+    now = local(1, 10).isoformat()
     procs = [subprocess.Popen([sys.executable, "-m", "cxbot", "sweep", "--now", now], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
-    stack.clock.set(oslo(24, 10))
+    stack.clock.set(local(1, 10))
     stack.settle()
     reminders = [m for user in ("U0LEGAL1", "U0LEGAL2", "U0SUP1") for m in dms_to(stack, user, "Reminder")]
     assert len(reminders) == expected
@@ -334,7 +326,7 @@ TWO_APPROVALS = COUNCIL_FILE.read_text() + "\n[policies.major]\napprovals = 2\n"
 
 def test_a_reopened_request_escalates_again(stack: Stack) -> None:
     rid = stack.file()
-    stack.sweep(oslo(3, 9, month=12))
+    stack.sweep(local(10, 9))
     assert stack.request(rid).status is Status.ESCALATED
     press_in(stack, "U0BILLLEAD", stack.parent(rid), ids.WITHDRAW)
     press_in(stack, "U0BILLLEAD", stack.parent(rid), ids.REOPEN)
@@ -347,23 +339,23 @@ def test_a_reopened_request_escalates_again(stack: Stack) -> None:
 def test_amending_keeps_the_deadline_a_reopen_gave(stack: Stack) -> None:
     stack.load_council(COUNCIL_FILE.read_text() + "\n[escalation]\nladder = []\n")
     rid = stack.file()
-    stack.sweep(oslo(3, 9, month=12))
-    stack.clock.set(oslo(7, 9, month=12))
+    stack.sweep(local(10, 9))
+    stack.clock.set(local(14, 9))
     press_in(stack, "U0BILLLEAD", stack.parent(rid), ids.REOPEN)
     due = stack.request(rid).due_at
     press_in(stack, "U0BILLLEAD", stack.parent(rid), ids.AMEND)
     stack.slack.wait_for(lambda: stack.slack.open_views("U0BILLLEAD"))
-    stack.people.submit_view("U0BILLLEAD", {"title": "Clearer title", "decision_by": "2026-12-31"})
+    stack.people.submit_view("U0BILLLEAD", {"title": "Clearer title", "decision_by": day(38).isoformat()})
     stack.settle()
     assert stack.request(rid).due_at == due
-    assert stack.sweep(oslo(8, 9, month=12)).expired == 0
+    assert stack.sweep(local(15, 9)).expired == 0
 
 
 def test_an_away_advocate_and_their_substitute_hold_one_seat(stack: Stack) -> None:
     stack.load_council(TWO_APPROVALS)
     rid = stack.file()
     stack.press("U0LEGAL1", rid, ids.APPROVE)
-    stack.people.slash_command("U0LEGAL1", "/cx-review", "away <@U0LEGALLEAD> until 2026-12-24")
+    stack.people.slash_command("U0LEGAL1", "/cx-review", f"away <@U0LEGALLEAD> until {day(31)}")
     stack.press("U0LEGAL1", rid, ids.ABSTAIN)             # away: the vote has passed to the substitute
     stack.settle()
     assert "answers for you while you are away" in stack.slack.ephemerals("U0LEGAL1")[-1].text
@@ -427,9 +419,9 @@ def test_holds_only_for_outstanding_departments_once_and_in_working_days(stack: 
     assert "already answered" in hold(stack, "U0LEGAL2", rid)["refused"]
     due = stack.request(rid).due_at
     assert hold(stack, "U0SUP1", rid, "2") == {}
-    assert stack.request(rid).due_at == oslo(4, 17, month=12)   # Wednesday + 2 working days: Friday 17:00
-    assert due == oslo(2, 17, month=12)
-    stack.sweep(oslo(26, 17, 30))                               # the hold lapses
+    assert stack.request(rid).due_at == local(11, 17)   # Wednesday + 2 working days: Friday 17:00
+    assert due == local(9, 17)
+    stack.sweep(local(3, 17, 30))                               # the hold lapses
     assert "already had its hold" in hold(stack, "U0SUP1", rid)["refused"]
 
 
@@ -446,8 +438,8 @@ def test_reminders_skip_those_who_voted_and_closing_soon_stops_at_the_deadline(s
     stack.load_council(TWO_APPROVALS)
     rid = stack.file()
     stack.press("U0LEGAL1", rid, ids.APPROVE)              # Legal still owes a second approval
-    stack.sweep(oslo(24, 10))
+    stack.sweep(local(1, 10))
     assert dms_to(stack, "U0LEGAL2", "Reminder") and not dms_to(stack, "U0LEGAL1", "Reminder")
-    stack.sweep(oslo(3, 10, month=12))                      # after the deadline: no "closing soon"
+    stack.sweep(local(10, 10))                      # after the deadline: no "closing soon"
     assert not dms_to(stack, "U0LEGAL2", "Closing soon")
     assert stack.count(Reminder, Reminder.kind == "closing") == 0
