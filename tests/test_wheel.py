@@ -40,8 +40,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("wheel")
     src = tmp / "src"
     shutil.copytree(ROOT, src, ignore=NOT_SOURCES)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
-                    "--wheel-dir", str(tmp / "dist"), str(src)], check=True, capture_output=True, timeout=120)
+    _pip("wheel", "--no-deps", "--no-build-isolation", "--no-index", "--wheel-dir", str(tmp / "dist"), str(src))
     (built,) = (tmp / "dist").glob("cxbot-*.whl")
     return built
 
@@ -56,9 +55,14 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
                           check=True, capture_output=True, text=True).stdout.strip()
     ours = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
     Path(site, "test-dependencies.pth").write_text("".join(f"{d}\n" for d in ours))
-    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
-                    "--no-index", str(wheel)], check=True, capture_output=True, timeout=120)
+    _pip("--python", str(python), "install", "--no-deps", "--no-index", str(wheel))
     return env_dir / "bin"
+
+
+def _pip(*args: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "pip", "--quiet", *args], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, f"pip {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
 
 
 @pytest.fixture
