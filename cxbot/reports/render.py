@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
+from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from cxbot.reports import charts
 from cxbot.reports.model import Digest, Objection, StageStats
 from cxbot.slack.text import clip, escape
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES = "cxbot.templates"  # the top-level templates/, as pyproject.toml installs it
 FORMATS = ("text", "html", "slack")
 
 MAX_BLOCKS = 50          # per message (Slack rejects more; slack_sdk does not check it)
@@ -140,7 +140,7 @@ def busiest_stages(stages: Iterable[StageStats]) -> list[StageStats]:
 
 def _environment() -> Environment:
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
+        loader=FileSystemLoader(str(resources.files(TEMPLATES))),
         autoescape=select_autoescape(enabled_extensions=("html.j2", "html", "svg"), default=False),
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from alembic import command
@@ -11,15 +12,30 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import Engine
 
-ROOT = Path(__file__).resolve().parents[2]
+MIGRATIONS = "cxbot.migrations"
+
+
+def migrations_dir() -> Path:
+    """The migrations as installed with cxbot (the checkout's `migrations/` in an editable install).
+
+    Alembic reads a script directory from the file system, so the package must be installed as
+    files, which pip always does.
+    """
+    try:
+        found = resources.files(MIGRATIONS)
+    except ModuleNotFoundError:
+        raise RuntimeError("cxbot's migrations are not installed: install cxbot with pip "
+                           "(`pip install .`, or `pip install -e .` in a checkout)") from None
+    if not isinstance(found, Path) or not (found / "env.py").is_file():
+        raise RuntimeError(f"cxbot's migrations are not installed as files ({found}): reinstall cxbot with pip")
+    return found
 
 
 def alembic_config() -> Config:
-    ini = ROOT / "alembic.ini"
-    if not (ROOT / "migrations").is_dir():
-        raise RuntimeError(f"migrations not found at {ROOT / 'migrations'}: install cxbot from its checkout")
-    cfg = Config(str(ini)) if ini.exists() else Config()
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    """Alembic's settings for cxbot's own commands; the checkout's alembic.ini is for `alembic` alone."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.set_main_option("path_separator", "os")
     return cfg
 
 
