@@ -12,7 +12,7 @@ def escape(text: str) -> str:
 
 
 def clip(text: str, limit: int) -> str:
-    """Shorten mrkdwn to `limit` characters with "…", never cutting an `&amp;` escape or a
+    """Shorten already escaped mrkdwn to `limit` characters with "…", never cutting an `&amp;` escape or a
     `<@U…>` mention or `<url|label>` link in two (half of one would show as garbage)."""
     if len(text) <= limit:
         return text
@@ -24,6 +24,13 @@ def clip(text: str, limit: int) -> str:
     if angle != -1 and ">" not in cut[angle:]:
         cut = cut[:angle]
     return cut + "…"
+
+
+def clip_plain(text: str, limit: int) -> str:
+    """Shorten plain text (a header, an option, text about to be escaped) to `limit`
+    characters with "…". Plain text has no escapes or links to keep whole, so `&` and `<`
+    are characters like any other; `clip` would cut the text short at them."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def quote(text: str) -> str:

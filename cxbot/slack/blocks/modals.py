@@ -24,7 +24,7 @@ from slack_sdk.models.views import View
 
 from cxbot.domain.model import NOTE_MAX, SUMMARY_MAX, TITLE_MAX, Draft, Impact, Magnitude, VoteKind
 from cxbot.slack.blocks import ids
-from cxbot.slack.text import clip, escape
+from cxbot.slack.text import clip, clip_plain, escape
 
 
 @functools.lru_cache(maxsize=64)
@@ -43,7 +43,7 @@ def filing_modal(*, departments: list[tuple[str, str]], stages: tuple[str, ...],
     Block ids are the draft's field names, so errors land on the right field. An
     amendment keeps its department and offers a full re-review instead.
     """
-    options = {s: Option(text=clip(s, 75), value=s) for s in stages}
+    options = {s: Option(text=clip_plain(s, 75), value=s) for s in stages}
     impacts = {i: Option(text=i.label, value=i.value) for i in Impact}
     magnitudes = {m: Option(text=m.label, value=m.value) for m in Magnitude}
     blocks = [
@@ -55,7 +55,7 @@ def filing_modal(*, departments: list[tuple[str, str]], stages: tuple[str, ...],
             initial_value=initial.summary if initial else None)),
     ]
     if amending is None:
-        dept_options = [Option(text=clip(name, 75), value=key) for key, name in departments]
+        dept_options = [Option(text=clip_plain(name, 75), value=key) for key, name in departments]
         blocks.append(InputBlock(block_id="department", label="Filing department", element=StaticSelectElement(
             action_id="value", options=dept_options, initial_option=dept_options[0])))
     chosen = [options[s] for s in (initial.stages if initial else ()) if s in options]
