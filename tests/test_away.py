@@ -31,8 +31,10 @@ def test_away_accepts_escaped_mentions_and_explains_plain_names(stack: Stack) ->
     assert {(s.advocate, s.substitute, s.until) for s in stack.all(Substitute)} == {
         ("U0LEGAL1", "U0LEGAL2", until), ("U0SUP1", "U0SUPLEAD", until)}
 
-    # Text that is not a mention is repeated escaped.
+    # Text that is not a mention is repeated escaped once: Slack has already escaped `&`, `<`, `>`.
     assert "`&lt;!here&gt;`" in away(stack, "U0LEGAL1", f"away <!here> until {until.isoformat()}")
+    told = away(stack, "U0LEGAL1", f"away Liv &amp; Lars until {until.isoformat()}")
+    assert "`Liv &amp; Lars`" in told and "&amp;amp;" not in told
 
 
 def open_away_form(stack: Stack, user: str) -> dict[str, Any]:

@@ -11,6 +11,12 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(text: str) -> str:
+    """Undo Slack's escaping of what a person typed (`&amp;`, `&lt;`, `&gt;` in slash command
+    and message text), so that `escape` repeats it as typed instead of escaping it twice."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def clip(text: str, limit: int) -> str:
     """Shorten already escaped mrkdwn to `limit` characters with "…", never cutting an `&amp;` escape or a
     `<@U…>` mention or `<url|label>` link in two (half of one would show as garbage)."""

@@ -75,7 +75,8 @@ def department_lines(view: RequestView) -> str:
         if dept.department in on_hold and dept.outstanding:
             hold = on_hold[dept.department]
             icon = "⏸️"
-            parts.append(f"on hold until {local_time(hold.until, view.timezone)}: {escape(clip_plain(hold.reason, 200))}")
+            until = local_time(hold.until, view.timezone)
+            parts.append(f"on hold until {until}: {escape(clip_plain(hold.reason, 200))}")
         lines.append(f"{icon} *{name}*: " + ("; ".join(parts) if parts else "outstanding"))
     return "\n".join(lines)
 

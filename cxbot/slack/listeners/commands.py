@@ -14,7 +14,7 @@ from cxbot.services.context import Services
 from cxbot.slack.blocks.modals import away_modal, away_saved_text, new_filing_view
 from cxbot.slack.blocks.request import status_message
 from cxbot.slack.replies import AfterAck, answers_errors
-from cxbot.slack.text import escape
+from cxbot.slack.text import escape, unescape
 
 COMMAND = "/cx-review"
 
@@ -49,7 +49,7 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
             ack(response_type="ephemeral", text="Welcome back: you answer for yourself again." if ended
                 else "You had no substitute standing in for you.")
         else:
-            ack(response_type="ephemeral", text=f"I don't know `{escape(words[0])}`.\n\n{HELP}")
+            ack(response_type="ephemeral", text=f"I don't know `{escape(unescape(words[0]))}`.\n\n{HELP}")
 
 
 AWAY_USAGE = (f"Usage: `{COMMAND} away @colleague until 2026-12-24` (pick the colleague from the list Slack "
@@ -67,13 +67,13 @@ def away_reply(cx: Services, user: str, text: str) -> str:
     who, raw_until = parsed["who"].strip(), parsed["until"]
     picked = MENTION.match(who)
     if picked is None:
-        return (f"I can't tell who `{escape(who)}` is: Slack sent the name as typed, not the person. Type @ and "
-                f"pick your colleague from the list Slack offers, or type `{COMMAND} away` alone to choose them "
-                f"in a form.")
+        return (f"I can't tell who `{escape(unescape(who))}` is: Slack sent the name as typed, not the person. "
+                f"Type @ and pick your colleague from the list Slack offers, or type `{COMMAND} away` alone to "
+                f"choose them in a form.")
     try:
         until = date.fromisoformat(raw_until)
     except ValueError:
-        return f"`{escape(raw_until)}` is not a date like 2026-12-24. {AWAY_USAGE}"
+        return f"`{escape(unescape(raw_until))}` is not a date like 2026-12-24. {AWAY_USAGE}"
     row = substitutes.set_away(cx.uow(), actor=user, substitute=picked[1], until=until, clock=cx.clock)
     return away_saved_text(substitute=row.substitute, until=row.until, command=COMMAND)
 
