@@ -240,7 +240,7 @@ def test_expiry_without_escalation_then_reopen(stack: Stack) -> None:
 
 def test_substitute_votes_on_behalf_of_an_away_advocate_and_gets_the_reminders(stack: Stack) -> None:
     bad = stack.people.slash_command("U0SUP1", "/cx-review", f"away <@U0LEGAL1> until {day(31)}")
-    assert "not a lead or advocate of your department" in bad.json()["text"]
+    assert "Pick a lead or advocate of Support" in bad.json()["text"]
     ok = stack.people.slash_command("U0SUP1", "/cx-review", f"away <@U0SUPLEAD|sue> until {day(31)}")
     assert "<@U0SUPLEAD> answers for you" in ok.json()["text"]
     rid = stack.file()

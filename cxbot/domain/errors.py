@@ -31,8 +31,12 @@ class Closed(CxError):
 
 
 class InvalidInput(CxError):
-    """Field-by-field problems with what the person typed; keys are draft field names."""
+    """Field-by-field problems with what the person typed; keys are draft field names.
+
+    The keys place each sentence on its field in a modal; where there is no field (a
+    slash command, a button, the CLI) the person reads the sentences alone, never the keys.
+    """
 
     def __init__(self, errors: Mapping[str, str]) -> None:
         self.errors = dict(errors)
-        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+        super().__init__(" ".join(self.errors.values()))

@@ -43,11 +43,11 @@ def parse_week(text: str) -> date:
     """The Monday of an ISO week written like 2026-W48."""
     match = WEEK.match(text)
     if not match:
-        raise InvalidInput({"week": f"{text!r} is not an ISO week like 2026-W48"})
+        raise InvalidInput({"week": f"{text!r} is not an ISO week like 2026-W48."})
     try:
         return date.fromisocalendar(int(match[1]), int(match[2]), 1)
     except ValueError:
-        raise InvalidInput({"week": f"{match[1]} has no week {int(match[2])}"}) from None
+        raise InvalidInput({"week": f"{match[1]} has no week {int(match[2])}."}) from None
 
 
 def week_label(d: date) -> str:

@@ -1,11 +1,15 @@
-"""Replies typed in a request's thread, recorded as comments on the request."""
+"""Replies typed in a request's thread, recorded as comments on the request; edited and
+deleted in Slack, they are edited and marked deleted here, with the audit trail keeping
+what they said before."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
 from cxbot.services import audit
@@ -13,6 +17,20 @@ from cxbot.services.council import get_council, membership
 from cxbot.services.readmodel import load_request
 from cxbot.store.models import Comment, ProcessedEvent, SlackMessage
 from cxbot.store.uow import UnitOfWork
+
+# Slack tells who edited a message, never who deleted one (an admin may delete anyone's).
+DELETED_IN_SLACK = "slack"
+
+
+@dataclass(frozen=True)
+class SharedFile:
+    """A file shared with a reply: its name and its link in Slack, as Slack sent them."""
+
+    name: str
+    permalink: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"name": self.name, "permalink": self.permalink}
 
 
 @dataclass(frozen=True)
@@ -23,6 +41,50 @@ class ThreadReply:
     thread_ts: str
     ts: str
     text: str
+    files: tuple[SharedFile, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReplyEdit:
+    """The new version of message `ts`, edited by `editor`."""
+
+    event_id: str
+    editor: str
+    channel: str
+    ts: str
+    text: str
+    files: tuple[SharedFile, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReplyDeletion:
+    event_id: str
+    channel: str
+    ts: str
+
+
+def _first_delivery(s: Session, event_id: str) -> bool:
+    """Whether this Events API delivery is new; Slack retries one it thinks was lost."""
+    return s.get(ProcessedEvent, event_id) is None
+
+
+def _claim(s: Session, event_id: str, now: datetime) -> bool:
+    """Mark the delivery handled; False if a concurrent delivery of the same event did first."""
+    s.add(ProcessedEvent(event_id=event_id, received_at=now))
+    try:
+        s.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+def _comment_at(s: Session, channel: str, ts: str) -> Comment | None:
+    """The comment recorded for message `ts`, if it was one: a reply under a request's parent
+    message in the council channel (a message's ts is unique within its channel)."""
+    if get_council(s).channel != channel:
+        return None
+    parents = select(SlackMessage.request_id).where(SlackMessage.role == "parent", SlackMessage.channel == channel)
+    return s.scalar(select(Comment).where(Comment.slack_ts == ts, Comment.request_id.in_(parents)))
 
 
 def record_reply(uow: UnitOfWork, reply: ThreadReply, *, clock: Clock) -> int | None:
@@ -35,7 +97,7 @@ def record_reply(uow: UnitOfWork, reply: ThreadReply, *, clock: Clock) -> int | 
     now = clock.now()
     with uow:
         s = uow.session
-        if s.get(ProcessedEvent, reply.event_id) is not None:
+        if not _first_delivery(s, reply.event_id):
             return None
         if get_council(s).channel != reply.channel:
             return None
@@ -51,14 +113,58 @@ def record_reply(uow: UnitOfWork, reply: ThreadReply, *, clock: Clock) -> int | 
         if not (membership(s, reply.user).is_member or reply.user == request.filer):
             return None
         s.add(ProcessedEvent(event_id=reply.event_id, received_at=now))
+        files = [f.as_dict() for f in reply.files]
         comment = Comment(request_id=request_id, user_id=reply.user, text=reply.text, slack_ts=reply.ts,
-                          created_at=now)
+                          created_at=now, files=files)
         s.add(comment)
         try:
             s.flush()
         except IntegrityError:
             return None  # a concurrent delivery of the same event won
         audit.record(s, kind="commented", actor=reply.user, at=now, request_id=request_id,
-                     comment_id=comment.id, text=reply.text)
+                     comment_id=comment.id, text=reply.text, files=files)
+        uow.commit()
+        return comment.id
+
+
+def edit_reply(uow: UnitOfWork, edit: ReplyEdit, *, clock: Clock) -> int | None:
+    """Give a comment its edited text and files; the audit trail keeps what it said before.
+    Returns the comment id, or None when the message was no comment, is deleted, or did not
+    change in what it says (Slack also reports link previews as changes)."""
+    now = clock.now()
+    with uow:
+        s = uow.session
+        if not _first_delivery(s, edit.event_id):
+            return None
+        comment = _comment_at(s, edit.channel, edit.ts)
+        files = [f.as_dict() for f in edit.files]
+        if comment is None or comment.deleted_at is not None or (comment.text, comment.files) == (edit.text, files):
+            return None
+        if not _claim(s, edit.event_id, now):
+            return None
+        audit.record(s, kind="comment_edited", actor=edit.editor, at=now, request_id=comment.request_id,
+                     comment_id=comment.id, before=comment.text, text=edit.text, files_before=comment.files,
+                     files=files)
+        comment.text, comment.files, comment.edited_at = edit.text, files, now
+        uow.commit()
+        return comment.id
+
+
+def delete_reply(uow: UnitOfWork, deletion: ReplyDeletion, *, clock: Clock) -> int | None:
+    """Mark a comment deleted in Slack: it leaves every list of comments, and its audit
+    entries stay. Returns the comment id, or None when the message was no (live) comment."""
+    now = clock.now()
+    with uow:
+        s = uow.session
+        if not _first_delivery(s, deletion.event_id):
+            return None
+        comment = _comment_at(s, deletion.channel, deletion.ts)
+        if comment is None or comment.deleted_at is not None:
+            return None
+        if not _claim(s, deletion.event_id, now):
+            return None
+        comment.deleted_at = now
+        audit.record(s, kind="comment_deleted", actor=DELETED_IN_SLACK, at=now, request_id=comment.request_id,
+                     comment_id=comment.id, author=comment.user_id)
         uow.commit()
         return comment.id

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -16,6 +17,27 @@ from cxbot.store.models import Department, Substitute
 from cxbot.store.uow import UnitOfWork
 
 LONGEST = timedelta(days=366)
+NOT_AN_ADVOCATE = "Only council advocates name a substitute."
+
+
+@dataclass(frozen=True)
+class AwayForm:
+    """What the away form needs: the advocate's department and today in the council's zone."""
+
+    department: str
+    today: date
+
+
+def away_form(uow: UnitOfWork, *, actor: str, clock: Clock) -> AwayForm:
+    """Raises NotAllowed for anyone who is not an advocate (nobody would stand in for them)."""
+    with uow:
+        s = uow.session
+        dept = membership(s, actor).advocate_of
+        if dept is None:
+            raise NotAllowed(NOT_AN_ADVOCATE)
+        _, working_time = rules(s)
+        name = s.scalar(select(Department.name).where(Department.key == dept)) or dept
+        return AwayForm(department=name, today=working_time.local_date(clock.now()))
 
 
 def set_away(uow: UnitOfWork, *, actor: str, substitute: str, until: date, clock: Clock) -> Substitute:
@@ -28,13 +50,16 @@ def set_away(uow: UnitOfWork, *, actor: str, substitute: str, until: date, clock
         who = membership(s, actor)
         dept = who.advocate_of
         if dept is None:
-            raise NotAllowed("Only council advocates name a substitute.")
+            raise NotAllowed(NOT_AN_ADVOCATE)
         if substitute == actor:
             raise InvalidInput({"substitute": "Name someone else from your department."})
         if dept not in membership(s, substitute).departments(Role.ADVOCATE, Role.LEAD):
-            raise InvalidInput({"substitute": f"<@{substitute}> is not a lead or advocate of your department."})
+            # Said without a mention: a modal's field error is plain text.
+            name = s.scalar(select(Department.name).where(Department.key == dept)) or dept
+            raise InvalidInput({"substitute": f"Pick a lead or advocate of {name}: only they can answer for you."})
         if until < today:
-            raise InvalidInput({"until": "That date is in the past."})
+            raise InvalidInput({"until": f"That date is in the past: today is {today:%a %d %b %Y} in the council's "
+                                         "time zone."})
         if until - today > LONGEST:
             raise InvalidInput({"until": "A substitute can stand in for a year at most."})
         for row in s.scalars(select(Substitute).where(Substitute.advocate == actor, Substitute.cancelled_at.is_(None),

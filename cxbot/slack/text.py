@@ -11,8 +11,14 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def unescape(text: str) -> str:
+    """Undo Slack's escaping of what a person typed (`&amp;`, `&lt;`, `&gt;` in slash command
+    and message text), so that `escape` repeats it as typed instead of escaping it twice."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def clip(text: str, limit: int) -> str:
-    """Shorten mrkdwn to `limit` characters with "…", never cutting an `&amp;` escape or a
+    """Shorten already escaped mrkdwn to `limit` characters with "…", never cutting an `&amp;` escape or a
     `<@U…>` mention or `<url|label>` link in two (half of one would show as garbage)."""
     if len(text) <= limit:
         return text
@@ -24,6 +30,13 @@ def clip(text: str, limit: int) -> str:
     if angle != -1 and ">" not in cut[angle:]:
         cut = cut[:angle]
     return cut + "…"
+
+
+def clip_plain(text: str, limit: int) -> str:
+    """Shorten plain text (a header, an option, text about to be escaped) to `limit`
+    characters with "…". Plain text has no escapes or links to keep whole, so `&` and `<`
+    are characters like any other; `clip` would cut the text short at them."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def quote(text: str) -> str:

@@ -159,7 +159,12 @@ class Vote(Base):
 
 
 class Comment(Base):
-    """A reply typed in a request's thread."""
+    """A reply typed in a request's thread, as it reads now.
+
+    An edit replaces `text` (the earlier text stays in the audit trail); a deletion in Slack
+    sets `deleted_at`, and whatever lists comments leaves the comment out. `files` are the
+    files shared with the reply: `{"name", "permalink"}` each, as Slack sent them.
+    """
 
     __tablename__ = "comments"
 
@@ -167,8 +172,11 @@ class Comment(Base):
     request_id: Mapped[int] = mapped_column(ForeignKey("review_requests.id"), index=True)
     user_id: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
-    slack_ts: Mapped[str] = mapped_column(String(32))
+    slack_ts: Mapped[str] = mapped_column(String(32), index=True)
     created_at: Mapped[datetime]
+    files: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list, server_default="[]")
+    edited_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
 
 
 class AuditEvent(Base):

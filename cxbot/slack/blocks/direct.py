@@ -11,7 +11,7 @@ from cxbot.domain.model import Status
 from cxbot.services.readmodel import RequestView
 from cxbot.slack.blocks import ids
 from cxbot.slack.blocks.request import filer_buttons, safe_link, status_line, vote_buttons
-from cxbot.slack.text import clip, escape, local_time, quote
+from cxbot.slack.text import clip, clip_plain, escape, local_time, quote
 
 DM = tuple[str, list[Block]]
 
@@ -63,7 +63,7 @@ def reminder(view: RequestView, kind: str, on_behalf_of: str | None) -> DM:
     lead = "⏰ Closing soon" if kind == "closing" else "👋 Reminder"
     behalf = f" (you answer for <@{on_behalf_of}> while they are away)" if on_behalf_of else ""
     text = (f"{lead}: your department's answer on {_title(view)} is still outstanding{behalf}. "
-            f"It is due {local_time(view.due_at, view.timezone)}.\n{escape(clip(view.summary, 600))}")
+            f"It is due {local_time(view.due_at, view.timezone)}.\n{escape(clip_plain(view.summary, 600))}")
     return (f"{lead}: CX review #{view.id} needs your department's answer",
             [_section(text), ContextBlock(elements=[MarkdownTextObject(text=clip(status_line(view), 3000))]),
              vote_buttons(view.id), ContextBlock(elements=[MarkdownTextObject(text=f"Discuss in {_where(view)}.")])])
@@ -72,7 +72,7 @@ def reminder(view: RequestView, kind: str, on_behalf_of: str | None) -> DM:
 def escalation(view: RequestView, data: dict[str, Any], *, for_chair: bool) -> DM:
     """To the filing department's leads (to chase) or the chair (to decide)."""
     reason = escape(data.get("reason", ""))
-    text = f"⏫ {_title(view)} is escalated to you: {reason}.\n{escape(clip(view.summary, 600))}"
+    text = f"⏫ {_title(view)} is escalated to you: {reason}.\n{escape(clip_plain(view.summary, 600))}"
     state = ContextBlock(elements=[MarkdownTextObject(text=clip(status_line(view), 3000))])
     blocks: list[Block] = [_section(text), state]
     if for_chair and view.status is Status.ESCALATED:

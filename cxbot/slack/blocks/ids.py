@@ -18,6 +18,7 @@ VOTE_VIEW = "cx_vote"
 OVERRULE_VIEW = "cx_overrule"
 DECIDE_VIEW = "cx_decide"
 HOLD_VIEW = "cx_hold"
+AWAY_VIEW = "cx_away"
 
 MORE_APPROVE_NOTE = "approve_note"
 MORE_ABSTAIN_NOTE = "abstain_note"

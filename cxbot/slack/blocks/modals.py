@@ -1,4 +1,4 @@
-"""Modals: filing a request, and the note or reason that goes with a vote."""
+"""Modals: filing a request, the note or reason that goes with a vote, and naming a substitute."""
 
 from __future__ import annotations
 
@@ -19,12 +19,13 @@ from slack_sdk.models.blocks import (
     StaticMultiSelectElement,
     StaticSelectElement,
     UrlInputElement,
+    UserSelectElement,
 )
 from slack_sdk.models.views import View
 
 from cxbot.domain.model import NOTE_MAX, SUMMARY_MAX, TITLE_MAX, Draft, Impact, Magnitude, VoteKind
 from cxbot.slack.blocks import ids
-from cxbot.slack.text import clip, escape
+from cxbot.slack.text import clip, clip_plain, day, escape, mention
 
 
 @functools.lru_cache(maxsize=64)
@@ -43,7 +44,7 @@ def filing_modal(*, departments: list[tuple[str, str]], stages: tuple[str, ...],
     Block ids are the draft's field names, so errors land on the right field. An
     amendment keeps its department and offers a full re-review instead.
     """
-    options = {s: Option(text=clip(s, 75), value=s) for s in stages}
+    options = {s: Option(text=clip_plain(s, 75), value=s) for s in stages}
     impacts = {i: Option(text=i.label, value=i.value) for i in Impact}
     magnitudes = {m: Option(text=m.label, value=m.value) for m in Magnitude}
     blocks = [
@@ -55,7 +56,7 @@ def filing_modal(*, departments: list[tuple[str, str]], stages: tuple[str, ...],
             initial_value=initial.summary if initial else None)),
     ]
     if amending is None:
-        dept_options = [Option(text=clip(name, 75), value=key) for key, name in departments]
+        dept_options = [Option(text=clip_plain(name, 75), value=key) for key, name in departments]
         blocks.append(InputBlock(block_id="department", label="Filing department", element=StaticSelectElement(
             action_id="value", options=dept_options, initial_option=dept_options[0])))
     chosen = [options[s] for s in (initial.stages if initial else ()) if s in options]
@@ -139,3 +140,32 @@ def reason_modal(*, callback_id: str, request_id: int, title: str, heading: str,
         private_metadata=json.dumps({"request_id": request_id, **(extra or {})}),
         title=heading, submit=heading[:24], close="Cancel", blocks=blocks,
     )
+
+
+def away_modal(*, department: str, default_until: date) -> View:
+    """`/cx-review away`: a colleague and a last day. Slack's user picker lists the whole
+    workspace (it cannot be limited to a department), so the submission is checked and a
+    colleague from elsewhere is refused on the field."""
+    return View(
+        type="modal", callback_id=ids.AWAY_VIEW, title="Away", submit="Save", close="Cancel",
+        blocks=[
+            SectionBlock(text=MarkdownTextObject(text=clip(
+                f"While you are away, a colleague from *{escape(department)}* answers for you: reviews, "
+                "reminders and votes go to them.", 3000))),
+            InputBlock(block_id="substitute", label=clip_plain(f"Colleague from {department}", 2000),
+                       element=UserSelectElement(action_id="value", placeholder="Pick a lead or advocate")),
+            InputBlock(block_id="until", label="Away until (your last day away)", element=DatePickerElement(
+                action_id="value", initial_date=default_until.isoformat())),
+        ],
+    )
+
+
+def away_saved_text(*, substitute: str, until: date, command: str) -> str:
+    return (f"Until {day(until)}, {mention(substitute)} answers for you: reviews, reminders and votes go to them. "
+            f"`{command} back` ends it early.")
+
+
+def away_saved_view(*, substitute: str, until: date, command: str) -> View:
+    """What the away form turns into once saved."""
+    return View(type="modal", title="Away", close="Done", blocks=[SectionBlock(text=MarkdownTextObject(
+        text=away_saved_text(substitute=substitute, until=until, command=command)))])

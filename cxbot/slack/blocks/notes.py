@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextB
 from cxbot.domain.model import Resolution, Status, VoteKind
 from cxbot.services.readmodel import ObjectionView, RequestView
 from cxbot.slack.blocks import ids
-from cxbot.slack.text import clip, escape, local_time, mention, quote
+from cxbot.slack.text import clip, clip_plain, escape, local_time, mention, quote
 
 Note = tuple[str, list[Block] | None]
 
@@ -96,7 +96,7 @@ def _status_text(view: RequestView, actor: str, status: Status, data: dict[str, 
             label = "Dissent on record" if status is Status.APPROVED else "Approvals on record"
             text += f"\n*{label}:*\n" + "\n".join(
                 f"• {mention(d['user'])} ({escape(view.department_name_of(d['department']))}): "
-                f"{escape(clip(d.get('reason', ''), 300))}" for d in dissent)
+                f"{escape(clip_plain(d.get('reason', ''), 300))}" for d in dissent)
         return text
     names = ", ".join(f"*{escape(view.department_name_of(k))}*" for k in data.get("outstanding", []))
     if status is Status.APPROVED:
@@ -116,7 +116,7 @@ def _status_text(view: RequestView, actor: str, status: Status, data: dict[str, 
 def amendment_text(view: RequestView, actor: str, data: dict[str, Any]) -> str:
     lines = [f"✏️ {mention(actor)} amended this request (version {data.get('version')}):"]
     for change in data.get("changes", []):
-        before, after = clip(str(change["before"]), 300), clip(str(change["after"]), 300)
+        before, after = clip_plain(str(change["before"]), 300), clip_plain(str(change["after"]), 300)
         lines.append(f"• *{escape(change['label'])}*: ~{escape(before)}~ → {escape(after)}")
     asked = data.get("asked_again") or []
     if asked:

@@ -23,7 +23,9 @@ from slack_sdk.models.blocks import (
 from cxbot.domain.model import Answer, Ballot, Status, VoteKind
 from cxbot.services.readmodel import RequestView
 from cxbot.slack.blocks import ids
-from cxbot.slack.text import clip, day, escape, local_time, mention
+from cxbot.slack.text import clip, clip_plain, day, escape, local_time, mention
+
+HEADER_MAX = 150  # characters of a header block's plain text
 
 STATUS_ICON = {
     Status.OPEN: "🟡", Status.ON_HOLD: "⏸️", Status.CHANGES_REQUESTED: "✋", Status.ESCALATED: "⏫",
@@ -73,7 +75,8 @@ def department_lines(view: RequestView) -> str:
         if dept.department in on_hold and dept.outstanding:
             hold = on_hold[dept.department]
             icon = "⏸️"
-            parts.append(f"on hold until {local_time(hold.until, view.timezone)}: {escape(clip(hold.reason, 200))}")
+            until = local_time(hold.until, view.timezone)
+            parts.append(f"on hold until {until}: {escape(clip_plain(hold.reason, 200))}")
         lines.append(f"{icon} *{name}*: " + ("; ".join(parts) if parts else "outstanding"))
     return "\n".join(lines)
 
@@ -94,12 +97,13 @@ def request_details(view: RequestView) -> list[Block]:
         MarkdownTextObject(text=f"*Decision needed by*\n{day(view.decision_by)}"),
     ]
     if view.link:
-        details.append(MarkdownTextObject(text="*Link*\n" + safe_link(view.link, clip(view.link, 200))))
+        details.append(MarkdownTextObject(text="*Link*\n" + safe_link(view.link, clip_plain(view.link, 200))))
     amended = f" · amended (version {view.version})" if view.version > 1 else ""
     return [
-        HeaderBlock(text=PlainTextObject(text=clip(title_text(view), 150), emoji=False)),
+        # The title alone: TITLE_MAX is the header's own limit, so a full-length title shows whole.
+        HeaderBlock(text=PlainTextObject(text=clip_plain(view.title, HEADER_MAX), emoji=False)),
         ContextBlock(elements=[MarkdownTextObject(
-            text=f"*{escape(view.department_name)}* · filed by {mention(view.filer)} · "
+            text=f"*CX review #{view.id}* · *{escape(view.department_name)}* · filed by {mention(view.filer)} · "
                  f"{local_time(view.created_at, view.timezone)}{amended}")]),
         SectionBlock(text=MarkdownTextObject(text=clip(escape(view.summary), 3000))),
         SectionBlock(fields=details),

@@ -11,18 +11,18 @@ from slack_bolt import Ack, App
 
 from cxbot.services import requests, substitutes
 from cxbot.services.context import Services
-from cxbot.slack.blocks.modals import new_filing_view
+from cxbot.slack.blocks.modals import away_modal, away_saved_text, new_filing_view
 from cxbot.slack.blocks.request import status_message
 from cxbot.slack.replies import AfterAck, answers_errors
-from cxbot.slack.text import escape
+from cxbot.slack.text import escape, unescape
 
 COMMAND = "/cx-review"
 
 HELP = f"""*cxbot — the Customer-Experience council*
 • `{COMMAND}` — file a proposed change for review by the other departments (opens a form).
 • `{COMMAND} status 12` — where request #12 stands.
-• `{COMMAND} away @colleague until 2026-12-24` — a colleague from your department answers for you while \
-you are away; `{COMMAND} back` ends it.
+• `{COMMAND} away` — a colleague from your department answers for you while you are away (opens a form; \
+or `{COMMAND} away @colleague until 2026-12-24`); `{COMMAND} back` ends it.
 • `{COMMAND} help` — this message.
 Advocates vote with the buttons in the request's thread in the council channel: *Approve*, \
 *Object…* (with a reason) or *Abstain*; the ⋯ menu adds a condition or note, or retracts a vote. \
@@ -40,32 +40,53 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
             ack(response_type="ephemeral", text=HELP)
         elif words[0].lower() == "status":
             ack(response_type="ephemeral", **status_reply(cx, command["user_id"], words[1:]))
+        elif words[0].lower() == "away" and len(words) == 1:
+            open_away_modal(cx, after, ack, command)
         elif words[0].lower() == "away":
-            ack(response_type="ephemeral", text=away_reply(cx, command["user_id"], words[1:]))
+            ack(response_type="ephemeral", text=away_reply(cx, command["user_id"], command.get("text") or ""))
         elif words[0].lower() == "back":
             ended = substitutes.set_back(cx.uow(), actor=command["user_id"], clock=cx.clock)
             ack(response_type="ephemeral", text="Welcome back: you answer for yourself again." if ended
                 else "You had no substitute standing in for you.")
         else:
-            ack(response_type="ephemeral", text=f"I don't know `{escape(words[0])}`.\n\n{HELP}")
+            ack(response_type="ephemeral", text=f"I don't know `{escape(unescape(words[0]))}`.\n\n{HELP}")
 
 
-AWAY_USAGE = f"Usage: `{COMMAND} away @colleague until 2026-12-24`"
+AWAY_USAGE = (f"Usage: `{COMMAND} away @colleague until 2026-12-24` (pick the colleague from the list Slack "
+              f"offers as you type @), or `{COMMAND} away` alone to choose them in a form.")
+# Slack escapes a person picked from its list as `<@U123|name>` (or `<@U123>`; `W…` on Enterprise Grid).
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+AWAY = re.compile(r"^away\s+(?P<who>.+?)\s+until\s+(?P<until>\S+)$", re.IGNORECASE | re.DOTALL)
 
 
-def away_reply(cx: Services, user: str, words: list[str]) -> str:
+def away_reply(cx: Services, user: str, text: str) -> str:
     """`away @user until YYYY-MM-DD`: name a substitute from your department."""
-    if len(words) != 3 or words[1].lower() != "until" or not MENTION.match(words[0]):
+    parsed = AWAY.match(text.strip())
+    if parsed is None:
         return AWAY_USAGE
+    who, raw_until = parsed["who"].strip(), parsed["until"]
+    picked = MENTION.match(who)
+    if picked is None:
+        return (f"I can't tell who `{escape(unescape(who))}` is: Slack sent the name as typed, not the person. "
+                f"Type @ and pick your colleague from the list Slack offers, or type `{COMMAND} away` alone to "
+                f"choose them in a form.")
     try:
-        until = date.fromisoformat(words[2])
+        until = date.fromisoformat(raw_until)
     except ValueError:
-        return f"`{escape(words[2])}` is not a date like 2026-12-24. {AWAY_USAGE}"
-    substitute = MENTION.match(words[0])[1]  # type: ignore[index]
-    row = substitutes.set_away(cx.uow(), actor=user, substitute=substitute, until=until, clock=cx.clock)
-    return (f"Until {row.until:%a %d %b %Y}, <@{substitute}> answers for you: reviews, reminders and votes "
-            f"go to them. `{COMMAND} back` ends it early.")
+        return f"`{escape(unescape(raw_until))}` is not a date like 2026-12-24. {AWAY_USAGE}"
+    row = substitutes.set_away(cx.uow(), actor=user, substitute=picked[1], until=until, clock=cx.clock)
+    return away_saved_text(substitute=row.substitute, until=row.until, command=COMMAND)
+
+
+def open_away_modal(cx: Services, after: AfterAck, ack: Ack, command: dict[str, Any]) -> None:
+    """`away` alone: the form with Slack's user picker, so nobody has to type a mention."""
+    ack()
+
+    def build() -> dict[str, Any]:
+        form = substitutes.away_form(cx.reader(), actor=command["user_id"], clock=cx.clock)
+        return away_modal(department=form.department, default_until=form.today + timedelta(days=7)).to_dict()
+
+    after.open_form(trigger_id=command["trigger_id"], build=build, response_url=command["response_url"])
 
 
 def status_reply(cx: Services, user: str, words: list[str]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Events API: replies in a request's thread become comments."""
+"""Events API: replies in a request's thread become comments; their edits and deletions
+follow them."""
 
 from __future__ import annotations
 
@@ -6,27 +7,68 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
-from cxbot.services.comments import ThreadReply, record_reply
+from cxbot.services.comments import (
+    ReplyDeletion,
+    ReplyEdit,
+    SharedFile,
+    ThreadReply,
+    delete_reply,
+    edit_reply,
+    record_reply,
+)
 from cxbot.services.context import Services
 from cxbot.slack.replies import AfterAck, answers_errors
 
-# Edits, deletions, joins and bot posts are not comments.
-IGNORED_SUBTYPES = {"message_changed", "message_deleted", "bot_message", "channel_join", "channel_leave",
-                    "thread_broadcast_deleted", "message_replied"}
+# What a person writes: plain replies, `/me` replies, replies with files, and replies also
+# sent to the channel. Joins, bot posts and Slack's own notices are not comments.
+COMMENT_SUBTYPES = {None, "me_message", "file_share", "thread_broadcast"}
+
+
+def shared_files(message: dict[str, Any]) -> tuple[SharedFile, ...]:
+    """The files of a message by name and permalink. Files Slack shows only through
+    `files.info` (Slack Connect's `file_access: check_file_info`) carry neither; they are left out."""
+    found = []
+    for f in message.get("files") or []:
+        if not isinstance(f, dict):
+            continue
+        name, permalink = str(f.get("name") or f.get("title") or ""), str(f.get("permalink") or "")
+        if name or permalink:
+            found.append(SharedFile(name=name, permalink=permalink))
+    return tuple(found)
+
+
+def _event_id(body: dict[str, Any], event: dict[str, Any]) -> str:
+    return body.get("event_id") or f"{event.get('channel')}:{event.get('event_ts') or event.get('ts')}"
+
+
+def _is_reply(message: dict[str, Any]) -> bool:
+    """A person's message in a thread, not the thread's parent."""
+    return (message.get("subtype") in COMMENT_SUBTYPES and not message.get("bot_id") and bool(message.get("user"))
+            and bool(message.get("thread_ts")) and message.get("thread_ts") != message.get("ts"))
 
 
 def register(app: App, cx: Services, after: AfterAck) -> None:
     @app.event("message")
     @answers_errors(after)
     def on_message(ack: Ack, body: dict[str, Any], event: dict[str, Any]) -> None:
-        """Recorded before the acknowledgement, so a lost comment is retried by Slack."""
-        if (event.get("subtype") in IGNORED_SUBTYPES or event.get("bot_id") or not event.get("thread_ts")
-                or not event.get("user") or event.get("thread_ts") == event.get("ts")):
-            ack()
-            return
-        record_reply(cx.uow(), ThreadReply(
-            event_id=body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}",
-            user=event["user"], channel=event.get("channel", ""), thread_ts=event["thread_ts"],
-            ts=event.get("ts", ""), text=event.get("text") or "",
-        ), clock=cx.clock)
+        """Recorded before the acknowledgement, so a lost comment (or edit) is retried by Slack."""
+        subtype, channel = event.get("subtype"), event.get("channel", "")
+        if subtype == "message_changed":
+            message = event.get("message") or {}
+            if _is_reply(message):
+                editor = (message.get("edited") or {}).get("user") or message["user"]
+                edit_reply(cx.uow(), ReplyEdit(
+                    event_id=_event_id(body, event), editor=editor, channel=channel, ts=message.get("ts", ""),
+                    text=message.get("text") or "", files=shared_files(message),
+                ), clock=cx.clock)
+        elif subtype == "message_deleted":
+            if event.get("deleted_ts"):
+                delete_reply(cx.uow(), ReplyDeletion(
+                    event_id=_event_id(body, event), channel=channel, ts=event["deleted_ts"]), clock=cx.clock)
+        elif _is_reply(event):
+            record_reply(cx.uow(), ThreadReply(
+                event_id=_event_id(body, event), user=event["user"], channel=channel,
+                thread_ts=event["thread_ts"], ts=event.get("ts", ""), text=event.get("text") or "",
+                files=shared_files(event),
+            ), clock=cx.clock)
         ack()

@@ -1,4 +1,4 @@
-"""Modal submissions: filing a request, and a vote that carries a reason or note."""
+"""Modal submissions: filing a request, a vote that carries a reason or note, naming a substitute."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from slack_bolt import Ack, App
 from cxbot.domain.errors import InvalidInput
 from cxbot.domain.model import Draft, Impact, Magnitude, VoteKind
 from cxbot.services import amend as amending
-from cxbot.services import requests, votes
+from cxbot.services import requests, substitutes, votes
 from cxbot.services.context import Services
 from cxbot.slack.blocks import ids
+from cxbot.slack.blocks.modals import away_saved_view
+from cxbot.slack.listeners.commands import COMMAND
 from cxbot.slack.replies import AfterAck, answers_errors
 
 
@@ -132,3 +134,19 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         requests.place_hold(cx.uow(), actor=body["user"]["id"], request_id=meta["request_id"],
                             reason=_text(view, "note"), days=days, clock=cx.clock)
         ack()
+
+    @app.view(ids.AWAY_VIEW)
+    @answers_errors(after)
+    def away(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """The substitute is checked here, not in the picker: Slack's user picker lists everyone."""
+        substitute = _state(view, "substitute").get("selected_user")
+        try:
+            until = date.fromisoformat(_state(view, "until").get("selected_date") or "")
+        except (TypeError, ValueError):
+            raise InvalidInput({"until": "Pick your last day away from the calendar."}) from None
+        if not isinstance(substitute, str) or not substitute:
+            raise InvalidInput({"substitute": "Pick the colleague who answers for you."})
+        row = substitutes.set_away(cx.uow(), actor=body["user"]["id"], substitute=substitute, until=until,
+                                   clock=cx.clock)
+        ack(response_action="update", view=away_saved_view(substitute=row.substitute, until=row.until,
+                                                           command=COMMAND))
