@@ -102,5 +102,4 @@ class WebApp:
                          "Reinstate the token in Slack (cxbot tries it every minute and resumes by itself), "
                          "or set a new SLACK_BOT_TOKEN and restart",
                 "delivery": "stopped"})
-        return _json(start_response, 200, {"ok": True, "database": "reachable", "migrations": "at head",
-                                           "delivery": "running"})
+        return _json(start_response, 200, {"ok": True, "database": "reachable", "migrations": "at head"})

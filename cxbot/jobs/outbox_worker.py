@@ -167,7 +167,7 @@ class OutboxWorker(WorkerThread):
                           "outbox item %s (%s, %s) waits", exc.reason, item.id, item.kind, item.lane)
                 delivery.stop(self._sessions, exc.reason, self._clock.now())
                 self._report(item, "halted", exc.reason)
-                self._halted = True
+                self._halted = self._probed = True
                 return settled
             except Exception as exc:
                 log.exception("outbox item %s (%s, %s) raised", item.id, item.kind, item.lane)
