@@ -77,7 +77,8 @@ class OutboxCollector(Collector):
         yield GaugeMetricFamily("cxbot_outbox_depth", "Slack side effects waiting to be delivered", value=depth)
         yield GaugeMetricFamily("cxbot_outbox_oldest_pending_seconds", "Age of the oldest undelivered item",
                                 value=self._age(oldest))
-        yield GaugeMetricFamily("cxbot_delivery_stopped", "1 while Slack refuses the bot's token and nothing is delivered",
+        yield GaugeMetricFamily("cxbot_delivery_stopped",
+                                "1 while Slack refuses the bot's token and nothing is delivered",
                                 value=1.0 if stopped else 0.0)
         yield GaugeMetricFamily("cxbot_presses_pending", "Vote button presses acknowledged and not applied yet",
                                 value=presses)

@@ -115,9 +115,9 @@ class DeliveryRecords:
                 select(SlackMessage).where(SlackMessage.request_id == request_id))]
             ids = [int(key) for kind, _, key in (m.role.partition(":") for m in messages)
                    if kind in event_roles and key.isdigit()]
-            events = {e.id: _event(e) for e in s.scalars(select(AuditEvent).where(AuditEvent.id.in_(ids)))} \
-                if ids else {}
-        return messages, events
+            if not ids:
+                return messages, {}
+            return messages, {e.id: _event(e) for e in s.scalars(select(AuditEvent).where(AuditEvent.id.in_(ids)))}
 
     def event(self, event_id: int) -> Event:
         with self._readers() as s:

@@ -273,7 +273,8 @@ class SlackDelivery:
         lane = p.get("lane", "")
         about = f"CX review #{lane.split(':')[1]}" if lane.startswith("request:") else lane
         text = (f"⚠️ cxbot could not deliver a Slack message ({p.get('kind')}, {about}): "
-                f"`{p.get('error', '')}`. Nothing will retry it; check the bot's channel membership and scopes.")
+                f"`{p.get('error', '')}`. Slack will never take it as it is, so it is not retried: "
+                "check the bot's channel membership and scopes; any other error is a bug to report.")
         for admin in self._records.admins():
             self._call("chat.postMessage", channel=self._dm_channel(admin), text=text)
 
