@@ -4,11 +4,13 @@ told to the admins once, and never holds up the rest of its lane."""
 
 from __future__ import annotations
 
+import ast
 import json
 import logging
 import urllib.error
 import urllib.request
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -159,3 +161,18 @@ def test_a_process_started_while_delivery_is_stopped_checks_the_token_at_once(st
     finally:
         restarted.stop()
         restarted.engine.dispose()
+
+
+def test_the_slack_package_reaches_the_database_only_through_services() -> None:
+    """`cxbot/slack` talks to Slack; reading and recording go through `cxbot.services`, so no
+    module there imports the store or the background workers."""
+    package = Path(__file__).parent.parent / "cxbot" / "slack"
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            found += [f"{path.relative_to(package)}: {n}" for n in names
+                      if n.split(".")[:2] in (["cxbot", "store"], ["cxbot", "jobs"])]
+    assert found == []

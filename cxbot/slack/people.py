@@ -1,4 +1,5 @@
-"""People's time zones and names from Slack (`users.info`), cached in the database for a day.
+"""People's time zones and names from Slack (`users.info`), cached in the database for a day
+(through `cxbot.services.people`).
 
 Reminders land in working hours in the *recipient's* zone. Lookups happen before the
 sweep opens any transaction; a failed lookup falls back to what is cached, or to the
