@@ -99,7 +99,7 @@ class WebApp:
             return _json(start_response, 503, {
                 "ok": False, "database": "reachable", "migrations": "at head",
                 "slack": f"token refused ({halt.reason}) since {halt.since.isoformat()}: nothing is delivered. "
-                         "Reinstate the token in Slack (cxbot tries it every minute and resumes by itself), "
-                         "or set a new SLACK_BOT_TOKEN and restart",
+                         "cxbot tries the token every minute and resumes once Slack takes it; a revoked "
+                         "token must be replaced: set the new SLACK_BOT_TOKEN and restart",
                 "delivery": "stopped"})
         return _json(start_response, 200, {"ok": True, "database": "reachable", "migrations": "at head"})
