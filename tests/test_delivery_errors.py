@@ -74,6 +74,28 @@ def test_an_error_slack_does_not_call_transient_is_tried_once_and_the_lane_goes_
     assert stack.count(OutboxItem, OutboxItem.status == PENDING) == 0
 
 
+def test_the_same_refusal_again_in_a_request_is_told_once(stack: Stack) -> None:
+    """The bot was removed from the channel: each vote's update is refused the same way. The
+    admins hear of it once (a day), not once per vote; another request is news."""
+    first, second = stack.file(), stack.file()
+    stack.slack.fail("chat.update", error="channel_not_found", times=3)
+    stack.press("U0LEGAL1", first, ids.ABSTAIN)
+    stack.settle()
+    stack.press("U0LEGAL2", first, ids.ABSTAIN)
+    stack.settle()
+    stack.press("U0LEGAL1", second, ids.ABSTAIN)
+    stack.settle()
+    dead = stack.all(OutboxItem, OutboxItem.status == DEAD)
+    assert [d.kind for d in dead] == ["refresh_request"] * 3
+    told = alerts(stack)
+    assert len(told) == 2 and f"CX review #{first}" in told[0] and f"CX review #{second}" in told[1]
+    stack.slack.fail("chat.update", error="channel_not_found")
+    stack.clock.set(stack.clock.now() + timedelta(days=1, minutes=1))
+    stack.press("U0SUP1", first, ids.ABSTAIN)
+    stack.settle()
+    assert len(alerts(stack)) == 3
+
+
 def test_an_alert_that_fails_does_not_raise_another(stack: Stack) -> None:
     rid = stack.file()
     stack.slack.fail("chat.postMessage", error="invalid_blocks_format")   # the outcome note

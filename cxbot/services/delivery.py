@@ -38,6 +38,9 @@ HALT_ID = 1
 # Failing items of these kinds tell nobody: an alert that cannot be delivered must not raise
 # another alert, and a refusal shown to one person is not the admins' business.
 SILENT_KINDS = frozenset({notices.ADMIN_ALERT, notices.EPHEMERAL})
+# The same refusal in the same request (every update of a message in a channel the bot has
+# left, say) is told once a day, not once per vote.
+TELL_AGAIN_AFTER = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -229,8 +232,17 @@ def gave_up(session: Session, item: outbox.Item, error: str, now: datetime, *, a
     """Settle the item dead and, in the same transaction, queue one alert to the admins
     (never for an alert, or for a refusal meant for one person)."""
     outbox.settle(session, [item.id], outbox.DEAD, error, now, attempts)
-    if tell and item.kind not in SILENT_KINDS:
+    if tell and item.kind not in SILENT_KINDS and not _told(session, item.lane, error, now):
         notices.delivery_failed(session, item_id=item.id, kind=item.kind, lane=item.lane, error=error, now=now)
+
+
+def _told(session: Session, lane: str, error: str, now: datetime) -> bool:
+    """Whether the admins were told of this refusal in this lane lately."""
+    # As `notices.delivery_failed` queues them: in the lane "admin", the first 300 characters of the error.
+    recent = session.scalars(select(OutboxItem.payload).where(
+        OutboxItem.lane == "admin", OutboxItem.kind == notices.ADMIN_ALERT,
+        OutboxItem.created_at >= now - TELL_AGAIN_AFTER))
+    return any(p.get("lane") == lane and p.get("error") == error[:300] for p in recent)
 
 
 # --- the token refused: delivery stops as a whole -------------------------------------------
