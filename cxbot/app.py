@@ -11,14 +11,16 @@ from sqlalchemy import Engine
 
 from cxbot.clock import Clock
 from cxbot.config import ConfigError, Settings
-from cxbot.jobs.outbox_worker import Item, OutboxWorker
+from cxbot.jobs.outbox_worker import OutboxWorker
 from cxbot.jobs.press_worker import PressWorker
 from cxbot.jobs.scheduler import Scheduler
 from cxbot.jobs.wake import OUTBOX, PRESSES, WakePipe
 from cxbot.metrics import Metrics
-from cxbot.services import digests, notices
+from cxbot.services import delivery, digests
 from cxbot.services.context import Services
+from cxbot.services.delivery import DeliveryRecords
 from cxbot.services.intake import PressIntake
+from cxbot.services.outbox import Item
 from cxbot.services.sweep import SweepReport, sweep
 from cxbot.slack.bolt import make_app, make_client
 from cxbot.slack.delivery import SlackDelivery
@@ -71,10 +73,12 @@ class Runtime:
         self.client = make_client(token=settings.bot_token or "", base_url=settings.slack_api_url)
         self.metrics = Metrics()
         self.metrics.watch_outbox(self.readers, self.clock)
-        self.delivery = SlackDelivery(self.client, self.sessions, self.clock, read_sessions=self.readers)
+        self.delivery = SlackDelivery(self.client, DeliveryRecords(self.sessions, self.clock,
+                                                                   read_sessions=self.readers))
         self.worker = OutboxWorker(self.sessions, self.clock, self.delivery, observe=self._delivered,
                                    min_update_interval=min_update_interval,
-                                   updates_per_minute=updates_per_minute, read_sessions=self.readers)
+                                   updates_per_minute=updates_per_minute, read_sessions=self.readers,
+                                   probe=self.delivery.probe)
         self.role, self.wake = role, wake
         remote = wake if role == "web" else None  # the background workers run in another process
         self.services = Services(self.sessions, self.clock, on_commit=remote.outbox if remote else self.worker.kick,
@@ -95,16 +99,12 @@ class Runtime:
         if mode != "jobs":
             self.bolt = make_app(client=self.client, signing_secret=settings.signing_secret, cx=self.services,
                                  after=self.after)
-            self.wsgi = WebApp(SlackGateway(self.bolt, settings.signing_secret or ""), self.engine, self.metrics)
+            self.wsgi = WebApp(SlackGateway(self.bolt, settings.signing_secret or ""), self.engine, self.metrics,
+                               halted=lambda: delivery.halted(self.readers))
 
     def _delivered(self, item: Item, result: str, error: str) -> None:
-        """Count deliveries; tell the admins, once, about a message Slack will never take."""
+        """Count deliveries (the admins hear of a dead item from the worker's own transaction)."""
         self.metrics.deliveries.labels(item.kind, result).inc()
-        if result == "dead" and item.kind not in (notices.ADMIN_ALERT, notices.EPHEMERAL):
-            with self.services.uow() as uow:
-                notices.delivery_failed(uow.session, item_id=item.id, kind=item.kind, lane=item.lane, error=error,
-                                        now=self.clock.now())
-                uow.commit()
 
     def sweep(self) -> SweepReport:
         """One sweep: deadlines, escalations, lapsed holds, reminders; their Slack messages are queued."""

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxbot.clock import Clock
+from cxbot.services.delivery import halt
 from cxbot.services.outbox import PENDING
 from cxbot.store.journal import Waiting
 from cxbot.store.models import OutboxItem
@@ -61,8 +62,8 @@ class Metrics:
 
 
 class OutboxCollector(Collector):
-    """Outbox depth and the age of the oldest pending item, and the same for button presses
-    not applied yet, read when Prometheus scrapes."""
+    """Outbox depth and the age of the oldest pending item, whether delivery is stopped (the
+    token refused), and the same for button presses not applied yet, read when Prometheus scrapes."""
 
     def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
         self._sessions, self._clock = sessions, clock
@@ -72,9 +73,13 @@ class OutboxCollector(Collector):
             depth, oldest = s.execute(select(func.count(), func.min(OutboxItem.created_at))
                                       .where(OutboxItem.status == PENDING)).one()
             presses, first = Waiting(s).count()
+            stopped = halt(s) is not None
         yield GaugeMetricFamily("cxbot_outbox_depth", "Slack side effects waiting to be delivered", value=depth)
         yield GaugeMetricFamily("cxbot_outbox_oldest_pending_seconds", "Age of the oldest undelivered item",
                                 value=self._age(oldest))
+        yield GaugeMetricFamily("cxbot_delivery_stopped",
+                                "1 while Slack refuses the bot's token and nothing is delivered",
+                                value=1.0 if stopped else 0.0)
         yield GaugeMetricFamily("cxbot_presses_pending", "Vote button presses acknowledged and not applied yet",
                                 value=presses)
         yield GaugeMetricFamily("cxbot_presses_oldest_pending_seconds", "Age of the oldest press not applied yet",

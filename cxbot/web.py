@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 
 from cxbot.logs import request_context
 from cxbot.metrics import Metrics
+from cxbot.services.delivery import Halt
 from cxbot.slack.gateway import SlackGateway
 from cxbot.store.migrate import is_at_head
 
@@ -39,10 +40,13 @@ def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> l
 
 
 class WebApp:
-    def __init__(self, gateway: SlackGateway, engine: Engine, metrics: Metrics) -> None:
+    def __init__(self, gateway: SlackGateway, engine: Engine, metrics: Metrics,
+                 halted: Callable[[], Halt | None] | None = None) -> None:
+        """`halted` says whether Slack refused the bot's token, which stops all delivery."""
         self._gateway = gateway
         self._engine = engine
         self._metrics = metrics
+        self._halted = halted
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
@@ -78,14 +82,24 @@ class WebApp:
         return _send(start_response, reply.status, reply.body, headers=reply.headers)
 
     def _health(self, start_response: StartResponse) -> list[bytes]:
+        """200 when the database is reachable and migrated and Slack takes the bot's token;
+        503 with the reason otherwise."""
         try:
             with self._engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
             at_head = is_at_head(self._engine)
+            halt = self._halted() if self._halted is not None and at_head else None
         except Exception as exc:
             log.warning("health check: database unreachable: %s", exc)
             return _json(start_response, 503, {"ok": False, "database": "unreachable"})
         if not at_head:
             return _json(start_response, 503, {"ok": False, "database": "reachable",
                                                "migrations": "behind: run `cxbot db upgrade`"})
+        if halt is not None:
+            return _json(start_response, 503, {
+                "ok": False, "database": "reachable", "migrations": "at head",
+                "slack": f"token refused ({halt.reason}) since {halt.since.isoformat()}: nothing is delivered. "
+                         "cxbot tries the token every minute and resumes once Slack takes it; a revoked "
+                         "token must be replaced: set the new SLACK_BOT_TOKEN and restart",
+                "delivery": "stopped"})
         return _json(start_response, 200, {"ok": True, "database": "reachable", "migrations": "at head"})

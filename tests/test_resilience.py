@@ -96,8 +96,11 @@ def test_a_permanent_error_stops_and_tells_the_admins_once(stack: Stack) -> None
     stack.people.submit_view("U0BILLLEAD", filing_values())
     stack.settle()
     later(stack, 5)
-    dead = stack.all(OutboxItem, OutboxItem.status == DEAD)
-    assert [d.kind for d in dead] == ["post_request"] and "channel_not_found" in dead[0].last_error
+    dead = stack.all(OutboxItem, OutboxItem.status == DEAD, order_by=OutboxItem.id)
+    # The vote prompt belongs in the parent's thread: it goes with it, and nobody hears twice.
+    assert [d.kind for d in dead] == ["post_request", "post_prompt"] and "channel_not_found" in dead[0].last_error
+    assert stack.count(OutboxItem, OutboxItem.status == PENDING) == 0
+    assert [m for m in stack.slack.dms("U0BILLLEAD") if m.user != "U0BILLLEAD"], "the filer's receipt still arrives"
     alerts = [m for m in stack.slack.dms("U0ADMIN") if "could not deliver" in m.text]
     assert len(alerts) == 1 and "CX review #1" in alerts[0].text
     later(stack, 60)

@@ -5,6 +5,12 @@ One worker thread runs in each process that does background work (the jobs worke
 web worker, through `cxbot.jobs.wake`), and it also wakes on its own every few seconds
 for retries that came due. The delivery function is given a plain snapshot of the item and opens its own short
 transactions, so a slow Slack never holds a database lock (on SQLite, the write lock).
+
+What happened to each item is recorded through `cxbot.services.delivery`: delivered, retried
+later (a passing failure holds its lane until then), or dead (tried once, the admins told
+once, the lane goes on). When Slack refuses the token itself, the worker stops claiming
+anything, leaves every item pending, and asks Slack with `auth.test` every minute or so;
+delivery resumes on its own once the token is accepted again.
 """
 
 from __future__ import annotations
@@ -14,30 +20,16 @@ import os
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxbot.clock import Clock
 from cxbot.jobs.worker import WorkerThread
 from cxbot.logs import review_context
-from cxbot.services import outbox
-from cxbot.store.models import OutboxItem, OutboxLane
+from cxbot.services import delivery, outbox
+from cxbot.services.outbox import Item
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Item:
-    id: int
-    lane: str
-    kind: str
-    payload: dict[str, Any]
-    coalesce_key: str | None
-    attempts: int
-    revision: int = 0
 
 
 def review_of(lane: str) -> int | None:
@@ -47,7 +39,8 @@ def review_of(lane: str) -> int | None:
 
 
 Deliver = Callable[[Item], None]
-Observer = Callable[[Item, str, str], None]   # (item, result: done/retry/dead, error)
+Observer = Callable[[Item, str, str], None]   # (item, result: done/retry/dead/halted, error)
+Probe = Callable[[], None]                     # raises CredentialsRefused while the token is refused
 
 
 class OutboxWorker(WorkerThread):
@@ -56,7 +49,7 @@ class OutboxWorker(WorkerThread):
     def __init__(self, session_factory: sessionmaker[Session], clock: Clock, deliver: Deliver,
                  *, poll_seconds: float = 2.0, min_update_interval: float = 1.0,
                  updates_per_minute: float = 50.0, observe: Observer | None = None,
-                 read_sessions: sessionmaker[Session] | None = None) -> None:
+                 read_sessions: sessionmaker[Session] | None = None, probe: Probe | None = None) -> None:
         super().__init__()
         self._sessions = session_factory
         self._readers = read_sessions or session_factory  # finding work takes no SQLite write lock
@@ -64,6 +57,9 @@ class OutboxWorker(WorkerThread):
         self._deliver = deliver
         self._poll = poll_seconds
         self._observe = observe
+        self._probe = probe
+        self._halted = False  # Slack refused the token during this drain
+        self._probed = False   # a process starts by trying a stopped delivery's token at once
         # Updates of one message at most this often (wall time): a burst of votes on one
         # request becomes a handful of chat.update calls (Tier 3, ~50 a minute), each
         # showing everything committed by then.
@@ -99,6 +95,9 @@ class OutboxWorker(WorkerThread):
         settled = 0
         self._next_wake = None
         with self._lock:
+            if self._stopped_by_slack():
+                return 0
+            self._halted = False
             while not self._stop.is_set():
                 now = time.monotonic()
                 self._waiting = {i: at for i, at in self._waiting.items() if at > now}
@@ -131,17 +130,16 @@ class OutboxWorker(WorkerThread):
                             outbox.release_lane(s, lane, self.owner)
                     settled += n
                     progressed = progressed or n > 0
+                    if self._halted:
+                        return settled
                 if not progressed:
                     return settled
         return settled
 
     def _deliver_lane(self, lane: str) -> int:
         with self._readers() as s:
-            items = [
-                Item(i.id, i.lane, i.kind, dict(i.payload), i.coalesce_key, i.attempts, i.revision)
-                for i in outbox.pending_in_lane(s, lane)
-                if i.next_attempt_at <= self._clock.now()
-            ]
+            now = self._clock.now()
+            items = outbox.snapshots([i for i in outbox.pending_in_lane(s, lane) if i.next_attempt_at <= now])
             s.rollback()
         settled = 0
         skip: set[int] = set()
@@ -159,11 +157,18 @@ class OutboxWorker(WorkerThread):
                 self._retry(item, exc)
                 return settled
             except outbox.PermanentFailure as exc:
-                log.error("outbox item %s (%s, %s) failed for good: %s", item.id, item.kind, item.lane, exc)
-                self._settle([item.id], outbox.DEAD, str(exc))
-                self._report(item, "dead", str(exc))
+                log.error("outbox item %s (%s, %s) failed for good: %s%s", item.id, item.kind, item.lane,
+                          exc.reason, f" (Slack request {exc.trace})" if exc.trace else "")
+                self._give_up(item, exc.reason, lane=lane, tell=exc.tell)
                 settled += 1
                 continue
+            except outbox.CredentialsRefused as exc:
+                log.error("Slack refused the bot's token (%s): all delivery stops until it is accepted again; "
+                          "outbox item %s (%s, %s) waits", exc.reason, item.id, item.kind, item.lane)
+                delivery.stop(self._sessions, exc.reason, self._clock.now())
+                self._report(item, "halted", exc.reason)
+                self._halted = self._probed = True
+                return settled
             except Exception as exc:
                 log.exception("outbox item %s (%s, %s) raised", item.id, item.kind, item.lane)
                 self._retry(item, outbox.RetryLater(f"{type(exc).__name__}: {exc}"))
@@ -177,7 +182,10 @@ class OutboxWorker(WorkerThread):
                     self._waiting[item.id] = time.monotonic() + self.min_update_interval
                     self._wake_at(self._waiting[item.id])
             else:
-                self._settle([item.id], outbox.DONE, "", lane=lane)
+                with self._sessions() as s:
+                    delivery.delivered(s, [item.id], self._clock.now())
+                    outbox.renew_lease(s, lane, self.owner, self._clock.now())
+                    s.commit()
                 done = True
             self._report(item, "done", "")
             skip.update(twins)
@@ -236,46 +244,58 @@ class OutboxWorker(WorkerThread):
             except Exception:
                 log.exception("outbox observer failed")
 
-    def _settle(self, ids: list[int], status: str, error: str, *, lane: str | None = None) -> None:
-        """Record the items' fate; with `lane`, also renew this worker's lease on it."""
+    def _stopped_by_slack(self) -> bool:
+        """True while Slack refuses the token (here or in another process). The token is
+        tried again with `auth.test` when this process starts and every `PROBE_EVERY`;
+        once Slack takes it, delivery resumes where it stopped."""
+        halt = delivery.halted(self._readers)
+        if halt is None:
+            return False
+        now = self._clock.now()
+        if self._probe is None or (self._probed and now - halt.checked_at < delivery.PROBE_EVERY):
+            return True
+        self._probed = True
+        try:
+            self._probe()
+        except outbox.CredentialsRefused as exc:
+            delivery.checked(self._sessions, exc.reason, now)
+            return True
+        except Exception as exc:  # Slack unreachable, say: ask again later
+            log.warning("could not check the Slack token while delivery is stopped: %s", exc)
+            delivery.checked(self._sessions, halt.reason, now)
+            return True
+        log.warning("Slack accepts the bot's token again: delivery resumes (stopped since %s: %s)",
+                    halt.since.isoformat(), halt.reason)
+        delivery.resume(self._sessions)
+        return False
+
+    def _give_up(self, item: Item, error: str, *, lane: str | None = None, attempts: int | None = None,
+                 tell: bool = True) -> None:
+        """Settle the item dead (the admins are told in the same transaction); with `lane`,
+        also renew this worker's lease on it."""
         with self._sessions() as s:
-            s.execute(
-                update(OutboxItem).where(OutboxItem.id.in_(ids))
-                .values(status=status, delivered_at=self._clock.now() if status == outbox.DONE else None,
-                        last_error=error[:500])
-                .execution_options(synchronize_session=False)
-            )
+            delivery.gave_up(s, item, error, self._clock.now(), attempts=attempts, tell=tell)
             if lane is not None:
-                self._renew(s, lane)
+                outbox.renew_lease(s, lane, self.owner, self._clock.now())
             s.commit()
+        self._report(item, "dead", error)
 
     def _settle_coalesced(self, item: Item, twins: list[int], lane: str) -> bool:
         with self._sessions() as s:
             done = outbox.settle_delivered(s, item.id, item.revision, twins, self._clock.now())
-            self._renew(s, lane)
+            outbox.renew_lease(s, lane, self.owner, self._clock.now())
             s.commit()
         return done
-
-    def _renew(self, s: Session, lane: str) -> None:
-        s.execute(update(OutboxLane).where(OutboxLane.lane == lane, OutboxLane.owner == self.owner)
-                  .values(lease_until=self._clock.now() + outbox.LEASE)
-                  .execution_options(synchronize_session=False))
 
     def _retry(self, item: Item, exc: outbox.RetryLater) -> None:
         attempts = item.attempts + 1
         if attempts >= outbox.MAX_ATTEMPTS:
             log.error("outbox item %s (%s, %s) gave up after %d attempts: %s",
                       item.id, item.kind, item.lane, attempts, exc.reason)
-            status, when = outbox.DEAD, self._clock.now()
-            self._report(item, "dead", exc.reason)
-        else:
-            self._report(item, "retry", exc.reason)
-            log.warning("outbox item %s (%s, %s) will be retried: %s", item.id, item.kind, item.lane, exc.reason)
-            status, when = outbox.PENDING, self._clock.now() + outbox.backoff(attempts, exc.after)
+            self._give_up(item, exc.reason, attempts=attempts)
+            return
+        self._report(item, "retry", exc.reason)
+        log.warning("outbox item %s (%s, %s) will be retried: %s", item.id, item.kind, item.lane, exc.reason)
         with self._sessions() as s:
-            s.execute(
-                update(OutboxItem).where(OutboxItem.id == item.id)
-                .values(status=status, attempts=attempts, next_attempt_at=when, last_error=exc.reason[:500])
-                .execution_options(synchronize_session=False)
-            )
+            delivery.retry(s, item, exc.reason, self._clock.now() + outbox.backoff(attempts, exc.after))
             s.commit()

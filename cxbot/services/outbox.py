@@ -2,13 +2,15 @@
 
 Items are grouped in lanes (one per request) and delivered in id order within a lane. A
 deliverer first takes a lease on the lane, so several processes on one database never
-deliver the same lane at once and a lane's order holds. A failed item blocks its lane
-until its retry time, so a thread reply never overtakes its parent message.
+deliver the same lane at once and a lane's order holds. An item that failed for a passing
+reason blocks its lane until its retry time, so a thread reply never overtakes its parent
+message; an item that can never be delivered is settled dead at once, and the lane moves on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,6 +30,19 @@ MAX_ATTEMPTS = 40
 LEASE = timedelta(seconds=20)
 
 
+@dataclass(frozen=True)
+class Item:
+    """A plain snapshot of an outbox item, what a deliverer is given: no session, no lazy loads."""
+
+    id: int
+    lane: str
+    kind: str
+    payload: dict[str, Any]
+    coalesce_key: str | None
+    attempts: int
+    revision: int = 0
+
+
 class RetryLater(Exception):
     """A passing failure (429, 5xx, timeout): try the item again after `after` seconds at the least."""
 
@@ -37,7 +52,23 @@ class RetryLater(Exception):
 
 
 class PermanentFailure(Exception):
-    """Retrying cannot help (channel_not_found, invalid_blocks…): stop and report it."""
+    """Retrying cannot help (channel_not_found, invalid_blocks…): settle the item dead, report it
+    once, and go on with the lane. `trace` is what identifies the refused call on the other
+    side (Slack's request id), for the log; `tell=False` for an item given up only because
+    another one was (the admins heard of that one)."""
+
+    def __init__(self, reason: str, trace: str = "", *, tell: bool = True) -> None:
+        super().__init__(reason)
+        self.reason, self.trace, self.tell = reason, trace, tell
+
+
+class CredentialsRefused(Exception):
+    """Nothing can be delivered until an operator acts (the token was revoked or is invalid):
+    delivery stops as a whole, and the item stays pending, its attempts not counted."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def request_lane(request_id: int) -> str:
@@ -159,6 +190,36 @@ def pending_in_lane(session: Session, lane: str) -> Sequence[OutboxItem]:
     return session.scalars(
         select(OutboxItem).where(OutboxItem.lane == lane, OutboxItem.status == PENDING).order_by(OutboxItem.id)
     ).all()
+
+
+def snapshots(items: Sequence[OutboxItem]) -> list[Item]:
+    return [Item(i.id, i.lane, i.kind, dict(i.payload), i.coalesce_key, i.attempts, i.revision) for i in items]
+
+
+def settle(session: Session, ids: Sequence[int], status: str, error: str, now: datetime,
+           attempts: int | None = None) -> None:
+    """Record the items' fate: done (delivered now) or dead (after `attempts`, when given)."""
+    values: dict[str, Any] = {"status": status, "delivered_at": now if status == DONE else None,
+                              "last_error": error[:500]}
+    if attempts is not None:
+        values["attempts"] = attempts
+    session.execute(update(OutboxItem).where(OutboxItem.id.in_(list(ids))).values(**values)
+                    .execution_options(synchronize_session=False))
+
+
+def retry_at(session: Session, item_id: int, attempts: int, when: datetime, error: str) -> None:
+    """Leave the item pending until `when`, with its attempts counted."""
+    session.execute(
+        update(OutboxItem).where(OutboxItem.id == item_id)
+        .values(status=PENDING, attempts=attempts, next_attempt_at=when, last_error=error[:500])
+        .execution_options(synchronize_session=False)
+    )
+
+
+def renew_lease(session: Session, lane: str, owner: str, now: datetime) -> None:
+    session.execute(update(OutboxLane).where(OutboxLane.lane == lane, OutboxLane.owner == owner)
+                    .values(lease_until=now + LEASE)
+                    .execution_options(synchronize_session=False))
 
 
 def backoff(attempts: int, hint: float | None) -> timedelta:

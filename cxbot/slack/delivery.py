@@ -1,9 +1,16 @@
-"""Turns outbox items into Slack Web API calls.
+"""Turns outbox items into Slack Web API calls, and sorts Slack's answers by what they mean.
 
-Rendering reads the database in a short transaction; the Slack call runs with no
-transaction open; what Slack answered (a message ts) is stored in another short one.
-Slack errors are sorted into passing ones (retried with backoff, honouring Retry-After)
-and permanent ones (stop, report).
+This adapter only talks to Slack: what it renders and where the bot's messages are come from
+`cxbot.services.delivery` as plain values (read sessions, never a transaction held across a
+Slack call), and what Slack answered (a message's ts) goes back through it.
+
+Slack documents which failures pass: HTTP 429 (with `Retry-After`, honoured), 5xx, a
+connection error or timeout, and the errors `ratelimited`, `internal_error`, `fatal_error`,
+`service_unavailable` and `request_timeout`. Those are retried (`RetryLater`). A token Slack
+refuses (`token_revoked`, `invalid_auth`, `account_inactive`, `token_expired`, `not_authed`)
+fails every call alike, so delivery stops as a whole (`CredentialsRefused`) until
+`auth.test` passes again. Every other `ok: false` is permanent (`PermanentFailure`): the
+item is tried once, its lane goes on, and the admins hear of it.
 """
 
 from __future__ import annotations
@@ -11,37 +18,30 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
-from cxbot.clock import Clock
-from cxbot.jobs.outbox_worker import Item
 from cxbot.reports.render import render_html, render_slack
 from cxbot.services import digests, notices
-from cxbot.services.council import get_council
-from cxbot.services.outbox import PermanentFailure, RetryLater
-from cxbot.services.readmodel import RequestView, request_view
+from cxbot.services.delivery import DeliveryRecords, Event, Posted
+from cxbot.services.outbox import CredentialsRefused, Item, PermanentFailure, RetryLater
+from cxbot.services.readmodel import RequestView
 from cxbot.slack.blocks import direct, notes
 from cxbot.slack.blocks import request as render
-from cxbot.store.models import AuditEvent, DigestSend, Person, SlackMessage
-from cxbot.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-PERMANENT_ERRORS = frozenset({
-    "channel_not_found", "not_in_channel", "is_archived", "account_inactive", "invalid_blocks",
-    "invalid_auth", "not_authed", "token_revoked", "missing_scope", "user_not_found", "msg_too_long",
-    "no_text", "invalid_arguments", "cant_update_message", "message_not_found", "restricted_action",
-})
+# Slack's transient errors (docs: the "errors" of each Web API method, and rate limits).
+TRANSIENT_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable",
+                              "request_timeout"})
+# The token is no good for any call: revoked (app uninstalled), invalid, expired (token
+# rotation), its user or workspace deactivated, or none configured.
+TOKEN_ERRORS = frozenset({"token_revoked", "invalid_auth", "account_inactive", "token_expired", "not_authed"})
 
 PARENT, PROMPT = "parent", "prompt"
 NOTE, CHAIR = "note", "chair"   # roles `note:<event id>` (objections), `chair:<event id>` (escalation to the chair)
@@ -52,15 +52,32 @@ def filer_dm_role(user: str) -> str:
     return f"dm:{user}"
 
 
+def _header(headers: Mapping[str, Any], name: str) -> str:
+    return next((str(v) for k, v in (headers or {}).items() if k.lower() == name), "")
+
+
+def _seconds(value: str) -> float | None:
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def classify(method: str, status: int, error: str, headers: Mapping[str, Any]) -> Exception:
+    """What a refused call means for its item: retry it, stop all delivery, or give it up."""
+    if status == 429 or error == "ratelimited":
+        return RetryLater(f"{method}: rate limited", _seconds(_header(headers, "retry-after")))
+    if status >= 500 or error in TRANSIENT_ERRORS:
+        return RetryLater(f"{method}: {error or f'HTTP {status}'}")
+    if error in TOKEN_ERRORS:
+        return CredentialsRefused(f"{method}: {error}")
+    return PermanentFailure(f"{method}: {error or f'HTTP {status}'}", _header(headers, "x-slack-req-id"))
+
+
 class SlackDelivery:
-    def __init__(self, client: WebClient, session_factory: sessionmaker[Session], clock: Clock,
-                 read_sessions: sessionmaker[Session] | None = None) -> None:
-        """`read_sessions` serve the reads (building a message, finding one): on SQLite they
-        never take the write lock, which acknowledgements wait for."""
+    def __init__(self, client: WebClient, records: DeliveryRecords) -> None:
         self._client = client
-        self._sessions = session_factory
-        self._readers = read_sessions or session_factory
-        self._clock = clock
+        self._records = records
         self._handlers: dict[str, Callable[[Item], None]] = {
             notices.POST_REQUEST: self._post_request,
             notices.POST_PROMPT: self._post_prompt,
@@ -81,35 +98,9 @@ class SlackDelivery:
             raise PermanentFailure(f"unknown outbox kind {item.kind!r}")
         handler(item)
 
-    # --- reading and storing, each in its own short transaction -------------------------
-
-    def _view(self, request_id: int) -> RequestView:
-        with self._readers() as s:
-            return request_view(s, request_id, now=self._clock.now())
-
-    def _message(self, request_id: int, role: str) -> SlackMessage | None:
-        with self._readers() as s:
-            return s.scalars(select(SlackMessage).where(
-                SlackMessage.request_id == request_id, SlackMessage.role == role)).first()
-
-    def _store(self, request_id: int, role: str, channel: str, ts: str, content_hash: str) -> None:
-        with self._sessions() as s:
-            s.add(SlackMessage(request_id=request_id, role=role, channel=channel, ts=ts, content_hash=content_hash))
-            s.commit()
-
-    def _remember(self, message_id: int, content_hash: str) -> None:
-        with self._sessions() as s:
-            row = s.get(SlackMessage, message_id)
-            if row is not None:
-                row.content_hash = content_hash
-                s.commit()
-
-    def _event(self, event_id: int) -> AuditEvent:
-        with self._readers() as s:
-            event = s.get(AuditEvent, event_id)
-            if event is None:
-                raise PermanentFailure(f"audit event {event_id} is gone")
-            return event
+    def probe(self) -> None:
+        """Ask Slack whether the token works (`auth.test`); raises as a delivery would."""
+        self._call("auth.test")
 
     # --- the Slack call -----------------------------------------------------------------
 
@@ -117,16 +108,9 @@ class SlackDelivery:
         try:
             response = getattr(self._client, method.replace(".", "_"))(**kwargs)
         except SlackApiError as exc:
-            error = exc.response.get("error", "") if isinstance(exc.response.data, dict) else ""
-            status = exc.response.status_code
-            if status == 429:
-                after = exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after")
-                raise RetryLater(f"{method}: rate limited", float(after) if after else None) from exc
-            if status >= 500:
-                raise RetryLater(f"{method}: HTTP {status}") from exc
-            if error in PERMANENT_ERRORS:
-                raise PermanentFailure(f"{method}: {error}") from exc
-            raise RetryLater(f"{method}: {error or status}") from exc
+            data = exc.response.data
+            error = str(data.get("error", "")) if isinstance(data, dict) else ""
+            raise classify(method, exc.response.status_code, error, exc.response.headers) from exc
         except (URLError, ConnectionError, TimeoutError) as exc:
             raise RetryLater(f"{method}: {exc}") from exc
         return response.data if isinstance(response.data, dict) else {}
@@ -148,27 +132,38 @@ class SlackDelivery:
         payload = self._blocks(blocks)
         data = self._call("chat.postMessage", channel=channel, thread_ts=thread_ts, text=text, blocks=payload,
                           unfurl_links=False, unfurl_media=False)
-        self._store(request_id, role, data["channel"], data["ts"], self._hash(text, payload))
+        self._records.posted(request_id, role, data["channel"], data["ts"], self._hash(text, payload))
 
     def _post_request(self, item: Item) -> None:
         request_id = item.payload["request_id"]
-        if self._message(request_id, PARENT) is None:
-            view = self._view(request_id)
+        if self._records.message(request_id, PARENT) is None:
+            view = self._records.view(request_id)
             self._post(request_id, PARENT, view.channel, render.parent_message(view))
 
-    def _parent(self, request_id: int) -> SlackMessage:
-        parent = self._message(request_id, PARENT)
+    def _parent(self, request_id: int) -> Posted | None:
+        """The request's parent message; None when it can never be posted (Slack refused it for
+        good: what goes in its thread is given up too, without another alert)."""
+        parent = self._records.message(request_id, PARENT)
         if parent is None:
+            if self._records.parent_failed(request_id):
+                return None
             raise RetryLater("the request's parent message is not posted yet")
+        return parent
+
+    def _thread_parent(self, request_id: int) -> Posted:
+        parent = self._parent(request_id)
+        if parent is None:
+            raise PermanentFailure("the request's parent message could not be posted", tell=False)
         return parent
 
     def _post_prompt(self, item: Item) -> None:
         request_id = item.payload["request_id"]
-        if self._message(request_id, PROMPT) is None:
-            parent = self._parent(request_id)
-            self._post(request_id, PROMPT, parent.channel, render.vote_prompt(self._view(request_id)), parent.ts)
+        if self._records.message(request_id, PROMPT) is None:
+            parent = self._thread_parent(request_id)
+            self._post(request_id, PROMPT, parent.channel, render.vote_prompt(self._records.view(request_id)),
+                       parent.ts)
 
-    def _render_kept(self, view: RequestView, role: str, events: dict[int, AuditEvent]) -> Rendered | None:
+    def _render_kept(self, view: RequestView, role: str, events: dict[int, Event]) -> Rendered | None:
         """The current rendering of a message the bot keeps up to date, by its role."""
         if role == PARENT:
             return render.parent_message(view)
@@ -189,12 +184,8 @@ class SlackDelivery:
 
     def _refresh(self, item: Item) -> None:
         request_id = item.payload["request_id"]
-        view = self._view(request_id)
-        with self._readers() as s:
-            messages = list(s.scalars(select(SlackMessage).where(SlackMessage.request_id == request_id)))
-            event_ids = [int(m.role.partition(":")[2]) for m in messages
-                         if m.role.partition(":")[0] in (NOTE, CHAIR) and m.role.partition(":")[2].isdigit()]
-            events = {e.id: e for e in s.scalars(select(AuditEvent).where(AuditEvent.id.in_(event_ids)))}
+        view = self._records.view(request_id)
+        messages, events = self._records.kept(request_id, (NOTE, CHAIR))
         for message in messages:
             rendered = self._render_kept(view, message.role, events)
             if rendered is None:
@@ -204,61 +195,46 @@ class SlackDelivery:
             digest = self._hash(text, payload)
             if message.content_hash != digest:
                 self._call("chat.update", channel=message.channel, ts=message.ts, text=text, blocks=payload)
-                self._remember(message.id, digest)
+                self._records.updated(message.id, digest)
 
     def _thread_note(self, item: Item) -> None:
         request_id = item.payload["request_id"]
-        event = self._event(item.payload["event_id"])
-        parent = self._parent(request_id)
-        note = notes.thread_note(self._view(request_id), event.kind, event.actor, event.data)
+        event = self._records.event(item.payload["event_id"])
+        parent = self._thread_parent(request_id)
+        note = notes.thread_note(self._records.view(request_id), event.kind, event.actor, event.data)
         if note is None:
             return
         text, blocks = note
         if blocks is None:
             self._call("chat.postMessage", channel=parent.channel, thread_ts=parent.ts, text=text)
-        elif self._message(request_id, f"{NOTE}:{event.id}") is None:
+        elif self._records.message(request_id, f"{NOTE}:{event.id}") is None:
             self._post(request_id, f"{NOTE}:{event.id}", parent.channel, (text, blocks), parent.ts)
 
     def _permalink(self, request_id: int) -> None:
+        """Look up the parent's permalink once, for DMs that link to it (none without a parent)."""
         parent = self._parent(request_id)
-        if parent.permalink:
+        if parent is None or parent.permalink:
             return
         data = self._call("chat.getPermalink", channel=parent.channel, message_ts=parent.ts)
-        with self._sessions() as s:
-            row = s.get(SlackMessage, parent.id)
-            if row is not None:
-                row.permalink = data.get("permalink", "")
-                s.commit()
+        self._records.permalink(parent.id, data.get("permalink", ""))
 
     def _dm_channel(self, user: str) -> str:
         """The DM channel with a person, opened once and remembered (conversations.open is Tier 3)."""
-        with self._readers() as s:
-            person = s.get(Person, user)
-            if person is not None and person.dm_channel:
-                return person.dm_channel
+        known = self._records.known_dm_channel(user)
+        if known:
+            return known
         channel = str(self._call("conversations.open", users=user)["channel"]["id"])
-        with self._sessions() as s:
-            person = s.get(Person, user)
-            if person is None:
-                # fetched_at in the distant past: the time zone is still to be looked up.
-                s.add(Person(user_id=user, timezone="", fetched_at=datetime.min.replace(tzinfo=UTC),
-                             dm_channel=channel))
-            else:
-                person.dm_channel = channel
-            try:
-                s.commit()
-            except IntegrityError:
-                s.rollback()  # another process remembered it first
+        self._records.dm_opened(user, channel)
         return channel
 
     def _direct(self, item: Item) -> None:
         """A DM about an audit event: the filer's receipt and outcomes, escalations to leads and the chair."""
         request_id, user = item.payload["request_id"], item.payload["user"]
-        event = self._event(item.payload["event_id"])
+        event = self._records.event(item.payload["event_id"])
         self._permalink(request_id)
-        view = self._view(request_id)
+        view = self._records.view(request_id)
         if event.kind == "filed":
-            if self._message(request_id, filer_dm_role(user)) is None:
+            if self._records.message(request_id, filer_dm_role(user)) is None:
                 self._post(request_id, filer_dm_role(user), self._dm_channel(user), direct.filed(view))
             return
         if event.kind == "escalated":
@@ -266,7 +242,7 @@ class SlackDelivery:
             rendered = direct.escalation(view, event.data, for_chair=for_chair)
             if for_chair:
                 role = f"{CHAIR}:{event.id}"
-                if self._message(request_id, role) is None:
+                if self._records.message(request_id, role) is None:
                     self._post(request_id, role, self._dm_channel(user), rendered)
                 return
         else:
@@ -280,7 +256,7 @@ class SlackDelivery:
     def _reminder(self, item: Item) -> None:
         request_id, user = item.payload["request_id"], item.payload["user"]
         self._permalink(request_id)
-        view = self._view(request_id)
+        view = self._records.view(request_id)
         if view.status.is_final:
             return  # decided between the sweep and now: nothing to remind of
         text, blocks = direct.reminder(view, item.payload.get("kind", "daily"), item.payload.get("on_behalf_of"))
@@ -293,59 +269,39 @@ class SlackDelivery:
 
     def _admin_alert(self, item: Item) -> None:
         """A message Slack refused for good: the admins (or the chair, when there are none) hear of it once."""
-        with self._readers() as s:
-            council = get_council(s)
-            admins = list(council.admins) or [council.chair]
         p = item.payload
         lane = p.get("lane", "")
         about = f"CX review #{lane.split(':')[1]}" if lane.startswith("request:") else lane
         text = (f"⚠️ cxbot could not deliver a Slack message ({p.get('kind')}, {about}): "
-                f"`{p.get('error', '')}`. Nothing will retry it; check the bot's channel membership and scopes.")
-        for admin in admins:
+                f"`{p.get('error', '')}`. Slack will never take it as it is, so it is not retried: "
+                "check the bot's channel membership and scopes; any other error is a bug to report.")
+        for admin in self._records.admins():
             self._call("chat.postMessage", channel=self._dm_channel(admin), text=text)
 
     # --- the weekly digest ------------------------------------------------------------------
 
-    def _claimed(self, week: str) -> DigestSend:
-        with self._readers() as s:
-            claim = s.get(DigestSend, week)
-        if claim is None:
-            raise PermanentFailure(f"the digest of {week} was never claimed")
-        return claim
-
     def _digest_dm(self, item: Item) -> None:
         week = item.payload["week"]
-        if self._claimed(week).dm_ts:
+        if self._records.digest_claim(week).dm_ts:
             return  # posted before a crash: the report step follows
-        digest = digests.digest(UnitOfWork(self._readers), week=week, clock=self._clock)
+        digest = self._records.digest(week)
         text, blocks = render_slack(digest, report_note="The full report, with charts, is attached in this thread.")
-        with self._sessions() as s:
-            chair = get_council(s).chair
-        channel = self._dm_channel(chair)
+        channel = self._dm_channel(self._records.chair())
         data = self._call("chat.postMessage", channel=channel, text=text, blocks=blocks)
-        with self._sessions() as s:
-            claim = s.get(DigestSend, week)
-            if claim is not None:
-                claim.dm_channel, claim.dm_ts = data["channel"], data["ts"]
-                s.commit()
+        self._records.digest_posted(week, data["channel"], data["ts"])
 
     def _digest_report(self, item: Item) -> None:
         week = item.payload["week"]
-        claim = self._claimed(week)
-        if claim.sent_at is not None:
+        claim = self._records.digest_claim(week)
+        if claim.sent:
             return
-        digest = digests.digest(UnitOfWork(self._readers), week=week, clock=self._clock)
+        digest = self._records.digest(week)
         self._call("files.upload_v2", content=render_html(digest).encode(), filename=f"cx-council-{week}.html",
                    title=f"CX council digest {week}", channel=claim.dm_channel, thread_ts=claim.dm_ts)
-        with self._sessions() as s:
-            row = s.get(DigestSend, week)
-            if row is not None:
-                row.sent_at = self._clock.now()
-                s.commit()
+        self._records.digest_sent(week)
 
     def _digest_channel(self, item: Item) -> None:
-        digest = digests.digest(UnitOfWork(self._readers), week=item.payload["week"], clock=self._clock)
+        digest = self._records.digest(item.payload["week"])
         text, blocks = render_slack(digest, report_note="The chair has the full report.")
-        with self._sessions() as s:
-            channel = get_council(s).channel
-        self._call("chat.postMessage", channel=channel, text=text, blocks=blocks, unfurl_links=False)
+        self._call("chat.postMessage", channel=self._records.council_channel(), text=text, blocks=blocks,
+                   unfurl_links=False)

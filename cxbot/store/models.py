@@ -367,6 +367,20 @@ class Person(Base):
     name: Mapped[str] = mapped_column(String(128), default="")  # for the digest report
 
 
+class DeliveryHalt(Base):
+    """Slack refused the bot's token (revoked, invalid, its workspace or user deactivated):
+    while this row (id 1) exists no process delivers the outbox and /healthz says why. The
+    outbox worker checks the token with `auth.test` every minute or so (`checked_at`) and
+    deletes the row once Slack accepts it again."""
+
+    __tablename__ = "delivery_halt"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    since: Mapped[datetime]
+    checked_at: Mapped[datetime]
+
+
 @event.listens_for(Session, "before_flush")
 def _count_vote_changes(session: Session, _context: Any, _instances: Any) -> None:
     """A flush that adds, changes or deletes votes raises their requests' `votes_revision`.
