@@ -1,7 +1,7 @@
 """delivery_halt: Slack refused the token, delivery stopped
 
 Revision ID: 89f2ebb6b810
-Revises: c3d81f2a6b47
+Revises: 20b17259ad10
 Create Date: 2026-12-06 03:24:58.125552
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import cxbot.store.types
 
 
 revision = '89f2ebb6b810'
-down_revision = 'c3d81f2a6b47'
+down_revision = '20b17259ad10'
 branch_labels = None
 depends_on = None
 
