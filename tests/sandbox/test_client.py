@@ -338,3 +338,26 @@ def test_app_home_opened(app: FakeApp, people: SlackPeople, emulator: SlackEmula
     event = app.received[1].json["event"]
     assert (event["type"], event["tab"], event["channel"]) == ("app_home_opened", "home", emulator.dm_channel(KARI))
     assert event["view"]["type"] == "home"
+
+
+def test_message_events_carry_the_channel_type_and_come_only_from_subscribed_conversations(
+    app: FakeApp, people: SlackPeople, emulator: SlackEmulator
+) -> None:
+    emulator.add_channel("G0SECRET", "secret", members=[KARI, OLE])
+    emulator.add_channel("C0RANDOM", "random", members=[KARI, OLE])
+    assert people.post_message(KARI, channel="G0SECRET", text="not invited yet") is None
+    assert people.post_message(KARI, channel="C0RANDOM", text="not invited") is None
+    emulator.invite_bot("G0SECRET")
+    assert people.post_message(KARI, channel="G0SECRET", text="now it hears").status == 200
+    people.post_message(OLE, channel=COUNCIL, text="public")
+    assert [(r.json["event"]["text"], r.json["event"]["channel_type"]) for r in app.received] == [
+        ("now it hears", "group"), ("public", "channel"),
+    ]
+    emulator.manifest = emulator.manifest.with_events({"message.channels"})
+    assert people.post_message(KARI, channel="G0SECRET", text="unsubscribed") is None
+    emulator.manifest = emulator.manifest.with_events({"message.im"})
+    people.post_message(KARI, channel=KARI, text="in the app's DM")
+    assert app.received[-1].json["event"]["channel_type"] == "im"
+    with pytest.raises(LookupError):
+        emulator.add_channel("G0OTHER", "other", members=[OLE])
+        people.post_message(KARI, channel="G0OTHER", text="not a member of a private channel")
