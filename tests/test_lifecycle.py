@@ -247,9 +247,9 @@ def test_expiry_without_escalation_then_reopen(stack: Stack) -> None:
 
 
 def test_substitute_votes_on_behalf_of_an_away_advocate_and_gets_the_reminders(stack: Stack) -> None:
-    bad = stack.people.slash_command("U0SUP1", "/cx-review", "away <@U0LEGAL1> until 2026-12-24")
+    bad = stack.people.slash_command("U0SUP1", "/cx-review", f"away {stack.people.at('U0LEGAL1')} until 2026-12-24")
     assert "not a lead or advocate of your department" in bad.json()["text"]
-    ok = stack.people.slash_command("U0SUP1", "/cx-review", "away <@U0SUPLEAD|sue> until 2026-12-24")
+    ok = stack.people.slash_command("U0SUP1", "/cx-review", "away @sue until 2026-12-24")
     assert "<@U0SUPLEAD> answers for you" in ok.json()["text"]
     rid = stack.file()
     assert "<@U0SUPLEAD>" in stack.prompt(rid).mentions and "<@U0SUP1>" not in stack.prompt(rid).mentions
@@ -365,7 +365,7 @@ def test_an_away_advocate_and_their_substitute_hold_one_seat(stack: Stack) -> No
     stack.load_council(TWO_APPROVALS)
     rid = stack.file()
     stack.press("U0LEGAL1", rid, ids.APPROVE)
-    stack.people.slash_command("U0LEGAL1", "/cx-review", "away <@U0LEGALLEAD> until 2026-12-24")
+    stack.people.slash_command("U0LEGAL1", "/cx-review", f"away {stack.people.at('U0LEGALLEAD')} until 2026-12-24")
     stack.press("U0LEGAL1", rid, ids.ABSTAIN)             # away: the vote has passed to the substitute
     stack.settle()
     assert "answers for you while you are away" in stack.slack.ephemerals("U0LEGAL1")[-1].text

@@ -266,7 +266,7 @@ class WebApi(Workspace):
         message.reactions.setdefault(name, []).append(self.bot_user_id)
         return {"ok": True}
 
-    @_api("conversations.replies", *HISTORY_SCOPES.values())
+    @_api("conversations.replies", "channels:history", "groups:history", "im:history", "mpim:history")
     def _conversations_replies(self, params: JsonDict) -> JsonDict:
         channel = self._conversation(params.get("channel"))
         self._require_scope("conversations.replies", (HISTORY_SCOPES[self.channel_type(channel)],))
