@@ -152,7 +152,8 @@ def prepare(stack: Stack) -> Stack:
     stack.slack.add_user(ROLES["filing_lead"], "bill", real_name="Bill (second Billing lead)")
     stack.slack.invite(CHANNEL, ROLES["filing_lead"])
     stack.load_council(COUNCIL)
-    away = stack.people.slash_command(AWAY, "/cx-review", f"away {stack.people.at(ROLES['substitute'])} until 2026-12-24")
+    typed = f"away {stack.people.at(ROLES['substitute'])} until 2026-12-24"
+    away = stack.people.slash_command(AWAY, "/cx-review", typed)
     assert f"<@{ROLES['substitute']}> answers for you" in away.json()["text"]
     return stack
 

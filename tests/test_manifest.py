@@ -121,7 +121,8 @@ def listened_events() -> set[str]:
     for _, tree in sources():
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                if node.func.attr == "message" and isinstance(node.func.value, ast.Name) and node.func.value.id == "app":
+                on_app = isinstance(node.func.value, ast.Name) and node.func.value.id == "app"
+                if node.func.attr == "message" and on_app:
                     events.add("message")
                 if node.func.attr == "event" and node.args and isinstance(node.args[0], ast.Constant):
                     events.add(str(node.args[0].value))

@@ -26,8 +26,8 @@ from cxbot.sandbox.modal_state import find_option, view_state_values
 from cxbot.slack.gateway import sign
 
 TEAM_DOMAIN = "cxbot-sandbox"
-_NAME_CHAR = re.compile(r"[\w.\-]")
 FALLBACK_CHANNEL = "C0GENERAL"
+_NAME_CHAR = re.compile(r"[\w.\-]")  # a longer name goes on: "@sam" is not "@samuel"
 _FORM = "application/x-www-form-urlencoded"
 _JSON = "application/json"
 

@@ -6,8 +6,10 @@ talks to it through `base_url`) and refuses what Slack refuses, with Slack's err
 token has only the manifest's scopes (`missing_scope`), posts only where the bot was invited
 (`not_in_channel`; a private channel it is not in is `channel_not_found`), takes a user id as a
 channel only where Slack does; Block Kit is validated with Slack's limits and slack_sdk's own
-models; trigger ids are one-shot and live 3 seconds; a modal stack holds three. It keeps everything the bot did so tests can look, and it can be told to fail
-(429, 5xx, `ok: false`, slowness) or to go down, to exercise the bot's retries.
+models; trigger ids are one-shot and live 3 seconds; a modal stack holds three. People's side
+(`client`) gets slash commands escaped and events delivered as the manifest says. It keeps
+everything the bot did so tests can look, and it can be told to fail (429, 5xx, `ok: false`,
+slowness) or to go down, to exercise the bot's retries.
 
 This module holds `SlackEmulator` itself: listening, fault injection, inspection, and what people
 do. It builds on `workspace` (state and Slack's rules) and `webapi` (the methods), with
@@ -122,7 +124,6 @@ class SlackEmulator(WebApi):
         self.manifest = manifest or AppManifest.packaged()
         if scopes is not None:
             self.manifest = self.manifest.with_scopes(scopes)
-        self.bot_scopes = self.manifest.bot_scopes
         self.bot_token = bot_token
         self._server: Server | None = None
         self._down = threading.Event()

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cxbot.sandbox.blockkit import Refusal, view_refusal
+from cxbot.sandbox.manifest import AppManifest
 from cxbot.sandbox.state import File, JsonDict, Message, Trigger, Upload
 from cxbot.sandbox.wire import ApiError
 from cxbot.sandbox.workspace import VIEW_STACK_LIMIT, Workspace
@@ -70,7 +71,12 @@ def _checked_view(view: Any, kind: str) -> JsonDict:
 class WebApi(Workspace):
     """A workspace that answers the Web API methods in `API`, for a bot token with `bot_scopes`."""
 
-    bot_scopes: frozenset[str] = frozenset()
+    manifest: AppManifest
+
+    @property
+    def bot_scopes(self) -> frozenset[str]:
+        """The bot token's scopes: those its app's manifest asks for."""
+        return self.manifest.bot_scopes
 
     def _require_scope(self, method: str, scopes: tuple[str, ...] | None = None) -> None:
         """Slack's `missing_scope` answer when the token has none of the scopes the method needs."""
