@@ -60,7 +60,8 @@ def populate(emulator: SlackEmulator) -> None:
         emulator.add_user(lead(d), f"Lead {d}")
         for a in range(ADVOCATES):
             emulator.add_user(advocate(d, a), f"Advocate {d}.{a}")
-    emulator.add_channel(CHANNEL, CHANNEL_NAME)
+    emulator.add_channel(CHANNEL, CHANNEL_NAME, members=list(emulator.user_names()))
+    emulator.invite_bot(CHANNEL)  # as the admin does after installing the app
 
 
 def filing_values(n: int) -> dict[str, Any]:

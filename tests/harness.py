@@ -97,11 +97,18 @@ T = TypeVar("T")
 
 
 def make_emulator() -> SlackEmulator:
+    """The workspace the tests play in, with cxbot's own manifest (its scopes and events).
+
+    Everyone is in #cx-council and #general; each person's Slack handle (`name`, as in
+    `<@U0SUPLEAD|sue>`) is the first word of their name. The bot is invited to both channels,
+    as an admin does after installing the app, so tests also see it ignore other channels.
+    """
     emulator = SlackEmulator(bot_token=BOT_TOKEN)
     for user, name in PEOPLE.items():
-        emulator.add_user(user, name)
-    emulator.add_channel(CHANNEL, "cx-council")
-    emulator.add_channel("C0GENERAL", "general")
+        emulator.add_user(user, name.split()[0].lower(), real_name=name)
+    for channel, title in ((CHANNEL, "cx-council"), ("C0GENERAL", "general")):
+        emulator.add_channel(channel, title, members=list(PEOPLE))
+        emulator.invite_bot(channel)
     return emulator
 
 

@@ -239,9 +239,9 @@ def test_expiry_without_escalation_then_reopen(stack: Stack) -> None:
 
 
 def test_substitute_votes_on_behalf_of_an_away_advocate_and_gets_the_reminders(stack: Stack) -> None:
-    bad = stack.people.slash_command("U0SUP1", "/cx-review", f"away <@U0LEGAL1> until {day(31)}")
+    bad = stack.people.slash_command("U0SUP1", "/cx-review", f"away {stack.people.at('U0LEGAL1')} until {day(31)}")
     assert "Pick a lead or advocate of Support" in bad.json()["text"]
-    ok = stack.people.slash_command("U0SUP1", "/cx-review", f"away <@U0SUPLEAD|sue> until {day(31)}")
+    ok = stack.people.slash_command("U0SUP1", "/cx-review", f"away @sue until {day(31)}")
     assert "<@U0SUPLEAD> answers for you" in ok.json()["text"]
     rid = stack.file()
     assert "<@U0SUPLEAD>" in stack.prompt(rid).mentions and "<@U0SUP1>" not in stack.prompt(rid).mentions
@@ -355,7 +355,7 @@ def test_an_away_advocate_and_their_substitute_hold_one_seat(stack: Stack) -> No
     stack.load_council(TWO_APPROVALS)
     rid = stack.file()
     stack.press("U0LEGAL1", rid, ids.APPROVE)
-    stack.people.slash_command("U0LEGAL1", "/cx-review", f"away <@U0LEGALLEAD> until {day(31)}")
+    stack.people.slash_command("U0LEGAL1", "/cx-review", f"away {stack.people.at('U0LEGALLEAD')} until {day(31)}")
     stack.press("U0LEGAL1", rid, ids.ABSTAIN)             # away: the vote has passed to the substitute
     stack.settle()
     assert "answers for you while you are away" in stack.slack.ephemerals("U0LEGAL1")[-1].text

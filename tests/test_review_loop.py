@@ -28,7 +28,8 @@ def test_help_and_unknown_subcommands_answer_with_usage(stack: Stack) -> None:
     result = stack.people.slash_command("U0BILLLEAD", "/cx-review", "help")
     assert result.status == 200
     assert "/cx-review" in result.json()["text"] and "Approve" in result.json()["text"]
-    unknown = stack.people.slash_command("U0BILLLEAD", "/cx-review", "<!channel> frobnicate")
+    # Typed "@channel": Slack sends <!channel>, which the bot must not repeat as a ping.
+    unknown = stack.people.slash_command("U0BILLLEAD", "/cx-review", "@channel frobnicate")
     assert unknown.json()["text"].startswith("I don't know `&lt;!channel&gt;`")
     assert stack.slack.calls("views.open") == []
 
@@ -77,6 +78,18 @@ def test_bad_input_is_answered_on_the_field_and_stores_nothing(
     assert words in body["errors"][block]
     assert stack.count(ReviewRequest) == 0 and stack.count(OutboxItem) == 0
     assert stack.slack.open_views("U0BILLLEAD"), "the modal stays open for a fix"
+
+
+def test_a_refused_submission_without_fields_to_mark_is_answered_in_the_apps_dm(stack: Stack) -> None:
+    """Slack would refuse an ephemeral with a user id for channel: the answer goes to the app's DM."""
+    view = stack.open_filing_modal("U0BILLLEAD")
+    bare = dict(view, blocks=[b for b in view["blocks"] if b["type"] != "input"])
+    result = stack.people.submit_view_raw("U0BILLLEAD", bare, {})
+    assert result.status == 200 and not result.body
+    told = stack.slack.wait_for(lambda: stack.slack.dms("U0BILLLEAD"))
+    assert "Give the change a title." in told[-1].text, told[-1].text
+    assert stack.count(ReviewRequest) == 0
+    assert [c.error for c in stack.slack.calls("chat.postEphemeral")] == []
 
 
 def test_a_department_the_filer_may_not_file_for_is_refused(stack: Stack) -> None:

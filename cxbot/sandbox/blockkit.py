@@ -20,6 +20,9 @@ from cxbot.sandbox.state import JsonDict
 MESSAGE_BLOCK_LIMIT = 50
 VIEW_BLOCK_LIMIT = 100
 VIEW_SIZE_LIMIT = 250_000
+SECTION_TEXT_LIMIT = 3000
+HEADER_TEXT_LIMIT = 150
+SECTION_FIELDS_LIMIT = 10
 
 
 class Refusal(NamedTuple):
@@ -29,20 +32,23 @@ class Refusal(NamedTuple):
     messages: list[str]
 
 
-def block_errors(blocks: Any, *, in_view: bool) -> list[str]:
+def block_errors(blocks: Any, *, in_view: bool, pointer: str = "/blocks") -> list[str]:
     """Why Slack would refuse these blocks; empty when it would accept them.
 
     slack_sdk's models check most limits in `to_dict()`, but they silently drop unknown element
     types and accept empty texts, so those are checked here too, with the per-surface limits the
-    models do not know (50 blocks per message, no inputs in messages, unique block ids).
+    models do not know (50 blocks per message, no inputs in messages, unique block ids). Text
+    lengths are checked here first, so the answer reads as Slack's ("must be less than 3001
+    characters [json-pointer:/blocks/0/text/text]"); `pointer` is where the blocks sit in the
+    call (`/view/blocks` in a view).
     """
     if not isinstance(blocks, list):
         return ["blocks must be a JSON array of block objects"]
     limit = VIEW_BLOCK_LIMIT if in_view else MESSAGE_BLOCK_LIMIT
-    errors = [f"no more than {limit} items allowed [json-pointer:/blocks]"] if len(blocks) > limit else []
+    errors = [f"no more than {limit} items allowed [json-pointer:{pointer}]"] if len(blocks) > limit else []
     seen: set[str] = set()
     for index, block in enumerate(blocks):
-        where = f"/blocks/{index}"
+        where = f"{pointer}/{index}"
         if not isinstance(block, dict):
             errors.append(f"a block must be an object [json-pointer:{where}]")
             continue
@@ -57,7 +63,29 @@ def block_errors(blocks: Any, *, in_view: bool) -> list[str]:
     return errors
 
 
+def _length_errors(block: JsonDict, where: str) -> list[str]:
+    """Slack's own limits on a section's and a header's text, in Slack's words."""
+    errors = []
+    limits = {"section": SECTION_TEXT_LIMIT, "header": HEADER_TEXT_LIMIT}
+    text = block.get("text")
+    if block.get("type") in limits and isinstance(text, dict) and isinstance(text.get("text"), str):
+        limit = limits[block["type"]]
+        if len(text["text"]) > limit:
+            errors.append(f"must be less than {limit + 1} characters [json-pointer:{where}/text/text]")
+    fields = block.get("fields")
+    if block.get("type") == "section" and isinstance(fields, list):
+        if len(fields) > SECTION_FIELDS_LIMIT:
+            errors.append(f"no more than {SECTION_FIELDS_LIMIT} items allowed [json-pointer:{where}/fields]")
+        for index, field in enumerate(fields):
+            if isinstance(field, dict) and isinstance(field.get("text"), str) and len(field["text"]) > 2000:
+                errors.append(f"must be less than 2001 characters [json-pointer:{where}/fields/{index}/text]")
+    return errors
+
+
 def _one_block_errors(block: JsonDict, where: str) -> list[str]:
+    lengths = _length_errors(block, where)
+    if lengths:
+        return lengths
     try:
         parsed = Block.parse(block)
         if parsed is None:
@@ -112,7 +140,7 @@ def view_refusal(view: Any, *, kind: str) -> Refusal | None:
         return Refusal("view_too_large", [f"views are limited to {VIEW_SIZE_LIMIT} bytes"])
     if view.get("type") != kind:
         return Refusal("invalid_arguments", [f"view type must be {kind!r} here [json-pointer:/view/type]"])
-    errors = block_errors(view.get("blocks", []), in_view=True)
+    errors = block_errors(view.get("blocks", []), in_view=True, pointer="/view/blocks")
     for key in ("title", "submit", "close"):
         value = view.get(key)
         if value is not None and not (isinstance(value, dict) and value.get("type") == "plain_text"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
+import re
 import threading
 import time
 import uuid
@@ -26,6 +27,7 @@ from cxbot.slack.gateway import sign
 
 TEAM_DOMAIN = "cxbot-sandbox"
 FALLBACK_CHANNEL = "C0GENERAL"
+_NAME_CHAR = re.compile(r"[\w.\-]")  # a longer name goes on: "@sam" is not "@samuel"
 _FORM = "application/x-www-form-urlencoded"
 _JSON = "application/json"
 
@@ -179,8 +181,16 @@ class SlackPeople:
     def slash_command(
         self, user_id: str, command: str = "/cx-review", text: str = "", channel_id: str | None = None
     ) -> HttpResult:
-        """`user_id` types `command text` in `channel_id` (default: #council if it exists)."""
+        """`user_id` types `command text` in `channel_id` (default: #council if it exists).
+
+        `text` is what the person typed; `@name` and `#channel` stand for a person or channel
+        picked from Slack's autocomplete (`at()` writes one). When the manifest sets the command's
+        `should_escape`, Slack sends them as `<@U123|name>` and `<#C123|name>` and escapes `&`,
+        `<` and `>`; otherwise it sends the text as typed.
+        """
         channel = channel_id or self._emulator.channel_id("council") or FALLBACK_CHANNEL
+        if command in self._emulator.manifest.escaped_commands:
+            text = self.escaped(text)
         return self._post_form({
             "token": self.verification_token,
             "team_id": self.team_id,
@@ -196,6 +206,35 @@ class SlackPeople:
             "response_url": self._emulator.new_response_url(user_id, channel),
             "trigger_id": self._emulator.new_trigger(user_id),
         })
+
+    def at(self, user_id: str) -> str:
+        """What a person types when they pick `user_id` from the `@` autocomplete."""
+        return "@" + self._person(user_id)["name"]
+
+    def escaped(self, typed: str) -> str:
+        """Slash command text as Slack sends it for a command with `should_escape: true`."""
+        text = typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        people = {f"@{name}": f"<@{user_id}|{name}>" for user_id, name in self._emulator.user_names().items()}
+        people.update({f"@{word}": f"<!{word}>" for word in ("here", "channel", "everyone")})
+        rooms = {f"#{name}": f"<#{channel_id}|{name}>" for channel_id, name in self._emulator.channel_names().items()}
+        picks = sorted({**people, **rooms}.items(), key=lambda pair: -len(pair[0]))
+        out, i = [], 0
+        while i < len(text):
+            at_start = i == 0 or not (text[i - 1].isalnum() or text[i - 1] in "_&")
+            if at_start and text[i] in "@#":
+                for typed_name, markup in picks:
+                    end = i + len(typed_name)
+                    if text.startswith(typed_name, i) and not (end < len(text) and _NAME_CHAR.match(text[end])):
+                        out.append(markup)
+                        i = end
+                        break
+                else:
+                    out.append(text[i])
+                    i += 1
+                continue
+            out.append(text[i])
+            i += 1
+        return "".join(out)
 
     def press_button(
         self, user_id: str, *, channel: str, ts: str, action_id: str, value: str | None = None
@@ -310,9 +349,19 @@ class SlackPeople:
 
     def post_message(
         self, user_id: str, *, channel: str, text: str, thread_ts: str | None = None
-    ) -> HttpResult:
-        """`user_id` writes `text` in `channel` (in a thread if `thread_ts`); the app gets the event."""
+    ) -> HttpResult | None:
+        """`user_id` writes `text` in `channel` (in a thread if `thread_ts`); the app gets the event.
+
+        As in Slack, the message event reaches the app only when the manifest subscribes to
+        messages of the conversation's type (`message.channels`, `message.groups`, `message.im`)
+        and the bot is in the conversation; otherwise nothing is sent and this returns None.
+        """
         message = self._emulator.record_user_message(user_id, channel, text, thread_ts)
+        channel_type = self._emulator.channel_type(message.channel)
+        subscription = {"channel": "message.channels", "group": "message.groups", "im": "message.im"}[channel_type]
+        if (subscription not in self._emulator.manifest.bot_events
+                or not self._emulator.is_member(message.channel, self._emulator.bot_user_id)):
+            return None
         event: JsonDict = {
             "type": "message",
             "client_msg_id": str(uuid.uuid4()),
@@ -321,19 +370,22 @@ class SlackPeople:
             "text": text,
             "ts": message.ts,
             "event_ts": message.ts,
-            "channel_type": {"D": "im", "G": "group"}.get(message.channel[:1], "channel"),
+            "channel_type": channel_type,
             "team": self.team_id,
         }
         if message.thread_ts:
             event["thread_ts"] = message.thread_ts
         return self.send_event(self._envelope(event))
 
-    def post_in_thread(self, user_id: str, *, channel: str, thread_ts: str, text: str) -> HttpResult:
+    def post_in_thread(self, user_id: str, *, channel: str, thread_ts: str, text: str) -> HttpResult | None:
         """`user_id` replies in the thread under `thread_ts`; the envelope is kept in `last_event`."""
         return self.post_message(user_id, channel=channel, text=text, thread_ts=thread_ts)
 
-    def open_app_home(self, user_id: str, tab: str = "home") -> HttpResult:
-        """`user_id` opens the app's Home (or Messages) tab: an `app_home_opened` event."""
+    def open_app_home(self, user_id: str, tab: str = "home") -> HttpResult | None:
+        """`user_id` opens the app's Home (or Messages) tab: an `app_home_opened` event, sent
+        only when the manifest subscribes to it (else None)."""
+        if "app_home_opened" not in self._emulator.manifest.bot_events:
+            return None
         event: JsonDict = {
             "type": "app_home_opened",
             "user": user_id,

@@ -180,7 +180,8 @@ def run_demo(*, quiet: bool = False, out: TextIO | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="cxbot-demo-") as tmp, SlackEmulator() as slack:
         for user, name in PEOPLE.items():
             slack.add_user(user, name)
-        slack.add_channel("C0COUNCIL", "cx-council")
+        slack.add_channel("C0COUNCIL", "cx-council", members=list(PEOPLE))
+        slack.invite_bot("C0COUNCIL")  # as the admin does after installing the app
         database_url = f"sqlite:///{Path(tmp) / 'cxbot.db'}"
         engine = make_engine(database_url)
         upgrade(engine)

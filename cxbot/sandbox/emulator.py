@@ -2,10 +2,14 @@
 
 Slack cannot be reached from where cxbot is built, yet much of the bot's behaviour is about what
 Slack accepts and refuses. So this emulator speaks real HTTP (the bot's own `slack_sdk.WebClient`
-talks to it through `base_url`) and enforces the limits of `shared/SLACK-FACTS.md`: Block Kit
-validated by slack_sdk's own models, 50 blocks per message, one-shot 3-second trigger ids, a modal
-stack of three. It keeps everything the bot did so tests can look, and it can be told to fail
-(429, 5xx, `ok: false`, slowness) or to go down, to exercise the bot's retries.
+talks to it through `base_url`) and refuses what Slack refuses, with Slack's error codes: the bot
+token has only the manifest's scopes (`missing_scope`), posts only where the bot was invited
+(`not_in_channel`; a private channel it is not in is `channel_not_found`), takes a user id as a
+channel only where Slack does; Block Kit is validated with Slack's limits and slack_sdk's own
+models; trigger ids are one-shot and live 3 seconds; a modal stack holds three. People's side
+(`client`) gets slash commands escaped and events delivered as the manifest says. It keeps
+everything the bot did so tests can look, and it can be told to fail (429, 5xx, `ok: false`,
+slowness) or to go down, to exercise the bot's retries.
 
 This module holds `SlackEmulator` itself: listening, fault injection, inspection, and what people
 do. It builds on `workspace` (state and Slack's rules) and `webapi` (the methods), with
@@ -19,7 +23,7 @@ import hashlib
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -32,8 +36,10 @@ from cxbot.sandbox.blockkit import (
     block_errors,
     view_refusal,
 )
+from cxbot.sandbox.manifest import AppManifest
 from cxbot.sandbox.state import (
     Call,
+    Channel,
     File,
     JsonDict,
     Message,
@@ -56,7 +62,9 @@ __all__ = [
     "VIEW_SIZE_LIMIT",
     "VIEW_STACK_LIMIT",
     "WORKSPACE_URL",
+    "AppManifest",
     "Call",
+    "Channel",
     "File",
     "JsonDict",
     "Message",
@@ -108,7 +116,14 @@ class SlackEmulator(WebApi):
         team_id: str = "TCXBOT",
         host: str = "127.0.0.1",
         port: int = 0,
+        manifest: AppManifest | None = None,
+        scopes: Collection[str] | None = None,
     ) -> None:
+        """`manifest` (default: cxbot's own, as packaged) gives the bot token its scopes, the events
+        Slack delivers and how slash commands are escaped; `scopes` overrides its bot scopes."""
+        self.manifest = manifest or AppManifest.packaged()
+        if scopes is not None:
+            self.manifest = self.manifest.with_scopes(scopes)
         self.bot_token = bot_token
         self._server: Server | None = None
         self._down = threading.Event()
@@ -195,6 +210,13 @@ class SlackEmulator(WebApi):
                 root = self._thread_root(channel_id, thread_ts)
             except ApiError as exc:
                 raise LookupError(f"{user_id} cannot post in {channel}: {exc.error}") from None
+            found = self._channels.get(channel_id)
+            if found is not None and user_id not in found.members:
+                if found.is_private:
+                    raise LookupError(f"{user_id} is not in the private channel {channel}")
+                found.members.add(user_id)  # posting in a public channel joins it
+            if found is not None and found.is_archived:
+                raise LookupError(f"{channel} is archived")
             return copy.deepcopy(self._store(channel_id, user_id, text, [], thread_ts=root))
 
     def apply_view_response(self, user_id: str, view_id: str, response: JsonDict | None) -> None:
@@ -410,4 +432,5 @@ class SlackEmulator(WebApi):
             raise ApiError("not_authed")
         if token != self.bot_token:
             raise ApiError("invalid_auth")
+        self._require_scope(method)
         return handler(self, params)

@@ -23,6 +23,17 @@ class User:
     is_bot: bool
 
 
+@dataclass
+class Channel:
+    """A public or private channel: who is in it (the bot only once invited) and whether it is archived."""
+
+    id: str
+    name: str
+    is_private: bool
+    members: set[str] = field(default_factory=set)
+    is_archived: bool = False
+
+
 @dataclass(frozen=True)
 class MessageVersion:
     """A message as it was before a `chat.update` changed it."""
@@ -52,6 +63,7 @@ class Message:
     links: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     visible_to: str | None = None
+    reactions: dict[str, list[str]] = field(default_factory=dict)
 
     def to_slack(self) -> JsonDict:
         """The message as Slack shows it in API answers and interaction payloads."""
@@ -64,6 +76,8 @@ class Message:
             wire["thread_ts"] = self.thread_ts
         if self.files:
             wire["files"] = [{"id": file_id} for file_id in self.files]
+        if self.reactions:
+            wire["reactions"] = [{"name": n, "users": list(u), "count": len(u)} for n, u in self.reactions.items()]
         return wire
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cxbot.sandbox.blockkit import Refusal, view_refusal
+from cxbot.sandbox.manifest import AppManifest
 from cxbot.sandbox.state import File, JsonDict, Message, Trigger, Upload
 from cxbot.sandbox.wire import ApiError
 from cxbot.sandbox.workspace import VIEW_STACK_LIMIT, Workspace
@@ -27,13 +28,19 @@ WORKSPACE_URL = "https://cxbot-sandbox.slack.com/"
 
 Handler = Callable[["WebApi", JsonDict], JsonDict]
 API: dict[str, Handler] = {}
+SCOPES: dict[str, tuple[str, ...]] = {}
+"""The bot scopes each method needs, any one of them, from the "Required scopes" of its page
+in Slack's method reference. conversations.replies needs the one of its conversation's type."""
+
+HISTORY_SCOPES = {"channel": "channels:history", "group": "groups:history", "im": "im:history"}
 
 
-def _api(name: str) -> Callable[[Handler], Handler]:
-    """Register a method of `WebApi` as the Web API method `name`."""
+def _api(name: str, *scopes: str) -> Callable[[Handler], Handler]:
+    """Register a method of `WebApi` as the Web API method `name`, needing one of `scopes`."""
 
     def register(handler: Handler) -> Handler:
         API[name] = handler
+        SCOPES[name] = scopes
         return handler
 
     return register
@@ -62,10 +69,23 @@ def _checked_view(view: Any, kind: str) -> JsonDict:
 
 
 class WebApi(Workspace):
-    """A workspace that answers the Web API methods in `API`."""
+    """A workspace that answers the Web API methods in `API`, for a bot token with `bot_scopes`."""
+
+    manifest: AppManifest
+
+    @property
+    def bot_scopes(self) -> frozenset[str]:
+        """The bot token's scopes: those its app's manifest asks for."""
+        return self.manifest.bot_scopes
+
+    def _require_scope(self, method: str, scopes: tuple[str, ...] | None = None) -> None:
+        """Slack's `missing_scope` answer when the token has none of the scopes the method needs."""
+        needed = SCOPES.get(method, ()) if scopes is None else scopes
+        if needed and not self.bot_scopes & set(needed):
+            raise ApiError("missing_scope", needed=",".join(needed), provided=",".join(sorted(self.bot_scopes)))
 
     def _message_of_bot(self, params: JsonDict, refusal: str) -> Message:
-        channel = self._resolve_channel(params.get("channel"))
+        channel = self._conversation(params.get("channel"))
         message = self._find(channel, str(params.get("ts", "")))
         if message is None:
             raise ApiError("message_not_found")
@@ -99,15 +119,16 @@ class WebApi(Workspace):
             "is_enterprise_install": False,
         }
 
-    @_api("chat.postMessage")
+    @_api("chat.postMessage", "chat:write")
     def _chat_post_message(self, params: JsonDict) -> JsonDict:
-        channel = self._resolve_channel(params.get("channel"))
+        channel = self._conversation(params.get("channel"), user_id_means_dm=True, by_name=True)
+        self._postable(channel)
         text, blocks = self._content(params, "chat.postMessage", self._audience(channel))
         thread_ts = self._thread_root(channel, params.get("thread_ts"))
         message = self._store(channel, self.bot_user_id, text, blocks, thread_ts=thread_ts)
         return {"ok": True, "channel": channel, "ts": message.ts, "message": message.to_slack()}
 
-    @_api("chat.update")
+    @_api("chat.update", "chat:write")
     def _chat_update(self, params: JsonDict) -> JsonDict:
         message = self._message_of_bot(params, "cant_update_message")
         text, blocks = self._content(params, "chat.update", self._audience(message.channel), old=message)
@@ -115,26 +136,29 @@ class WebApi(Workspace):
         answer = {"ok": True, "channel": message.channel, "ts": message.ts, "text": text}
         return dict(answer, message=message.to_slack())
 
-    @_api("chat.delete")
+    @_api("chat.delete", "chat:write")
     def _chat_delete(self, params: JsonDict) -> JsonDict:
         message = self._message_of_bot(params, "cant_delete_message")
         del self._messages[message.channel, message.ts]
         self._note(self._audience(message.channel), f"deleted {message.ts}", "", message.user)
         return {"ok": True, "channel": message.channel, "ts": message.ts}
 
-    @_api("chat.postEphemeral")
+    @_api("chat.postEphemeral", "chat:write")
     def _chat_post_ephemeral(self, params: JsonDict) -> JsonDict:
-        channel = self._resolve_channel(params.get("channel"))
+        channel = self._conversation(params.get("channel"), by_name=True)
+        self._postable(channel)
         user = str(params.get("user", ""))
         if user not in self._users:
             raise ApiError("user_not_found")
+        if not self.is_member(channel, user):
+            raise ApiError("user_not_in_channel")
         text, blocks = self._content(params, "chat.postEphemeral", f"only visible to {self.user_name(user)}")
         message = self._post_ephemeral(channel, user, text, blocks, params.get("thread_ts"))
         return {"ok": True, "message_ts": message.ts}
 
     @_api("chat.getPermalink")
     def _chat_get_permalink(self, params: JsonDict) -> JsonDict:
-        channel = self._resolve_channel(params.get("channel"))
+        channel = self._conversation(params.get("channel"))
         message = self._find(channel, str(params.get("message_ts", "")))
         if message is None:
             raise ApiError("message_not_found")
@@ -143,7 +167,7 @@ class WebApi(Workspace):
             link += f"?thread_ts={message.thread_ts}&cid={channel}"
         return {"ok": True, "channel": channel, "permalink": link}
 
-    @_api("conversations.open")
+    @_api("conversations.open", "channels:manage", "groups:write", "im:write", "mpim:write")
     def _conversations_open(self, params: JsonDict) -> JsonDict:
         users = [u for u in str(params.get("users", "")).split(",") if u]
         if len(users) != 1:
@@ -158,7 +182,7 @@ class WebApi(Workspace):
             answer.update(no_op=True, already_open=True)
         return answer
 
-    @_api("users.info")
+    @_api("users.info", "users:read")
     def _users_info(self, params: JsonDict) -> JsonDict:
         user = self._users.get(str(params.get("user", "")))
         if user is None:
@@ -232,7 +256,36 @@ class WebApi(Workspace):
         self._note_view(user, view, "home published")
         return {"ok": True, "view": view}
 
-    @_api("files.getUploadURLExternal")
+    @_api("reactions.add", "reactions:write")
+    def _reactions_add(self, params: JsonDict) -> JsonDict:
+        channel = self._conversation(params.get("channel"))
+        message = self._find(channel, str(params.get("timestamp", "")))
+        if message is None:
+            raise ApiError("message_not_found")
+        name = str(params.get("name", "")).strip(":")
+        if not name:
+            raise ApiError("invalid_name")
+        if self._channels.get(channel) is not None and self._channels[channel].is_archived:
+            raise ApiError("is_archived")
+        if self.bot_user_id in message.reactions.get(name, []):
+            raise ApiError("already_reacted")
+        message.reactions.setdefault(name, []).append(self.bot_user_id)
+        return {"ok": True}
+
+    @_api("conversations.replies", "channels:history", "groups:history", "im:history", "mpim:history")
+    def _conversations_replies(self, params: JsonDict) -> JsonDict:
+        channel = self._conversation(params.get("channel"))
+        self._require_scope("conversations.replies", (HISTORY_SCOPES[self.channel_type(channel)],))
+        if not self.is_member(channel, self.bot_user_id):
+            raise ApiError("not_in_channel")
+        parent = self._find(channel, str(params.get("ts", "")))
+        if parent is None:
+            raise ApiError("thread_not_found")
+        root = parent.thread_ts or parent.ts
+        thread = [m for m in self._messages.values() if m.channel == channel and root in {m.ts, m.thread_ts}]
+        return {"ok": True, "messages": [m.to_slack() for m in thread], "has_more": False}
+
+    @_api("files.getUploadURLExternal", "files:write")
     def _files_get_upload_url(self, params: JsonDict) -> JsonDict:
         if not params.get("filename") or not str(params.get("length", "")).isdigit():
             raise ApiError("invalid_arguments", "filename and length are required")
@@ -240,13 +293,15 @@ class WebApi(Workspace):
         self._uploads[file_id] = Upload(str(params["filename"]))
         return {"ok": True, "upload_url": f"{self._origin}/upload/{file_id}", "file_id": file_id}
 
-    @_api("files.completeUploadExternal")
+    @_api("files.completeUploadExternal", "files:write")
     def _files_complete_upload(self, params: JsonDict) -> JsonDict:
         wanted = params.get("files")
         if not isinstance(wanted, list) or not wanted or not all(isinstance(f, dict) for f in wanted):
             raise ApiError("invalid_arguments", "files must be a non-empty JSON array of objects")
         uploads = [self._uploads.get(str(spec.get("id"))) for spec in wanted]
-        channel = self._resolve_channel(params["channel_id"]) if params.get("channel_id") else None
+        channel = self._conversation(params["channel_id"]) if params.get("channel_id") else None
+        if channel is not None:
+            self._postable(channel)
         thread_ts = self._thread_root(channel, params.get("thread_ts")) if channel else None
         comment = params.get("initial_comment")
         stored = []

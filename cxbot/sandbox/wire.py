@@ -29,18 +29,25 @@ class Reply:
 
 
 class ApiError(Exception):
-    """An `ok: false` answer, raised from deep inside a handler."""
+    """An `ok: false` answer, raised from deep inside a handler.
 
-    def __init__(self, error: str, *messages: str, status: int = 200) -> None:
+    `messages` go under `response_metadata.messages` as `[ERROR] …`, as Slack lists what it
+    found wrong; `invalid_blocks` also lists them bare under `errors`, as chat.postMessage does.
+    `fields` are further top-level keys (`needed` and `provided` of `missing_scope`).
+    """
+
+    def __init__(self, error: str, *messages: str, status: int = 200, **fields: str) -> None:
         super().__init__(error)
         self.error = error
         self.messages = list(messages)
         self.status = status
+        self.fields = fields
 
     def body(self) -> JsonDict:
-        body: JsonDict = {"ok": False, "error": self.error}
+        body: JsonDict = {"ok": False, "error": self.error, **self.fields}
         if self.messages:
-            body["errors"] = self.messages
+            if self.error == "invalid_blocks":
+                body["errors"] = self.messages
             body["response_metadata"] = {"messages": [f"[ERROR] {m}" for m in self.messages]}
         return body
 

@@ -17,6 +17,7 @@ from typing import Any
 from cxbot.sandbox import render
 from cxbot.sandbox.blockkit import block_errors, with_ids
 from cxbot.sandbox.state import (
+    Channel,
     File,
     JsonDict,
     Message,
@@ -44,7 +45,7 @@ class Workspace:
         self._port = port
         self._lock = threading.RLock()
         self._users: dict[str, User] = {}
-        self._channels: dict[str, str] = {}
+        self._channels: dict[str, Channel] = {}
         self._dm_users: dict[str, str] = {}
         self._counter = itertools.count(1)
         self._last_ts_us = 0
@@ -85,9 +86,50 @@ class Workspace:
         with self._lock:
             self._users[user_id] = User(user_id, name, real_name or name, tz, is_bot)
 
-    def add_channel(self, channel_id: str, name: str) -> None:
+    def add_channel(
+        self, channel_id: str, name: str, *, private: bool | None = None, members: Sequence[str] = ()
+    ) -> None:
+        """A channel with these people in it; private when the id starts with `G` unless told.
+
+        The bot is not a member until it is invited (`invite_bot`), as in a real workspace.
+        """
+        is_private = channel_id.startswith("G") if private is None else private
         with self._lock:
-            self._channels[channel_id] = name.lstrip("#")
+            self._channels[channel_id] = Channel(channel_id, name.lstrip("#"), is_private, set(members))
+
+    def invite(self, channel_id: str, *user_ids: str) -> None:
+        """Add people (or the bot) to a channel, as `/invite` does."""
+        with self._lock:
+            self._channels[channel_id].members.update(user_ids)
+
+    def invite_bot(self, channel_id: str) -> None:
+        """Invite the app's bot user, as an admin does after installing the app."""
+        self.invite(channel_id, self.bot_user_id)
+
+    def remove(self, channel_id: str, *user_ids: str) -> None:
+        with self._lock:
+            self._channels[channel_id].members.difference_update(user_ids)
+
+    def archive(self, channel_id: str) -> None:
+        with self._lock:
+            self._channels[channel_id].is_archived = True
+
+    def channel_type(self, channel_id: str) -> str:
+        """The `channel_type` of events from this conversation: `channel`, `group` or `im`."""
+        with self._lock:
+            if channel_id in self._dm_users or channel_id.startswith("D"):
+                return "im"
+            found = self._channels.get(channel_id)
+            private = found.is_private if found else channel_id.startswith("G")
+            return "group" if private else "channel"
+
+    def is_member(self, channel_id: str, user_id: str) -> bool:
+        """Whether `user_id` (or the bot) is in the conversation; a DM holds the bot and its person."""
+        with self._lock:
+            if channel_id in self._dm_users:
+                return user_id in {self.bot_user_id, self._dm_users[channel_id]}
+            found = self._channels.get(channel_id)
+            return found is not None and user_id in found.members
 
     def user(self, user_id: str) -> User | None:
         with self._lock:
@@ -103,12 +145,22 @@ class Workspace:
         with self._lock:
             if channel_id in self._dm_users:
                 return "directmessage"
-            return self._channels.get(channel_id, channel_id)
+            found = self._channels.get(channel_id)
+            return found.name if found else channel_id
+
+    def user_names(self) -> dict[str, str]:
+        """Everyone's `name` (the handle Slack puts in `<@U123|name>`), by user id."""
+        with self._lock:
+            return {u.id: u.name for u in self._users.values()}
+
+    def channel_names(self) -> dict[str, str]:
+        with self._lock:
+            return {c.id: c.name for c in self._channels.values()}
 
     def channel_id(self, name: str) -> str | None:
         """The id of the channel called `name` (with or without `#`), if there is one."""
         with self._lock:
-            return next((cid for cid, n in self._channels.items() if n == name.lstrip("#")), None)
+            return next((c.id for c in self._channels.values() if c.name == name.lstrip("#")), None)
 
     @staticmethod
     def dm_channel(user_id: str) -> str:
@@ -127,7 +179,7 @@ class Workspace:
         return f"{seconds}.{micros:06d}"
 
     def _resolve_channel(self, channel: Any) -> str:
-        """A channel id from what Slack accepts: a channel or DM id, a `#name`, or a user id (their DM)."""
+        """A channel id from what a person can pick: a channel or DM id, a `#name`, or a user id (their DM)."""
         if not isinstance(channel, str) or not channel:
             raise ApiError("channel_not_found")
         if channel in self._channels or channel in self._dm_users:
@@ -140,6 +192,41 @@ class Workspace:
         if found is None:
             raise ApiError("channel_not_found")
         return found
+
+    def _conversation(self, channel: Any, *, user_id_means_dm: bool = False, by_name: bool = False) -> str:
+        """The conversation a Web API call names, as the bot may see it.
+
+        Slack takes a user id as `channel` only where its docs say so (chat.postMessage posts to
+        the app's DM with that person) and a `#name` only where they say "an encoded ID, or a
+        name"; elsewhere, and for a private channel the bot was not invited to, the channel is
+        not found.
+        """
+        if not isinstance(channel, str) or not channel:
+            raise ApiError("channel_not_found")
+        if channel in self._dm_users:
+            return channel
+        if channel in self._users:
+            if not user_id_means_dm:
+                raise ApiError("channel_not_found")
+            dm = self.dm_channel(channel)
+            self._dm_users[dm] = channel
+            return dm
+        found = self._channels.get(channel)
+        if found is None and by_name:
+            found = self._channels.get(self.channel_id(channel) or "")
+        if found is None or (found.is_private and self.bot_user_id not in found.members):
+            raise ApiError("channel_not_found")
+        return found.id
+
+    def _postable(self, channel_id: str) -> None:
+        """Refuse to post where Slack refuses: an archived channel, or one the bot is not in."""
+        found = self._channels.get(channel_id)
+        if found is None:
+            return  # a DM: the bot is always in its own DMs
+        if found.is_archived:
+            raise ApiError("is_archived")
+        if self.bot_user_id not in found.members:
+            raise ApiError("not_in_channel")
 
     def _find(self, channel: str, ts: str) -> Message | None:
         return self._messages.get((channel, ts))
@@ -158,7 +245,7 @@ class Workspace:
     def _audience(self, channel: str) -> str:
         if channel in self._dm_users:
             return f"DM with {self.user_name(self._dm_users[channel])}"
-        return "#" + self._channels.get(channel, channel)
+        return "#" + self.channel_name(channel)
 
     def _readable(self, text: str, blocks: list[JsonDict]) -> str:
         if blocks:

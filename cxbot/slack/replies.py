@@ -46,6 +46,11 @@ class AfterAck:
         self._run("chat.postEphemeral", lambda: self._client.chat_postEphemeral(
             channel=channel, user=user, text=text, thread_ts=thread_ts))
 
+    def direct(self, *, user: str, text: str) -> None:
+        """A message in the app's DM with `user`: the one call where Slack takes a user id as
+        the channel (chat.postEphemeral needs a conversation the person is in)."""
+        self._run("chat.postMessage", lambda: self._client.chat_postMessage(channel=user, text=text))
+
     def open_view(self, *, trigger_id: str, view: View | dict[str, Any]) -> None:
         self._run("views.open", lambda: self._client.views_open(trigger_id=trigger_id, view=view))
 
@@ -126,7 +131,7 @@ def _tell(after: AfterAck, ack: Any, body: dict[str, Any], exc: CxError) -> None
             ack()
         channel, user, _ = _where(body)
         if user:
-            after.ephemeral(channel=user, user=user, text=exc.message)
+            after.direct(user=user, text=exc.message)
         return
     if body.get("command") and not acked:
         ack(response_type="ephemeral", text=exc.message)

@@ -26,7 +26,8 @@ def emulator() -> Iterator[SlackEmulator]:
     emu = SlackEmulator()
     emu.add_user(KARI, "kari", real_name="Kari (Billing)")
     emu.add_user(OLE, "ole", real_name="Ole (Support)", tz="America/New_York")
-    emu.add_channel(COUNCIL, "council")
+    emu.add_channel(COUNCIL, "council", members=[KARI, OLE])
+    emu.invite_bot(COUNCIL)
     with emu:
         yield emu
 

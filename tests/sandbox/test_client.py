@@ -78,7 +78,7 @@ def test_slash_command_is_signed_and_usable(
     app: FakeApp, people: SlackPeople, emulator: SlackEmulator, slack: WebClient
 ) -> None:
     app.answer_json({"response_type": "ephemeral", "text": "Opening…"})
-    result = people.slash_command(KARI, text="refund 42 & <b>")
+    result = people.slash_command(KARI, text=f"refund 42 & <b> for {people.at(OLE)} in #council, @nobody")
     assert result.status == 200 and result.json()["text"] == "Opening…"
     [request] = app.received
     assert request.signed and request.headers["content-type"] == FORM
@@ -86,7 +86,9 @@ def test_slash_command_is_signed_and_usable(
     assert form | {"response_url": "", "trigger_id": ""} == {
         "token": people.verification_token, "team_id": "TCXBOT", "team_domain": "cxbot-sandbox",
         "channel_id": COUNCIL, "channel_name": "council", "user_id": KARI, "user_name": "kari",
-        "command": "/cx-review", "text": "refund 42 & <b>", "api_app_id": "ACXBOT",
+        "command": "/cx-review", "api_app_id": "ACXBOT",
+        # should_escape: true in manifest.yml, so Slack escapes and links what was picked.
+        "text": f"refund 42 &amp; &lt;b&gt; for <@{OLE}|ole> in <#{COUNCIL}|council>, @nobody",
         "is_enterprise_install": "false", "response_url": "", "trigger_id": "",
     }
     assert slack.views_open(trigger_id=form["trigger_id"], view=REVIEW_MODAL)["ok"]
@@ -94,6 +96,18 @@ def test_slash_command_is_signed_and_usable(
                                     {"Content-Type": "application/json"})
     urllib.request.urlopen(answer, timeout=5).close()
     assert [m.text for m in emulator.ephemerals(KARI)] == ["Sent"]
+
+
+def test_slash_command_text_is_sent_as_typed_without_should_escape(
+    app: FakeApp, emulator: SlackEmulator, people: SlackPeople
+) -> None:
+    unescaped = SlackEmulator(manifest=emulator.manifest.with_commands([]))
+    unescaped.add_user(KARI, "kari")
+    unescaped.add_user(OLE, "ole")
+    with unescaped:
+        plain_people = SlackPeople(app.url, SIGNING_SECRET, unescaped)
+        plain_people.slash_command(KARI, text=f"away {plain_people.at(OLE)} & <b>")
+    assert app.received[0].form["text"] == "away @ole & <b>"
 
 
 def test_requests_share_one_kept_alive_connection(app: FakeApp, people: SlackPeople) -> None:
@@ -314,6 +328,9 @@ def test_thread_reply_event_and_its_retry(
 
 
 def test_app_home_opened(app: FakeApp, people: SlackPeople, emulator: SlackEmulator, slack: WebClient) -> None:
+    assert people.open_app_home(KARI) is None, "cxbot's manifest does not subscribe to app_home_opened"
+    assert app.received == []
+    emulator.manifest = emulator.manifest.with_events({"app_home_opened"})
     people.open_app_home(KARI)
     assert "view" not in app.received[0].json["event"]
     slack.views_publish(user_id=KARI, view={"type": "home", "blocks": [{"type": "section", "text": plain("Hi")}]})
@@ -321,3 +338,26 @@ def test_app_home_opened(app: FakeApp, people: SlackPeople, emulator: SlackEmula
     event = app.received[1].json["event"]
     assert (event["type"], event["tab"], event["channel"]) == ("app_home_opened", "home", emulator.dm_channel(KARI))
     assert event["view"]["type"] == "home"
+
+
+def test_message_events_carry_the_channel_type_and_come_only_from_subscribed_conversations(
+    app: FakeApp, people: SlackPeople, emulator: SlackEmulator
+) -> None:
+    emulator.add_channel("G0SECRET", "secret", members=[KARI, OLE])
+    emulator.add_channel("C0RANDOM", "random", members=[KARI, OLE])
+    assert people.post_message(KARI, channel="G0SECRET", text="not invited yet") is None
+    assert people.post_message(KARI, channel="C0RANDOM", text="not invited") is None
+    emulator.invite_bot("G0SECRET")
+    assert people.post_message(KARI, channel="G0SECRET", text="now it hears").status == 200
+    people.post_message(OLE, channel=COUNCIL, text="public")
+    assert [(r.json["event"]["text"], r.json["event"]["channel_type"]) for r in app.received] == [
+        ("now it hears", "group"), ("public", "channel"),
+    ]
+    emulator.manifest = emulator.manifest.with_events({"message.channels"})
+    assert people.post_message(KARI, channel="G0SECRET", text="unsubscribed") is None
+    emulator.manifest = emulator.manifest.with_events({"message.im"})
+    people.post_message(KARI, channel=KARI, text="in the app's DM")
+    assert app.received[-1].json["event"]["channel_type"] == "im"
+    with pytest.raises(LookupError):
+        emulator.add_channel("G0OTHER", "other", members=[OLE])
+        people.post_message(KARI, channel="G0OTHER", text="not a member of a private channel")

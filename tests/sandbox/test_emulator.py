@@ -364,3 +364,115 @@ def test_transcript_says_who_saw_what(emulator: SlackEmulator, slack: WebClient)
          "┌ Review\n│ Why: [plain_text_input]\n└ [Send]"),
     ]
     assert str(emulator.transcript()[1]).startswith("[#council] Ole (Support) (thread reply):")
+
+
+# ---------------------------------------------------------------- what Slack refuses
+
+
+def test_scopes_come_from_the_manifest_and_a_missing_one_is_named(emulator: SlackEmulator) -> None:
+    assert {"chat:write", "users:read", "im:write", "files:write"} <= emulator.bot_scopes
+    narrow = SlackEmulator(scopes={"chat:write", "commands"})
+    narrow.add_user(KARI, "kari")
+    with narrow:
+        slack = WebClient(token=narrow.bot_token, base_url=narrow.url)
+        refused = error_of(lambda: slack.users_info(user=KARI)).response.data
+        assert refused == {"ok": False, "error": "missing_scope", "needed": "users:read",
+                           "provided": "chat:write,commands"}
+        opened = error_of(lambda: slack.conversations_open(users=KARI)).response.data
+        assert opened["needed"] == "channels:manage,groups:write,im:write,mpim:write"
+        assert error_code(lambda: slack.files_getUploadURLExternal(filename="a.html", length=1)) == "missing_scope"
+        assert slack.auth_test()["ok"], "auth.test needs no scope"
+
+
+def test_the_bot_posts_only_where_it_was_invited(emulator: SlackEmulator, slack: WebClient) -> None:
+    emulator.add_channel("C0RANDOM", "random", members=[KARI])
+    emulator.add_channel("G0SECRET", "secret-council", members=[KARI])
+    assert error_code(lambda: slack.chat_postMessage(channel="C0RANDOM", text="x")) == "not_in_channel"
+    assert error_code(lambda: slack.chat_postMessage(channel="#random", text="x")) == "not_in_channel"
+    for call in (lambda: slack.chat_postMessage(channel="G0SECRET", text="x"),
+                 lambda: slack.chat_postMessage(channel="#secret-council", text="x"),
+                 lambda: slack.chat_getPermalink(channel="G0SECRET", message_ts="1.1")):
+        assert error_code(call) == "channel_not_found", "a private channel the bot is not in does not exist for it"
+    emulator.invite_bot("G0SECRET")
+    posted = slack.chat_postMessage(channel="G0SECRET", text="now it can")
+    assert posted["channel"] == "G0SECRET" and emulator.channel_type("G0SECRET") == "group"
+    emulator.archive("G0SECRET")
+    assert error_code(lambda: slack.chat_postMessage(channel="G0SECRET", text="x")) == "is_archived"
+    assert [m.text for m in emulator.messages("G0SECRET")] == ["now it can"]
+
+
+def test_a_user_id_is_a_channel_only_for_chat_post_message(emulator: SlackEmulator, slack: WebClient) -> None:
+    # Beyond cxbot's manifest, to try these methods too.
+    emulator.manifest = emulator.manifest.with_scopes(emulator.bot_scopes | {"reactions:write", "im:history"})
+    dm = slack.chat_postMessage(channel=KARI, text="to Kari's app DM")
+    assert dm["channel"] == emulator.dm_channel(KARI)
+    ts = dm["ts"]
+    for call in (lambda: slack.chat_update(channel=KARI, ts=ts, text="edited"),
+                 lambda: slack.chat_delete(channel=KARI, ts=ts),
+                 lambda: slack.reactions_add(channel=KARI, timestamp=ts, name="eyes"),
+                 lambda: slack.conversations_replies(channel=KARI, ts=ts),
+                 lambda: slack.chat_postEphemeral(channel=KARI, user=KARI, text="x")):
+        assert error_code(call) == "channel_not_found"
+    slack.chat_update(channel=dm["channel"], ts=ts, text="edited")
+    slack.reactions_add(channel=dm["channel"], timestamp=ts, name="eyes")
+    again = lambda: slack.reactions_add(channel=dm["channel"], timestamp=ts, name="eyes")  # noqa: E731
+    assert error_code(again) == "already_reacted"
+    assert emulator.message(dm["channel"], ts).text == "edited"
+
+
+def test_an_ephemeral_needs_its_reader_in_the_channel(emulator: SlackEmulator, slack: WebClient) -> None:
+    emulator.add_user("U0NEW", "newcomer")
+    refused = lambda: slack.chat_postEphemeral(channel=COUNCIL, user="U0NEW", text="x")  # noqa: E731
+    assert error_code(refused) == "user_not_in_channel"
+    emulator.invite(COUNCIL, "U0NEW")
+    assert slack.chat_postEphemeral(channel=COUNCIL, user="U0NEW", text="welcome")["ok"]
+    dm = slack.conversations_open(users=KARI)["channel"]["id"]
+    assert slack.chat_postEphemeral(channel=dm, user=KARI, text="in the DM")["ok"]
+    assert error_code(lambda: slack.chat_postEphemeral(channel=dm, user=OLE, text="x")) == "user_not_in_channel"
+
+
+def test_thread_replies_need_the_history_scope_of_the_channels_type() -> None:
+    public_only = SlackEmulator(scopes={"chat:write", "channels:history"})
+    public_only.add_user(KARI, "kari")
+    for channel, name in ((COUNCIL, "council"), ("G0SECRET", "secret")):
+        public_only.add_channel(channel, name, members=[KARI])
+        public_only.invite_bot(channel)
+    with public_only:
+        slack = WebClient(token=public_only.bot_token, base_url=public_only.url)
+        parent = slack.chat_postMessage(channel=COUNCIL, text="parent")["ts"]
+        public_only.record_user_message(KARI, COUNCIL, "a reply", thread_ts=parent)
+        thread = slack.conversations_replies(channel=COUNCIL, ts=parent)["messages"]
+        assert [m["text"] for m in thread] == ["parent", "a reply"]
+        secret = slack.chat_postMessage(channel="G0SECRET", text="private parent")["ts"]
+        refused = error_of(lambda: slack.conversations_replies(channel="G0SECRET", ts=secret)).response.data
+        assert (refused["error"], refused["needed"]) == ("missing_scope", "groups:history")
+        assert error_code(lambda: slack.conversations_replies(channel=COUNCIL, ts="1.1")) == "thread_not_found"
+
+
+@pytest.mark.parametrize(
+    "block, message",
+    [
+        (section("s" * 3001), "must be less than 3001 characters [json-pointer:/blocks/0/text/text]"),
+        ({"type": "header", "text": plain("h" * 151)},
+         "must be less than 151 characters [json-pointer:/blocks/0/text/text]"),
+        ({"type": "section", "fields": [plain(f"f{i}") for i in range(11)]},
+         "no more than 10 items allowed [json-pointer:/blocks/0/fields]"),
+    ],
+)
+def test_block_kit_text_limits_answer_as_slack_does(
+    emulator: SlackEmulator, slack: WebClient, block: dict, message: str
+) -> None:
+    refused = error_of(lambda: slack.chat_postMessage(channel=COUNCIL, text="t", blocks=[block])).response.data
+    assert refused == {"ok": False, "error": "invalid_blocks", "errors": [message],
+                       "response_metadata": {"messages": [f"[ERROR] {message}"]}}
+    at_limit = [section("s" * 3000), {"type": "header", "text": plain("h" * 150)}]
+    assert slack.chat_postMessage(channel=COUNCIL, text="t", blocks=at_limit)["ok"]
+
+
+def test_a_view_over_the_limit_is_invalid_arguments_with_slacks_metadata(
+    emulator: SlackEmulator, slack: WebClient
+) -> None:
+    view = modal(blocks=[section(f"s{i}") for i in range(101)])
+    refused = error_of(lambda: slack.views_open(trigger_id=emulator.new_trigger(KARI), view=view)).response.data
+    assert refused == {"ok": False, "error": "invalid_arguments", "response_metadata": {
+        "messages": ["[ERROR] no more than 100 items allowed [json-pointer:/view/blocks]"]}}
