@@ -20,20 +20,20 @@ def away(stack: Stack, user: str, text: str) -> str:
 def test_away_accepts_escaped_mentions_and_explains_plain_names(stack: Stack) -> None:
     until = today() + timedelta(days=7)
 
-    told = away(stack, "U0LEGAL1", f"away @liv until {until.isoformat()}")
-    assert "I can't tell who `@liv` is" in told and "pick your colleague from the list" in told
+    told = away(stack, "U0LEGAL1", f"away @olivia until {until.isoformat()}")  # nobody's handle
+    assert "I can't tell who `@olivia` is" in told and "pick your colleague from the list" in told
     assert "`/cx-review away` alone" in told and stack.count(Substitute) == 0
 
-    assert away(stack, "U0LEGAL1", f"away <@U0LEGAL2|liv> until {until.isoformat()}") == (
+    assert away(stack, "U0LEGAL1", f"away {stack.people.at('U0LEGAL2')} until {until.isoformat()}") == (
         f"Until {until:%a %d %b %Y}, <@U0LEGAL2> answers for you: reviews, reminders and votes go to them. "
         "`/cx-review back` ends it early.")
-    assert away(stack, "U0SUP1", f"away <@U0SUPLEAD> until {until.isoformat()}").startswith("Until ")
+    assert away(stack, "U0SUP1", f"away {stack.people.at('U0SUPLEAD')} until {until.isoformat()}").startswith("Until ")
     assert {(s.advocate, s.substitute, s.until) for s in stack.all(Substitute)} == {
         ("U0LEGAL1", "U0LEGAL2", until), ("U0SUP1", "U0SUPLEAD", until)}
 
     # Text that is not a mention is repeated escaped once: Slack has already escaped `&`, `<`, `>`.
-    assert "`&lt;!here&gt;`" in away(stack, "U0LEGAL1", f"away <!here> until {until.isoformat()}")
-    told = away(stack, "U0LEGAL1", f"away Liv &amp; Lars until {until.isoformat()}")
+    assert "`&lt;!here&gt;`" in away(stack, "U0LEGAL1", f"away @here until {until.isoformat()}")
+    told = away(stack, "U0LEGAL1", f"away Liv & Lars until {until.isoformat()}")
     assert "`Liv &amp; Lars`" in told and "&amp;amp;" not in told
 
 
@@ -78,3 +78,12 @@ def test_only_advocates_get_the_away_form(stack: Stack) -> None:
     told = stack.slack.wait_for(lambda: stack.slack.ephemerals("U0OUTSIDER"))
     assert told[-1].text == "Only council advocates name a substitute."
     assert not stack.slack.open_views("U0OUTSIDER")
+
+
+def test_a_mention_is_read_with_or_without_the_name_slack_may_add() -> None:
+    """Slack sends a picked person as `<@U…|name>`, or `<@U…>` alone (older clients, Grid's `W…`)."""
+    from cxbot.slack.listeners.commands import MENTION
+
+    assert [m.group(1) if (m := MENTION.match(t)) else None for t in (
+        "<@U0LEGAL2|liv>", "<@U0LEGAL2>", "<@W0LEGAL2|will>", "@liv", "&lt;@U0LEGAL2&gt;", "<!here>")] == [
+        "U0LEGAL2", "U0LEGAL2", "W0LEGAL2", None, None, None]

@@ -68,7 +68,8 @@ def test_grid_people_file_vote_stand_in_and_comment(stack: Stack) -> None:
     assert {"<@W0LEGAL1>", "<@W0LEGAL2>", "<@W0SUP1>"} <= set(stack.prompt(rid).mentions)
 
     until = (today() + timedelta(days=14)).isoformat()
-    told = stack.people.slash_command("W0LEGAL1", "/cx-review", f"away <@W0LEGAL2|will> until {until}").json()
+    typed = f"away {stack.people.at('W0LEGAL2')} until {until}"
+    told = stack.people.slash_command("W0LEGAL1", "/cx-review", typed).json()
     assert told["text"].startswith("Until ") and "<@W0LEGAL2> answers for you" in told["text"]
     assert [(s.advocate, s.substitute) for s in stack.all(Substitute)] == [("W0LEGAL1", "W0LEGAL2")]
 

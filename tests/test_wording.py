@@ -42,5 +42,5 @@ def test_refusals_read_as_sentences_without_internal_keys(stack: Stack) -> None:
 
     # A slash command's refusal.
     until = (today() + timedelta(days=7)).isoformat()
-    away = stack.people.slash_command("U0SUP1", "/cx-review", f"away <@U0LEGAL1|lars> until {until}")
+    away = stack.people.slash_command("U0SUP1", "/cx-review", f"away {stack.people.at('U0LEGAL1')} until {until}")
     assert away.json()["text"] == "Pick a lead or advocate of Support: only they can answer for you."
