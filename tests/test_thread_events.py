@@ -154,3 +154,18 @@ def test_me_messages_are_comments_and_joins_bots_and_other_channels_are_not(stac
     [comment] = stack.all(Comment)
     assert (comment.user_id, comment.text, comment.request_id) == ("U0SUP1", "is checking with the refunds team", rid)
     assert not audit(stack, "comment_edited")
+
+
+def test_a_comment_is_recorded_as_the_person_typed_it_not_as_slack_escaped_it(stack: Stack) -> None:
+    """Slack sends message text with `&`, `<`, `>` escaped; the record keeps what was written, so
+    whatever shows it later escapes it once, for its own format."""
+    rid = stack.file("U0BILLLEAD")
+    parent = stack.parent(rid)
+    assert stack.people.post_in_thread("U0SUP1", channel=CHANNEL, thread_ts=parent.ts,
+                                       text="Fees < refunds & <b>more</b>").status == 200
+    [comment] = stack.all(Comment)
+    assert comment.text == "Fees < refunds & <b>more</b>"
+    [reply_message] = stack.slack.thread(CHANNEL, parent.ts)[-1:]
+    edited(stack, {"type": "message", "channel": CHANNEL, "user": "U0SUP1", "text": reply_message.text,
+                   "ts": reply_message.ts, "thread_ts": parent.ts}, "Fees &gt; refunds &amp;amp; more")
+    assert stack.all(Comment)[0].text == "Fees > refunds &amp; more"

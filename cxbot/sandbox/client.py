@@ -211,10 +211,12 @@ class SlackPeople:
         """What a person types when they pick `user_id` from the `@` autocomplete."""
         return "@" + self._person(user_id)["name"]
 
-    def escaped(self, typed: str) -> str:
-        """Slash command text as Slack sends it for a command with `should_escape: true`."""
+    def escaped(self, typed: str, *, names: bool = True) -> str:
+        """Text as Slack sends it: a slash command's with `should_escape: true` (a person as
+        `<@U123|name>`), or a message's (`names=False`: a person as `<@U123>`)."""
         text = typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        people = {f"@{name}": f"<@{user_id}|{name}>" for user_id, name in self._emulator.user_names().items()}
+        people = {f"@{name}": f"<@{user_id}|{name}>" if names else f"<@{user_id}>"
+                  for user_id, name in self._emulator.user_names().items()}
         people.update({f"@{word}": f"<!{word}>" for word in ("here", "channel", "everyone")})
         rooms = {f"#{name}": f"<#{channel_id}|{name}>" for channel_id, name in self._emulator.channel_names().items()}
         picks = sorted({**people, **rooms}.items(), key=lambda pair: -len(pair[0]))
@@ -352,10 +354,13 @@ class SlackPeople:
     ) -> HttpResult | None:
         """`user_id` writes `text` in `channel` (in a thread if `thread_ts`); the app gets the event.
 
-        As in Slack, the message event reaches the app only when the manifest subscribes to
-        messages of the conversation's type (`message.channels`, `message.groups`, `message.im`)
-        and the bot is in the conversation; otherwise nothing is sent and this returns None.
+        `text` is what the person typed, as for `slash_command`: Slack sends (and keeps) a message's
+        text with `&`, `<` and `>` escaped and a person picked after `@` as `<@U123>`. As in Slack,
+        the message event reaches the app only when the manifest subscribes to messages of the
+        conversation's type (`message.channels`, `message.groups`, `message.im`) and the bot is in
+        the conversation; otherwise nothing is sent and this returns None.
         """
+        text = self.escaped(text, names=False)
         message = self._emulator.record_user_message(user_id, channel, text, thread_ts)
         channel_type = self._emulator.channel_type(message.channel)
         subscription = {"channel": "message.channels", "group": "message.groups", "im": "message.im"}[channel_type]

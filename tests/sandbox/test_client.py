@@ -299,7 +299,7 @@ def test_thread_reply_event_and_its_retry(
     app: FakeApp, people: SlackPeople, emulator: SlackEmulator, slack: WebClient
 ) -> None:
     parent = slack.chat_postMessage(channel=COUNCIL, text="Request")["ts"]
-    assert people.post_in_thread(OLE, channel=COUNCIL, thread_ts=parent, text="<!channel> look").status == 200
+    assert people.post_in_thread(OLE, channel=COUNCIL, thread_ts=parent, text="@channel look").status == 200
     envelope = people.last_event
     assert envelope is not None
     [reply] = emulator.thread(COUNCIL, parent)

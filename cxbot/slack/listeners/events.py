@@ -18,6 +18,7 @@ from cxbot.services.comments import (
 )
 from cxbot.services.context import Services
 from cxbot.slack.replies import AfterAck, answers_errors
+from cxbot.slack.text import unescape
 
 # What a person writes: plain replies, `/me` replies, replies with files, and replies also
 # sent to the channel. Joins, bot posts and Slack's own notices are not comments.
@@ -59,7 +60,7 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
                 editor = (message.get("edited") or {}).get("user") or message["user"]
                 edit_reply(cx.uow(), ReplyEdit(
                     event_id=_event_id(body, event), editor=editor, channel=channel, ts=message.get("ts", ""),
-                    text=message.get("text") or "", files=shared_files(message),
+                    text=unescape(message.get("text") or ""), files=shared_files(message),
                 ), clock=cx.clock)
         elif subtype == "message_deleted":
             if event.get("deleted_ts"):
@@ -68,7 +69,7 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         elif _is_reply(event):
             record_reply(cx.uow(), ThreadReply(
                 event_id=_event_id(body, event), user=event["user"], channel=channel,
-                thread_ts=event["thread_ts"], ts=event.get("ts", ""), text=event.get("text") or "",
+                thread_ts=event["thread_ts"], ts=event.get("ts", ""), text=unescape(event.get("text") or ""),
                 files=shared_files(event),
             ), clock=cx.clock)
         ack()
