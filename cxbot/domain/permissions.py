@@ -107,10 +107,10 @@ def vote_refusal(
     filing side, whichever other role a person of the filing department holds."""
     if who.user == filer:
         return "You filed this request, so you can't vote on it. The other departments' advocates decide."
-    if in_filing_department(who, filing_department) and who.advocate_of != filing_department:
-        return ("You hold a role in the department that filed this request, so you can't review it, "
-                "not even for another department you belong to. The other departments' advocates decide.")
     if voting_department(who, routed=routed, covering=covering) is not None:
+        if in_filing_department(who, filing_department):
+            return ("You hold a role in the department that filed this request, so you can't review it, "
+                    "not even for another department you belong to. The other departments' advocates decide.")
         return None
     dept = who.advocate_of
     if dept == filing_department:
