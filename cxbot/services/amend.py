@@ -133,7 +133,8 @@ def amend(uow: UnitOfWork, *, actor: str, request_id: int, draft: Draft, full_re
                              terms=bool(terms))
         notices.thread_note(s, request_id, event, now)
         if rerouted:
-            routed = audit.record(s, kind="rerouted", actor=actor, at=now, request_id=request_id, **rerouted)
+            routed = audit.record(s, kind="rerouted", actor=actor, at=now, request_id=request_id,
+                                  asked=rerouted["asked"], released=rerouted["released"])
             notices.thread_note(s, request_id, routed, now)
         if set_aside:
             aside = audit.record(s, kind="approvals_set_aside", actor=actor, at=now, request_id=request_id,
@@ -160,7 +161,7 @@ def _asked_again(s: Session, request: ReviewRequest, result: Tally, today: date)
 
 
 def _reroute(s: Session, request: ReviewRequest, routes: list[Route], by_key: dict[str, Department],
-             now: datetime) -> dict[str, object] | None:
+             now: datetime) -> dict[str, list[dict[str, str]]] | None:
     """Route the request as its new terms say: departments newly routed are asked, those no
     longer routed are released (their holds end). Returns what changed, for the audit event
     and the thread, or None when the routing stays as it was."""
@@ -174,14 +175,14 @@ def _reroute(s: Session, request: ReviewRequest, routes: list[Route], by_key: di
             hold.ended_at, hold.end_reason = now, "released"
         request.routings.remove(routing)
     s.flush()  # the released rows go before new ones take their positions
-    added = []
+    added: list[Route] = []
     for position, r in enumerate(routes):
-        routing = current.get(r.department)
-        if routing is None:
-            routing = Routing(department=by_key[r.department], position=position, reason=r.reason)
-            request.routings.append(routing)
+        kept = current.get(r.department)
+        if kept is None:
+            kept = Routing(department=by_key[r.department], position=position, reason=r.reason)
+            request.routings.append(kept)
             added.append(r)
-        routing.position, routing.reason = position, r.reason
+        kept.position, kept.reason = position, r.reason
     request.routings.sort(key=lambda r: r.position)
     if not added and not released:
         return None

@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 from cxbot.domain.calendar import WorkingTime
 from cxbot.domain.decision import outcome, tally
 from cxbot.domain.model import Ballot, Magnitude, Role, Status, Tally
+from cxbot.domain.permissions import substitute_department
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.services import audit, notices
-from cxbot.domain.permissions import substitute_department
 from cxbot.services.council import council_rules, get_council, memberships
 from cxbot.store.models import Escalation, Hold, Membership, ReviewRequest, Substitute, Vote
 

@@ -138,7 +138,8 @@ def reroute_text(view: RequestView, data: dict[str, Any]) -> str:
     lines = ["🔀 With the new terms, the routing changed:"]
     for d in data.get("asked", []):
         who = " ".join(mention(u) for u in view.answering(d["department"]))
-        lines.append(f"• *{escape(d['name'])}* is now asked ({escape(d.get('reason', ''))})" + (f": {who}" if who else ""))
+        asked = f"• *{escape(d['name'])}* is now asked ({escape(d.get('reason', ''))})"
+        lines.append(asked + (f": {who}" if who else ""))
     for d in data.get("released", []):
         lines.append(f"• *{escape(d['name'])}* is released: its answer is no longer needed.")
     return "\n".join(lines)
