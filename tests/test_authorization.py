@@ -42,9 +42,10 @@ council would expect:
 - *resolve*: only the author of the objection. For the two roles who can object the objection
   is their own (the substitute's is raised on U0SUP1's behalf); for everyone else it is
   U0LEGAL1's. The chair overrules instead; the filer cannot declare an objection met.
-- *amend*, *withdraw*: only the filer. Another lead of the same department is not the filer:
-  the README gives both to "the filer", and the code agrees.
-- *reopen*: the filer or the chair.
+- *amend*: the filer, or another current lead of the filing department (the department
+  speaks for its change; tests/test_standing.py covers a filer who has left it).
+- *withdraw*: only the filer (withdrawing only stops work, so it needs no standing).
+- *reopen*: the filer, another current lead of the filing department, or the chair.
 - *chair decision* (Approve…/Reject… in the chair's escalation DM) and *overrule*: only the
   chair, not admins. The escalation first reaches the filing department's leads, whose DM
   carries no decision buttons.
@@ -118,9 +119,9 @@ MATRIX_ROWS: dict[str, tuple[bool, ...]] = {
     "vote":           (N,     N,           Y,          N,          Y,          N,     N,     N),
     "change_vote":    (N,     N,           Y,          N,          Y,          N,     N,     N),
     "resolve":        (N,     N,           Y,          N,          Y,          N,     N,     N),
-    "amend":          (Y,     N,           N,          N,          N,          N,     N,     N),
+    "amend":          (Y,     Y,           N,          N,          N,          N,     N,     N),
     "withdraw":       (Y,     N,           N,          N,          N,          N,     N,     N),
-    "reopen":         (Y,     N,           N,          N,          N,          Y,     N,     N),
+    "reopen":         (Y,     Y,           N,          N,          N,          Y,     N,     N),
     "chair_decision": (N,     N,           N,          N,          N,          Y,     N,     N),
     "overrule":       (N,     N,           N,          N,          N,          Y,     N,     N),
     "hold":           (N,     N,           Y,          N,          Y,          N,     N,     N),
@@ -488,7 +489,7 @@ def amend(case: Case) -> None:
         return
     press(stack, FILER, parent, ids.AMEND)
     view = modal_of(stack, FILER, ids.AMEND_VIEW)
-    reason = "Only the person who filed this request can amend it"
+    reason = "Only the person who filed this request, or a lead of its department, can amend it"
     with records_nothing(stack):
         refused_ephemerally(stack, user, lambda: press(stack, user, parent, ids.AMEND), reason)
         refused_on_the_form(stack, user, view, {"title": "Hijacked title"}, reason)
@@ -519,7 +520,8 @@ def reopen(case: Case) -> None:
         return
     with records_nothing(stack):
         refused_ephemerally(stack, user, lambda: press(stack, user, parent, ids.REOPEN),
-                            "Only the person who filed this request, or the council chair, can reopen it")
+                            "Only the person who filed this request, a lead of its department, or the council chair "
+                            "can reopen it")
 
 
 def chair_decision(case: Case) -> None:

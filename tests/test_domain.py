@@ -7,7 +7,15 @@ from datetime import date
 from cxbot.domain.decision import outcome, tally
 from cxbot.domain.drafts import draft_errors
 from cxbot.domain.model import Answer, Ballot, Draft, Impact, Magnitude, Resolution, Role, Status, VoteKind
-from cxbot.domain.permissions import Membership, filing_refusal, vote_refusal
+from cxbot.domain.permissions import (
+    Membership,
+    amend_refusal,
+    filing_refusal,
+    reopen_refusal,
+    substitute_department,
+    vote_refusal,
+    withdraw_refusal,
+)
 from cxbot.domain.policy import MagnitudePolicy, RoutingRule
 from cxbot.domain.routing import DepartmentInfo, route
 
@@ -123,6 +131,41 @@ def test_vote_permissions() -> None:
     assert "Only council advocates" in (vote_refusal(member("LL", ("legal", Role.LEAD)), **kw) or "")
     assert "not asked" in (vote_refusal(member("M1", ("marketing", Role.ADVOCATE)), **kw) or "")
     assert vote_refusal(member("X"), **kw) is not None
+
+
+def test_two_hats_never_review_the_filing_departments_change() -> None:
+    routed = {"legal", "support"}
+    both = member("U", ("billing", Role.LEAD), ("legal", Role.ADVOCATE))
+    refusal = vote_refusal(both, filing_department="billing", filer="BL", routed=routed) or ""
+    assert "role in the department that filed" in refusal
+    assert vote_refusal(both, filing_department="support", filer="SL", routed={"legal", "billing"}) is None
+    # Nor as a substitute: covering an away Legal advocate changes nothing.
+    lead = member("LL", ("legal", Role.LEAD), ("billing", Role.ADVOCATE))
+    assert vote_refusal(lead, filing_department="billing", filer="BL", routed=routed,
+                        covering={"L1": "legal"}) is not None
+
+
+def test_a_substitute_stands_in_only_within_the_advocates_current_department() -> None:
+    advocate = member("L1", ("legal", Role.ADVOCATE))
+    assert substitute_department(advocate, member("LL", ("legal", Role.LEAD))) == "legal"
+    assert substitute_department(advocate, member("L2", ("legal", Role.ADVOCATE))) == "legal"
+    assert substitute_department(advocate, member("S1", ("support", Role.ADVOCATE))) is None
+    assert substitute_department(advocate, member("LL")) is None                      # left the council
+    assert substitute_department(member("L1"), member("LL", ("legal", Role.LEAD))) is None
+    moved = member("L1", ("support", Role.ADVOCATE))                                  # moved to Support
+    assert substitute_department(moved, member("LL", ("legal", Role.LEAD))) is None
+
+
+def test_amend_and_reopen_need_standing_in_the_filing_department_withdraw_does_not() -> None:
+    kw = {"filer": "BL", "filing_department": "billing"}
+    gone = member("BL")
+    assert amend_refusal(member("BL", ("billing", Role.LEAD)), **kw) is None
+    assert amend_refusal(member("B2", ("billing", Role.LEAD)), **kw) is None
+    assert "no longer lead or advocate" in (amend_refusal(gone, **kw) or "")
+    assert amend_refusal(member("B1", ("billing", Role.ADVOCATE)), **kw) is not None
+    assert reopen_refusal(Membership("C", frozenset(), is_chair=True), **kw) is None
+    assert reopen_refusal(gone, **kw) is not None
+    assert withdraw_refusal(gone, filer="BL") is None
 
 
 def test_filing_permissions() -> None:

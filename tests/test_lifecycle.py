@@ -114,14 +114,14 @@ def test_amend_posts_a_diff_and_asks_again_only_those_who_owe_an_answer(stack: S
     title = next(b for b in view["blocks"] if b.get("block_id") == "title")
     assert title["element"]["initial_value"] == "Annual plans get a cancellation fee"
     result = stack.people.submit_view("U0BILLLEAD", {"title": "Annual plans get a fee, refunds pro rata",
-                                                     "stages": ["Pay", "Leave", "Get help"]})
+                                                     "link": "https://wiki.example.com/fees-v2"})
     assert result.status == 200 and not (result.json() or {}).get("errors")
     stack.settle()
     request = stack.request(rid)
     assert request.version == 2 and request.title == "Annual plans get a fee, refunds pro rata"
     diff = next(m for m in stack.slack.thread(CHANNEL, parent.ts) if "amended this request" in m.text)
     assert "*Title*: ~Annual plans get a cancellation fee~ → Annual plans get a fee, refunds pro rata" in diff.text
-    assert "*Lifecycle stages*: ~Pay, Leave~ → Pay, Leave, Get help" in diff.text
+    assert "*Link*: ~https://wiki.example.com/fees~ → https://wiki.example.com/fees-v2" in diff.text
     assert diff.mentions == ["<@U0BILLLEAD>", "<@U0SUP1>"], "only the objector is asked again; Legal approved"
     assert "approvals already given stand" in diff.text
     assert stack.all(Vote, Vote.user_id == "U0LEGAL1")[0].retracted is False

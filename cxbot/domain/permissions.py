@@ -1,4 +1,18 @@
-"""Who may do what. Each check returns None when allowed, or the explanation to show."""
+"""Who may do what. Each check returns None when allowed, or the explanation to show.
+
+One rule holds on every path that lets a person act for a department (a vote, a press the
+press worker applies, a reminder, a mention in the prompt, `/cx-review status`): a person
+acts for a department only while they hold a role in it now, read from the council as it is
+loaded, never from what was true when they were asked. A substitute answers for an away
+advocate only while both are active and the substitute leads or advocates for the
+advocate's current department (`substitute_department`).
+
+People may wear two hats: the council file may make someone a lead of one department and an
+advocate of another. What it may not do is let a department review its own change, so for
+a request filed by department D, anyone with any role in D is not asked, not mentioned, not
+reminded and cannot vote on it for another department (`vote_refusal`); the council file is
+not refused for it, since the dual role is legitimate for every other department's requests.
+"""
 
 from __future__ import annotations
 
@@ -44,6 +58,30 @@ def filing_refusal(who: Membership, chair: str, department: str | None = None) -
     return None
 
 
+def substitute_department(advocate: Membership, substitute: Membership) -> str | None:
+    """The department `substitute` answers for while `advocate` is away, or None when the
+    stand-in no longer holds: the advocate is no longer an active advocate, or the substitute
+    neither leads nor advocates for the advocate's current department."""
+    dept = advocate.advocate_of
+    if dept is None or dept not in substitute.departments(Role.LEAD, Role.ADVOCATE):
+        return None
+    return dept
+
+
+def substitution_refusal(advocate: Membership, substitute: Membership) -> str | None:
+    """Why `substitute` can no longer stand in for `advocate` (said to the advocate), or None."""
+    if advocate.advocate_of is None:
+        return "you are no longer a council advocate"
+    if substitute_department(advocate, substitute) is None:
+        return f"<@{substitute.user}> no longer leads or advocates for your department"
+    return None
+
+
+def in_filing_department(who: Membership, filing_department: str) -> bool:
+    """Anyone with a role in the filing department: never asked to review its change."""
+    return filing_department in who.departments()
+
+
 def voting_department(
     who: Membership, *, routed: Collection[str], covering: Mapping[str, str] | None = None
 ) -> tuple[str, str | None] | None:
@@ -65,10 +103,14 @@ def vote_refusal(
     who: Membership, *, filing_department: str, filer: str, routed: Collection[str],
     covering: Mapping[str, str] | None = None,
 ) -> str | None:
-    """Only active advocates of the routed departments (or their substitutes) vote; never the filing side."""
+    """Only active advocates of the routed departments (or their substitutes) vote; never the
+    filing side, whichever other role a person of the filing department holds."""
     if who.user == filer:
         return "You filed this request, so you can't vote on it. The other departments' advocates decide."
     if voting_department(who, routed=routed, covering=covering) is not None:
+        if in_filing_department(who, filing_department):
+            return ("You hold a role in the department that filed this request, so you can't review it, "
+                    "not even for another department you belong to. The other departments' advocates decide.")
         return None
     dept = who.advocate_of
     if dept == filing_department:
@@ -93,18 +135,37 @@ def resolve_refusal(who: Membership, *, objector: str, seat: str | None = None) 
 
 
 def withdraw_refusal(who: Membership, *, filer: str) -> str | None:
+    """The filer may withdraw even after leaving the council: withdrawing only stops work."""
     if who.user != filer:
         return "Only the person who filed this request can withdraw it."
     return None
 
 
-def amend_refusal(who: Membership, *, filer: str) -> str | None:
-    if who.user != filer:
-        return "Only the person who filed this request can amend it."
-    return None
+def _speaks_for_filing_side(who: Membership, *, filer: str, filing_department: str) -> bool:
+    """The filer while they still lead or advocate for the filing department, or any current
+    lead of it: those who may change what the council is asked, or ask it again."""
+    if filing_department in who.departments(Role.LEAD):
+        return True
+    return who.user == filer and filing_department in who.departments(Role.ADVOCATE)
 
 
-def reopen_refusal(who: Membership, *, filer: str) -> str | None:
-    if who.user != filer and not who.is_chair:
-        return "Only the person who filed this request, or the council chair, can reopen it."
-    return None
+def amend_refusal(who: Membership, *, filer: str, filing_department: str) -> str | None:
+    """Amending changes what the council reviews, so it needs standing in the filing
+    department now: the filer while they still lead or advocate for it, or a current lead of it."""
+    if _speaks_for_filing_side(who, filer=filer, filing_department=filing_department):
+        return None
+    if who.user == filer:
+        return ("You no longer lead or advocate for the department that filed this request, so you can't amend "
+                "it. A current lead of that department can, or you can withdraw it.")
+    return "Only the person who filed this request, or a lead of its department, can amend it."
+
+
+def reopen_refusal(who: Membership, *, filer: str, filing_department: str) -> str | None:
+    """Reopening asks the council again: the filer while they still lead or advocate for the
+    filing department, a current lead of it, or the chair."""
+    if who.is_chair or _speaks_for_filing_side(who, filer=filer, filing_department=filing_department):
+        return None
+    if who.user == filer:
+        return ("You no longer lead or advocate for the department that filed this request, so you can't reopen "
+                "it. A current lead of that department, or the council chair, can.")
+    return "Only the person who filed this request, a lead of its department, or the council chair can reopen it."

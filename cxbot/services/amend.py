@@ -1,10 +1,22 @@
 """Amending a request: a pre-filled form, a field-by-field diff, and asking again only
-those who still owe an answer."""
+those who still owe an answer.
+
+An amendment of the text (title, summary, impact, link, decision date) keeps the answers
+given. An amendment of the terms — what the routing rules or the policy read: the lifecycle
+stages and the magnitude — changes what the council is asked, so:
+- routing is worked out again: departments newly routed are asked, those no longer routed
+  are released (their holds end), and the thread says both;
+- the answers given under the old terms (every vote except a blocking objection that still
+  stands) are set aside: they count again only once their authors confirm them (a "Still
+  approve" button in a DM) or vote again, or the chair decides. So an amendment never
+  settles a request by itself (a filer lowering the magnitude after one approval each, for
+  one), and every step is in the audit trail.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,19 +24,22 @@ from sqlalchemy.orm import Session
 from cxbot.clock import Clock
 from cxbot.domain.drafts import draft_errors
 from cxbot.domain.errors import InvalidInput, NotAllowed
-from cxbot.domain.model import Draft, Impact, Magnitude, Role, Tally
+from cxbot.domain.model import Draft, Impact, Magnitude, Role, Tally, VoteKind
 from cxbot.domain.permissions import amend_refusal
+from cxbot.domain.routing import Route
 from cxbot.services import audit, notices
 from cxbot.services.council import council_rules, get_council, membership
-from cxbot.services.lifecycle import current_tally, restart_review, settle, substitutes_on
-from cxbot.services.requests import open_request
-from cxbot.store.models import Membership, ReviewRequest, Vote
+from cxbot.services.lifecycle import current_tally, filing_side, restart_review, settle, substitutes_on
+from cxbot.services.requests import open_request, routes_for
+from cxbot.store.models import Department, Hold, Membership, ReviewRequest, Routing, Vote
 from cxbot.store.uow import UnitOfWork
 
 FIELD_LABELS = {
     "title": "Title", "summary": "What changes", "stages": "Lifecycle stages", "impact": "Expected impact",
     "impact_note": "Impact note", "magnitude": "Magnitude", "decision_by": "Decision needed by", "link": "Link",
 }
+# The fields routing rules and the decision policy read: changing one changes what is reviewed.
+TERMS = ("stages", "magnitude")
 
 
 def draft_of(request: ReviewRequest) -> Draft:
@@ -41,11 +56,11 @@ class AmendForm:
 
 
 def amend_form(uow: UnitOfWork, *, actor: str, request_id: int) -> AmendForm:
-    """The request as it stands, for the pre-filled form; refuses all but its filer."""
+    """The request as it stands, for the pre-filled form; refuses all but those who may amend it."""
     with uow:
         s = uow.session
         request = open_request(s, request_id)  # read only: no lock, no presses applied
-        refusal = amend_refusal(membership(s, actor), filer=request.filer)
+        refusal = amend_refusal(membership(s, actor), filer=request.filer, filing_department=request.department.key)
         if refusal:
             raise NotAllowed(refusal)
         return AmendForm(request_id, draft_of(request), tuple(get_council(s).stages))
@@ -60,18 +75,19 @@ def _shown(value: object) -> str:
 
 
 def amend(uow: UnitOfWork, *, actor: str, request_id: int, draft: Draft, full_review: bool, clock: Clock) -> None:
-    """The filer changes the request: the thread gets a field-by-field diff, and only the
+    """The filing side changes the request: the thread gets a field-by-field diff, and only the
     departments whose objections stand or whose answer is outstanding are asked again.
-    Approvals already given stand, unless the filer asks for a full re-review."""
+    Answers already given stand for a change of text; a change of the terms reroutes the
+    request and sets them aside until confirmed (see the module); a full re-review clears them."""
     now = clock.now()
     with uow:
         s = uow.session
         request = open_request(s, request_id, now)
-        refusal = amend_refusal(membership(s, actor), filer=request.filer)
+        refusal = amend_refusal(membership(s, actor), filer=request.filer, filing_department=request.department.key)
         if refusal:
             raise NotAllowed(refusal)
         council = get_council(s)
-        _, working_time = council_rules(council)
+        policy, working_time = council_rules(council)
         draft = replace(draft, department=request.department.key)
         errors = draft_errors(draft, today=working_time.local_date(now), departments={draft.department},
                               stages=council.stages)
@@ -85,6 +101,13 @@ def amend(uow: UnitOfWork, *, actor: str, request_id: int, draft: Draft, full_re
                    for f, label in FIELD_LABELS.items() if getattr(before, f) != getattr(after, f)]
         if not changes and not full_review:
             raise InvalidInput({"title": "Nothing changed: edit a field, or tick the full re-review."})
+        terms = [c for c in changes if c["field"] in TERMS]
+        routes: list[Route] = []
+        by_key: dict[str, Department] = {}
+        if terms:
+            routes, by_key = routes_for(s, after, policy)
+            if not routes:
+                raise InvalidInput({"stages": "With these terms no other department would review the change."})
         request.title, request.summary, request.stages = after.title, after.summary, list(after.stages)
         request.impact, request.impact_note, request.link = after.impact, after.impact_note, after.link  # type: ignore[assignment]
         request.magnitude, request.decision_by = after.magnitude, after.decision_by  # type: ignore[assignment]
@@ -97,15 +120,28 @@ def amend(uow: UnitOfWork, *, actor: str, request_id: int, draft: Draft, full_re
             for routing in request.routings:
                 routing.answered_at = None
             restart_review(s, request, now)
+        rerouted = _reroute(s, request, routes, by_key, now) if terms else None
         # An earlier decision date brings the deadline forward; nothing else moves it, so a
         # reopened request or a hold keeps the time it was given.
         request.due_at = min(request.due_at, working_time.end_of_working_day(after.decision_by))  # type: ignore[arg-type]
+        set_aside = _set_aside(s, request, now) if terms and not full_review else []
         s.flush()
         result = current_tally(s, request)
         asked = _asked_again(s, request, result, working_time.local_date(now))
         event = audit.record(s, kind="amended", actor=actor, at=now, request_id=request_id,
-                             version=request.version, changes=changes, full=full_review, asked_again=asked)
+                             version=request.version, changes=changes, full=full_review, asked_again=asked,
+                             terms=bool(terms))
         notices.thread_note(s, request_id, event, now)
+        if rerouted:
+            routed = audit.record(s, kind="rerouted", actor=actor, at=now, request_id=request_id,
+                                  asked=rerouted["asked"], released=rerouted["released"])
+            notices.thread_note(s, request_id, routed, now)
+        if set_aside:
+            aside = audit.record(s, kind="approvals_set_aside", actor=actor, at=now, request_id=request_id,
+                                 version=request.version, changes=terms, votes=set_aside)
+            notices.thread_note(s, request_id, aside, now)
+            for user in dict.fromkeys(v["user"] for v in set_aside):
+                notices.direct(s, request_id, aside, user, now)
         settle(s, request, now)
         notices.refresh(s, request_id, now)
         uow.commit()
@@ -116,8 +152,58 @@ def _asked_again(s: Session, request: ReviewRequest, result: Tally, today: date)
     asked = [b.user for b in result.standing_objections]
     outstanding = [r.department_id for r in request.routings if r.department.key in result.outstanding]
     away = substitutes_on(s, today)
+    recused = filing_side(s, request)
     for user in s.scalars(select(Membership.user_id).where(
             Membership.department_id.in_(outstanding), Membership.role == Role.ADVOCATE,
             Membership.active.is_(True)).order_by(Membership.id)):
         asked.append(away.get(user, user))
-    return list(dict.fromkeys(asked))
+    return [u for u in dict.fromkeys(asked) if u not in recused]
+
+
+def _reroute(s: Session, request: ReviewRequest, routes: list[Route], by_key: dict[str, Department],
+             now: datetime) -> dict[str, list[dict[str, str]]] | None:
+    """Route the request as its new terms say: departments newly routed are asked, those no
+    longer routed are released (their holds end). Returns what changed, for the audit event
+    and the thread, or None when the routing stays as it was."""
+    current = {r.department.key: r for r in request.routings}
+    wanted = {r.department for r in routes}
+    released = [key for key in current if key not in wanted]
+    for key in released:
+        routing = current[key]
+        for hold in s.scalars(select(Hold).where(Hold.request_id == request.id, Hold.ended_at.is_(None),
+                                                 Hold.department_id == routing.department_id)):
+            hold.ended_at, hold.end_reason = now, "released"
+        request.routings.remove(routing)
+    s.flush()  # the released rows go before new ones take their positions
+    added: list[Route] = []
+    for position, r in enumerate(routes):
+        kept = current.get(r.department)
+        if kept is None:
+            kept = Routing(department=by_key[r.department], position=position, reason=r.reason)
+            request.routings.append(kept)
+            added.append(r)
+        kept.position, kept.reason = position, r.reason
+    request.routings.sort(key=lambda r: r.position)
+    if not added and not released:
+        return None
+    return {"asked": [{"department": r.department, "name": by_key[r.department].name, "reason": r.reason}
+                      for r in added],
+            "released": [{"department": key, "name": current[key].department.name} for key in released]}
+
+
+def _set_aside(s: Session, request: ReviewRequest, now: datetime) -> list[dict[str, str]]:
+    """Set aside the answers given under the old terms in the departments still routed:
+    every standing vote but a blocking objection nobody resolved or overruled (which still
+    asks for changes). Returns what was set aside: who, what, for which department."""
+    routed = {r.department_id: r.department.key for r in request.routings}
+    aside = []
+    for vote in s.scalars(select(Vote).where(Vote.request_id == request.id, Vote.retracted.is_(False))
+                          .order_by(Vote.cast_at, Vote.id)):
+        if vote.department_id not in routed:
+            continue
+        if vote.kind is VoteKind.OBJECT and vote.blocking and vote.resolution is None:
+            continue
+        vote.retracted, vote.updated_at = True, now
+        aside.append({"user": vote.user_id, "vote": vote.kind.value, "department": routed[vote.department_id],
+                      "resolution": vote.resolution.value if vote.resolution else ""})
+    return aside

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -12,11 +13,12 @@ from cxbot.clock import Clock
 from cxbot.council_file import CouncilSpec
 from cxbot.domain.calendar import WorkingTime
 from cxbot.domain.errors import NotFound
-from cxbot.domain.model import Role
+from cxbot.domain.model import UNDER_REVIEW, Role
 from cxbot.domain.permissions import Membership as MembershipView
+from cxbot.domain.permissions import substitution_refusal
 from cxbot.domain.policy import CouncilPolicy
-from cxbot.services import audit
-from cxbot.store.models import Council, Department, Membership
+from cxbot.services import audit, notices
+from cxbot.store.models import Council, Department, Membership, ReviewRequest, Substitute
 from cxbot.store.uow import UnitOfWork
 
 COUNCIL_ID = 1
@@ -35,6 +37,8 @@ def load_council(uow: UnitOfWork, spec: CouncilSpec, *, clock: Clock, actor: str
 
     Idempotent: the same file twice changes nothing. People and departments missing from
     the file are deactivated, never deleted, so their past votes keep their meaning.
+    A substitution the new council no longer supports (cxbot.domain.permissions
+    `substitution_refusal`) ends with the load: it is audited and its advocate told by DM.
     """
     report = LoadReport()
     now = clock.now()
@@ -95,9 +99,34 @@ def load_council(uow: UnitOfWork, spec: CouncilSpec, *, clock: Clock, actor: str
             report.changes.append(f"{role.value} {user} of {names[dept_id]} added")
 
         if report.changes:
+            s.flush()
             audit.record(s, kind="council_loaded", actor=actor, at=now, changes=report.changes)
+            _end_broken_substitutions(s, now, actor, report)
+            # Who is asked, mentioned and counted follows the council: the open requests show it.
+            notices.refresh_many(s, list(s.scalars(select(ReviewRequest.id).where(
+                ReviewRequest.status.in_(UNDER_REVIEW)).order_by(ReviewRequest.id))), now)
             uow.commit()
     return report
+
+
+def _end_broken_substitutions(s: Session, now: datetime, actor: str, report: LoadReport) -> None:
+    """End every current or coming substitution whose advocate or substitute no longer has the standing for it."""
+    _, working_time = council_rules(get_council(s))
+    rows = list(s.scalars(select(Substitute).where(Substitute.cancelled_at.is_(None),
+                                                   Substitute.until >= working_time.local_date(now))
+                          .order_by(Substitute.id)))
+    if not rows:
+        return
+    members = memberships(s, {user for row in rows for user in (row.advocate, row.substitute)})
+    for row in rows:
+        reason = substitution_refusal(members[row.advocate], members[row.substitute])
+        if reason is None:
+            continue
+        row.cancelled_at = now
+        report.changes.append(f"substitute {row.substitute} for {row.advocate} ended")
+        audit.record(s, kind="substitute_ended", actor=actor, at=now, advocate=row.advocate,
+                     substitutes=[row.substitute], reason=reason, by_council_load=True)
+        notices.substitute_ended(s, advocate=row.advocate, substitute=row.substitute, reason=reason, now=now)
 
 
 def get_council(session: Session) -> Council:

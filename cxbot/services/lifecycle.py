@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 from cxbot.domain.calendar import WorkingTime
 from cxbot.domain.decision import outcome, tally
 from cxbot.domain.model import Ballot, Magnitude, Role, Status, Tally
+from cxbot.domain.permissions import substitute_department
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.services import audit, notices
-from cxbot.services.council import council_rules, get_council
+from cxbot.services.council import council_rules, get_council, memberships
 from cxbot.store.models import Escalation, Hold, Membership, ReviewRequest, Substitute, Vote
 
 
@@ -72,15 +73,35 @@ class Counted:
         return self._ballot
 
 
-def seats(session: Session, department_ids: Sequence[int]) -> dict[int, int]:
-    """Active advocates per department: a policy never asks more approvals than there are advocates."""
-    return {department_id: n for department_id, n in session.execute(_SEATS, {"ids": list(department_ids)})}
+def seats(session: Session, department_ids: Sequence[int], filing_department_id: int | None = None) -> dict[int, int]:
+    """Active advocates per department who may answer: a policy never asks more approvals
+    than there are advocates. With `filing_department_id`, advocates who also hold a role in
+    the filing department are not counted: they never review its change."""
+    counted = {department_id: n for department_id, n in session.execute(_SEATS, {"ids": list(department_ids)})}
+    if filing_department_id is not None and counted:
+        for department_id, n in session.execute(_FILING_SIDE, {"ids": list(counted),
+                                                               "filing": filing_department_id}):
+            counted[department_id] -= n
+    return counted
 
 
 _SEATS = (select(Membership.department_id, func.count())
           .where(Membership.department_id.in_(bindparam("ids", expanding=True)), Membership.role == Role.ADVOCATE,
                  Membership.active.is_(True))
           .group_by(Membership.department_id))
+_filing = Membership.__table__.alias("filing_side")
+_FILING_SIDE = (select(Membership.department_id, func.count(func.distinct(Membership.user_id)))
+                .join(_filing, (_filing.c.user_id == Membership.user_id)
+                      & (_filing.c.department_id == bindparam("filing")) & _filing.c.active.is_(True))
+                .where(Membership.department_id.in_(bindparam("ids", expanding=True)),
+                       Membership.role == Role.ADVOCATE, Membership.active.is_(True))
+                .group_by(Membership.department_id))
+
+
+def filing_side(session: Session, request: ReviewRequest) -> set[str]:
+    """Everyone with an active role in the request's filing department: never asked to review it."""
+    return set(session.scalars(select(Membership.user_id).where(
+        Membership.department_id == request.department_id, Membership.active.is_(True))))
 
 
 def rules(session: Session) -> tuple[CouncilPolicy, WorkingTime]:
@@ -98,7 +119,7 @@ def current_tally(session: Session, request: ReviewRequest) -> Tally:
     policy, _ = rules(session)
     votes = session.scalars(select(Vote).where(Vote.request_id == request.id)).all()
     routed = [r.department.key for r in request.routings]
-    advocates = seats(session, [r.department_id for r in request.routings])
+    advocates = seats(session, [r.department_id for r in request.routings], request.department_id)
     return tally(routed, ballots_of(votes), policy.for_magnitude(request.magnitude),
                  {r.department.key: advocates.get(r.department_id, 0) for r in request.routings})
 
@@ -167,8 +188,15 @@ def restart_review(session: Session, request: ReviewRequest, now: datetime) -> N
 
 
 def substitutes_on(session: Session, day: date) -> dict[str, str]:
-    """advocate → the substitute answering for them on `day`."""
-    return {advocate: substitute for advocate, substitute in session.execute(_STANDING_IN, {"day": day})}
+    """advocate → the substitute answering for them on `day`, for the stand-ins that still
+    hold (`cxbot.domain.permissions.substitute_department`): a council load ends those that
+    no longer do, and until it has, they are not counted here either."""
+    named = [(advocate, substitute) for advocate, substitute in session.execute(_STANDING_IN, {"day": day})]
+    if not named:
+        return {}
+    members = memberships(session, {user for pair in named for user in pair})
+    return {advocate: substitute for advocate, substitute in named
+            if substitute_department(members[advocate], members[substitute]) is not None}
 
 
 # Read by every round of presses: built once (building a statement costs more than running it).

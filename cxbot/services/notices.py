@@ -22,6 +22,7 @@ THREAD_NOTE = "thread_note"     # a reply in the thread about an audit event (ob
 DIRECT = "direct_message"       # a DM to one person about an audit event
 REMINDER = "reminder"           # a DM to someone whose department still owes an answer
 EPHEMERAL = "ephemeral"         # an answer only the person who pressed a button sees (a refusal)
+SUBSTITUTE_ENDED = "substitute_ended"   # a DM to an away advocate: a council load ended their substitution
 
 
 def request_filed(session: Session, request_id: int, event: AuditEvent, filer: str, now: datetime) -> None:
@@ -65,6 +66,12 @@ def ephemeral(session: Session, request_id: int, *, channel: str, user: str, tex
     """Tell the person who pressed a button why nothing happened, where they pressed it."""
     enqueue(session, lane=request_lane(request_id), kind=EPHEMERAL,
             payload={"channel": channel or user, "user": user, "text": text, "thread_ts": thread_ts}, now=now)
+
+
+def substitute_ended(session: Session, *, advocate: str, substitute: str, reason: str, now: datetime) -> None:
+    """Tell an away advocate their substitute no longer answers for them (the council changed)."""
+    enqueue(session, lane=f"person:{advocate}", kind=SUBSTITUTE_ENDED,
+            payload={"user": advocate, "substitute": substitute, "reason": reason}, now=now)
 
 
 ADMIN_ALERT = "admin_alert"     # a DM to the council's admins: a Slack message could not be delivered

@@ -17,7 +17,7 @@ from cxbot.domain.decision import tally
 from cxbot.domain.errors import NotFound
 from cxbot.domain.model import Impact, Magnitude, Resolution, Role, Status, Tally, VoteKind
 from cxbot.services.council import council_rules, get_council
-from cxbot.services.lifecycle import active_holds, ballots_of, substitutes_on
+from cxbot.services.lifecycle import active_holds, ballots_of, filing_side, substitutes_on
 from cxbot.store.models import Membership, ReviewRequest, Routing, SlackMessage, Vote
 
 
@@ -81,6 +81,8 @@ class RequestView:
     holds: tuple[HoldView, ...]
     parent_ts: str | None
     permalink: str
+    # People with a role in the filing department: they never answer for it, even as substitutes.
+    recused: frozenset[str] = frozenset()
 
     def department_name_of(self, key: str) -> str:
         return next((d.name for d in self.routed if d.key == key), key)
@@ -94,7 +96,7 @@ class RequestView:
         if routed is None:
             return ()
         away = dict(routed.substitutes)
-        return tuple(dict.fromkeys(away.get(a, a) for a in routed.advocates))
+        return tuple(dict.fromkeys(u for u in (away.get(a, a) for a in routed.advocates) if u not in self.recused))
 
 
 def _requests(where: ColumnElement[bool], *, lock: bool, skip_locked: bool = False) -> Select[tuple[ReviewRequest]]:
@@ -150,9 +152,13 @@ def request_view(session: Session, request_id: int, *, now: datetime | None = No
     if request is None:
         raise NotFound(f"There is no CX review #{request_id}.")
     dept_ids = [r.department_id for r in request.routings]
+    # Nobody with a role in the filing department is asked, mentioned or counted as a seat
+    # (cxbot.domain.permissions), and only substitutes whose stand-in holds answer.
+    own = filing_side(session, request)
     advocates: dict[int, list[str]] = {d: [] for d in dept_ids}
     for department_id, user_id in session.execute(_ADVOCATES_OF, {"ids": dept_ids}):
-        advocates[department_id].append(user_id)
+        if user_id not in own:
+            advocates[department_id].append(user_id)
     away = substitutes_on(session, working_time.local_date(now or request.updated_at))
     parent = session.scalars(_PARENT, {"id": request_id}).first()
     routed = tuple(
@@ -180,5 +186,5 @@ def request_view(session: Session, request_id: int, *, now: datetime | None = No
         tally=tally([d.key for d in routed], ballots_of(request.votes), policy.for_magnitude(request.magnitude),
                     {d.key: len(d.advocates) for d in routed}),
         objections=objections, holds=holds,
-        parent_ts=parent.ts if parent else None, permalink=parent.permalink if parent else "",
+        parent_ts=parent.ts if parent else None, permalink=parent.permalink if parent else "", recused=frozenset(own),
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, select
+from sqlalchemy import Connection, and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,7 @@ from cxbot.services.lifecycle import (
     end_holds,
     restart_review,
     rules,
+    seats,
     set_status,
     settle,
 )
@@ -88,15 +89,14 @@ _FORM = (select(_council.c.chair, _council.c.admins, _council.c.stages, _council
          .order_by(_department.c.position))
 
 
-def _routes(s: Session, draft: Draft, policy: CouncilPolicy) -> tuple[list[Route], dict[str, Department]]:
-    counts: dict[int, int] = {
-        dept_id: n for dept_id, n in s.execute(
-            select(Membership.department_id, func.count())
-            .where(Membership.role == Role.ADVOCATE, Membership.active.is_(True))
-            .group_by(Membership.department_id)
-        )
-    }
+def routes_for(s: Session, draft: Draft, policy: CouncilPolicy) -> tuple[list[Route], dict[str, Department]]:
+    """The departments a draft is routed to (filing and amending), by department key. A
+    department counts as able to answer only with advocates outside the filing department
+    (cxbot.domain.permissions: nobody with a role in it reviews its change)."""
     depts = s.scalars(select(Department).where(Department.active.is_(True)).order_by(Department.position)).all()
+    by_key = {d.key: d for d in depts}
+    filing = by_key.get(draft.department)
+    counts = seats(s, [d.id for d in depts], filing.id if filing is not None else None)
     infos = [DepartmentInfo(d.key, d.name, counts.get(d.id, 0), tuple(d.stages)) for d in depts]
     assert draft.magnitude is not None
     routes = route(draft.department, infos, stages=draft.stages, magnitude=draft.magnitude, rules=policy.routing)
@@ -128,7 +128,7 @@ def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, vie
                               departments=who.departments(Role.LEAD, Role.ADVOCATE), stages=council.stages)
         if errors:
             raise InvalidInput(errors)
-        routes, by_key = _routes(s, draft, policy)
+        routes, by_key = routes_for(s, draft, policy)
         if not routes:
             raise InvalidInput({"department": "No other department has advocates to review this yet."})
         assert draft.magnitude is not None and draft.decision_by is not None
@@ -240,7 +240,7 @@ def reopen(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> Sta
     with uow:
         s = uow.session
         request = lock_request(s, request_id, now)
-        refusal = reopen_refusal(membership(s, actor), filer=request.filer)
+        refusal = reopen_refusal(membership(s, actor), filer=request.filer, filing_department=request.department.key)
         if refusal:
             raise NotAllowed(refusal)
         if request.status not in (Status.WITHDRAWN, Status.EXPIRED):

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from cxbot.clock import Clock
 from cxbot.domain.errors import InvalidInput, NotAllowed
-from cxbot.domain.model import Role
+from cxbot.domain.permissions import substitute_department
 from cxbot.services import audit
 from cxbot.services.council import membership
 from cxbot.services.lifecycle import rules
@@ -53,7 +53,7 @@ def set_away(uow: UnitOfWork, *, actor: str, substitute: str, until: date, clock
             raise NotAllowed(NOT_AN_ADVOCATE)
         if substitute == actor:
             raise InvalidInput({"substitute": "Name someone else from your department."})
-        if dept not in membership(s, substitute).departments(Role.ADVOCATE, Role.LEAD):
+        if substitute_department(who, membership(s, substitute)) is None:
             # Said without a mention: a modal's field error is plain text.
             name = s.scalar(select(Department.name).where(Department.key == dept)) or dept
             raise InvalidInput({"substitute": f"Pick a lead or advocate of {name}: only they can answer for you."})

@@ -23,7 +23,15 @@ from cxbot.domain.model import UNDER_REVIEW, Role, Status, Tally, VoteKind
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.services import audit, notices
 from cxbot.services.council import get_council
-from cxbot.services.lifecycle import active_holds, current_tally, rules, set_status, settle, substitutes_on
+from cxbot.services.lifecycle import (
+    active_holds,
+    current_tally,
+    filing_side,
+    rules,
+    set_status,
+    settle,
+    substitutes_on,
+)
 from cxbot.store.models import Department, Escalation, Membership, Reminder, ReviewRequest, Vote
 from cxbot.store.uow import UnitOfWork
 
@@ -179,7 +187,9 @@ def _remind(s: Session, request: ReviewRequest, result: Tally, policy: CouncilPo
             zones: Mapping[str, str], now: datetime) -> int:
     """DM everyone answering for an outstanding department who has not voted, in their own
     working hours, at most once a day per request; and once, in the hours before the
-    deadline, a "closing soon" reminder (which replaces that day's daily one)."""
+    deadline, a "closing soon" reminder (which replaces that day's daily one). Only those who
+    may answer now are reminded (cxbot.domain.permissions): substitutes whose stand-in holds,
+    and nobody with a role in the filing department."""
     held = {h.department_id for h in active_holds(s, request.id)}
     owing = [r.department_id for r in request.routings
              if r.department.key in result.outstanding and r.department_id not in held]
@@ -199,10 +209,13 @@ def _remind(s: Session, request: ReviewRequest, result: Tally, policy: CouncilPo
     advocates = s.scalars(select(Membership.user_id).where(
         Membership.department_id.in_(owing), Membership.role == Role.ADVOCATE, Membership.active.is_(True))
         .order_by(Membership.id)).all()
+    recused = filing_side(s, request)
     for advocate in advocates:
         if advocate in voted:
             continue
         recipient = away.get(advocate, advocate)
+        if advocate in recused or recipient in recused:
+            continue
         local = _their_working_time(working_time, zones.get(recipient))
         if not local.is_working(now):
             continue

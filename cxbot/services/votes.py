@@ -27,7 +27,13 @@ from cxbot.domain.decision import tally
 from cxbot.domain.errors import Closed, CxError, InvalidInput, NotAllowed, NotFound
 from cxbot.domain.model import NOTE_MAX, Resolution, Status, VoteKind
 from cxbot.domain.permissions import Membership as MembershipView
-from cxbot.domain.permissions import chair_refusal, resolve_refusal, vote_refusal, voting_department
+from cxbot.domain.permissions import (
+    chair_refusal,
+    resolve_refusal,
+    substitute_department,
+    vote_refusal,
+    voting_department,
+)
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.services import audit, notices
 from cxbot.services.council import membership, memberships
@@ -92,13 +98,13 @@ class Seating:
         if actor in self.away:
             raise NotAllowed(f"<@{self.away[actor]}> answers for you while you are away. "
                              "`/cx-review back` lets you vote yourself again.")
+        who = self.member(actor)
         covering = {}
         for advocate, substitute in self.away.items():
             if substitute == actor:
-                dept = self.member(advocate).advocate_of
+                dept = substitute_department(self.member(advocate), who)
                 if dept is not None:
                     covering[advocate] = dept
-        who = self.member(actor)
         refusal = vote_refusal(who, filing_department=request.department.key, filer=request.filer,
                                routed=self.routed, covering=covering)
         if refusal:
@@ -260,7 +266,8 @@ class Ballot:
         standing = {**self.batch.others.get(request.id, {}), **self.votes}
         result = tally([r.department.key for r in routings], ballots_of(list(standing.values()), keys),
                        self.batch.policy.for_magnitude(request.magnitude),
-                       {r.department.key: self.batch.seats.get(r.department_id, 0) for r in routings})
+                       {r.department.key: self.batch.seats.get((request.department_id, r.department_id), 0)
+                        for r in routings})
         new = status_for(request, result, self.holds)
         if new is not request.status:
             set_status(self.s, request, new, self.now, outstanding=list(result.outstanding))
@@ -277,7 +284,7 @@ class Batch:
 
     policy: CouncilPolicy
     away: dict[str, str]
-    seats: dict[int, int]
+    seats: dict[tuple[int, int], int]   # (filing department, routed department) -> advocates who may answer
     votes: dict[int, list[Vote]]    # the votes that may change, as objects
     holds: dict[int, list[Hold]]
     members: dict[str, MembershipView] = field(default_factory=dict)
@@ -317,10 +324,14 @@ class Batch:
         holds: dict[int, list[Hold]] = {i: [] for i in ids}
         for h in s.scalars(_HOLDS_OF, {"ids": ids}):
             holds[h.request_id].append(h)
-        departments = sorted({r.department_id for q in requests for r in q.routings})
+        routed_by_filer: dict[int, set[int]] = {}
+        for q in requests:
+            routed_by_filer.setdefault(q.department_id, set()).update(r.department_id for r in q.routings)
+        counted = {(filing, department): n for filing, departments in routed_by_filer.items()
+                   for department, n in seats(s, sorted(departments), filing).items()}
         away = substitutes_on(s, working_time.local_date(now))
-        members = memberships(s, {*(user for _, user in people), *away}) if people else {}
-        return cls(policy, away, seats(s, departments), votes, holds, members, others)
+        members = memberships(s, {*(user for _, user in people), *away, *away.values()}) if people else {}
+        return cls(policy, away, counted, votes, holds, members, others)
 
 
 # Read by every round of presses: built once (building a statement costs more than running it).
@@ -355,6 +366,25 @@ def cast_vote(uow: UnitOfWork, *, actor: str, request_id: int, kind: VoteKind, n
         recorded = ballot.cast(actor, kind, note, blocking, mitigation)
         status = ballot.close()
         uow.commit()  # presses applied before this vote are committed with it
+        return VoteResult(recorded, status)
+
+
+def confirm_approval(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> VoteResult:
+    """"Still approve": someone whose answer an amendment of the terms set aside approves the
+    request as it stands now (keeping the condition they approved with, if any). Their
+    standing is checked as for any vote; a second press changes nothing."""
+    now = clock.now()
+    with uow:
+        s = uow.session
+        ballot = Ballot(s, lock_request(s, request_id, now), now)
+        previous = ballot.votes.get(actor)
+        note = previous.note if previous is not None and previous.kind is VoteKind.APPROVE else ""
+        recorded = ballot.cast(actor, VoteKind.APPROVE, note)
+        if recorded:
+            audit.record(s, kind="approval_confirmed", actor=actor, at=now, request_id=request_id,
+                         version=ballot.request.version)
+        status = ballot.close()
+        uow.commit()
         return VoteResult(recorded, status)
 
 

@@ -87,6 +87,7 @@ class SlackDelivery:
             notices.REMINDER: self._reminder,
             notices.ADMIN_ALERT: self._admin_alert,
             notices.EPHEMERAL: self._ephemeral,
+            notices.SUBSTITUTE_ENDED: self._substitute_ended,
             digests.DIGEST_DM: self._digest_dm,
             digests.DIGEST_REPORT: self._digest_report,
             digests.DIGEST_CHANNEL: self._digest_channel,
@@ -237,6 +238,10 @@ class SlackDelivery:
             if self._records.message(request_id, filer_dm_role(user)) is None:
                 self._post(request_id, filer_dm_role(user), self._dm_channel(user), direct.filed(view))
             return
+        if event.kind == "approvals_set_aside":
+            text, blocks = direct.still_approve(view, event.data, user)
+            self._call("chat.postMessage", channel=self._dm_channel(user), text=text, blocks=self._blocks(blocks))
+            return
         if event.kind == "escalated":
             for_chair = bool(item.payload.get("chair"))
             rendered = direct.escalation(view, event.data, for_chair=for_chair)
@@ -261,6 +266,11 @@ class SlackDelivery:
             return  # decided between the sweep and now: nothing to remind of
         text, blocks = direct.reminder(view, item.payload.get("kind", "daily"), item.payload.get("on_behalf_of"))
         self._call("chat.postMessage", channel=self._dm_channel(user), text=text, blocks=self._blocks(blocks))
+
+    def _substitute_ended(self, item: Item) -> None:
+        p = item.payload
+        text, blocks = direct.substitute_ended(p["substitute"], p.get("reason", ""))
+        self._call("chat.postMessage", channel=self._dm_channel(p["user"]), text=text, blocks=self._blocks(blocks))
 
     def _ephemeral(self, item: Item) -> None:
         p = item.payload

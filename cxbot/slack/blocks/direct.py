@@ -84,3 +84,24 @@ def escalation(view: RequestView, data: dict[str, Any], *, for_chair: bool) -> D
         blocks.append(ContextBlock(elements=[MarkdownTextObject(
             text=f"Please help the outstanding departments answer in {_where(view)}.")]))
     return f"CX review #{view.id} is escalated to you", blocks
+
+
+def still_approve(view: RequestView, data: dict[str, Any], user: str) -> DM:
+    """To someone whose approval an amendment of the terms set aside: one click counts it again."""
+    changes = "; ".join(f"{escape(str(c['label']))}: {escape(str(c['before']))} → {escape(str(c['after']))}"
+                        for c in data.get("changes", []))
+    text = (f"✏️ {_title(view)} was amended: {changes}. Your answer was given under the old terms, so it no "
+            f"longer counts. Press *Still approve* to approve it as it stands now, or vote again in {_where(view)}.")
+    blocks: list[Block] = [_section(text)]
+    if not view.status.is_final:
+        blocks.append(ActionsBlock(block_id="still_approve", elements=[
+            ButtonElement(text="Still approve", action_id=ids.STILL_APPROVE, value=str(view.id), style="primary")]))
+    return f"CX review #{view.id} changed: confirm your approval", blocks
+
+
+def substitute_ended(substitute: str, reason: str) -> DM:
+    """To an away advocate whose substitute the council file no longer supports."""
+    text = (f"The council changed, so <@{substitute}> no longer answers for you while you are away: "
+            f"{reason}. Reviews, reminders and votes no longer go to them; `/cx-review away` names someone else "
+            "if you still need a stand-in.")
+    return "Your substitute no longer answers for you", [_section(text)]

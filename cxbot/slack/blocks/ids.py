@@ -11,6 +11,7 @@ RESOLVE = "objection_resolve"
 OVERRULE = "objection_overrule"
 DECIDE_APPROVE = "chair_approve"
 DECIDE_REJECT = "chair_reject"
+STILL_APPROVE = "approval_confirm"   # in the DM after an amendment changed the terms
 
 FILE_VIEW = "cx_file"
 AMEND_VIEW = "cx_amend"

@@ -80,6 +80,12 @@ def thread_note(view: RequestView, kind: str, actor: str, data: dict[str, Any]) 
         text = f"⏫ Escalated to {target}: {escape(data.get('reason', ''))}."
     elif kind == "amended":
         text = amendment_text(view, actor, data)
+    elif kind == "rerouted":
+        text = reroute_text(view, data)
+    elif kind == "approvals_set_aside":
+        who = " ".join(dict.fromkeys(mention(v["user"]) for v in data.get("votes", [])))
+        text = (f"⚖️ The terms changed, so the answers of {who} no longer count until they confirm them "
+                "(each has a *Still approve* button in a DM) or vote again; the council chair can also decide.")
     elif kind in ("decided", "status_changed"):
         text = _status_text(view, actor, Status(data["status"]), data)
     return (text, None) if text else None
@@ -122,5 +128,18 @@ def amendment_text(view: RequestView, actor: str, data: dict[str, Any]) -> str:
     if asked:
         lines.append("Asked again: " + " ".join(mention(u) for u in asked)
                      + ("; every earlier vote was cleared for a full re-review." if data.get("full") else
+                        "; answers given under the old terms count once confirmed." if data.get("terms") else
                         "; approvals already given stand."))
+    return "\n".join(lines)
+
+
+def reroute_text(view: RequestView, data: dict[str, Any]) -> str:
+    """Which departments the new terms ask, and which they release."""
+    lines = ["🔀 With the new terms, the routing changed:"]
+    for d in data.get("asked", []):
+        who = " ".join(mention(u) for u in view.answering(d["department"]))
+        asked = f"• *{escape(d['name'])}* is now asked ({escape(d.get('reason', ''))})"
+        lines.append(asked + (f": {who}" if who else ""))
+    for d in data.get("released", []):
+        lines.append(f"• *{escape(d['name'])}* is released: its answer is no longer needed.")
     return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""Buttons: vote in the thread, open the objection (or note) modal, retract, withdraw."""
+"""Buttons: vote in the thread, open the objection (or note) modal, retract, withdraw,
+confirm an approval after an amendment of the terms ("Still approve")."""
 
 from __future__ import annotations
 
@@ -118,6 +119,18 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
             callback_id=ids.DECIDE_VIEW, request_id=request_id, title=title,
             heading="Approve" if approve else "Reject", label="Rationale",
             hint="What the council and the filer should know", extra={"approve": approve}))
+
+    @app.action(ids.STILL_APPROVE)
+    @answers_errors(after)
+    def still_approve(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        request_id = request_id_of(action.get("value") or "")
+        result = votes.confirm_approval(cx.uow(), actor=body["user"]["id"], request_id=request_id, clock=cx.clock)
+        ack()
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        if channel:
+            text = (f"Your approval of CX review #{request_id} counts again." if result.recorded else
+                    f"Your approval of CX review #{request_id} already counts.")
+            after.ephemeral(channel=channel, user=body["user"]["id"], text=text)
 
     @app.action(ids.AMEND)
     @answers_errors(after)
