@@ -151,6 +151,7 @@ def test_a_press_the_database_refuses_fails_alone_not_the_presses_stored_with_it
     prompt = stack.prompt(rid)
     odd = "U" + "X" * 40                      # longer than a user id column holds
     stack.slack.add_user(odd, "Odd")
+    stack.slack.invite(CHANNEL, odd)          # in the channel, so Slack lets the bot answer them there
     with stack.runtime.engine.connect() as blocker, ThreadPoolExecutor(3) as pool:
         blocker.execute(text("LOCK TABLE presses IN EXCLUSIVE MODE"))   # the next write waits
         first = pool.submit(stack.people.press_button, "U0LEGAL1", channel=prompt.channel, ts=prompt.ts,

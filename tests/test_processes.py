@@ -27,7 +27,16 @@ from cxbot.slack.blocks import ids
 from cxbot.store.journal import Waiting
 from cxbot.store.models import AuditEvent, OutboxItem, Press, Reminder, ReviewRequest, SlackMessage, Vote
 from tests.conftest import POSTGRES
-from tests.harness import BOT_TOKEN, CHANNEL, COUNCIL_FILE, SIGNING_SECRET, filing_values, make_emulator, process_env
+from tests.harness import (
+    BOT_TOKEN,
+    CHANNEL,
+    COUNCIL_FILE,
+    SIGNING_SECRET,
+    START,
+    filing_values,
+    make_emulator,
+    process_env,
+)
 
 ADVOCATES = [f"U0SUPP{i:02d}" for i in range(40)]
 COUNCIL = COUNCIL_FILE.read_text().replace(
@@ -209,7 +218,7 @@ def test_kill_9_in_a_stream_of_votes_loses_no_acknowledged_vote(database_url: st
 def test_three_replicas_on_one_database_send_nothing_twice(database_url: str, engine: Engine,
                                                            tmp_path: Path) -> None:
     council = tmp_path / "council.toml"
-    weekday = time.strftime("%a", time.gmtime()).lower()
+    weekday = START.strftime("%a").lower()              # the replicas run on the test's clock
     council.write_text(COUNCIL.replace('timezone = "Europe/Oslo"', 'timezone = "UTC"\n'
                                        'working_days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\n'
                                        'working_hours = ["00:00", "23:59"]')
@@ -250,11 +259,9 @@ def test_three_replicas_on_one_database_send_nothing_twice(database_url: str, en
         assert dm_texts and max(dm_texts.values()) == 1, "no reminder twice"
         # A reminder claimed for a request decided before its delivery is not sent.
         assert sum(dm_texts.values()) <= len(reminders)
-        from datetime import UTC, datetime
-
         from cxbot.reports.digest import previous_week, week_of
 
-        last_week = previous_week(week_of(datetime.now(UTC), "UTC"))
+        last_week = previous_week(week_of(START, "UTC"))
         digests = [m for m in emulator.dms("U0CHAIR") if last_week in m.text]
         assert len(digests) == 1, [m.text for m in digests]
         assert len(emulator.files) == 1
