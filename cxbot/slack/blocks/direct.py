@@ -45,7 +45,7 @@ def filed(view: RequestView) -> DM:
     "with the council… due" never sits beside a decision."""
     asked = ", ".join(escape(d.name) for d in view.routed)
     blocks: list[Block] = [
-        _section(f"{FILER_NOW[view.status]} {_title(view)}\nAsked to review: {asked}. Follow it in {_where(view)}."),
+        _section(f"{_title(view)}\n{FILER_NOW[view.status]}\nAsked to review: {asked}. Follow it in {_where(view)}."),
         ContextBlock(elements=[MarkdownTextObject(text=clip(status_line(view), 3000))]),
     ]
     buttons = filer_buttons(view)
