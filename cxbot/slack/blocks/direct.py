@@ -78,14 +78,14 @@ def outcome(view: RequestView, data: dict[str, Any]) -> DM | None:
 def _after_deadline(view: RequestView) -> str:
     """What happens to an overdue request now: who has it, and what an answer still does."""
     step = view.escalation
-    if view.status is Status.ESCALATED or (step is not None and step.target == "chair"):
-        chair = " (" + ", ".join(mention(u) for u in step.recipients) + ")" if step and step.recipients else ""
-        return (f"⏫ It is escalated to the council chair{chair}, who decides it; "
-                "your department's answer still counts until then.")
-    if step is not None and step.recipients:
-        return (f"⏫ It was escalated {slack_time(step.at, view.timezone)} to "
-                + ", ".join(mention(u) for u in step.recipients) + ", who are chasing the answers still owed.")
-    return "It is waiting only for the answers still owed: please answer now."
+    if step is None or not step.recipients:
+        return "Nothing is decided without the answers still owed: please answer now."
+    who = ", ".join(mention(u) for u in step.recipients)
+    if step.target == "chair":
+        return (f"⏫ It is with the council chair ({who}), who can decide it now; "
+                "your department's answer still counts until they do.")
+    return (f"⏫ It was escalated {slack_time(step.at, view.timezone)} to {who}, "
+            "who are chasing the answers still owed.")
 
 
 def reminder(view: RequestView, kind: str, on_behalf_of: str | None) -> DM:
