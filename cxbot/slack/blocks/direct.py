@@ -10,7 +10,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextB
 from cxbot.domain.model import Status
 from cxbot.services.readmodel import RequestView
 from cxbot.slack.blocks import ids
-from cxbot.slack.blocks.request import filer_buttons, safe_link, status_line, vote_buttons
+from cxbot.slack.blocks.request import STATUS_ICON, filer_buttons, safe_link, status_line, vote_buttons
 from cxbot.slack.text import clip, clip_plain, escape, mention, quote, slack_time
 
 DM = tuple[str, list[Block]]
@@ -40,13 +40,22 @@ FILER_NOW = {
 }
 
 
+def _filer_state(view: RequestView) -> str:
+    """The state and its one date. Not who is still to answer: that changes with every vote,
+    and the receipt is updated when the request's state changes, not on each vote."""
+    line = f"{STATUS_ICON[view.status]} *{view.status.label}*"
+    if view.status.is_final:
+        return line + (f" · {slack_time(view.decided_at, view.timezone)}" if view.decided_at else "")
+    return line + f" · answers {'were ' if view.overdue else ''}due {slack_time(view.due_at, view.timezone)}"
+
+
 def filed(view: RequestView) -> DM:
     """The filer's receipt, kept up to date: it says where the request stands now, so an old
     "with the council… due" never sits beside a decision."""
     asked = ", ".join(escape(d.name) for d in view.routed)
     blocks: list[Block] = [
         _section(f"{_title(view)}\n{FILER_NOW[view.status]}\nAsked to review: {asked}. Follow it in {_where(view)}."),
-        ContextBlock(elements=[MarkdownTextObject(text=clip(status_line(view), 3000))]),
+        ContextBlock(elements=[MarkdownTextObject(text=_filer_state(view))]),
     ]
     buttons = filer_buttons(view)
     if buttons:
