@@ -69,10 +69,10 @@ def thread_note(view: RequestView, kind: str, actor: str, data: dict[str, Any]) 
     elif kind == "withdrawn":
         text = f"↩️ {mention(actor)} withdrew this request. Voting is closed."
     elif kind == "reopened":
-        text = f"🔄 {mention(actor)} reopened this request. It is due {_when(data['due_at'], view)}."
+        text = f"🔄 {mention(actor)} reopened this request. Answers are due {_when(data['due_at'], view)}."
     elif kind == "hold_placed":
         text = (f"⏸️ {mention(actor)} put {dept}'s review on hold until {_when(data['until'], view)}:\n"
-                f"{quote(data.get('reason', ''))}\nThe deadline moves to {_when(data['due_at'], view)}.")
+                f"{quote(data.get('reason', ''))}\nAnswers are now due {_when(data['due_at'], view)}.")
     elif kind == "hold_lapsed":
         text = f"▶️ {dept}'s hold has lapsed: its clock runs again, and reminders resume."
     elif kind == "escalated":
