@@ -149,7 +149,7 @@ def test_one_vocabulary_of_states_in_slack_and_in_the_digest(stack: Stack) -> No
     text, html = render_text(digest), render_html(digest)
     slack = json.dumps(render_slack(digest)[1], ensure_ascii=False)
     assert re.search(rf"#{rid}\s+Open\s+due", text)
-    assert f"— Billing, Open, due" in slack
+    assert "— Billing, Open, due" in slack
     assert ">Open</span>" in html
     for rendering in (text, html, slack):
         assert "under review" not in rendering.lower()

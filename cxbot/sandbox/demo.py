@@ -74,8 +74,6 @@ def settle(runtime: Runtime, timeout: float = SETTLE_SECONDS) -> None:
 def stale_messages(runtime: Runtime, slack: SlackEmulator) -> list[str]:
     """The messages cxbot keeps up to date (each request's parent, vote prompt and filer's DM)
     whose content in Slack is not what the record says now, described for a person."""
-    from cxbot.store.models import SlackMessage
-
     stale: list[str] = []
     with runtime.sessions() as s:
         kept = list(s.scalars(select(SlackMessage).order_by(SlackMessage.id)))
