@@ -50,7 +50,10 @@ def approve(stack: Stack, rid: int) -> None:
 
 
 def outcome_dms(stack: Stack) -> list[str]:
-    return [m.text for m in stack.slack.dms("U0BILLLEAD") if "approved" in m.text.lower()]
+    """The outcome DMs the filer was sent (their filing receipt, updated in place to say
+    "Approved" too, is not one)."""
+    return [m.text for m in stack.slack.dms("U0BILLLEAD")
+            if "approved" in m.text.lower() and not m.text.startswith("Your CX review")]
 
 
 @pytest.mark.parametrize("error", ["msg_blocks_too_long", "restricted_action_read_only_channel"])

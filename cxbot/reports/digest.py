@@ -147,10 +147,11 @@ def _decided(s: Session, start: datetime, end: datetime, names: dict[int, str]) 
             .order_by(Routing.request_id, Routing.position)):
         reviewers[request_id].append(names[department_id])
     titles = {r.id: r.title for r in rows}
+    statuses = {r.id: r.status for r in rows}
     objections: dict[int, list[Objection]] = defaultdict(list)
     for v in s.scalars(select(Vote).where(Vote.request_id.in_(ids), Vote.kind == VoteKind.OBJECT)
                        .order_by(Vote.cast_at, Vote.id)):
-        objections[v.request_id].append(_objection(v, titles[v.request_id], names))
+        objections[v.request_id].append(_objection(v, titles[v.request_id], names, statuses[v.request_id]))
     # A decision recorded with a person as its actor was the chair's; the policy's are cxbot's.
     chair_decided = set(s.scalars(select(AuditEvent.request_id).where(
         AuditEvent.request_id.in_(ids), AuditEvent.kind == "decided", AuditEvent.actor != "cxbot")))
@@ -160,8 +161,12 @@ def _decided(s: Session, start: datetime, end: datetime, names: dict[int, str]) 
         for r in rows)
 
 
-def _objection(v: Vote, title: str, names: dict[int, str]) -> Objection:
-    resolution = "withdrawn" if v.retracted else v.resolution.value if v.resolution else None
+def _objection(v: Vote, title: str, names: dict[int, str], status: Status) -> Objection:
+    """An objection and where it stands; one its request's withdrawal left behind unresolved
+    reads as withdrawn (it no longer stands against anything), not as standing."""
+    resolution = v.resolution.value if v.resolution else None
+    if v.retracted or (resolution is None and status is Status.WITHDRAWN):
+        resolution = "withdrawn"
     return Objection(v.request_id, title, v.user_id, names[v.department_id], v.note, v.blocking, resolution)
 
 
@@ -188,9 +193,9 @@ def _waiting(s: Session, cut: datetime, names: dict[int, str]) -> tuple[Waiting,
 def _objections(s: Session, start: datetime, end: datetime, names: dict[int, str]) -> list[tuple[Objection, list[str]]]:
     """This week's objections, each with the stages of its request."""
     return [
-        (_objection(v, title, names), list(stages))
-        for v, title, stages in s.execute(
-            select(Vote, ReviewRequest.title, ReviewRequest.stages)
+        (_objection(v, title, names, status), list(stages))
+        for v, title, stages, status in s.execute(
+            select(Vote, ReviewRequest.title, ReviewRequest.stages, ReviewRequest.status)
             .join(ReviewRequest, ReviewRequest.id == Vote.request_id)
             .where(Vote.kind == VoteKind.OBJECT, _in(Vote.cast_at, start, end))
             .order_by(Vote.cast_at, Vote.id))

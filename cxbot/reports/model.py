@@ -33,7 +33,8 @@ class Objection:
     department: str           # department name
     reason: str               # user-written
     blocking: bool
-    resolution: str | None    # None (standing), "resolved", "overruled"; "withdrawn" when retracted
+    resolution: str | None    # None (standing), "resolved", "overruled"; "withdrawn" when retracted or when
+                              # its request was withdrawn (nothing is left for it to stand against)
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,12 @@ class Digest:
     stages: tuple[StageStats, ...] = ()
     history: tuple[WeekDecisions, ...] = field(default_factory=tuple)   # the last 12 weeks, oldest first
     names: dict[str, str] = field(default_factory=dict)                 # Slack user id → display name, if known
+
+    @property
+    def objection_count(self) -> int:
+        """The week's objections, each once: one on a request touching two stages is listed
+        under both stages but counted once."""
+        return len({(o.request_id, o.user, o.department) for s in self.objections_by_stage for o in s.objections})
 
     @property
     def quiet(self) -> bool:

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from cxbot.domain.model import Status
 from cxbot.reports import charts
 from cxbot.reports.model import Digest, Objection, StageStats
 from cxbot.slack.text import clip, escape
@@ -149,7 +150,9 @@ def _environment() -> Environment:
     )
     env.filters.update(mrkdwn=mrkdwn, mention=mention, clip=clip, one_line=one_line, plain=plain, cell=cell,
                        plural=plural, day=day, when=when, duration=charts.duration)
-    env.globals.update(change=change, standing_first=standing_first, busiest_stages=busiest_stages)
+    # The states' names are the ones Slack shows (`Status.label`): one vocabulary everywhere.
+    env.globals.update(change=change, standing_first=standing_first, busiest_stages=busiest_stages,
+                       status_labels={s.value: s.label for s in Status})
     return env
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -22,12 +23,15 @@ from cxbot.config import Settings
 from cxbot.council_file import load_council_file
 from cxbot.domain.model import Status
 from cxbot.reports.render import render_text
+from cxbot.sandbox.blockkit import with_ids
 from cxbot.sandbox.client import SlackPeople
 from cxbot.sandbox.emulator import SlackEmulator
 from cxbot.sandbox.serving import serve_in_thread
-from cxbot.services import digests
+from cxbot.services import digests, outbox
 from cxbot.services.council import load_council
-from cxbot.slack.blocks import ids
+from cxbot.services.readmodel import request_view
+from cxbot.slack.blocks import direct, ids
+from cxbot.slack.blocks import request as render_request
 from cxbot.store.db import make_engine
 from cxbot.store.migrate import upgrade
 from cxbot.store.models import ReviewRequest, SlackMessage
@@ -42,8 +46,53 @@ PEOPLE = {
 KARI, LARS, SAM, BENTE = "U0KARI", "U0LARS", "U0SAM", "U0BENTE"
 
 
+# How long the demo waits for what it shows to be final: the last updates of a message wait
+# their turn (one update of a message a second, as in production).
+SETTLE_SECONDS = 30.0
+
+
 class StoryFailed(Exception):
     pass
+
+
+def settle(runtime: Runtime, timeout: float = SETTLE_SECONDS) -> None:
+    """Apply the presses waiting and deliver the outbox until nothing is left pending: the
+    message updates held back for Slack's rate included, so what is shown next is final."""
+    deadline = time.monotonic() + timeout
+    while True:
+        runtime.presses.drain()
+        runtime.worker.drain()
+        with runtime.sessions() as s:
+            if not outbox.depth(s):
+                return
+        if time.monotonic() > deadline:
+            raise TimeoutError("the outbox did not drain: some messages never reached their final state")
+        runtime.worker.kick()
+        time.sleep(0.05)
+
+
+def stale_messages(runtime: Runtime, slack: SlackEmulator) -> list[str]:
+    """The messages cxbot keeps up to date (each request's parent, vote prompt and filer's DM)
+    whose content in Slack is not what the record says now, described for a person."""
+    stale: list[str] = []
+    with runtime.sessions() as s:
+        kept = list(s.scalars(select(SlackMessage).order_by(SlackMessage.id)))
+        views = {m.request_id: request_view(s, m.request_id, now=runtime.clock.now()) for m in kept}
+    for m in kept:
+        view = views[m.request_id]
+        if m.role == "parent":
+            text, blocks = render_request.parent_message(view)
+        elif m.role == "prompt":
+            text, blocks = render_request.vote_prompt(view)
+        elif m.role == f"dm:{view.filer}":
+            text, blocks = direct.filed(view)
+        else:
+            continue
+        shown = slack.message(m.channel, m.ts)
+        if shown is None or shown.text != text or shown.blocks != with_ids([b.to_dict() for b in blocks]):
+            stale.append(f"#{m.request_id}'s {m.role} message still shows an earlier state "
+                         f"than {view.status.label!r}")
+    return stale
 
 
 class Story:
@@ -57,10 +106,9 @@ class Story:
             print(f"\n▶ {text}", file=self.out)
 
     def show(self) -> None:
-        """Apply the vote presses waiting, deliver what is queued, then print what people saw
-        since the last step."""
-        self.runtime.presses.drain()
-        self.runtime.worker.drain()
+        """Apply the vote presses waiting, deliver everything queued (the held-back message
+        updates too), then print what people saw since the last step."""
+        settle(self.runtime)
         entries = self.slack.transcript()
         if not self.quiet:
             for entry in entries[self._shown:]:
@@ -172,6 +220,9 @@ def play(story: Story) -> None:
                 f"the digest's numbers are off: {digest.headline}")
     if not story.quiet:
         print(_indent(render_text(digest)), file=story.out)
+    story.show()
+    stale = stale_messages(story.runtime, story.slack)
+    story.check(not stale, "what Slack shows is not the final state: " + "; ".join(stale))
 
 
 def run_demo(*, quiet: bool = False, out: TextIO | None = None) -> int:

@@ -18,7 +18,7 @@ from cxbot.domain.errors import NotFound
 from cxbot.domain.model import Impact, Magnitude, Resolution, Role, Status, Tally, VoteKind
 from cxbot.services.council import council_rules, get_council
 from cxbot.services.lifecycle import active_holds, ballots_of, filing_side, substitutes_on
-from cxbot.store.models import Membership, ReviewRequest, Routing, SlackMessage, Vote
+from cxbot.store.models import Escalation, Membership, ReviewRequest, Routing, SlackMessage, Vote
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,15 @@ class HoldView:
 
 
 @dataclass(frozen=True)
+class EscalationView:
+    """The ladder's latest step: to whom ("leads" or "chair") and who was told."""
+
+    target: str
+    recipients: tuple[str, ...]
+    at: datetime
+
+
+@dataclass(frozen=True)
 class RequestView:
     id: int
     title: str
@@ -83,6 +92,13 @@ class RequestView:
     permalink: str
     # People with a role in the filing department: they never answer for it, even as substitutes.
     recused: frozenset[str] = frozenset()
+    as_of: datetime | None = None          # when the view was read: what "overdue" is measured against
+    escalation: EscalationView | None = None
+
+    @property
+    def overdue(self) -> bool:
+        """Under review with its deadline passed (a final request is never overdue)."""
+        return not self.status.is_final and self.as_of is not None and self.as_of >= self.due_at
 
     def department_name_of(self, key: str) -> str:
         return next((d.name for d in self.routed if d.key == key), key)
@@ -142,6 +158,8 @@ _ADVOCATES_OF = (select(Membership.department_id, Membership.user_id)
                  .where(Membership.department_id.in_(bindparam("ids", expanding=True)),
                         Membership.role == Role.ADVOCATE, Membership.active.is_(True))
                  .order_by(Membership.id))
+_LAST_ESCALATION = (select(Escalation).where(Escalation.request_id == bindparam("id"))
+                    .order_by(Escalation.step.desc(), Escalation.id.desc()).limit(1))
 _PARENT = select(SlackMessage).where(SlackMessage.request_id == bindparam("id"), SlackMessage.role == "parent")
 
 
@@ -161,6 +179,7 @@ def request_view(session: Session, request_id: int, *, now: datetime | None = No
             advocates[department_id].append(user_id)
     away = substitutes_on(session, working_time.local_date(now or request.updated_at))
     parent = session.scalars(_PARENT, {"id": request_id}).first()
+    last = session.scalars(_LAST_ESCALATION, {"id": request_id}).first() if request.escalation_step else None
     routed = tuple(
         RoutedDepartment(r.department.key, r.department.name, r.reason, tuple(advocates[r.department_id]),
                          tuple((a, away[a]) for a in advocates[r.department_id] if a in away))
@@ -187,4 +206,6 @@ def request_view(session: Session, request_id: int, *, now: datetime | None = No
                     {d.key: len(d.advocates) for d in routed}),
         objections=objections, holds=holds,
         parent_ts=parent.ts if parent else None, permalink=parent.permalink if parent else "", recused=frozenset(own),
+        as_of=now or request.updated_at,
+        escalation=EscalationView(last.target, tuple(last.recipients or ()), last.at) if last else None,
     )

@@ -49,7 +49,14 @@ def mention(user: str) -> str:
 
 
 def local_time(at: datetime, tz: str) -> str:
+    """A moment as the council reads it, in its zone: for plain text, which Slack shows as it is."""
     return at.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y %H:%M")
+
+
+def slack_time(at: datetime, tz: str) -> str:
+    """A moment in mrkdwn that each reader's Slack shows in their own time zone ("Tomorrow 17:00",
+    "Dec 15, 2026 17:00"); clients that cannot format it show the council's local time."""
+    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{local_time(at, tz)}>"
 
 
 def day(d: date) -> str:

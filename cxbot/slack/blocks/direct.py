@@ -10,8 +10,8 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextB
 from cxbot.domain.model import Status
 from cxbot.services.readmodel import RequestView
 from cxbot.slack.blocks import ids
-from cxbot.slack.blocks.request import filer_buttons, safe_link, status_line, vote_buttons
-from cxbot.slack.text import clip, clip_plain, escape, local_time, quote
+from cxbot.slack.blocks.request import STATUS_ICON, filer_buttons, safe_link, status_line, vote_buttons
+from cxbot.slack.text import clip, clip_plain, escape, mention, quote, slack_time
 
 DM = tuple[str, list[Block]]
 
@@ -28,15 +28,41 @@ def _section(text: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))
 
 
+FILER_NOW = {
+    Status.OPEN: "Your change is with the council.",
+    Status.ON_HOLD: "Your change is with the council; a department has asked for more time.",
+    Status.CHANGES_REQUESTED: "✋ Changes requested on your change: amend it, or answer the objections in the thread.",
+    Status.ESCALATED: "⏫ Your change is escalated to the council chair, who decides it.",
+    Status.APPROVED: "✅ Your change was approved.",
+    Status.REJECTED: "⛔ Your change was rejected.",
+    Status.WITHDRAWN: "↩️ You withdrew this change. Reopen it to put it back under review.",
+    Status.EXPIRED: "⌛ Your change expired: the deadline passed before every department answered.",
+}
+
+
+def _filer_state(view: RequestView) -> str:
+    """The state and its one date. Not who is still to answer: that changes with every vote,
+    and the receipt is updated when the request's state changes, not on each vote."""
+    line = f"{STATUS_ICON[view.status]} *{view.status.label}*"
+    if view.status.is_final:
+        return line + (f" · {slack_time(view.decided_at, view.timezone)}" if view.decided_at else "")
+    return line + f" · answers {'were ' if view.overdue else ''}due {slack_time(view.due_at, view.timezone)}"
+
+
 def filed(view: RequestView) -> DM:
+    """The filer's receipt, kept up to date: it says where the request stands now, so an old
+    "with the council… due" never sits beside a decision."""
     asked = ", ".join(escape(d.name) for d in view.routed)
-    blocks: list[Block] = [_section(
-        f"Your change is with the council. {_title(view)}\nAsked to review: {asked}. "
-        f"Due {local_time(view.due_at, view.timezone)}. Follow it in {_where(view)}.")]
+    blocks: list[Block] = [
+        _section(f"{_title(view)}\n{FILER_NOW[view.status]}\nAsked to review: {asked}. Follow it in {_where(view)}."),
+        ContextBlock(elements=[MarkdownTextObject(text=_filer_state(view))]),
+    ]
     buttons = filer_buttons(view)
     if buttons:
         blocks.append(ActionsBlock(block_id="request_actions", elements=buttons))
-    return f"Your CX review #{view.id} was posted", blocks
+    if view.status is Status.OPEN:
+        return f"Your CX review #{view.id} was posted", blocks
+    return f"Your CX review #{view.id}: {view.status.label}", blocks
 
 
 def outcome(view: RequestView, data: dict[str, Any]) -> DM | None:
@@ -58,13 +84,35 @@ def outcome(view: RequestView, data: dict[str, Any]) -> DM | None:
     return f"CX review #{view.id}: {status.label}", [_section(text)]
 
 
+def _after_deadline(view: RequestView) -> str:
+    """What happens to an overdue request now: who has it, and what an answer still does."""
+    step = view.escalation
+    if step is None or not step.recipients:
+        return "Nothing is decided without the answers still owed: please answer now."
+    who = ", ".join(mention(u) for u in step.recipients)
+    if step.target == "chair":
+        return (f"⏫ It is with the council chair ({who}), who can decide it now; "
+                "your department's answer still counts until they do.")
+    return (f"⏫ It was escalated {slack_time(step.at, view.timezone)} to {who}, "
+            "who are chasing the answers still owed.")
+
+
 def reminder(view: RequestView, kind: str, on_behalf_of: str | None) -> DM:
-    """To an advocate whose department still owes an answer, with the buttons to give it."""
-    lead = "⏰ Closing soon" if kind == "closing" else "👋 Reminder"
+    """To an advocate whose department still owes an answer, with the buttons to give it.
+    Once the deadline has passed it says so, and what happens now, instead of a due date."""
     behalf = f" (you answer for <@{on_behalf_of}> while they are away)" if on_behalf_of else ""
-    text = (f"{lead}: your department's answer on {_title(view)} is still outstanding{behalf}. "
-            f"It is due {local_time(view.due_at, view.timezone)}.\n{escape(clip_plain(view.summary, 600))}")
-    return (f"{lead}: CX review #{view.id} needs your department's answer",
+    if view.overdue:
+        lead = "⌛ Overdue"
+        text = (f"{lead}: your department's answer on {_title(view)} is still outstanding{behalf}. "
+                f"Answers were due {slack_time(view.due_at, view.timezone)}. {_after_deadline(view)}\n"
+                f"{escape(clip_plain(view.summary, 600))}")
+        fallback = f"{lead}: CX review #{view.id} still needs your department's answer"
+    else:
+        lead = "⏰ Closing soon" if kind == "closing" else "👋 Reminder"
+        text = (f"{lead}: your department's answer on {_title(view)} is still outstanding{behalf}. "
+                f"Answers are due {slack_time(view.due_at, view.timezone)}.\n{escape(clip_plain(view.summary, 600))}")
+        fallback = f"{lead}: CX review #{view.id} needs your department's answer"
+    return (fallback,
             [_section(text), ContextBlock(elements=[MarkdownTextObject(text=clip(status_line(view), 3000))]),
              vote_buttons(view.id), ContextBlock(elements=[MarkdownTextObject(text=f"Discuss in {_where(view)}.")])])
 

@@ -92,8 +92,8 @@ def filing_modal(*, departments: list[tuple[str, str]], stages: tuple[str, ...],
 
 VOTE_TITLES = {
     VoteKind.OBJECT: ("Object", "Your reason", "What would hurt customers or your department, and what would fix it?"),
-    VoteKind.APPROVE: ("Approve", "Condition (optional)", "e.g. only if the help centre article ships first"),
-    VoteKind.ABSTAIN: ("Abstain", "Note (optional)", "Why you abstain"),
+    VoteKind.APPROVE: ("Approve", "Condition", "e.g. only if the help centre article ships first"),
+    VoteKind.ABSTAIN: ("Abstain", "Note", "Why you abstain"),
 }
 
 
@@ -117,7 +117,7 @@ def vote_modal(*, request_id: int, title: str, kind: VoteKind) -> View:
         blocks += [
             InputBlock(block_id="severity", label="Severity", element=RadioButtonsElement(
                 action_id="value", options=BLOCKING, initial_option=BLOCKING[0])),
-            _note("mitigation", "What would resolve it (optional)", "e.g. keep paper invoices for customers without "
+            _note("mitigation", "What would resolve it", "e.g. keep paper invoices for customers without "
                   "a verified e-mail", optional=True),
         ]
     return View(

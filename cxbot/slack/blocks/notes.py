@@ -11,7 +11,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextB
 from cxbot.domain.model import Resolution, Status, VoteKind
 from cxbot.services.readmodel import ObjectionView, RequestView
 from cxbot.slack.blocks import ids
-from cxbot.slack.text import clip, clip_plain, escape, local_time, mention, quote
+from cxbot.slack.text import clip, clip_plain, escape, mention, quote, slack_time
 
 Note = tuple[str, list[Block] | None]
 
@@ -47,7 +47,7 @@ def objection_note(view: RequestView, objection: ObjectionView) -> Note:
 
 
 def _when(at: str, view: RequestView) -> str:
-    return local_time(datetime.fromisoformat(at), view.timezone)
+    return slack_time(datetime.fromisoformat(at), view.timezone)
 
 
 def thread_note(view: RequestView, kind: str, actor: str, data: dict[str, Any]) -> Note | None:
@@ -69,10 +69,10 @@ def thread_note(view: RequestView, kind: str, actor: str, data: dict[str, Any]) 
     elif kind == "withdrawn":
         text = f"↩️ {mention(actor)} withdrew this request. Voting is closed."
     elif kind == "reopened":
-        text = f"🔄 {mention(actor)} reopened this request. It is due {_when(data['due_at'], view)}."
+        text = f"🔄 {mention(actor)} reopened this request. Answers are due {_when(data['due_at'], view)}."
     elif kind == "hold_placed":
         text = (f"⏸️ {mention(actor)} put {dept}'s review on hold until {_when(data['until'], view)}:\n"
-                f"{quote(data.get('reason', ''))}\nThe deadline moves to {_when(data['due_at'], view)}.")
+                f"{quote(data.get('reason', ''))}\nAnswers are now due {_when(data['due_at'], view)}.")
     elif kind == "hold_lapsed":
         text = f"▶️ {dept}'s hold has lapsed: its clock runs again, and reminders resume."
     elif kind == "escalated":
@@ -113,7 +113,7 @@ def _status_text(view: RequestView, actor: str, status: Status, data: dict[str, 
         return (f"✋ *Changes requested* by {objectors}. {mention(view.filer)}, amend the request or answer here; "
                 "an objection stands until its author resolves it or the chair overrules it.")
     if status is Status.OPEN and data.get("previous") in (Status.CHANGES_REQUESTED.value, Status.ON_HOLD.value):
-        return "🔄 Back under review."
+        return f"🔄 *{Status.OPEN.label}* again: back with the departments for their answers."
     if status is Status.EXPIRED:
         return f"⌛ *Expired*: the deadline passed with {names or 'departments'} still outstanding."
     return None

@@ -23,7 +23,7 @@ from slack_sdk.models.blocks import (
 from cxbot.domain.model import Answer, Ballot, Status, VoteKind
 from cxbot.services.readmodel import RequestView
 from cxbot.slack.blocks import ids
-from cxbot.slack.text import clip, clip_plain, day, escape, local_time, mention
+from cxbot.slack.text import clip, clip_plain, day, escape, mention, slack_time
 
 HEADER_MAX = 150  # characters of a header block's plain text
 
@@ -44,15 +44,18 @@ def voter(b: Ballot) -> str:
 
 
 def status_line(view: RequestView) -> str:
+    """Where the request stands, for everyone who reads it. "Answers due" is the council's
+    working-day deadline (the filer's own date is "Filer needs a decision by")."""
     line = f"{STATUS_ICON[view.status]} *{view.status.label}*"
     if view.status.is_final:
         if view.decided_at is not None:
-            line += f" · {local_time(view.decided_at, view.timezone)}"
+            line += f" · {slack_time(view.decided_at, view.timezone)}"
         return line
     outstanding = [view.department_name_of(k) for k in view.tally.outstanding]
     if outstanding:
         line += " · waiting for " + ", ".join(f"*{escape(n)}*" for n in outstanding)
-    line += f" · due {local_time(view.due_at, view.timezone)}"
+    were = "were " if view.overdue else ""
+    line += f" · answers {were}due {slack_time(view.due_at, view.timezone)}"
     return line
 
 
@@ -75,7 +78,7 @@ def department_lines(view: RequestView) -> str:
         if dept.department in on_hold and dept.outstanding:
             hold = on_hold[dept.department]
             icon = "⏸️"
-            until = local_time(hold.until, view.timezone)
+            until = slack_time(hold.until, view.timezone)
             parts.append(f"on hold until {until}: {escape(clip_plain(hold.reason, 200))}")
         lines.append(f"{icon} *{name}*: " + ("; ".join(parts) if parts else "outstanding"))
     return "\n".join(lines)
@@ -94,7 +97,7 @@ def request_details(view: RequestView) -> list[Block]:
             text=clip(f"*Expected customer impact*\n{view.impact.label}"
                       + (f" — {escape(view.impact_note)}" if view.impact_note else ""), 2000)
         ),
-        MarkdownTextObject(text=f"*Decision needed by*\n{day(view.decision_by)}"),
+        MarkdownTextObject(text=f"*Filer needs a decision by*\n{day(view.decision_by)}"),
     ]
     if view.link:
         details.append(MarkdownTextObject(text="*Link*\n" + safe_link(view.link, clip_plain(view.link, 200))))
@@ -104,7 +107,7 @@ def request_details(view: RequestView) -> list[Block]:
         HeaderBlock(text=PlainTextObject(text=clip_plain(view.title, HEADER_MAX), emoji=False)),
         ContextBlock(elements=[MarkdownTextObject(
             text=f"*CX review #{view.id}* · *{escape(view.department_name)}* · filed by {mention(view.filer)} · "
-                 f"{local_time(view.created_at, view.timezone)}{amended}")]),
+                 f"{slack_time(view.created_at, view.timezone)}{amended}")]),
         SectionBlock(text=MarkdownTextObject(text=clip(escape(view.summary), 3000))),
         SectionBlock(fields=details),
     ]
@@ -139,6 +142,11 @@ def parent_message(view: RequestView) -> tuple[str, list[Block]]:
     return text, blocks
 
 
+def _and(names: list[str]) -> str:
+    """`A`, `A and B`, `A, B and C`."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def vote_buttons(request_id: int) -> ActionsBlock:
     rid = str(request_id)
     return ActionsBlock(block_id="vote", elements=[
@@ -160,12 +168,12 @@ def vote_prompt(view: RequestView) -> tuple[str, list[Block]]:
     reasons: dict[str, list[str]] = {}
     for d in view.routed:
         reasons.setdefault(d.reason, []).append(f"*{escape(d.name)}*")
-    why = "; ".join(f"{', '.join(names)}: {escape(reason)}" for reason, names in reasons.items())
+    why = "; ".join(f"{_and(names)} ({escape(reason)})" for reason, names in reasons.items())
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=clip(
             f"{asked} — please review this change for your department and its customers by "
-            f"{local_time(view.due_at, view.timezone)}. Vote below; reply in this thread to discuss.", 3000))),
-        ContextBlock(elements=[MarkdownTextObject(text=clip("Why you: " + why, 3000))]),
+            f"{slack_time(view.due_at, view.timezone)}. Vote below; reply in this thread to discuss.", 3000))),
+        ContextBlock(elements=[MarkdownTextObject(text=clip("Why these departments: " + why, 3000))]),
     ]
     if view.status.is_final:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(
