@@ -69,8 +69,11 @@ def reminder(view: RequestView, kind: str, on_behalf_of: str | None) -> DM:
              vote_buttons(view.id), ContextBlock(elements=[MarkdownTextObject(text=f"Discuss in {_where(view)}.")])])
 
 
-def escalation(view: RequestView, data: dict[str, Any], *, for_chair: bool) -> DM:
-    """To the filing department's leads (to chase) or the chair (to decide)."""
+def escalation(view: RequestView, data: dict[str, Any], *, for_chair: bool, user: str | None = None) -> DM:
+    """To the leads of the departments that still owe an answer (to chase), a copy to the
+    filing department's leads (for their information), or to the chair (to decide)."""
+    if user is not None and user in (data.get("copies") or ()):
+        return escalation_copy(view, data)
     reason = escape(data.get("reason", ""))
     text = f"⏫ {_title(view)} is escalated to you: {reason}.\n{escape(clip_plain(view.summary, 600))}"
     state = ContextBlock(elements=[MarkdownTextObject(text=clip(status_line(view), 3000))])
@@ -81,6 +84,25 @@ def escalation(view: RequestView, data: dict[str, Any], *, for_chair: bool) -> D
             ButtonElement(text="Reject…", action_id=ids.DECIDE_REJECT, value=str(view.id), style="danger"),
         ]))
     elif not for_chair:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=f"Please help the outstanding departments answer in {_where(view)}.")]))
+        owing = _department_names(view, data.get("departments") or ())
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(
+            f"You lead a department that still owes its answer ({owing}). Please see that its advocates "
+            f"answer, or resolve their objection, in {_where(view)}.", 3000))]))
     return f"CX review #{view.id} is escalated to you", blocks
+
+
+def _department_names(view: RequestView, keys: Any) -> str:
+    return ", ".join(f"*{escape(view.department_name_of(k))}*" for k in keys) or "none"
+
+
+def escalation_copy(view: RequestView, data: dict[str, Any]) -> DM:
+    """The filing department's leads hear that their request was escalated to others' leads:
+    for their information, nothing for them to do."""
+    owing = _department_names(view, data.get("departments") or ())
+    text = (f"ℹ️ For your information: {_title(view)}, filed by your department, is escalated to the leads "
+            f"of {owing}: {escape(data.get('reason', ''))}.\n{escape(clip_plain(view.summary, 600))}")
+    return (f"For your information: CX review #{view.id} is escalated to the leads of the departments that owe "
+            "an answer",
+            [_section(text), ContextBlock(elements=[MarkdownTextObject(text=clip(status_line(view), 3000))]),
+             ContextBlock(elements=[MarkdownTextObject(
+                 text=f"You get a copy because your department filed it. Follow it in {_where(view)}.")])])

@@ -76,13 +76,24 @@ def thread_note(view: RequestView, kind: str, actor: str, data: dict[str, Any]) 
     elif kind == "hold_lapsed":
         text = f"▶️ {dept}'s hold has lapsed: its clock runs again, and reminders resume."
     elif kind == "escalated":
-        target = ESCALATION_TARGET.get(data.get("target", ""), data.get("target", ""))
-        text = f"⏫ Escalated to {target}: {escape(data.get('reason', ''))}."
+        text = escalation_text(view, data)
     elif kind == "amended":
         text = amendment_text(view, actor, data)
     elif kind in ("decided", "status_changed"):
         text = _status_text(view, actor, Status(data["status"]), data)
     return (text, None) if text else None
+
+
+def escalation_text(view: RequestView, data: dict[str, Any]) -> str:
+    """Who an escalation reached: the chair, or the leads of the departments that owe an
+    answer (with the filing department's leads in copy)."""
+    reason = escape(data.get("reason", ""))
+    if data.get("target") == "leads" and "departments" in data:
+        owing = ", ".join(f"*{escape(view.department_name_of(k))}*" for k in data["departments"])
+        copy = (f" ({escape(view.department_name)}'s leads have a copy)" if data.get("copies") else "")
+        return f"⏫ Escalated to the leads of {owing}{copy}: {reason}."
+    target = ESCALATION_TARGET.get(data.get("target", ""), data.get("target", ""))
+    return f"⏫ Escalated to {target}: {reason}."
 
 
 def _status_text(view: RequestView, actor: str, status: Status, data: dict[str, Any]) -> str | None:
