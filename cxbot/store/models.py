@@ -103,6 +103,8 @@ class ReviewRequest(Base):
     votes_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The Slack view that filed it: a double-submitted modal files one request.
     source_view_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The withdrawn request this one revises (filed with "File a revision…"): each is revised once.
+    revises_id: Mapped[int | None] = mapped_column(ForeignKey("review_requests.id"), unique=True)
 
     department: Mapped[Department] = relationship()
     routings: Mapped[list[Routing]] = relationship(
@@ -153,6 +155,9 @@ class Vote(Base):
     resolution_note: Mapped[str] = mapped_column(Text, default="")
     # The away advocate a substitute voted for.
     on_behalf_of: Mapped[str | None] = mapped_column(String(32))
+    # An approval's condition (its note) marked met, once the request is approved: when and by whom.
+    condition_met_at: Mapped[datetime | None]
+    condition_met_by: Mapped[str | None] = mapped_column(String(32))
 
     request: Mapped[ReviewRequest] = relationship(back_populates="votes")
     department: Mapped[Department] = relationship()

@@ -10,7 +10,15 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextB
 from cxbot.domain.model import Status
 from cxbot.services.readmodel import RequestView
 from cxbot.slack.blocks import ids
-from cxbot.slack.blocks.request import filer_buttons, safe_link, status_line, vote_buttons
+from cxbot.slack.blocks.request import (
+    condition_blocks,
+    conditions_text,
+    filer_buttons,
+    revision_context,
+    safe_link,
+    status_line,
+    vote_buttons,
+)
 from cxbot.slack.text import clip, clip_plain, escape, local_time, quote
 
 DM = tuple[str, list[Block]]
@@ -33,6 +41,7 @@ def filed(view: RequestView) -> DM:
     blocks: list[Block] = [_section(
         f"Your change is with the council. {_title(view)}\nAsked to review: {asked}. "
         f"Due {local_time(view.due_at, view.timezone)}. Follow it in {_where(view)}.")]
+    blocks += revision_context(view) + condition_blocks(view)
     buttons = filer_buttons(view)
     if buttons:
         blocks.append(ActionsBlock(block_id="request_actions", elements=buttons))
@@ -55,7 +64,15 @@ def outcome(view: RequestView, data: dict[str, Any]) -> DM | None:
     text = texts[status]
     if data.get("rationale"):
         text += f"\nThe chair's rationale:\n{quote(data['rationale'])}"
-    return f"CX review #{view.id}: {status.label}", [_section(text)]
+    return f"CX review #{view.id}: {status.label}", [_section(text)] + outcome_conditions(view, status)
+
+
+def outcome_conditions(view: RequestView, status: Status) -> list[Block]:
+    """An approval's conditions, in the filer's outcome DM: the open items they now owe."""
+    if status is not Status.APPROVED or not view.conditions:
+        return []
+    return [_section(f"The approval comes with conditions. Mark each one met, with its button in the request's "
+                     f"message or in your first DM about it, once it is done:\n{conditions_text(view)}")]
 
 
 def reminder(view: RequestView, kind: str, on_behalf_of: str | None) -> DM:

@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextB
 from cxbot.domain.model import Resolution, Status, VoteKind
 from cxbot.services.readmodel import ObjectionView, RequestView
 from cxbot.slack.blocks import ids
+from cxbot.slack.blocks.request import conditions_text
 from cxbot.slack.text import clip, clip_plain, escape, local_time, mention, quote
 
 Note = tuple[str, list[Block] | None]
@@ -81,7 +82,20 @@ def thread_note(view: RequestView, kind: str, actor: str, data: dict[str, Any]) 
         text = amendment_text(view, actor, data)
     elif kind in ("decided", "status_changed"):
         text = _status_text(view, actor, Status(data["status"]), data)
+        if text and Status(data["status"]) is Status.APPROVED and view.conditions:
+            text += "\n*Conditions of the approval* (open items for the filer):\n" + conditions_text(view)
+    elif kind == "condition_met":
+        text = condition_met_text(view, actor, data)
     return (text, None) if text else None
+
+
+def condition_met_text(view: RequestView, actor: str, data: dict[str, Any]) -> str:
+    dept = escape(view.department_name_of(data.get("department", "")))
+    text = (f"☑️ {mention(actor)} marked a condition of {mention(data.get('author', ''))} ({dept}) met:\n"
+            f"{quote(clip_plain(data.get('condition', ''), 1000))}")
+    open_ = int(data.get("still_open", 0))
+    return text + ("\nEvery condition of the approval is met." if open_ == 0 else
+                   f"\n{open_} condition{'s' if open_ > 1 else ''} still open.")
 
 
 def escalation_text(view: RequestView, data: dict[str, Any]) -> str:

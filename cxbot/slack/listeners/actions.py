@@ -9,7 +9,7 @@ from slack_bolt import Ack, App
 from cxbot.domain.errors import InvalidInput
 from cxbot.domain.model import VoteKind
 from cxbot.services import amend as amending
-from cxbot.services import requests, votes
+from cxbot.services import conditions, requests, votes
 from cxbot.services.context import Services
 from cxbot.services.intake import RETRACT
 from cxbot.slack.blocks import ids
@@ -25,13 +25,13 @@ def request_id_of(value: str) -> int:
         raise InvalidInput({"action": "That button does not belong to a request."}) from None
 
 
-def pair_of(value: str) -> tuple[int, int]:
+def pair_of(value: str, what: str = "an objection") -> tuple[int, int]:
     """(request id, vote id) from a button value `12:34`."""
     try:
         request_id, vote_id = value.split(":", 1)
         return int(request_id), int(vote_id)
     except ValueError:
-        raise InvalidInput({"action": "That button does not belong to an objection."}) from None
+        raise InvalidInput({"action": f"That button does not belong to {what}."}) from None
 
 
 def register(app: App, cx: Services, after: AfterAck) -> None:
@@ -140,4 +140,12 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
     def withdraw(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         requests.withdraw(cx.uow(), actor=body["user"]["id"], request_id=request_id_of(action["value"]),
                           clock=cx.clock)
+        ack()
+
+    @app.action(ids.CONDITION_MET)
+    @answers_errors(after)
+    def condition_met(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        request_id, vote_id = pair_of(action.get("value") or "", "a condition")
+        conditions.mark_met(cx.uow(), actor=body["user"]["id"], request_id=request_id, vote_id=vote_id,
+                            clock=cx.clock)
         ack()
