@@ -183,18 +183,18 @@ def _conditions(s: Session, request_ids: list[int]) -> dict[int, list[Vote]]:
 
 
 def _unmet_conditions(s: Session, cut: datetime, names: dict[int, str]) -> tuple[UnmetConditions, ...]:
-    """Requests approved before `cut` with a condition not marked met by then, oldest approval first."""
+    """Requests approved by `cut` with a condition not marked met by then, oldest approval first."""
     candidates = (select(Vote.request_id).join(ReviewRequest, ReviewRequest.id == Vote.request_id)
-                  .where(ReviewRequest.status == Status.APPROVED, ReviewRequest.decided_at < cut,
+                  .where(ReviewRequest.status == Status.APPROVED, ReviewRequest.decided_at <= cut,
                          Vote.kind == VoteKind.APPROVE, Vote.note != "", Vote.retracted.is_(False),
-                         or_(Vote.condition_met_at.is_(None), Vote.condition_met_at >= cut)))
+                         or_(Vote.condition_met_at.is_(None), Vote.condition_met_at > cut)))
     rows = {r.id: r for r in s.execute(
         select(ReviewRequest.id, ReviewRequest.title, ReviewRequest.department_id, ReviewRequest.decided_at)
         .where(ReviewRequest.id.in_(candidates)))}
     items = []
     for request_id, votes in _conditions(s, list(rows)).items():
         unmet = tuple(Condition(v.user_id, names[v.department_id], v.note.strip(), False) for v in votes
-                      if v.condition_met_at is None or v.condition_met_at >= cut)
+                      if v.condition_met_at is None or v.condition_met_at > cut)
         if unmet:
             r = rows[request_id]
             items.append(UnmetConditions(r.id, r.title, names[r.department_id], r.decided_at,
