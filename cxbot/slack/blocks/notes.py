@@ -84,6 +84,9 @@ def thread_note(view: RequestView, kind: str, actor: str, data: dict[str, Any]) 
         text = _status_text(view, actor, Status(data["status"]), data)
         if text and Status(data["status"]) is Status.APPROVED and view.conditions:
             text += "\n*Conditions of the approval* (open items for the filer):\n" + conditions_text(view)
+    elif kind == "revised":
+        text = (f"🔁 {mention(actor)} filed a revision of this request: *CX review #{int(data.get('revised_by', 0))}* "
+                f"{escape(clip_plain(str(data.get('title', '')), 200))}. Follow the review there.")
     elif kind == "condition_met":
         text = condition_met_text(view, actor, data)
     return (text, None) if text else None

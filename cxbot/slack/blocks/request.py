@@ -118,7 +118,7 @@ def filer_buttons(view: RequestView) -> list[ButtonElement]:
     """Withdraw and Amend while it is under review; Reopen once withdrawn or expired."""
     rid = str(view.id)
     if view.status in (Status.WITHDRAWN, Status.EXPIRED):
-        return [ButtonElement(text="Reopen", action_id=ids.REOPEN, value=rid)]
+        return revision_buttons(view)
     if view.status.is_final:
         return []
     return [
@@ -204,6 +204,18 @@ def _request_link(request_id: int, title: str, permalink: str) -> str:
     label = f"#{request_id}"
     named = f" {escape(clip_plain(title, 200))}"
     return (safe_link(permalink, label) if permalink else f"*{label}*") + named
+
+
+def revision_buttons(view: RequestView) -> list[ButtonElement]:
+    """A withdrawn or expired request can be reopened; a withdrawn one revised, as a new request
+    linked to it. Once revised, neither: the revision is the one under review."""
+    if view.revised_by is not None:
+        return []
+    rid = str(view.id)
+    buttons = [ButtonElement(text="Reopen", action_id=ids.REOPEN, value=rid)]
+    if view.status is Status.WITHDRAWN:
+        buttons.append(ButtonElement(text="File a revision…", action_id=ids.REVISE, value=rid))
+    return buttons
 
 
 def parent_message(view: RequestView) -> tuple[str, list[Block]]:

@@ -13,7 +13,7 @@ from cxbot.services import conditions, requests, votes
 from cxbot.services.context import Services
 from cxbot.services.intake import RETRACT
 from cxbot.slack.blocks import ids
-from cxbot.slack.blocks.modals import filing_modal, reason_modal, vote_modal
+from cxbot.slack.blocks.modals import filing_modal, reason_modal, revision_modal, vote_modal
 from cxbot.slack.replies import AfterAck, answers_errors
 
 
@@ -149,3 +149,13 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         conditions.mark_met(cx.uow(), actor=body["user"]["id"], request_id=request_id, vote_id=vote_id,
                             clock=cx.clock)
         ack()
+
+    @app.action(ids.REVISE)
+    @answers_errors(after)
+    def revise(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        form = requests.revision_form(cx.reader(), actor=body["user"]["id"], request_id=request_id_of(action["value"]),
+                                      clock=cx.clock)
+        ack()
+        after.open_view(trigger_id=body["trigger_id"], view=revision_modal(
+            department=form.department, stages=form.stages, default_date=cx.clock.now().date(),
+            initial=form.draft, revising=form.request_id))
