@@ -364,7 +364,7 @@ def withdrawn(stack: Stack, request_id: int) -> Any:
     press(stack, FILER, stack.parent(request_id), ids.WITHDRAW)
     assert stack.request(request_id).status is Status.WITHDRAWN
     return stack.slack.wait_for(lambda: next(
-        (p for p in [stack.parent(request_id)] if action_ids(p) == [ids.REOPEN]), None))
+        (p for p in [stack.parent(request_id)] if ids.REOPEN in action_ids(p)), None))
 
 
 def object_(stack: Stack, user: str, request_id: int, reason: str) -> Any:
