@@ -71,8 +71,8 @@ def outcome_conditions(view: RequestView, status: Status) -> list[Block]:
     """An approval's conditions, in the filer's outcome DM: the open items they now owe."""
     if status is not Status.APPROVED or not view.conditions:
         return []
-    return [_section(f"The approval comes with conditions. Mark each one met, with its button in the request's "
-                     f"message or in your first DM about it, once it is done:\n{conditions_text(view)}")]
+    return [_section(f"The approval comes with conditions. Once each one is done, mark it met with its button in "
+                     f"the request's message or in the DM you got when you filed it:\n{conditions_text(view)}")]
 
 
 def reminder(view: RequestView, kind: str, on_behalf_of: str | None) -> DM:

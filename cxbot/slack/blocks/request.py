@@ -135,7 +135,7 @@ CONDITION_BUTTONS = 20   # open conditions shown with a button each; the rest fo
 def condition_line(view: RequestView, c: ConditionView) -> str:
     """Who set the condition, for which department, and what it says (escaped)."""
     who = mention(c.user) + (f" (for {mention(c.on_behalf_of)})" if c.on_behalf_of else "")
-    return f"{who}, *{escape(view.department_name_of(c.department))}*: {escape(clip_plain(c.text, 1000))}"
+    return f"{who} for *{escape(view.department_name_of(c.department))}*: {escape(clip_plain(c.text, 1000))}"
 
 
 def conditions_text(view: RequestView) -> str:
