@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from cxbot.domain.conditions import conditions_of
@@ -35,7 +35,17 @@ from cxbot.reports.model import (
     WeekDecisions,
 )
 from cxbot.services.council import get_council
-from cxbot.store.models import AuditEvent, Department, Escalation, Membership, Reminder, ReviewRequest, Routing, Vote
+from cxbot.store.models import (
+    CONDITIONS,
+    AuditEvent,
+    Department,
+    Escalation,
+    Membership,
+    Reminder,
+    ReviewRequest,
+    Routing,
+    Vote,
+)
 
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 HISTORY_WEEKS = 12
@@ -174,8 +184,8 @@ def _conditions(s: Session, request_ids: list[int]) -> dict[int, list[Vote]]:
     the requests that have any approval with a note."""
     if not request_ids:
         return {}
-    with_notes = (select(Vote.request_id).where(Vote.request_id.in_(request_ids), Vote.kind == VoteKind.APPROVE,
-                                                Vote.note != "", Vote.retracted.is_(False)))
+    with_notes = select(Vote.request_id).where(text(CONDITIONS), Vote.request_id.in_(request_ids),
+                                               Vote.retracted.is_(False))
     votes: dict[int, list[Vote]] = defaultdict(list)
     for v in s.scalars(select(Vote).where(Vote.request_id.in_(with_notes), Vote.retracted.is_(False))):
         votes[v.request_id].append(v)
@@ -184,13 +194,13 @@ def _conditions(s: Session, request_ids: list[int]) -> dict[int, list[Vote]]:
 
 def _unmet_conditions(s: Session, cut: datetime, names: dict[int, str]) -> tuple[UnmetConditions, ...]:
     """Requests approved by `cut` with a condition not marked met by then, oldest approval first."""
-    candidates = (select(Vote.request_id).join(ReviewRequest, ReviewRequest.id == Vote.request_id)
-                  .where(ReviewRequest.status == Status.APPROVED, ReviewRequest.decided_at <= cut,
-                         Vote.kind == VoteKind.APPROVE, Vote.note != "", Vote.retracted.is_(False),
-                         or_(Vote.condition_met_at.is_(None), Vote.condition_met_at > cut)))
+    # The condition's own predicate first: the partial index holds only approvals with a condition.
+    candidates = select(Vote.request_id).where(text(CONDITIONS), Vote.retracted.is_(False),
+                                               or_(Vote.condition_met_at.is_(None), Vote.condition_met_at > cut))
     rows = {r.id: r for r in s.execute(
         select(ReviewRequest.id, ReviewRequest.title, ReviewRequest.department_id, ReviewRequest.decided_at)
-        .where(ReviewRequest.id.in_(candidates)))}
+        .where(ReviewRequest.id.in_(candidates), ReviewRequest.status == Status.APPROVED,
+               ReviewRequest.decided_at <= cut))}
     items = []
     for request_id, votes in _conditions(s, list(rows)).items():
         unmet = tuple(Condition(v.user_id, names[v.department_id], v.note.strip(), False) for v in votes

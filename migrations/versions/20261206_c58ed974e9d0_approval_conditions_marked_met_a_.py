@@ -1,4 +1,4 @@
-"""approval conditions marked met; a refiled request revises a withdrawn one
+"""approval conditions marked met (and indexed for the digest); a refiled request revises a withdrawn one
 
 Revision ID: c58ed974e9d0
 Revises: 89f2ebb6b810
@@ -26,10 +26,14 @@ def upgrade() -> None:
     with op.batch_alter_table('votes', schema=None) as batch_op:
         batch_op.add_column(sa.Column('condition_met_at', cxbot.store.types.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('condition_met_by', sa.String(length=32), nullable=True))
+        batch_op.create_index('ix_votes_conditions', ['kind', 'retracted'], unique=False,
+                              sqlite_where=sa.text("kind = 'approve' AND note <> ''"),
+                              postgresql_where=sa.text("kind = 'approve' AND note <> ''"))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('votes', schema=None) as batch_op:
+        batch_op.drop_index('ix_votes_conditions')
         batch_op.drop_column('condition_met_by')
         batch_op.drop_column('condition_met_at')
 
