@@ -104,12 +104,12 @@ def test_a_condition_shows_with_the_approval_everywhere_and_the_filer_marks_it_m
         refusal = stack.slack.ephemerals(someone)[-1].text
         assert "Only the person who filed this request, a lead of the department that filed it, or the " \
                "council chair can mark its conditions met." == refusal, refusal
-    assert stack.all(Vote)[0].condition_met_at is None
+    assert stack.all(Vote, Vote.id == vote.id)[0].condition_met_at is None
     assert stack.count(AuditEvent, AuditEvent.kind == "condition_met") == 0
 
     # The filer marks it met from their DM: stored, audited, announced, and the button goes.
     mark_met(stack, "U0BILLLEAD", dm, vote.id)
-    met = stack.all(Vote)[0]
+    (met,) = stack.all(Vote, Vote.id == vote.id)
     assert met.condition_met_at == stack.clock.now() and met.condition_met_by == "U0BILLLEAD"
     (event,) = stack.all(AuditEvent, AuditEvent.kind == "condition_met")
     assert (event.actor, event.data["vote_id"], event.data["condition"], event.data["still_open"]) == (
@@ -154,7 +154,7 @@ def test_conditions_are_open_items_only_once_approved(stack: Stack) -> None:
     # A crafted press before approval is refused: the condition is not an open item yet.
     stale_press(stack, "U0BILLLEAD", stack.parent(rid), rid, vote.id)
     assert "once the request is approved" in stack.slack.ephemerals("U0BILLLEAD")[-1].text
-    assert stack.all(Vote)[0].condition_met_at is None
+    assert stack.all(Vote, Vote.id == vote.id)[0].condition_met_at is None
     # Changing the approval into a plain one drops the condition from the request message.
     stack.press("U0LEGAL1", rid, ids.APPROVE)
     stack.settle()
