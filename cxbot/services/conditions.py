@@ -1,7 +1,8 @@
-"""Approval conditions as open items: which approvals carry one, and marking one met.
+"""Approval conditions as open items: marking one met.
 
-Which approvals carry a condition is `cxbot.domain.conditions.conditions_of`. Once the request is approved, each condition stays open until the filing side
-marks it met; that is audited, announced in the thread, and the messages show it.
+Which approvals carry a condition is `cxbot.domain.conditions.conditions_of`. Once the
+request is approved each condition stays open until the filing side marks it met; that is
+audited, announced in the thread, and the request's messages show it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from cxbot.services import audit, notices
 from cxbot.services.council import membership
 from cxbot.services.readmodel import load_request
 from cxbot.store.uow import UnitOfWork
+
 
 def mark_met(uow: UnitOfWork, *, actor: str, request_id: int, vote_id: int, clock: Clock) -> bool:
     """The filing side says an approved request's condition is met; False when it already was."""

@@ -25,7 +25,6 @@ from cxbot.domain.permissions import (
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.domain.routing import DepartmentInfo, Route, route
 from cxbot.services import audit, notices
-from cxbot.services.outbox import enqueue, request_lane
 from cxbot.services.council import COUNCIL_ID, NO_COUNCIL, council_rules, get_council, membership
 from cxbot.services.lifecycle import (
     current_tally,
@@ -36,6 +35,7 @@ from cxbot.services.lifecycle import (
     set_status,
     settle,
 )
+from cxbot.services.outbox import enqueue, request_lane
 from cxbot.services.readmodel import RequestView, load_request, request_view
 from cxbot.services.votes import Voter, lock_request, voter
 from cxbot.store.db import once_more_if_dropped

@@ -177,7 +177,8 @@ def condition_blocks(view: RequestView, *, buttons: bool = True) -> list[Block]:
     unmet = [c for c in view.conditions if c.met_at is None]
     for c in unmet[:CONDITION_BUTTONS]:
         blocks.append(SectionBlock(
-            block_id=f"condition_{c.vote_id}", text=MarkdownTextObject(text=clip(f"⬜ {condition_line(view, c)}", 3000)),
+            block_id=f"condition_{c.vote_id}",
+            text=MarkdownTextObject(text=clip(f"⬜ {condition_line(view, c)}", 3000)),
             accessory=ButtonElement(text="Mark met", action_id=ids.CONDITION_MET, value=f"{view.id}:{c.vote_id}")))
     if len(unmet) > CONDITION_BUTTONS:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(
