@@ -47,8 +47,8 @@ council would expect:
 - *withdraw*: only the filer (withdrawing only stops work, so it needs no standing).
 - *reopen*: the filer, another current lead of the filing department, or the chair.
 - *chair decision* (Approve…/Reject… in the chair's escalation DM) and *overrule*: only the
-  chair, not admins. The escalation first reaches the filing department's leads, whose DM
-  carries no decision buttons.
+  chair, not admins. The escalation first reaches the leads of the departments that owe an
+  answer (the filing department's leads get a copy); neither DM carries decision buttons.
 - *council load* and *digest send*: operator actions on the CLI, for anyone with the CLI and
   the database; no Slack user has a way to do either (`/cx-review` does not know them). A
   digest is sent once a week: a second `digest send` says it was sent and sends nothing
@@ -365,7 +365,7 @@ def withdrawn(stack: Stack, request_id: int) -> Any:
     press(stack, FILER, stack.parent(request_id), ids.WITHDRAW)
     assert stack.request(request_id).status is Status.WITHDRAWN
     return stack.slack.wait_for(lambda: next(
-        (p for p in [stack.parent(request_id)] if action_ids(p) == [ids.REOPEN]), None))
+        (p for p in [stack.parent(request_id)] if ids.REOPEN in action_ids(p)), None))
 
 
 def object_(stack: Stack, user: str, request_id: int, reason: str) -> Any:
@@ -527,10 +527,12 @@ def reopen(case: Case) -> None:
 def chair_decision(case: Case) -> None:
     stack, user = case.stack, case.user
     rid = stack.file()
-    stack.sweep(local(10, 9))           # due 2 Dec 17:00, nobody answered: to the Billing leads
-    for lead in (FILER, ROLES["filing_lead"]):
-        told = dms_to(stack, lead, f"CX review #{rid} is escalated to you")
-        assert told and all(action_ids(m) == [] for m in told), "the leads chase; they do not decide"
+    stack.sweep(local(10, 9))           # due, nobody answered: to Legal's and Support's leads, Billing's in copy
+    for lead, words in (("U0LEGALLEAD", "is escalated to you"), ("U0SUPLEAD", "is escalated to you"),
+                        (FILER, "For your information"), (ROLES["filing_lead"], "For your information")):
+        told = [m for m in dms_to(stack, lead, f"CX review #{rid}") if "escalated" in m.text]
+        assert told and all(words in m.text for m in told), (lead, [m.text for m in told])
+        assert all(action_ids(m) == [] for m in told), "the leads chase; they do not decide"
     stack.sweep(local(14, 9))           # two working days later: the chair
     assert stack.request(rid).status is Status.ESCALATED
     chair_dm = dms_to(stack, ROLES["chair"], f"CX review #{rid} is escalated to you")[-1]

@@ -177,9 +177,9 @@ def test_deadline_escalates_to_the_leads_then_the_chair_who_decides(stack: Stack
     assert stack.request(rid).status is Status.OPEN
     report = stack.sweep(local(10, 9))
     assert report.escalations == 1 and stack.request(rid).status is Status.ESCALATED
-    assert dms_to(stack, "U0BILLLEAD", "escalated to you")
-    assert "Escalated to the filing department's leads: the deadline passed with Support still outstanding" \
-        in [m.text for m in stack.slack.thread(CHANNEL, stack.parent(rid).ts)][-1]
+    assert dms_to(stack, "U0SUPLEAD", "escalated to you") and dms_to(stack, "U0BILLLEAD", "For your information")
+    assert "Escalated to the leads of *Support* (Billing's leads have a copy): the deadline passed with Support " \
+        "still outstanding" in [m.text for m in stack.slack.thread(CHANNEL, stack.parent(rid).ts)][-1]
     assert stack.sweep(local(11, 9)).escalations == 0   # one working day later: not yet
     assert stack.sweep(local(14, 9)).escalations == 1   # two working days later: the chair
     chair_dm = dms_to(stack, "U0CHAIR", "escalated to you")[-1]

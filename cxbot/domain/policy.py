@@ -97,6 +97,10 @@ class EscalationPolicy:
     blocking objection stands for `objection_days` working days. Each further step comes
     `step_days` working days after the previous one. An empty ladder means no escalation:
     a request whose deadline passes with departments outstanding expires.
+
+    `"leads"` reaches the leads of the departments that still owe an answer (outstanding,
+    or holding a blocking objection), with a copy to the filing department's leads;
+    `"chair"` reaches the council chair, who decides.
     """
 
     ladder: tuple[str, ...] = ESCALATION_TARGETS

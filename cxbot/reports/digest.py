@@ -15,12 +15,14 @@ from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
+from cxbot.domain.conditions import conditions_of
 from cxbot.domain.errors import InvalidInput
 from cxbot.domain.model import UNDER_REVIEW, Role, Status, VoteKind
 from cxbot.reports.model import (
+    Condition,
     Decided,
     DepartmentStats,
     Digest,
@@ -28,11 +30,22 @@ from cxbot.reports.model import (
     Objection,
     StageObjections,
     StageStats,
+    UnmetConditions,
     Waiting,
     WeekDecisions,
 )
 from cxbot.services.council import get_council
-from cxbot.store.models import AuditEvent, Department, Escalation, Membership, Reminder, ReviewRequest, Routing, Vote
+from cxbot.store.models import (
+    CONDITIONS,
+    AuditEvent,
+    Department,
+    Escalation,
+    Membership,
+    Reminder,
+    ReviewRequest,
+    Routing,
+    Vote,
+)
 
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 HISTORY_WEEKS = 12
@@ -131,6 +144,7 @@ def compute_digest(s: Session, week: str, *, now: datetime) -> Digest:
         departments=_departments(s, start, end, names, keys, objections),
         stages=_stages(s, start, end, cut, council.stages),
         history=_history(s, monday, tz),
+        unmet_conditions=_unmet_conditions(s, cut, names),
     )
 
 
@@ -155,10 +169,48 @@ def _decided(s: Session, start: datetime, end: datetime, names: dict[int, str]) 
     # A decision recorded with a person as its actor was the chair's; the policy's are cxbot's.
     chair_decided = set(s.scalars(select(AuditEvent.request_id).where(
         AuditEvent.request_id.in_(ids), AuditEvent.kind == "decided", AuditEvent.actor != "cxbot")))
+    approved = [r.id for r in rows if r.status is Status.APPROVED]
+    conditions = {request_id: tuple(Condition(v.user_id, names[v.department_id], v.note.strip(),
+                                              v.condition_met_at is not None and v.condition_met_at < end)
+                                    for v in votes)
+                  for request_id, votes in _conditions(s, approved).items()}
     return tuple(
         Decided(r.id, r.title, names[r.department_id], r.status.value, r.decided_at, tuple(reviewers[r.id]),
-                tuple(objections[r.id]), by_chair=r.id in chair_decided)
+                tuple(objections[r.id]), by_chair=r.id in chair_decided, conditions=conditions.get(r.id, ()))
         for r in rows)
+
+
+def _conditions(s: Session, request_ids: list[int]) -> dict[int, list[Vote]]:
+    """The approvals with a condition of these requests (`conditions_of`), in one query over
+    the requests that have any approval with a note."""
+    if not request_ids:
+        return {}
+    with_notes = select(Vote.request_id).where(text(CONDITIONS), Vote.request_id.in_(request_ids),
+                                               Vote.retracted.is_(False))
+    votes: dict[int, list[Vote]] = defaultdict(list)
+    for v in s.scalars(select(Vote).where(Vote.request_id.in_(with_notes), Vote.retracted.is_(False))):
+        votes[v.request_id].append(v)
+    return {request_id: found for request_id, rows in votes.items() if (found := conditions_of(rows))}
+
+
+def _unmet_conditions(s: Session, cut: datetime, names: dict[int, str]) -> tuple[UnmetConditions, ...]:
+    """Requests approved by `cut` with a condition not marked met by then, oldest approval first."""
+    # The condition's own predicate first: the partial index holds only approvals with a condition.
+    candidates = select(Vote.request_id).where(text(CONDITIONS), Vote.retracted.is_(False),
+                                               or_(Vote.condition_met_at.is_(None), Vote.condition_met_at > cut))
+    rows = {r.id: r for r in s.execute(
+        select(ReviewRequest.id, ReviewRequest.title, ReviewRequest.department_id, ReviewRequest.decided_at)
+        .where(ReviewRequest.id.in_(candidates), ReviewRequest.status == Status.APPROVED,
+               ReviewRequest.decided_at <= cut))}
+    items = []
+    for request_id, votes in _conditions(s, list(rows)).items():
+        unmet = tuple(Condition(v.user_id, names[v.department_id], v.note.strip(), False) for v in votes
+                      if v.condition_met_at is None or v.condition_met_at > cut)
+        if unmet:
+            r = rows[request_id]
+            items.append(UnmetConditions(r.id, r.title, names[r.department_id], r.decided_at,
+                                         round(_hours(r.decided_at, cut), 1), unmet))
+    return tuple(sorted(items, key=lambda u: (u.approved_at, u.request_id)))
 
 
 def _objection(v: Vote, title: str, names: dict[int, str], status: Status) -> Objection:

@@ -38,6 +38,28 @@ class Objection:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """A condition an approval came with, and whether the filing side has marked it met."""
+
+    user: str                 # Slack user id of the approver who set it
+    department: str           # the approver's department name
+    text: str                 # user-written
+    met: bool
+
+
+@dataclass(frozen=True)
+class UnmetConditions:
+    """An approved request with conditions still open at the end of the week."""
+
+    request_id: int
+    title: str                # user-written
+    department: str           # filing department's name
+    approved_at: datetime
+    age_hours: float          # since approval, at the end of the week (or now)
+    conditions: tuple[Condition, ...]     # the open ones
+
+
+@dataclass(frozen=True)
 class Decided:
     request_id: int
     title: str                # user-written
@@ -47,6 +69,7 @@ class Decided:
     reviewers: tuple[str, ...]           # names of the departments asked
     objections: tuple[Objection, ...]
     by_chair: bool = False
+    conditions: tuple[Condition, ...] = ()   # an approval's conditions
 
 
 @dataclass(frozen=True)
@@ -121,6 +144,7 @@ class Digest:
     stages: tuple[StageStats, ...] = ()
     history: tuple[WeekDecisions, ...] = field(default_factory=tuple)   # the last 12 weeks, oldest first
     names: dict[str, str] = field(default_factory=dict)                 # Slack user id → display name, if known
+    unmet_conditions: tuple[UnmetConditions, ...] = ()   # approvals with open conditions, oldest first
 
     @property
     def objection_count(self) -> int:
@@ -130,5 +154,7 @@ class Digest:
 
     @property
     def quiet(self) -> bool:
-        """Nothing filed, decided, waiting or objected to: the digest says so in a line."""
-        return not (self.headline.filed or self.headline.decided or self.waiting or self.objections_by_stage)
+        """Nothing filed, decided, waiting, objected to or left with open conditions: the digest
+        says so in a line."""
+        return not (self.headline.filed or self.headline.decided or self.waiting or self.objections_by_stage
+                    or self.unmet_conditions)

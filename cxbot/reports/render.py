@@ -36,10 +36,11 @@ HEADER_LIMIT = 150       # characters of a header block's plain text
 
 # Slack sections after the headline: (kind, most items shown, most section blocks).
 # The item caps keep the message a summary — the full lists are in the HTML report — and
-# the block caps bound the message: 3 head blocks + 5 dividers + 12 sections + 1 footer.
+# the block caps bound the message: 3 head blocks + 6 dividers + 14 sections + 1 footer.
 _SLACK_SECTIONS: tuple[tuple[str, int, int], ...] = (
     ("decided", 12, 3),
     ("waiting", 12, 3),
+    ("conditions", 10, 2),
     ("objections", 6, 3),
     ("departments", 20, 2),
     ("stages", 10, 1),
@@ -230,6 +231,8 @@ def _items(kind: str, digest: Digest) -> Sequence[Any]:
         return digest.objections_by_stage
     if kind == "stages":
         return busiest_stages(digest.stages)
+    if kind == "conditions":
+        return digest.unmet_conditions
     return getattr(digest, kind)
 
 

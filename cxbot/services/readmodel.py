@@ -13,6 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from cxbot.domain.conditions import conditions_of
 from cxbot.domain.decision import tally
 from cxbot.domain.errors import NotFound
 from cxbot.domain.model import Impact, Magnitude, Resolution, Role, Status, Tally, VoteKind
@@ -43,6 +44,28 @@ class ObjectionView:
     resolution_note: str
     on_behalf_of: str | None
     standing: bool  # still an objection (not retracted or changed into another vote)
+
+
+@dataclass(frozen=True)
+class ConditionView:
+    """An approval's condition: an open item once the request is approved, until marked met."""
+
+    vote_id: int
+    user: str
+    department: str
+    text: str
+    on_behalf_of: str | None
+    met_at: datetime | None
+    met_by: str | None
+
+
+@dataclass(frozen=True)
+class RevisionLink:
+    """Another request this one revises, or is revised by, and where its thread is."""
+
+    id: int
+    title: str
+    permalink: str
 
 
 @dataclass(frozen=True)
@@ -94,6 +117,9 @@ class RequestView:
     recused: frozenset[str] = frozenset()
     as_of: datetime | None = None          # when the view was read: what "overdue" is measured against
     escalation: EscalationView | None = None
+    conditions: tuple[ConditionView, ...] = ()
+    revises: RevisionLink | None = None
+    revised_by: RevisionLink | None = None
 
     @property
     def overdue(self) -> bool:
@@ -194,6 +220,11 @@ def request_view(session: Session, request_id: int, *, now: datetime | None = No
                       standing=v.kind is VoteKind.OBJECT and not v.retracted)
         for v in sorted(request.votes, key=lambda v: (v.cast_at, v.id))
     )
+    conditions = tuple(
+        ConditionView(v.id, v.user_id, v.department.key, v.note.strip(), v.on_behalf_of, v.condition_met_at,
+                      v.condition_met_by)
+        for v in conditions_of(request.votes))
+    revises, revised_by = _revision_links(session, request)
     return RequestView(
         id=request.id, title=request.title, summary=request.summary,
         department_key=request.department.key, department_name=request.department.name,
@@ -208,4 +239,22 @@ def request_view(session: Session, request_id: int, *, now: datetime | None = No
         parent_ts=parent.ts if parent else None, permalink=parent.permalink if parent else "", recused=frozenset(own),
         as_of=now or request.updated_at,
         escalation=EscalationView(last.target, tuple(last.recipients or ()), last.at) if last else None,
+        conditions=conditions, revises=revises, revised_by=revised_by,
     )
+
+
+_REVISIONS = (select(ReviewRequest.id, ReviewRequest.title, ReviewRequest.revises_id, SlackMessage.permalink)
+              .outerjoin(SlackMessage, (SlackMessage.request_id == ReviewRequest.id) & (SlackMessage.role == "parent"))
+              .where((ReviewRequest.id == bindparam("revises")) | (ReviewRequest.revises_id == bindparam("id"))))
+
+
+def _revision_links(session: Session, request: ReviewRequest) -> tuple[RevisionLink | None, RevisionLink | None]:
+    """The request this one revises and the one that revises it, in one query."""
+    revises = revised_by = None
+    for row in session.execute(_REVISIONS, {"revises": request.revises_id or 0, "id": request.id}):
+        link = RevisionLink(row.id, row.title, row.permalink or "")
+        if row.id == request.revises_id:
+            revises = link
+        if row.revises_id == request.id:
+            revised_by = link
+    return revises, revised_by

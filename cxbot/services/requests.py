@@ -36,6 +36,7 @@ from cxbot.services.lifecycle import (
     set_status,
     settle,
 )
+from cxbot.services.outbox import enqueue, request_lane
 from cxbot.services.readmodel import RequestView, load_request, request_view
 from cxbot.services.votes import Voter, lock_request, voter
 from cxbot.store.db import once_more_if_dropped
@@ -103,15 +104,20 @@ def routes_for(s: Session, draft: Draft, policy: CouncilPolicy) -> tuple[list[Ro
     return routes, {d.key: d for d in depts}
 
 
-def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, view_id: str | None = None) -> int:
+def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, view_id: str | None = None,
+                 revises: int | None = None) -> int:
     """Validate, store, route and queue the announcement of a new request; returns its id.
 
     A modal submitted twice (same Slack view) files one request: the second call returns
-    the first one's id.
+    the first one's id. With `revises`, the new request is the revision of that withdrawn
+    request, and each links to the other.
     """
     now = clock.now()
     with uow:
         s = uow.session
+        revised = None
+        if revises is not None:
+            revised = load_request(s, revises, lock=True)
         council = get_council(s)
         policy, working_time = council_rules(council)
         who = membership(s, actor)
@@ -124,8 +130,12 @@ def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, vie
                 if existing.filer != actor:
                     raise NotAllowed("This form was someone else's.")
                 return existing.id
+        if revised is not None:
+            _check_revisable(s, actor, revised)
         errors = draft_errors(draft, today=working_time.local_date(now),
                               departments=who.departments(Role.LEAD, Role.ADVOCATE), stages=council.stages)
+        if revised is not None and draft.department != revised.department.key and not errors:
+            errors = {"department": f"A revision is filed for {revised.department.name}, as the request it revises."}
         if errors:
             raise InvalidInput(errors)
         routes, by_key = routes_for(s, draft, policy)
@@ -140,6 +150,7 @@ def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, vie
             due_at=due_at(filed=now, magnitude=draft.magnitude, decision_by=draft.decision_by, policy=policy,
                           working_time=working_time),
             escalation_step=0, version=1, source_view_id=view_id,
+            revises_id=revised.id if revised is not None else None,
         )
         request.routings = [
             Routing(department_id=by_key[r.department].id, position=i, reason=r.reason) for i, r in enumerate(routes)
@@ -152,12 +163,64 @@ def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, vie
             s.rollback()
             return s.scalar(select(ReviewRequest.id).where(ReviewRequest.source_view_id == view_id))  # type: ignore[return-value]
         filed = audit.record(s, kind="filed", actor=actor, at=now, request_id=request.id,
-                             department=draft.department, title=request.title, due_at=request.due_at.isoformat())
+                             department=draft.department, title=request.title, due_at=request.due_at.isoformat(),
+                             **({"revises": revised.id} if revised is not None else {}))
         audit.record(s, kind="routed", actor="cxbot", at=now, request_id=request.id,
                      departments=[{"department": r.department, "reason": r.reason} for r in routes])
         notices.request_filed(s, request.id, filed, actor, now)
+        if revised is not None:
+            _link_revision(s, revised, request, actor, now)
         uow.commit()
         return request.id
+
+
+def _check_revisable(s: Session, actor: str, request: ReviewRequest) -> None:
+    """A withdrawn request is revised by its filer, once."""
+    if actor != request.filer:
+        raise NotAllowed("Only the person who filed this request can file a revision of it.")
+    if request.status is not Status.WITHDRAWN:
+        raise Closed(f"Only a withdrawn request can be revised; this one is {request.status.label.lower()}.")
+    later = s.scalar(select(ReviewRequest.id).where(ReviewRequest.revises_id == request.id))
+    if later is not None:
+        raise Closed(f"This request was revised already: CX review #{later}.")
+
+
+@dataclass(frozen=True)
+class RevisionForm:
+    """The filing form, pre-filled from a withdrawn request, to file its revision."""
+
+    request_id: int
+    draft: Draft
+    department: tuple[str, str]   # (key, name): a revision is filed for the same department
+    stages: tuple[str, ...]
+
+
+def revision_form(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> RevisionForm:
+    """Refuses all but the filer of a withdrawn request not revised yet. A decision date
+    already past is left for the filer to pick again."""
+    with uow:
+        s = uow.session
+        request = load_request(s, request_id)
+        _check_revisable(s, actor, request)
+        council = get_council(s)
+        _, working_time = council_rules(council)
+        decision_by = request.decision_by if request.decision_by >= working_time.local_date(clock.now()) else None
+        draft = Draft(title=request.title, summary=request.summary, department=request.department.key,
+                      stages=tuple(request.stages), impact=request.impact, impact_note=request.impact_note,
+                      magnitude=request.magnitude, decision_by=decision_by, link=request.link)
+        return RevisionForm(request.id, draft, (request.department.key, request.department.name),
+                            tuple(council.stages))
+
+
+def _link_revision(s: Session, revised: ReviewRequest, request: ReviewRequest, actor: str, now: datetime) -> None:
+    """The withdrawn request's thread and messages say which request revises it. Its messages
+    are refreshed again once the revision's own are posted (in the revision's lane, after
+    them), so the link to the revision's thread is there."""
+    event = audit.record(s, kind="revised", actor=actor, at=now, request_id=revised.id, revised_by=request.id,
+                         title=request.title)
+    notices.thread_note(s, revised.id, event, now)
+    notices.refresh(s, revised.id, now)
+    enqueue(s, lane=request_lane(request.id), kind=notices.REFRESH, payload={"request_id": revised.id}, now=now)
 
 
 def status(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> RequestView:
@@ -246,6 +309,9 @@ def reopen(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> Sta
         if request.status not in (Status.WITHDRAWN, Status.EXPIRED):
             raise Closed(f"Only withdrawn or expired requests can be reopened; this one is "
                          f"{request.status.label.lower()}.")
+        later = s.scalar(select(ReviewRequest.id).where(ReviewRequest.revises_id == request_id))
+        if later is not None:
+            raise Closed(f"This request was revised by CX review #{later}: that one is under review instead.")
         restart_review(s, request, now)
         request.decided_at = None
         previous, request.status = request.status, Status.OPEN

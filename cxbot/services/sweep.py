@@ -145,17 +145,20 @@ def _claim(s: Session, row: Reminder | Escalation) -> bool:
 
 def _escalate(s: Session, request: ReviewRequest, step: int, reason: str, policy: CouncilPolicy,
               now: datetime) -> int:
-    """Take a step of the ladder: leads of the filing department, then the chair. A step
-    with nobody to tell (a department without leads) is passed over."""
+    """Take a step of the ladder. The "leads" step reaches the leads of the departments that
+    still owe an answer (outstanding, or holding a blocking objection), and sends the filing
+    department's leads a copy; the "chair" step reaches the chair. A step with nobody to
+    reach (no such department has a lead) is passed over."""
     ladder = policy.escalation.ladder
+    owing: list[str] = []
+    copies: list[str] = []
     while step <= len(ladder):
         target = ladder[step - 1]
         if target == "chair":
             recipients = [get_council(s).chair]
         else:
-            recipients = list(s.scalars(select(Membership.user_id).where(
-                Membership.department_id == request.department_id, Membership.role == Role.LEAD,
-                Membership.active.is_(True)).order_by(Membership.id)))
+            owing, recipients = _owing_leads(s, request)
+            copies = [u for u in _leads(s, [request.department_id]) if u not in recipients]
         if recipients:
             break
         step += 1
@@ -165,14 +168,33 @@ def _escalate(s: Session, request: ReviewRequest, step: int, reason: str, policy
                                 reason=reason, at=now)):
         return 0
     request.escalation_step, request.escalated_at = step, now
+    extra: dict[str, object] = {"departments": owing, "copies": copies} if target == "leads" else {}
     event = audit.record(s, kind="escalated", actor="cxbot", at=now, request_id=request.id, step=step,
-                         target=target, recipients=recipients, reason=reason)
+                         target=target, recipients=recipients, reason=reason, **extra)
     notices.thread_note(s, request.id, event, now)
-    for user in recipients:
+    for user in recipients + copies:
         notices.direct(s, request.id, event, user, now, chair=target == "chair")
     settle(s, request, now)
     notices.refresh(s, request.id, now)
     return 1
+
+
+def _leads(s: Session, department_ids: Collection[int]) -> list[str]:
+    """Active leads of these departments, in the order the council file lists them, each once."""
+    return list(dict.fromkeys(s.scalars(select(Membership.user_id).where(
+        Membership.department_id.in_(list(department_ids)), Membership.role == Role.LEAD,
+        Membership.active.is_(True)).order_by(Membership.id))))
+
+
+def _owing_leads(s: Session, request: ReviewRequest) -> tuple[list[str], list[str]]:
+    """(keys of the departments that still owe an answer, those departments' leads): the
+    departments outstanding, and those whose blocking objection stands (it is theirs to resolve)."""
+    result = current_tally(s, request)
+    blocking = {b.department for b in result.standing_objections}
+    keys = [r.department.key for r in request.routings
+            if r.department.key in result.outstanding or r.department.key in blocking]
+    ids = [r.department_id for r in request.routings if r.department.key in keys]
+    return keys, _leads(s, ids) if ids else []
 
 
 def _their_working_time(working_time: WorkingTime, timezone: str | None) -> WorkingTime:

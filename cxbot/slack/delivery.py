@@ -244,7 +244,7 @@ class SlackDelivery:
             return
         if event.kind == "escalated":
             for_chair = bool(item.payload.get("chair"))
-            rendered = direct.escalation(view, event.data, for_chair=for_chair)
+            rendered = direct.escalation(view, event.data, for_chair=for_chair, user=user)
             if for_chair:
                 role = f"{CHAIR}:{event.id}"
                 if self._records.message(request_id, role) is None:

@@ -5,7 +5,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint, event
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 from cxbot.domain.model import Impact, Magnitude, Resolution, Role, Status, VoteKind
@@ -103,6 +116,8 @@ class ReviewRequest(Base):
     votes_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The Slack view that filed it: a double-submitted modal files one request.
     source_view_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The withdrawn request this one revises (filed with "File a revision…"): each is revised once.
+    revises_id: Mapped[int | None] = mapped_column(ForeignKey("review_requests.id"), unique=True)
 
     department: Mapped[Department] = relationship()
     routings: Mapped[list[Routing]] = relationship(
@@ -129,11 +144,22 @@ class Routing(Base):
     department: Mapped[Department] = relationship()
 
 
+# An approval with a condition (its note): the predicate of a partial index, repeated by the
+# queries that want the index used (cxbot.reports.digest).
+CONDITIONS = "kind = 'approve' AND note <> ''"
+
+
 class Vote(Base):
     """An advocate's standing vote; its history is in `audit_events`."""
 
     __tablename__ = "votes"
-    __table_args__ = (UniqueConstraint("request_id", "user_id"), Index("ix_votes_kind_cast_at", "kind", "cast_at"))
+    __table_args__ = (
+        UniqueConstraint("request_id", "user_id"), Index("ix_votes_kind_cast_at", "kind", "cast_at"),
+        # The few approvals with a condition, for the digest's open conditions: a query that
+        # repeats `CONDITIONS` and asks for standing votes reads these rows alone.
+        Index("ix_votes_conditions", "kind", "retracted", sqlite_where=text(CONDITIONS),
+              postgresql_where=text(CONDITIONS)),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("review_requests.id"))
@@ -153,6 +179,9 @@ class Vote(Base):
     resolution_note: Mapped[str] = mapped_column(Text, default="")
     # The away advocate a substitute voted for.
     on_behalf_of: Mapped[str | None] = mapped_column(String(32))
+    # An approval's condition (its note) marked met, once the request is approved: when and by whom.
+    condition_met_at: Mapped[datetime | None]
+    condition_met_by: Mapped[str | None] = mapped_column(String(32))
 
     request: Mapped[ReviewRequest] = relationship(back_populates="votes")
     department: Mapped[Department] = relationship()

@@ -10,7 +10,16 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextB
 from cxbot.domain.model import Status
 from cxbot.services.readmodel import RequestView
 from cxbot.slack.blocks import ids
-from cxbot.slack.blocks.request import STATUS_ICON, filer_buttons, safe_link, status_line, vote_buttons
+from cxbot.slack.blocks.request import (
+    STATUS_ICON,
+    condition_blocks,
+    conditions_text,
+    filer_buttons,
+    revision_context,
+    safe_link,
+    status_line,
+    vote_buttons,
+)
 from cxbot.slack.text import clip, clip_plain, escape, mention, quote, slack_time
 
 DM = tuple[str, list[Block]]
@@ -57,6 +66,7 @@ def filed(view: RequestView) -> DM:
         _section(f"{_title(view)}\n{FILER_NOW[view.status]}\nAsked to review: {asked}. Follow it in {_where(view)}."),
         ContextBlock(elements=[MarkdownTextObject(text=_filer_state(view))]),
     ]
+    blocks += revision_context(view) + condition_blocks(view)
     buttons = filer_buttons(view)
     if buttons:
         blocks.append(ActionsBlock(block_id="request_actions", elements=buttons))
@@ -81,7 +91,15 @@ def outcome(view: RequestView, data: dict[str, Any]) -> DM | None:
     text = texts[status]
     if data.get("rationale"):
         text += f"\nThe chair's rationale:\n{quote(data['rationale'])}"
-    return f"CX review #{view.id}: {status.label}", [_section(text)]
+    return f"CX review #{view.id}: {status.label}", [_section(text)] + outcome_conditions(view, status)
+
+
+def outcome_conditions(view: RequestView, status: Status) -> list[Block]:
+    """An approval's conditions, in the filer's outcome DM: the open items they now owe."""
+    if status is not Status.APPROVED or not view.conditions:
+        return []
+    return [_section(f"The approval comes with conditions. Once each one is done, mark it met with its button in "
+                     f"the request's message or in the DM you got when you filed it:\n{conditions_text(view)}")]
 
 
 def _after_deadline(view: RequestView) -> str:
@@ -117,8 +135,11 @@ def reminder(view: RequestView, kind: str, on_behalf_of: str | None) -> DM:
              vote_buttons(view.id), ContextBlock(elements=[MarkdownTextObject(text=f"Discuss in {_where(view)}.")])])
 
 
-def escalation(view: RequestView, data: dict[str, Any], *, for_chair: bool) -> DM:
-    """To the filing department's leads (to chase) or the chair (to decide)."""
+def escalation(view: RequestView, data: dict[str, Any], *, for_chair: bool, user: str | None = None) -> DM:
+    """To the leads of the departments that still owe an answer (to chase), a copy to the
+    filing department's leads (for their information), or to the chair (to decide)."""
+    if user is not None and user in (data.get("copies") or ()):
+        return escalation_copy(view, data)
     reason = escape(data.get("reason", ""))
     text = f"⏫ {_title(view)} is escalated to you: {reason}.\n{escape(clip_plain(view.summary, 600))}"
     state = ContextBlock(elements=[MarkdownTextObject(text=clip(status_line(view), 3000))])
@@ -129,8 +150,10 @@ def escalation(view: RequestView, data: dict[str, Any], *, for_chair: bool) -> D
             ButtonElement(text="Reject…", action_id=ids.DECIDE_REJECT, value=str(view.id), style="danger"),
         ]))
     elif not for_chair:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=f"Please help the outstanding departments answer in {_where(view)}.")]))
+        owing = _department_names(view, data.get("departments") or ())
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(
+            f"You lead a department that still owes its answer ({owing}). Please see that its advocates "
+            f"answer, or resolve their objection, in {_where(view)}.", 3000))]))
     return f"CX review #{view.id} is escalated to you", blocks
 
 
@@ -153,3 +176,20 @@ def substitute_ended(substitute: str, reason: str) -> DM:
             f"{reason}. Reviews, reminders and votes no longer go to them; `/cx-review away` names someone else "
             "if you still need a stand-in.")
     return "Your substitute no longer answers for you", [_section(text)]
+
+
+def _department_names(view: RequestView, keys: Any) -> str:
+    return ", ".join(f"*{escape(view.department_name_of(k))}*" for k in keys) or "none"
+
+
+def escalation_copy(view: RequestView, data: dict[str, Any]) -> DM:
+    """The filing department's leads hear that their request was escalated to others' leads:
+    for their information, nothing for them to do."""
+    owing = _department_names(view, data.get("departments") or ())
+    text = (f"ℹ️ For your information: {_title(view)}, filed by your department, is escalated to the leads "
+            f"of {owing}: {escape(data.get('reason', ''))}.\n{escape(clip_plain(view.summary, 600))}")
+    return (f"For your information: CX review #{view.id} is escalated to the leads of the departments that owe "
+            "an answer",
+            [_section(text), ContextBlock(elements=[MarkdownTextObject(text=clip(status_line(view), 3000))]),
+             ContextBlock(elements=[MarkdownTextObject(
+                 text=f"You get a copy because your department filed it. Follow it in {_where(view)}.")])])

@@ -12,6 +12,8 @@ OVERRULE = "objection_overrule"
 DECIDE_APPROVE = "chair_approve"
 DECIDE_REJECT = "chair_reject"
 STILL_APPROVE = "approval_confirm"   # in the DM after an amendment changed the terms
+CONDITION_MET = "condition_met"   # the filing side marks an approval's condition met
+REVISE = "request_revise"         # file a revision of a withdrawn request
 
 FILE_VIEW = "cx_file"
 AMEND_VIEW = "cx_amend"
@@ -20,6 +22,7 @@ OVERRULE_VIEW = "cx_overrule"
 DECIDE_VIEW = "cx_decide"
 HOLD_VIEW = "cx_hold"
 AWAY_VIEW = "cx_away"
+REVISE_VIEW = "cx_revise"
 
 MORE_APPROVE_NOTE = "approve_note"
 MORE_ABSTAIN_NOTE = "abstain_note"

@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
     MarkdownTextObject,
     Option,
     PlainTextInputElement,
+    PlainTextObject,
     RadioButtonsElement,
     SectionBlock,
     StaticMultiSelectElement,
@@ -88,6 +89,17 @@ def filing_modal(*, departments: list[tuple[str, str]], stages: tuple[str, ...],
                                            value="full")])))
     return View(type="modal", callback_id=ids.AMEND_VIEW, title=f"Amend #{amending}"[:24], submit="Save",
                 close="Cancel", private_metadata=json.dumps({"request_id": amending}), blocks=blocks)
+
+
+def revision_modal(*, department: tuple[str, str], stages: tuple[str, ...], default_date: date, initial: Draft,
+                   revising: int) -> View:
+    """The filing form, pre-filled from withdrawn request #n, to file its revision (a new
+    request that links to it, for the same department)."""
+    view = filing_modal(departments=[department], stages=stages, default_date=default_date, initial=initial)
+    view.callback_id, view.private_metadata = ids.REVISE_VIEW, json.dumps({"request_id": revising})
+    view.title = PlainTextObject(text=f"Revise #{revising}"[:24])
+    view.submit = PlainTextObject(text="File the revision")
+    return view
 
 
 VOTE_TITLES = {

@@ -11,6 +11,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextB
 from cxbot.domain.model import Resolution, Status, VoteKind
 from cxbot.services.readmodel import ObjectionView, RequestView
 from cxbot.slack.blocks import ids
+from cxbot.slack.blocks.request import conditions_text
 from cxbot.slack.text import clip, clip_plain, escape, mention, quote, slack_time
 
 Note = tuple[str, list[Block] | None]
@@ -76,8 +77,7 @@ def thread_note(view: RequestView, kind: str, actor: str, data: dict[str, Any]) 
     elif kind == "hold_lapsed":
         text = f"▶️ {dept}'s hold has lapsed: its clock runs again, and reminders resume."
     elif kind == "escalated":
-        target = ESCALATION_TARGET.get(data.get("target", ""), data.get("target", ""))
-        text = f"⏫ Escalated to {target}: {escape(data.get('reason', ''))}."
+        text = escalation_text(view, data)
     elif kind == "amended":
         text = amendment_text(view, actor, data)
     elif kind == "rerouted":
@@ -88,7 +88,35 @@ def thread_note(view: RequestView, kind: str, actor: str, data: dict[str, Any]) 
                 "(each has a *Still approve* button in a DM) or vote again; the council chair can also decide.")
     elif kind in ("decided", "status_changed"):
         text = _status_text(view, actor, Status(data["status"]), data)
+        if text and Status(data["status"]) is Status.APPROVED and view.conditions:
+            text += "\n*Conditions of the approval* (open items for the filer):\n" + conditions_text(view)
+    elif kind == "revised":
+        text = (f"🔁 {mention(actor)} filed a revision of this request: *CX review #{int(data.get('revised_by', 0))}* "
+                f"{escape(clip_plain(str(data.get('title', '')), 200))}. Follow the review there.")
+    elif kind == "condition_met":
+        text = condition_met_text(view, actor, data)
     return (text, None) if text else None
+
+
+def condition_met_text(view: RequestView, actor: str, data: dict[str, Any]) -> str:
+    dept = escape(view.department_name_of(data.get("department", "")))
+    text = (f"☑️ {mention(actor)} marked a condition of {mention(data.get('author', ''))} ({dept}) met:\n"
+            f"{quote(clip_plain(data.get('condition', ''), 1000))}")
+    open_ = int(data.get("still_open", 0))
+    return text + ("\nEvery condition of the approval is met." if open_ == 0 else
+                   f"\n{open_} condition{'s' if open_ > 1 else ''} still open.")
+
+
+def escalation_text(view: RequestView, data: dict[str, Any]) -> str:
+    """Who an escalation reached: the chair, or the leads of the departments that owe an
+    answer (with the filing department's leads in copy)."""
+    reason = escape(data.get("reason", ""))
+    if data.get("target") == "leads" and "departments" in data:
+        owing = ", ".join(f"*{escape(view.department_name_of(k))}*" for k in data["departments"])
+        copy = (f" ({escape(view.department_name)}'s leads have a copy)" if data.get("copies") else "")
+        return f"⏫ Escalated to the leads of {owing}{copy}: {reason}."
+    target = ESCALATION_TARGET.get(data.get("target", ""), data.get("target", ""))
+    return f"⏫ Escalated to {target}: {reason}."
 
 
 def _status_text(view: RequestView, actor: str, status: Status, data: dict[str, Any]) -> str | None:

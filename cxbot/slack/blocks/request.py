@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import (
 )
 
 from cxbot.domain.model import Answer, Ballot, Status, VoteKind
-from cxbot.services.readmodel import RequestView
+from cxbot.services.readmodel import ConditionView, RequestView
 from cxbot.slack.blocks import ids
 from cxbot.slack.text import clip, clip_plain, day, escape, mention, slack_time
 
@@ -121,7 +121,7 @@ def filer_buttons(view: RequestView) -> list[ButtonElement]:
     """Withdraw and Amend while it is under review; Reopen once withdrawn or expired."""
     rid = str(view.id)
     if view.status in (Status.WITHDRAWN, Status.EXPIRED):
-        return [ButtonElement(text="Reopen", action_id=ids.REOPEN, value=rid)]
+        return revision_buttons(view)
     if view.status.is_final:
         return []
     return [
@@ -132,9 +132,100 @@ def filer_buttons(view: RequestView) -> list[ButtonElement]:
     ]
 
 
+CONDITION_BUTTONS = 20   # open conditions shown with a button each; the rest follow as they are met
+
+
+def condition_line(view: RequestView, c: ConditionView) -> str:
+    """Who set the condition, for which department, and what it says (escaped)."""
+    who = mention(c.user) + (f" (for {mention(c.on_behalf_of)})" if c.on_behalf_of else "")
+    return f"{who} for *{escape(view.department_name_of(c.department))}*: {escape(clip_plain(c.text, 1000))}"
+
+
+def conditions_text(view: RequestView) -> str:
+    """The conditions as lines of mrkdwn, with whether each is met once the request is approved."""
+    lines = []
+    for c in view.conditions:
+        if view.status is not Status.APPROVED:
+            lines.append(f"• {condition_line(view, c)}")
+        elif c.met_at is None:
+            lines.append(f"⬜ {condition_line(view, c)}")
+        else:
+            lines.append(_met(view, c))
+    return "\n".join(lines)
+
+
+def _met(view: RequestView, c: ConditionView) -> str:
+    when = f" {slack_time(c.met_at, view.timezone)}" if c.met_at is not None else ""
+    return f"✅ {condition_line(view, c)} — met, marked by {mention(c.met_by or '')}{when}"
+
+
+def conditions_heading(view: RequestView) -> str:
+    if view.status is Status.APPROVED:
+        unmet = sum(1 for c in view.conditions if c.met_at is None)
+        return (f"*Approved with conditions* · {unmet} of {len(view.conditions)} open" if unmet
+                else "*Approved with conditions* · all met")
+    return "*Approvals with conditions*"
+
+
+def condition_blocks(view: RequestView, *, buttons: bool = True) -> list[Block]:
+    """An approval's conditions, part of the approval wherever it is shown. Once the request is
+    approved each is an open item, with a "Mark met" button for the filing side (`buttons`)."""
+    if not view.conditions:
+        return []
+    if not (buttons and view.status is Status.APPROVED):
+        return [SectionBlock(text=MarkdownTextObject(text=clip(conditions_heading(view) + "\n"
+                                                              + conditions_text(view), 3000)))]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=conditions_heading(view)))]
+    met = [c for c in view.conditions if c.met_at is not None]
+    unmet = [c for c in view.conditions if c.met_at is None]
+    for c in unmet[:CONDITION_BUTTONS]:
+        blocks.append(SectionBlock(
+            block_id=f"condition_{c.vote_id}",
+            text=MarkdownTextObject(text=clip(f"⬜ {condition_line(view, c)}", 3000)),
+            accessory=ButtonElement(text="Mark met", action_id=ids.CONDITION_MET, value=f"{view.id}:{c.vote_id}")))
+    if len(unmet) > CONDITION_BUTTONS:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(
+            text=f"…and {len(unmet) - CONDITION_BUTTONS} more open conditions, shown as these are met.")]))
+    if met:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip("\n".join(_met(view, c) for c in met), 3000))))
+    return blocks
+
+
+def revision_context(view: RequestView) -> list[Block]:
+    """"Revises #1" on a refiled request, "Revised by #2" on the withdrawn one, each linked."""
+    parts = []
+    if view.revises is not None:
+        parts.append("🔁 Revises " + _request_link(view.revises.id, view.revises.title, view.revises.permalink))
+    if view.revised_by is not None:
+        parts.append("🔁 Revised by " + _request_link(view.revised_by.id, view.revised_by.title,
+                                                     view.revised_by.permalink))
+    if not parts:
+        return []
+    return [ContextBlock(elements=[MarkdownTextObject(text=clip(" · ".join(parts), 3000))])]
+
+
+def _request_link(request_id: int, title: str, permalink: str) -> str:
+    label = f"#{request_id}"
+    named = f" {escape(clip_plain(title, 200))}"
+    return (safe_link(permalink, label) if permalink else f"*{label}*") + named
+
+
+def revision_buttons(view: RequestView) -> list[ButtonElement]:
+    """A withdrawn or expired request can be reopened; a withdrawn one revised, as a new request
+    linked to it. Once revised, neither: the revision is the one under review."""
+    if view.revised_by is not None:
+        return []
+    rid = str(view.id)
+    buttons = [ButtonElement(text="Reopen", action_id=ids.REOPEN, value=rid)]
+    if view.status is Status.WITHDRAWN:
+        buttons.append(ButtonElement(text="File a revision…", action_id=ids.REVISE, value=rid))
+    return buttons
+
+
 def parent_message(view: RequestView) -> tuple[str, list[Block]]:
     """The request as posted in the council channel; the status and answers update in place."""
-    blocks = request_details(view) + [DividerBlock()] + state_blocks(view)
+    blocks = (request_details(view) + revision_context(view) + [DividerBlock()] + state_blocks(view)
+              + condition_blocks(view))
     buttons = filer_buttons(view)
     if buttons:
         blocks.append(ActionsBlock(block_id="request_actions", elements=buttons))
@@ -186,7 +277,8 @@ def vote_prompt(view: RequestView) -> tuple[str, list[Block]]:
 
 def status_message(view: RequestView) -> tuple[str, list[Block]]:
     """`/cx-review status <id>`: the request and where it stands, for one person."""
-    blocks = request_details(view) + [DividerBlock()] + state_blocks(view)
+    blocks = (request_details(view) + revision_context(view) + [DividerBlock()] + state_blocks(view)
+              + condition_blocks(view, buttons=False))
     if view.permalink:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=safe_link(view.permalink, "Open the thread"))]))
     return f"{escape(title_text(view))}: {view.status.label}", blocks

@@ -10,11 +10,11 @@ from slack_bolt import Ack, App
 from cxbot.domain.errors import InvalidInput
 from cxbot.domain.model import VoteKind
 from cxbot.services import amend as amending
-from cxbot.services import requests, votes
+from cxbot.services import conditions, requests, votes
 from cxbot.services.context import Services
 from cxbot.services.intake import RETRACT
 from cxbot.slack.blocks import ids
-from cxbot.slack.blocks.modals import filing_modal, reason_modal, vote_modal
+from cxbot.slack.blocks.modals import filing_modal, reason_modal, revision_modal, vote_modal
 from cxbot.slack.replies import AfterAck, answers_errors
 
 
@@ -26,13 +26,13 @@ def request_id_of(value: str) -> int:
         raise InvalidInput({"action": "That button does not belong to a request."}) from None
 
 
-def pair_of(value: str) -> tuple[int, int]:
+def pair_of(value: str, what: str = "an objection") -> tuple[int, int]:
     """(request id, vote id) from a button value `12:34`."""
     try:
         request_id, vote_id = value.split(":", 1)
         return int(request_id), int(vote_id)
     except ValueError:
-        raise InvalidInput({"action": "That button does not belong to an objection."}) from None
+        raise InvalidInput({"action": f"That button does not belong to {what}."}) from None
 
 
 def register(app: App, cx: Services, after: AfterAck) -> None:
@@ -154,3 +154,21 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         requests.withdraw(cx.uow(), actor=body["user"]["id"], request_id=request_id_of(action["value"]),
                           clock=cx.clock)
         ack()
+
+    @app.action(ids.CONDITION_MET)
+    @answers_errors(after)
+    def condition_met(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        request_id, vote_id = pair_of(action.get("value") or "", "a condition")
+        conditions.mark_met(cx.uow(), actor=body["user"]["id"], request_id=request_id, vote_id=vote_id,
+                            clock=cx.clock)
+        ack()
+
+    @app.action(ids.REVISE)
+    @answers_errors(after)
+    def revise(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        form = requests.revision_form(cx.reader(), actor=body["user"]["id"], request_id=request_id_of(action["value"]),
+                                      clock=cx.clock)
+        ack()
+        after.open_view(trigger_id=body["trigger_id"], view=revision_modal(
+            department=form.department, stages=form.stages, default_date=cx.clock.now().date(),
+            initial=form.draft, revising=form.request_id))

@@ -85,6 +85,13 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
                               view_id=view.get("id"), clock=cx.clock)
         ack()
 
+    @app.view(ids.REVISE_VIEW)
+    @answers_errors(after)
+    def file_revision(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        requests.file_request(cx.uow(), actor=body["user"]["id"], draft=parse_draft(view), view_id=view.get("id"),
+                              revises=_metadata(view)["request_id"], clock=cx.clock)
+        ack()
+
     @app.view(ids.AMEND_VIEW)
     @answers_errors(after)
     def amend(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
