@@ -88,7 +88,7 @@ def test_the_filers_dm_follows_a_withdrawal_and_offers_reopen(stack: Stack) -> N
     assert stack.request(rid).status is Status.WITHDRAWN
     now = stack.slack.message(dm.channel, dm.ts)
     assert "You withdrew this change." in texts(now) and "with the council" not in texts(now)
-    assert action_ids(now) == [ids.REOPEN]
+    assert action_ids(now) == [ids.REOPEN, ids.REVISE]
 
 
 def test_reminders_after_the_deadline_say_who_has_the_request_now(stack: Stack) -> None:
