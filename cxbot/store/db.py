@@ -37,7 +37,7 @@ def default_database_path(env: Mapping[str, str] | None = None) -> str:
     """Where the SQLite database lives when `CXBOT_DATABASE_URL` is not set: one fixed place per
     user, whatever directory a command runs from (the XDG base directory for data)."""
     env = os.environ if env is None else env
-    base = env.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    base = env.get("XDG_DATA_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".local", "share")
     return os.path.join(base, "cxbot", "cxbot.db")
 
 
