@@ -50,7 +50,8 @@ def test_the_readme_documents_exactly_the_settings_the_code_reads() -> None:
     read = {name for path in (ROOT / "cxbot").rglob("*.py") for name in SETTING.findall(path.read_text())}
     table = set(SETTING.findall(section("### Environment variables")))
     assert table <= read, f"the README lists settings nothing reads: {table - read}"
-    assert read <= set(SETTING.findall(README)), f"settings the README never names: {read - set(SETTING.findall(README))}"
+    named = set(SETTING.findall(README))
+    assert read <= named, f"settings the README never names: {read - named}"
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None,

@@ -27,8 +27,16 @@ from cxbot.slack.blocks import ids
 from cxbot.store.journal import Waiting
 from cxbot.store.models import AuditEvent, OutboxItem, Press, Reminder, ReviewRequest, SlackMessage, Vote
 from tests.conftest import POSTGRES
-from tests.harness import (BOT_TOKEN, CHANNEL, COUNCIL_FILE, METRICS_TOKEN, SIGNING_SECRET, filing_values,
-                           make_emulator, process_env)
+from tests.harness import (
+    BOT_TOKEN,
+    CHANNEL,
+    COUNCIL_FILE,
+    METRICS_TOKEN,
+    SIGNING_SECRET,
+    filing_values,
+    make_emulator,
+    process_env,
+)
 
 ADVOCATES = [f"U0SUPP{i:02d}" for i in range(40)]
 COUNCIL = COUNCIL_FILE.read_text().replace(

@@ -117,7 +117,8 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
     def overrule(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         meta = _metadata(view)
         votes.overrule_objection(cx.uow(), actor=body["user"]["id"], request_id=meta["request_id"],
-                                 vote_id=parse_id(meta.get("vote_id")) or 0, rationale=_text(view, "note"), clock=cx.clock)
+                                 vote_id=parse_id(meta.get("vote_id")) or 0, rationale=_text(view, "note"),
+                                 clock=cx.clock)
         ack()
 
     @app.view(ids.DECIDE_VIEW)
