@@ -69,11 +69,13 @@ def _idle_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:  # n
 
 MAX_BODY = 1024 * 1024     # the largest body served (cxbot.web answers the same for Slack's path)
 MAX_HEAD = 64 * 1024       # request line and headers; Slack sends well under 2 kB
+MAX_HELD = 64 * 1024 * 1024  # all requests still arriving in one worker (Slack's are a few kB each)
 WAIT, READY = "wait", "ready"
 FRONT_ANSWERS = {
     408: (b"408 Request Timeout", b'{"error": "the request did not arrive in time"}'),
     411: (b"411 Length Required", b'{"error": "send the body with a Content-Length"}'),
     413: (b"413 Content Too Large", b'{"error": "body too large"}'),
+    503: (b"503 Service Unavailable", b'{"error": "too many requests arriving at once"}'),
     431: (b"431 Request Header Fields Too Large", b'{"error": "headers too large"}'),
 }
 
@@ -129,8 +131,9 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
     loop (the one that accepts connections and watches kept-alive ones). A request not
     complete within `deadline` seconds of its first wait is answered 408 and closed; one
     with a body over 1 MiB is answered 413, and one sent chunked 411 (Slack always sends a
-    Content-Length). The bytes are handed to gunicorn's own parser, which reads them from
-    its buffer and never waits on the client.
+    Content-Length). What waits is held in memory, at most 64 MiB a worker: past that, the
+    request whose bytes would exceed it is answered 503. The bytes are handed to gunicorn's
+    own parser, which reads them from its buffer and never waits on the client.
 
     It relies on what gthread has kept since gunicorn 23: `enqueue_req(conn)` called on the
     event loop for each request to serve, `TConn.init()` making the parser, the parser's
@@ -141,6 +144,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._arriving: dict[Any, Arriving] = {}
+        self._held = 0
 
     @contextmanager
     def _poller_lock(self) -> Iterator[None]:
@@ -158,11 +162,14 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
             return
         conn.sock.setblocking(False)
         self._arriving[conn] = arriving
+        self._held += len(arriving.data)
         with self._poller_lock():
             self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._readable, conn))
 
     def _readable(self, conn: Any, _sock: Any) -> None:
-        arriving = self._arriving[conn]
+        arriving = self._arriving.get(conn)
+        if arriving is None:
+            return
         try:
             chunk = conn.sock.recv(256 * 1024)
         except (BlockingIOError, InterruptedError):
@@ -173,7 +180,12 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
             self._forget(conn)
             self._close(conn)
             return
+        if self._held + len(chunk) > MAX_HELD:
+            self._forget(conn)
+            self._refuse(conn, 503)
+            return
         arriving.data += chunk
+        self._held += len(chunk)
         if arriving.state() == WAIT:
             if arriving.expects_continue():
                 self._send(conn, b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -205,7 +217,7 @@ class BufferingWorker(ThreadWorker):  # type: ignore[misc]
         return super().murder_keepalived(*args, **kwargs)
 
     def _forget(self, conn: Any) -> None:
-        del self._arriving[conn]
+        self._held -= len(self._arriving.pop(conn).data)
         with self._poller_lock():
             try:
                 self.poller.unregister(conn.sock)
