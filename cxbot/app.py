@@ -100,7 +100,8 @@ class Runtime:
             self.bolt = make_app(client=self.client, signing_secret=settings.signing_secret, cx=self.services,
                                  after=self.after)
             self.wsgi = WebApp(SlackGateway(self.bolt, settings.signing_secret or ""), self.engine, self.metrics,
-                               halted=lambda: delivery.halted(self.readers))
+                               halted=lambda: delivery.halted(self.readers), metrics_token=settings.metrics_token,
+                               metrics_port=settings.metrics_address[1] if settings.metrics_address else None)
 
     def _delivered(self, item: Item, result: str, error: str) -> None:
         """Count deliveries (the admins hear of a dead item from the worker's own transaction)."""

@@ -2,8 +2,9 @@
 
 Every line written while cxbot handles a Slack request carries that request's id and the
 Slack user; lines about a CX review (outbox deliveries, sweeps) carry its number. Tokens
-and secrets are never logged: nothing here formats headers or settings, and a filter
-masks anything shaped like a Slack token that a library might print.
+and secrets are never logged: nothing here formats headers or settings, and both formats
+mask anything shaped like a Slack token in the finished line — message, arguments,
+exception and traceback alike — whatever a library might print.
 """
 
 from __future__ import annotations
@@ -19,7 +20,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-TOKEN = re.compile(r"xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+")
+TOKEN = re.compile(r"xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+")
+
+
+def mask(text: str) -> str:
+    return TOKEN.sub("xox…", text)
 
 
 @dataclass
@@ -58,18 +63,13 @@ def review_context(review: int | None) -> Iterator[None]:
 
 
 class ContextFilter(logging.Filter):
-    """Adds request_id, slack_user and review to every record, and masks tokens."""
+    """Adds request_id, slack_user and review to every record (the formatters mask tokens)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         context = _context.get() or Context()
         record.request_id = context.request_id
         record.slack_user = context.user or ""
         record.review = context.review
-        if isinstance(record.msg, str) and TOKEN.search(record.msg):
-            record.msg = TOKEN.sub("xox…", record.msg)
-        if record.args:
-            record.args = tuple(TOKEN.sub("xox…", a) if isinstance(a, str) else a for a in
-                                (record.args if isinstance(record.args, tuple) else (record.args,)))
         return True
 
 
@@ -79,15 +79,17 @@ class JsonFormatter(logging.Formatter):
             "at": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": mask(record.getMessage()),
         }
         for key in ("request_id", "slack_user", "review"):
             value = getattr(record, key, None)
             if value:
                 entry[key] = value
         if record.exc_info:
-            entry["error"] = TOKEN.sub("xox…", self.formatException(record.exc_info))
-        return json.dumps(entry, ensure_ascii=False)
+            entry["error"] = mask(self.formatException(record.exc_info))
+        if record.stack_info:
+            entry["stack"] = mask(self.formatStack(record.stack_info))
+        return mask(json.dumps(entry, ensure_ascii=False))
 
 
 class TextFormatter(logging.Formatter):
@@ -96,7 +98,7 @@ class TextFormatter(logging.Formatter):
                                                 ("user", getattr(record, "slack_user", "")),
                                                 ("review", getattr(record, "review", None))) if v)
         line = super().format(record)
-        return f"{line} [{tags}]" if tags else line
+        return mask(f"{line} [{tags}]" if tags else line)
 
 
 def configure(fmt: str = "text", level: str = "INFO") -> None:

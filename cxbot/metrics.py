@@ -1,4 +1,6 @@
-"""Prometheus metrics, served at GET /metrics in the text format.
+"""Prometheus metrics, served at GET /metrics in the text format: on an address of their own
+(`CXBOT_METRICS_ADDRESS`) or, with a bearer token (`CXBOT_METRICS_TOKEN`), on the Slack port
+(`cxbot.web` decides who is answered).
 
 The outbox and press gauges are read from the database at scrape time, so every replica
 reports the same shared queue. Counters and histograms live in this process, or, under

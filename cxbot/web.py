@@ -1,8 +1,15 @@
 """The WSGI application served by gunicorn: Slack at POST /slack/events, GET /healthz for load
-balancers, GET /metrics for Prometheus."""
+balancers, GET /metrics for Prometheus.
+
+The Slack port faces the internet, so /metrics is not served there to anyone: it answers on
+its own address (`CXBOT_METRICS_ADDRESS`, a second listener of the same server, where
+nothing else is served), or on the Slack port to a scraper that sends the bearer token
+(`CXBOT_METRICS_TOKEN`); with neither set, /metrics answers 404.
+"""
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import time
@@ -24,6 +31,7 @@ StartResponse = Callable[..., Any]
 
 MAX_BODY = 1024 * 1024  # Slack payloads are far smaller; anything bigger is not from Slack
 STATUS = {200: "200 OK", 400: "400 Bad Request", 401: "401 Unauthorized", 404: "404 Not Found",
+          408: "408 Request Timeout",
           405: "405 Method Not Allowed", 413: "413 Content Too Large", 503: "503 Service Unavailable"}
 
 
@@ -39,26 +47,58 @@ def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> l
     return _send(start_response, status, json.dumps(body).encode())
 
 
+def _local_port(environ: dict[str, Any]) -> str:
+    """The port the connection arrived on: the socket's own address under gunicorn (a client
+    cannot choose it, as it can the Host header), else SERVER_PORT."""
+    sock = environ.get("gunicorn.socket")
+    try:
+        address = sock.getsockname() if sock is not None else None
+    except OSError:
+        address = None
+    if isinstance(address, tuple):
+        return str(address[1])
+    return str(environ.get("SERVER_PORT", ""))
+
+
 class WebApp:
     def __init__(self, gateway: SlackGateway, engine: Engine, metrics: Metrics,
-                 halted: Callable[[], Halt | None] | None = None) -> None:
-        """`halted` says whether Slack refused the bot's token, which stops all delivery."""
+                 halted: Callable[[], Halt | None] | None = None, *, metrics_token: str | None = None,
+                 metrics_port: int | None = None) -> None:
+        """`halted` says whether Slack refused the bot's token, which stops all delivery.
+        `metrics_port`: the port of the server's metrics listener."""
         self._gateway = gateway
+        self._metrics_token = metrics_token.encode() if metrics_token else None
+        self._metrics_port = str(metrics_port) if metrics_port is not None else None
         self._engine = engine
         self._metrics = metrics
         self._halted = halted
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
+        if self._metrics_port is not None and _local_port(environ) == self._metrics_port:
+            if path == "/metrics":
+                return _send(start_response, 200, self._metrics.exposition(), CONTENT_TYPE_LATEST)
+            if path == "/healthz":
+                return self._health(start_response)
+            return _json(start_response, 404, {"error": "not found"})
         if path == "/slack/events":
             if method != "POST":
                 return _json(start_response, 405, {"error": "POST only"})
             return self._slack(environ, start_response)
         if path == "/healthz":
             return self._health(start_response)
-        if path == "/metrics":
-            return _send(start_response, 200, self._metrics.exposition(), CONTENT_TYPE_LATEST)
+        if path == "/metrics" and self._metrics_token is not None:
+            return self._scrape(environ, start_response)
         return _json(start_response, 404, {"error": "not found"})
+
+    def _scrape(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        """/metrics on the Slack port, for a scraper sending `Authorization: Bearer <token>`."""
+        scheme, _, given = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        assert self._metrics_token is not None
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self._metrics_token):
+            return _send(start_response, 401, json.dumps({"error": "metrics need the bearer token"}).encode(),
+                         headers={"WWW-Authenticate": 'Bearer realm="cxbot metrics"'})
+        return _send(start_response, 200, self._metrics.exposition(), CONTENT_TYPE_LATEST)
 
     def _slack(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         started = time.perf_counter()

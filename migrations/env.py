@@ -7,7 +7,7 @@ from logging.config import fileConfig
 
 from alembic import context
 
-from cxbot.store.db import DEFAULT_DATABASE_URL, make_engine
+from cxbot.store.db import default_database_url, make_engine
 from cxbot.store.models import Base
 
 config = context.config
@@ -28,7 +28,7 @@ def _configure(connection) -> None:  # type: ignore[no-untyped-def]
 
 def run_migrations_offline() -> None:
     context.configure(
-        url=os.environ.get("CXBOT_DATABASE_URL", DEFAULT_DATABASE_URL),
+        url=os.environ.get("CXBOT_DATABASE_URL") or default_database_url(),
         target_metadata=target_metadata,
         render_as_batch=True,
         literal_binds=True,
@@ -44,7 +44,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = make_engine(os.environ.get("CXBOT_DATABASE_URL", DEFAULT_DATABASE_URL))
+    engine = make_engine(os.environ.get("CXBOT_DATABASE_URL") or default_database_url())
     with engine.connect() as conn:
         _configure(conn)
         with context.begin_transaction():

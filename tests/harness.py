@@ -35,6 +35,7 @@ HERE = Path(__file__).parent
 COUNCIL_FILE = HERE / "council.toml"
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-cxbot-sandbox"
+METRICS_TOKEN = "test-metrics-token-0123456789"
 CHANNEL = "C0COUNCIL"
 
 
@@ -139,6 +140,15 @@ class Stack:
             if order_by is not None:
                 stmt = stmt.order_by(order_by)
             return list(s.scalars(stmt))
+
+    def metrics(self) -> str:
+        """GET /metrics with the bearer token the test stack is configured with."""
+        import urllib.request
+
+        scrape = urllib.request.Request(self.base_url + "/metrics",
+                                        headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+        with urllib.request.urlopen(scrape, timeout=5) as response:
+            return response.read().decode()  # type: ignore[no-any-return]
 
     def request(self, request_id: int) -> ReviewRequest:
         with self.session() as s:
@@ -252,6 +262,7 @@ def running_stack(database_url: str, engine: Any = None, *, council: bool = True
         settings = Settings.from_env({
             "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "CXBOT_DATABASE_URL": database_url, "CXBOT_SLACK_API_URL": emulator.url,
+            "CXBOT_METRICS_TOKEN": METRICS_TOKEN,
         })
         # Messages update at most every 0.1 s here (1 s and 50 a minute in production) to keep
         # the suite quick; test_resilience checks the production pace.

@@ -143,8 +143,7 @@ def test_a_refused_token_stops_all_delivery_until_slack_takes_it_again(stack: St
     stack.slack.wait_for(lambda: health(stack)[0] == 503)
     status, body = health(stack)
     assert status == 503 and body["delivery"] == "stopped" and error in body["slack"]
-    with urllib.request.urlopen(stack.base_url + "/metrics", timeout=5) as response:
-        assert "cxbot_delivery_stopped 1.0" in response.read().decode()
+    assert "cxbot_delivery_stopped 1.0" in stack.metrics()
 
     calls = len(stack.slack.calls())
     stack.press("U0SUP1", rid, ids.APPROVE)                   # decided: an outcome note, a DM, updates

@@ -31,6 +31,7 @@ from tests.harness import (
     BOT_TOKEN,
     CHANNEL,
     COUNCIL_FILE,
+    METRICS_TOKEN,
     SIGNING_SECRET,
     START,
     filing_values,
@@ -52,7 +53,8 @@ def free_port() -> int:
 def env_for(database_url: str, emulator: SlackEmulator, council: Path, **extra: str) -> dict[str, str]:
     return process_env(CXBOT_DATABASE_URL=database_url, SLACK_BOT_TOKEN=BOT_TOKEN,
                        SLACK_SIGNING_SECRET=SIGNING_SECRET, CXBOT_SLACK_API_URL=emulator.url,
-                       CXBOT_COUNCIL_FILE=str(council), CXBOT_LOG_LEVEL="WARNING", **extra)
+                       CXBOT_COUNCIL_FILE=str(council), CXBOT_LOG_LEVEL="WARNING",
+                       **{"CXBOT_METRICS_TOKEN": METRICS_TOKEN, **extra})
 
 
 @contextmanager
@@ -110,7 +112,8 @@ def children(pid: int) -> list[int]:
 
 
 def metric(base: str, name: str, **labels: str) -> float:
-    with urllib.request.urlopen(base + "/metrics", timeout=5) as r:
+    scrape = urllib.request.Request(base + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    with urllib.request.urlopen(scrape, timeout=5) as r:
         text = r.read().decode()
     want = ",".join(f'{k}="{v}"' for k, v in labels.items())
     for line in text.splitlines():

@@ -306,15 +306,12 @@ def test_logs_of_a_full_run_never_show_tokens_or_secrets(stack: Stack, caplog: p
 
 
 def test_metrics_show_requests_latency_and_the_outbox(stack: Stack) -> None:
-    import urllib.request
-
     rid = stack.file()
     stack.press("U0LEGAL1", rid, ids.APPROVE)
     stack.slack.fail("chat.update", status=500, times=3)
     stack.press("U0SUP1", rid, ids.APPROVE)
     stack.settle()
-    with urllib.request.urlopen(stack.base_url + "/metrics", timeout=5) as response:
-        body = response.read().decode()
+    body = stack.metrics()
     assert 'cxbot_slack_requests_total{kind="block_actions",status="200"} 2.0' in body
     assert 'cxbot_ack_seconds_bucket{kind="command",le="0.1"}' in body
     import re

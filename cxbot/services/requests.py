@@ -227,11 +227,13 @@ def status(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> Req
     """Where a request stands, for council members and its filer (summaries can be confidential)."""
     with uow:
         s = uow.session
-        view = request_view(s, request_id, now=clock.now())
-        if not membership(s, actor).is_member and actor != view.filer:
+        # Who may look is settled before the request is read, so an outsider learns the same
+        # thing whether the number names a request or not.
+        if not membership(s, actor).is_member and s.scalar(
+                select(ReviewRequest.filer).where(ReviewRequest.id == request_id)) != actor:
             raise NotAllowed("Only council members can look up requests. Ask the council chair "
                              f"<@{get_council(s).chair}> to add you.")
-        return view
+        return request_view(s, request_id, now=clock.now())
 
 
 def _may_hold(s: Session, actor: str, request: ReviewRequest, now: datetime) -> Voter:

@@ -132,6 +132,8 @@ class SlackGateway:
         try:
             shape, data = parse(body.decode("utf-8"), headers.get("content-type", ""))
             kind, user, early = self._inspect(shape, data)
+        except RecursionError:  # JSON nested deeper than Python's parser will follow
+            return _json_reply(400, "malformed", "malformed Slack payload: JSON nested too deeply")
         except (UnicodeDecodeError, ValueError, Malformed) as exc:
             return _json_reply(400, "malformed", f"malformed Slack payload: {exc}"[:300])
         if early is not None:

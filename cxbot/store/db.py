@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Engine, any_, bindparam, create_engine, event, func, select, tuple_
@@ -31,7 +31,23 @@ try:
 except ImportError:  # not on Windows: there, writers queue only within one process
     fcntl = None  # type: ignore[assignment]
 
-DEFAULT_DATABASE_URL = "sqlite:///cxbot.db"
+
+
+def default_database_path(env: Mapping[str, str] | None = None) -> str:
+    """Where the SQLite database lives when `CXBOT_DATABASE_URL` is not set: one fixed place per
+    user, whatever directory a command runs from (the XDG base directory for data)."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_DATA_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "cxbot", "cxbot.db")
+
+
+def default_database_url(env: Mapping[str, str] | None = None, *, create: bool = True) -> str:
+    """`sqlite:///` + `default_database_path()`, its directory made on first use."""
+    path = default_database_path(env)
+    if create:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    return f"sqlite:///{path}"
+
 
 T = TypeVar("T")
 

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from cxbot.domain.errors import InvalidInput
+from cxbot.domain.identifiers import parse_id
 from cxbot.domain.model import VoteKind
 from cxbot.services import amend as amending
 from cxbot.services import conditions, requests, votes
@@ -20,19 +21,19 @@ from cxbot.slack.replies import AfterAck, answers_errors
 
 def request_id_of(value: str) -> int:
     """The request id a button or menu option carries (`12` or `retract:12`)."""
-    try:
-        return int(value.rsplit(":", 1)[-1])
-    except ValueError:
-        raise InvalidInput({"action": "That button does not belong to a request."}) from None
+    request_id = parse_id(value.rsplit(":", 1)[-1])
+    if request_id is None:
+        raise InvalidInput({"action": "That button does not belong to a request."})
+    return request_id
 
 
 def pair_of(value: str, what: str = "an objection") -> tuple[int, int]:
     """(request id, vote id) from a button value `12:34`."""
-    try:
-        request_id, vote_id = value.split(":", 1)
-        return int(request_id), int(vote_id)
-    except ValueError:
-        raise InvalidInput({"action": f"That button does not belong to {what}."}) from None
+    raw_request, _, raw_vote = value.partition(":")
+    request_id, vote_id = parse_id(raw_request), parse_id(raw_vote)
+    if request_id is None or vote_id is None:
+        raise InvalidInput({"action": f"That button does not belong to {what}."})
+    return request_id, vote_id
 
 
 def register(app: App, cx: Services, after: AfterAck) -> None:

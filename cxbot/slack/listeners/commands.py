@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App
 
+from cxbot.domain.identifiers import parse_id
 from cxbot.services import requests, substitutes
 from cxbot.services.context import Services
 from cxbot.slack.blocks.modals import away_modal, away_saved_text, new_filing_view
@@ -90,11 +91,9 @@ def open_away_modal(cx: Services, after: AfterAck, ack: Ack, command: dict[str, 
 
 
 def status_reply(cx: Services, user: str, words: list[str]) -> dict[str, Any]:
-    """`status <id>`: where a request stands, only for the person asking."""
-    try:
-        request_id = int(words[0].lstrip("#")) if len(words) == 1 else None
-    except ValueError:
-        request_id = None
+    """`status <id>`: where a request stands, only for the person asking. A number that cannot
+    be a request's is answered with the usage, before any query."""
+    request_id = parse_id(words[0].removeprefix("#")) if len(words) == 1 else None
     if request_id is None:
         return {"text": f"Usage: `{COMMAND} status 12` (the number in the request's title)."}
     view = requests.status(cx.reader(), actor=user, request_id=request_id, clock=cx.clock)

@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from cxbot.domain.errors import InvalidInput
+from cxbot.domain.identifiers import parse_id
 from cxbot.domain.model import Draft, Impact, Magnitude, VoteKind
 from cxbot.services import amend as amending
 from cxbot.services import requests, substitutes, votes
@@ -40,10 +41,14 @@ def _metadata(view: dict[str, Any]) -> dict[str, Any]:
     """The request (and other context) a form was opened for."""
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
-        meta["request_id"] = int(meta["request_id"])
-        return meta  # type: ignore[no-any-return]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, RecursionError):
         raise InvalidInput({"note": STALE}) from None
+    if not isinstance(meta, dict):
+        raise InvalidInput({"note": STALE})
+    meta["request_id"] = parse_id(meta.get("request_id"))
+    if meta["request_id"] is None or ("vote_id" in meta and parse_id(meta["vote_id"]) is None):
+        raise InvalidInput({"note": STALE})
+    return meta
 
 
 def parse_draft(view: dict[str, Any]) -> Draft:
@@ -119,7 +124,8 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
     def overrule(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         meta = _metadata(view)
         votes.overrule_objection(cx.uow(), actor=body["user"]["id"], request_id=meta["request_id"],
-                                 vote_id=int(meta.get("vote_id", 0)), rationale=_text(view, "note"), clock=cx.clock)
+                                 vote_id=parse_id(meta.get("vote_id")) or 0, rationale=_text(view, "note"),
+                                 clock=cx.clock)
         ack()
 
     @app.view(ids.DECIDE_VIEW)
