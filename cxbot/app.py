@@ -13,6 +13,7 @@ from cxbot.clock import Clock
 from cxbot.config import ConfigError, Settings
 from cxbot.jobs.outbox_worker import OutboxWorker
 from cxbot.jobs.press_worker import PressWorker
+from cxbot.jobs.retention import OutboxRetention
 from cxbot.jobs.scheduler import Scheduler
 from cxbot.jobs.wake import OUTBOX, PRESSES, WakePipe
 from cxbot.metrics import Metrics
@@ -52,7 +53,8 @@ class Runtime:
     `role` splits one process's work in two, for `cxbot serve`: `"web"` answers Slack and
     wakes the background workers of another process through `wake` instead of running them;
     `"jobs"` runs the background workers (scheduler included), woken through `wake`.
-    `"all"` (the default) does both in this process.
+    `"all"` (the default) does both in this process. The scheduler also prunes delivered
+    outbox items past the council's retention (`cxbot.jobs.retention`).
     """
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None,
@@ -91,7 +93,9 @@ class Runtime:
         self.timezones = SlackTimeZones(self.client, self.sessions, self.clock)
         # One-off commands (mode "jobs", role "all") run no schedule; a jobs worker does.
         timed = scheduled and role != "web" and (mode != "jobs" or role == "jobs")
-        self.scheduler = (Scheduler({"sweep": self.sweep, "digest": self.send_due_digest},
+        self.retention = OutboxRetention(self.sessions, self.clock, read_sessions=self.readers)
+        self.scheduler = (Scheduler({"sweep": self.sweep, "digest": self.send_due_digest,
+                                     "outbox retention": self.retention},
                                     every_seconds=settings.sweep_seconds) if timed else None)
         self.after = AfterAck(self.client)
         self.bolt: App | None = None
