@@ -98,3 +98,13 @@ def test_the_refresh_is_paced_to_slacks_tiers(stack: Stack) -> None:
     assert worker.drain() == LARGE and worker.idle()
     at = [c.at for c in stack.slack.calls("users.list")]
     assert len(at) == 3 and all(b - a >= 0.29 for a, b in zip(at, at[1:], strict=False))
+
+
+def test_a_rate_limited_page_is_asked_again_after_retry_after(stack: Stack) -> None:
+    large_council(stack)
+    stack.slack.fail("users.list", status=429, retry_after=1)
+    stack.sweep(local(0, 11))
+    lists = stack.slack.calls("users.list")
+    assert [c.status for c in lists] == [429, 200, 200, 200]
+    assert lists[1].at - lists[0].at >= 0.99
+    assert stack.count(Person) == LARGE

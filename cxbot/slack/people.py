@@ -66,21 +66,31 @@ class SlackDirectory:
             people.remember(self._sessions, looked_up)
             return len(found)
 
-    def _wait_turn(self, method: str) -> None:
-        gap = self.pace.get(method, 0.0)
-        last = self._last.get(method)
-        if gap and last is not None:
-            time.sleep(max(0.0, last + gap - time.monotonic()))
-        self._last[method] = time.monotonic()
+    def _call(self, method: str, **params: Any) -> Any:
+        """One call, in its turn; a 429 is waited out (Slack's Retry-After) and tried again, twice at most."""
+        for attempt in range(3):
+            gap = self.pace.get(method, 0.0)
+            last = self._last.get(method)
+            if gap and last is not None:
+                time.sleep(max(0.0, last + gap - time.monotonic()))
+            self._last[method] = time.monotonic()
+            try:
+                return self._client.api_call(method, http_verb="GET", params=params)
+            except SlackApiError as exc:
+                if exc.response.status_code != 429 or attempt == 2:
+                    raise
+                wait = min(60.0, float(exc.response.headers.get("Retry-After", 1) or 1))
+                log.warning("%s: Slack asks to wait %.0f s (rate limited)", method, wait)
+                time.sleep(wait)
+        raise AssertionError("unreachable")
 
     def _listed(self, wanted: list[str]) -> dict[str, tuple[str, str]]:
         """Page through `users.list` until everyone wanted was seen (or the list ends)."""
         missing, cursor = set(wanted), ""
         found: dict[str, tuple[str, str]] = {}
         while missing:
-            self._wait_turn("users.list")
             try:
-                answer = self._client.users_list(limit=self.page, **({"cursor": cursor} if cursor else {}))
+                answer = self._call("users.list", limit=self.page, **({"cursor": cursor} if cursor else {}))
             except (SlackApiError, OSError) as exc:
                 log.warning("users.list failed (%d people left to refresh): %s", len(missing), exc)
                 break
@@ -96,9 +106,8 @@ class SlackDirectory:
     def _each(self, wanted: list[str]) -> dict[str, tuple[str, str]]:
         found: dict[str, tuple[str, str]] = {}
         for user in wanted:
-            self._wait_turn("users.info")
             try:
-                found[user] = zone_and_name(self._client.users_info(user=user)["user"])
+                found[user] = zone_and_name(self._call("users.info", user=user)["user"])
             except (SlackApiError, OSError) as exc:
                 log.warning("users.info failed for %s: %s", user, exc)
         return found
