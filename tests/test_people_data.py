@@ -3,6 +3,7 @@ and needed, with `users.list` pages for a large council, and at once on `user_ch
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from datetime import timedelta
@@ -25,7 +26,7 @@ def large_council(stack: Stack, size: int = LARGE) -> list[str]:
     per = math.ceil(size / 15)
     departments = "".join(
         f'[[departments]]\nkey = "d{d}"\nname = "Department {d}"\nleads = []\n'
-        f"advocates = [{', '.join(repr(u).replace(chr(39), chr(34)) for u in advocates[d * per:(d + 1) * per])}]\n\n"
+        f"advocates = {json.dumps(advocates[d * per:(d + 1) * per])}\n\n"
         for d in range(15))
     stack.load_council(head + departments)
     return advocates
