@@ -12,7 +12,9 @@ from sqlalchemy import Engine
 from cxbot.clock import Clock
 from cxbot.config import ConfigError, Settings
 from cxbot.jobs.outbox_worker import OutboxWorker
+from cxbot.jobs.people_worker import PeopleWorker
 from cxbot.jobs.press_worker import PressWorker
+from cxbot.jobs.retention import OutboxRetention
 from cxbot.jobs.scheduler import Scheduler
 from cxbot.jobs.wake import OUTBOX, PRESSES, WakePipe
 from cxbot.metrics import Metrics
@@ -21,11 +23,12 @@ from cxbot.services.context import Services
 from cxbot.services.delivery import DeliveryRecords
 from cxbot.services.intake import PressIntake
 from cxbot.services.outbox import Item
+from cxbot.services.people import StoredTimeZones
 from cxbot.services.sweep import SweepReport, sweep
 from cxbot.slack.bolt import make_app, make_client
 from cxbot.slack.delivery import SlackDelivery
 from cxbot.slack.gateway import SlackGateway
-from cxbot.slack.people import SlackTimeZones
+from cxbot.slack.people import SlackDirectory
 from cxbot.slack.replies import AfterAck
 from cxbot.store.db import make_engine, make_quick_engine, make_session_factory, read_only_engine
 from cxbot.store.journal import close_journal, journal_of
@@ -52,7 +55,8 @@ class Runtime:
     `role` splits one process's work in two, for `cxbot serve`: `"web"` answers Slack and
     wakes the background workers of another process through `wake` instead of running them;
     `"jobs"` runs the background workers (scheduler included), woken through `wake`.
-    `"all"` (the default) does both in this process.
+    `"all"` (the default) does both in this process. The scheduler also prunes delivered
+    outbox items past the council's retention (`cxbot.jobs.retention`).
     """
 
     def __init__(self, settings: Settings, *, clock: Clock | None = None, engine: Engine | None = None,
@@ -88,10 +92,16 @@ class Runtime:
         self.services.presses = PressIntake(self.services.bare_uow, self.clock,
                                             on_stored=remote.presses if remote else self.presses.kick,
                                             autocommit=self.quick_engine, database=self.engine)
-        self.timezones = SlackTimeZones(self.client, self.sessions, self.clock)
+        # The sweep reads people's zones from the database; the people worker refreshes the
+        # stale ones from Slack in the background (cxbot.jobs.people_worker).
+        self.directory = SlackDirectory(self.client, self.sessions, self.clock)
+        self.people = PeopleWorker(self.directory.refresh)
+        self.timezones = StoredTimeZones(self.readers, self.clock, on_stale=self.people.want)
         # One-off commands (mode "jobs", role "all") run no schedule; a jobs worker does.
         timed = scheduled and role != "web" and (mode != "jobs" or role == "jobs")
-        self.scheduler = (Scheduler({"sweep": self.sweep, "digest": self.send_due_digest},
+        self.retention = OutboxRetention(self.sessions, self.clock, read_sessions=self.readers)
+        self.scheduler = (Scheduler({"sweep": self.sweep, "digest": self.send_due_digest,
+                                     "outbox retention": self.retention},
                                     every_seconds=settings.sweep_seconds) if timed else None)
         self.after = AfterAck(self.client)
         self.bolt: App | None = None
@@ -124,6 +134,7 @@ class Runtime:
         self.presses.kick()  # apply the presses a previous process acknowledged and did not apply
         self.worker.start()
         self.worker.kick()  # deliver whatever a previous process left pending
+        self.people.start()
         if self.scheduler is not None:
             self.scheduler.start()
 
@@ -132,6 +143,7 @@ class Runtime:
             self.scheduler.stop()
         self.presses.stop()
         self.worker.stop()
+        self.people.stop()
         self.after.shutdown()
         if self.quick_engine is not None:
             self.quick_engine.dispose()

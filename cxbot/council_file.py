@@ -34,12 +34,17 @@ STAGE_MAX = 75  # a Block Kit option's text
 
 COUNCIL_KEYS = {"channel", "chair", "admins", "timezone", "stages", "working_days", "working_hours", "max_hold_days"}
 DEPARTMENT_KEYS = {"key", "name", "leads", "advocates", "stages"}
-TOP_KEYS = {"council", "departments", "policies", "routing", "escalation", "reminders", "digest"}
+TOP_KEYS = {"council", "departments", "policies", "routing", "escalation", "reminders", "digest", "outbox"}
 DIGEST_KEYS = {"day", "time", "post_to_channel"}
 POLICY_KEYS = {"review_days", "approvals", "required", "abstain_counts"}
 ROUTING_KEYS = {"stages", "magnitude", "add", "remove", "only_stage_owners"}
 ESCALATION_KEYS = {"ladder", "step_days", "objection_days"}
 REMINDER_KEYS = {"first_after_days", "closing_soon_hours"}
+OUTBOX_KEYS = {"retention_days"}
+# Delivered Slack calls are kept this many days (default 14) and then pruned by the jobs
+# worker: in the council file, next to the other policies, as it is the council's record
+# to keep, and `cxbot council load` checks it with the rest.
+RETENTION_DAYS = (1, 3650)
 
 
 @dataclass(frozen=True)
@@ -194,6 +199,7 @@ class _Parser:
             reminders=self._reminders(data.get("reminders", {})),
             max_hold_days=self._int(council, "max_hold_days", "council.max_hold_days", default=3, low=1, high=30),
             digest=self._digest(data.get("digest", {})),
+            retention_days=self._retention(data.get("outbox", {})),
         )
         return CouncilSpec(channel, chair, admins, tz, stages, departments, policy, working_time)
 
@@ -298,6 +304,11 @@ class _Parser:
             closing_soon_hours=self._int(table, "closing_soon_hours", "reminders.closing_soon_hours", default=24,
                                          low=1, high=24 * 14),
         )
+
+    def _retention(self, raw: Any) -> int:
+        table = self._table(raw, "outbox", OUTBOX_KEYS)
+        low, high = RETENTION_DAYS
+        return self._int(table, "retention_days", "outbox.retention_days", default=14, low=low, high=high)
 
     def _stages(self, council: Mapping[str, Any]) -> tuple[str, ...]:
         if "stages" not in council:

@@ -166,9 +166,14 @@ class Stack:
             time.sleep(0.005)
 
     def settle(self, timeout: float = 10.0) -> None:
-        """Wait until the presses are applied, the outbox has nothing due, and the after-ack replies have run."""
+        """Wait until the presses are applied, the people asked for are refreshed, the outbox
+        has nothing due, and the after-ack replies have run."""
         self.applied(timeout)
         deadline = time.monotonic() + timeout
+        while not self.runtime.people.idle():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the people were not refreshed")
+            time.sleep(0.005)
         while time.monotonic() < deadline:
             with self.session() as s:
                 # A lane waiting on a retry holds back the items behind it: those are not due.
@@ -268,6 +273,7 @@ def running_stack(database_url: str, engine: Any = None, *, council: bool = True
         # the suite quick; test_resilience checks the production pace.
         runtime = Runtime(settings, clock=clock, engine=engine, scheduled=False, min_update_interval=0.1,
                           updates_per_minute=60_000)
+        runtime.directory.pace = {}  # people look-ups unpaced too; tests/test_people.py checks the pace
         if council:
             load_council(runtime.services.uow(), load_council_file(COUNCIL_FILE), clock=clock)
         runtime.start()

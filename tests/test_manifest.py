@@ -43,6 +43,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "files.getUploadURLExternal": ("files:write",),
     "reactions.add": ("reactions:write",),
     "users.info": ("users:read",),
+    "users.list": ("users:read",),
     "views.open": (),
     "views.publish": (),
     "views.push": (),
@@ -59,6 +60,7 @@ EVENT_SCOPES: dict[str, str | None] = {
     "message.im": "im:history",
     "message.mpim": "mpim:history",
     "app_home_opened": None,
+    "user_change": "users:read",
 }
 # What a private or public council channel needs to deliver its thread replies.
 CHANNEL_EVENTS = {"C": "message.channels", "G": "message.groups"}
@@ -165,7 +167,8 @@ def test_the_emulators_packaged_copy_equals_manifest_yml() -> None:
 
 def test_the_source_scan_finds_the_methods_cxbot_is_known_to_call() -> None:
     called = called_methods()
-    for method in ("chat.postMessage", "chat.update", "chat.postEphemeral", "users.info", "conversations.open",
+    for method in ("chat.postMessage", "chat.update", "chat.postEphemeral", "users.info", "users.list",
+                   "conversations.open",
                    "views.open", "files.getUploadURLExternal", "files.completeUploadExternal"):
         assert method in called, f"the scan missed {method}"
 

@@ -157,6 +157,9 @@ class CouncilPolicy:
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     max_hold_days: int = 3
     digest: DigestPolicy = field(default_factory=DigestPolicy)
+    # Days a delivered outbox item is kept (for tracing a message back to its cause) before
+    # the retention job deletes it; votes, comments and the audit trail are never deleted.
+    retention_days: int = 14
 
     def for_magnitude(self, magnitude: Magnitude) -> MagnitudePolicy:
         return self.minor if magnitude is Magnitude.MINOR else self.major
@@ -165,7 +168,7 @@ class CouncilPolicy:
         return {"minor": self.minor.to_json(), "major": self.major.to_json(),
                 "routing": [r.to_json() for r in self.routing], "escalation": self.escalation.to_json(),
                 "reminders": self.reminders.to_json(), "max_hold_days": self.max_hold_days,
-                "digest": self.digest.to_json()}
+                "digest": self.digest.to_json(), "outbox": {"retention_days": self.retention_days}}
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> CouncilPolicy:
@@ -180,4 +183,5 @@ class CouncilPolicy:
             ReminderPolicy.from_json(data.get("reminders", {})),
             int(data.get("max_hold_days", 3)),
             DigestPolicy.from_json(data.get("digest", {})),
+            int((data.get("outbox") or {}).get("retention_days", 14)),
         )

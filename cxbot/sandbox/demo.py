@@ -214,7 +214,7 @@ def play(story: Story) -> None:
     story.check(story.request(rid2).status is Status.APPROVED, "the revised request was not approved")
 
     story.say("The chair reads the week's digest.")
-    story.runtime.timezones(list(PEOPLE))  # names for the report, as the minute job caches them
+    story.runtime.directory.refresh(list(PEOPLE))  # names for the report, as the people worker caches them
     digest = digests.digest(story.runtime.services.uow(), week=None, clock=story.runtime.clock)
     story.check(digest.headline.filed == 2 and digest.headline.approved == 1 and digest.headline.withdrawn == 1,
                 f"the digest's numbers are off: {digest.headline}")
@@ -241,6 +241,7 @@ def run_demo(*, quiet: bool = False, out: TextIO | None = None) -> int:
             "CXBOT_DATABASE_URL": database_url, "CXBOT_SLACK_API_URL": slack.url,
         })
         runtime = Runtime(settings, engine=engine, scheduled=False)
+        runtime.directory.pace = {}  # a story of a few people, told at once: no rate tier is near
         load_council(runtime.services.uow(), load_council_file(COUNCIL), clock=runtime.clock)
         runtime.start()
         try:

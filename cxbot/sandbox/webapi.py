@@ -8,6 +8,8 @@ change the workspace in the same ways.
 
 from __future__ import annotations
 
+import base64
+import bisect
 import functools
 import json
 import time
@@ -182,26 +184,53 @@ class WebApi(Workspace):
             answer.update(no_op=True, already_open=True)
         return answer
 
+    def user_object(self, user_id: str) -> JsonDict:
+        """A person as Slack's user object shows them (users.info, users.list, user_change)."""
+        user = self._users[user_id]
+        offset = datetime.now(ZoneInfo(user.tz)).utcoffset()
+        return {
+            "id": user.id,
+            "team_id": self.team_id,
+            "name": user.name,
+            "real_name": user.real_name,
+            "deleted": False,
+            "tz": user.tz,
+            "tz_offset": int(offset.total_seconds()) if offset else 0,
+            "is_bot": user.is_bot,
+            "profile": {"real_name": user.real_name, "display_name": user.name},
+        }
+
     @_api("users.info", "users:read")
     def _users_info(self, params: JsonDict) -> JsonDict:
         user = self._users.get(str(params.get("user", "")))
         if user is None:
             raise ApiError("user_not_found")
-        offset = datetime.now(ZoneInfo(user.tz)).utcoffset()
-        return {
-            "ok": True,
-            "user": {
-                "id": user.id,
-                "team_id": self.team_id,
-                "name": user.name,
-                "real_name": user.real_name,
-                "deleted": False,
-                "tz": user.tz,
-                "tz_offset": int(offset.total_seconds()) if offset else 0,
-                "is_bot": user.is_bot,
-                "profile": {"real_name": user.real_name, "display_name": user.name},
-            },
-        }
+        return {"ok": True, "user": self.user_object(user.id)}
+
+    @_api("users.list", "users:read")
+    def _users_list(self, params: JsonDict) -> JsonDict:
+        """Everyone in the workspace, bots included, a page at a time: `limit` people (all
+        without one) after the opaque `cursor`; `response_metadata.next_cursor` leads to the
+        next page and is "" after the last (Slack's cursor-based pagination)."""
+        ids = sorted(self._users)
+        start = 0
+        if params.get("cursor"):
+            try:
+                after = base64.b64decode(str(params["cursor"]), validate=True).decode()
+            except (ValueError, UnicodeDecodeError):
+                raise ApiError("invalid_cursor") from None
+            if not after.startswith("user:"):
+                raise ApiError("invalid_cursor")
+            start = bisect.bisect_right(ids, after[len("user:"):])
+        try:
+            limit = int(params.get("limit") or 0)
+        except (TypeError, ValueError):
+            raise ApiError("invalid_arguments") from None
+        page = ids[start:start + limit] if limit > 0 else ids[start:]
+        more = start + len(page) < len(ids)
+        cursor = base64.b64encode(f"user:{page[-1]}".encode()).decode() if more and page else ""
+        return {"ok": True, "members": [self.user_object(u) for u in page], "cache_ts": int(time.time()),
+                "response_metadata": {"next_cursor": cursor}}
 
     @_api("views.open")
     def _views_open(self, params: JsonDict) -> JsonDict:

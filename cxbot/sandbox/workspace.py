@@ -86,6 +86,13 @@ class Workspace:
         with self._lock:
             self._users[user_id] = User(user_id, name, real_name or name, tz, is_bot)
 
+    def change_user(self, user_id: str, *, real_name: str | None = None, tz: str | None = None) -> None:
+        """A person edits their profile (name or time zone); `SlackPeople.change_profile` tells the app."""
+        with self._lock:
+            user = self._users[user_id]
+            self._users[user_id] = User(user.id, user.name, user.real_name if real_name is None else real_name,
+                                        user.tz if tz is None else tz, user.is_bot)
+
     def add_channel(
         self, channel_id: str, name: str, *, private: bool | None = None, members: Sequence[str] = ()
     ) -> None:

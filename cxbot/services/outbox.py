@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -232,3 +232,14 @@ def backoff(attempts: int, hint: float | None) -> timedelta:
 
 def depth(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(OutboxItem).where(OutboxItem.status == PENDING)) or 0
+
+
+def prune_delivered(session: Session, before: datetime, batch: int) -> int:
+    """Delete up to `batch` items delivered before `before` (oldest first), in one short
+    statement; returns how many went. Dead and pending items are kept: a dead item is the
+    record of a message that never went out (`parent_failed` reads it), a pending one is
+    still to be delivered."""
+    oldest = (select(OutboxItem.id).where(OutboxItem.status == DONE, OutboxItem.delivered_at < before)
+              .order_by(OutboxItem.delivered_at).limit(batch).scalar_subquery())
+    return session.execute(delete(OutboxItem).where(OutboxItem.id.in_(oldest))
+                           .execution_options(synchronize_session=False)).rowcount or 0

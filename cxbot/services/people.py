@@ -1,20 +1,29 @@
 """What Slack told us about people (time zone, name), cached in the database.
 
-The Slack side (`cxbot.slack.people`) looks people up with `users.info`; these functions
-read and store what it learnt, each in its own short transaction, never around a Slack call.
+The sweep reads only what is stored here (`StoredTimeZones`) and never waits on Slack:
+people it needs whose data is missing or older than `FRESH_FOR` are handed to a background
+refresh (`cxbot.jobs.people_worker`, which asks `cxbot.slack.people`), and a `user_change`
+event updates a person at once (`user_changed`). Each function runs its own short
+transaction, never around a Slack call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from cxbot.store.models import Person
+from cxbot.clock import Clock
+from cxbot.store.models import Membership, Person
+from cxbot.store.uow import UnitOfWork
+
+FRESH_FOR = timedelta(hours=24)
+# After a failed look-up, the person is asked about again this long after, not every minute.
+RETRY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -30,6 +39,36 @@ def known(sessions: sessionmaker[Session], users: Collection[str]) -> dict[str, 
                 for p in s.scalars(select(Person).where(Person.user_id.in_(list(users))))}
 
 
+def stale(cached: Mapping[str, Known], users: Collection[str], now: datetime) -> list[str]:
+    """Who of `users` is unknown, or known from longer ago than `FRESH_FOR`, in id order."""
+    return sorted(u for u in set(users) if u not in cached or now - cached[u].fetched_at > FRESH_FOR)
+
+
+def failed(cached: Mapping[str, Known], users: Collection[str], now: datetime) -> dict[str, Known]:
+    """What to store for people Slack could not tell us about now: what we had, to be asked
+    again after `RETRY`."""
+    retry_at = now - FRESH_FOR + RETRY
+    return {u: Known(cached[u].timezone if u in cached else "", cached[u].name if u in cached else "", retry_at)
+            for u in users}
+
+
+class StoredTimeZones:
+    """The sweep's time-zone lookup (`people -> {person: IANA zone}`): what is stored, at
+    once. People missing or stale are passed to `on_stale` (the background refresh), so
+    the next sweeps see them; until then the council's zone applies to the unknown."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock,
+                 on_stale: Callable[[Collection[str]], None]) -> None:
+        self._sessions, self._clock, self._on_stale = sessions, clock, on_stale
+
+    def __call__(self, users: Collection[str]) -> dict[str, str]:
+        cached = known(self._sessions, users)
+        wanted = stale(cached, users, self._clock.now())
+        if wanted:
+            self._on_stale(wanted)
+        return {user: info.timezone for user, info in cached.items() if info.timezone}
+
+
 def remember(sessions: sessionmaker[Session], looked_up: Mapping[str, Known]) -> None:
     """Store what was looked up (or when to look again), in one transaction."""
     if not looked_up:
@@ -38,6 +77,20 @@ def remember(sessions: sessionmaker[Session], looked_up: Mapping[str, Known]) ->
         for user, info in looked_up.items():
             _remember(s, user, info)
         s.commit()
+
+
+def user_changed(uow: UnitOfWork, user: str, *, timezone: str, name: str, clock: Clock) -> bool:
+    """Slack says a person's profile changed (`user_change`): store their zone and name now,
+    as fresh. Only for people the council knows (stored already, or members): the event
+    comes for everyone in the workspace. True when stored."""
+    with uow:
+        s = uow.session
+        if s.get(Person, user) is None and s.scalar(
+                select(Membership.user_id).where(Membership.user_id == user).limit(1)) is None:
+            return False
+        _remember(s, user, Known(timezone, name, clock.now()))
+        uow.commit()
+        return True
 
 
 def _remember(s: Session, user: str, info: Known) -> None:

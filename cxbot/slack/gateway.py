@@ -25,7 +25,7 @@ from slack_bolt import App, BoltRequest
 log = logging.getLogger(__name__)
 
 MAX_AGE = 300  # seconds: Slack's own limit for a request's timestamp
-HANDLED_EVENTS = {"message"}
+HANDLED_EVENTS = {"message", "user_change"}
 MESSAGE_FIELDS = ("user", "channel", "text", "ts", "thread_ts", "subtype", "bot_id", "channel_type")
 
 
@@ -169,6 +169,14 @@ class SlackGateway:
             _str(data.get("event_id"), "event_id", optional=True)
             if event["type"] not in HANDLED_EVENTS:
                 return "event", None, "not handled"
+            if event["type"] == "user_change":   # carries the whole user object, not an id
+                user = event.get("user")
+                if not isinstance(user, dict):
+                    raise Malformed("event.user must be an object")
+                _str(user.get("id"), "event.user.id")
+                _str(user.get("tz"), "event.user.tz", optional=True)
+                _str(user.get("real_name"), "event.user.real_name", optional=True)
+                return "event", user["id"], None
             for field in MESSAGE_FIELDS:
                 _str(event.get(field), f"event.{field}", optional=True)
             return "event", event.get("user"), None

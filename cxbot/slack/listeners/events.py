@@ -1,5 +1,5 @@
 """Events API: replies in a request's thread become comments; their edits and deletions
-follow them."""
+follow them. A person's new name or time zone (`user_change`) is stored at once."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from cxbot.services.comments import (
     record_reply,
 )
 from cxbot.services.context import Services
+from cxbot.services.people import user_changed
+from cxbot.slack.people import zone_and_name
 from cxbot.slack.replies import AfterAck, answers_errors
 from cxbot.slack.text import unescape
 
@@ -72,4 +74,14 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
                 thread_ts=event["thread_ts"], ts=event.get("ts", ""), text=unescape(event.get("text") or ""),
                 files=shared_files(event),
             ), clock=cx.clock)
+        ack()
+
+    @app.event("user_change")
+    def on_user_change(ack: Ack, event: dict[str, Any]) -> None:
+        """Stored before the acknowledgement, so a failure leaves it unacknowledged and Slack
+        retries it; the event carries the whole user object, so nobody is looked up for it."""
+        user = event.get("user")
+        if isinstance(user, dict) and user.get("id"):
+            timezone, name = zone_and_name(user)
+            user_changed(cx.uow(), str(user["id"]), timezone=timezone, name=name, clock=cx.clock)
         ack()
