@@ -5,7 +5,7 @@ the retention job finds delivered rows by delivery time, so neither slows down a
 delivered rows pile up between prunings.
 
 Revision ID: 67ae2e831420
-Revises: 89f2ebb6b810
+Revises: c58ed974e9d0
 Create Date: 2026-12-06 04:15:03.269905
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = '67ae2e831420'
-down_revision = '89f2ebb6b810'
+down_revision = 'c58ed974e9d0'
 branch_labels = None
 depends_on = None
 
