@@ -12,8 +12,8 @@ Safe with several replicas on one database: each request is handled in its own
 transaction under a row lock taken with SKIP LOCKED (a request another sweep is working on
 is left to it, and one it has just finished is no longer due), and every reminder and
 escalation step is *claimed* by inserting a row with a unique key, so two sweeps started
-together send each reminder once. The claims already made are read first, so the steady
-state inserts only what is missing and never fails on the unique key.
+together send each reminder once. A request's reminder claims are read under its lock and
+only the missing ones inserted, so the steady state never fails on the unique key.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -285,6 +285,7 @@ def _remind(s: Session, request: ReviewRequest, result: Tally, holds: Iterable[H
         .order_by(Membership.id)).all()
     recused = filing_side(s, request)
     owed: list[str] = []
+    claims: list[dict[str, object]] = []
     for advocate in advocates:
         if advocate in voted:
             continue
@@ -304,13 +305,18 @@ def _remind(s: Session, request: ReviewRequest, result: Tally, holds: Iterable[H
             continue
         if (recipient, kind, today) in earlier:
             continue
-        claimed = _claim(s, Reminder(request_id=request.id, user_id=recipient, kind=kind, day=today, at=now))
-        earlier.add((recipient, kind, today))  # sent now, or by the sweep that holds the claim
+        # Every sweep claims a request's reminders under its row lock, after reading the claims
+        # made (above): what is missing is this sweep's to claim, in one statement with the
+        # others. The unique key stays the last word: a claim it refused rolls the request's
+        # transaction back, DMs and all, for the next sweep.
+        claims.append({"request_id": request.id, "user_id": recipient, "kind": kind, "day": today, "at": now})
+        earlier.add((recipient, kind, today))
         if kind == "closing":
             closed.add(recipient)
-        if claimed:
-            notices.reminder(s, request.id, recipient, kind, advocate if recipient != advocate else None, now)
-            sent += 1
+        notices.reminder(s, request.id, recipient, kind, advocate if recipient != advocate else None, now)
+        sent += 1
+    if claims:
+        s.execute(insert(Reminder), claims)
     moments = [_next_reminder(_their_working_time(working_time, zones.get(recipient)), recipient, earlier,
                               recipient in closed, daily_from, closing_from, request.due_at, now)
                for recipient in owed]
