@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import Engine, event, func, select
 
 from cxbot.clock import FixedClock
-from cxbot.council_file import load_council_file
-from cxbot.domain.model import Draft, Impact, Magnitude
-from cxbot.services import requests
+from cxbot.council_file import load_council_file, parse_council
+from cxbot.domain.model import Draft, Impact, Magnitude, VoteKind
+from cxbot.services import requests, votes
 from cxbot.services.context import Services
 from cxbot.services.council import load_council
 from cxbot.services.sweep import SweepReport, sweep
@@ -160,3 +160,23 @@ def test_deadline_escalation_steps_and_a_lapsing_hold_are_picked_up_when_they_co
     assert (step.requests, step.escalations) == (1, 1)
     with council.cx.sessions() as s:
         assert s.get(ReviewRequest, rid).escalation_step == 2
+
+
+def test_a_change_makes_its_request_due_and_a_new_advocate_wakes_every_open_one(council: Council) -> None:
+    voted, untouched = council.file(local(0, 10), 2)
+    council.sweep(local(0, 10, 1))
+    council.clock.set(local(0, 12))
+    votes.cast_vote(council.cx.uow(), actor="U0LEGAL1", request_id=voted, kind=VoteKind.APPROVE, clock=council.clock)
+    after_vote, _ = council.sweep(local(0, 12, 1))
+    assert after_vote.requests == 1  # the one voted on is looked at again; the other is not
+    assert council.sweep(local(0, 12, 2))[0] == SweepReport()
+
+    council.clock.set(local(0, 13))
+    text = COUNCIL_FILE.read_text().replace('advocates = ["U0SUP1"]', 'advocates = ["U0SUP1", "U0SUP2"]')
+    load_council(council.cx.uow(), parse_council(text), clock=council.clock)
+    after_load, _ = council.sweep(local(0, 13, 1))
+    assert after_load.requests == 2
+    morning, _ = council.sweep(local(1, 9))
+    with council.cx.sessions() as s:
+        reminded = sorted(s.scalars(select(Reminder.request_id).where(Reminder.user_id == "U0SUP2")))
+    assert reminded == sorted([voted, untouched]) and morning.reminders >= 2
