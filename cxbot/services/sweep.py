@@ -6,7 +6,7 @@ the next escalation step, the next moment one of those who owe an answer can be 
 their own working hours). Any change of a request, its votes, holds or the council's people
 makes it due at once (cxbot.store.models), and looking at it works out the next moment. A
 sweep reads the due requests with one indexed query and touches only those; with nothing
-due it runs a single statement.
+due it runs a single query.
 
 Safe with several replicas on one database: each request is handled in its own
 transaction under a row lock taken with SKIP LOCKED (a request another sweep is working on
