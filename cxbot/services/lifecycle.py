@@ -150,13 +150,21 @@ def status_for(request: ReviewRequest, result: Tally, holds: Sequence[Hold]) -> 
 
 def settle(session: Session, request: ReviewRequest, now: datetime) -> Status:
     """Apply the policy; record, announce and DM the filer about a change of status."""
+    settle_tally(session, request, now)
+    return request.status
+
+
+def settle_tally(session: Session, request: ReviewRequest, now: datetime,
+                 holds: Sequence[Hold] | None = None) -> Tally:
+    """`settle`, handing back the tally it counted (the sweep needs it next, and counting
+    twice is most of what looking at a request costs). `holds`: its active holds, when the
+    caller has them."""
     session.flush()
     result = current_tally(session, request)
-    new = status_for(request, result, active_holds(session, request.id))
-    if new is request.status:
-        return new
-    set_status(session, request, new, now, outstanding=list(result.outstanding))
-    return new
+    new = status_for(request, result, active_holds(session, request.id) if holds is None else holds)
+    if new is not request.status:
+        set_status(session, request, new, now, outstanding=list(result.outstanding))
+    return result
 
 
 def end_holds(session: Session, request: ReviewRequest, now: datetime, reason: str) -> None:

@@ -1,38 +1,59 @@
 """The sweep: deadlines, escalation, holds that lapse, and reminders to those who owe an answer.
 
+Its cost follows what is due, not how many requests are open: every open request carries
+when it next needs attention (`review_requests.next_due_at`: the deadline, a hold's lapse,
+the next escalation step, the next moment one of those who owe an answer can be reminded in
+their own working hours). Any change of a request, its votes, holds or the council's people
+makes it due at once (cxbot.store.models), and looking at it works out the next moment. A
+sweep reads the due requests with one indexed query and touches only those; with nothing
+due it runs a single query.
+
 Safe with several replicas on one database: each request is handled in its own
 transaction under a row lock taken with SKIP LOCKED (a request another sweep is working on
-is left to it), and every reminder and escalation step is *claimed* by inserting a row
-with a unique key, so two sweeps started together send each reminder once.
+is left to it, and one it has just finished is no longer due), and every reminder and
+escalation step is *claimed* by inserting a row with a unique key, so two sweeps started
+together send each reminder once. A request's reminder claims are read under its lock and
+only the missing ones inserted, so the steady state never fails on the unique key.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
 from cxbot.domain.calendar import WorkingTime
-from cxbot.domain.model import UNDER_REVIEW, Role, Status, Tally, VoteKind
+from cxbot.domain.model import Role, Status, Tally, VoteKind
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.services import audit, notices
 from cxbot.services.council import get_council
 from cxbot.services.lifecycle import (
     active_holds,
-    current_tally,
     filing_side,
     rules,
     set_status,
     settle,
+    settle_tally,
     substitutes_on,
 )
-from cxbot.store.models import Department, Escalation, Membership, Reminder, ReviewRequest, Vote
+from cxbot.store.models import (
+    Department,
+    Escalation,
+    Hold,
+    Membership,
+    Reminder,
+    ReviewRequest,
+    Substitute,
+    Vote,
+    schedule,
+)
 from cxbot.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -60,25 +81,37 @@ def people_to_remind(uow: UnitOfWork, clock: Clock) -> set[str]:
         return advocates | set(substitutes_on(s, working_time.local_date(clock.now())).values())
 
 
+# Built once: run every sweep. The index on next_due_at makes it a range scan of what is due.
+_DUE = (select(ReviewRequest.id).where(ReviewRequest.next_due_at <= bindparam("now"))
+        .order_by(ReviewRequest.next_due_at, ReviewRequest.id))
+_LOCK_DUE = (select(ReviewRequest).where(ReviewRequest.id == bindparam("id"),
+                                         ReviewRequest.next_due_at <= bindparam("now"))
+             .with_for_update(skip_locked=True, key_share=True))
+
+
 def sweep(new_uow: Callable[[], UnitOfWork], *, clock: Clock, timezones: TimeZones) -> SweepReport:
-    """One pass over every request under review. `timezones` maps people to their IANA zone
-    (looked up before any transaction opens, so no Slack call runs inside one)."""
+    """One pass over the requests due now. `timezones` maps people to their IANA zone
+    (looked up before any transaction opens, so no Slack call runs inside one, and only when
+    something is due)."""
     report = SweepReport()
-    zones = timezones(people_to_remind(new_uow(), clock))
     now = clock.now()
     with new_uow() as uow:
-        ids = list(uow.session.scalars(select(ReviewRequest.id).where(ReviewRequest.status.in_(UNDER_REVIEW))
-                                       .order_by(ReviewRequest.id)))
+        ids = list(uow.session.scalars(_DUE, {"now": now}))
+    if not ids:
+        return report
+    zones = timezones(people_to_remind(new_uow(), clock))
     for request_id in ids:
         try:
             with new_uow() as uow:
                 s = uow.session
-                request = s.scalars(select(ReviewRequest).where(ReviewRequest.id == request_id)
-                                    .with_for_update(skip_locked=True, key_share=True)).first()
-                if request is None or request.status.is_final:
-                    continue
-                report.requests += 1
-                _sweep_request(s, request, now, zones, report)
+                request = s.scalars(_LOCK_DUE, {"id": request_id, "now": now}).first()
+                if request is None:
+                    continue  # another sweep has it, or has just looked at it
+                if request.status.is_final:
+                    schedule(request, None)
+                else:
+                    report.requests += 1
+                    schedule(request, _sweep_request(s, request, now, zones, report))
                 uow.commit()
         except Exception:
             # One request's problem must not stop the others' reminders; the next sweep retries it.
@@ -88,8 +121,10 @@ def sweep(new_uow: Callable[[], UnitOfWork], *, clock: Clock, timezones: TimeZon
 
 
 def _sweep_request(s: Session, request: ReviewRequest, now: datetime, zones: Mapping[str, str],
-                   report: SweepReport) -> None:
+                   report: SweepReport) -> datetime | None:
+    """Act on what is due; return when the request next needs looking at (None: only a change will)."""
     policy, working_time = rules(s)
+    holds = []
     for hold in active_holds(s, request.id):
         if hold.until <= now:
             hold.ended_at, hold.end_reason = now, "lapsed"
@@ -98,33 +133,65 @@ def _sweep_request(s: Session, request: ReviewRequest, now: datetime, zones: Map
                                  hold_id=hold.id, department=department.key if department else "")
             notices.thread_note(s, request.id, event, now)
             report.holds_lapsed += 1
-    settle(s, request, now)
+        else:
+            holds.append(hold)
+    result = settle_tally(s, request, now, holds)
     if request.status.is_final:
-        return
-    result = current_tally(s, request)
+        return None
     names = {r.department.key: r.department.name for r in request.routings}
     ladder = policy.escalation.ladder
     if now >= request.due_at and result.outstanding:
         if not ladder:
             set_status(s, request, Status.EXPIRED, now, outstanding=list(result.outstanding))
             report.expired += 1
-            return
+            return None
         if request.escalation_step == 0:
             waiting = ", ".join(names[k] for k in result.outstanding)
             report.escalations += _escalate(s, request, 1, f"the deadline passed with {waiting} still outstanding",
-                                            policy, now)
-    objection_since = _oldest_standing_objection(s, request)
-    if (ladder and request.escalation_step == 0 and objection_since is not None
+                                            policy, now, result)
+    objection_since = _oldest_standing_objection(s, request) if ladder and request.escalation_step == 0 else None
+    if (objection_since is not None
             and working_time.working_days_between(objection_since, now) >= policy.escalation.objection_days):
         report.escalations += _escalate(
             s, request, 1, f"a blocking objection has stood for {policy.escalation.objection_days} working days",
-            policy, now)
+            policy, now, result)
     if (0 < request.escalation_step < len(ladder) and request.escalated_at is not None
             and working_time.working_days_between(request.escalated_at, now) >= policy.escalation.step_days):
         report.escalations += _escalate(
             s, request, request.escalation_step + 1,
-            f"still undecided {policy.escalation.step_days} working days after the last escalation", policy, now)
-    report.reminders += _remind(s, request, result, policy, working_time, zones, now)
+            f"still undecided {policy.escalation.step_days} working days after the last escalation", policy, now,
+            result)
+    sent, next_reminder = _remind(s, request, result, holds, policy, working_time, zones, now)
+    report.reminders += sent
+
+    moments = [next_reminder, *(h.until for h in holds)]
+    if result.outstanding and now < request.due_at:
+        moments.append(request.due_at)
+    if ladder and request.escalation_step == 0 and objection_since is not None:
+        moments.append(_working_days_reached(working_time, objection_since, policy.escalation.objection_days))
+    if 0 < request.escalation_step < len(ladder) and request.escalated_at is not None:
+        moments.append(_working_days_reached(working_time, request.escalated_at, policy.escalation.step_days))
+    return min((m for m in moments if m is not None), default=None)
+
+
+def _working_days_reached(working_time: WorkingTime, since: datetime, days: int) -> datetime:
+    """The first instant at which `working_time.working_days_between(since, instant) >= days`:
+    the start of the `days`-th working date after `since`'s, in the council's zone."""
+    if days <= 0:
+        return since
+    d = working_time.local_date(since)
+    for _ in range(days):
+        d += timedelta(days=1)
+        while d.weekday() not in working_time.days:
+            d += timedelta(days=1)
+    return _start_of(working_time, d)
+
+
+def _start_of(working_time: WorkingTime, d: date) -> datetime:
+    """Midnight starting local date `d` in `working_time`'s zone, as aware UTC (an hour later
+    should a daylight-saving jump skip midnight, so the instant always falls on `d`)."""
+    at = datetime.combine(d, time.min, tzinfo=ZoneInfo(working_time.timezone)).astimezone(UTC)
+    return at if working_time.local_date(at) >= d else at + timedelta(hours=1)
 
 
 def _oldest_standing_objection(s: Session, request: ReviewRequest) -> datetime | None:
@@ -144,7 +211,7 @@ def _claim(s: Session, row: Reminder | Escalation) -> bool:
 
 
 def _escalate(s: Session, request: ReviewRequest, step: int, reason: str, policy: CouncilPolicy,
-              now: datetime) -> int:
+              now: datetime, result: Tally) -> int:
     """Take a step of the ladder. The "leads" step reaches the leads of the departments that
     still owe an answer (outstanding, or holding a blocking objection), and sends the filing
     department's leads a copy; the "chair" step reaches the chair. A step with nobody to
@@ -157,7 +224,7 @@ def _escalate(s: Session, request: ReviewRequest, step: int, reason: str, policy
         if target == "chair":
             recipients = [get_council(s).chair]
         else:
-            owing, recipients = _owing_leads(s, request)
+            owing, recipients = _owing_leads(s, request, result)
             copies = [u for u in _leads(s, [request.department_id]) if u not in recipients]
         if recipients:
             break
@@ -186,10 +253,10 @@ def _leads(s: Session, department_ids: Collection[int]) -> list[str]:
         Membership.active.is_(True)).order_by(Membership.id))))
 
 
-def _owing_leads(s: Session, request: ReviewRequest) -> tuple[list[str], list[str]]:
-    """(keys of the departments that still owe an answer, those departments' leads): the
-    departments outstanding, and those whose blocking objection stands (it is theirs to resolve)."""
-    result = current_tally(s, request)
+def _owing_leads(s: Session, request: ReviewRequest, result: Tally) -> tuple[list[str], list[str]]:
+    """(keys of the departments that still owe an answer, those departments' leads): by the
+    request's tally, the departments outstanding, and those whose blocking objection stands
+    (it is theirs to resolve)."""
     blocking = {b.department for b in result.standing_objections}
     keys = [r.department.key for r in request.routings
             if r.department.key in result.outstanding or r.department.key in blocking]
@@ -205,50 +272,105 @@ def _their_working_time(working_time: WorkingTime, timezone: str | None) -> Work
         return working_time
 
 
-def _remind(s: Session, request: ReviewRequest, result: Tally, policy: CouncilPolicy, working_time: WorkingTime,
-            zones: Mapping[str, str], now: datetime) -> int:
+def _remind(s: Session, request: ReviewRequest, result: Tally, holds: Iterable[Hold], policy: CouncilPolicy,
+            working_time: WorkingTime, zones: Mapping[str, str], now: datetime) -> tuple[int, datetime | None]:
     """DM everyone answering for an outstanding department who has not voted, in their own
     working hours, at most once a day per request; and once, in the hours before the
     deadline, a "closing soon" reminder (which replaces that day's daily one). Only those who
     may answer now are reminded (cxbot.domain.permissions): substitutes whose stand-in holds,
-    and nobody with a role in the filing department."""
-    held = {h.department_id for h in active_holds(s, request.id)}
+    and nobody with a role in the filing department.
+
+    Returns how many were sent, and the next moment one of them is owed a reminder."""
+    held = {h.department_id for h in holds}
     owing = [r.department_id for r in request.routings
              if r.department.key in result.outstanding and r.department_id not in held]
     if not owing:
-        return 0
+        return 0, None
     reminders = policy.reminders
-    closing_window = request.due_at - timedelta(hours=reminders.closing_soon_hours) <= now < request.due_at
+    closing_from = request.due_at - timedelta(hours=reminders.closing_soon_hours)
+    daily_from = _working_days_reached(working_time, request.created_at, reminders.first_after_days)
+    closing_window = closing_from <= now < request.due_at
     daily_due = working_time.working_days_between(request.created_at, now) >= reminders.first_after_days
-    if not (closing_window or daily_due):
-        return 0
-    away = substitutes_on(s, working_time.local_date(now))
+    council_today = working_time.local_date(now)
+    away = substitutes_on(s, council_today)
     voted = {on_behalf_of or user for user, on_behalf_of in s.execute(
         select(Vote.user_id, Vote.on_behalf_of).where(Vote.request_id == request.id, Vote.retracted.is_(False)))}
+    # The claims that can still matter: every "closing" one, and the daily ones of the days
+    # that are today somewhere (a recipient's date is at most a day off the council's).
     earlier = {(user, kind, day) for user, kind, day in s.execute(
-        select(Reminder.user_id, Reminder.kind, Reminder.day).where(Reminder.request_id == request.id))}
+        select(Reminder.user_id, Reminder.kind, Reminder.day).where(
+            Reminder.request_id == request.id,
+            or_(Reminder.kind == "closing", Reminder.day >= council_today - timedelta(days=1))))}
+    closed = {user for user, kind, _ in earlier if kind == "closing"}
     sent = 0
     advocates = s.scalars(select(Membership.user_id).where(
         Membership.department_id.in_(owing), Membership.role == Role.ADVOCATE, Membership.active.is_(True))
         .order_by(Membership.id)).all()
     recused = filing_side(s, request)
+    owed: list[str] = []
+    claims: list[dict[str, object]] = []
     for advocate in advocates:
         if advocate in voted:
             continue
         recipient = away.get(advocate, advocate)
         if advocate in recused or recipient in recused:
             continue
+        owed.append(recipient)
         local = _their_working_time(working_time, zones.get(recipient))
         if not local.is_working(now):
             continue
         today = local.local_date(now)
-        if closing_window and not any(u == recipient and k == "closing" for u, k, _ in earlier):
+        if closing_window and recipient not in closed:
             kind = "closing"
         elif daily_due and (recipient, "closing", today) not in earlier:
             kind = "daily"
         else:
             continue
-        if _claim(s, Reminder(request_id=request.id, user_id=recipient, kind=kind, day=today, at=now)):
-            notices.reminder(s, request.id, recipient, kind, advocate if recipient != advocate else None, now)
-            sent += 1
-    return sent
+        if (recipient, kind, today) in earlier:
+            continue
+        # Every sweep claims a request's reminders under its row lock, after reading the claims
+        # made (above): what is missing is this sweep's to claim, in one statement with the
+        # others. The unique key stays the last word: a claim it refused rolls the request's
+        # transaction back, DMs and all, for the next sweep.
+        claims.append({"request_id": request.id, "user_id": recipient, "kind": kind, "day": today, "at": now})
+        earlier.add((recipient, kind, today))
+        if kind == "closing":
+            closed.add(recipient)
+        notices.reminder(s, request.id, recipient, kind, advocate if recipient != advocate else None, now)
+        sent += 1
+    if claims:
+        s.execute(insert(Reminder), claims)
+    moments = [_next_reminder(_their_working_time(working_time, zones.get(recipient)), recipient, earlier,
+                              recipient in closed, daily_from, closing_from, request.due_at, now)
+               for recipient in owed]
+    moments.append(_next_stand_in_change(s, working_time, advocates, council_today))
+    return sent, min((m for m in moments if m is not None), default=None)
+
+
+def _next_reminder(local: WorkingTime, recipient: str, earlier: Collection[tuple[str, str, date]], closed: bool,
+                   daily_from: datetime, closing_from: datetime, due_at: datetime, now: datetime) -> datetime:
+    """The next moment `recipient` (working `local`) is owed a reminder: the first of their
+    working moments from when daily reminders start (tomorrow's, if they had today's), or
+    the first in the closing window before the deadline, if they have not had that one."""
+    today = local.local_date(now)
+    daily = max(now, daily_from)
+    if (recipient, "daily", today) in earlier or (recipient, "closing", today) in earlier:
+        daily = max(daily, _start_of(local, today + timedelta(days=1)))
+    moment = local.next_working_moment(daily)
+    if not closed and now < due_at:
+        closing = local.next_working_moment(max(now, closing_from))
+        if closing < due_at:
+            moment = min(moment, closing)
+    return moment
+
+
+def _next_stand_in_change(s: Session, working_time: WorkingTime, advocates: Collection[str],
+                          today: date) -> datetime | None:
+    """The start of the next day on which a stand-in for one of `advocates` begins or ends
+    (who is reminded changes then)."""
+    if not advocates:
+        return None
+    days = [day for starts_on, until in s.execute(select(Substitute.starts_on, Substitute.until).where(
+        Substitute.advocate.in_(list(advocates)), Substitute.cancelled_at.is_(None), Substitute.until >= today))
+        for day in (starts_on, until + timedelta(days=1)) if day > today]
+    return _start_of(working_time, min(days)) if days else None
