@@ -36,13 +36,15 @@ def request_filed(session: Session, request_id: int, event: AuditEvent, filer: s
 
 def asked_by_dm(session: Session, request_id: int, now: datetime) -> None:
     """Ask by DM everyone the vote prompt cannot mention (a council too large for one
-    message), one item a person, queued behind the prompt in the request's lane so the DM
-    can link to its thread; the outbox paces them as it paces every call."""
+    message), one item a person. Each goes in the person's own lane: a rate-limited DM
+    (429, retried after Slack's Retry-After) then holds back only that person's messages,
+    not the request's thread and updates; it waits for the request's parent message, which
+    it links to."""
     # Imported here: the read model reads the council, whose loading queues notices.
     from cxbot.services.readmodel import asking, request_view
 
     for user in asking(request_view(session, request_id, now=now)).by_dm:
-        enqueue(session, lane=request_lane(request_id), kind=ASKED,
+        enqueue(session, lane=f"person:{user}", kind=ASKED,
                 payload={"request_id": request_id, "user": user}, now=now)
 
 
