@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from cxbot.services.outbox import DEAD
 from cxbot.store.models import Department, OutboxItem
-from tests.harness import CHANNEL, Stack
+from tests.harness import CHANNEL, Stack, day
 from tests.test_council_file import GOOD, cli, snapshot
 
 FILER = "U0FILER"
@@ -116,3 +116,16 @@ def test_cli_refuses_a_usergroup_that_is_not_a_user_group_id(database_url: str, 
     assert result.stderr.strip() == (
         f"cxbot: {bad}:19: departments[1].usergroup: '@legal-team' is not a Slack user group id (like S012AB3CD)")
     assert snapshot(engine) == before
+
+
+def test_a_substitute_is_mentioned_beside_the_group_they_are_not_in(stack: Stack) -> None:
+    """An away advocate's substitute answers for the department without being in its user
+    group: the prompt mentions them by name, next to the group."""
+    stack.load_council(GOOD.replace('advocates = ["U0LEGAL1", "U0LEGAL2"]',
+                                    'advocates = ["U0LEGAL1", "U0LEGAL2"]\nusergroup = "S0LEGAL"'))
+    result = stack.people.slash_command("U0LEGAL1", "/cx-review",
+                                        f"away {stack.people.at('U0LEGALLEAD')} until {day(14).isoformat()}")
+    assert result.status == 200 and result.json()["text"].startswith("Until "), result.body
+    rid = stack.file()
+    assert set(stack.prompt(rid).mentions) == {"<!subteam^S0LEGAL>", "<@U0LEGALLEAD>", "<@U0SUP1>"}
+    assert not stack.slack.dms("U0LEGAL2") and not stack.slack.dms("U0SUP1")
