@@ -29,11 +29,12 @@ from cxbot.domain.policy import (
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,31}$")
+USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,31}$")
 DEPARTMENT_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 STAGE_MAX = 75  # a Block Kit option's text
 
 COUNCIL_KEYS = {"channel", "chair", "admins", "timezone", "stages", "working_days", "working_hours", "max_hold_days"}
-DEPARTMENT_KEYS = {"key", "name", "leads", "advocates", "stages"}
+DEPARTMENT_KEYS = {"key", "name", "leads", "advocates", "stages", "usergroup"}
 TOP_KEYS = {"council", "departments", "policies", "routing", "escalation", "reminders", "digest", "outbox"}
 DIGEST_KEYS = {"day", "time", "post_to_channel"}
 POLICY_KEYS = {"review_days", "approvals", "required", "abstain_counts"}
@@ -54,6 +55,7 @@ class DepartmentSpec:
     leads: tuple[str, ...]
     advocates: tuple[str, ...]
     stages: tuple[str, ...] = ()
+    usergroup: str = ""   # the department's Slack user group, mentioned instead of its advocates
 
 
 @dataclass(frozen=True)
@@ -351,5 +353,7 @@ class _Parser:
                         f"{user} is already an advocate of {advocate_of[user]!r}: one department per advocate")
                 advocate_of[user] = key
             owned = self._names(dept, "stages", f"{path}.stages", stages, "stages")
-            specs.append(DepartmentSpec(key, name, leads, advocates, owned))
+            usergroup = self._str(dept, "usergroup", f"{path}.usergroup", pattern=USERGROUP_ID, default="",
+                                  what="a Slack user group id (like S012AB3CD)")
+            specs.append(DepartmentSpec(key, name, leads, advocates, owned, usergroup))
         return tuple(specs)

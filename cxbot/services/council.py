@@ -66,14 +66,15 @@ def load_council(uow: UnitOfWork, spec: CouncilSpec, *, clock: Clock, actor: str
             dept = depts.get(dspec.key)
             if dept is None:
                 dept = Department(key=dspec.key, name=dspec.name, position=position, active=True,
-                                  stages=list(dspec.stages))
+                                  stages=list(dspec.stages), usergroup=dspec.usergroup)
                 s.add(dept)
                 s.flush()
                 depts[dspec.key] = dept
                 report.changes.append(f"department {dspec.key} added")
-            elif (dept.name, dept.position, dept.active, dept.stages) != (dspec.name, position, True,
-                                                                          list(dspec.stages)):
+            elif (dept.name, dept.position, dept.active, dept.stages, dept.usergroup) != (
+                    dspec.name, position, True, list(dspec.stages), dspec.usergroup):
                 dept.name, dept.position, dept.active, dept.stages = dspec.name, position, True, list(dspec.stages)
+                dept.usergroup = dspec.usergroup
                 report.changes.append(f"department {dspec.key} updated")
         wanted_keys = {d.key for d in spec.departments}
         for key, dept in depts.items():

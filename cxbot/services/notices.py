@@ -23,6 +23,7 @@ DIRECT = "direct_message"       # a DM to one person about an audit event
 REMINDER = "reminder"           # a DM to someone whose department still owes an answer
 EPHEMERAL = "ephemeral"         # an answer only the person who pressed a button sees (a refusal)
 SUBSTITUTE_ENDED = "substitute_ended"   # a DM to an away advocate: a council load ended their substitution
+ASKED = "asked_by_dm"           # a DM to someone asked whom the vote prompt had no room to mention
 
 
 def request_filed(session: Session, request_id: int, event: AuditEvent, filer: str, now: datetime) -> None:
@@ -30,6 +31,21 @@ def request_filed(session: Session, request_id: int, event: AuditEvent, filer: s
     enqueue(session, lane=lane, kind=POST_REQUEST, payload={"request_id": request_id}, now=now)
     enqueue(session, lane=lane, kind=POST_PROMPT, payload={"request_id": request_id}, now=now)
     direct(session, request_id, event, filer, now)
+    asked_by_dm(session, request_id, now)
+
+
+def asked_by_dm(session: Session, request_id: int, now: datetime) -> None:
+    """Ask by DM everyone the vote prompt cannot mention (a council too large for one
+    message), one item a person. Each goes in the person's own lane: a rate-limited DM
+    (429, retried after Slack's Retry-After) then holds back only that person's messages,
+    not the request's thread and updates; it waits for the request's parent message, which
+    it links to."""
+    # Imported here: the read model reads the council, whose loading queues notices.
+    from cxbot.services.readmodel import asking, request_view
+
+    for user in asking(request_view(session, request_id, now=now)).by_dm:
+        enqueue(session, lane=f"person:{user}", kind=ASKED,
+                payload={"request_id": request_id, "user": user}, now=now)
 
 
 def refresh(session: Session, request_id: int, now: datetime) -> None:

@@ -29,6 +29,7 @@ class RoutedDepartment:
     reason: str
     advocates: tuple[str, ...]
     substitutes: tuple[tuple[str, str], ...] = ()  # (away advocate, substitute) today
+    usergroup: str = ""   # the department's Slack user group: mentioned instead of its advocates
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,8 @@ def request_view(session: Session, request_id: int, *, now: datetime | None = No
     last = session.scalars(_LAST_ESCALATION, {"id": request_id}).first() if request.escalation_step else None
     routed = tuple(
         RoutedDepartment(r.department.key, r.department.name, r.reason, tuple(advocates[r.department_id]),
-                         tuple((a, away[a]) for a in advocates[r.department_id] if a in away))
+                         tuple((a, away[a]) for a in advocates[r.department_id] if a in away),
+                         r.department.usergroup)
         for r in request.routings
     )
     names = {r.department_id: r.department.key for r in request.routings}
@@ -258,3 +260,80 @@ def _revision_links(session: Session, request: ReviewRequest) -> tuple[RevisionL
         if row.revises_id == request.id:
             revised_by = link
     return revises, revised_by
+
+
+# Slack's limits on a message (Block Kit reference): 50 blocks, 3,000 characters of section
+# text. The vote prompt spends four blocks on its request, reasons, "asked by DM" note and
+# buttons; the rest may carry mentions.
+SECTION_CHARS = 3000
+MENTION_SECTIONS = 46
+
+
+@dataclass(frozen=True)
+class MentionLine:
+    """One department's mentions within one section of the prompt."""
+
+    department: str   # its name, as the council file gives it
+    mentions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Asking:
+    """How everyone asked about a request hears of it: mentioned in the vote prompt (a section
+    of lines each), through their department's user group, or, beyond what one message can
+    carry, by a direct message each. One value decides both the prompt and the DMs, so nobody
+    is mentioned and DMed, and nobody neither."""
+
+    sections: tuple[tuple[MentionLine, ...], ...]
+    by_dm: tuple[str, ...]
+
+
+def _escaped_length(text: str) -> int:
+    """The length of `text` once `&`, `<` and `>` are escaped for mrkdwn."""
+    return len(text) + 4 * text.count("&") + 3 * (text.count("<") + text.count(">"))
+
+
+def asking(view: RequestView) -> Asking:
+    """Who the prompt mentions, section by section (a line `*Department*: <@U…> …` for each
+    department, split where a section is full), and who is left for a DM.
+
+    A department with a user group is mentioned as `<!subteam^S…>`, with whoever answers for
+    it without being its advocate (a substitute), who is not in the group."""
+    sections: list[tuple[MentionLine, ...]] = []
+    lines: list[MentionLine] = []
+    used = 0
+    by_dm: list[str] = []
+    mentioned: set[str] = set()
+    for dept in view.routed:
+        people = view.answering(dept.key)
+        if dept.usergroup and people:
+            substitutes = [u for u in people if u not in dept.advocates]
+            wanted = [(f"<!subteam^{dept.usergroup}>", [u for u in people if u in dept.advocates])]
+            wanted += [(f"<@{u}>", [u]) for u in substitutes]
+        else:
+            wanted = [(f"<@{u}>", [u]) for u in people]
+        label = _escaped_length(dept.name) + 4          # "*Name*: "
+        line: list[str] = []
+        for mention, reached in wanted:
+            if len(sections) >= MENTION_SECTIONS:
+                by_dm += reached
+                continue
+            cost = 1 + len(mention) if line else (1 if lines else 0) + label + len(mention)
+            if used + cost > SECTION_CHARS:
+                if line:
+                    lines.append(MentionLine(dept.name, tuple(line)))
+                    line = []
+                sections.append(tuple(lines))
+                lines, used = [], 0
+                if len(sections) >= MENTION_SECTIONS:
+                    by_dm += reached
+                    continue
+                cost = label + len(mention)
+            line.append(mention)
+            mentioned.update(reached)
+            used += cost
+        if line:
+            lines.append(MentionLine(dept.name, tuple(line)))
+    if lines and len(sections) < MENTION_SECTIONS:
+        sections.append(tuple(lines))
+    return Asking(tuple(sections), tuple(u for u in dict.fromkeys(by_dm) if u not in mentioned))

@@ -88,6 +88,7 @@ class SlackDelivery:
             notices.ADMIN_ALERT: self._admin_alert,
             notices.EPHEMERAL: self._ephemeral,
             notices.SUBSTITUTE_ENDED: self._substitute_ended,
+            notices.ASKED: self._asked,
             digests.DIGEST_DM: self._digest_dm,
             digests.DIGEST_REPORT: self._digest_report,
             digests.DIGEST_CHANNEL: self._digest_channel,
@@ -265,6 +266,16 @@ class SlackDelivery:
         if view.status.is_final:
             return  # decided between the sweep and now: nothing to remind of
         text, blocks = direct.reminder(view, item.payload.get("kind", "daily"), item.payload.get("on_behalf_of"))
+        self._call("chat.postMessage", channel=self._dm_channel(user), text=text, blocks=self._blocks(blocks))
+
+    def _asked(self, item: Item) -> None:
+        """Someone asked to review whom the vote prompt had no room to mention."""
+        request_id, user = item.payload["request_id"], item.payload["user"]
+        self._permalink(request_id)
+        view = self._records.view(request_id)
+        if view.status.is_final:
+            return  # decided before the DM went out: nothing to ask any more
+        text, blocks = direct.asked(view)
         self._call("chat.postMessage", channel=self._dm_channel(user), text=text, blocks=self._blocks(blocks))
 
     def _substitute_ended(self, item: Item) -> None:

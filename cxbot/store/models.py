@@ -69,6 +69,9 @@ class Department(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The lifecycle stages this department owns, for routing rules.
     stages: Mapped[list[str]] = mapped_column(default=list)
+    # The department's Slack user group (`S…`), or "": the vote prompt mentions the group
+    # instead of each advocate, so a large department takes one mention.
+    usergroup: Mapped[str] = mapped_column(String(32), default="", server_default="")
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="department")
 

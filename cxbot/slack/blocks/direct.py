@@ -135,6 +135,16 @@ def reminder(view: RequestView, kind: str, on_behalf_of: str | None) -> DM:
              vote_buttons(view.id), ContextBlock(elements=[MarkdownTextObject(text=f"Discuss in {_where(view)}.")])])
 
 
+def asked(view: RequestView) -> DM:
+    """To someone asked to review whom the vote prompt had no room to mention: the request,
+    its deadline, the buttons to answer, and the thread."""
+    text = (f"🗳️ You are asked to review {_title(view)} for your department and its customers, by "
+            f"{slack_time(view.due_at, view.timezone)}.\n{escape(clip_plain(view.summary, 600))}")
+    return (f"You are asked to review CX review #{view.id}",
+            [_section(text), vote_buttons(view.id),
+             ContextBlock(elements=[MarkdownTextObject(text=f"Discuss in {_where(view)}.")])])
+
+
 def escalation(view: RequestView, data: dict[str, Any], *, for_chair: bool, user: str | None = None) -> DM:
     """To the leads of the departments that still owe an answer (to chase), a copy to the
     filing department's leads (for their information), or to the chair (to decide)."""

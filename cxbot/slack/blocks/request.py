@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import (
 )
 
 from cxbot.domain.model import Answer, Ballot, Status, VoteKind
-from cxbot.services.readmodel import ConditionView, RequestView
+from cxbot.services.readmodel import ConditionView, RequestView, asking
 from cxbot.slack.blocks import ids
 from cxbot.slack.text import clip, clip_plain, day, escape, mention, slack_time
 
@@ -254,18 +254,29 @@ def vote_buttons(request_id: int) -> ActionsBlock:
 
 
 def vote_prompt(view: RequestView) -> tuple[str, list[Block]]:
-    """The thread reply that asks the routed advocates, with the vote buttons while it is open."""
-    asked = " ".join(mention(u) for d in view.routed for u in view.answering(d.key))
+    """The thread reply that asks the routed advocates, with the vote buttons while it is open.
+
+    Everyone asked is mentioned, department by department (a department's user group stands
+    for its advocates), over as many sections as Slack's limits allow; anyone beyond them is
+    asked by DM, and the prompt says how many."""
+    plan = asking(view)
     reasons: dict[str, list[str]] = {}
     for d in view.routed:
         reasons.setdefault(d.reason, []).append(f"*{escape(d.name)}*")
     why = "; ".join(f"{_and(names)} ({escape(reason)})" for reason, names in reasons.items())
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=clip(
-            f"{asked} — please review this change for your department and its customers by "
-            f"{slack_time(view.due_at, view.timezone)}. Vote below; reply in this thread to discuss.", 3000))),
+        SectionBlock(text=MarkdownTextObject(text=(
+            f"Please review this change for your department and its customers by "
+            f"{slack_time(view.due_at, view.timezone)}. Vote below; reply in this thread to discuss."))),
+        *(SectionBlock(text=MarkdownTextObject(text="\n".join(
+            f"*{escape(line.department)}*: " + " ".join(line.mentions) for line in section)))
+          for section in plan.sections),
         ContextBlock(elements=[MarkdownTextObject(text=clip("Why these departments: " + why, 3000))]),
     ]
+    if plan.by_dm:
+        people = "person" if len(plan.by_dm) == 1 else "people"
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(
+            text=f"{len(plan.by_dm)} more {people} asked did not fit in this message: each was asked by DM.")]))
     if view.status.is_final:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(
             text=f"Voting is closed: {view.status.label.lower()}.")]))
