@@ -1,7 +1,7 @@
 """departments.usergroup: the Slack user group the vote prompt mentions
 
 Revision ID: 5e1a2b3c4d5f
-Revises: 67ae2e831420
+Revises: 74cb949a4dcb
 Create Date: 2026-12-06 04:50:00.000000
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = '5e1a2b3c4d5f'
-down_revision = '67ae2e831420'
+down_revision = '74cb949a4dcb'
 branch_labels = None
 depends_on = None
 
