@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -34,7 +35,6 @@ from cxbot.reports.model import (
     Waiting,
     WeekDecisions,
 )
-from cxbot.services.council import get_council
 from cxbot.store.models import (
     CONDITIONS,
     AuditEvent,
@@ -125,9 +125,10 @@ def headline(s: Session, start: datetime, end: datetime, cut: datetime) -> Headl
     )
 
 
-def compute_digest(s: Session, week: str, *, now: datetime) -> Digest:
-    council = get_council(s)
-    tz = council.timezone
+def compute_digest(s: Session, week: str, *, now: datetime, timezone: str, stages: Sequence[str]) -> Digest:
+    """The digest of `week` as at `now`, in the council's `timezone`, with its lifecycle `stages`
+    in the council's order; the use case reads both from the council and hands them in."""
+    tz = timezone
     monday, start, end = week_bounds(week, tz)
     cut = min(end, now)
     _, prev_start, prev_end = week_bounds(previous_week(week), tz)
@@ -140,9 +141,9 @@ def compute_digest(s: Session, week: str, *, now: datetime) -> Digest:
         previous=headline(s, prev_start, prev_end, min(prev_end, now)),
         decided=_decided(s, start, end, names),
         waiting=_waiting(s, cut, names),
-        objections_by_stage=_by_stage(objections, council.stages),
+        objections_by_stage=_by_stage(objections, list(stages)),
         departments=_departments(s, start, end, names, keys, objections),
-        stages=_stages(s, start, end, cut, council.stages),
+        stages=_stages(s, start, end, cut, list(stages)),
         history=_history(s, monday, tz),
         unmet_conditions=_unmet_conditions(s, cut, names),
     )
