@@ -274,10 +274,11 @@ def render_csv(digest: Digest) -> dict[str, bytes]:
 # --- Slack ---------------------------------------------------------------------------------
 
 
-def _pack(title: str, items: Sequence[str], cap: int, budget: int, more: Callable[[int], str]) -> list[str]:
-    """Whole items into at most `budget` section texts of at most SECTION_LIMIT characters each.
+def _pack(title: str, items: Sequence[str], total: int, budget: int, more: Callable[[int], str]) -> list[str]:
+    """Whole items (the first of `total`) into at most `budget` section texts of at most
+    SECTION_LIMIT characters each.
 
-    Items beyond `cap` or beyond the budget are counted in a closing "… and N more" line,
+    Items beyond those given or beyond the budget are counted in a closing "… and N more" line,
     for which room is made by dropping the last items shown if need be.
     """
     texts: list[list[str]] = [[title]]
@@ -286,7 +287,7 @@ def _pack(title: str, items: Sequence[str], cap: int, budget: int, more: Callabl
         return sum(map(len, parts)) + len(parts) - 1
 
     shown = 0
-    for item in items[:cap]:
+    for item in items:
         item = clip(item, SECTION_LIMIT - len(title) - 1)
         if size(texts[-1] + [item]) <= SECTION_LIMIT:
             texts[-1].append(item)
@@ -295,7 +296,7 @@ def _pack(title: str, items: Sequence[str], cap: int, budget: int, more: Callabl
         else:
             break
         shown += 1
-    hidden = len(items) - shown
+    hidden = total - shown
     if hidden:
         while size(texts[-1] + [more(hidden)]) > SECTION_LIMIT and len(texts[-1]) > 1:
             texts[-1].pop()
@@ -347,8 +348,9 @@ def render_slack(digest: Digest, *, report_note: str | None = None) -> tuple[str
         items = _items(kind, digest)
         if not items:
             continue
-        lines = [str(slack.item(kind, x, digest)).strip() for x in items]
-        texts = _pack(str(slack.title(kind, digest)).strip(), lines, cap, budget,
+        # Only the items that can be shown are rendered: a company's week has thousands waiting.
+        lines = [str(slack.item(kind, x, digest)).strip() for x in items[:cap]]
+        texts = _pack(str(slack.title(kind, digest)).strip(), lines, len(items), budget,
                       lambda n: str(slack.more(n, note)).strip())
         blocks.append({"type": "divider"})
         blocks.extend(_section(text) for text in texts)
