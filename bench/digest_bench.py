@@ -172,9 +172,10 @@ def measure(name: str, url: str, requests_n: int, votes_n: int, years: float) ->
     child = subprocess.run([sys.executable, "-m", "bench.digest_bench", "--digest-of", url],
                            capture_output=True, text=True, check=True)
     r = json.loads(child.stdout)
+    csvs = ", ".join(f"{k} {v / 1024:.0f} KiB" for k, v in r["csv_bytes"].items())
     print(f"{name}: generated {requests_n:,} requests and {votes_n:,} votes over {years:g} years in "
           f"{generated:.0f} s; {WEEK}: {r['filed']} filed, {r['decided']} decided, {r['waiting']} waiting; "
-          f"HTML {r['html_bytes'] / 1024:.0f} KiB, CSV {', '.join(f'{k} {v / 1024:.0f} KiB' for k, v in r['csv_bytes'].items()) or 'none'}; "
+          f"HTML {r['html_bytes'] / 1024:.0f} KiB, CSV {csvs or 'none'}; "
           f"{r['blocks']} Slack blocks, longest section {r['longest_section']} chars; peak RSS {r['rss_mb']:.0f} MB")
     return [(name, "compute (SQL)", r["compute"]), (name, "render text", r["text"]),
             (name, "render HTML", r["html"]), (name, "render Slack", r["slack"]), (name, "render CSV", r["csv"])]
