@@ -1,18 +1,25 @@
-"""How long the weekly digest takes at scale: 10,000 requests and 200,000 votes.
+"""How long the weekly digest takes at scale, how large it is and how much memory it needs.
 
-    python -m bench.digest_bench                       # SQLite (a temporary file)
+    python -m bench.digest_bench                       # 10,000 requests, 200,000 votes, half a year; SQLite
+    python -m bench.digest_bench --requests 100000 --votes 2000000 --years 5   # a company's five years
     python -m bench.digest_bench --postgres URL        # and PostgreSQL (a database it creates and drops)
 
-Generates a council of 12 departments with 6 advocates each and half a year of requests
-(every request routed to every other department), bulk-inserted; then times computing the
-digest of the busiest week and each rendering, best of several runs. Target: under one
-second for each rendering at this size.
+Generates a council of 12 departments with 6 advocates each and the requested history
+(every request routed to every other department), bulk-inserted in batches; then, in a fresh
+process (so its peak resident memory is the digest's own), times computing the digest of the
+last full week and each rendering, best of several runs, and reports the HTML's size, the
+Slack message's blocks and the peak RSS. Targets: compute under 1 s, HTML under 1 MB, the
+Slack message within Block Kit's limits, peak RSS under 150 MB.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -27,7 +34,7 @@ from sqlalchemy.engine import make_url
 from cxbot.clock import FixedClock
 from cxbot.council_file import parse_council
 from cxbot.domain.model import Impact, Magnitude, Resolution, Status, VoteKind
-from cxbot.reports.render import render_html, render_slack, render_text
+from cxbot.reports.render import render_csv, render_html, render_slack, render_text
 from cxbot.services import digests
 from cxbot.services.context import Services
 from cxbot.services.council import load_council
@@ -37,8 +44,8 @@ from cxbot.store.models import ReviewRequest, Routing, Vote
 
 REQUESTS, VOTES, DEPARTMENTS, ADVOCATES = 10_000, 200_000, 12, 6
 STAGES = ["Discover", "Buy", "Onboard", "Use", "Get help", "Pay", "Renew", "Leave"]
-START = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+BATCH = 5000
 WEEK = "2026-W48"
 
 
@@ -51,9 +58,11 @@ def council_toml() -> str:
     return "\n".join(lines)
 
 
-def generate(engine: Engine) -> None:
+def generate(engine: Engine, requests_n: int, votes_n: int, years: float) -> None:
+    """The history, inserted a batch at a time so that millions of votes never sit in memory at once."""
     rnd = random.Random(48)
-    clock = FixedClock(START)
+    start = NOW - timedelta(days=365.25 * years)
+    clock = FixedClock(start)
     services = Services(make_session_factory(engine), clock)
     load_council(services.uow(), parse_council(council_toml()), clock=clock)
     with engine.connect() as conn:
@@ -62,11 +71,22 @@ def generate(engine: Engine) -> None:
     advocates: dict[int, list[str]] = {}
     for dept, user in members:
         advocates.setdefault(dept, []).append(user)
-    span = (NOW - START).total_seconds()
-    requests, routings, votes = [], [], []
-    votes_per_request = VOTES // REQUESTS
-    for rid in range(1, REQUESTS + 1):
-        created = START + timedelta(seconds=span * rid / (REQUESTS + 1))
+    span = (NOW - start).total_seconds()
+    requests: list[dict[str, Any]] = []
+    routings: list[dict[str, Any]] = []
+    votes: list[dict[str, Any]] = []
+    votes_per_request = votes_n // requests_n
+
+    def flush(conn: Any) -> None:
+        for table, rows in ((ReviewRequest, requests), (Routing, routings), (Vote, votes)):
+            for i in range(0, len(rows), BATCH):
+                conn.execute(insert(table), rows[i:i + BATCH])
+            rows.clear()
+
+    conn = engine.connect()
+    trans = conn.begin()
+    for rid in range(1, requests_n + 1):
+        created = start + timedelta(seconds=span * rid / (requests_n + 1))
         filing = rnd.choice(depts)
         routed = [d for d in depts if d != filing]
         outcome = rnd.random()
@@ -100,13 +120,15 @@ def generate(engine: Engine) -> None:
         for position, dept in enumerate(routed):
             routings.append(dict(request_id=rid, department_id=dept, position=position, reason="everyone",
                                  answered_at=answered.get(dept)))
-    with engine.begin() as conn:
-        for table, rows in ((ReviewRequest, requests), (Routing, routings), (Vote, votes)):
-            for i in range(0, len(rows), 5000):
-                conn.execute(insert(table), rows[i:i + 5000])
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("SELECT setval('review_requests_id_seq', (SELECT max(id) FROM review_requests))"))
-            conn.execute(text("ANALYZE"))
+        if len(votes) >= 10 * BATCH:
+            flush(conn)
+    flush(conn)
+    if engine.dialect.name == "postgresql":
+        conn.execute(text("SELECT setval('review_requests_id_seq', (SELECT max(id) FROM review_requests))"))
+    trans.commit()
+    conn.execute(text("ANALYZE"))
+    conn.commit()
+    conn.close()
 
 
 def best(fn: Callable[[], Any], runs: int = 5) -> tuple[float, Any]:
@@ -118,32 +140,62 @@ def best(fn: Callable[[], Any], runs: int = 5) -> tuple[float, Any]:
     return min(times), result
 
 
-def measure(name: str, url: str) -> list[tuple[str, str, float]]:
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def run_digest(url: str) -> dict[str, Any]:
+    """Compute and render the digest of WEEK, in this process; what `measure` asks a child for."""
     engine = make_engine(url)
-    upgrade(engine)
-    t0 = time.perf_counter()
-    generate(engine)
-    generated = time.perf_counter() - t0
     services = Services(make_session_factory(engine), FixedClock(NOW))
     compute, digest = best(lambda: digests.digest(services.uow(), week=WEEK, clock=services.clock))
     text_s, _ = best(lambda: render_text(digest))
     html_s, html = best(lambda: render_html(digest))
     slack_s, (_, blocks) = best(lambda: render_slack(digest))
+    csv_s, csvs = best(lambda: render_csv(digest))
     engine.dispose()
-    print(f"{name}: generated {REQUESTS:,} requests and {VOTES:,} votes in {generated:.1f} s; "
-          f"{WEEK}: {digest.headline.filed} filed, {digest.headline.decided} decided, {len(digest.waiting)} waiting; "
-          f"HTML {len(html) // 1024} KiB, {len(blocks)} Slack blocks")
-    return [(name, "compute (SQL)", compute), (name, "compute + text", compute + text_s),
-            (name, "compute + HTML", compute + html_s), (name, "compute + Slack", compute + slack_s)]
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section" and "text" in b]
+    return {"compute": compute, "text": text_s, "html": html_s, "slack": slack_s, "csv": csv_s,
+            "html_bytes": len(html.encode()), "blocks": len(blocks), "longest_section": max(map(len, sections)),
+            "csv_bytes": {name: len(content) for name, content in csvs.items()},
+            "filed": digest.headline.filed, "decided": digest.headline.decided, "waiting": len(digest.waiting),
+            "rss_mb": peak_rss_mb()}
+
+
+def measure(name: str, url: str, requests_n: int, votes_n: int, years: float) -> list[tuple[str, str, float]]:
+    engine = make_engine(url)
+    upgrade(engine)
+    t0 = time.perf_counter()
+    generate(engine, requests_n, votes_n, years)
+    generated = time.perf_counter() - t0
+    engine.dispose()
+    child = subprocess.run([sys.executable, "-m", "bench.digest_bench", "--digest-of", url],
+                           capture_output=True, text=True, check=True)
+    r = json.loads(child.stdout)
+    csvs = ", ".join(f"{k} {v / 1024:.0f} KiB" for k, v in r["csv_bytes"].items())
+    print(f"{name}: generated {requests_n:,} requests and {votes_n:,} votes over {years:g} years in "
+          f"{generated:.0f} s; {WEEK}: {r['filed']} filed, {r['decided']} decided, {r['waiting']} waiting; "
+          f"HTML {r['html_bytes'] / 1024:.0f} KiB, CSV {csvs or 'none'}; "
+          f"{r['blocks']} Slack blocks, longest section {r['longest_section']} chars; peak RSS {r['rss_mb']:.0f} MB")
+    return [(name, "compute (SQL)", r["compute"]), (name, "render text", r["text"]),
+            (name, "render HTML", r["html"]), (name, "render Slack", r["slack"]), (name, "render CSV", r["csv"])]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--postgres", help="a PostgreSQL URL whose user may create databases")
+    parser.add_argument("--requests", type=int, default=REQUESTS, help=f"requests to generate ({REQUESTS:,})")
+    parser.add_argument("--votes", type=int, default=VOTES, help=f"votes to generate ({VOTES:,})")
+    parser.add_argument("--years", type=float, default=0.5, help="years of history (0.5)")
+    parser.add_argument("--digest-of", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.digest_of:
+        print(json.dumps(run_digest(args.digest_of)))
+        return
+    size = (args.requests, args.votes, args.years)
     rows: list[tuple[str, str, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        rows += measure("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}")
+        rows += measure("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", *size)
     if args.postgres:
         admin_url = make_url(normalise_url(args.postgres))
         name = f"cxbot_bench_{uuid.uuid4().hex[:8]}"
@@ -151,7 +203,7 @@ def main() -> None:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         try:
-            rows += measure("PostgreSQL", admin_url.set(database=name).render_as_string(hide_password=False))
+            rows += measure("PostgreSQL", admin_url.set(database=name).render_as_string(hide_password=False), *size)
         finally:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -159,8 +211,8 @@ def main() -> None:
     print(f"\n{'database':<12}{'step':<18}{'best of 5':>10}")
     for db, step, seconds in rows:
         print(f"{db:<12}{step:<18}{seconds * 1000:>8.0f} ms")
-    worst = max(s for _, step, s in rows if step != "compute (SQL)")
-    print(f"\nslowest rendering including its computation: {worst * 1000:.0f} ms (target: under 1000 ms)")
+    worst = max(s for _, step, s in rows if step == "compute (SQL)")
+    print(f"\nslowest computation: {worst * 1000:.0f} ms (target: under 1000 ms)")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ medium would show or act on.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import re
@@ -35,7 +37,17 @@ from cxbot.reports.model import (
     Waiting,
     WeekDecisions,
 )
-from cxbot.reports.render import FORMATS, clip, mrkdwn, render, render_html, render_slack, render_text
+from cxbot.reports.render import (
+    FORMATS,
+    LIST_CAP,
+    clip,
+    mrkdwn,
+    render,
+    render_csv,
+    render_html,
+    render_slack,
+    render_text,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 DEPARTMENTS = ["Legal", "Billing", "Support", "Sales", "Marketing", "Product", "Engineering", "Finance",
@@ -451,3 +463,56 @@ def test_html_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     assert len(colours) > 20, "the page looks blank"
     r, g, b = rows[10][:3]
     assert r + g + b < 250, "the masthead should be dark: was the CSS applied?"
+
+
+# --- long lists: the top in text and HTML, everything in CSV -----------------------------------
+
+
+def csv_rows(content: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(content.decode("utf-8-sig"))))
+
+
+def test_text_and_html_show_the_top_of_each_long_list_and_point_to_its_csv() -> None:
+    d = busy_digest()                               # 80 decided, 60 waiting: both over the cap
+    assert LIST_CAP == 50
+    text = render_text(d)
+    waiting = text.split("Waiting for a decision (60, 14 overdue)")[1].split("Approved with conditions")[0]
+    assert [int(n) for n in re.findall(r"^  #(\d+)", waiting, re.M)] == [w.request_id for w in d.waiting[:50]]
+    assert "… and 10 more: all 60 are in cx-council-2026-W48-waiting.csv" in waiting
+    decided = text.split("Decided this week (80)")[1].split("Waiting for a decision")[0]
+    assert len(re.findall(r"^  #\d+", decided, re.M)) == 50
+    assert "… and 30 more: all 80 are in cx-council-2026-W48-decided.csv" in decided
+    html = render_html(d)
+    section = html.split('id="waiting"')[1].split('id="conditions"')[0]
+    assert [int(n) for n in re.findall(r'<span class="rid">#(\d+)</span>', section)] == [
+        w.request_id for w in d.waiting[:50]]
+    assert "Waiting for a decision <span class=\"count\">(60, 14 overdue)" in html   # counts stay exact
+    assert "… and 10 more: all 60 are in <code>cx-council-2026-W48-waiting.csv</code>" in section
+    assert html.count('<span class="rid">#') == 50 + 50 + sum(len(s.objections) for s in d.objections_by_stage)
+
+
+def test_csv_holds_every_item_of_each_cut_list_in_the_digest_order() -> None:
+    d = busy_digest()
+    files = render_csv(d)
+    assert sorted(files) == ["cx-council-2026-W48-decided.csv", "cx-council-2026-W48-waiting.csv"]
+    waiting = csv_rows(files["cx-council-2026-W48-waiting.csv"])
+    assert [int(r["request"]) for r in waiting] == [w.request_id for w in d.waiting]
+    assert [r["overdue"] for r in waiting[:15]] == ["yes"] * 14 + ["no"]
+    assert waiting[1]["waiting for"] == "; ".join(d.waiting[1].outstanding)
+    assert waiting[0]["due"] == "2026-11-26T20:00+01:00"                 # in the council's zone
+    decided = csv_rows(files["cx-council-2026-W48-decided.csv"])
+    assert [int(r["request"]) for r in decided] == list(range(1, 81))
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_stay_text() -> None:
+    w = busy_digest().waiting
+    d = busy_digest(waiting=(Waiting(1, '=HYPERLINK("http://evil","x")', "Legal", "open", NOW, False, ()),)
+                    + w)
+    row = csv_rows(render_csv(d)["cx-council-2026-W48-waiting.csv"])[0]
+    assert row["title"] == '\'=HYPERLINK("http://evil","x")'
+
+
+def test_a_week_within_the_caps_lists_everything_and_needs_no_csv() -> None:
+    d = busy_digest(decided=busy_digest().decided[:LIST_CAP], waiting=busy_digest().waiting[:LIST_CAP])
+    assert render_csv(d) == {}
+    assert "more: all" not in render_text(d) and "more: all" not in render_html(d)

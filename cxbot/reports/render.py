@@ -6,10 +6,17 @@ module holds what templates do badly: escaping right for each medium (HTML autoe
 mrkdwn's own three escapes; no terminal control characters in text), and fitting the Slack
 message inside Slack's limits — 50 blocks, 3000 characters a section, 150 a header —
 by cutting long lists at whole items and saying how many were left out.
+
+A company's week can hold hundreds of decisions and thousands of waiting requests, so the
+text and HTML show the top LIST_CAP of each list (in the list's own order: overdue first,
+oldest first, standing objections first) with "and N more", and `render_csv` writes each
+list that was cut in full, for the chair to sort and filter; headline counts stay exact.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -29,6 +36,9 @@ from cxbot.slack.text import clip, escape
 
 TEMPLATES = "cxbot.templates"  # the top-level templates/, as pyproject.toml installs it
 FORMATS = ("text", "html", "slack")
+
+LIST_CAP = 50            # items of each list the text and HTML show; the rest are in that list's CSV
+CSV_LISTS = ("decided", "waiting", "conditions", "objections")
 
 MAX_BLOCKS = 50          # per message (Slack rejects more; slack_sdk does not check it)
 SECTION_LIMIT = 3000     # characters of a section block's text
@@ -160,8 +170,31 @@ def _environment() -> Environment:
 _ENV = _environment()
 
 
+def csv_name(week: str, kind: str) -> str:
+    """The file a list's full CSV is attached as: `cx-council-2026-W48-waiting.csv`."""
+    return f"cx-council-{week}-{kind}.csv"
+
+
+def _list(digest: Digest, kind: str) -> Sequence[Any]:
+    """A list as the digest orders it; objections flattened, stage by stage, standing first."""
+    if kind == "objections":
+        return [(s.stage, o) for s in digest.objections_by_stage for o in standing_first(s.objections)]
+    if kind == "conditions":
+        return digest.unmet_conditions
+    return getattr(digest, kind)  # type: ignore[no-any-return]
+
+
+def cut_lists(digest: Digest) -> tuple[str, ...]:
+    """The lists the text and HTML cut at LIST_CAP (an objections list is cut per stage)."""
+    cut = {kind for kind in ("decided", "waiting", "conditions") if len(_list(digest, kind)) > LIST_CAP}
+    if any(len(s.objections) > LIST_CAP for s in digest.objections_by_stage):
+        cut.add("objections")
+    return tuple(kind for kind in CSV_LISTS if kind in cut)
+
+
 def _context(digest: Digest) -> dict[str, Any]:
-    return {"d": digest, "tz": digest.timezone, "who": lambda uid: digest.names.get(uid, uid)}
+    return {"d": digest, "tz": digest.timezone, "who": lambda uid: digest.names.get(uid, uid),
+            "cap": LIST_CAP, "csv_name": lambda kind: csv_name(digest.week, kind)}
 
 
 # --- text and HTML -------------------------------------------------------------------------
@@ -182,13 +215,70 @@ def render_html(digest: Digest) -> str:
     return _ENV.get_template("digest.html.j2").render(_context(digest), charts=charts_svg)
 
 
+# --- CSV -----------------------------------------------------------------------------------
+
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> str:
+    """A CSV cell a spreadsheet shows as text: user text starting like a formula gets a leading `'`."""
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA) else text
+
+
+def _iso(at: datetime, tz: str) -> str:
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.astimezone(ZoneInfo(tz)).isoformat(timespec="minutes")
+
+
+def _csv_rows(digest: Digest, kind: str) -> tuple[list[str], Iterable[list[object]]]:
+    tz, who = digest.timezone, (lambda uid: digest.names.get(uid, uid))
+    if kind == "waiting":
+        return (["request", "title", "filed by", "status", "due", "overdue", "waiting for"],
+                ([w.request_id, w.title, w.department, Status(w.status).label, _iso(w.due_at, tz),
+                  "yes" if w.overdue else "no", "; ".join(w.outstanding)] for w in digest.waiting))
+    if kind == "decided":
+        return (["request", "title", "filed by", "outcome", "decided", "by the chair", "reviewed by",
+                 "objections", "conditions"],
+                ([x.request_id, x.title, x.department, Status(x.outcome).label, _iso(x.decided_at, tz),
+                  "yes" if x.by_chair else "no", "; ".join(x.reviewers), len(x.objections), len(x.conditions)]
+                 for x in digest.decided))
+    if kind == "conditions":
+        return (["request", "title", "filed by", "approved", "open for (hours)", "condition from", "department",
+                 "condition"],
+                ([u.request_id, u.title, u.department, _iso(u.approved_at, tz), u.age_hours, who(c.user),
+                  c.department, c.text] for u in digest.unmet_conditions for c in u.conditions))
+    return (["stage", "request", "request title", "by", "department", "weight", "resolution", "reason"],
+            ([stage, o.request_id, o.request_title, who(o.user), o.department,
+              "blocking" if o.blocking else "concern", o.resolution or "standing", o.reason]
+             for stage, o in _list(digest, "objections")))
+
+
+def render_list_csv(digest: Digest, kind: str) -> bytes:
+    """One list in full, in the digest's order, as UTF-8 CSV with a header row (and a BOM, so
+    spreadsheets read the accents right)."""
+    header, rows = _csv_rows(digest, kind)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([_cell(v) for v in row] for row in rows)
+    return ("\ufeff" + out.getvalue()).encode()
+
+
+def render_csv(digest: Digest) -> dict[str, bytes]:
+    """The full lists the text and HTML cut, by file name: what goes beside the HTML report."""
+    return {csv_name(digest.week, kind): render_list_csv(digest, kind) for kind in cut_lists(digest)}
+
+
 # --- Slack ---------------------------------------------------------------------------------
 
 
-def _pack(title: str, items: Sequence[str], cap: int, budget: int, more: Callable[[int], str]) -> list[str]:
-    """Whole items into at most `budget` section texts of at most SECTION_LIMIT characters each.
+def _pack(title: str, items: Sequence[str], total: int, budget: int, more: Callable[[int], str]) -> list[str]:
+    """Whole items (the first of `total`) into at most `budget` section texts of at most
+    SECTION_LIMIT characters each.
 
-    Items beyond `cap` or beyond the budget are counted in a closing "… and N more" line,
+    Items beyond those given or beyond the budget are counted in a closing "… and N more" line,
     for which room is made by dropping the last items shown if need be.
     """
     texts: list[list[str]] = [[title]]
@@ -197,7 +287,7 @@ def _pack(title: str, items: Sequence[str], cap: int, budget: int, more: Callabl
         return sum(map(len, parts)) + len(parts) - 1
 
     shown = 0
-    for item in items[:cap]:
+    for item in items:
         item = clip(item, SECTION_LIMIT - len(title) - 1)
         if size(texts[-1] + [item]) <= SECTION_LIMIT:
             texts[-1].append(item)
@@ -206,7 +296,7 @@ def _pack(title: str, items: Sequence[str], cap: int, budget: int, more: Callabl
         else:
             break
         shown += 1
-    hidden = len(items) - shown
+    hidden = total - shown
     if hidden:
         while size(texts[-1] + [more(hidden)]) > SECTION_LIMIT and len(texts[-1]) > 1:
             texts[-1].pop()
@@ -258,8 +348,9 @@ def render_slack(digest: Digest, *, report_note: str | None = None) -> tuple[str
         items = _items(kind, digest)
         if not items:
             continue
-        lines = [str(slack.item(kind, x, digest)).strip() for x in items]
-        texts = _pack(str(slack.title(kind, digest)).strip(), lines, cap, budget,
+        # Only the items that can be shown are rendered: a company's week has thousands waiting.
+        lines = [str(slack.item(kind, x, digest)).strip() for x in items[:cap]]
+        texts = _pack(str(slack.title(kind, digest)).strip(), lines, len(items), budget,
                       lambda n: str(slack.more(n, note)).strip())
         blocks.append({"type": "divider"})
         blocks.extend(_section(text) for text in texts)

@@ -20,6 +20,7 @@ from cxbot.domain.calendar import WEEKDAYS
 from cxbot.reports.digest import compute_digest, previous_week, week_label, week_of
 from cxbot.reports.model import Digest
 from cxbot.services import audit
+from cxbot.services.council import council_rules, get_council
 from cxbot.services.lifecycle import rules
 from cxbot.services.outbox import enqueue
 from cxbot.store.models import DigestSend, Person
@@ -39,8 +40,10 @@ def digest(uow: UnitOfWork, *, week: str | None, clock: Clock) -> Digest:
     now = clock.now()
     with uow:
         s = uow.session
-        _, working_time = rules(s)
-        result = compute_digest(s, week or week_of(now, working_time.timezone), now=now)
+        council = get_council(s)
+        _, working_time = council_rules(council)
+        result = compute_digest(s, week or week_of(now, working_time.timezone), now=now,
+                                timezone=council.timezone, stages=tuple(council.stages))
         names = {p.user_id: p.name for p in s.scalars(select(Person).where(Person.name != ""))}
         return replace(result, names=names)
 

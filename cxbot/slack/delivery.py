@@ -26,7 +26,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
-from cxbot.reports.render import render_html, render_slack
+from cxbot.reports.render import cut_lists, render_csv, render_html, render_slack
 from cxbot.services import digests, notices
 from cxbot.services.delivery import DeliveryRecords, Event, Posted
 from cxbot.services.outbox import CredentialsRefused, Item, PermanentFailure, RetryLater
@@ -306,7 +306,9 @@ class SlackDelivery:
         if self._records.digest_claim(week).dm_ts:
             return  # posted before a crash: the report step follows
         digest = self._records.digest(week)
-        text, blocks = render_slack(digest, report_note="The full report, with charts, is attached in this thread.")
+        note = ("The report, with charts, and the full lists as CSV are attached in this thread." if cut_lists(digest)
+                else "The full report, with charts, is attached in this thread.")
+        text, blocks = render_slack(digest, report_note=note)
         channel = self._dm_channel(self._records.chair())
         data = self._call("chat.postMessage", channel=channel, text=text, blocks=blocks)
         self._records.digest_posted(week, data["channel"], data["ts"])
@@ -317,8 +319,12 @@ class SlackDelivery:
         if claim.sent:
             return
         digest = self._records.digest(week)
-        self._call("files.upload_v2", content=render_html(digest).encode(), filename=f"cx-council-{week}.html",
-                   title=f"CX council digest {week}", channel=claim.dm_channel, thread_ts=claim.dm_ts)
+        # The report and the full lists it cuts, shared together in one message of the thread.
+        uploads = [{"content": render_html(digest).encode(), "filename": f"cx-council-{week}.html",
+                    "title": f"CX council digest {week}"}]
+        uploads += [{"content": content, "filename": name, "title": name}
+                    for name, content in render_csv(digest).items()]
+        self._call("files.upload_v2", file_uploads=uploads, channel=claim.dm_channel, thread_ts=claim.dm_ts)
         self._records.digest_sent(week)
 
     def _digest_channel(self, item: Item) -> None:
