@@ -18,7 +18,7 @@ from cxbot.slack.blocks import ids
 from cxbot.store.models import AuditEvent, Base, Hold
 from tests.harness import CHANNEL, COUNCIL_FILE, Stack, local, process_env
 from tests.test_amend_terms import kinds, routed, thread_text
-from tests.test_lifecycle import dms_to
+from tests.test_lifecycle import dms_to, hold
 
 BASE = COUNCIL_FILE.read_text()
 MARKETING_DEPT = '''
@@ -80,16 +80,18 @@ def test_a_department_emptied_of_advocates_is_released_and_its_hold_ends(stack: 
     rid = stack.file()
     stack.press("U0LEGAL1", rid, ids.APPROVE)
     assert "<@U0MKT1>" in stack.prompt(rid).mentions
+    assert hold(stack, "U0MKT1", rid).get("errors") is None
+    assert stack.request(rid).status is Status.ON_HOLD
     stack.load_council(MARKETING_EMPTIED)
     stack.settle()
     assert routed(stack, rid) == ["legal", "support"]
-    assert stack.request(rid).status is Status.OPEN        # Support still owes its answer
+    assert stack.request(rid).status is Status.OPEN        # Marketing's hold ended; Support still owes
+    assert [h.end_reason for h in stack.all(Hold)] == ["released"]
     assert "*Marketing* is released (no advocate left to answer)" in thread_text(stack, rid)
     assert "<@U0MKT1>" not in stack.prompt(rid).mentions
     assert "<@U0SUP1>" in stack.prompt(rid).mentions
     stack.press("U0SUP1", rid, ids.APPROVE)
     assert stack.request(rid).status is Status.APPROVED
-    assert stack.count(Hold, Hold.ended_at.is_(None)) == 0
 
 
 def test_an_advocate_who_leaves_is_no_longer_mentioned_or_reminded(stack: Stack) -> None:
