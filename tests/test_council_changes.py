@@ -13,7 +13,9 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from cxbot.council_file import parse_council
 from cxbot.domain.model import Status
+from cxbot.services.council import load_council
 from cxbot.slack.blocks import ids
 from cxbot.store.models import AuditEvent, Base, Hold
 from tests.harness import CHANNEL, COUNCIL_FILE, Stack, local, process_env
@@ -92,6 +94,21 @@ def test_a_department_emptied_of_advocates_is_released_and_its_hold_ends(stack: 
     assert "<@U0SUP1>" in stack.prompt(rid).mentions
     stack.press("U0SUP1", rid, ids.APPROVE)
     assert stack.request(rid).status is Status.APPROVED
+
+
+def test_a_request_left_asking_nobody_keeps_waiting_until_it_escalates(stack: Stack) -> None:
+    rid = stack.file()
+    nobody = (BASE.replace('advocates = ["U0LEGAL1", "U0LEGAL2"]', "advocates = []", 1)
+              .replace('advocates = ["U0SUP1"]', "advocates = []", 1))
+    report = load_council(stack.runtime.services.uow(), parse_council(nobody), clock=stack.clock)
+    stack.settle()
+    assert report.requests == [f"#{rid}: nobody is left to answer for Legal, Support, the only department(s) "
+                               "it asks: it keeps waiting until it escalates"]
+    assert routed(stack, rid) == ["legal", "support"]
+    assert stack.request(rid).status is Status.OPEN
+    assert rerouted(stack, rid) == []
+    stack.sweep(local(10, 9))                             # past the deadline: escalated, as before
+    assert stack.request(rid).status is Status.ESCALATED
 
 
 def test_an_advocate_who_leaves_is_no_longer_mentioned_or_reminded(stack: Stack) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from cxbot.clock import Clock
 from cxbot.council_file import CouncilSpec
@@ -127,30 +127,42 @@ def _release_unanswerable(s: Session, now: datetime, actor: str, report: LoadRep
     department. Otherwise the request would wait for them until it escalates. Their holds
     end, the thread says so (the same `rerouted` note an amendment's release gives), and the
     outcome is worked out again: with them gone the request may be approved. A request
-    whose every department is released stays open, and escalates as any other would."""
+    that would be left asking nobody keeps its routing instead (nothing would ever settle
+    it), and escalates at its deadline as any other would; the report names it."""
     # Imported here: the lifecycle reads the council through this module.
     from cxbot.services.lifecycle import seats, settle
 
     requests = list(s.scalars(select(ReviewRequest).where(ReviewRequest.status.in_(UNDER_REVIEW))
-                              .order_by(ReviewRequest.id)))
+                              .options(selectinload(ReviewRequest.routings)).order_by(ReviewRequest.id)))
+    departments = list(s.scalars(select(Department.id)))
+    # Who may answer depends on the filing department only: counted once for each.
+    answering_for: dict[int, dict[int, int]] = {}
     for request in requests:
         routed = list(request.routings)
         if not routed:
             continue
-        answering = seats(s, [r.department_id for r in routed], request.department_id)
+        answering = answering_for.get(request.department_id)
+        if answering is None:
+            answering = answering_for[request.department_id] = seats(s, departments, request.department_id)
+        gone = [r for r in routed if not (r.department.active and answering.get(r.department_id, 0) > 0)]
+        if not gone:
+            continue
+        if len(gone) == len(routed):
+            # Released from every department it asks, nothing would ever settle it: it keeps
+            # waiting, so it escalates (or expires) at its deadline as the policy says.
+            names = ", ".join(r.department.name for r in gone)
+            report.requests.append(f"#{request.id}: nobody is left to answer for {names}, the only "
+                                   "department(s) it asks: it keeps waiting until it escalates")
+            continue
         released = []
-        for routing in routed:
+        for routing in gone:
             dept = routing.department
-            if dept.active and answering.get(dept.id, 0) > 0:
-                continue
             reason = "dropped from the council" if not dept.active else "no advocate left to answer"
             for hold in s.scalars(select(Hold).where(Hold.request_id == request.id, Hold.ended_at.is_(None),
                                                      Hold.department_id == dept.id)):
                 hold.ended_at, hold.end_reason = now, "released"
             request.routings.remove(routing)
             released.append({"department": dept.key, "name": dept.name, "reason": reason})
-        if not released:
-            continue
         for position, routing in enumerate(request.routings):
             routing.position = position
         request.updated_at = now
@@ -165,8 +177,6 @@ def _release_unanswerable(s: Session, now: datetime, actor: str, report: LoadRep
         line = f"#{request.id}: stops waiting for {names} ({why})"
         if after is not before:
             line += f"; {'would be ' if dry_run else 'now '}{after.label.lower()}"
-        elif not request.routings:
-            line += "; no department left to answer: it waits for the chair once it escalates"
         report.requests.append(line)
 
 
