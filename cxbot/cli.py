@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     c_sub = council.add_subparsers(dest="council_command", required=True, metavar="ACTION")
     load = c_sub.add_parser("load", help="load a council file (TOML) into the database")
     load.add_argument("path")
+    load.add_argument("--dry-run", action="store_true",
+                      help="print what the load would change, open requests included, and change nothing")
     c_sub.add_parser("show", help="print the council as stored")
 
     sweep = sub.add_parser("sweep", help="run one sweep now: deadlines, escalations, holds, reminders")
@@ -210,7 +212,8 @@ def _ready_to_serve(settings: Settings, *, socket_mode: bool) -> None:
         _load_council(settings, settings.council_file, engine)
 
 
-def _load_council(settings: Settings, path: str, engine=None) -> None:  # type: ignore[no-untyped-def]
+def _load_council(settings: Settings, path: str, engine=None, *,  # type: ignore[no-untyped-def]
+                  dry_run: bool = False) -> None:
     from cxbot.services.context import Services
     from cxbot.services.council import load_council
     from cxbot.store.db import make_session_factory
@@ -220,18 +223,26 @@ def _load_council(settings: Settings, path: str, engine=None) -> None:  # type: 
     engine = engine or _engine(settings)
     if not is_at_head(engine):
         raise CliError("the database is not at the latest migration: run `cxbot db upgrade` first")
-    report = load_council(Services(make_session_factory(engine)).uow(), spec, clock=settings.clock())
+    report = load_council(Services(make_session_factory(engine)).uow(), spec, clock=settings.clock(),
+                          dry_run=dry_run)
     if report.changes:
-        print(f"{path}: {len(report.changes)} change(s)")
+        would = "would make " if dry_run else ""
+        print(f"{path}: {would}{len(report.changes)} change(s)")
         for change in report.changes:
             print(f"  {change}")
+        if report.requests:
+            print(f"open requests{' (would change)' if dry_run else ''}:")
+            for line in report.requests:
+                print(f"  {line}")
+        if dry_run:
+            print("dry run: nothing was changed")
     else:
-        print(f"{path}: the council already matches the file; nothing changed")
+        print(f"{path}: the council already matches the file; nothing {'would change' if dry_run else 'changed'}")
 
 
 def _council(args: argparse.Namespace, settings: Settings) -> int:
     if args.council_command == "load":
-        _load_council(settings, args.path)
+        _load_council(settings, args.path, dry_run=args.dry_run)
         return 0
     from cxbot.services.council import overview
     from cxbot.store.db import make_session_factory

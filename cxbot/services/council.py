@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from cxbot.clock import Clock
 from cxbot.council_file import CouncilSpec
@@ -18,7 +18,7 @@ from cxbot.domain.permissions import Membership as MembershipView
 from cxbot.domain.permissions import substitution_refusal
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.services import audit, notices
-from cxbot.store.models import Council, Department, Membership, ReviewRequest, Substitute
+from cxbot.store.models import Council, Department, Hold, Membership, ReviewRequest, Substitute
 from cxbot.store.uow import UnitOfWork
 
 COUNCIL_ID = 1
@@ -30,15 +30,24 @@ class LoadReport:
     """What a load changed; empty when the file matched the database already."""
 
     changes: list[str] = field(default_factory=list)
+    # What the load does to the open requests, one line each ("#3: stops waiting for Marketing (dropped); approved").
+    requests: list[str] = field(default_factory=list)
 
 
-def load_council(uow: UnitOfWork, spec: CouncilSpec, *, clock: Clock, actor: str = "council-file") -> LoadReport:
+def load_council(uow: UnitOfWork, spec: CouncilSpec, *, clock: Clock, actor: str = "council-file",
+                 dry_run: bool = False) -> LoadReport:
     """Make the database match the file, in one transaction.
 
     Idempotent: the same file twice changes nothing. People and departments missing from
     the file are deactivated, never deleted, so their past votes keep their meaning.
     A substitution the new council no longer supports (cxbot.domain.permissions
     `substitution_refusal`) ends with the load: it is audited and its advocate told by DM.
+    An open request stops waiting for a department the load drops or leaves with nobody
+    who may answer (`_release_unanswerable`); a department the load adds is not asked about
+    the requests already under review.
+
+    With `dry_run`, the whole load runs and reports what it would change, then rolls back:
+    the database is left as it was and nothing is queued for Slack.
     """
     report = LoadReport()
     now = clock.now()
@@ -103,11 +112,72 @@ def load_council(uow: UnitOfWork, spec: CouncilSpec, *, clock: Clock, actor: str
             s.flush()
             audit.record(s, kind="council_loaded", actor=actor, at=now, changes=report.changes)
             _end_broken_substitutions(s, now, actor, report)
+            _release_unanswerable(s, now, actor, report, dry_run=dry_run)
             # Who is asked, mentioned and counted follows the council: the open requests show it.
             notices.refresh_many(s, list(s.scalars(select(ReviewRequest.id).where(
                 ReviewRequest.status.in_(UNDER_REVIEW)).order_by(ReviewRequest.id))), now)
-            uow.commit()
+            if not dry_run:
+                uow.commit()
     return report
+
+
+def _release_unanswerable(s: Session, now: datetime, actor: str, report: LoadReport, *, dry_run: bool) -> None:
+    """Release, on every request under review, the departments nobody can answer for any
+    more: dropped from the council, or left without an advocate outside the filing
+    department. Otherwise the request would wait for them until it escalates. Their holds
+    end, the thread says so (the same `rerouted` note an amendment's release gives), and the
+    outcome is worked out again: with them gone the request may be approved. A request
+    that would be left asking nobody keeps its routing instead (nothing would ever settle
+    it), and escalates at its deadline as any other would; the report names it."""
+    # Imported here: the lifecycle reads the council through this module.
+    from cxbot.services.lifecycle import seats, settle
+
+    requests = list(s.scalars(select(ReviewRequest).where(ReviewRequest.status.in_(UNDER_REVIEW))
+                              .options(selectinload(ReviewRequest.routings)).order_by(ReviewRequest.id)))
+    departments = list(s.scalars(select(Department.id)))
+    # Who may answer depends on the filing department only: counted once for each.
+    answering_for: dict[int, dict[int, int]] = {}
+    for request in requests:
+        routed = list(request.routings)
+        if not routed:
+            continue
+        answering = answering_for.get(request.department_id)
+        if answering is None:
+            answering = answering_for[request.department_id] = seats(s, departments, request.department_id)
+        gone = [r for r in routed if not (r.department.active and answering.get(r.department_id, 0) > 0)]
+        if not gone:
+            continue
+        if len(gone) == len(routed):
+            # Released from every department it asks, nothing would ever settle it: it keeps
+            # waiting, so it escalates (or expires) at its deadline as the policy says.
+            names = ", ".join(r.department.name for r in gone)
+            report.requests.append(f"#{request.id}: nobody is left to answer for {names}, the only "
+                                   "department(s) it asks: it keeps waiting until it escalates")
+            continue
+        released = []
+        for routing in gone:
+            dept = routing.department
+            reason = "dropped from the council" if not dept.active else "no advocate left to answer"
+            for hold in s.scalars(select(Hold).where(Hold.request_id == request.id, Hold.ended_at.is_(None),
+                                                     Hold.department_id == dept.id)):
+                hold.ended_at, hold.end_reason = now, "released"
+            request.routings.remove(routing)
+            released.append({"department": dept.key, "name": dept.name, "reason": reason})
+        for position, routing in enumerate(request.routings):
+            routing.position = position
+        request.updated_at = now
+        s.flush()
+        event = audit.record(s, kind="rerouted", actor=actor, at=now, request_id=request.id, asked=[],
+                             released=released, by_council_load=True)
+        notices.thread_note(s, request.id, event, now)
+        before = request.status
+        after = settle(s, request, now)
+        names = ", ".join(d["name"] for d in released)
+        why = "; ".join(dict.fromkeys(d["reason"] for d in released))
+        line = f"#{request.id}: stops waiting for {names} ({why})"
+        if after is not before:
+            line += f"; {'would be ' if dry_run else 'now '}{after.label.lower()}"
+        report.requests.append(line)
 
 
 def _end_broken_substitutions(s: Session, now: datetime, actor: str, report: LoadReport) -> None:

@@ -162,12 +162,15 @@ def amendment_text(view: RequestView, actor: str, data: dict[str, Any]) -> str:
 
 
 def reroute_text(view: RequestView, data: dict[str, Any]) -> str:
-    """Which departments the new terms ask, and which they release."""
-    lines = ["🔀 With the new terms, the routing changed:"]
+    """Which departments the new terms ask, and which they release; or, after a council
+    load, which departments nobody can answer for any more (and why)."""
+    lines = ["🔀 The council changed, so the routing changed:" if data.get("by_council_load")
+             else "🔀 With the new terms, the routing changed:"]
     for d in data.get("asked", []):
         who = " ".join(mention(u) for u in view.answering(d["department"]))
         asked = f"• *{escape(d['name'])}* is now asked ({escape(d.get('reason', ''))})"
         lines.append(asked + (f": {who}" if who else ""))
     for d in data.get("released", []):
-        lines.append(f"• *{escape(d['name'])}* is released: its answer is no longer needed.")
+        why = f" ({escape(d['reason'])})" if d.get("reason") else ""
+        lines.append(f"• *{escape(d['name'])}* is released{why}: its answer is no longer needed.")
     return "\n".join(lines)
