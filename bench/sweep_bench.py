@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, event, insert, text
 from sqlalchemy.engine import make_url
 
+from bench.digest_bench import council_toml
 from cxbot.clock import FixedClock
 from cxbot.council_file import parse_council
 from cxbot.domain.model import Impact, Magnitude, Status
@@ -38,19 +39,9 @@ from cxbot.store.db import make_engine, make_session_factory, normalise_url
 from cxbot.store.migrate import upgrade
 from cxbot.store.models import ReviewRequest, Routing
 
-DEPARTMENTS, ADVOCATES = 12, 6
 OSLO = ZoneInfo("Europe/Oslo")
 MONDAY = datetime(2026, 11, 23, 10, 0, tzinfo=OSLO).astimezone(UTC)
 TUESDAY = datetime(2026, 11, 24, 9, 0, tzinfo=OSLO).astimezone(UTC)
-
-
-def council_toml() -> str:
-    lines = ['[council]', 'channel = "C0COUNCIL"', 'chair = "U0CHAIR"', 'timezone = "Europe/Oslo"', ""]
-    for d in range(DEPARTMENTS):
-        advocates = ", ".join(f'"U0D{d:02d}A{a}"' for a in range(ADVOCATES))
-        lines += ["[[departments]]", f'key = "d{d:02d}"', f'name = "Department {d:02d}"',
-                  f'leads = ["U0D{d:02d}LEAD"]', f"advocates = [{advocates}]", ""]
-    return "\n".join(lines)
 
 
 def generate(engine: Engine, count: int) -> None:
