@@ -9,6 +9,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextB
 
 from cxbot.domain.model import Status
 from cxbot.services.readmodel import RequestView
+from cxbot.services.reminders import DailyReminderView
 from cxbot.slack.blocks import ids
 from cxbot.slack.blocks.request import (
     STATUS_ICON,
@@ -133,6 +134,42 @@ def reminder(view: RequestView, kind: str, on_behalf_of: str | None) -> DM:
     return (fallback,
             [_section(text), ContextBlock(elements=[MarkdownTextObject(text=clip(status_line(view), 3000))]),
              vote_buttons(view.id), ContextBlock(elements=[MarkdownTextObject(text=f"Discuss in {_where(view)}.")])])
+
+
+def daily_reminder(day: DailyReminderView) -> DM:
+    """A person's one reminder of the day: every request they owe an answer on, soonest
+    deadline first, each with its department, deadline and buttons; an item answered since
+    shows as such. Past what one message holds (50 blocks), "and N more" points to the
+    council channel."""
+    n = day.owing
+    blocks: list[Block] = [_section(
+        f"👋 *Reminder:* your answer is still outstanding on {n} CX review{'' if n == 1 else 's'}, "
+        "soonest deadline first." if n else "✅ Nothing left to answer from this reminder. Thank you!")]
+    for item in day.items:
+        view = item.view
+        if item.answered:
+            state = view.status.label.lower() if view.status.is_final else "answered"
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(
+                f"✅ ~CX review #{view.id}: {escape(view.title)}~ · {state}", 3000))]))
+            continue
+        behalf = f" (you answer for <@{item.on_behalf_of}> while they are away)" if item.on_behalf_of else ""
+        if view.overdue:
+            when = f"⌛ *Overdue*: answers were due {slack_time(view.due_at, view.timezone)}"
+        else:
+            when = (("⏰ *Closing soon*: " if item.closing else "")
+                    + f"answers are due {slack_time(view.due_at, view.timezone)}")
+        blocks.append(_section(f"{_title(view)}\n*{escape(item.department)}*{behalf} · {when} · "
+                               f"discuss in {_where(view)}\n{escape(clip_plain(view.summary, 300))}"))
+        buttons = vote_buttons(view.id)
+        buttons.block_id = f"vote_{view.id}"   # block ids are unique within a message
+        blocks.append(buttons)
+    if day.more:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(
+            text=f"…and {day.more} more: see <#{day.council_channel}>.")]))
+    closing = any(i.closing and not i.answered for i in day.items)
+    fallback = (f"{'⏰ Closing soon · ' if closing else ''}👋 Reminder: your answer is still outstanding on "
+                f"{n} CX review{'' if n == 1 else 's'}" if n else "👋 Reminder: nothing left to answer")
+    return fallback, blocks
 
 
 def asked(view: RequestView) -> DM:
