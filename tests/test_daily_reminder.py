@@ -50,7 +50,7 @@ def test_one_dm_a_morning_lists_all_owed_soonest_first_and_answering_updates_it_
     dm = dms[0]
     assert listed(dm) == soonest_first
     assert approve_buttons(dm) == [str(r) for r in soonest_first]
-    assert texts(dm).count("*Legal*") == 5 and "on 5 CX reviews" in dm.text
+    assert texts(dm).count("*Legal* · discuss in") == 5 and "on 5 CX reviews" in dm.text
     assert stack.count(DailyReminder, DailyReminder.user_id == "U0LEGAL2") == 1
 
     # A later sweep the same day sends nothing more.

@@ -32,6 +32,8 @@ class Owed:
     request_id: int
     department_id: int
     on_behalf_of: str | None   # the away advocate the person answers for, if not themselves
+    created_at: datetime
+    due_at: datetime
 
 
 def owed_by(s: Session, user: str, now: datetime) -> list[Owed]:
@@ -71,7 +73,8 @@ def owed_by(s: Session, user: str, now: datetime) -> list[Owed]:
                        None)
         if routing is not None:
             advocate = answering[routing.department_id]
-            owed.append(Owed(request.id, routing.department_id, advocate if advocate != user else None))
+            owed.append(Owed(request.id, routing.department_id, advocate if advocate != user else None,
+                             request.created_at, request.due_at))
     return owed
 
 

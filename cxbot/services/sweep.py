@@ -10,10 +10,11 @@ due it runs a single query.
 
 Safe with several replicas on one database: each request is handled in its own
 transaction under a row lock taken with SKIP LOCKED (a request another sweep is working on
-is left to it, and one it has just finished is no longer due), and every reminder and
-escalation step is *claimed* by inserting a row with a unique key, so two sweeps started
-together send each reminder once. A request's reminder claims are read under its lock and
-only the missing ones inserted, so the steady state never fails on the unique key.
+is left to it, and one it has just finished is no longer due), and every person's reminder
+DM of a day, closing-soon notice and escalation step is *claimed* by inserting a row with a
+unique key, so two sweeps started together send each once. The claims are read first and
+only the missing ones inserted, so the steady state never fails on the unique key; a claim
+two replicas race for is inserted under a savepoint, so the loser keeps its other work.
 """
 
 from __future__ import annotations
@@ -331,7 +332,7 @@ def _remind(s: Session, request: ReviewRequest, result: Tally, holds: Iterable[H
         if closing_window and recipient not in closed:
             joined = any(closing_from <= at < request.due_at for (user, _), at in days.items() if user == recipient)
             if claimed_at is None and not joined:
-                if _claim_day(s, recipient, today, now):
+                if _claim_day(s, recipient, today, now, policy, working_time):
                     days[(recipient, today)] = now
                     sent += 1
             elif not joined:
@@ -342,7 +343,7 @@ def _remind(s: Session, request: ReviewRequest, result: Tally, holds: Iterable[H
             _claim(s, Reminder(request_id=request.id, user_id=recipient, kind="closing", day=today, at=now))
             closed.add(recipient)
         elif daily_due and claimed_at is None:
-            if _claim_day(s, recipient, today, now):
+            if _claim_day(s, recipient, today, now, policy, working_time):
                 days[(recipient, today)] = now
                 sent += 1
     moments = [_next_reminder(_their_working_time(working_time, zones.get(recipient)), recipient, days,
@@ -352,13 +353,18 @@ def _remind(s: Session, request: ReviewRequest, result: Tally, holds: Iterable[H
     return sent, min((m for m in moments if m is not None), default=None)
 
 
-def _claim_day(s: Session, user: str, day: date, now: datetime) -> bool:
-    """Claim `user`'s reminder DM of `day` and list in it everything they owe now; False when
-    another sweep claimed it first (a race between replicas: the savepoint keeps this
-    request's other work)."""
+def _claim_day(s: Session, user: str, day: date, now: datetime, policy: CouncilPolicy,
+               working_time: WorkingTime) -> bool:
+    """Claim `user`'s reminder DM of `day` and list in it everything they owe now that is due
+    a reminder (from `first_after_days` working days after filing, or in its closing-soon
+    hours); False when another sweep claimed it first (a race between replicas: the
+    savepoint keeps this request's other work)."""
     if not _claim(s, DailyReminder(user_id=user, day=day, at=now)):
         return False
-    owed = reminders_service.owed_by(s, user, now)
+    reminders = policy.reminders
+    owed = [o for o in reminders_service.owed_by(s, user, now)
+            if working_time.working_days_between(o.created_at, now) >= reminders.first_after_days
+            or o.due_at - timedelta(hours=reminders.closing_soon_hours) <= now < o.due_at]
     if owed:
         s.execute(insert(Reminder), [{"request_id": o.request_id, "user_id": user, "kind": "daily", "day": day,
                                       "at": now} for o in owed])

@@ -154,20 +154,21 @@ def daily_reminder(day: DailyReminderView) -> DM:
             continue
         behalf = f" (you answer for <@{item.on_behalf_of}> while they are away)" if item.on_behalf_of else ""
         if view.overdue:
-            when = f"⌛ *Overdue*: answers were due {slack_time(view.due_at, view.timezone)}"
+            when = f"⌛ *Overdue*: Answers were due {slack_time(view.due_at, view.timezone)}. {_after_deadline(view)}"
         else:
             when = (("⏰ *Closing soon*: " if item.closing else "")
-                    + f"answers are due {slack_time(view.due_at, view.timezone)}")
-        blocks.append(_section(f"{_title(view)}\n*{escape(item.department)}*{behalf} · {when} · "
-                               f"discuss in {_where(view)}\n{escape(clip_plain(view.summary, 300))}"))
+                    + f"Answers are due {slack_time(view.due_at, view.timezone)}.")
+        blocks.append(_section(f"{_title(view)}\n*{escape(item.department)}*{behalf} · discuss in {_where(view)}\n"
+                               f"{when}\n{status_line(view)}\n{escape(clip_plain(view.summary, 300))}"))
         buttons = vote_buttons(view.id)
         buttons.block_id = f"vote_{view.id}"   # block ids are unique within a message
         blocks.append(buttons)
     if day.more:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(
             text=f"…and {day.more} more: see <#{day.council_channel}>.")]))
-    closing = any(i.closing and not i.answered for i in day.items)
-    fallback = (f"{'⏰ Closing soon · ' if closing else ''}👋 Reminder: your answer is still outstanding on "
+    closing = any(i.closing and not i.answered and not i.view.overdue for i in day.items)
+    overdue = any(i.view.overdue and not i.answered for i in day.items)
+    fallback = (f"{'⌛ Overdue · ' if overdue else ''}{'⏰ Closing soon · ' if closing else ''}👋 Reminder: your answer is still outstanding on "
                 f"{n} CX review{'' if n == 1 else 's'}" if n else "👋 Reminder: nothing left to answer")
     return fallback, blocks
 
