@@ -123,7 +123,8 @@ def daily_view(s: Session, user: str, day: date, now: datetime) -> DailyReminder
     for request_id in listed[:SHOWN]:
         view = request_view(s, request_id, now=now)
         o = owed.get(request_id)
-        department = next((d.name for d in view.routed if o is not None and d.key == _key(s, o.department_id)), "")
+        key = _key(s, o.department_id) if o is not None else ""
+        department = next((d.name for d in view.routed if key and d.key == key), "")
         items.append(DailyItem(view=view, department=department, on_behalf_of=o.on_behalf_of if o else None,
                                answered=o is None,
                                closing=view.due_at - closing_hours <= claim.at < view.due_at))

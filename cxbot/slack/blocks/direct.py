@@ -117,8 +117,10 @@ def _after_deadline(view: RequestView) -> str:
 
 
 def reminder(view: RequestView, kind: str, on_behalf_of: str | None) -> DM:
-    """To an advocate whose department still owes an answer, with the buttons to give it.
-    Once the deadline has passed it says so, and what happens now, instead of a due date."""
+    """About one request, to an advocate whose department still owes an answer on it, with
+    the buttons to give it: the closing-soon notice sent on its own, when the deadline falls
+    before the person's next daily reminder (`daily_reminder`). Once the deadline has passed
+    it says so, and what happens now, instead of a due date."""
     behalf = f" (you answer for <@{on_behalf_of}> while they are away)" if on_behalf_of else ""
     if view.overdue:
         lead = "⌛ Overdue"
@@ -168,8 +170,9 @@ def daily_reminder(day: DailyReminderView) -> DM:
             text=f"…and {day.more} more: see <#{day.council_channel}>.")]))
     closing = any(i.closing and not i.answered and not i.view.overdue for i in day.items)
     overdue = any(i.view.overdue and not i.answered for i in day.items)
-    fallback = (f"{'⌛ Overdue · ' if overdue else ''}{'⏰ Closing soon · ' if closing else ''}👋 Reminder: your answer is still outstanding on "
-                f"{n} CX review{'' if n == 1 else 's'}" if n else "👋 Reminder: nothing left to answer")
+    marks = ("⌛ Overdue · " if overdue else "") + ("⏰ Closing soon · " if closing else "")
+    fallback = (f"{marks}👋 Reminder: your answer is still outstanding on {n} CX review{'' if n == 1 else 's'}"
+                if n else "👋 Reminder: nothing left to answer")
     return fallback, blocks
 
 
