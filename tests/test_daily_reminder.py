@@ -92,13 +92,15 @@ def test_more_than_fit_in_one_message_ends_with_and_n_more(stack: Stack) -> None
 
 def test_closing_soon_joins_the_days_dm(stack: Stack) -> None:
     rid = stack.file(magnitude="minor")                      # due Thursday 17:00; closing soon from Wednesday 17:00
-    assert stack.request(rid).due_at == local(3, 17)
+    other = stack.file(title="Another change")               # major: due later
+    assert stack.request(rid).due_at == local(3, 17) < stack.request(other).due_at
     stack.sweep(local(1, 10))
     stack.sweep(local(2, 10))
     stack.sweep(local(3, 9))                                 # the window is open: Thursday's DM carries it
     dms = reminders_to(stack, "U0LEGAL2")
-    assert len(dms) == 3
-    assert "Closing soon" in texts(dms[2]) and "Closing soon" not in texts(dms[1])
+    assert len(dms) == 3 and all(listed(m) == [rid, other] for m in dms)
+    assert texts(dms[2]).count("Closing soon") == 2          # the item, and the notification text
+    assert "Closing soon" not in texts(dms[1])
     stack.sweep(local(3, 16))
     assert len(reminders_to(stack, "U0LEGAL2")) == 3         # nothing on its own: it joined
 
@@ -106,10 +108,11 @@ def test_closing_soon_joins_the_days_dm(stack: Stack) -> None:
 def test_closing_soon_comes_on_its_own_when_the_deadline_falls_before_the_next_dm(stack: Stack) -> None:
     stack.load_council(COUNCIL_FILE.read_text() + "\n[reminders]\nclosing_soon_hours = 4\n")
     rid = stack.file(magnitude="minor")                      # due Thursday 17:00; closing soon from 13:00
+    other = stack.file(title="Another change")
     assert stack.request(rid).due_at == local(3, 17)
-    stack.sweep(local(3, 10))                                # Thursday's DM, before the window
+    stack.sweep(local(3, 10))                                # Thursday's one DM, before the window
     dms = reminders_to(stack, "U0LEGAL2")
-    assert len(dms) == 1 and "Closing soon" not in texts(dms[0])
+    assert len(dms) == 1 and listed(dms[0]) == [rid, other] and "Closing soon" not in texts(dms[0])
     stack.sweep(local(3, 13, 30))                            # Friday's DM would come after the deadline
     dms = reminders_to(stack, "U0LEGAL2")
     assert len(dms) == 2 and "Closing soon" in dms[1].text and listed(dms[1]) == [rid]
