@@ -260,6 +260,9 @@ def test_three_replicas_on_one_database_send_nothing_twice(database_url: str, en
         dm_texts = Counter((m.channel, m.text) for user in ADVOCATES + ["U0LEGAL2", "U0LEGAL1"]
                            for m in emulator.dms(user) if "Reminder" in m.text or "Closing soon" in m.text)
         assert dm_texts and max(dm_texts.values()) == 1, "no reminder twice"
+        per_person = Counter(user for user in ADVOCATES + ["U0LEGAL2", "U0LEGAL1"]
+                             for m in emulator.dms(user) if "Reminder" in m.text)
+        assert per_person and max(per_person.values()) == 1, "one reminder DM a person a day"
         # A reminder claimed for a request decided before its delivery is not sent.
         assert sum(dm_texts.values()) <= len(reminders)
         from cxbot.reports.digest import previous_week, week_of

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cxbot.clock import Clock
 from cxbot.reports.model import Digest
-from cxbot.services import digests, notices, outbox
+from cxbot.services import digests, notices, outbox, reminders
 from cxbot.services.council import get_council
 from cxbot.services.outbox import PermanentFailure
 from cxbot.services.readmodel import RequestView, request_view
+from cxbot.services.reminders import DailyReminderView
 from cxbot.store.models import AuditEvent, DeliveryHalt, DigestSend, OutboxItem, Person, SlackMessage
 from cxbot.store.uow import UnitOfWork
 
@@ -200,6 +201,14 @@ class DeliveryRecords:
                 s.commit()
             except IntegrityError:
                 s.rollback()  # another process remembered it first
+
+    def daily_reminder(self, user: str, day: date) -> DailyReminderView | None:
+        """A person's reminder DM of `day` as it stands now (None: no such day claimed)."""
+        with self._readers() as s:
+            return reminders.daily_view(s, user, day, self._clock.now())
+
+    def daily_reminder_posted(self, user: str, day: date, channel: str, ts: str, content_hash: str) -> None:
+        reminders.posted(self._sessions, user, day, channel, ts, content_hash)
 
     def digest_posted(self, week: str, channel: str, ts: str) -> None:
         with self._sessions() as s:

@@ -8,19 +8,21 @@ of refreshes shows the latest state once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cxbot.services.outbox import enqueue, enqueue_coalesced_many, request_lane
-from cxbot.store.models import AuditEvent
+from cxbot.services.outbox import enqueue, enqueue_coalesced, enqueue_coalesced_many, request_lane
+from cxbot.store.models import AuditEvent, DailyReminder, Reminder
 
 POST_REQUEST = "post_request"   # the parent message in the council channel
 POST_PROMPT = "post_prompt"     # the thread reply that asks the routed advocates to vote
 REFRESH = "refresh_request"     # update the parent and prompt in place
 THREAD_NOTE = "thread_note"     # a reply in the thread about an audit event (objection, outcome…)
 DIRECT = "direct_message"       # a DM to one person about an audit event
-REMINDER = "reminder"           # a DM to someone whose department still owes an answer
+REMINDER = "reminder"           # a DM to someone whose department still owes an answer (closing soon, alone)
+DAILY_REMINDER = "daily_reminder"   # a person's one DM of the day: everything they owe, kept up to date
 EPHEMERAL = "ephemeral"         # an answer only the person who pressed a button sees (a refusal)
 SUBSTITUTE_ENDED = "substitute_ended"   # a DM to an away advocate: a council load ended their substitution
 ASKED = "asked_by_dm"           # a DM to someone asked whom the vote prompt had no room to mention
@@ -53,9 +55,30 @@ def refresh(session: Session, request_id: int, now: datetime) -> None:
 
 
 def refresh_many(session: Session, request_ids: Sequence[int], now: datetime) -> None:
-    """Update these requests' messages in place: one pending update each, however often asked."""
+    """Update these requests' messages in place: one pending update each, however often asked;
+    and the reminder DMs of the last days that list them (a vote from a DM's buttons shows
+    there as answered)."""
     enqueue_coalesced_many(session, [(request_lane(r), REFRESH, {"request_id": r}, f"refresh:{r}")
                                      for r in request_ids], now=now)
+    if not request_ids:
+        return
+    listing = session.execute(select(Reminder.user_id, Reminder.day).distinct().join(
+        DailyReminder, (DailyReminder.user_id == Reminder.user_id) & (DailyReminder.day == Reminder.day)).where(
+        Reminder.request_id.in_(list(request_ids)), Reminder.kind == "daily",
+        Reminder.day >= now.date() - timedelta(days=2), DailyReminder.ts != "")).all()
+    enqueue_coalesced_many(session, [(f"person:{user}", DAILY_REMINDER, {"user": user, "day": day.isoformat()},
+                                      _daily_key(user, day)) for user, day in listing], now=now)
+
+
+def _daily_key(user: str, day: date) -> str:
+    return f"daily:{user}:{day.isoformat()}"
+
+
+def daily_reminder(session: Session, user: str, day: date, now: datetime) -> None:
+    """Send (or bring up to date) `user`'s reminder DM of `day`, rendered at delivery. In the
+    person's own lane, so a rate-limited DM holds back nobody else's."""
+    enqueue_coalesced(session, lane=f"person:{user}", kind=DAILY_REMINDER,
+                      payload={"user": user, "day": day.isoformat()}, now=now, coalesce_key=_daily_key(user, day))
 
 
 def thread_note(session: Session, request_id: int, event: AuditEvent, now: datetime) -> None:

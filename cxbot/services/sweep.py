@@ -10,10 +10,11 @@ due it runs a single query.
 
 Safe with several replicas on one database: each request is handled in its own
 transaction under a row lock taken with SKIP LOCKED (a request another sweep is working on
-is left to it, and one it has just finished is no longer due), and every reminder and
-escalation step is *claimed* by inserting a row with a unique key, so two sweeps started
-together send each reminder once. A request's reminder claims are read under its lock and
-only the missing ones inserted, so the steady state never fails on the unique key.
+is left to it, and one it has just finished is no longer due), and every person's reminder
+DM of a day, closing-soon notice and escalation step is *claimed* by inserting a row with a
+unique key, so two sweeps started together send each once. The claims are read first and
+only the missing ones inserted, so the steady state never fails on the unique key; a claim
+two replicas race for is inserted under a savepoint, so the loser keeps its other work.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, insert, or_, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,6 +34,7 @@ from cxbot.domain.calendar import WorkingTime
 from cxbot.domain.model import Role, Status, Tally, VoteKind
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.services import audit, notices
+from cxbot.services import reminders as reminders_service
 from cxbot.services.council import get_council
 from cxbot.services.lifecycle import (
     active_holds,
@@ -44,6 +46,7 @@ from cxbot.services.lifecycle import (
     substitutes_on,
 )
 from cxbot.store.models import (
+    DailyReminder,
     Department,
     Escalation,
     Hold,
@@ -274,13 +277,17 @@ def _their_working_time(working_time: WorkingTime, timezone: str | None) -> Work
 
 def _remind(s: Session, request: ReviewRequest, result: Tally, holds: Iterable[Hold], policy: CouncilPolicy,
             working_time: WorkingTime, zones: Mapping[str, str], now: datetime) -> tuple[int, datetime | None]:
-    """DM everyone answering for an outstanding department who has not voted, in their own
-    working hours, at most once a day per request; and once, in the hours before the
-    deadline, a "closing soon" reminder (which replaces that day's daily one). Only those who
-    may answer now are reminded (cxbot.domain.permissions): substitutes whose stand-in holds,
-    and nobody with a role in the filing department.
+    """Remind everyone answering for an outstanding department who has not voted, in their
+    own working hours, with one DM a person a working day that lists everything they owe
+    (cxbot.services.reminders): the first request due for a person that day claims their day
+    and lists all they owe then; the others find the day claimed. In the hours before the
+    deadline, a "closing soon" notice joins that DM (it is marked in it), unless the day's DM
+    went out before those hours and the deadline falls before the next one: then it is sent
+    on its own, once. Only those who may answer now are reminded
+    (cxbot.domain.permissions): substitutes whose stand-in holds, and nobody with a role in
+    the filing department.
 
-    Returns how many were sent, and the next moment one of them is owed a reminder."""
+    Returns how many DMs this request caused, and the next moment one of its people is owed one."""
     held = {h.department_id for h in holds}
     owing = [r.department_id for r in request.routings
              if r.department.key in result.outstanding and r.department_id not in held]
@@ -295,72 +302,101 @@ def _remind(s: Session, request: ReviewRequest, result: Tally, holds: Iterable[H
     away = substitutes_on(s, council_today)
     voted = {on_behalf_of or user for user, on_behalf_of in s.execute(
         select(Vote.user_id, Vote.on_behalf_of).where(Vote.request_id == request.id, Vote.retracted.is_(False)))}
-    # The claims that can still matter: every "closing" one, and the daily ones of the days
-    # that are today somewhere (a recipient's date is at most a day off the council's).
-    earlier = {(user, kind, day) for user, kind, day in s.execute(
-        select(Reminder.user_id, Reminder.kind, Reminder.day).where(
-            Reminder.request_id == request.id,
-            or_(Reminder.kind == "closing", Reminder.day >= council_today - timedelta(days=1))))}
-    closed = {user for user, kind, _ in earlier if kind == "closing"}
-    sent = 0
     advocates = s.scalars(select(Membership.user_id).where(
         Membership.department_id.in_(owing), Membership.role == Role.ADVOCATE, Membership.active.is_(True))
         .order_by(Membership.id)).all()
     recused = filing_side(s, request)
-    owed: list[str] = []
-    claims: list[dict[str, object]] = []
+    owed: dict[str, str] = {}   # recipient → the advocate they answer as
     for advocate in advocates:
         if advocate in voted:
             continue
         recipient = away.get(advocate, advocate)
         if advocate in recused or recipient in recused:
             continue
-        owed.append(recipient)
+        owed.setdefault(recipient, advocate)
+    if not owed:
+        return 0, _next_stand_in_change(s, working_time, advocates, council_today)
+    # The days claimed that can still matter (a recipient's date is at most a day off the
+    # council's), and this request's closing-soon notices: read first, so only what is
+    # missing is inserted and the steady state never fails on a unique key.
+    days = reminders_service.claimed(s, list(owed), council_today - timedelta(days=1))
+    closed = set(s.scalars(select(Reminder.user_id).where(
+        Reminder.request_id == request.id, Reminder.kind == "closing", Reminder.user_id.in_(list(owed)))))
+    sent = 0
+    for recipient, advocate in owed.items():
         local = _their_working_time(working_time, zones.get(recipient))
         if not local.is_working(now):
             continue
         today = local.local_date(now)
+        claimed_at = days.get((recipient, today))
         if closing_window and recipient not in closed:
-            kind = "closing"
-        elif daily_due and (recipient, "closing", today) not in earlier:
-            kind = "daily"
-        else:
-            continue
-        if (recipient, kind, today) in earlier:
-            continue
-        # Every sweep claims a request's reminders under its row lock, after reading the claims
-        # made (above): what is missing is this sweep's to claim, in one statement with the
-        # others. The unique key stays the last word: a claim it refused rolls the request's
-        # transaction back, DMs and all, for the next sweep.
-        claims.append({"request_id": request.id, "user_id": recipient, "kind": kind, "day": today, "at": now})
-        earlier.add((recipient, kind, today))
-        if kind == "closing":
+            joined = any(closing_from <= at < request.due_at for (user, _), at in days.items() if user == recipient)
+            if claimed_at is None and not joined:
+                if _claim_day(s, recipient, today, now, policy, working_time):
+                    days[(recipient, today)] = now
+                    sent += 1
+            elif not joined:
+                if request.due_at > _next_day_slot(local, now):
+                    continue   # the next day's DM comes first, and carries it
+                notices.reminder(s, request.id, recipient, "closing", advocate if recipient != advocate else None, now)
+                sent += 1
+            _claim(s, Reminder(request_id=request.id, user_id=recipient, kind="closing", day=today, at=now))
             closed.add(recipient)
-        notices.reminder(s, request.id, recipient, kind, advocate if recipient != advocate else None, now)
-        sent += 1
-    if claims:
-        s.execute(insert(Reminder), claims)
-    moments = [_next_reminder(_their_working_time(working_time, zones.get(recipient)), recipient, earlier,
+        elif daily_due and claimed_at is None:
+            if _claim_day(s, recipient, today, now, policy, working_time):
+                days[(recipient, today)] = now
+                sent += 1
+    moments = [_next_reminder(_their_working_time(working_time, zones.get(recipient)), recipient, days,
                               recipient in closed, daily_from, closing_from, request.due_at, now)
                for recipient in owed]
     moments.append(_next_stand_in_change(s, working_time, advocates, council_today))
     return sent, min((m for m in moments if m is not None), default=None)
 
 
-def _next_reminder(local: WorkingTime, recipient: str, earlier: Collection[tuple[str, str, date]], closed: bool,
+def _claim_day(s: Session, user: str, day: date, now: datetime, policy: CouncilPolicy,
+               working_time: WorkingTime) -> bool:
+    """Claim `user`'s reminder DM of `day` and list in it everything they owe now that is due
+    a reminder (from `first_after_days` working days after filing, or in its closing-soon
+    hours); False when another sweep claimed it first (a race between replicas: the
+    savepoint keeps this request's other work)."""
+    if not _claim(s, DailyReminder(user_id=user, day=day, at=now)):
+        return False
+    reminders = policy.reminders
+    owed = [o for o in reminders_service.owed_by(s, user, now)
+            if working_time.working_days_between(o.created_at, now) >= reminders.first_after_days
+            or o.due_at - timedelta(hours=reminders.closing_soon_hours) <= now < o.due_at]
+    if owed:
+        s.execute(insert(Reminder), [{"request_id": o.request_id, "user_id": user, "kind": "daily", "day": day,
+                                      "at": now} for o in owed])
+    notices.daily_reminder(s, user, day, now)
+    return True
+
+
+def _next_day_slot(local: WorkingTime, now: datetime) -> datetime:
+    """When a person who had today's DM gets the next one: their next working moment tomorrow or later."""
+    return local.next_working_moment(_start_of(local, local.local_date(now) + timedelta(days=1)))
+
+
+def _next_reminder(local: WorkingTime, recipient: str, days: Mapping[tuple[str, date], datetime], closed: bool,
                    daily_from: datetime, closing_from: datetime, due_at: datetime, now: datetime) -> datetime:
     """The next moment `recipient` (working `local`) is owed a reminder: the first of their
-    working moments from when daily reminders start (tomorrow's, if they had today's), or
-    the first in the closing window before the deadline, if they have not had that one."""
+    working moments from when daily reminders start (tomorrow's, if they had today's DM),
+    or the first in the closing window before the deadline, if they have not had that
+    notice and no DM of theirs will carry it (today's went out before the window opened and
+    the deadline falls before their next one)."""
     today = local.local_date(now)
+    claimed_today = days.get((recipient, today))
     daily = max(now, daily_from)
-    if (recipient, "daily", today) in earlier or (recipient, "closing", today) in earlier:
+    if claimed_today is not None:
         daily = max(daily, _start_of(local, today + timedelta(days=1)))
     moment = local.next_working_moment(daily)
     if not closed and now < due_at:
-        closing = local.next_working_moment(max(now, closing_from))
-        if closing < due_at:
-            moment = min(moment, closing)
+        joined = any(closing_from <= at < due_at for (user, _), at in days.items() if user == recipient)
+        alone = claimed_today is not None and due_at <= _next_day_slot(local, now)
+        if not joined and (claimed_today is None or alone):
+            closing = local.next_working_moment(max(now, closing_from))
+            if closing < due_at:
+                moment = min(moment, closing)
     return moment
 
 

@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Mapping
+from datetime import date
 from typing import Any
 from urllib.error import URLError
 
@@ -85,6 +86,7 @@ class SlackDelivery:
             notices.THREAD_NOTE: self._thread_note,
             notices.DIRECT: self._direct,
             notices.REMINDER: self._reminder,
+            notices.DAILY_REMINDER: self._daily_reminder,
             notices.ADMIN_ALERT: self._admin_alert,
             notices.EPHEMERAL: self._ephemeral,
             notices.SUBSTITUTE_ENDED: self._substitute_ended,
@@ -267,6 +269,30 @@ class SlackDelivery:
             return  # decided between the sweep and now: nothing to remind of
         text, blocks = direct.reminder(view, item.payload.get("kind", "daily"), item.payload.get("on_behalf_of"))
         self._call("chat.postMessage", channel=self._dm_channel(user), text=text, blocks=self._blocks(blocks))
+
+    def _daily_reminder(self, item: Item) -> None:
+        """A person's one reminder DM of the day: posted once, then updated in place (the same
+        message) as its requests change, when the rendering differs from what Slack shows."""
+        user, day = item.payload["user"], date.fromisoformat(item.payload["day"])
+        view = self._records.daily_reminder(user, day)
+        if view is None:
+            return
+        if any(not i.view.permalink for i in view.items):
+            for i in view.items:
+                self._permalink(i.view.id)
+            view = self._records.daily_reminder(user, day) or view
+        text, blocks = direct.daily_reminder(view)
+        payload = self._blocks(blocks)
+        digest = self._hash(text, payload)
+        if view.ts:
+            if digest != view.content_hash:
+                self._call("chat.update", channel=view.channel, ts=view.ts, text=text, blocks=payload)
+                self._records.daily_reminder_posted(user, day, view.channel, view.ts, digest)
+            return
+        if view.owing == 0:
+            return  # everything answered or decided before the DM went out: nothing to remind of
+        data = self._call("chat.postMessage", channel=self._dm_channel(user), text=text, blocks=payload)
+        self._records.daily_reminder_posted(user, day, data["channel"], data["ts"], digest)
 
     def _asked(self, item: Item) -> None:
         """Someone asked to review whom the vote prompt had no room to mention."""

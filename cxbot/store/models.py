@@ -385,6 +385,24 @@ class Reminder(Base):
     at: Mapped[datetime] = mapped_column(index=True)
 
 
+class DailyReminder(Base):
+    """A person's reminder DM of one working day (their own date): the claim that they get at
+    most one a day (unique per person and day, however many sweeps run at once), and where
+    the DM is, so answering from it updates it in place. The requests it lists are the
+    `reminders` rows of kind "daily" of that person and day."""
+
+    __tablename__ = "daily_reminders"
+    __table_args__ = (UniqueConstraint("user_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    day: Mapped[date] = mapped_column(Date)
+    at: Mapped[datetime]
+    channel: Mapped[str] = mapped_column(String(32), default="")
+    ts: Mapped[str] = mapped_column(String(32), default="")
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+
+
 class Escalation(Base):
     """A step of the escalation ladder taken for a request (unique: each step once)."""
 

@@ -9,6 +9,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextB
 
 from cxbot.domain.model import Status
 from cxbot.services.readmodel import RequestView
+from cxbot.services.reminders import DailyReminderView
 from cxbot.slack.blocks import ids
 from cxbot.slack.blocks.request import (
     STATUS_ICON,
@@ -116,8 +117,10 @@ def _after_deadline(view: RequestView) -> str:
 
 
 def reminder(view: RequestView, kind: str, on_behalf_of: str | None) -> DM:
-    """To an advocate whose department still owes an answer, with the buttons to give it.
-    Once the deadline has passed it says so, and what happens now, instead of a due date."""
+    """About one request, to an advocate whose department still owes an answer on it, with
+    the buttons to give it: the closing-soon notice sent on its own, when the deadline falls
+    before the person's next daily reminder (`daily_reminder`). Once the deadline has passed
+    it says so, and what happens now, instead of a due date."""
     behalf = f" (you answer for <@{on_behalf_of}> while they are away)" if on_behalf_of else ""
     if view.overdue:
         lead = "⌛ Overdue"
@@ -133,6 +136,44 @@ def reminder(view: RequestView, kind: str, on_behalf_of: str | None) -> DM:
     return (fallback,
             [_section(text), ContextBlock(elements=[MarkdownTextObject(text=clip(status_line(view), 3000))]),
              vote_buttons(view.id), ContextBlock(elements=[MarkdownTextObject(text=f"Discuss in {_where(view)}.")])])
+
+
+def daily_reminder(day: DailyReminderView) -> DM:
+    """A person's one reminder of the day: every request they owe an answer on, soonest
+    deadline first, each with its department, deadline and buttons; an item answered since
+    shows as such. Past what one message holds (50 blocks), "and N more" points to the
+    council channel."""
+    n = day.owing
+    blocks: list[Block] = [_section(
+        f"👋 *Reminder:* your answer is still outstanding on {n} CX review{'' if n == 1 else 's'}, "
+        "soonest deadline first." if n else "✅ Nothing left to answer from this reminder. Thank you!")]
+    for item in day.items:
+        view = item.view
+        if item.answered:
+            state = view.status.label.lower() if view.status.is_final else "answered"
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(
+                f"✅ ~CX review #{view.id}: {escape(view.title)}~ · {state}", 3000))]))
+            continue
+        behalf = f" (you answer for <@{item.on_behalf_of}> while they are away)" if item.on_behalf_of else ""
+        if view.overdue:
+            when = f"⌛ *Overdue*: Answers were due {slack_time(view.due_at, view.timezone)}. {_after_deadline(view)}"
+        else:
+            when = (("⏰ *Closing soon*: " if item.closing else "")
+                    + f"Answers are due {slack_time(view.due_at, view.timezone)}.")
+        blocks.append(_section(f"{_title(view)}\n*{escape(item.department)}*{behalf} · discuss in {_where(view)}\n"
+                               f"{when}\n{status_line(view)}\n{escape(clip_plain(view.summary, 300))}"))
+        buttons = vote_buttons(view.id)
+        buttons.block_id = f"vote_{view.id}"   # block ids are unique within a message
+        blocks.append(buttons)
+    if day.more:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(
+            text=f"…and {day.more} more: see <#{day.council_channel}>.")]))
+    closing = any(i.closing and not i.answered and not i.view.overdue for i in day.items)
+    overdue = any(i.view.overdue and not i.answered for i in day.items)
+    marks = ("⌛ Overdue · " if overdue else "") + ("⏰ Closing soon · " if closing else "")
+    fallback = (f"{marks}👋 Reminder: your answer is still outstanding on {n} CX review{'' if n == 1 else 's'}"
+                if n else "👋 Reminder: nothing left to answer")
+    return fallback, blocks
 
 
 def asked(view: RequestView) -> DM:

@@ -1,0 +1,147 @@
+"""One reminder a person a day: what a person owes, and the day's DM that lists it.
+
+The sweep claims a person's day (`DailyReminder`, unique per person and their own date)
+and lists in it, as `reminders` rows of kind "daily", every request they owe an answer on
+then. The DM is rendered from those rows at delivery, soonest deadline first, and rendered
+again whenever one of its requests changes (a vote from its buttons, a decision), so it is
+updated in place and an answered item shows as answered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from cxbot.domain.model import Role, Status
+from cxbot.services.council import get_council
+from cxbot.services.lifecycle import active_holds, current_tally, filing_side, rules, substitutes_on
+from cxbot.services.readmodel import RequestView, request_view
+from cxbot.store.models import DailyReminder, Department, Membership, Reminder, ReviewRequest, Routing, Vote
+
+OPEN = [s for s in Status if not s.is_final]
+# How many requests the DM shows with their buttons: two blocks each, with the heading and
+# the "and N more" line well inside Block Kit's 50 blocks a message.
+SHOWN = 20
+
+
+@dataclass(frozen=True)
+class Owed:
+    request_id: int
+    department_id: int
+    on_behalf_of: str | None   # the away advocate the person answers for, if not themselves
+    created_at: datetime
+    due_at: datetime
+
+
+def owed_by(s: Session, user: str, now: datetime) -> list[Owed]:
+    """The open requests `user` owes an answer on now, soonest deadline first: a department
+    they advocate for (or whose away advocate they stand in for today) is outstanding and not
+    on hold, the one they answer as has not voted, and neither has a role in the filing
+    department (the same as who the sweep reminds)."""
+    _, working_time = rules(s)
+    away = substitutes_on(s, working_time.local_date(now))
+    as_whom = [advocate for advocate, substitute in away.items() if substitute == user]
+    if user not in away:
+        as_whom.append(user)
+    answering: dict[int, str] = {}
+    for advocate, department_id in s.execute(select(Membership.user_id, Membership.department_id).where(
+            Membership.user_id.in_(as_whom), Membership.role == Role.ADVOCATE, Membership.active.is_(True))
+            .order_by(Membership.id)):
+        answering.setdefault(department_id, advocate)
+    if not answering:
+        return []
+    requests = s.scalars(select(ReviewRequest).where(ReviewRequest.status.in_(OPEN), ReviewRequest.id.in_(
+        select(Routing.request_id).where(Routing.department_id.in_(list(answering)))))
+        .order_by(ReviewRequest.due_at, ReviewRequest.id)).all()
+    owed: list[Owed] = []
+    for request in requests:
+        voted = {on_behalf_of or voter for voter, on_behalf_of in s.execute(
+            select(Vote.user_id, Vote.on_behalf_of).where(Vote.request_id == request.id, Vote.retracted.is_(False)))}
+        recused = filing_side(s, request)
+        if user in recused:
+            continue
+        candidates = [r for r in request.routings if r.department_id in answering
+                      and answering[r.department_id] not in voted and answering[r.department_id] not in recused]
+        if not candidates:
+            continue
+        held = {h.department_id for h in active_holds(s, request.id)}
+        outstanding = current_tally(s, request).outstanding
+        routing = next((r for r in candidates if r.department.key in outstanding and r.department_id not in held),
+                       None)
+        if routing is not None:
+            advocate = answering[routing.department_id]
+            owed.append(Owed(request.id, routing.department_id, advocate if advocate != user else None,
+                             request.created_at, request.due_at))
+    return owed
+
+
+def claimed(s: Session, users: list[str], since: date) -> dict[tuple[str, date], datetime]:
+    """(person, day) → when their day's DM was claimed, for days from `since`."""
+    if not users:
+        return {}
+    return {(user, day): at for user, day, at in s.execute(select(
+        DailyReminder.user_id, DailyReminder.day, DailyReminder.at).where(
+        DailyReminder.user_id.in_(users), DailyReminder.day >= since))}
+
+
+@dataclass(frozen=True)
+class DailyItem:
+    view: RequestView
+    department: str           # the department's name ("" once nothing is owed on it)
+    on_behalf_of: str | None
+    answered: bool            # listed, but nothing is owed on it any more (answered, decided)
+    closing: bool             # its closing-soon window had opened when the DM was claimed
+
+
+@dataclass(frozen=True)
+class DailyReminderView:
+    user: str
+    day: date
+    items: tuple[DailyItem, ...]
+    more: int                 # listed but not shown (Block Kit's limits)
+    owing: int                # how many of the listed requests are still owed
+    council_channel: str
+    channel: str              # where the DM is, once posted
+    ts: str
+    content_hash: str
+
+
+def daily_view(s: Session, user: str, day: date, now: datetime) -> DailyReminderView | None:
+    claim = s.scalars(select(DailyReminder).where(DailyReminder.user_id == user, DailyReminder.day == day)).first()
+    if claim is None:
+        return None
+    policy, _ = rules(s)
+    closing_hours = timedelta(hours=policy.reminders.closing_soon_hours)
+    listed = s.scalars(select(Reminder.request_id).join(ReviewRequest, ReviewRequest.id == Reminder.request_id)
+                       .where(Reminder.user_id == user, Reminder.day == day, Reminder.kind == "daily")
+                       .order_by(ReviewRequest.due_at, ReviewRequest.id)).all()
+    owed = {o.request_id: o for o in owed_by(s, user, now)}
+    items: list[DailyItem] = []
+    for request_id in listed[:SHOWN]:
+        view = request_view(s, request_id, now=now)
+        o = owed.get(request_id)
+        key = _key(s, o.department_id) if o is not None else ""
+        department = next((d.name for d in view.routed if key and d.key == key), "")
+        items.append(DailyItem(view=view, department=department, on_behalf_of=o.on_behalf_of if o else None,
+                               answered=o is None,
+                               closing=view.due_at - closing_hours <= claim.at < view.due_at))
+    return DailyReminderView(user=user, day=day, items=tuple(items), more=max(0, len(listed) - SHOWN),
+                             owing=sum(1 for r in listed if r in owed), council_channel=get_council(s).channel,
+                             channel=claim.channel, ts=claim.ts, content_hash=claim.content_hash)
+
+
+def _key(s: Session, department_id: int) -> str:
+    department = s.get(Department, department_id)
+    return department.key if department is not None else ""
+
+
+def posted(sessions: sessionmaker[Session], user: str, day: date, channel: str, ts: str, content_hash: str) -> None:
+    """Remember where the day's DM is (and what it shows), so it is updated, not re-sent."""
+    with sessions() as s:
+        claim = s.scalars(select(DailyReminder).where(DailyReminder.user_id == user, DailyReminder.day == day)).first()
+        if claim is not None:
+            claim.channel, claim.ts, claim.content_hash = channel, ts, content_hash
+            s.commit()
