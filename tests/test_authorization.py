@@ -253,6 +253,8 @@ RECORDS = ["review_requests", "votes", "holds", "audit_events"]
 # lanes' leases, a cache of Slack profiles. Not the council's records, and it may change at any
 # time, so it is left out; the outbox counts by what was queued, not how far delivery got.
 DELIVERY = {"slack_messages", "outbox_lanes", "people"}
+DELIVERY_COLUMNS = {"review_requests": ("applied_press_id",),
+                    "daily_reminders": ("channel", "ts", "content_hash")}
 QUEUED = ("id", "lane", "kind", "payload")
 
 
@@ -263,8 +265,9 @@ def snapshot(stack: Stack) -> dict[str, list[tuple[Any, ...]]]:
         for table in Base.metadata.sorted_tables:
             if table.name in DELIVERY:
                 continue
-            # A press's journal mark (cxbot.store.journal) says it was answered, not that it counted.
-            stmt = select(*[c for c in table.c if c.name != "applied_press_id"])
+            # A press's journal mark (cxbot.store.journal) says it was answered, not that it counted;
+            # where a day's reminder DM was posted, and what it last showed, is delivery, not record.
+            stmt = select(*[c for c in table.c if c.name not in DELIVERY_COLUMNS.get(table.name, ())])
             if table.name == "outbox":
                 # An ephemeral answer to the person refused is the refusal itself, not a record.
                 stmt = select(*[table.c[c] for c in QUEUED]).where(table.c.kind != notices.EPHEMERAL)
