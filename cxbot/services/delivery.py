@@ -174,17 +174,18 @@ class DeliveryRecords:
             s.commit()
 
     def updated(self, message_id: int, content_hash: str) -> None:
-        with self._sessions() as s:
-            row = s.get(SlackMessage, message_id)
-            if row is not None:
-                row.content_hash = content_hash
-                s.commit()
+        self._remember(message_id, content_hash=content_hash)
 
     def permalink(self, message_id: int, permalink: str) -> None:
+        self._remember(message_id, permalink=permalink)
+
+    def _remember(self, message_id: int, **fields: str) -> None:
+        """Store what Slack answered about a posted message (gone messages are left alone)."""
         with self._sessions() as s:
             row = s.get(SlackMessage, message_id)
             if row is not None:
-                row.permalink = permalink
+                for name, value in fields.items():
+                    setattr(row, name, value)
                 s.commit()
 
     def dm_opened(self, user: str, channel: str) -> None:
