@@ -128,7 +128,8 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
 
         def decide_form(tr: Translator) -> View:
             return reason_modal(callback_id=ids.DECIDE_VIEW, request_id=request_id, title=title,
-                                heading=tr.gettext("Approve") if approve else tr.gettext("Reject"),
+                                heading=(tr.pgettext("decision", "Approve") if approve
+                                         else tr.pgettext("decision", "Reject")),
                                 label=tr.gettext("Rationale"),
                                 hint=tr.gettext("What the council and the filer should know"),
                                 extra={"approve": approve}, tr=tr)
