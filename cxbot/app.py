@@ -98,8 +98,9 @@ class Runtime:
         self.directory = SlackDirectory(self.client, self.sessions, self.clock)
         self.people = PeopleWorker(self.directory.refresh)
         self.timezones = StoredTimeZones(self.readers, self.clock, on_stale=self.people.want)
-        if role != "web":  # a web process's people worker does not run: its jobs worker refreshes people
-            self.services.want_people = self.people.want
+        # A person met at a slash command or button whose locale is unknown or stale is looked up
+        # by this process's people worker (a web process runs it too: see `start`).
+        self.services.want_people = self.people.want
         # One-off commands (mode "jobs", role "all") run no schedule; a jobs worker does.
         timed = scheduled and role != "web" and (mode != "jobs" or role == "jobs")
         self.retention = OutboxRetention(self.sessions, self.clock, read_sessions=self.readers)
@@ -130,7 +131,10 @@ class Runtime:
 
     def start(self) -> None:
         if self.role == "web":
-            return  # the jobs worker of this server does the background work
+            # The jobs worker of this server does the background work; the people worker runs here
+            # too, to look up the people this process meets (cxbot.slack.languages), and only them.
+            self.people.start()
+            return
         if self.role == "jobs" and self.wake is not None:
             self.wake.listen({PRESSES: self.presses.kick, OUTBOX: self.worker.kick})
         self.presses.start()
