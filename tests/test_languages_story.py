@@ -53,6 +53,8 @@ def test_a_person_whose_slack_is_german_reads_german_and_the_channel_stays_engli
     help_text = command(stack, GERMAN, "help")
     assert help_text.startswith("*cxbot — der Customer-Experience-Rat (CX-Rat)*")
     assert "`/cx-review status 12` — wo Antrag 12 gerade steht." in help_text
+    # The buttons are named as the channel shows them: in English, the channel's language.
+    assert "*Approve*, *Object…* (mit Begründung) oder *Abstain*" in help_text
     assert command(stack, GERMAN, "status twelve") == (
         "So geht's: `/cx-review status 12` (die Nummer aus dem Titel des Antrags).")
     assert command(stack, GERMAN, "frobnicate").startswith("`frobnicate` kenne ich nicht.\n\n*cxbot — der")

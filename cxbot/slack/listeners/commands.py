@@ -18,7 +18,7 @@ from cxbot.i18n import LANGUAGES, Translator
 from cxbot.services import people, requests, substitutes
 from cxbot.services.context import Services
 from cxbot.slack.blocks.modals import away_modal, away_saved_text, new_filing_view
-from cxbot.slack.blocks.request import status_message
+from cxbot.slack.blocks.request import VOTE_BUTTONS, status_message
 from cxbot.slack.languages import translator_for
 from cxbot.slack.replies import AfterAck, answers_errors
 from cxbot.slack.text import escape, unescape
@@ -28,6 +28,8 @@ AUTO = "auto"
 
 
 def help_text(tr: Translator) -> str:
+    """The usage, in the reader's language; the vote buttons are named as the council channel
+    shows them, which is in the channel's language, not necessarily the reader's."""
     return tr.gettext("""*cxbot — the Customer-Experience council*
 • `{command}` — file a proposed change for review by the other departments (opens a form).
 • `{command} status 12` — where request #12 stands.
@@ -36,9 +38,9 @@ or `{command} away @colleague until 2026-12-24`); `{command} back` ends it.
 • `{command} language nb` — the language cxbot speaks with you: `en`, `nb` or `de`; `auto` follows \
 the council's language, else your Slack language.
 • `{command} help` — this message.
-Advocates vote with the buttons in the request's thread in the council channel: *Approve*, \
-*Object…* (with a reason) or *Abstain*; the ⋯ menu adds a condition or note, or retracts a vote. \
-Replies in the thread are recorded as comments.""").format(command=COMMAND)
+Advocates vote with the buttons in the request's thread in the council channel: *{approve}*, \
+*{object}* (with a reason) or *{abstain}*; the ⋯ menu adds a condition or note, or retracts a vote. \
+Replies in the thread are recorded as comments.""").format(command=COMMAND, **VOTE_BUTTONS)
 
 
 def register(app: App, cx: Services, after: AfterAck) -> None:
