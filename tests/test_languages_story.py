@@ -61,7 +61,7 @@ def test_a_person_whose_slack_is_german_reads_german_and_the_channel_stays_engli
 
     form = filing_form(stack, GERMAN)
     assert form["title"]["text"] == "Neuer CX-Antrag" and form["submit"]["text"] == "Einreichen"
-    assert labels(form)[:3] == ["Titel", "Was ändert sich, und warum?", "Einreichende Abteilung"]
+    assert labels(form)[:3] == ["Titel", "Was ändert sich und warum?", "Einreichende Abteilung"]
     impacts = [o["text"]["text"] for b in form["blocks"] if b["block_id"] == "impact" for o in b["element"]["options"]]
     assert impacts == ["Positiv", "Neutral", "Negativ", "Unklar"]
     refused = stack.people.submit_view(GERMAN, filing_values(title="   ", link="ftp://x"))
@@ -79,7 +79,7 @@ def test_a_person_whose_slack_is_german_reads_german_and_the_channel_stays_engli
     stack.sweep(local(0, 11))          # the sweep needs the advocates: the people refresh looks them up
     form = objection_form(stack, OBJECTOR, request_id)
     assert form["title"]["text"] == "Einwand erheben" and form["close"]["text"] == "Abbrechen"
-    assert labels(form) == ["Deine Begründung", "Gewicht", "Was würde den Einwand ausräumen"]
+    assert labels(form) == ["Deine Begründung", "Schweregrad", "Was würde den Einwand ausräumen"]
     assert form["blocks"][0]["text"]["text"].startswith(f"*CX-Antrag #{request_id}:* ")
     severities = [o["text"]["text"] for b in form["blocks"] if b.get("block_id") == "severity"
                   for o in b["element"]["options"]]
@@ -129,7 +129,7 @@ def test_in_a_norwegian_council_an_english_slack_reads_norwegian(stack: Stack) -
     assert labels(form) == ["Tittel", "Hva endres, og hvorfor?", "Avdelingen som sender inn",
                             "Hvilke faser av kundereisen berøres?", "Forventet virkning for kundene",
                             "Om virkningen", "Omfang", "Avgjørelse trengs innen",
-                            "Lenke (spesifikasjon, sak i Jira e.l., dokument)"]
+                            "Lenke (spesifikasjon, oppgave eller dokument)"]
     refused = stack.people.submit_view(GERMAN, filing_values(summary="  "))
     assert refused.json()["errors"] == {"summary": "Fortell hva som endres, og hvorfor."}
     stack.slack.close_view(GERMAN)
