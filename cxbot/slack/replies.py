@@ -16,6 +16,7 @@ import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
@@ -27,6 +28,14 @@ from cxbot.domain.errors import CxError, InvalidInput
 log = logging.getLogger(__name__)
 
 SORRY = "Something went wrong on cxbot's side and nothing was recorded. Please try again in a minute."
+
+
+@dataclass(frozen=True)
+class Respond:
+    """What `open_form` answers through the response_url instead of a modal (a question first)."""
+
+    text: str
+    blocks: list[dict[str, Any]]
 
 
 class AfterAck:
@@ -54,9 +63,10 @@ class AfterAck:
     def open_view(self, *, trigger_id: str, view: View | dict[str, Any]) -> None:
         self._run("views.open", lambda: self._client.views_open(trigger_id=trigger_id, view=view))
 
-    def open_form(self, *, trigger_id: str, build: Callable[[], View | dict[str, Any]], response_url: str) -> None:
+    def open_form(self, *, trigger_id: str, build: Callable[[], View | dict[str, Any] | Respond],
+                  response_url: str) -> None:
         """Build a modal and open it; if building raises (a CxError: the person may not have
-        it), tell them why through `response_url` instead."""
+        it), tell them why through `response_url` instead, as for a `Respond` it returns."""
         def call() -> None:
             try:
                 view = build()
@@ -67,11 +77,15 @@ class AfterAck:
                 log.exception("building a modal failed")
                 self._respond(response_url, SORRY)
                 return
+            if isinstance(view, Respond):
+                self._respond(response_url, view.text, view.blocks)
+                return
             self._client.views_open(trigger_id=trigger_id, view=view)
         self._run("views.open", call)
 
-    def _respond(self, response_url: str, text: str) -> None:
-        answer = WebhookClient(response_url, timeout=self._client.timeout).send(response_type="ephemeral", text=text)
+    def _respond(self, response_url: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        answer = WebhookClient(response_url, timeout=self._client.timeout).send(
+            response_type="ephemeral", text=text, blocks=blocks)
         if answer.status_code != 200:
             log.warning("response_url answered %s: %s", answer.status_code, answer.body)
 
