@@ -194,14 +194,13 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
     from cxbot.app import Runtime
     from cxbot.reports.digest import previous_week, week_of
     from cxbot.services.council import find_council
+    from cxbot.store.db import make_session_factory
 
+    with make_session_factory(_engine(settings))() as s:
+        council = find_council(s, args.council)  # an unknown council is an error before anything else
+        key, timezone = council.key, council.timezone
     runtime = Runtime(settings, mode="jobs")
-    week = args.week
-    with runtime.sessions() as s:
-        council = find_council(s, args.council)  # an unknown council is an error before anything is sent
-        if week is None:
-            week = previous_week(week_of(runtime.clock.now(), council.timezone))
-        key = council.key
+    week = args.week or previous_week(week_of(runtime.clock.now(), timezone))
     of = f"{week}" if key == DEFAULT_COUNCIL else f"{week} ({key})"
     if not digests.send(runtime.services.uow(), week=week, clock=runtime.clock, force=args.force, actor="cli",
                         council=key):
