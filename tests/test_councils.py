@@ -248,3 +248,83 @@ def test_bad_council_files_stop_the_load_and_change_nothing(
     line = result.stderr.strip().splitlines()[-1]
     assert where in line and words in line, line
     assert snapshot(engine) == before
+
+
+def test_the_migration_keeps_a_single_council_database_whole(database_url: str, engine: Any) -> None:
+    """A database at the revision before several councils, with a council, its departments,
+    people, requests, votes and digests, upgrades without losing a row: everything becomes
+    the default council's, and a second council may then reuse its department keys."""
+    from alembic import command
+    from sqlalchemy import func, insert, text
+
+    from cxbot.clock import FixedClock
+    from cxbot.council_file import load_council_file
+    from cxbot.services.context import Services
+    from cxbot.services.council import load_council
+    from cxbot.store.db import make_session_factory
+    from cxbot.store.migrate import alembic_config, current_revision, head_revision
+    from cxbot.store.models import Membership
+    from tests.harness import START
+
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "27d7f6297bce")
+    t = START.replace(tzinfo=None)
+    tables = {name: Council.metadata.tables[name] for name in ("memberships", "review_requests", "routings", "votes")}
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO council (id, channel, chair, admins, timezone, stages, policy, working_time, "
+                          "loaded_at) VALUES (1, 'C0COUNCIL', 'U0CHAIR', '[\"U0ADMIN\"]', 'Europe/Oslo', '[\"Pay\"]', "
+                          "'{}', '{}', :t)"), {"t": t})
+        for i, key in ((1, "billing"), (2, "legal")):
+            conn.execute(text("INSERT INTO departments (id, key, name, position, active, stages, usergroup) "
+                              "VALUES (:i, :k, :n, :i, true, '[]', '')"), {"i": i, "k": key, "n": key.title()})
+        conn.execute(insert(tables["memberships"]), [
+            {"id": 1, "user_id": "U0BILLLEAD", "department_id": 1, "role": "lead", "active": True},
+            {"id": 2, "user_id": "U0LEGAL1", "department_id": 2, "role": "advocate", "active": True}])
+        conn.execute(insert(tables["review_requests"]), [{
+            "id": n, "department_id": 1, "filer": "U0BILLLEAD", "title": f"Request {n}", "summary": "s",
+            "stages": ["Pay"], "impact": "neutral", "impact_note": "", "magnitude": "minor",
+            "decision_by": START.date(), "link": "", "status": "open" if n == 1 else "approved", "created_at": START,
+            "updated_at": START, "decided_at": None if n == 1 else START, "due_at": START, "escalation_step": 0,
+            "version": 1, "applied_press_id": 0, "votes_revision": 0, "next_due_at": None} for n in (1, 2)])
+        conn.execute(insert(tables["routings"]), [
+            {"id": n, "request_id": n, "department_id": 2, "position": 0, "reason": "asked"} for n in (1, 2)])
+        conn.execute(insert(tables["votes"]), [{
+            "id": 1, "request_id": 2, "user_id": "U0LEGAL1", "department_id": 2, "kind": "approve", "note": "",
+            "retracted": False, "cast_at": START, "updated_at": START, "blocking": True, "mitigation": "",
+            "resolution_note": ""}])
+        conn.execute(text("INSERT INTO digest_sends (week, claimed_at, sent_at, forced, dm_channel, dm_ts) VALUES "
+                          "('2026-W01', :t, :t, false, 'D1', '1.1'), ('2026-W02', :t, NULL, true, '', '')"), {"t": t})
+        if conn.dialect.name == "postgresql":   # rows given their ids: the sequences follow, as in a live database
+            for name in ("council", "departments", *tables):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                                  f"(SELECT max(id) FROM {name}))"))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    assert current_revision(engine) == head_revision()
+
+    with make_session_factory(engine)() as s:
+        council = s.scalars(select(Council)).one()
+        assert (council.id, council.key, council.channel, council.admins) == (1, "default", "C0COUNCIL", ["U0ADMIN"])
+        assert [(d.id, d.key, d.council_id) for d in s.scalars(select(Department).order_by(Department.id))] == [
+            (1, "billing", 1), (2, "legal", 1)]
+        assert s.scalar(select(func.count()).select_from(Membership)) == 2
+        assert [(r.id, r.title, r.department_id) for r in s.scalars(select(ReviewRequest).order_by(ReviewRequest.id))
+                ] == [(1, "Request 1", 1), (2, "Request 2", 1)]
+        assert s.scalar(select(func.count()).select_from(Routing)) == 2
+        votes = [(v.request_id, v.user_id, v.kind) for v in s.scalars(select(Vote))]
+        assert votes == [(2, "U0LEGAL1", VoteKind.APPROVE)]
+        sends = s.scalars(select(DigestSend).order_by(DigestSend.week))
+        assert [(d.council_id, d.week, d.dm_ts, d.forced) for d in sends] == [
+            (1, "2026-W01", "1.1", False), (1, "2026-W02", "", True)]
+
+    # The old file loads into the council the migration kept, and a second council may reuse its keys.
+    services = Services(make_session_factory(engine), FixedClock(START))
+    load_council(services.uow(), load_council_file(COUNCIL_FILE), clock=services.clock)
+    load_council(services.uow(), load_council_file(NORDICS_FILE), clock=services.clock)
+    with make_session_factory(engine)() as s:
+        assert sorted(s.scalars(select(Council.key))) == ["default", "nordics"]
+        assert s.scalar(select(func.count()).select_from(Department).where(Department.key == "billing")) == 2
+        assert s.scalar(select(Department.council_id).where(Department.id == 1)) == 1
