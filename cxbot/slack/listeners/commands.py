@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from slack_bolt import Ack, App
 
 from cxbot.domain.identifiers import parse_id
-from cxbot.services import requests, substitutes
+from cxbot.services import filing, requests, substitutes
 from cxbot.services.context import Services
 from cxbot.slack.blocks import ids
 from cxbot.slack.blocks.modals import away_modal, away_saved_text, council_choice, new_filing_view
@@ -124,8 +124,8 @@ def open_filing_modal(cx: Services, after: AfterAck, ack: Ack, command: dict[str
 def filing_view(cx: Services, user: str, council: str | None = None) -> dict[str, Any] | Respond:
     """The filing modal of `council` (or of the only council the person files in), or the
     question which council, as an ephemeral message with a button each."""
-    form = requests.filing_form(cx.glance, user, council)
-    if isinstance(form, requests.CouncilChoice):
+    form = filing.filing_form(cx.glance, user, council)
+    if isinstance(form, filing.CouncilChoice):
         return Respond(*council_choice(form.councils))
     today = cx.clock.now().astimezone(ZoneInfo(form.timezone)).date()
     return new_filing_view(tuple(form.departments), tuple(form.stages), today + timedelta(days=7), form.council)
