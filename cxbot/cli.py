@@ -220,7 +220,8 @@ def _ready_to_serve(settings: Settings, *, socket_mode: bool) -> None:
     if not is_at_head(engine):
         raise CliError("the database is not at the latest migration: run `cxbot db upgrade` first")
     if settings.council_file:
-        _load_council(settings, [settings.council_file], engine)
+        # One file, or several (one per council) separated like PATH's entries.
+        _load_council(settings, [p for p in settings.council_file.split(os.pathsep) if p], engine)
 
 
 def _load_council(settings: Settings, paths: Sequence[str], engine=None, *,  # type: ignore[no-untyped-def]

@@ -27,6 +27,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
+from cxbot.council_file import DEFAULT_COUNCIL
 from cxbot.reports.render import cut_lists, render_csv, render_html, render_slack
 from cxbot.services import digests, notices
 from cxbot.services.delivery import DeliveryRecords, Event, Posted
@@ -328,9 +329,9 @@ class SlackDelivery:
     # --- the weekly digest ------------------------------------------------------------------
 
     def _digest_dm(self, item: Item) -> None:
-        """To the chair of the digest's council (its key in the payload; the only council's
-        digest had none before there were several)."""
-        week, council = item.payload["week"], item.payload.get("council")
+        """To the chair of the digest's council (its key in the payload; a digest queued
+        before there were several councils has none, and is the default council's)."""
+        week, council = item.payload["week"], item.payload.get("council", DEFAULT_COUNCIL)
         if self._records.digest_claim(week, council).dm_ts:
             return  # posted before a crash: the report step follows
         digest = self._records.digest(week, council)
@@ -342,7 +343,7 @@ class SlackDelivery:
         self._records.digest_posted(week, data["channel"], data["ts"], council)
 
     def _digest_report(self, item: Item) -> None:
-        week, council = item.payload["week"], item.payload.get("council")
+        week, council = item.payload["week"], item.payload.get("council", DEFAULT_COUNCIL)
         claim = self._records.digest_claim(week, council)
         if claim.sent:
             return
@@ -356,7 +357,7 @@ class SlackDelivery:
         self._records.digest_sent(week, council)
 
     def _digest_channel(self, item: Item) -> None:
-        council = item.payload.get("council")
+        council = item.payload.get("council", DEFAULT_COUNCIL)
         digest = self._records.digest(item.payload["week"], council)
         text, blocks = render_slack(digest, report_note="The chair has the full report.")
         self._call("chat.postMessage", channel=self._records.council_channel(council), text=text, blocks=blocks,
