@@ -332,3 +332,26 @@ def test_the_migration_keeps_a_single_council_database_whole(database_url: str, 
         assert sorted(s.scalars(select(Council.key))) == ["default", "nordics"]
         assert s.scalar(select(func.count()).select_from(Department).where(Department.key == "billing")) == 2
         assert s.scalar(select(Department.council_id).where(Department.id == 1)) == 1
+
+
+def test_away_and_back_hold_in_each_council_where_the_substitute_may_answer(stack: Stack) -> None:
+    """Sam advocates in both councils; Sue leads Support in the default council only: she
+    stands in for Sam there, and nobody does in the Nordic council."""
+    from datetime import timedelta
+
+    from cxbot.store.models import Substitute
+    from tests.harness import today
+
+    stack.add_nordics()
+    until = today() + timedelta(days=7)
+    told = stack.people.slash_command("U0SUP1", "/cx-review", f"away {stack.people.at('U0SUPLEAD')} until {until}")
+    assert told.json()["text"].startswith("Until "), told.body
+    with stack.session() as s:
+        rows = [(row.substitute, s.get(Department, row.department_id)) for row in s.scalars(select(Substitute))]
+    assert [(sub, d.key, d.council_id) for sub, d in rows if d is not None] == [
+        ("U0SUPLEAD", "support", stack.all(Council, Council.key == "default")[0].id)]
+    refused = stack.people.slash_command("U0SUP1", "/cx-review", f"away {stack.people.at('U0NLEG1')} until {until}")
+    assert "Support or Nordic Care" in refused.json()["text"], refused.body
+    back = stack.people.slash_command("U0SUP1", "/cx-review", "back")
+    assert back.json()["text"].startswith("Welcome back")
+    assert all(row.cancelled_at is not None for row in stack.all(Substitute))
