@@ -28,7 +28,7 @@ from cxbot.domain.model import Draft, Impact, Magnitude, Role, Tally, VoteKind
 from cxbot.domain.permissions import amend_refusal
 from cxbot.domain.routing import Route
 from cxbot.services import audit, notices
-from cxbot.services.council import council_rules, get_council, membership
+from cxbot.services.council import council_of, council_rules, membership
 from cxbot.services.lifecycle import current_tally, filing_side, restart_review, settle, substitutes_on
 from cxbot.services.requests import open_request, routes_for
 from cxbot.store.models import Department, Hold, Membership, ReviewRequest, Routing, Vote
@@ -60,10 +60,12 @@ def amend_form(uow: UnitOfWork, *, actor: str, request_id: int) -> AmendForm:
     with uow:
         s = uow.session
         request = open_request(s, request_id)  # read only: no lock, no presses applied
-        refusal = amend_refusal(membership(s, actor), filer=request.filer, filing_department=request.department.key)
+        council = council_of(s, request)
+        refusal = amend_refusal(membership(s, actor, council.id), filer=request.filer,
+                                filing_department=request.department.key)
         if refusal:
             raise NotAllowed(refusal)
-        return AmendForm(request_id, draft_of(request), tuple(get_council(s).stages))
+        return AmendForm(request_id, draft_of(request), tuple(council.stages))
 
 
 def _shown(value: object) -> str:
@@ -83,10 +85,11 @@ def amend(uow: UnitOfWork, *, actor: str, request_id: int, draft: Draft, full_re
     with uow:
         s = uow.session
         request = open_request(s, request_id, now)
-        refusal = amend_refusal(membership(s, actor), filer=request.filer, filing_department=request.department.key)
+        council = council_of(s, request)
+        refusal = amend_refusal(membership(s, actor, council.id), filer=request.filer,
+                                filing_department=request.department.key)
         if refusal:
             raise NotAllowed(refusal)
-        council = get_council(s)
         policy, working_time = council_rules(council)
         draft = replace(draft, department=request.department.key)
         errors = draft_errors(draft, today=working_time.local_date(now), departments={draft.department},
@@ -105,7 +108,7 @@ def amend(uow: UnitOfWork, *, actor: str, request_id: int, draft: Draft, full_re
         routes: list[Route] = []
         by_key: dict[str, Department] = {}
         if terms:
-            routes, by_key = routes_for(s, after, policy)
+            routes, by_key = routes_for(s, after, policy, council.id)
             if not routes:
                 raise InvalidInput({"stages": "With these terms no other department would review the change."})
         request.title, request.summary, request.stages = after.title, after.summary, list(after.stages)
@@ -153,7 +156,7 @@ def _asked_again(s: Session, request: ReviewRequest, result: Tally, today: date)
     """The objectors whose blocking objections stand, and whoever answers for an outstanding department."""
     asked = [b.user for b in result.standing_objections]
     outstanding = [r.department_id for r in request.routings if r.department.key in result.outstanding]
-    away = substitutes_on(s, today)
+    away = substitutes_on(s, today, council_of(s, request).id)
     recused = filing_side(s, request)
     for user in s.scalars(select(Membership.user_id).where(
             Membership.department_id.in_(outstanding), Membership.role == Role.ADVOCATE,

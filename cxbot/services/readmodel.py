@@ -17,7 +17,7 @@ from cxbot.domain.conditions import conditions_of
 from cxbot.domain.decision import tally
 from cxbot.domain.errors import NotFound
 from cxbot.domain.model import Impact, Magnitude, Resolution, Role, Status, Tally, VoteKind
-from cxbot.services.council import council_rules, get_council
+from cxbot.services.council import council_of, council_rules
 from cxbot.services.lifecycle import active_holds, ballots_of, filing_side, substitutes_on
 from cxbot.store.models import AuditEvent, Escalation, Membership, ReviewRequest, Routing, SlackMessage, Vote
 
@@ -214,11 +214,11 @@ def _set_aside(session: Session, request: ReviewRequest) -> set[int]:
 
 
 def request_view(session: Session, request_id: int, *, now: datetime | None = None) -> RequestView:
-    council = get_council(session)
-    policy, working_time = council_rules(council)
     request = session.scalars(_VIEWED, {"id": request_id}).first()
     if request is None:
         raise NotFound(f"There is no CX review #{request_id}.")
+    council = council_of(session, request)
+    policy, working_time = council_rules(council)
     dept_ids = [r.department_id for r in request.routings]
     # Nobody with a role in the filing department is asked, mentioned or counted as a seat
     # (cxbot.domain.permissions), and only substitutes whose stand-in holds answer.
@@ -227,7 +227,7 @@ def request_view(session: Session, request_id: int, *, now: datetime | None = No
     for department_id, user_id in session.execute(_ADVOCATES_OF, {"ids": dept_ids}):
         if user_id not in own:
             advocates[department_id].append(user_id)
-    away = substitutes_on(session, working_time.local_date(now or request.updated_at))
+    away = substitutes_on(session, working_time.local_date(now or request.updated_at), council.id)
     parent = session.scalars(_PARENT, {"id": request_id}).first()
     last = session.scalars(_LAST_ESCALATION, {"id": request_id}).first() if request.escalation_step else None
     routed = tuple(
