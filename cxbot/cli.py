@@ -276,7 +276,8 @@ def _council(args: argparse.Namespace, settings: Settings) -> int:
           f"timezone {c.timezone}\nstages   {', '.join(c.stages)}")
     for d in c.departments:
         print(f"\n[{d.key}] {d.name}\n  leads     {', '.join(d.leads) or '-'}\n"
-              f"  advocates {', '.join(d.advocates) or '-'}")
+              f"  advocates {', '.join(d.advocates) or '-'}"
+              + (f"\n  usergroup {d.usergroup}" if d.usergroup else ""))
     return 0
 
 

@@ -32,12 +32,15 @@ def big_council(departments: int, advocates: int, *, user: str = "U0D{d:02d}A{a:
     return text, people
 
 
-def join(stack: Stack, people: dict[int, list[str]]) -> None:
-    """Everyone in the workspace and in the council channel, where a mention reaches them."""
+def join(stack: Stack, people: dict[int, list[str]], groups: dict[int, str] | None = None) -> None:
+    """Everyone in the workspace and in the council channel, where a mention reaches them;
+    each department's user group, when it has one, holds its advocates."""
     everyone = [FILER] + [u for users in people.values() for u in users] + [f"U0LEAD{d:02d}" for d in people]
     for user in everyone:
         stack.slack.add_user(user, user.lower())
     stack.slack.invite(CHANNEL, *everyone)
+    for d, group in (groups or {}).items():
+        stack.slack.add_usergroup(group, f"dept-{d:02d}-advocates", people[d])
 
 
 def asked_in(stack: Stack, request_id: int) -> tuple[set[str], set[str]]:
@@ -52,14 +55,15 @@ def asked_in(stack: Stack, request_id: int) -> tuple[set[str], set[str]]:
 def test_fifty_departments_of_forty_advocates_are_all_reached(stack: Stack, with_groups: bool) -> None:
     groups = {d: f"S0GROUP{d:02d}" for d in range(5, 50, 10)} if with_groups else {}
     text, people = big_council(50, 40, groups=groups)
-    join(stack, people)
+    join(stack, people, groups)
     stack.load_council(text)
     rid = stack.file(FILER)
     prompt = stack.prompt(rid)
     assert prompt is not None and len(prompt.blocks) <= 50, "the strict emulator took the prompt"
     users, mentioned_groups = asked_in(stack, rid)
     assert mentioned_groups == set(groups.values())
-    by_group = {u for d, g in groups.items() for u in people[d]}
+    by_group = stack.slack.notified([f"<!subteam^{g}>" for g in mentioned_groups])
+    assert by_group == {u for d in groups for u in people[d]}
     dmed = {u for d in range(1, 50) for u in people[d] if stack.slack.dms(u)}
     asked = {u for d in range(1, 50) for u in people[d]}
     assert len(asked) == 1960
@@ -71,7 +75,7 @@ def test_fifty_departments_of_forty_advocates_are_all_reached(stack: Stack, with
 
 def test_a_department_with_a_user_group_is_mentioned_as_the_group(stack: Stack) -> None:
     text, people = big_council(3, 2, groups={1: "S0LEGALS"})
-    join(stack, people)
+    join(stack, people, {1: "S0LEGALS"})
     stack.load_council(text)
     assert [d.usergroup for d in stack.all(Department, Department.active.is_(True), order_by=Department.position)] \
         == ["", "S0LEGALS", ""]

@@ -248,6 +248,7 @@ class DepartmentRow:
     name: str
     leads: tuple[str, ...]
     advocates: tuple[str, ...]
+    usergroup: str = ""   # the Slack user group the vote prompt mentions instead of the advocates
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,7 @@ def overview(session: Session) -> CouncilOverview:
                 d.key, d.name,
                 tuple(members.get(d.id, {}).get(Role.LEAD, [])),
                 tuple(members.get(d.id, {}).get(Role.ADVOCATE, [])),
+                d.usergroup,
             )
             for d in depts
         ),
