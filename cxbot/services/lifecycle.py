@@ -104,6 +104,20 @@ def filing_side(session: Session, request: ReviewRequest) -> set[str]:
         Membership.department_id == request.department_id, Membership.active.is_(True))))
 
 
+def asked_again(session: Session, request: ReviewRequest, result: Tally, today: date) -> list[str]:
+    """Who a request asks again (an amendment, a reopening): the objectors whose blocking
+    objections stand, and whoever answers for an outstanding department."""
+    asked = [b.user for b in result.standing_objections]
+    outstanding = [r.department_id for r in request.routings if r.department.key in result.outstanding]
+    away = substitutes_on(session, today)
+    recused = filing_side(session, request)
+    for user in session.scalars(select(Membership.user_id).where(
+            Membership.department_id.in_(outstanding), Membership.role == Role.ADVOCATE,
+            Membership.active.is_(True)).order_by(Membership.id)):
+        asked.append(away.get(user, user))
+    return [u for u in dict.fromkeys(asked) if u not in recused]
+
+
 def rules(session: Session) -> tuple[CouncilPolicy, WorkingTime]:
     return council_rules(get_council(session))
 

@@ -27,6 +27,7 @@ from cxbot.domain.routing import DepartmentInfo, Route, route
 from cxbot.services import audit, notices
 from cxbot.services.council import COUNCIL_ID, NO_COUNCIL, council_rules, get_council, membership
 from cxbot.services.lifecycle import (
+    asked_again,
     current_tally,
     due_at,
     end_holds,
@@ -37,7 +38,7 @@ from cxbot.services.lifecycle import (
     settle,
 )
 from cxbot.services.outbox import enqueue, request_lane
-from cxbot.services.readmodel import RequestView, load_request, request_view
+from cxbot.services.readmodel import NOTE_SECTIONS, RequestView, load_request, request_view
 from cxbot.services.votes import Voter, lock_request, voter
 from cxbot.store.db import once_more_if_dropped
 from cxbot.store.models import Council, Department, Hold, Membership, ReviewRequest, Routing
@@ -317,10 +318,14 @@ def reopen(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> Sta
         restart_review(s, request, now)
         request.decided_at = None
         previous, request.status = request.status, Status.OPEN
+        asked = asked_again(s, request, current_tally(s, request), rules(s)[1].local_date(now))
         event = audit.record(s, kind="reopened", actor=actor, at=now, request_id=request_id,
-                             previous=previous.value, due_at=request.due_at.isoformat())
+                             previous=previous.value, due_at=request.due_at.isoformat(), asked_again=asked)
         notices.thread_note(s, request_id, event, now)
         status = settle(s, request, now)
+        if not status.is_final:
+            # The note mentions who is asked again; whoever it has no room for is asked by DM.
+            notices.asked_by_dm(s, request_id, now, notices.Asks(NOTE_SECTIONS, people=asked))
         notices.refresh(s, request_id, now)
         uow.commit()
         return status
