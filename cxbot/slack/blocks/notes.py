@@ -75,7 +75,8 @@ def thread_note(view: RequestView, kind: str, actor: str, data: dict[str, Any]) 
         text = f"↩️ {mention(actor)} withdrew this request. Voting is closed."
     elif kind == "reopened":
         return asking_note(view, f"🔄 {mention(actor)} reopened this request. Answers are due "
-                                 f"{_when(data['due_at'], view)}.", "Asked again:", None,
+                                 f"{_when(data['due_at'], view)}.", "Asked again:",
+                           list(data.get("asked_again") or []),
                            f"CX review #{view.id} was reopened")
     elif kind == "hold_placed":
         text = (f"⏸️ {mention(actor)} put {dept}'s review on hold until {_when(data['until'], view)}:\n"
