@@ -29,7 +29,7 @@ from cxbot.domain.permissions import amend_refusal
 from cxbot.domain.routing import Route
 from cxbot.services import audit, notices
 from cxbot.services.council import council_rules, get_council, membership
-from cxbot.services.lifecycle import asked_again, current_tally, restart_review, settle
+from cxbot.services.lifecycle import asked_again, current_tally, filing_department_gone, restart_review, settle
 from cxbot.services.readmodel import NOTE_SECTIONS
 from cxbot.services.requests import open_request, routes_for
 from cxbot.store.models import Department, Hold, ReviewRequest, Routing, Vote
@@ -61,7 +61,8 @@ def amend_form(uow: UnitOfWork, *, actor: str, request_id: int) -> AmendForm:
     with uow:
         s = uow.session
         request = open_request(s, request_id)  # read only: no lock, no presses applied
-        refusal = amend_refusal(membership(s, actor), filer=request.filer, filing_department=request.department.key)
+        refusal = amend_refusal(membership(s, actor), filer=request.filer, filing_department=request.department.key,
+                                department_gone=filing_department_gone(s, request) is not None)
         if refusal:
             raise NotAllowed(refusal)
         return AmendForm(request_id, draft_of(request), tuple(get_council(s).stages))
@@ -84,7 +85,8 @@ def amend(uow: UnitOfWork, *, actor: str, request_id: int, draft: Draft, full_re
     with uow:
         s = uow.session
         request = open_request(s, request_id, now)
-        refusal = amend_refusal(membership(s, actor), filer=request.filer, filing_department=request.department.key)
+        refusal = amend_refusal(membership(s, actor), filer=request.filer, filing_department=request.department.key,
+                                department_gone=filing_department_gone(s, request) is not None)
         if refusal:
             raise NotAllowed(refusal)
         council = get_council(s)

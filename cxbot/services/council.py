@@ -44,7 +44,8 @@ def load_council(uow: UnitOfWork, spec: CouncilSpec, *, clock: Clock, actor: str
     `substitution_refusal`) ends with the load: it is audited and its advocate told by DM.
     An open request stops waiting for a department the load drops or leaves with nobody
     who may answer (`_release_unanswerable`); a department the load adds is not asked about
-    the requests already under review.
+    the requests already under review; a request whose own filing department the load drops
+    or leaves without a lead goes on being reviewed (`_filing_department_left`).
 
     With `dry_run`, the whole load runs and reports what it would change, then rolls back:
     the database is left as it was and nothing is queued for Slack.
@@ -53,6 +54,7 @@ def load_council(uow: UnitOfWork, spec: CouncilSpec, *, clock: Clock, actor: str
     now = clock.now()
     with uow:
         s = uow.session
+        filing_before = _filing_standing(s)
         council = s.get(Council, COUNCIL_ID)
         settings = {
             "channel": spec.channel, "chair": spec.chair, "admins": list(spec.admins),
@@ -113,6 +115,7 @@ def load_council(uow: UnitOfWork, spec: CouncilSpec, *, clock: Clock, actor: str
             audit.record(s, kind="council_loaded", actor=actor, at=now, changes=report.changes)
             _end_broken_substitutions(s, now, actor, report)
             _release_unanswerable(s, now, actor, report, dry_run=dry_run)
+            _filing_department_left(s, now, actor, report, filing_before)
             # Who is asked, mentioned and counted follows the council: the open requests show it.
             notices.refresh_many(s, list(s.scalars(select(ReviewRequest.id).where(
                 ReviewRequest.status.in_(UNDER_REVIEW)).order_by(ReviewRequest.id))), now)
@@ -178,6 +181,46 @@ def _release_unanswerable(s: Session, now: datetime, actor: str, report: LoadRep
         if after is not before:
             line += f"; {'would be ' if dry_run else 'now '}{after.label.lower()}"
         report.requests.append(line)
+
+
+def _filing_standing(s: Session) -> set[int]:
+    """The departments that filed a request under review and still speak for it: active, with
+    an active lead."""
+    filing = select(ReviewRequest.department_id).where(ReviewRequest.status.in_(UNDER_REVIEW))
+    return set(s.scalars(select(Department.id).where(
+        Department.id.in_(filing), Department.active.is_(True),
+        select(Membership.id).where(Membership.department_id == Department.id, Membership.role == Role.LEAD,
+                                    Membership.active.is_(True)).exists())))
+
+
+def _filing_department_left(s: Session, now: datetime, actor: str, report: LoadReport, before: set[int]) -> None:
+    """A request under review whose filing department the load drops, or leaves without a
+    lead (it stood before the load: `before`), goes on being reviewed: the change it proposes
+    still exists and the departments asked can still answer, so nothing is released or
+    decided for it. The thread says the filing department left the council and that the
+    filer keeps the filer's actions (amend, withdraw, reopen: `filing_department_gone`
+    gives them to the filer alone once nobody else speaks for the department); the audit
+    trail records a `filing_department_left` event; the report (and so `--dry-run`) names
+    the request. People who held a role in the department no longer do, so they are no
+    longer kept from reviewing its change; the outcome is worked out again."""
+    from cxbot.services.lifecycle import filing_department_gone, settle
+
+    if not before:
+        return
+    for request in s.scalars(select(ReviewRequest).where(ReviewRequest.status.in_(UNDER_REVIEW),
+                                                         ReviewRequest.department_id.in_(before))
+                             .order_by(ReviewRequest.id)):
+        reason = filing_department_gone(s, request)
+        if reason is None:
+            continue
+        dept = request.department
+        event = audit.record(s, kind="filing_department_left", actor=actor, at=now, request_id=request.id,
+                             department=dept.key, name=dept.name, reason=reason, filer=request.filer,
+                             by_council_load=True)
+        notices.thread_note(s, request.id, event, now)
+        settle(s, request, now)
+        report.requests.append(f"#{request.id}: its filing department {dept.name} left the council ({reason}); "
+                               "the review goes on, and its filer keeps amend, withdraw and reopen")
 
 
 def _end_broken_substitutions(s: Session, now: datetime, actor: str, report: LoadReport) -> None:

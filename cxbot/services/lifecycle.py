@@ -118,6 +118,18 @@ def asked_again(session: Session, request: ReviewRequest, result: Tally, today: 
     return [u for u in dict.fromkeys(asked) if u not in recused]
 
 
+def filing_department_gone(session: Session, request: ReviewRequest) -> str | None:
+    """Why the request's filing department no longer speaks for it, or None: dropped from the
+    council, or left with no lead. Its filer then keeps the filer's actions (amend, reopen)
+    whatever their own roles, since nobody else could take them."""
+    if not request.department.active:
+        return "dropped from the council"
+    lead = session.scalar(select(Membership.id).where(
+        Membership.department_id == request.department_id, Membership.role == Role.LEAD,
+        Membership.active.is_(True)).limit(1))
+    return None if lead is not None else "no lead left"
+
+
 def rules(session: Session) -> tuple[CouncilPolicy, WorkingTime]:
     return council_rules(get_council(session))
 

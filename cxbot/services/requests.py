@@ -31,6 +31,7 @@ from cxbot.services.lifecycle import (
     current_tally,
     due_at,
     end_holds,
+    filing_department_gone,
     restart_review,
     rules,
     seats,
@@ -306,7 +307,8 @@ def reopen(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> Sta
     with uow:
         s = uow.session
         request = lock_request(s, request_id, now)
-        refusal = reopen_refusal(membership(s, actor), filer=request.filer, filing_department=request.department.key)
+        refusal = reopen_refusal(membership(s, actor), filer=request.filer, filing_department=request.department.key,
+                                 department_gone=filing_department_gone(s, request) is not None)
         if refusal:
             raise NotAllowed(refusal)
         if request.status not in (Status.WITHDRAWN, Status.EXPIRED):

@@ -102,6 +102,12 @@ def thread_note(view: RequestView, kind: str, actor: str, data: dict[str, Any]) 
     elif kind == "revised":
         text = (f"🔁 {mention(actor)} filed a revision of this request: *CX review #{int(data.get('revised_by', 0))}* "
                 f"{escape(clip_plain(str(data.get('title', '')), 200))}. Follow the review there.")
+    elif kind == "filing_department_left":
+        why = "it was dropped from the council" if data.get("reason") == "dropped from the council" else \
+            "it has no lead in the council any more"
+        text = (f"🚪 *{escape(str(data.get('name', '')))}*, which filed this request, left the council: {why}. "
+                f"The review goes on: the change is still proposed, and {mention(str(data.get('filer', '')))} "
+                "can still amend, withdraw or reopen it.")
     elif kind == "condition_met":
         text = condition_met_text(view, actor, data)
     return (text, None) if text else None
