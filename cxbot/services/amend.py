@@ -118,8 +118,10 @@ def amend(uow: UnitOfWork, *, actor: str, request_id: int, draft: Draft, full_re
         request.updated_at = now
         if full_review:
             # Everyone is asked again: a fresh review period, and votes and routing answers cleared.
+            cleared = []
             for vote in s.scalars(select(Vote).where(Vote.request_id == request_id, Vote.retracted.is_(False))):
                 vote.retracted, vote.updated_at = True, now
+                cleared.append(vote.id)
             for routing in request.routings:
                 routing.answered_at = None
             restart_review(s, request, now)
@@ -133,7 +135,7 @@ def amend(uow: UnitOfWork, *, actor: str, request_id: int, draft: Draft, full_re
         asked = asked_again(s, request, result, working_time.local_date(now))
         event = audit.record(s, kind="amended", actor=actor, at=now, request_id=request_id,
                              version=request.version, changes=changes, full=full_review, asked_again=asked,
-                             terms=bool(terms))
+                             terms=bool(terms), **({"cleared": cleared} if full_review else {}))
         notices.thread_note(s, request_id, event, now)
         if rerouted:
             routed = audit.record(s, kind="rerouted", actor=actor, at=now, request_id=request_id,
@@ -189,7 +191,7 @@ def _reroute(s: Session, request: ReviewRequest, routes: list[Route], by_key: di
 def _set_aside(s: Session, request: ReviewRequest, now: datetime) -> list[dict[str, str]]:
     """Set aside the answers given under the old terms in the departments still routed:
     every standing vote but a blocking objection nobody resolved or overruled (which still
-    asks for changes). Returns what was set aside: who, what, for which department."""
+    asks for changes). Returns what was set aside: which vote, whose, what, for which department."""
     routed = {r.department_id: r.department.key for r in request.routings}
     aside = []
     for vote in s.scalars(select(Vote).where(Vote.request_id == request.id, Vote.retracted.is_(False))
@@ -199,6 +201,7 @@ def _set_aside(s: Session, request: ReviewRequest, now: datetime) -> list[dict[s
         if vote.kind is VoteKind.OBJECT and vote.blocking and vote.resolution is None:
             continue
         vote.retracted, vote.updated_at = True, now
-        aside.append({"user": vote.user_id, "vote": vote.kind.value, "department": routed[vote.department_id],
+        aside.append({"vote_id": vote.id, "user": vote.user_id, "vote": vote.kind.value,
+                      "department": routed[vote.department_id],
                       "resolution": vote.resolution.value if vote.resolution else ""})
     return aside
