@@ -26,6 +26,7 @@ from cxbot.domain.policy import (
     ReminderPolicy,
     RoutingRule,
 )
+from cxbot.i18n import LANGUAGES
 
 USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,31}$")
@@ -33,7 +34,8 @@ USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,31}$")
 DEPARTMENT_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 STAGE_MAX = 75  # a Block Kit option's text
 
-COUNCIL_KEYS = {"channel", "chair", "admins", "timezone", "stages", "working_days", "working_hours", "max_hold_days"}
+COUNCIL_KEYS = {"channel", "chair", "admins", "timezone", "stages", "working_days", "working_hours", "max_hold_days",
+                "language"}
 DEPARTMENT_KEYS = {"key", "name", "leads", "advocates", "stages", "usergroup"}
 TOP_KEYS = {"council", "departments", "policies", "routing", "escalation", "reminders", "digest", "outbox"}
 DIGEST_KEYS = {"day", "time", "post_to_channel"}
@@ -68,6 +70,7 @@ class CouncilSpec:
     departments: tuple[DepartmentSpec, ...]
     policy: CouncilPolicy = CouncilPolicy()
     working_time: WorkingTime = WorkingTime()
+    language: str = ""   # en, nb or de; "" follows the channel's Slack locale (cxbot.domain.languages)
 
 
 class CouncilFileError(Exception):
@@ -184,6 +187,9 @@ class _Parser:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
             raise self.fail("council.timezone", f"{tz!r} is not a time zone (like Europe/Oslo)") from None
+        language = self._str(council, "language", "council.language", default="")
+        if language and language not in LANGUAGES:
+            raise self.fail("council.language", f'unknown language "{language}"; cxbot has {", ".join(LANGUAGES)}')
         stages = self._stages(council)
         try:
             working_time = WorkingTime.parse(timezone=tz, days=council.get("working_days"),
@@ -203,7 +209,7 @@ class _Parser:
             digest=self._digest(data.get("digest", {})),
             retention_days=self._retention(data.get("outbox", {})),
         )
-        return CouncilSpec(channel, chair, admins, tz, stages, departments, policy, working_time)
+        return CouncilSpec(channel, chair, admins, tz, stages, departments, policy, working_time, language)
 
     def _int(self, table: Mapping[str, Any], key: str, path: str, *, default: int, low: int, high: int) -> int:
         value = table.get(key, default)

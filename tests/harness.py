@@ -156,7 +156,7 @@ class Stack:
             assert row is not None
             return row
 
-    def applied(self, timeout: float = 10.0) -> None:
+    def applied(self, timeout: float = 30.0) -> None:
         """Wait until every acknowledged button press is applied (the press worker runs right after the ack)."""
         deadline = time.monotonic() + timeout
         while self.count(Press):
@@ -165,7 +165,7 @@ class Stack:
             self.runtime.presses.kick()
             time.sleep(0.005)
 
-    def settle(self, timeout: float = 10.0) -> None:
+    def settle(self, timeout: float = 30.0) -> None:
         """Wait until the presses are applied, the people asked for are refreshed, the outbox
         has nothing due, and the after-ack replies have run."""
         self.applied(timeout)

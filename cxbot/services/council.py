@@ -60,6 +60,7 @@ def load_council(uow: UnitOfWork, spec: CouncilSpec, *, clock: Clock, actor: str
             "channel": spec.channel, "chair": spec.chair, "admins": list(spec.admins),
             "timezone": spec.timezone, "stages": list(spec.stages),
             "policy": spec.policy.to_json(), "working_time": spec.working_time.to_json(),
+            "language": spec.language,
         }
         if council is None:
             s.add(Council(id=COUNCIL_ID, loaded_at=now, **settings))

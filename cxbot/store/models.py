@@ -57,6 +57,8 @@ class Council(Base):
     policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
     working_time: Mapped[dict[str, Any]] = mapped_column(default=dict)
     loaded_at: Mapped[datetime]
+    # `council.language` of the file (en, nb, de), or "": the channel's Slack locale decides.
+    language: Mapped[str] = mapped_column(String(8), default="", server_default="")
 
 
 class Department(Base):
@@ -429,6 +431,10 @@ class Person(Base):
     # The DM channel with this person (conversations.open is Tier 3: ask once, not per message).
     dm_channel: Mapped[str] = mapped_column(String(32), default="")
     name: Mapped[str] = mapped_column(String(128), default="")  # for the digest report
+    # Their Slack interface language (`en-US`, `de-DE`; "" unknown), refreshed with the rest.
+    locale: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    # Their own choice (`/cx-review language nb`), or "" to follow the council and their locale.
+    language: Mapped[str] = mapped_column(String(8), default="", server_default="")
 
 
 class DeliveryHalt(Base):
