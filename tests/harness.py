@@ -193,7 +193,11 @@ class Stack:
         raise TimeoutError("the outbox did not drain")
 
     def sweep(self, at: datetime) -> Any:
-        """Move the clock to `at` and run one sweep, as the minute-by-minute job would."""
+        """Move the clock to `at` and run one sweep, as the minute-by-minute job would, once
+        what the last steps started has settled: a people refresh still running marks the
+        requests it concerns due and holds them a moment, and the sweep leaves a request
+        another transaction holds to the next minute's sweep (`SKIP LOCKED`)."""
+        self.settle()
         self.clock.set(at)
         report = self.runtime.sweep()
         self.settle()
