@@ -155,12 +155,13 @@ def settle(session: Session, request: ReviewRequest, now: datetime) -> Status:
 
 
 def settle_tally(session: Session, request: ReviewRequest, now: datetime,
-                 holds: Sequence[Hold] | None = None) -> Tally:
+                 holds: Sequence[Hold] | None = None, counted: Tally | None = None) -> Tally:
     """`settle`, handing back the tally it counted (the sweep needs it next, and counting
-    twice is most of what looking at a request costs). `holds`: its active holds, when the
-    caller has them."""
-    session.flush()
-    result = current_tally(session, request)
+    twice is most of what looking at a request costs). `holds`: its active holds, and
+    `counted`: its current tally, when the caller has them."""
+    if counted is None:
+        session.flush()
+    result = current_tally(session, request) if counted is None else counted
     new = status_for(request, result, active_holds(session, request.id) if holds is None else holds)
     if new is not request.status:
         set_status(session, request, new, now, outstanding=list(result.outstanding))

@@ -21,40 +21,35 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
 from cxbot.domain.calendar import WorkingTime
-from cxbot.domain.model import Role, Status, Tally, VoteKind
+from cxbot.domain.model import Role, Status, Tally
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.services import audit, notices
-from cxbot.services import reminders as reminders_service
 from cxbot.services.council import get_council
 from cxbot.services.lifecycle import (
-    active_holds,
-    filing_side,
     rules,
     set_status,
     settle,
     settle_tally,
     substitutes_on,
 )
+from cxbot.services.sweep_batch import Batch, Snapshot
 from cxbot.store.models import (
-    DailyReminder,
     Department,
     Escalation,
     Hold,
     Membership,
     Reminder,
     ReviewRequest,
-    Substitute,
-    Vote,
     schedule,
 )
 from cxbot.store.uow import UnitOfWork
@@ -87,15 +82,20 @@ def people_to_remind(uow: UnitOfWork, clock: Clock) -> set[str]:
 # Built once: run every sweep. The index on next_due_at makes it a range scan of what is due.
 _DUE = (select(ReviewRequest.id).where(ReviewRequest.next_due_at <= bindparam("now"))
         .order_by(ReviewRequest.next_due_at, ReviewRequest.id))
-_LOCK_DUE = (select(ReviewRequest).where(ReviewRequest.id == bindparam("id"),
-                                         ReviewRequest.next_due_at <= bindparam("now"))
-             .with_for_update(skip_locked=True, key_share=True))
+# Due requests looked at in one transaction (cxbot.services.sweep_batch).
+BATCH = 500
 
 
 def sweep(new_uow: Callable[[], UnitOfWork], *, clock: Clock, timezones: TimeZones) -> SweepReport:
     """One pass over the requests due now. `timezones` maps people to their IANA zone
     (looked up before any transaction opens, so no Slack call runs inside one, and only when
-    something is due)."""
+    something is due).
+
+    The due requests are looked at `BATCH` at a time, each batch in one transaction with
+    what it reads read for the whole batch (cxbot.services.sweep_batch). A batch that fails
+    is rolled back and its requests looked at again one at a time, each in its own
+    transaction: one request's problem does not stop the others' reminders, and the next
+    sweep retries it."""
     report = SweepReport()
     now = clock.now()
     with new_uow() as uow:
@@ -103,32 +103,60 @@ def sweep(new_uow: Callable[[], UnitOfWork], *, clock: Clock, timezones: TimeZon
     if not ids:
         return report
     zones = timezones(people_to_remind(new_uow(), clock))
-    for request_id in ids:
+    snapshot: Snapshot | None = None
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start:start + BATCH]
         try:
-            with new_uow() as uow:
-                s = uow.session
-                request = s.scalars(_LOCK_DUE, {"id": request_id, "now": now}).first()
-                if request is None:
-                    continue  # another sweep has it, or has just looked at it
-                if request.status.is_final:
-                    schedule(request, None)
-                else:
-                    report.requests += 1
-                    schedule(request, _sweep_request(s, request, now, zones, report))
-                uow.commit()
+            snapshot = _sweep_batch(new_uow, snapshot, batch, now, zones, report)
+            continue
         except Exception:
-            # One request's problem must not stop the others' reminders; the next sweep retries it.
-            log.exception("sweeping request %s failed", request_id)
-            report.failed += 1
+            if len(batch) == 1:
+                log.exception("sweeping request %s failed", batch[0])
+                report.failed += 1
+                snapshot = None
+                continue
+            log.warning("sweeping requests %s–%s together failed; one at a time", batch[0], batch[-1],
+                        exc_info=True)
+        snapshot = None   # it may hold what the rolled-back transaction claimed
+        for request_id in batch:
+            try:
+                snapshot = _sweep_batch(new_uow, snapshot, [request_id], now, zones, report)
+            except Exception:
+                log.exception("sweeping request %s failed", request_id)
+                report.failed += 1
+                snapshot = None   # it may hold what the rolled-back transaction claimed
     return report
 
 
-def _sweep_request(s: Session, request: ReviewRequest, now: datetime, zones: Mapping[str, str],
+def _sweep_batch(new_uow: Callable[[], UnitOfWork], snapshot: Snapshot | None, ids: list[int], now: datetime,
+                 zones: Mapping[str, str], report: SweepReport) -> Snapshot:
+    """Look at these due requests in one transaction; add what it did to `report` once committed."""
+    done = SweepReport()
+    with new_uow() as uow:
+        s = uow.session
+        policy, working_time = rules(s)
+        if snapshot is None:
+            snapshot = Snapshot(s, policy, working_time.local_date(now))
+        batch = Batch(s, snapshot, ids, now)   # another sweep has those it leaves out, or has just looked at them
+        for request in batch.requests:
+            if request.status.is_final:
+                schedule(request, None)
+            else:
+                done.requests += 1
+                schedule(request, _sweep_request(s, batch, request, now, zones, done))
+        done.reminders -= batch.write()
+        uow.commit()
+    for f in fields(SweepReport):
+        setattr(report, f.name, getattr(report, f.name) + getattr(done, f.name))
+    return snapshot
+
+
+def _sweep_request(s: Session, batch: Batch, request: ReviewRequest, now: datetime, zones: Mapping[str, str],
                    report: SweepReport) -> datetime | None:
     """Act on what is due; return when the request next needs looking at (None: only a change will)."""
     policy, working_time = rules(s)
     holds = []
-    for hold in active_holds(s, request.id):
+    for hold in batch.holds(request.id):
         if hold.until <= now:
             hold.ended_at, hold.end_reason = now, "lapsed"
             department = s.get(Department, hold.department_id)
@@ -138,7 +166,9 @@ def _sweep_request(s: Session, request: ReviewRequest, now: datetime, zones: Map
             report.holds_lapsed += 1
         else:
             holds.append(hold)
-    result = settle_tally(s, request, now, holds)
+    entry = batch.entry(request)
+    result = settle_tally(s, request, now, holds, batch.snapshot.tally(entry))
+    batch.looked_at(request, holds)
     if request.status.is_final:
         return None
     names = {r.department.key: r.department.name for r in request.routings}
@@ -152,7 +182,8 @@ def _sweep_request(s: Session, request: ReviewRequest, now: datetime, zones: Map
             waiting = ", ".join(names[k] for k in result.outstanding)
             report.escalations += _escalate(s, request, 1, f"the deadline passed with {waiting} still outstanding",
                                             policy, now, result)
-    objection_since = _oldest_standing_objection(s, request) if ladder and request.escalation_step == 0 else None
+    objection_since = (batch.snapshot.oldest_standing_objection(entry) if ladder and request.escalation_step == 0
+                       else None)
     if (objection_since is not None
             and working_time.working_days_between(objection_since, now) >= policy.escalation.objection_days):
         report.escalations += _escalate(
@@ -164,7 +195,8 @@ def _sweep_request(s: Session, request: ReviewRequest, now: datetime, zones: Map
             s, request, request.escalation_step + 1,
             f"still undecided {policy.escalation.step_days} working days after the last escalation", policy, now,
             result)
-    sent, next_reminder = _remind(s, request, result, holds, policy, working_time, zones, now)
+    batch.looked_at(request, holds)
+    sent, next_reminder = _remind(s, batch, request, result, holds, policy, working_time, zones, now)
     report.reminders += sent
 
     moments = [next_reminder, *(h.until for h in holds)]
@@ -195,12 +227,6 @@ def _start_of(working_time: WorkingTime, d: date) -> datetime:
     should a daylight-saving jump skip midnight, so the instant always falls on `d`)."""
     at = datetime.combine(d, time.min, tzinfo=ZoneInfo(working_time.timezone)).astimezone(UTC)
     return at if working_time.local_date(at) >= d else at + timedelta(hours=1)
-
-
-def _oldest_standing_objection(s: Session, request: ReviewRequest) -> datetime | None:
-    return s.scalar(select(func.min(Vote.updated_at)).where(
-        Vote.request_id == request.id, Vote.kind == VoteKind.OBJECT, Vote.retracted.is_(False),
-        Vote.blocking.is_(True), Vote.resolution.is_(None)))
 
 
 def _claim(s: Session, row: Reminder | Escalation) -> bool:
@@ -275,8 +301,9 @@ def _their_working_time(working_time: WorkingTime, timezone: str | None) -> Work
         return working_time
 
 
-def _remind(s: Session, request: ReviewRequest, result: Tally, holds: Iterable[Hold], policy: CouncilPolicy,
-            working_time: WorkingTime, zones: Mapping[str, str], now: datetime) -> tuple[int, datetime | None]:
+def _remind(s: Session, batch: Batch, request: ReviewRequest, result: Tally, holds: Iterable[Hold],
+            policy: CouncilPolicy, working_time: WorkingTime, zones: Mapping[str, str],
+            now: datetime) -> tuple[int, datetime | None]:
     """Remind everyone answering for an outstanding department who has not voted, in their
     own working hours, with one DM a person a working day that lists everything they owe
     (cxbot.services.reminders): the first request due for a person that day claims their day
@@ -298,14 +325,11 @@ def _remind(s: Session, request: ReviewRequest, result: Tally, holds: Iterable[H
     daily_from = _working_days_reached(working_time, request.created_at, reminders.first_after_days)
     closing_window = closing_from <= now < request.due_at
     daily_due = working_time.working_days_between(request.created_at, now) >= reminders.first_after_days
-    council_today = working_time.local_date(now)
-    away = substitutes_on(s, council_today)
-    voted = {on_behalf_of or user for user, on_behalf_of in s.execute(
-        select(Vote.user_id, Vote.on_behalf_of).where(Vote.request_id == request.id, Vote.retracted.is_(False)))}
-    advocates = s.scalars(select(Membership.user_id).where(
-        Membership.department_id.in_(owing), Membership.role == Role.ADVOCATE, Membership.active.is_(True))
-        .order_by(Membership.id)).all()
-    recused = filing_side(s, request)
+    snapshot = batch.snapshot
+    away = snapshot.away
+    voted = batch.entry(request).voted
+    advocates = snapshot.advocates_of(owing)
+    recused = snapshot.filing_side(request.department_id)
     owed: dict[str, str] = {}   # recipient → the advocate they answer as
     for advocate in advocates:
         if advocate in voted:
@@ -315,13 +339,12 @@ def _remind(s: Session, request: ReviewRequest, result: Tally, holds: Iterable[H
             continue
         owed.setdefault(recipient, advocate)
     if not owed:
-        return 0, _next_stand_in_change(s, working_time, advocates, council_today)
+        return 0, _next_stand_in_change(snapshot, working_time, advocates)
     # The days claimed that can still matter (a recipient's date is at most a day off the
     # council's), and this request's closing-soon notices: read first, so only what is
     # missing is inserted and the steady state never fails on a unique key.
-    days = reminders_service.claimed(s, list(owed), council_today - timedelta(days=1))
-    closed = set(s.scalars(select(Reminder.user_id).where(
-        Reminder.request_id == request.id, Reminder.kind == "closing", Reminder.user_id.in_(list(owed)))))
+    days = snapshot.claimed(s, list(owed))
+    closed = batch.closed(request.id, owed)
     sent = 0
     for recipient, advocate in owed.items():
         local = _their_working_time(working_time, zones.get(recipient))
@@ -332,7 +355,7 @@ def _remind(s: Session, request: ReviewRequest, result: Tally, holds: Iterable[H
         if closing_window and recipient not in closed:
             joined = any(closing_from <= at < request.due_at for (user, _), at in days.items() if user == recipient)
             if claimed_at is None and not joined:
-                if _claim_day(s, recipient, today, now, policy, working_time):
+                if _claim_day(s, batch, recipient, today, now, policy, working_time):
                     days[(recipient, today)] = now
                     sent += 1
             elif not joined:
@@ -340,36 +363,30 @@ def _remind(s: Session, request: ReviewRequest, result: Tally, holds: Iterable[H
                     continue   # the next day's DM comes first, and carries it
                 notices.reminder(s, request.id, recipient, "closing", advocate if recipient != advocate else None, now)
                 sent += 1
-            _claim(s, Reminder(request_id=request.id, user_id=recipient, kind="closing", day=today, at=now))
+            batch.claim_closing(request.id, recipient, today, now)
             closed.add(recipient)
         elif daily_due and claimed_at is None:
-            if _claim_day(s, recipient, today, now, policy, working_time):
+            if _claim_day(s, batch, recipient, today, now, policy, working_time):
                 days[(recipient, today)] = now
                 sent += 1
     moments = [_next_reminder(_their_working_time(working_time, zones.get(recipient)), recipient, days,
                               recipient in closed, daily_from, closing_from, request.due_at, now)
                for recipient in owed]
-    moments.append(_next_stand_in_change(s, working_time, advocates, council_today))
+    moments.append(_next_stand_in_change(snapshot, working_time, advocates))
     return sent, min((m for m in moments if m is not None), default=None)
 
 
-def _claim_day(s: Session, user: str, day: date, now: datetime, policy: CouncilPolicy,
+def _claim_day(s: Session, batch: Batch, user: str, day: date, now: datetime, policy: CouncilPolicy,
                working_time: WorkingTime) -> bool:
     """Claim `user`'s reminder DM of `day` and list in it everything they owe now that is due
     a reminder (from `first_after_days` working days after filing, or in its closing-soon
-    hours); False when another sweep claimed it first (a race between replicas: the
-    savepoint keeps this request's other work)."""
-    if not _claim(s, DailyReminder(user_id=user, day=day, at=now)):
-        return False
+    hours); False when claimed already. The batch writes the claim when it ends (should
+    another sweep have claimed that day first, the claim is dropped and the rest kept)."""
     reminders = policy.reminders
-    owed = [o for o in reminders_service.owed_by(s, user, now)
+    owed = [o for o in batch.snapshot.owed_by(s, user)
             if working_time.working_days_between(o.created_at, now) >= reminders.first_after_days
             or o.due_at - timedelta(hours=reminders.closing_soon_hours) <= now < o.due_at]
-    if owed:
-        s.execute(insert(Reminder), [{"request_id": o.request_id, "user_id": user, "kind": "daily", "day": day,
-                                      "at": now} for o in owed])
-    notices.daily_reminder(s, user, day, now)
-    return True
+    return batch.claim_day(user, day, now, owed)
 
 
 def _next_day_slot(local: WorkingTime, now: datetime) -> datetime:
@@ -400,13 +417,9 @@ def _next_reminder(local: WorkingTime, recipient: str, days: Mapping[tuple[str, 
     return moment
 
 
-def _next_stand_in_change(s: Session, working_time: WorkingTime, advocates: Collection[str],
-                          today: date) -> datetime | None:
+def _next_stand_in_change(snapshot: Snapshot, working_time: WorkingTime,
+                          advocates: Collection[str]) -> datetime | None:
     """The start of the next day on which a stand-in for one of `advocates` begins or ends
     (who is reminded changes then)."""
-    if not advocates:
-        return None
-    days = [day for starts_on, until in s.execute(select(Substitute.starts_on, Substitute.until).where(
-        Substitute.advocate.in_(list(advocates)), Substitute.cancelled_at.is_(None), Substitute.until >= today))
-        for day in (starts_on, until + timedelta(days=1)) if day > today]
-    return _start_of(working_time, min(days)) if days else None
+    day = snapshot.next_stand_in_change(advocates)
+    return _start_of(working_time, day) if day is not None else None

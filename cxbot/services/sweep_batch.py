@@ -1,0 +1,335 @@
+"""What the sweep reads, read for many requests at once, and the claims it writes, in bulk.
+
+The morning sweep looks at every open request (each owes someone a reminder), and the
+day's first reminder of a person lists everything they owe across the council. Read a
+request at a time, that is a few dozen statements per request and, per person reminded,
+a few per request they owe: minutes with 10,000 open requests. Here the sweep's reads are
+a handful of set-based queries:
+
+- `Snapshot`, once per sweep: the council's active memberships, today's stand-ins, the
+  stand-ins to come, the departments, the reminder days already claimed (per person, read
+  for the people still unknown), and the open requests a person may owe on (`Open`: status,
+  routings, standing votes as counting reads them, departments on hold), read a whole
+  department's at a time as the people reminded need them;
+- `Batch`, once per batch of due requests, in the batch's transaction: the requests, locked
+  (SKIP LOCKED) with their routings, their active holds, and the closing-soon notices they
+  sent; their votes are re-read only when `votes_revision` says they changed since the
+  snapshot read them.
+
+Tallies are counted in Python from those rows, as `lifecycle.current_tally` counts them.
+The claims a batch makes (a person's day, the requests it lists, closing-soon notices) are
+recorded in the snapshot as they are made, so the next request of the sweep sees them, and
+written at the end of the batch in one insert per table; a claim another replica made
+meanwhile loses only itself (the insert is retried a row at a time under savepoints).
+
+What the snapshot holds about requests outside the batch is as of when it was read (a few
+seconds at most): a vote cast meanwhile can put an answered request in a person's daily DM,
+which is rendered from the database at delivery and shows it answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from cxbot.domain.decision import tally
+from cxbot.domain.model import Magnitude, Role, Status, Tally, VoteKind
+from cxbot.domain.policy import CouncilPolicy
+from cxbot.services import notices
+from cxbot.services.lifecycle import COUNTED, Counted, ballots_of, substitutes_on
+from cxbot.services.reminders import OPEN, Owed
+from cxbot.store.db import one_of
+from cxbot.store.models import (
+    DailyReminder,
+    Department,
+    Hold,
+    Membership,
+    Reminder,
+    ReviewRequest,
+    Routing,
+    Substitute,
+    Vote,
+)
+
+
+@dataclass
+class Open:
+    """An open request as the reminders read it."""
+
+    id: int
+    department_id: int
+    status: Status
+    magnitude: Magnitude
+    created_at: datetime
+    due_at: datetime
+    votes_revision: int
+    routings: list[int] = field(default_factory=list)      # department ids, in routing order
+    votes: list[Counted] = field(default_factory=list)     # all its votes, retracted included
+    held: set[int] = field(default_factory=set)            # departments with an active hold
+    counted: Tally | None = None
+
+    @property
+    def voted(self) -> set[str]:
+        """Whose seat has a standing vote (the advocate a substitute voted for)."""
+        return {v.on_behalf_of or v.user_id for v in self.votes if not v.retracted}
+
+
+_OPEN_COLUMNS = (ReviewRequest.id, ReviewRequest.department_id, ReviewRequest.status, ReviewRequest.magnitude,
+                 ReviewRequest.created_at, ReviewRequest.due_at, ReviewRequest.votes_revision)
+
+
+class Snapshot:
+    """The council's people and the open requests, read once per sweep (see the module)."""
+
+    def __init__(self, s: Session, policy: CouncilPolicy, today: date) -> None:
+        self.policy, self.today = policy, today
+        self.keys: dict[int, str] = dict(s.execute(select(Department.id, Department.key)).all())
+        self.members: dict[int, set[str]] = {}           # department → everyone with an active role in it
+        self.advocates: dict[int, list[tuple[int, str]]] = {}   # department → (membership id, advocate)
+        self.advocacies: dict[str, list[tuple[int, int]]] = {}  # advocate → (membership id, department)
+        for mid, user, department_id, role in s.execute(
+                select(Membership.id, Membership.user_id, Membership.department_id, Membership.role)
+                .where(Membership.active.is_(True)).order_by(Membership.id)):
+            self.members.setdefault(department_id, set()).add(user)
+            if role == Role.ADVOCATE:
+                self.advocates.setdefault(department_id, []).append((mid, user))
+                self.advocacies.setdefault(user, []).append((mid, department_id))
+        self.away = substitutes_on(s, today)
+        self.stand_ins: dict[str, list[date]] = {}        # advocate → days a stand-in of theirs begins or ends
+        for advocate, starts_on, until in s.execute(
+                select(Substitute.advocate, Substitute.starts_on, Substitute.until)
+                .where(Substitute.cancelled_at.is_(None), Substitute.until >= today)):
+            self.stand_ins.setdefault(advocate, []).extend(
+                d for d in (starts_on, until + timedelta(days=1)) if d > today)
+        self.claims: dict[str, dict[date, datetime]] = {}   # person → their claimed days from yesterday on
+        self.open: dict[int, Open] = {}
+        self.routed_to: dict[int, set[int]] = {}          # department → open requests routed to it
+        self._departments_read: set[int] = set()
+
+    # ------------------------------------------------------------------ people
+
+    def advocates_of(self, departments: Collection[int]) -> list[str]:
+        """Active advocates of these departments, in membership order (as a query ordered by id)."""
+        return [user for _, user in sorted(pair for d in departments for pair in self.advocates.get(d, ()))]
+
+    def filing_side(self, department_id: int) -> set[str]:
+        return self.members.get(department_id, set())
+
+    def next_stand_in_change(self, advocates: Iterable[str]) -> date | None:
+        return min((d for a in advocates for d in self.stand_ins.get(a, ())), default=None)
+
+    def claimed(self, s: Session, users: Collection[str]) -> dict[tuple[str, date], datetime]:
+        """(person, day) → when their day's DM was claimed, for days from yesterday (the council's)."""
+        unknown = [u for u in users if u not in self.claims]
+        if unknown:
+            for u in unknown:
+                self.claims[u] = {}
+            for user, day, at in s.execute(select(DailyReminder.user_id, DailyReminder.day, DailyReminder.at).where(
+                    one_of(s, DailyReminder.user_id, unknown), DailyReminder.day >= self.today - timedelta(days=1))):
+                self.claims[user][day] = at
+        return {(u, day): at for u in users for day, at in self.claims[u].items()}
+
+    # ------------------------------------------------------------------ open requests
+
+    def seats(self, entry: Open) -> dict[int, int]:
+        """`lifecycle.seats` of the request's departments, without its filing side."""
+        filing = self.filing_side(entry.department_id)
+        seats = {}
+        for d in entry.routings:
+            advocates = [u for _, u in self.advocates.get(d, ())]
+            if advocates:
+                seats[d] = len(advocates) - len({u for u in advocates if u in filing})
+        return seats
+
+    def tally(self, entry: Open) -> Tally:
+        """`lifecycle.current_tally`, counted from the rows read."""
+        if entry.counted is None:
+            seats = self.seats(entry)
+            entry.counted = tally([self.keys[d] for d in entry.routings], ballots_of(entry.votes, self.keys),
+                                  self.policy.for_magnitude(entry.magnitude),
+                                  {self.keys[d]: seats.get(d, 0) for d in entry.routings})
+        return entry.counted
+
+    def oldest_standing_objection(self, entry: Open) -> datetime | None:
+        return min((v.updated_at for v in entry.votes if v.kind is VoteKind.OBJECT and not v.retracted
+                    and v.blocking and v.resolution is None), default=None)
+
+    def read_departments(self, s: Session, departments: Collection[int]) -> None:
+        """Read the open requests routed to these departments, unless read already."""
+        wanted = [d for d in departments if d not in self._departments_read]
+        if not wanted:
+            return
+        self._departments_read.update(wanted)
+        routed = select(Routing.request_id).where(one_of(s, Routing.department_id, wanted))
+        self._read(s, ReviewRequest.id.in_(routed) & ReviewRequest.status.in_(OPEN), skip=set(self.open))
+
+    def _read(self, s: Session, which: Any, skip: Collection[int] = ()) -> list[Open]:
+        """Read the open requests `which` selects (a condition on review_requests), their
+        routings, votes and active holds: four statements however many."""
+        ids = select(ReviewRequest.id).where(which).scalar_subquery()
+        entries = {row.id: Open(*row) for row in s.execute(select(*_OPEN_COLUMNS).where(which)) if row.id not in skip}
+        if not entries:
+            return []
+        for request_id, department_id in s.execute(select(Routing.request_id, Routing.department_id)
+                                                   .where(Routing.request_id.in_(ids)).order_by(Routing.position)):
+            if request_id in entries:
+                entries[request_id].routings.append(department_id)
+        for row in s.execute(select(*COUNTED).where(Vote.request_id.in_(ids))):
+            if row.request_id in entries:
+                entries[row.request_id].votes.append(Counted(row))
+        for request_id, department_id in s.execute(select(Hold.request_id, Hold.department_id).where(
+                Hold.request_id.in_(ids), Hold.ended_at.is_(None))):
+            if request_id in entries:
+                entries[request_id].held.add(department_id)
+        for entry in entries.values():
+            self._keep(entry)
+        return list(entries.values())
+
+    def _keep(self, entry: Open) -> None:
+        self.open[entry.id] = entry
+        for d in entry.routings:
+            self.routed_to.setdefault(d, set()).add(entry.id)
+
+    def owed_by(self, s: Session, user: str) -> list[Owed]:
+        """`reminders.owed_by`, from the snapshot: the open requests `user` owes an answer on
+        now, soonest deadline first."""
+        as_whom = [advocate for advocate, substitute in self.away.items() if substitute == user]
+        if user not in self.away:
+            as_whom.append(user)
+        answering: dict[int, str] = {}
+        for _, department_id, advocate in sorted((mid, d, a) for a in as_whom for mid, d in self.advocacies.get(a, ())):
+            answering.setdefault(department_id, advocate)
+        if not answering:
+            return []
+        self.read_departments(s, answering)
+        ids = {r for d in answering for r in self.routed_to.get(d, ())}
+        owed: list[Owed] = []
+        for entry in sorted((self.open[r] for r in ids), key=lambda e: (e.due_at, e.id)):
+            if entry.status.is_final:
+                continue
+            voted, recused = entry.voted, self.filing_side(entry.department_id)
+            if user in recused:
+                continue
+            candidates = [d for d in entry.routings if d in answering
+                          and answering[d] not in voted and answering[d] not in recused]
+            if not candidates:
+                continue
+            outstanding = self.tally(entry).outstanding
+            routing = next((d for d in candidates if self.keys[d] in outstanding and d not in entry.held), None)
+            if routing is not None:
+                advocate = answering[routing]
+                owed.append(Owed(entry.id, routing, advocate if advocate != user else None, entry.created_at,
+                                 entry.due_at))
+        return owed
+
+
+class Batch:
+    """Due requests looked at in one transaction: locked, with what looking at them reads."""
+
+    def __init__(self, s: Session, snapshot: Snapshot, ids: Sequence[int], now: datetime) -> None:
+        self.s, self.snapshot = s, snapshot
+        # The departments, so each routing's department is found in the session, not read.
+        self._departments = s.scalars(select(Department)).all()
+        self.requests: list[ReviewRequest] = list(s.scalars(
+            select(ReviewRequest).where(one_of(s, ReviewRequest.id, ids), ReviewRequest.next_due_at <= now)
+            .options(selectinload(ReviewRequest.routings)).order_by(ReviewRequest.next_due_at, ReviewRequest.id)
+            .with_for_update(skip_locked=True, key_share=True, of=ReviewRequest)))
+        locked = [r.id for r in self.requests]
+        self._holds: dict[int, list[Hold]] = {}
+        self._closed: dict[int, set[str]] = {}
+        self._days: list[dict[str, Any]] = []
+        self._listed: dict[tuple[str, date], list[dict[str, Any]]] = {}
+        self._closing: list[dict[str, Any]] = []
+        if not locked:
+            return
+        for hold in s.scalars(select(Hold).where(one_of(s, Hold.request_id, locked), Hold.ended_at.is_(None))
+                              .order_by(Hold.id)):
+            self._holds.setdefault(hold.request_id, []).append(hold)
+        for request_id, user in s.execute(select(Reminder.request_id, Reminder.user_id).where(
+                one_of(s, Reminder.request_id, locked), Reminder.kind == "closing")):
+            self._closed.setdefault(request_id, set()).add(user)
+        stale = [r.id for r in self.requests if r.id not in snapshot.open
+                 or snapshot.open[r.id].votes_revision != r.votes_revision]
+        votes: dict[int, list[Counted]] = {r: [] for r in stale}
+        if stale:
+            for row in s.execute(select(*COUNTED).where(one_of(s, Vote.request_id, stale))):
+                votes[row.request_id].append(Counted(row))
+        for r in self.requests:
+            known = snapshot.open.get(r.id)
+            entry = Open(r.id, r.department_id, r.status, r.magnitude, r.created_at, r.due_at, r.votes_revision or 0,
+                         [routing.department_id for routing in r.routings],
+                         votes[r.id] if r.id in votes else known.votes if known else [],
+                         {h.department_id for h in self._holds.get(r.id, ())})
+            snapshot._keep(entry)
+
+    def entry(self, request: ReviewRequest) -> Open:
+        return self.snapshot.open[request.id]
+
+    def holds(self, request_id: int) -> list[Hold]:
+        return self._holds.get(request_id, [])
+
+    def looked_at(self, request: ReviewRequest, holds: Iterable[Hold]) -> None:
+        """What the sweep did to a request, for the people it reminds next."""
+        entry = self.entry(request)
+        entry.status = request.status
+        entry.held = {h.department_id for h in holds}
+
+    def closed(self, request_id: int, users: Collection[str]) -> set[str]:
+        return {u for u in self._closed.get(request_id, ()) if u in users}
+
+    def claim_closing(self, request_id: int, user: str, day: date, now: datetime) -> None:
+        self._closed.setdefault(request_id, set()).add(user)
+        self._closing.append({"request_id": request_id, "user_id": user, "kind": "closing", "day": day, "at": now})
+
+    def claim_day(self, user: str, day: date, now: datetime, listed: Iterable[Owed]) -> bool:
+        """Claim `user`'s DM of `day`, listing these requests; False when it is claimed already."""
+        days = self.snapshot.claims.setdefault(user, {})
+        if day in days:
+            return False
+        days[day] = now
+        self._days.append({"user_id": user, "day": day, "at": now})
+        self._listed[(user, day)] = [{"request_id": o.request_id, "user_id": user, "kind": "daily", "day": day,
+                                      "at": now} for o in listed]
+        return True
+
+    def write(self) -> int:
+        """Insert the claims made; return how many days another sweep had claimed first."""
+        s = self.s
+        days = _insert_new(s, DailyReminder, self._days)
+        listed = [row for claim in days for row in self._listed[(claim["user_id"], claim["day"])]]
+        if listed:
+            s.execute(insert(Reminder), listed)
+        if days:
+            notices.daily_reminders(s, [(claim["user_id"], claim["day"]) for claim in days], days[0]["at"])
+        _insert_new(s, Reminder, self._closing)
+        lost = len(self._days) - len(days)
+        self._days, self._listed, self._closing = [], {}, []
+        return lost
+
+
+def _insert_new(s: Session, table: type[DailyReminder] | type[Reminder], rows: list[dict[str, Any]],
+                ) -> list[dict[str, Any]]:
+    """Insert claim rows in one statement; if another sweep holds one of them (a unique key
+    fails), a row at a time under savepoints, keeping those that go in."""
+    if not rows:
+        return []
+    try:
+        with s.begin_nested():
+            s.execute(insert(table), rows)
+        return rows
+    except IntegrityError:
+        kept = []
+        for row in rows:
+            try:
+                with s.begin_nested():
+                    s.execute(insert(table), [row])
+                kept.append(row)
+            except IntegrityError:
+                pass
+        return kept
