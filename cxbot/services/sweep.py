@@ -104,10 +104,11 @@ def sweep(new_uow: Callable[[], UnitOfWork], *, clock: Clock, timezones: TimeZon
         return report
     zones = timezones(people_to_remind(new_uow(), clock))
     snapshot: Snapshot | None = None
+    clocks: dict[WorkingTime, Clocks] = {}
     for start in range(0, len(ids), BATCH):
         batch = ids[start:start + BATCH]
         try:
-            snapshot = _sweep_batch(new_uow, snapshot, batch, now, zones, report)
+            snapshot = _sweep_batch(new_uow, snapshot, batch, now, zones, clocks, report)
             continue
         except Exception:
             if len(batch) == 1:
@@ -120,7 +121,7 @@ def sweep(new_uow: Callable[[], UnitOfWork], *, clock: Clock, timezones: TimeZon
         snapshot = None   # it may hold what the rolled-back transaction claimed
         for request_id in batch:
             try:
-                snapshot = _sweep_batch(new_uow, snapshot, [request_id], now, zones, report)
+                snapshot = _sweep_batch(new_uow, snapshot, [request_id], now, zones, clocks, report)
             except Exception:
                 log.exception("sweeping request %s failed", request_id)
                 report.failed += 1
@@ -129,21 +130,24 @@ def sweep(new_uow: Callable[[], UnitOfWork], *, clock: Clock, timezones: TimeZon
 
 
 def _sweep_batch(new_uow: Callable[[], UnitOfWork], snapshot: Snapshot | None, ids: list[int], now: datetime,
-                 zones: Mapping[str, str], report: SweepReport) -> Snapshot:
+                 zones: Mapping[str, str], clocks: dict[WorkingTime, Clocks], report: SweepReport) -> Snapshot:
     """Look at these due requests in one transaction; add what it did to `report` once committed."""
     done = SweepReport()
     with new_uow() as uow:
         s = uow.session
         policy, working_time = rules(s)
+        if working_time not in clocks:
+            clocks[working_time] = Clocks(working_time, zones, now)
         if snapshot is None:
             snapshot = Snapshot(s, policy, working_time.local_date(now))
-        batch = Batch(s, snapshot, ids, now)   # another sweep has those it leaves out, or has just looked at them
+        # Another sweep has those the batch leaves out, or has just looked at them.
+        batch = Batch(s, snapshot, policy, ids, now)
         for request in batch.requests:
             if request.status.is_final:
                 schedule(request, None)
             else:
                 done.requests += 1
-                schedule(request, _sweep_request(s, batch, request, now, zones, done))
+                schedule(request, _sweep_request(s, batch, request, now, clocks[working_time], done))
         done.reminders -= batch.write()
         uow.commit()
     for f in fields(SweepReport):
@@ -151,10 +155,10 @@ def _sweep_batch(new_uow: Callable[[], UnitOfWork], snapshot: Snapshot | None, i
     return snapshot
 
 
-def _sweep_request(s: Session, batch: Batch, request: ReviewRequest, now: datetime, zones: Mapping[str, str],
+def _sweep_request(s: Session, batch: Batch, request: ReviewRequest, now: datetime, clocks: Clocks,
                    report: SweepReport) -> datetime | None:
     """Act on what is due; return when the request next needs looking at (None: only a change will)."""
-    policy, working_time = rules(s)
+    policy, working_time = batch.policy, clocks.working_time
     holds = []
     for hold in batch.holds(request.id):
         if hold.until <= now:
@@ -196,7 +200,7 @@ def _sweep_request(s: Session, batch: Batch, request: ReviewRequest, now: dateti
             f"still undecided {policy.escalation.step_days} working days after the last escalation", policy, now,
             result)
     batch.looked_at(request, holds)
-    sent, next_reminder = _remind(s, batch, request, result, holds, policy, working_time, zones, now)
+    sent, next_reminder = _remind(s, batch, request, result, holds, policy, clocks, now)
     report.reminders += sent
 
     moments = [next_reminder, *(h.until for h in holds)]
@@ -293,17 +297,57 @@ def _owing_leads(s: Session, request: ReviewRequest, result: Tally) -> tuple[lis
     return keys, _leads(s, ids) if ids else []
 
 
-def _their_working_time(working_time: WorkingTime, timezone: str | None) -> WorkingTime:
-    """The council's days and hours in a person's own zone (the council's when Slack gave none usable)."""
-    try:
-        return working_time.in_zone(timezone) if timezone else working_time
-    except ValueError:
-        return working_time
+class Local:
+    """A person's working time (the council's days and hours in their zone) at the sweep's `now`."""
+
+    def __init__(self, time: WorkingTime, now: datetime) -> None:
+        self.time = time
+        self.working = time.is_working(now)
+        self.today = time.local_date(now)
+        self.tomorrow = _start_of(time, self.today + timedelta(days=1))
+        # When a person who had today's DM gets the next one: their next working moment tomorrow or later.
+        self.next_day_slot = time.next_working_moment(self.tomorrow)
+        self._moments: dict[datetime, datetime] = {}
+
+    def next_working_moment(self, at: datetime) -> datetime:
+        moment = self._moments.get(at)
+        if moment is None:
+            moment = self._moments[at] = self.time.next_working_moment(at)
+        return moment
+
+
+class Clocks:
+    """What a sweep works out about working time at its `now`, once for everyone in a zone
+    and every request filed at the same instant (the morning's sweep asks the same
+    questions about thousands of people and requests)."""
+
+    def __init__(self, working_time: WorkingTime, zones: Mapping[str, str], now: datetime) -> None:
+        self.working_time, self.zones, self.now = working_time, zones, now
+        self._locals: dict[str | None, Local] = {}
+        self._days_since: dict[datetime, int] = {}
+
+    def of(self, person: str) -> Local:
+        """`person`'s working time: the council's days and hours in their own zone (the
+        council's when Slack gave none usable)."""
+        timezone = self.zones.get(person)
+        local = self._locals.get(timezone)
+        if local is None:
+            try:
+                time = self.working_time.in_zone(timezone) if timezone else self.working_time
+            except ValueError:
+                time = self.working_time
+            local = self._locals[timezone] = Local(time, self.now)
+        return local
+
+    def working_days_since(self, at: datetime) -> int:
+        days = self._days_since.get(at)
+        if days is None:
+            days = self._days_since[at] = self.working_time.working_days_between(at, self.now)
+        return days
 
 
 def _remind(s: Session, batch: Batch, request: ReviewRequest, result: Tally, holds: Iterable[Hold],
-            policy: CouncilPolicy, working_time: WorkingTime, zones: Mapping[str, str],
-            now: datetime) -> tuple[int, datetime | None]:
+            policy: CouncilPolicy, clocks: Clocks, now: datetime) -> tuple[int, datetime | None]:
     """Remind everyone answering for an outstanding department who has not voted, in their
     own working hours, with one DM a person a working day that lists everything they owe
     (cxbot.services.reminders): the first request due for a person that day claims their day
@@ -315,16 +359,18 @@ def _remind(s: Session, batch: Batch, request: ReviewRequest, result: Tally, hol
     the filing department.
 
     Returns how many DMs this request caused, and the next moment one of its people is owed one."""
+    working_time = clocks.working_time
     held = {h.department_id for h in holds}
+    outstanding = result.outstanding
     owing = [r.department_id for r in request.routings
-             if r.department.key in result.outstanding and r.department_id not in held]
+             if r.department.key in outstanding and r.department_id not in held]
     if not owing:
         return 0, None
     reminders = policy.reminders
     closing_from = request.due_at - timedelta(hours=reminders.closing_soon_hours)
     daily_from = _working_days_reached(working_time, request.created_at, reminders.first_after_days)
     closing_window = closing_from <= now < request.due_at
-    daily_due = working_time.working_days_between(request.created_at, now) >= reminders.first_after_days
+    daily_due = clocks.working_days_since(request.created_at) >= reminders.first_after_days
     snapshot = batch.snapshot
     away = snapshot.away
     voted = batch.entry(request).voted
@@ -343,73 +389,71 @@ def _remind(s: Session, batch: Batch, request: ReviewRequest, result: Tally, hol
     # The days claimed that can still matter (a recipient's date is at most a day off the
     # council's), and this request's closing-soon notices: read first, so only what is
     # missing is inserted and the steady state never fails on a unique key.
-    days = snapshot.claimed(s, list(owed))
+    days = snapshot.claims_of(s, owed)
     closed = batch.closed(request.id, owed)
     sent = 0
     for recipient, advocate in owed.items():
-        local = _their_working_time(working_time, zones.get(recipient))
-        if not local.is_working(now):
+        local = clocks.of(recipient)
+        if not local.working:
             continue
-        today = local.local_date(now)
-        claimed_at = days.get((recipient, today))
+        today = local.today
+        claimed_at = days[recipient].get(today)
         if closing_window and recipient not in closed:
-            joined = any(closing_from <= at < request.due_at for (user, _), at in days.items() if user == recipient)
+            joined = any(closing_from <= at < request.due_at for at in days[recipient].values())
             if claimed_at is None and not joined:
-                if _claim_day(s, batch, recipient, today, now, policy, working_time):
-                    days[(recipient, today)] = now
+                if _claim_day(s, batch, recipient, today, now, policy, clocks):
                     sent += 1
             elif not joined:
-                if request.due_at > _next_day_slot(local, now):
+                if request.due_at > local.next_day_slot:
                     continue   # the next day's DM comes first, and carries it
                 notices.reminder(s, request.id, recipient, "closing", advocate if recipient != advocate else None, now)
                 sent += 1
             batch.claim_closing(request.id, recipient, today, now)
             closed.add(recipient)
         elif daily_due and claimed_at is None:
-            if _claim_day(s, batch, recipient, today, now, policy, working_time):
-                days[(recipient, today)] = now
+            if _claim_day(s, batch, recipient, today, now, policy, clocks):
                 sent += 1
-    moments = [_next_reminder(_their_working_time(working_time, zones.get(recipient)), recipient, days,
-                              recipient in closed, daily_from, closing_from, request.due_at, now)
-               for recipient in owed]
+    # Those in the same zone who had (or had not) today's DM and this notice are owed their
+    # next reminder at the same moment: worked out once for each such group.
+    groups: dict[tuple[Local, bool, tuple[tuple[date, datetime], ...]], Mapping[date, datetime]] = {}
+    for recipient in owed:
+        claims = days[recipient]
+        groups.setdefault((clocks.of(recipient), recipient in closed, tuple(claims.items())), claims)
+    moments: list[datetime | None] = [
+        _next_reminder(local, claims, closed_, daily_from, closing_from, request.due_at, now)
+        for (local, closed_, _), claims in groups.items()]
     moments.append(_next_stand_in_change(snapshot, working_time, advocates))
     return sent, min((m for m in moments if m is not None), default=None)
 
 
 def _claim_day(s: Session, batch: Batch, user: str, day: date, now: datetime, policy: CouncilPolicy,
-               working_time: WorkingTime) -> bool:
+               clocks: Clocks) -> bool:
     """Claim `user`'s reminder DM of `day` and list in it everything they owe now that is due
     a reminder (from `first_after_days` working days after filing, or in its closing-soon
     hours); False when claimed already. The batch writes the claim when it ends (should
     another sweep have claimed that day first, the claim is dropped and the rest kept)."""
     reminders = policy.reminders
     owed = [o for o in batch.snapshot.owed_by(s, user)
-            if working_time.working_days_between(o.created_at, now) >= reminders.first_after_days
+            if clocks.working_days_since(o.created_at) >= reminders.first_after_days
             or o.due_at - timedelta(hours=reminders.closing_soon_hours) <= now < o.due_at]
     return batch.claim_day(user, day, now, owed)
 
 
-def _next_day_slot(local: WorkingTime, now: datetime) -> datetime:
-    """When a person who had today's DM gets the next one: their next working moment tomorrow or later."""
-    return local.next_working_moment(_start_of(local, local.local_date(now) + timedelta(days=1)))
-
-
-def _next_reminder(local: WorkingTime, recipient: str, days: Mapping[tuple[str, date], datetime], closed: bool,
+def _next_reminder(local: Local, claims: Mapping[date, datetime], closed: bool,
                    daily_from: datetime, closing_from: datetime, due_at: datetime, now: datetime) -> datetime:
-    """The next moment `recipient` (working `local`) is owed a reminder: the first of their
-    working moments from when daily reminders start (tomorrow's, if they had today's DM),
-    or the first in the closing window before the deadline, if they have not had that
-    notice and no DM of theirs will carry it (today's went out before the window opened and
-    the deadline falls before their next one)."""
-    today = local.local_date(now)
-    claimed_today = days.get((recipient, today))
+    """The next moment a recipient (working `local`, their DMs claimed on `claims`) is owed
+    a reminder: the first of their working moments from when daily reminders start
+    (tomorrow's, if they had today's DM), or the first in the closing window before the
+    deadline, if they have not had that notice and no DM of theirs will carry it (today's
+    went out before the window opened and the deadline falls before their next one)."""
+    claimed_today = claims.get(local.today)
     daily = max(now, daily_from)
     if claimed_today is not None:
-        daily = max(daily, _start_of(local, today + timedelta(days=1)))
+        daily = max(daily, local.tomorrow)
     moment = local.next_working_moment(daily)
     if not closed and now < due_at:
-        joined = any(closing_from <= at < due_at for (user, _), at in days.items() if user == recipient)
-        alone = claimed_today is not None and due_at <= _next_day_slot(local, now)
+        joined = any(closing_from <= at < due_at for at in claims.values())
+        alone = claimed_today is not None and due_at <= local.next_day_slot
         if not joined and (claimed_today is None or alone):
             closing = local.next_working_moment(max(now, closing_from))
             if closing < due_at:

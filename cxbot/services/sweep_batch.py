@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -44,7 +44,7 @@ from cxbot.domain.policy import CouncilPolicy
 from cxbot.services import notices
 from cxbot.services.lifecycle import COUNTED, Counted, ballots_of, substitutes_on
 from cxbot.services.reminders import OPEN, Owed
-from cxbot.store.db import one_of
+from cxbot.store.db import insert_rows, one_of
 from cxbot.store.models import (
     DailyReminder,
     Department,
@@ -73,11 +73,15 @@ class Open:
     votes: list[Counted] = field(default_factory=list)     # all its votes, retracted included
     held: set[int] = field(default_factory=set)            # departments with an active hold
     counted: Tally | None = None
+    outstanding: frozenset[str] | None = None
+    _voted: set[str] | None = None
 
     @property
     def voted(self) -> set[str]:
         """Whose seat has a standing vote (the advocate a substitute voted for)."""
-        return {v.on_behalf_of or v.user_id for v in self.votes if not v.retracted}
+        if self._voted is None:
+            self._voted = {v.on_behalf_of or v.user_id for v in self.votes if not v.retracted}
+        return self._voted
 
 
 _OPEN_COLUMNS = (ReviewRequest.id, ReviewRequest.department_id, ReviewRequest.status, ReviewRequest.magnitude,
@@ -124,8 +128,9 @@ class Snapshot:
     def next_stand_in_change(self, advocates: Iterable[str]) -> date | None:
         return min((d for a in advocates for d in self.stand_ins.get(a, ())), default=None)
 
-    def claimed(self, s: Session, users: Collection[str]) -> dict[tuple[str, date], datetime]:
-        """(person, day) → when their day's DM was claimed, for days from yesterday (the council's)."""
+    def claims_of(self, s: Session, users: Collection[str]) -> dict[str, dict[date, datetime]]:
+        """Person → day → when their day's DM was claimed, for days from yesterday (the
+        council's: a person's date is at most a day off it), including the claims this sweep made."""
         unknown = [u for u in users if u not in self.claims]
         if unknown:
             for u in unknown:
@@ -133,7 +138,7 @@ class Snapshot:
             for user, day, at in s.execute(select(DailyReminder.user_id, DailyReminder.day, DailyReminder.at).where(
                     one_of(s, DailyReminder.user_id, unknown), DailyReminder.day >= self.today - timedelta(days=1))):
                 self.claims[user][day] = at
-        return {(u, day): at for u in users for day, at in self.claims[u].items()}
+        return self.claims
 
     # ------------------------------------------------------------------ open requests
 
@@ -220,7 +225,9 @@ class Snapshot:
                           and answering[d] not in voted and answering[d] not in recused]
             if not candidates:
                 continue
-            outstanding = self.tally(entry).outstanding
+            if entry.outstanding is None:
+                entry.outstanding = frozenset(self.tally(entry).outstanding)
+            outstanding = entry.outstanding
             routing = next((d for d in candidates if self.keys[d] in outstanding and d not in entry.held), None)
             if routing is not None:
                 advocate = answering[routing]
@@ -232,8 +239,9 @@ class Snapshot:
 class Batch:
     """Due requests looked at in one transaction: locked, with what looking at them reads."""
 
-    def __init__(self, s: Session, snapshot: Snapshot, ids: Sequence[int], now: datetime) -> None:
-        self.s, self.snapshot = s, snapshot
+    def __init__(self, s: Session, snapshot: Snapshot, policy: CouncilPolicy, ids: Sequence[int],
+                 now: datetime) -> None:
+        self.s, self.snapshot, self.policy = s, snapshot, policy
         # The departments, so each routing's department is found in the session, not read.
         self._departments = s.scalars(select(Department)).all()
         self.requests: list[ReviewRequest] = list(s.scalars(
@@ -303,8 +311,7 @@ class Batch:
         s = self.s
         days = _insert_new(s, DailyReminder, self._days)
         listed = [row for claim in days for row in self._listed[(claim["user_id"], claim["day"])]]
-        if listed:
-            s.execute(insert(Reminder), listed)
+        insert_rows(s, Reminder.__table__, listed)   # a big council's morning: hundreds of thousands
         if days:
             notices.daily_reminders(s, [(claim["user_id"], claim["day"]) for claim in days], days[0]["at"])
         _insert_new(s, Reminder, self._closing)
@@ -321,14 +328,14 @@ def _insert_new(s: Session, table: type[DailyReminder] | type[Reminder], rows: l
         return []
     try:
         with s.begin_nested():
-            s.execute(insert(table), rows)
+            insert_rows(s, table.__table__, rows)
         return rows
     except IntegrityError:
         kept = []
         for row in rows:
             try:
                 with s.begin_nested():
-                    s.execute(insert(table), [row])
+                    insert_rows(s, table.__table__, [row])
                 kept.append(row)
             except IntegrityError:
                 pass

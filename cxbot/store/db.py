@@ -17,10 +17,10 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Engine, any_, bindparam, create_engine, event, func, select, tuple_
+from sqlalchemy import ColumnElement, Engine, Table, any_, bindparam, create_engine, event, func, insert, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -116,6 +116,21 @@ def pair_of(session: Session, columns: tuple[Any, Any], pairs: Collection[tuple[
         return tuple_(a, b).in_(select(func.unnest(bindparam(None, firsts, type_=ARRAY(a.type))),
                                        func.unnest(bindparam(None, seconds, type_=ARRAY(b.type)))))
     return tuple_(a, b).in_(list(pairs))
+
+
+def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert many rows with the same keys in one statement, straight to the driver (no ORM
+    objects): on PostgreSQL from one array a column (`INSERT … SELECT unnest(…), …`, see
+    `one_of`: psycopg sends an executemany a row at a time), on SQLite as an executemany."""
+    if not rows:
+        return
+    if _on_postgresql(session):
+        columns = list(rows[0])
+        arrays = [func.unnest(bindparam(None, [row[c] for row in rows], type_=ARRAY(table.c[c].type)))
+                  for c in columns]
+        session.connection().execute(insert(table).from_select(columns, select(*arrays)))
+    else:
+        session.connection().execute(insert(table), list(rows))
 
 
 def _on_postgresql(session: Session) -> bool:
