@@ -43,6 +43,7 @@ from cxbot.services.lifecycle import (
     substitutes_on,
 )
 from cxbot.services.sweep_batch import Batch, Snapshot
+from cxbot.store.db import update_rows
 from cxbot.store.models import (
     Department,
     Escalation,
@@ -50,7 +51,6 @@ from cxbot.store.models import (
     Membership,
     Reminder,
     ReviewRequest,
-    schedule,
 )
 from cxbot.store.uow import UnitOfWork
 
@@ -142,13 +142,18 @@ def _sweep_batch(new_uow: Callable[[], UnitOfWork], snapshot: Snapshot | None, i
             snapshot = Snapshot(s, policy, working_time.local_date(now))
         # Another sweep has those the batch leaves out, or has just looked at them.
         batch = Batch(s, snapshot, policy, ids, now)
+        due: dict[int, datetime | None] = {}
         for request in batch.requests:
             if request.status.is_final:
-                schedule(request, None)
+                due[request.id] = None
             else:
                 done.requests += 1
-                schedule(request, _sweep_request(s, batch, request, now, clocks[working_time], done))
+                due[request.id] = _sweep_request(s, batch, request, now, clocks[working_time], done)
         done.reminders -= batch.write()
+        # When each is next due, set last: after the flush in which a change of the request
+        # made it due at once (cxbot.store.models), in one statement for the batch.
+        s.flush()
+        update_rows(s, ReviewRequest.__table__, "next_due_at", due)
         uow.commit()
     for f in fields(SweepReport):
         setattr(report, f.name, getattr(report, f.name) + getattr(done, f.name))

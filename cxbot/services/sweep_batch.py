@@ -74,6 +74,7 @@ class Open:
     held: set[int] = field(default_factory=set)            # departments with an active hold
     counted: Tally | None = None
     outstanding: frozenset[str] | None = None
+    owable: list[int] | None = None   # departments outstanding and not on hold, in routing order
     _voted: set[str] | None = None
 
     @property
@@ -215,25 +216,29 @@ class Snapshot:
         self.read_departments(s, answering)
         ids = {r for d in answering for r in self.routed_to.get(d, ())}
         owed: list[Owed] = []
-        for entry in sorted((self.open[r] for r in ids), key=lambda e: (e.due_at, e.id)):
+        for entry in sorted((self.open[r] for r in ids), key=_soonest):
             if entry.status.is_final:
                 continue
-            voted, recused = entry.voted, self.filing_side(entry.department_id)
+            recused = self.filing_side(entry.department_id)
             if user in recused:
                 continue
-            candidates = [d for d in entry.routings if d in answering
-                          and answering[d] not in voted and answering[d] not in recused]
-            if not candidates:
-                continue
-            if entry.outstanding is None:
-                entry.outstanding = frozenset(self.tally(entry).outstanding)
-            outstanding = entry.outstanding
-            routing = next((d for d in candidates if self.keys[d] in outstanding and d not in entry.held), None)
-            if routing is not None:
-                advocate = answering[routing]
-                owed.append(Owed(entry.id, routing, advocate if advocate != user else None, entry.created_at,
-                                 entry.due_at))
+            if entry.owable is None:
+                if entry.outstanding is None:
+                    entry.outstanding = frozenset(self.tally(entry).outstanding)
+                entry.owable = [d for d in entry.routings if self.keys[d] in entry.outstanding and d not in entry.held]
+            # The first routing the person answers as someone who has not voted nor has a
+            # role in the filing department, and whose department is outstanding and not on hold.
+            for d in entry.owable:
+                advocate = answering.get(d)
+                if advocate is not None and advocate not in entry.voted and advocate not in recused:
+                    owed.append(Owed(entry.id, d, advocate if advocate != user else None, entry.created_at,
+                                     entry.due_at))
+                    break
         return owed
+
+
+def _soonest(entry: Open) -> tuple[datetime, int]:
+    return entry.due_at, entry.id
 
 
 class Batch:
@@ -286,7 +291,7 @@ class Batch:
         """What the sweep did to a request, for the people it reminds next."""
         entry = self.entry(request)
         entry.status = request.status
-        entry.held = {h.department_id for h in holds}
+        entry.held, entry.owable = {h.department_id for h in holds}, None
 
     def closed(self, request_id: int, users: Collection[str]) -> set[str]:
         return {u for u in self._closed.get(request_id, ()) if u in users}

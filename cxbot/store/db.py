@@ -20,7 +20,20 @@ import time
 from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Engine, Table, any_, bindparam, create_engine, event, func, insert, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Table,
+    any_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -126,11 +139,33 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         return
     if _on_postgresql(session):
         columns = list(rows[0])
-        arrays = [func.unnest(bindparam(None, [row[c] for row in rows], type_=ARRAY(table.c[c].type)))
-                  for c in columns]
-        session.connection().execute(insert(table).from_select(columns, select(*arrays)))
+        values = []
+        for c in columns:
+            column = [row[c] for row in rows]
+            first = column[0]
+            if all(v == first for v in column):   # the same in every row (a day, a kind): sent once
+                values.append(bindparam(None, first, type_=table.c[c].type))
+            else:
+                values.append(func.unnest(bindparam(None, column, type_=ARRAY(table.c[c].type))))
+        session.connection().execute(insert(table).from_select(columns, select(*values)))
     else:
         session.connection().execute(insert(table), list(rows))
+
+
+def update_rows(session: Session, table: Table, column: str, values: Mapping[Any, Any]) -> None:
+    """Set `column` of the rows whose `id` is each key of `values` to its value, in one
+    statement (on PostgreSQL from two arrays, see `insert_rows`; on SQLite an executemany)."""
+    if not values:
+        return
+    if _on_postgresql(session):
+        ids = func.unnest(bindparam(None, list(values), type_=ARRAY(table.c.id.type))).label("id")
+        news = func.unnest(bindparam(None, list(values.values()), type_=ARRAY(table.c[column].type))).label("new")
+        given = select(ids, news).subquery()
+        session.connection().execute(update(table).where(table.c.id == given.c.id).values({column: given.c.new}))
+    else:
+        session.connection().execute(
+            update(table).where(table.c.id == bindparam("_id")).values({column: bindparam("_new")}),
+            [{"_id": key, "_new": value} for key, value in values.items()])
 
 
 def _on_postgresql(session: Session) -> bool:
