@@ -3,6 +3,7 @@ and acknowledging Slack, with five years of history.
 
     python -m bench.scale --postgres postgresql://postgres@127.0.0.1:5432/test   # SQLite, then PostgreSQL
     python -m bench.scale --size quick                   # a small company, SQLite only, in a few minutes
+    python -m bench.scale --size sweep --no-ack          # the full council's morning, little history
     python -m bench.scale --size tiny --no-ack           # a smoke test (seconds)
 
 On each database (a temporary SQLite file; with `--postgres`, a database created for the
@@ -84,6 +85,8 @@ class Size:
 
 SIZES = {
     "full": Size(50, 40, 10_000, 100_000, 2_000_000, 5, 2_000_000, 10, 2),
+    # The full council and open requests with little history: the morning sweep's work, quickly built.
+    "sweep": Size(50, 40, 10_000, 1_000, 20_000, 0.2, 1_000, 5, 1),
     "quick": Size(10, 16, 1_000, 10_000, 100_000, 1, 100_000, 5, 1),
     "tiny": Size(4, 8, 40, 200, 1_000, 0.2, 1_000, 3, 1),
 }

@@ -140,6 +140,8 @@ def _sweep_batch(new_uow: Callable[[], UnitOfWork], snapshot: Snapshot | None, i
             clocks[working_time] = Clocks(working_time, zones, now)
         if snapshot is None:
             snapshot = Snapshot(s, policy, working_time.local_date(now))
+            if len(ids) >= BATCH:
+                snapshot.read_all()   # the morning: everyone's reminder lists most open requests
         # Another sweep has those the batch leaves out, or has just looked at them.
         batch = Batch(s, snapshot, policy, ids, now)
         due: dict[int, datetime | None] = {}

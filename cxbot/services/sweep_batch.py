@@ -31,10 +31,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import DateTime, String, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -70,7 +70,7 @@ class Open:
     due_at: datetime
     votes_revision: int
     routings: list[int] = field(default_factory=list)      # department ids, in routing order
-    votes: list[Counted] = field(default_factory=list)     # all its votes, retracted included
+    votes: list[Counted] = field(default_factory=list)     # all its votes, retracted included (see `_votes`)
     held: set[int] = field(default_factory=set)            # departments with an active hold
     counted: Tally | None = None
     outstanding: frozenset[str] | None = None
@@ -83,6 +83,20 @@ class Open:
         if self._voted is None:
             self._voted = {v.on_behalf_of or v.user_id for v in self.votes if not v.retracted}
         return self._voted
+
+
+def _votes(s: Session) -> Any:
+    """`lifecycle.COUNTED`, with the two times as the database gives them (counting only
+    orders by them; on SQLite a fixed-width text that sorts as the time does): hundreds of
+    thousands of votes are read on a big council's morning, and turning each time into an
+    aware datetime would cost more than the rest of reading it."""
+    raw = String() if s.get_bind().dialect.name == "sqlite" else DateTime(timezone=True)
+    return select(*COUNTED[:-2], type_coerce(Vote.cast_at, raw), type_coerce(Vote.updated_at, raw))
+
+
+def _aware(at: Any) -> datetime:
+    """A time `_votes` read, as an aware UTC datetime."""
+    return at.astimezone(UTC) if isinstance(at, datetime) else datetime.fromisoformat(at).replace(tzinfo=UTC)
 
 
 _OPEN_COLUMNS = (ReviewRequest.id, ReviewRequest.department_id, ReviewRequest.status, ReviewRequest.magnitude,
@@ -115,7 +129,11 @@ class Snapshot:
         self.claims: dict[str, dict[date, datetime]] = {}   # person → their claimed days from yesterday on
         self.open: dict[int, Open] = {}
         self.routed_to: dict[int, set[int]] = {}          # department → open requests routed to it
+        self._soonest: dict[int, list[Open]] = {}          # …soonest deadline first (worked out when asked)
         self._departments_read: set[int] = set()
+        self._read_all: bool | None = False
+        self._seats: dict[tuple[int, int], int] = {}     # (department, filing department) → seats (-1: none)
+        self._owed: dict[str, list[Owed]] | None = None
 
     # ------------------------------------------------------------------ people
 
@@ -145,12 +163,16 @@ class Snapshot:
 
     def seats(self, entry: Open) -> dict[int, int]:
         """`lifecycle.seats` of the request's departments, without its filing side."""
-        filing = self.filing_side(entry.department_id)
         seats = {}
         for d in entry.routings:
-            advocates = [u for _, u in self.advocates.get(d, ())]
-            if advocates:
-                seats[d] = len(advocates) - len({u for u in advocates if u in filing})
+            n = self._seats.get((d, entry.department_id))
+            if n is None:
+                filing = self.filing_side(entry.department_id)
+                advocates = [u for _, u in self.advocates.get(d, ())]
+                n = self._seats[(d, entry.department_id)] = (
+                    len(advocates) - len({u for u in advocates if u in filing}) if advocates else -1)
+            if n >= 0:
+                seats[d] = n
         return seats
 
     def tally(self, entry: Open) -> Tally:
@@ -163,13 +185,22 @@ class Snapshot:
         return entry.counted
 
     def oldest_standing_objection(self, entry: Open) -> datetime | None:
-        return min((v.updated_at for v in entry.votes if v.kind is VoteKind.OBJECT and not v.retracted
-                    and v.blocking and v.resolution is None), default=None)
+        oldest = min((v.updated_at for v in entry.votes if v.kind is VoteKind.OBJECT and not v.retracted
+                      and v.blocking and v.resolution is None), default=None)
+        return _aware(oldest) if oldest is not None else None
+
+    def read_all(self) -> None:
+        """Read every open request at the first need (a sweep with many due: the morning's)."""
+        self._read_all = True
 
     def read_departments(self, s: Session, departments: Collection[int]) -> None:
         """Read the open requests routed to these departments, unless read already."""
         wanted = [d for d in departments if d not in self._departments_read]
-        if not wanted:
+        if not wanted or self._read_all is None:
+            return
+        if self._read_all:
+            self._read_all = None   # read
+            self._read(s, ReviewRequest.status.in_(OPEN), skip=set(self.open))
             return
         self._departments_read.update(wanted)
         routed = select(Routing.request_id).where(one_of(s, Routing.department_id, wanted))
@@ -186,9 +217,9 @@ class Snapshot:
                                                    .where(Routing.request_id.in_(ids)).order_by(Routing.position)):
             if request_id in entries:
                 entries[request_id].routings.append(department_id)
-        for row in s.execute(select(*COUNTED).where(Vote.request_id.in_(ids))):
-            if row.request_id in entries:
-                entries[row.request_id].votes.append(Counted(row))
+        for row in s.execute(_votes(s).where(Vote.request_id.in_(ids))):
+            if row[1] in entries:
+                entries[row[1]].votes.append(Counted.of_row(row))
         for request_id, department_id in s.execute(select(Hold.request_id, Hold.department_id).where(
                 Hold.request_id.in_(ids), Hold.ended_at.is_(None))):
             if request_id in entries:
@@ -201,6 +232,18 @@ class Snapshot:
         self.open[entry.id] = entry
         for d in entry.routings:
             self.routed_to.setdefault(d, set()).add(entry.id)
+            self._soonest.pop(d, None)
+
+    def soonest(self, departments: Collection[int]) -> list[Open]:
+        """The open requests routed to any of these departments, soonest deadline first."""
+        lists = []
+        for d in departments:
+            if d not in self._soonest:
+                self._soonest[d] = sorted((self.open[r] for r in self.routed_to.get(d, ())), key=_soonest)
+            lists.append(self._soonest[d])
+        if len(lists) == 1:
+            return lists[0]
+        return sorted({e.id: e for entries in lists for e in entries}.values(), key=_soonest)
 
     def owed_by(self, s: Session, user: str) -> list[Owed]:
         """`reminders.owed_by`, from the snapshot: the open requests `user` owes an answer on
@@ -214,27 +257,58 @@ class Snapshot:
         if not answering:
             return []
         self.read_departments(s, answering)
-        ids = {r for d in answering for r in self.routed_to.get(d, ())}
+        if self._read_all is None:
+            return [o for o in self._owed_by_everyone().get(user, ()) if not self.open[o.request_id].status.is_final
+                    and o.department_id not in self.open[o.request_id].held]
         owed: list[Owed] = []
-        for entry in sorted((self.open[r] for r in ids), key=_soonest):
+        for entry in self.soonest(answering):
             if entry.status.is_final:
                 continue
             recused = self.filing_side(entry.department_id)
             if user in recused:
                 continue
-            if entry.owable is None:
-                if entry.outstanding is None:
-                    entry.outstanding = frozenset(self.tally(entry).outstanding)
-                entry.owable = [d for d in entry.routings if self.keys[d] in entry.outstanding and d not in entry.held]
             # The first routing the person answers as someone who has not voted nor has a
             # role in the filing department, and whose department is outstanding and not on hold.
-            for d in entry.owable:
+            for d in self._owable(entry):
                 advocate = answering.get(d)
                 if advocate is not None and advocate not in entry.voted and advocate not in recused:
                     owed.append(Owed(entry.id, d, advocate if advocate != user else None, entry.created_at,
                                      entry.due_at))
                     break
         return owed
+
+    def _owable(self, entry: Open) -> list[int]:
+        if entry.owable is None:
+            if entry.outstanding is None:
+                entry.outstanding = frozenset(self.tally(entry).outstanding)
+            entry.owable = [d for d in entry.routings if self.keys[d] in entry.outstanding and d not in entry.held]
+        return entry.owable
+
+    def _owed_by_everyone(self) -> dict[str, list[Owed]]:
+        """`owed_by` of everyone at once, with every open request read: each request's
+        people in one pass, rather than each person's requests (the morning's 2,000 people
+        would each look at hundreds). Worked out once a sweep; `owed_by` leaves out what
+        became decided or held since, and a request looked at since is listed as it was."""
+        if self._owed is None:
+            answerers: dict[int, dict[str, str]] = {}   # department → person → the advocate they answer as
+            for d, pairs in self.advocates.items():
+                people = answerers[d] = {}
+                for _, advocate in pairs:   # in membership order, as `owed_by`'s `answering`
+                    people.setdefault(self.away.get(advocate, advocate), advocate)
+            owed: dict[str, list[Owed]] = {}
+            for entry in sorted(self.open.values(), key=_soonest):
+                if entry.status.is_final:
+                    continue
+                recused, voted, done = self.filing_side(entry.department_id), entry.voted, set()
+                for d in self._owable(entry):
+                    for person, advocate in answerers.get(d, {}).items():
+                        if person in done or person in recused or advocate in voted or advocate in recused:
+                            continue
+                        done.add(person)
+                        owed.setdefault(person, []).append(Owed(entry.id, d, advocate if advocate != person else None,
+                                                                entry.created_at, entry.due_at))
+            self._owed = owed
+        return self._owed
 
 
 def _soonest(entry: Open) -> tuple[datetime, int]:
@@ -271,14 +345,17 @@ class Batch:
                  or snapshot.open[r.id].votes_revision != r.votes_revision]
         votes: dict[int, list[Counted]] = {r: [] for r in stale}
         if stale:
-            for row in s.execute(select(*COUNTED).where(one_of(s, Vote.request_id, stale))):
-                votes[row.request_id].append(Counted(row))
+            for row in s.execute(_votes(s).where(one_of(s, Vote.request_id, stale))):
+                votes[row[1]].append(Counted.of_row(row))
         for r in self.requests:
             known = snapshot.open.get(r.id)
             entry = Open(r.id, r.department_id, r.status, r.magnitude, r.created_at, r.due_at, r.votes_revision or 0,
                          [routing.department_id for routing in r.routings],
                          votes[r.id] if r.id in votes else known.votes if known else [],
                          {h.department_id for h in self._holds.get(r.id, ())})
+            if (known is not None and r.id not in votes and known.routings == entry.routings
+                    and (known.department_id, known.magnitude) == (entry.department_id, entry.magnitude)):
+                entry.counted, entry.outstanding, entry._voted = known.counted, known.outstanding, known._voted
             snapshot._keep(entry)
 
     def entry(self, request: ReviewRequest) -> Open:

@@ -137,6 +137,10 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
     `one_of`: psycopg sends an executemany a row at a time), on SQLite as an executemany."""
     if not rows:
         return
+    defaults = {c.name: c.default.arg for c in table.columns    # type: ignore[attr-defined]
+                if c.name not in rows[0] and c.default is not None and c.default.is_scalar}
+    if defaults:
+        rows = [{**row, **defaults} for row in rows]
     if _on_postgresql(session):
         columns = list(rows[0])
         values = []
@@ -149,7 +153,24 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
                 values.append(func.unnest(bindparam(None, column, type_=ARRAY(table.c[c].type))))
         session.connection().execute(insert(table).from_select(columns, select(*values)))
     else:
-        session.connection().execute(insert(table), list(rows))
+        # As the driver takes them, each value through its column's bind processor (once for
+        # a value every row shares): SQLAlchemy's executemany costs ~10 µs a row more.
+        dialect = session.get_bind().dialect
+        columns = list(rows[0])
+        quoted = ", ".join(dialect.identifier_preparer.quote(c) for c in columns)
+        values = []
+        for c in columns:
+            process = table.c[c].type.bind_processor(dialect)
+            column = [row[c] for row in rows]
+            first = column[0]
+            if all(v == first for v in column):
+                column = [process(first) if process else first] * len(column)
+            elif process is not None:
+                column = [process(v) for v in column]
+            values.append(column)
+        session.connection().exec_driver_sql(
+            f"INSERT INTO {table.name} ({quoted}) VALUES ({', '.join('?' * len(columns))})",
+            list(zip(*values, strict=True)))
 
 
 def update_rows(session: Session, table: Table, column: str, values: Mapping[Any, Any]) -> None:
