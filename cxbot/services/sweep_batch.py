@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from cxbot.domain.decision import tally
-from cxbot.domain.model import Magnitude, Role, Status, Tally, VoteKind
+from cxbot.domain.model import Magnitude, Resolution, Role, Status, Tally, VoteKind
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.services import notices
 from cxbot.services.lifecycle import COUNTED, Counted, ballots_of, substitutes_on
@@ -91,7 +91,22 @@ def _votes(s: Session) -> Any:
     thousands of votes are read on a big council's morning, and turning each time into an
     aware datetime would cost more than the rest of reading it."""
     raw = String() if s.get_bind().dialect.name == "sqlite" else DateTime(timezone=True)
-    return select(*COUNTED[:-2], type_coerce(Vote.cast_at, raw), type_coerce(Vote.updated_at, raw))
+    kind, resolution = COUNTED[4], COUNTED[8]
+    return select(*COUNTED[:4], type_coerce(kind, String()), *COUNTED[5:8], type_coerce(resolution, String()),
+                  *COUNTED[9:11], type_coerce(Vote.cast_at, raw), type_coerce(Vote.updated_at, raw))
+
+
+_KINDS = {kind.value: kind for kind in VoteKind}
+_RESOLUTIONS = {resolution.value: resolution for resolution in Resolution}
+
+
+def _counted(row: Any) -> Counted:
+    """A row of `_votes` (its enums by value, as stored)."""
+    counted = Counted.of_row(row)
+    counted.kind = _KINDS[counted.kind]
+    if counted.resolution is not None:
+        counted.resolution = _RESOLUTIONS[counted.resolution]
+    return counted
 
 
 def _aware(at: Any) -> datetime:
@@ -151,6 +166,8 @@ class Snapshot:
         """Person → day → when their day's DM was claimed, for days from yesterday (the
         council's: a person's date is at most a day off it), including the claims this sweep made."""
         unknown = [u for u in users if u not in self.claims]
+        if unknown and self._read_all is not False:   # the morning: everyone's at once
+            unknown = list({*unknown, *self.advocacies, *self.away.values()} - self.claims.keys())
         if unknown:
             for u in unknown:
                 self.claims[u] = {}
@@ -219,7 +236,7 @@ class Snapshot:
                 entries[request_id].routings.append(department_id)
         for row in s.execute(_votes(s).where(Vote.request_id.in_(ids))):
             if row[1] in entries:
-                entries[row[1]].votes.append(Counted.of_row(row))
+                entries[row[1]].votes.append(_counted(row))
         for request_id, department_id in s.execute(select(Hold.request_id, Hold.department_id).where(
                 Hold.request_id.in_(ids), Hold.ended_at.is_(None))):
             if request_id in entries:
@@ -346,7 +363,7 @@ class Batch:
         votes: dict[int, list[Counted]] = {r: [] for r in stale}
         if stale:
             for row in s.execute(_votes(s).where(one_of(s, Vote.request_id, stale))):
-                votes[row[1]].append(Counted.of_row(row))
+                votes[row[1]].append(_counted(row))
         for r in self.requests:
             known = snapshot.open.get(r.id)
             entry = Open(r.id, r.department_id, r.status, r.magnitude, r.created_at, r.due_at, r.votes_revision or 0,
