@@ -42,7 +42,7 @@ from cxbot.services.lifecycle import (
     settle_tally,
     substitutes_on,
 )
-from cxbot.services.sweep_batch import Batch, Snapshot
+from cxbot.services.sweep_batch import Batch, Snapshot, lock
 from cxbot.store.db import update_rows
 from cxbot.store.models import (
     Department,
@@ -135,6 +135,7 @@ def _sweep_batch(new_uow: Callable[[], UnitOfWork], snapshot: Snapshot | None, i
     done = SweepReport()
     with new_uow() as uow:
         s = uow.session
+        requests = lock(s, ids, now)   # another sweep has those it leaves out, or has just looked at them
         policy, working_time = rules(s)
         if working_time not in clocks:
             clocks[working_time] = Clocks(working_time, zones, now)
@@ -142,8 +143,7 @@ def _sweep_batch(new_uow: Callable[[], UnitOfWork], snapshot: Snapshot | None, i
             snapshot = Snapshot(s, policy, working_time.local_date(now))
             if len(ids) >= BATCH:
                 snapshot.read_all()   # the morning: everyone's reminder lists most open requests
-        # Another sweep has those the batch leaves out, or has just looked at them.
-        batch = Batch(s, snapshot, policy, ids, now)
+        batch = Batch(s, snapshot, policy, requests)
         due: dict[int, datetime | None] = {}
         for request in batch.requests:
             if request.status.is_final:
@@ -182,7 +182,6 @@ def _sweep_request(s: Session, batch: Batch, request: ReviewRequest, now: dateti
     batch.looked_at(request, holds)
     if request.status.is_final:
         return None
-    names = {r.department.key: r.department.name for r in request.routings}
     ladder = policy.escalation.ladder
     if now >= request.due_at and result.outstanding:
         if not ladder:
@@ -190,6 +189,7 @@ def _sweep_request(s: Session, batch: Batch, request: ReviewRequest, now: dateti
             report.expired += 1
             return None
         if request.escalation_step == 0:
+            names = {r.department.key: r.department.name for r in request.routings}
             waiting = ", ".join(names[k] for k in result.outstanding)
             report.escalations += _escalate(s, request, 1, f"the deadline passed with {waiting} still outstanding",
                                             policy, now, result)
@@ -369,8 +369,8 @@ def _remind(s: Session, batch: Batch, request: ReviewRequest, result: Tally, hol
     working_time = clocks.working_time
     held = {h.department_id for h in holds}
     outstanding = result.outstanding
-    owing = [r.department_id for r in request.routings
-             if r.department.key in outstanding and r.department_id not in held]
+    keys = batch.snapshot.keys
+    owing = [d for d in batch.entry(request).routings if keys[d] in outstanding and d not in held]
     if not owing:
         return 0, None
     reminders = policy.reminders

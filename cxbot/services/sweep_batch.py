@@ -36,7 +36,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, String, select, type_coerce
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from cxbot.domain.decision import tally
 from cxbot.domain.model import Magnitude, Resolution, Role, Status, Tally, VoteKind
@@ -332,19 +332,24 @@ def _soonest(entry: Open) -> tuple[datetime, int]:
     return entry.due_at, entry.id
 
 
+def lock(s: Session, ids: Sequence[int], now: datetime) -> list[ReviewRequest]:
+    """Those of these requests still due, locked: the first statement of a batch's
+    transaction, so a request another transaction is changing (and has locked) is left to
+    the next sweep (SKIP LOCKED), as is one another sweep has just looked at (no longer due)."""
+    return list(s.scalars(
+        select(ReviewRequest).where(one_of(s, ReviewRequest.id, ids), ReviewRequest.next_due_at <= now)
+        .order_by(ReviewRequest.next_due_at, ReviewRequest.id)
+        .with_for_update(skip_locked=True, key_share=True, of=ReviewRequest)))
+
+
 class Batch:
     """Due requests looked at in one transaction: locked, with what looking at them reads."""
 
-    def __init__(self, s: Session, snapshot: Snapshot, policy: CouncilPolicy, ids: Sequence[int],
-                 now: datetime) -> None:
-        self.s, self.snapshot, self.policy = s, snapshot, policy
-        # The departments, so each routing's department is found in the session, not read.
-        self._departments = s.scalars(select(Department)).all()
-        self.requests: list[ReviewRequest] = list(s.scalars(
-            select(ReviewRequest).where(one_of(s, ReviewRequest.id, ids), ReviewRequest.next_due_at <= now)
-            .options(selectinload(ReviewRequest.routings)).order_by(ReviewRequest.next_due_at, ReviewRequest.id)
-            .with_for_update(skip_locked=True, key_share=True, of=ReviewRequest)))
+    def __init__(self, s: Session, snapshot: Snapshot, policy: CouncilPolicy, requests: list[ReviewRequest]) -> None:
+        """For `requests`, as `lock` locked them."""
+        self.s, self.snapshot, self.policy, self.requests = s, snapshot, policy, requests
         locked = [r.id for r in self.requests]
+        routings: dict[int, list[int]] = {r: [] for r in locked}
         self._holds: dict[int, list[Hold]] = {}
         self._closed: dict[int, set[str]] = {}
         self._days: list[dict[str, Any]] = []
@@ -352,6 +357,9 @@ class Batch:
         self._closing: list[dict[str, Any]] = []
         if not locked:
             return
+        for request_id, department_id in s.execute(select(Routing.request_id, Routing.department_id).where(
+                one_of(s, Routing.request_id, locked)).order_by(Routing.request_id, Routing.position)):
+            routings[request_id].append(department_id)
         for hold in s.scalars(select(Hold).where(one_of(s, Hold.request_id, locked), Hold.ended_at.is_(None))
                               .order_by(Hold.id)):
             self._holds.setdefault(hold.request_id, []).append(hold)
@@ -367,7 +375,7 @@ class Batch:
         for r in self.requests:
             known = snapshot.open.get(r.id)
             entry = Open(r.id, r.department_id, r.status, r.magnitude, r.created_at, r.due_at, r.votes_revision or 0,
-                         [routing.department_id for routing in r.routings],
+                         routings[r.id],
                          votes[r.id] if r.id in votes else known.votes if known else [],
                          {h.department_id for h in self._holds.get(r.id, ())})
             if (known is not None and r.id not in votes and known.routings == entry.routings
