@@ -28,6 +28,7 @@ from cxbot.services.sweep import SweepReport, sweep
 from cxbot.slack.bolt import make_app, make_client
 from cxbot.slack.delivery import SlackDelivery
 from cxbot.slack.gateway import SlackGateway
+from cxbot.slack.languages import translator_for
 from cxbot.slack.people import SlackDirectory
 from cxbot.slack.replies import AfterAck
 from cxbot.store.db import make_engine, make_quick_engine, make_session_factory, read_only_engine
@@ -97,13 +98,16 @@ class Runtime:
         self.directory = SlackDirectory(self.client, self.sessions, self.clock)
         self.people = PeopleWorker(self.directory.refresh)
         self.timezones = StoredTimeZones(self.readers, self.clock, on_stale=self.people.want)
+        # A person met at a slash command or button whose locale is unknown or stale is looked up
+        # by this process's people worker (a web process runs it too: see `start`).
+        self.services.want_people = self.people.want
         # One-off commands (mode "jobs", role "all") run no schedule; a jobs worker does.
         timed = scheduled and role != "web" and (mode != "jobs" or role == "jobs")
         self.retention = OutboxRetention(self.sessions, self.clock, read_sessions=self.readers)
         self.scheduler = (Scheduler({"sweep": self.sweep, "digest": self.send_due_digest,
                                      "outbox retention": self.retention},
                                     every_seconds=settings.sweep_seconds) if timed else None)
-        self.after = AfterAck(self.client)
+        self.after = AfterAck(self.client, translate_for=lambda user: translator_for(self.services, user))
         self.bolt: App | None = None
         self.wsgi: WebApp | None = None
         if mode != "jobs":
@@ -127,7 +131,10 @@ class Runtime:
 
     def start(self) -> None:
         if self.role == "web":
-            return  # the jobs worker of this server does the background work
+            # The jobs worker of this server does the background work; the people worker runs here
+            # too, to look up the people this process meets (cxbot.slack.languages), and only them.
+            self.people.start()
+            return
         if self.role == "jobs" and self.wake is not None:
             self.wake.listen({PRESSES: self.presses.kick, OUTBOX: self.worker.kick})
         self.presses.start()

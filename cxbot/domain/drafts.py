@@ -7,41 +7,45 @@ from datetime import date
 from urllib.parse import urlparse
 
 from cxbot.domain.model import LINK_MAX, NOTE_MAX, SUMMARY_MAX, TITLE_MAX, Draft
+from cxbot.i18n import N_
 
 
 def draft_errors(
     draft: Draft, *, today: date, departments: Collection[str], stages: Collection[str]
 ) -> dict[str, str]:
-    """Field name → message. `departments` are those the filer may file for."""
+    """Field name → message (marked for translation: the edge says it in the filer's language).
+    `departments` are those the filer may file for."""
     errors: dict[str, str] = {}
     if not draft.title.strip():
-        errors["title"] = "Give the change a title."
+        errors["title"] = N_("Give the change a title.")
     elif len(draft.title) > TITLE_MAX:
-        errors["title"] = f"Keep the title to {TITLE_MAX} characters (it has {len(draft.title)})."
+        errors["title"] = N_("Keep the title to {limit} characters (it has {length}).", limit=TITLE_MAX,
+                             length=len(draft.title))
     if not draft.summary.strip():
-        errors["summary"] = "Say what changes and why."
+        errors["summary"] = N_("Say what changes and why.")
     elif len(draft.summary) > SUMMARY_MAX:
-        errors["summary"] = f"Keep this to {SUMMARY_MAX} characters (it has {len(draft.summary)})."
+        errors["summary"] = N_("Keep this to {limit} characters (it has {length}).", limit=SUMMARY_MAX,
+                               length=len(draft.summary))
     if draft.department not in departments:
-        errors["department"] = "You can file only for a department you lead or advocate for."
+        errors["department"] = N_("You can file only for a department you lead or advocate for.")
     if not draft.stages:
-        errors["stages"] = "Pick at least one lifecycle stage the change touches."
+        errors["stages"] = N_("Pick at least one lifecycle stage the change touches.")
     elif unknown := [s for s in draft.stages if s not in stages]:
-        errors["stages"] = f"Unknown stage: {', '.join(unknown)}."
+        errors["stages"] = N_("Unknown stage: {stages}.", stages=", ".join(unknown))
     if draft.impact is None:
-        errors["impact"] = "Pick the expected customer impact."
+        errors["impact"] = N_("Pick the expected customer impact.")
     if len(draft.impact_note) > NOTE_MAX:
-        errors["impact_note"] = f"Keep the note to {NOTE_MAX} characters."
+        errors["impact_note"] = N_("Keep the note to {limit} characters.", limit=NOTE_MAX)
     if draft.magnitude is None:
-        errors["magnitude"] = "Pick Minor or Major."
+        errors["magnitude"] = N_("Pick Minor or Major.")
     if draft.decision_by is None:
-        errors["decision_by"] = "Pick the date a decision is needed by."
+        errors["decision_by"] = N_("Pick the date a decision is needed by.")
     elif draft.decision_by < today:
-        errors["decision_by"] = "The decision date is in the past."
+        errors["decision_by"] = N_("The decision date is in the past.")
     if draft.link:
         parsed = urlparse(draft.link)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            errors["link"] = "The link must start with https:// or http://."
+            errors["link"] = N_("The link must start with https:// or http://.")
         elif len(draft.link) > LINK_MAX:
-            errors["link"] = f"Keep the link to {LINK_MAX} characters."
+            errors["link"] = N_("Keep the link to {limit} characters.", limit=LINK_MAX)
     return errors

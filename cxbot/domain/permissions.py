@@ -20,6 +20,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from cxbot.domain.model import Role
+from cxbot.i18n import N_
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,10 @@ def filing_refusal(who: Membership, chair: str, department: str | None = None) -
     """Leads and advocates file for their own departments only."""
     mine = who.departments(Role.LEAD, Role.ADVOCATE)
     if not mine:
-        return (
-            "Only department leads and council advocates can file a CX review. "
-            f"Ask the council chair <@{chair}> to add you to the council."
-        )
+        return N_("Only department leads and council advocates can file a CX review. "
+                  "Ask the council chair <@{chair}> to add you to the council.", chair=chair)
     if department is not None and department not in mine:
-        return "You can file only for your own department."
+        return N_("You can file only for your own department.")
     return None
 
 

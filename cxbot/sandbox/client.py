@@ -403,14 +403,16 @@ class SlackPeople:
             event["view"] = home
         return self.send_event(self._envelope(event))
 
-    def change_profile(self, user_id: str, *, real_name: str | None = None, tz: str | None = None) -> HttpResult | None:
-        """`user_id` changes their name or time zone: the workspace changes, and Slack sends
-        `user_change` with the whole user object, only when the manifest subscribes to it (else None)."""
-        self._emulator.change_user(user_id, real_name=real_name, tz=tz)
+    def change_profile(self, user_id: str, *, real_name: str | None = None, tz: str | None = None,
+                       locale: str | None = None) -> HttpResult | None:
+        """`user_id` changes their name, time zone or Slack's language: the workspace changes, and
+        Slack sends `user_change` with the whole user object, only when the manifest subscribes to it
+        (else None)."""
+        self._emulator.change_user(user_id, real_name=real_name, tz=tz, locale=locale)
         if "user_change" not in self._emulator.manifest.bot_events:
             return None
         now = time.time()
-        event: JsonDict = {"type": "user_change", "user": self._emulator.user_object(user_id),
+        event: JsonDict = {"type": "user_change", "user": self._emulator.user_object(user_id, include_locale=True),
                            "cache_ts": int(now), "event_ts": f"{now:.6f}"}
         return self.send_event(self._envelope(event))
 

@@ -21,6 +21,7 @@ class User:
     real_name: str
     tz: str
     is_bot: bool
+    locale: str = "en-US"   # the interface language the person chose in Slack
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Channel:
     is_private: bool
     members: set[str] = field(default_factory=set)
     is_archived: bool = False
+    locale: str = "en-US"   # the channel's language as Slack reports it (conversations.info)
 
 
 @dataclass(frozen=True)

@@ -184,11 +184,12 @@ class WebApi(Workspace):
             answer.update(no_op=True, already_open=True)
         return answer
 
-    def user_object(self, user_id: str) -> JsonDict:
-        """A person as Slack's user object shows them (users.info, users.list, user_change)."""
+    def user_object(self, user_id: str, *, include_locale: bool = False) -> JsonDict:
+        """A person as Slack's user object shows them (users.info, users.list, user_change);
+        `locale` only when asked for (`include_locale`), as Slack does."""
         user = self._users[user_id]
         offset = datetime.now(ZoneInfo(user.tz)).utcoffset()
-        return {
+        found: JsonDict = {
             "id": user.id,
             "team_id": self.team_id,
             "name": user.name,
@@ -199,13 +200,16 @@ class WebApi(Workspace):
             "is_bot": user.is_bot,
             "profile": {"real_name": user.real_name, "display_name": user.name},
         }
+        if include_locale:
+            found["locale"] = user.locale
+        return found
 
     @_api("users.info", "users:read")
     def _users_info(self, params: JsonDict) -> JsonDict:
         user = self._users.get(str(params.get("user", "")))
         if user is None:
             raise ApiError("user_not_found")
-        return {"ok": True, "user": self.user_object(user.id)}
+        return {"ok": True, "user": self.user_object(user.id, include_locale=_flag(params.get("include_locale")))}
 
     @_api("users.list", "users:read")
     def _users_list(self, params: JsonDict) -> JsonDict:
@@ -229,8 +233,26 @@ class WebApi(Workspace):
         page = ids[start:start + limit] if limit > 0 else ids[start:]
         more = start + len(page) < len(ids)
         cursor = base64.b64encode(f"user:{page[-1]}".encode()).decode() if more and page else ""
-        return {"ok": True, "members": [self.user_object(u) for u in page], "cache_ts": int(time.time()),
+        include_locale = _flag(params.get("include_locale"))
+        return {"ok": True, "members": [self.user_object(u, include_locale=include_locale) for u in page],
+                "cache_ts": int(time.time()),
                 "response_metadata": {"next_cursor": cursor}}
+
+    @_api("conversations.info", "channels:read", "groups:read", "im:read", "mpim:read")
+    def _conversations_info(self, params: JsonDict) -> JsonDict:
+        """A channel's details, with its `locale` only when asked for (`include_locale`). A private
+        channel is found only by its members (the bot once invited), as in Slack."""
+        channel_id = str(params.get("channel", ""))
+        channel = self._channels.get(channel_id)
+        if channel is None or (channel.is_private and self.bot_user_id not in channel.members):
+            raise ApiError("channel_not_found")
+        self._require_scope("conversations.info", ("groups:read",) if channel.is_private else ("channels:read",))
+        found: JsonDict = {"id": channel.id, "name": channel.name, "is_channel": not channel.is_private,
+                           "is_group": channel.is_private, "is_private": channel.is_private,
+                           "is_archived": channel.is_archived, "is_member": self.bot_user_id in channel.members}
+        if _flag(params.get("include_locale")):
+            found["locale"] = channel.locale
+        return {"ok": True, "channel": found}
 
     @_api("views.open")
     def _views_open(self, params: JsonDict) -> JsonDict:

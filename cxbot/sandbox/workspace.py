@@ -82,16 +82,25 @@ class Workspace:
         real_name: str | None = None,
         tz: str = "Europe/Oslo",
         is_bot: bool = False,
+        locale: str = "en-US",
     ) -> None:
         with self._lock:
-            self._users[user_id] = User(user_id, name, real_name or name, tz, is_bot)
+            self._users[user_id] = User(user_id, name, real_name or name, tz, is_bot, locale)
 
-    def change_user(self, user_id: str, *, real_name: str | None = None, tz: str | None = None) -> None:
-        """A person edits their profile (name or time zone); `SlackPeople.change_profile` tells the app."""
+    def change_user(self, user_id: str, *, real_name: str | None = None, tz: str | None = None,
+                    locale: str | None = None) -> None:
+        """A person edits their profile (name, time zone, or Slack's language); `SlackPeople.change_profile`
+        tells the app."""
         with self._lock:
             user = self._users[user_id]
             self._users[user_id] = User(user.id, user.name, user.real_name if real_name is None else real_name,
-                                        user.tz if tz is None else tz, user.is_bot)
+                                        user.tz if tz is None else tz, user.is_bot,
+                                        user.locale if locale is None else locale)
+
+    def set_channel_locale(self, channel_id: str, locale: str) -> None:
+        """The channel's language as Slack reports it (`conversations.info` with `include_locale`)."""
+        with self._lock:
+            self._channels[channel_id].locale = locale
 
     def add_channel(
         self, channel_id: str, name: str, *, private: bool | None = None, members: Sequence[str] = ()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine
@@ -22,6 +22,8 @@ class Services:
     glance_bind: Engine | None = None
     # Stores vote button presses before the acknowledgement (set by the composition root).
     presses: PressIntake | None = None
+    # Asks the background people refresh to look these people up (their locale, zone and name).
+    want_people: Callable[[Collection[str]], None] | None = None
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, self.on_commit)

@@ -1,4 +1,5 @@
-"""What Slack told us about people (time zone, name), cached in the database.
+"""What Slack told us about people (time zone, name, locale), cached in the database, and
+the language each person reads.
 
 The sweep reads only what is stored here (`StoredTimeZones`) and never waits on Slack:
 people it needs whose data is missing or older than `FRESH_FOR` are handed to a background
@@ -12,13 +13,17 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxbot.clock import Clock
-from cxbot.store.models import Membership, Person
+from cxbot.domain.languages import person_language
+from cxbot.i18n import LANGUAGES
+from cxbot.store.db import once_more_if_dropped
+from cxbot.store.models import Council, Department, Membership, Person
 from cxbot.store.uow import UnitOfWork
 
 FRESH_FOR = timedelta(hours=24)
@@ -31,11 +36,12 @@ class Known:
     timezone: str   # "" when Slack gave none: the council's zone applies
     name: str
     fetched_at: datetime
+    locale: str = ""   # Slack's interface language (`de-DE`), "" when Slack gave none
 
 
 def known(sessions: sessionmaker[Session], users: Collection[str]) -> dict[str, Known]:
     with sessions() as s:
-        return {p.user_id: Known(p.timezone, p.name, p.fetched_at)
+        return {p.user_id: Known(p.timezone, p.name, p.fetched_at, p.locale)
                 for p in s.scalars(select(Person).where(Person.user_id.in_(list(users))))}
 
 
@@ -48,8 +54,8 @@ def failed(cached: Mapping[str, Known], users: Collection[str], now: datetime) -
     """What to store for people Slack could not tell us about now: what we had, to be asked
     again after `RETRY`."""
     retry_at = now - FRESH_FOR + RETRY
-    return {u: Known(cached[u].timezone if u in cached else "", cached[u].name if u in cached else "", retry_at)
-            for u in users}
+    return {u: Known(cached[u].timezone, cached[u].name, retry_at, cached[u].locale) if u in cached
+            else Known("", "", retry_at) for u in users}
 
 
 class StoredTimeZones:
@@ -79,16 +85,18 @@ def remember(sessions: sessionmaker[Session], looked_up: Mapping[str, Known]) ->
         s.commit()
 
 
-def user_changed(uow: UnitOfWork, user: str, *, timezone: str, name: str, clock: Clock) -> bool:
-    """Slack says a person's profile changed (`user_change`): store their zone and name now,
-    as fresh. Only for people the council knows (stored already, or members): the event
-    comes for everyone in the workspace. True when stored."""
+def user_changed(uow: UnitOfWork, user: str, *, timezone: str, name: str, clock: Clock,
+                 locale: str | None = None) -> bool:
+    """Slack says a person's profile changed (`user_change`): store their zone and name (and
+    locale, when the event carries one) now, as fresh. Only for people the council knows
+    (stored already, or members): the event comes for everyone in the workspace. True when stored."""
     with uow:
         s = uow.session
-        if s.get(Person, user) is None and s.scalar(
+        row = s.get(Person, user)
+        if row is None and s.scalar(
                 select(Membership.user_id).where(Membership.user_id == user).limit(1)) is None:
             return False
-        _remember(s, user, Known(timezone, name, clock.now()))
+        _remember(s, user, Known(timezone, name, clock.now(), row.locale if locale is None and row else locale or ""))
         uow.commit()
         return True
 
@@ -100,10 +108,66 @@ def _remember(s: Session, user: str, info: Known) -> None:
             row = s.get(Person, user)
             if row is None:
                 s.add(Person(user_id=user, timezone=info.timezone, name=info.name, fetched_at=info.fetched_at,
-                             dm_channel=""))
+                             dm_channel="", locale=info.locale))
             else:
-                row.timezone, row.name, row.fetched_at = info.timezone, info.name, info.fetched_at
+                row.timezone, row.name, row.fetched_at, row.locale = (info.timezone, info.name, info.fetched_at,
+                                                                      info.locale)
     except IntegrityError:
         row = s.get(Person, user)
         if row is not None:
-            row.timezone, row.name, row.fetched_at = info.timezone, info.name, info.fetched_at
+            row.timezone, row.name, row.fetched_at, row.locale = info.timezone, info.name, info.fetched_at, info.locale
+
+
+# ---------------------------------------------------------------------------- languages
+
+_user = bindparam("user")
+# A person's council: the first (by id) where they chair or hold an active role; a person in
+# none reads the language of the only council, when there is one.
+_THEIR_COUNCIL = (select(Council.language)
+                  .where(or_(Council.chair == _user, Council.id.in_(
+                      select(Department.council_id).join(Membership, Membership.department_id == Department.id)
+                      .where(Membership.user_id == _user, Membership.active.is_(True)))))
+                  .order_by(Council.id).limit(1).scalar_subquery())
+_ONLY_COUNCIL = select(func.min(Council.language)).having(func.count() == 1).scalar_subquery()
+# The council's language and one person's stored locale and choice, in one statement.
+_LANGUAGE = select(func.coalesce(_THEIR_COUNCIL, _ONLY_COUNCIL),
+                   *(select(column).where(Person.user_id == _user).scalar_subquery()
+                     for column in (Person.language, Person.locale, Person.fetched_at)))
+
+
+@dataclass(frozen=True)
+class Reader:
+    """The language one person reads, and whether what Slack told us about them is stale."""
+
+    language: str
+    stale: bool
+
+
+def reader(connect: Callable[[], Connection], user: str, now: datetime) -> Reader:
+    """The language `user` reads what only they see (cxbot.domain.languages.person_language),
+    from what is stored: no Slack call, so it may run before an acknowledgement. `stale` says
+    their locale should be looked up again (in the background, with the rest of their data)."""
+
+    def read() -> Any:
+        with connect() as connection:
+            return connection.execute(_LANGUAGE, {"user": user}).first()
+
+    council, choice, locale, fetched_at = once_more_if_dropped(read)
+    stale = fetched_at is None or now - fetched_at > FRESH_FOR
+    return Reader(person_language(choice=choice, council=council, slack_locale=locale), stale)
+
+
+def choose_language(uow: UnitOfWork, user: str, language: str | None, *, clock: Clock) -> None:
+    """Store a person's own language (`None`: follow the council and their Slack locale).
+    A person cxbot has not looked up yet is stored as due for a look-up."""
+    if language is not None and language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}")
+    with uow:
+        s = uow.session
+        row = s.get(Person, user)
+        if row is None:
+            row = Person(user_id=user, timezone="", name="", dm_channel="", locale="",
+                         fetched_at=clock.now() - FRESH_FOR - RETRY)
+            s.add(row)
+        row.language = language or ""
+        uow.commit()

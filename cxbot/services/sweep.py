@@ -34,14 +34,14 @@ from cxbot.domain.calendar import WorkingTime
 from cxbot.domain.model import Role, Status, Tally
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.services import audit, notices
-from cxbot.services.council import get_council
+from cxbot.services.council import council_of
 from cxbot.services.lifecycle import (
-    rules,
     set_status,
     settle,
     settle_tally,
-    substitutes_on,
+    substitutes_now,
 )
+from cxbot.services.reminders import Owed
 from cxbot.services.sweep_batch import Batch, Snapshot, lock
 from cxbot.store.db import update_rows
 from cxbot.store.models import (
@@ -73,10 +73,9 @@ def people_to_remind(uow: UnitOfWork, clock: Clock) -> set[str]:
     """Everyone who might get a reminder today: active advocates and today's substitutes."""
     with uow:
         s = uow.session
-        _, working_time = rules(s)
         advocates = set(s.scalars(select(Membership.user_id).where(
             Membership.role == Role.ADVOCATE, Membership.active.is_(True))))
-        return advocates | set(substitutes_on(s, working_time.local_date(clock.now())).values())
+        return advocates | set(substitutes_now(s, clock.now()).values())
 
 
 # Built once: run every sweep. The index on next_due_at makes it a range scan of what is due.
@@ -104,7 +103,7 @@ def sweep(new_uow: Callable[[], UnitOfWork], *, clock: Clock, timezones: TimeZon
         return report
     zones = timezones(people_to_remind(new_uow(), clock))
     snapshot: Snapshot | None = None
-    clocks: dict[WorkingTime, Clocks] = {}
+    clocks = Clocks(zones, now)
     for start in range(0, len(ids), BATCH):
         batch = ids[start:start + BATCH]
         try:
@@ -130,27 +129,24 @@ def sweep(new_uow: Callable[[], UnitOfWork], *, clock: Clock, timezones: TimeZon
 
 
 def _sweep_batch(new_uow: Callable[[], UnitOfWork], snapshot: Snapshot | None, ids: list[int], now: datetime,
-                 zones: Mapping[str, str], clocks: dict[WorkingTime, Clocks], report: SweepReport) -> Snapshot:
+                 zones: Mapping[str, str], clocks: Clocks, report: SweepReport) -> Snapshot:
     """Look at these due requests in one transaction; add what it did to `report` once committed."""
     done = SweepReport()
     with new_uow() as uow:
         s = uow.session
         requests = lock(s, ids, now)   # another sweep has those it leaves out, or has just looked at them
-        policy, working_time = rules(s)
-        if working_time not in clocks:
-            clocks[working_time] = Clocks(working_time, zones, now)
         if snapshot is None:
-            snapshot = Snapshot(s, policy, working_time.local_date(now))
+            snapshot = Snapshot(s, now)
             if len(ids) >= BATCH:
                 snapshot.read_all()   # the morning: everyone's reminder lists most open requests
-        batch = Batch(s, snapshot, policy, requests)
+        batch = Batch(s, snapshot, requests)
         due: dict[int, datetime | None] = {}
         for request in batch.requests:
             if request.status.is_final:
                 due[request.id] = None
             else:
                 done.requests += 1
-                due[request.id] = _sweep_request(s, batch, request, now, clocks[working_time], done)
+                due[request.id] = _sweep_request(s, batch, request, now, clocks, done)
         done.reminders -= batch.write()
         # When each is next due, set last: after the flush in which a change of the request
         # made it due at once (cxbot.store.models), in one statement for the batch.
@@ -164,8 +160,9 @@ def _sweep_batch(new_uow: Callable[[], UnitOfWork], snapshot: Snapshot | None, i
 
 def _sweep_request(s: Session, batch: Batch, request: ReviewRequest, now: datetime, clocks: Clocks,
                    report: SweepReport) -> datetime | None:
-    """Act on what is due; return when the request next needs looking at (None: only a change will)."""
-    policy, working_time = batch.policy, clocks.working_time
+    """Act on what is due; return when the request next needs looking at (None: only a change will).
+    The policy and working time are those of the request's own council."""
+    policy, working_time = batch.snapshot.rules_of(request.department_id)
     holds = []
     for hold in batch.holds(request.id):
         if hold.until <= now:
@@ -262,7 +259,7 @@ def _escalate(s: Session, request: ReviewRequest, step: int, reason: str, policy
     while step <= len(ladder):
         target = ladder[step - 1]
         if target == "chair":
-            recipients = [get_council(s).chair]
+            recipients = [council_of(s, request).chair]
         else:
             owing, recipients = _owing_leads(s, request, result)
             copies = [u for u in _leads(s, [request.department_id]) if u not in recipients]
@@ -324,12 +321,27 @@ class Local:
 
 
 class Clocks:
-    """What a sweep works out about working time at its `now`, once for everyone in a zone
-    and every request filed at the same instant (the morning's sweep asks the same
+    """Each council's `Times` at a sweep's `now` (councils with the same working time share them)."""
+
+    def __init__(self, zones: Mapping[str, str], now: datetime) -> None:
+        self.zones, self.now = zones, now
+        self._times: dict[WorkingTime, Times] = {}
+
+    def __call__(self, working_time: WorkingTime) -> Times:
+        times = self._times.get(working_time)
+        if times is None:
+            times = self._times[working_time] = Times(working_time, self.zones, self.now)
+        return times
+
+
+class Times:
+    """What a sweep works out about a council's working time at its `now`, once for everyone
+    in a zone and every request filed at the same instant (the morning's sweep asks the same
     questions about thousands of people and requests)."""
 
     def __init__(self, working_time: WorkingTime, zones: Mapping[str, str], now: datetime) -> None:
         self.working_time, self.zones, self.now = working_time, zones, now
+        self.today = working_time.local_date(now)
         self._locals: dict[str | None, Local] = {}
         self._days_since: dict[datetime, int] = {}
 
@@ -366,7 +378,11 @@ def _remind(s: Session, batch: Batch, request: ReviewRequest, result: Tally, hol
     the filing department.
 
     Returns how many DMs this request caused, and the next moment one of its people is owed one."""
-    working_time = clocks.working_time
+    snapshot = batch.snapshot
+    council = snapshot.council_of(request.department_id)
+    working_time = snapshot.rules[council][1]
+    times = clocks(working_time)
+    council_today = times.today
     held = {h.department_id for h in holds}
     outstanding = result.outstanding
     keys = batch.snapshot.keys
@@ -377,9 +393,8 @@ def _remind(s: Session, batch: Batch, request: ReviewRequest, result: Tally, hol
     closing_from = request.due_at - timedelta(hours=reminders.closing_soon_hours)
     daily_from = _working_days_reached(working_time, request.created_at, reminders.first_after_days)
     closing_window = closing_from <= now < request.due_at
-    daily_due = clocks.working_days_since(request.created_at) >= reminders.first_after_days
-    snapshot = batch.snapshot
-    away = snapshot.away
+    daily_due = times.working_days_since(request.created_at) >= reminders.first_after_days
+    away = snapshot.away_in[council]
     voted = batch.entry(request).voted
     advocates = snapshot.advocates_of(owing)
     recused = snapshot.filing_side(request.department_id)
@@ -392,15 +407,15 @@ def _remind(s: Session, batch: Batch, request: ReviewRequest, result: Tally, hol
             continue
         owed.setdefault(recipient, advocate)
     if not owed:
-        return 0, _next_stand_in_change(snapshot, working_time, advocates)
+        return 0, _next_stand_in_change(snapshot, working_time, advocates, council_today)
     # The days claimed that can still matter (a recipient's date is at most a day off the
     # council's), and this request's closing-soon notices: read first, so only what is
     # missing is inserted and the steady state never fails on a unique key.
-    days = snapshot.claims_of(s, owed)
+    days = snapshot.claims_of(s, owed, council_today - timedelta(days=1))
     closed = batch.closed(request.id, owed)
     sent = 0
     for recipient, advocate in owed.items():
-        local = clocks.of(recipient)
+        local = times.of(recipient)
         if not local.working:
             continue
         today = local.today
@@ -408,7 +423,7 @@ def _remind(s: Session, batch: Batch, request: ReviewRequest, result: Tally, hol
         if closing_window and recipient not in closed:
             joined = any(closing_from <= at < request.due_at for at in days[recipient].values())
             if claimed_at is None and not joined:
-                if _claim_day(s, batch, recipient, today, now, policy, clocks):
+                if _claim_day(s, batch, recipient, today, now, clocks):
                     sent += 1
             elif not joined:
                 if request.due_at > local.next_day_slot:
@@ -418,32 +433,36 @@ def _remind(s: Session, batch: Batch, request: ReviewRequest, result: Tally, hol
             batch.claim_closing(request.id, recipient, today, now)
             closed.add(recipient)
         elif daily_due and claimed_at is None:
-            if _claim_day(s, batch, recipient, today, now, policy, clocks):
+            if _claim_day(s, batch, recipient, today, now, clocks):
                 sent += 1
     # Those in the same zone who had (or had not) today's DM and this notice are owed their
     # next reminder at the same moment: worked out once for each such group.
     groups: dict[tuple[Local, bool, tuple[tuple[date, datetime], ...]], Mapping[date, datetime]] = {}
     for recipient in owed:
         claims = days[recipient]
-        groups.setdefault((clocks.of(recipient), recipient in closed, tuple(claims.items())), claims)
+        groups.setdefault((times.of(recipient), recipient in closed, tuple(claims.items())), claims)
     moments: list[datetime | None] = [
         _next_reminder(local, claims, closed_, daily_from, closing_from, request.due_at, now)
         for (local, closed_, _), claims in groups.items()]
-    moments.append(_next_stand_in_change(snapshot, working_time, advocates))
+    moments.append(_next_stand_in_change(snapshot, working_time, advocates, council_today))
     return sent, min((m for m in moments if m is not None), default=None)
 
 
-def _claim_day(s: Session, batch: Batch, user: str, day: date, now: datetime, policy: CouncilPolicy,
-               clocks: Clocks) -> bool:
+def _claim_day(s: Session, batch: Batch, user: str, day: date, now: datetime, clocks: Clocks) -> bool:
     """Claim `user`'s reminder DM of `day` and list in it everything they owe now that is due
     a reminder (from `first_after_days` working days after filing, or in its closing-soon
-    hours); False when claimed already. The batch writes the claim when it ends (should
-    another sweep have claimed that day first, the claim is dropped and the rest kept)."""
-    reminders = policy.reminders
-    owed = [o for o in batch.snapshot.owed_by(s, user)
-            if clocks.working_days_since(o.created_at) >= reminders.first_after_days
-            or o.due_at - timedelta(hours=reminders.closing_soon_hours) <= now < o.due_at]
+    hours, by the rules of each request's council: one DM across councils); False when
+    claimed already. The batch writes the claim when it ends (should another sweep have
+    claimed that day first, the claim is dropped and the rest kept)."""
+    owed = [o for o in batch.snapshot.owed_by(s, user) if _reminder_due(batch.snapshot, clocks, o, now)]
     return batch.claim_day(user, day, now, owed)
+
+
+def _reminder_due(snapshot: Snapshot, clocks: Clocks, owed: Owed, now: datetime) -> bool:
+    policy, working_time = snapshot.rules[owed.council_id]
+    reminders = policy.reminders
+    return (clocks(working_time).working_days_since(owed.created_at) >= reminders.first_after_days
+            or owed.due_at - timedelta(hours=reminders.closing_soon_hours) <= now < owed.due_at)
 
 
 def _next_reminder(local: Local, claims: Mapping[date, datetime], closed: bool,
@@ -468,9 +487,9 @@ def _next_reminder(local: Local, claims: Mapping[date, datetime], closed: bool,
     return moment
 
 
-def _next_stand_in_change(snapshot: Snapshot, working_time: WorkingTime,
-                          advocates: Collection[str]) -> datetime | None:
-    """The start of the next day on which a stand-in for one of `advocates` begins or ends
-    (who is reminded changes then)."""
-    day = snapshot.next_stand_in_change(advocates)
+def _next_stand_in_change(snapshot: Snapshot, working_time: WorkingTime, advocates: Collection[str],
+                          today: date) -> datetime | None:
+    """The start of the next day after `today` on which a stand-in for one of `advocates`
+    begins or ends (who is reminded changes then)."""
+    day = snapshot.next_stand_in_change(advocates, today)
     return _start_of(working_time, day) if day is not None else None

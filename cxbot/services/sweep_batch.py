@@ -38,14 +38,17 @@ from sqlalchemy import DateTime, String, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from cxbot.domain.calendar import WorkingTime
 from cxbot.domain.decision import tally
 from cxbot.domain.model import Magnitude, Resolution, Role, Status, Tally, VoteKind
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.services import notices
+from cxbot.services.council import council_rules
 from cxbot.services.lifecycle import COUNTED, Counted, ballots_of, substitutes_on
 from cxbot.services.reminders import OPEN, Owed
 from cxbot.store.db import insert_rows, one_of
 from cxbot.store.models import (
+    Council,
     DailyReminder,
     Department,
     Hold,
@@ -121,9 +124,24 @@ _OPEN_COLUMNS = (ReviewRequest.id, ReviewRequest.department_id, ReviewRequest.st
 class Snapshot:
     """The council's people and the open requests, read once per sweep (see the module)."""
 
-    def __init__(self, s: Session, policy: CouncilPolicy, today: date) -> None:
-        self.policy, self.today = policy, today
-        self.keys: dict[int, str] = dict(s.execute(select(Department.id, Department.key)).all())
+    def __init__(self, s: Session, now: datetime) -> None:
+        # Each council's rules and today, and the stand-ins of its today; `away`: those of
+        # every council's own today (for what concerns a person across councils).
+        self.rules: dict[int, tuple[CouncilPolicy, WorkingTime]] = {}
+        self.away_in: dict[int, dict[str, str]] = {}
+        self.away: dict[str, str] = {}
+        todays = []
+        for council in s.scalars(select(Council).order_by(Council.id)):
+            self.rules[council.id] = council_rules(council)
+            today = self.rules[council.id][1].local_date(now)
+            todays.append(today)
+            self.away_in[council.id] = substitutes_on(s, today, council.id)
+            self.away.update(self.away_in[council.id])
+        self.today = min(todays, default=now.date())    # the earliest council's
+        self.keys: dict[int, str] = {}
+        self.councils: dict[int, int] = {}               # department → its council
+        for department_id, key, council_id in s.execute(select(Department.id, Department.key, Department.council_id)):
+            self.keys[department_id], self.councils[department_id] = key, council_id
         self.members: dict[int, set[str]] = {}           # department → everyone with an active role in it
         self.advocates: dict[int, list[tuple[int, str]]] = {}   # department → (membership id, advocate)
         self.advocacies: dict[str, list[tuple[int, int]]] = {}  # advocate → (membership id, department)
@@ -134,13 +152,11 @@ class Snapshot:
             if role == Role.ADVOCATE:
                 self.advocates.setdefault(department_id, []).append((mid, user))
                 self.advocacies.setdefault(user, []).append((mid, department_id))
-        self.away = substitutes_on(s, today)
         self.stand_ins: dict[str, list[date]] = {}        # advocate → days a stand-in of theirs begins or ends
         for advocate, starts_on, until in s.execute(
                 select(Substitute.advocate, Substitute.starts_on, Substitute.until)
-                .where(Substitute.cancelled_at.is_(None), Substitute.until >= today)):
-            self.stand_ins.setdefault(advocate, []).extend(
-                d for d in (starts_on, until + timedelta(days=1)) if d > today)
+                .where(Substitute.cancelled_at.is_(None), Substitute.until >= self.today)):
+            self.stand_ins.setdefault(advocate, []).extend((starts_on, until + timedelta(days=1)))
         self.claims: dict[str, dict[date, datetime]] = {}   # person → their claimed days from yesterday on
         self.open: dict[int, Open] = {}
         self.routed_to: dict[int, set[int]] = {}          # department → open requests routed to it
@@ -159,12 +175,20 @@ class Snapshot:
     def filing_side(self, department_id: int) -> set[str]:
         return self.members.get(department_id, set())
 
-    def next_stand_in_change(self, advocates: Iterable[str]) -> date | None:
-        return min((d for a in advocates for d in self.stand_ins.get(a, ())), default=None)
+    def council_of(self, department_id: int) -> int:
+        return self.councils[department_id]
 
-    def claims_of(self, s: Session, users: Collection[str]) -> dict[str, dict[date, datetime]]:
-        """Person → day → when their day's DM was claimed, for days from yesterday (the
-        council's: a person's date is at most a day off it), including the claims this sweep made."""
+    def rules_of(self, department_id: int) -> tuple[CouncilPolicy, WorkingTime]:
+        """The policy and working time of the council of a department (a request's filing one)."""
+        return self.rules[self.councils[department_id]]
+
+    def next_stand_in_change(self, advocates: Iterable[str], today: date) -> date | None:
+        return min((d for a in advocates for d in self.stand_ins.get(a, ()) if d > today), default=None)
+
+    def claims_of(self, s: Session, users: Collection[str], since: date) -> dict[str, dict[date, datetime]]:
+        """Person → day → when their day's DM was claimed, for days from `since` (the day
+        before a council's today: a person's date is at most a day off it), including the
+        claims this sweep made."""
         unknown = [u for u in users if u not in self.claims]
         if unknown and self._read_all is not False:   # the morning: everyone's at once
             unknown = list({*unknown, *self.advocacies, *self.away.values()} - self.claims.keys())
@@ -174,7 +198,9 @@ class Snapshot:
             for user, day, at in s.execute(select(DailyReminder.user_id, DailyReminder.day, DailyReminder.at).where(
                     one_of(s, DailyReminder.user_id, unknown), DailyReminder.day >= self.today - timedelta(days=1))):
                 self.claims[user][day] = at
-        return self.claims
+        if since <= self.today - timedelta(days=1):
+            return self.claims
+        return {u: {day: at for day, at in self.claims[u].items() if day >= since} for u in users}
 
     # ------------------------------------------------------------------ open requests
 
@@ -196,8 +222,9 @@ class Snapshot:
         """`lifecycle.current_tally`, counted from the rows read."""
         if entry.counted is None:
             seats = self.seats(entry)
+            policy, _ = self.rules_of(entry.department_id)
             entry.counted = tally([self.keys[d] for d in entry.routings], ballots_of(entry.votes, self.keys),
-                                  self.policy.for_magnitude(entry.magnitude),
+                                  policy.for_magnitude(entry.magnitude),
                                   {self.keys[d]: seats.get(d, 0) for d in entry.routings})
         return entry.counted
 
@@ -290,7 +317,7 @@ class Snapshot:
                 advocate = answering.get(d)
                 if advocate is not None and advocate not in entry.voted and advocate not in recused:
                     owed.append(Owed(entry.id, d, advocate if advocate != user else None, entry.created_at,
-                                     entry.due_at))
+                                     entry.due_at, self.councils[entry.department_id]))
                     break
         return owed
 
@@ -322,8 +349,9 @@ class Snapshot:
                         if person in done or person in recused or advocate in voted or advocate in recused:
                             continue
                         done.add(person)
-                        owed.setdefault(person, []).append(Owed(entry.id, d, advocate if advocate != person else None,
-                                                                entry.created_at, entry.due_at))
+                        owed.setdefault(person, []).append(Owed(
+                            entry.id, d, advocate if advocate != person else None, entry.created_at, entry.due_at,
+                            self.councils[entry.department_id]))
             self._owed = owed
         return self._owed
 
@@ -345,9 +373,9 @@ def lock(s: Session, ids: Sequence[int], now: datetime) -> list[ReviewRequest]:
 class Batch:
     """Due requests looked at in one transaction: locked, with what looking at them reads."""
 
-    def __init__(self, s: Session, snapshot: Snapshot, policy: CouncilPolicy, requests: list[ReviewRequest]) -> None:
+    def __init__(self, s: Session, snapshot: Snapshot, requests: list[ReviewRequest]) -> None:
         """For `requests`, as `lock` locked them."""
-        self.s, self.snapshot, self.policy, self.requests = s, snapshot, policy, requests
+        self.s, self.snapshot, self.requests = s, snapshot, requests
         locked = [r.id for r in self.requests]
         routings: dict[int, list[int]] = {r: [] for r in locked}
         self._holds: dict[int, list[Hold]] = {}

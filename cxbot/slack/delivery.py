@@ -27,6 +27,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
+from cxbot.council_file import DEFAULT_COUNCIL
 from cxbot.reports.render import cut_lists, render_csv, render_html, render_slack
 from cxbot.services import digests, notices
 from cxbot.services.delivery import DeliveryRecords, Event, Posted
@@ -322,39 +323,42 @@ class SlackDelivery:
         text = (f"⚠️ cxbot could not deliver a Slack message ({p.get('kind')}, {about}): "
                 f"`{p.get('error', '')}`. Slack will never take it as it is, so it is not retried: "
                 "check the bot's channel membership and scopes; any other error is a bug to report.")
-        for admin in self._records.admins():
+        for admin in self._records.admins(lane):
             self._call("chat.postMessage", channel=self._dm_channel(admin), text=text)
 
     # --- the weekly digest ------------------------------------------------------------------
 
     def _digest_dm(self, item: Item) -> None:
-        week = item.payload["week"]
-        if self._records.digest_claim(week).dm_ts:
+        """To the chair of the digest's council (its key in the payload; a digest queued
+        before there were several councils has none, and is the default council's)."""
+        week, council = item.payload["week"], item.payload.get("council", DEFAULT_COUNCIL)
+        if self._records.digest_claim(week, council).dm_ts:
             return  # posted before a crash: the report step follows
-        digest = self._records.digest(week)
+        digest = self._records.digest(week, council)
         note = ("The report, with charts, and the full lists as CSV are attached in this thread." if cut_lists(digest)
                 else "The full report, with charts, is attached in this thread.")
         text, blocks = render_slack(digest, report_note=note)
-        channel = self._dm_channel(self._records.chair())
+        channel = self._dm_channel(self._records.chair(council))
         data = self._call("chat.postMessage", channel=channel, text=text, blocks=blocks)
-        self._records.digest_posted(week, data["channel"], data["ts"])
+        self._records.digest_posted(week, data["channel"], data["ts"], council)
 
     def _digest_report(self, item: Item) -> None:
-        week = item.payload["week"]
-        claim = self._records.digest_claim(week)
+        week, council = item.payload["week"], item.payload.get("council", DEFAULT_COUNCIL)
+        claim = self._records.digest_claim(week, council)
         if claim.sent:
             return
-        digest = self._records.digest(week)
+        digest = self._records.digest(week, council)
         # The report and the full lists it cuts, shared together in one message of the thread.
         uploads = [{"content": render_html(digest).encode(), "filename": f"cx-council-{week}.html",
                     "title": f"CX council digest {week}"}]
         uploads += [{"content": content, "filename": name, "title": name}
                     for name, content in render_csv(digest).items()]
         self._call("files.upload_v2", file_uploads=uploads, channel=claim.dm_channel, thread_ts=claim.dm_ts)
-        self._records.digest_sent(week)
+        self._records.digest_sent(week, council)
 
     def _digest_channel(self, item: Item) -> None:
-        digest = self._records.digest(item.payload["week"])
+        council = item.payload.get("council", DEFAULT_COUNCIL)
+        digest = self._records.digest(item.payload["week"], council)
         text, blocks = render_slack(digest, report_note="The chair has the full report.")
-        self._call("chat.postMessage", channel=self._records.council_channel(), text=text, blocks=blocks,
+        self._call("chat.postMessage", channel=self._records.council_channel(council), text=text, blocks=blocks,
                    unfurl_links=False)

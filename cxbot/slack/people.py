@@ -1,11 +1,12 @@
-"""People's time zones and names from Slack, for the cache in `cxbot.services.people`.
+"""People's time zones, names and locales from Slack, for the cache in `cxbot.services.people`.
 
 Reminders land in working hours in the *recipient's* zone, and the digest names people. A
 refresh asks only about people who are needed and stale: a few with `users.info` (Tier 4,
 about 100 a minute), many with `users.list` pages of 200 (Tier 2, about 20 pages a minute:
 a council of 2,000 is ten calls, not 2,000), stopping at the page where the last one
-needed was found. Calls are paced to those tiers; this runs on the people worker's thread
-(`cxbot.jobs.people_worker`), never in a sweep. A `user_change` event (`profile`) keeps a
+needed was found. Both ask `include_locale=true`: Slack sends a person's interface
+language (`locale`, like `de-DE`) only when asked. Calls are paced to those tiers; this runs
+on the people worker's thread (`cxbot.jobs.people_worker`), never in a sweep. A `user_change` event (`profile`) keeps a
 person current between refreshes.
 """
 
@@ -42,6 +43,17 @@ def zone_and_name(user: Mapping[str, Any]) -> tuple[str, str]:
     return str(user.get("tz") or ""), str(name)
 
 
+def locale_of(user: Mapping[str, Any]) -> str | None:
+    """A Slack user object's locale (`en-US`, `de-DE`), or None when it carries none (Slack adds
+    it only to answers asked with `include_locale`)."""
+    locale = user.get("locale")
+    return str(locale)[:16] if isinstance(locale, str) and locale else None
+
+
+def _known(user: Mapping[str, Any]) -> tuple[str, str, str]:
+    return (*zone_and_name(user), locale_of(user) or "")
+
+
 class SlackDirectory:
     """Refreshes the stored time zones and names of people who are needed and stale."""
 
@@ -61,7 +73,7 @@ class SlackDirectory:
             if not wanted:
                 return 0
             found = self._listed(wanted) if len(wanted) >= self.list_from else self._each(wanted)
-            looked_up = {u: Known(*found[u], now) for u in wanted if u in found}
+            looked_up = {u: Known(found[u][0], found[u][1], now, found[u][2]) for u in wanted if u in found}
             looked_up |= people.failed(cached, [u for u in wanted if u not in found], now)
             people.remember(self._sessions, looked_up)
             return len(found)
@@ -84,30 +96,31 @@ class SlackDirectory:
                 time.sleep(wait)
         raise AssertionError("unreachable")
 
-    def _listed(self, wanted: list[str]) -> dict[str, tuple[str, str]]:
+    def _listed(self, wanted: list[str]) -> dict[str, tuple[str, str, str]]:
         """Page through `users.list` until everyone wanted was seen (or the list ends)."""
         missing, cursor = set(wanted), ""
-        found: dict[str, tuple[str, str]] = {}
+        found: dict[str, tuple[str, str, str]] = {}
         while missing:
             try:
-                answer = self._call("users.list", limit=self.page, **({"cursor": cursor} if cursor else {}))
+                answer = self._call("users.list", limit=self.page, include_locale="true",
+                                    **({"cursor": cursor} if cursor else {}))
             except (SlackApiError, OSError) as exc:
                 log.warning("users.list failed (%d people left to refresh): %s", len(missing), exc)
                 break
             for member in answer.get("members") or []:
                 if member.get("id") in missing:
-                    found[member["id"]] = zone_and_name(member)
+                    found[member["id"]] = _known(member)
                     missing.discard(member["id"])
             cursor = (answer.get("response_metadata") or {}).get("next_cursor") or ""
             if not cursor:
                 break
         return found
 
-    def _each(self, wanted: list[str]) -> dict[str, tuple[str, str]]:
-        found: dict[str, tuple[str, str]] = {}
+    def _each(self, wanted: list[str]) -> dict[str, tuple[str, str, str]]:
+        found: dict[str, tuple[str, str, str]] = {}
         for user in wanted:
             try:
-                found[user] = zone_and_name(self._call("users.info", user=user)["user"])
+                found[user] = _known(self._call("users.info", user=user, include_locale="true")["user"])
             except (SlackApiError, OSError) as exc:
                 log.warning("users.info failed for %s: %s", user, exc)
         return found

@@ -16,6 +16,7 @@ import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
@@ -23,16 +24,32 @@ from slack_sdk.models.views import View
 from slack_sdk.webhook import WebhookClient
 
 from cxbot.domain.errors import CxError, InvalidInput
+from cxbot.i18n import N_, Msg, Translator, translator
 
 log = logging.getLogger(__name__)
 
-SORRY = "Something went wrong on cxbot's side and nothing was recorded. Please try again in a minute."
+SORRY = N_("Something went wrong on cxbot's side and nothing was recorded. Please try again in a minute.")
+
+
+def _english(user: str) -> Translator:
+    return translator("en")
+
+
+@dataclass(frozen=True)
+class Respond:
+    """What `open_form` answers through the response_url instead of a modal (a question first)."""
+
+    text: str
+    blocks: list[dict[str, Any]]
 
 
 class AfterAck:
-    def __init__(self, client: WebClient, workers: int = 4) -> None:
+    def __init__(self, client: WebClient, workers: int = 4,
+                 translate_for: Callable[[str], Translator] = _english) -> None:
         self._client = client
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cxbot-reply")
+        # The language a person reads (cxbot.slack.languages), for errors said to them.
+        self.translate_for = translate_for
 
     def _run(self, what: str, call: Callable[[], Any]) -> None:
         def job() -> None:
@@ -54,24 +71,38 @@ class AfterAck:
     def open_view(self, *, trigger_id: str, view: View | dict[str, Any]) -> None:
         self._run("views.open", lambda: self._client.views_open(trigger_id=trigger_id, view=view))
 
-    def open_form(self, *, trigger_id: str, build: Callable[[], View | dict[str, Any]], response_url: str) -> None:
-        """Build a modal and open it; if building raises (a CxError: the person may not have
-        it), tell them why through `response_url` instead."""
+    def open_for(self, *, trigger_id: str, user: str, build: Callable[[Translator], View | dict[str, Any]]) -> None:
+        """Open a modal built in `user`'s language: the language is read here, after the
+        acknowledgement, so it costs the acknowledgement nothing."""
+        self._run("views.open", lambda: self._client.views_open(
+            trigger_id=trigger_id, view=build(self.translate_for(user))))
+
+    def open_form(self, *, trigger_id: str, user: str,
+                  build: Callable[[Translator], View | dict[str, Any] | Respond], response_url: str) -> None:
+        """Build a modal in `user`'s language and open it; if building raises (a CxError: the
+        person may not have it), tell them why through `response_url` instead, as for a
+        `Respond` it returns."""
         def call() -> None:
+            tr = translator("en")
             try:
-                view = build()
+                tr = self.translate_for(user)
+                view = build(tr)
             except CxError as exc:
-                self._respond(response_url, exc.message)
+                self._respond(response_url, said(exc, tr))
                 return
             except Exception:
                 log.exception("building a modal failed")
-                self._respond(response_url, SORRY)
+                self._respond(response_url, tr.text(SORRY))
+                return
+            if isinstance(view, Respond):
+                self._respond(response_url, view.text, view.blocks)
                 return
             self._client.views_open(trigger_id=trigger_id, view=view)
         self._run("views.open", call)
 
-    def _respond(self, response_url: str, text: str) -> None:
-        answer = WebhookClient(response_url, timeout=self._client.timeout).send(response_type="ephemeral", text=text)
+    def _respond(self, response_url: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        answer = WebhookClient(response_url, timeout=self._client.timeout).send(
+            response_type="ephemeral", text=text, blocks=blocks)
         if answer.status_code != 200:
             log.warning("response_url answered %s: %s", answer.status_code, answer.body)
 
@@ -112,32 +143,52 @@ def answers_errors(after: AfterAck) -> Callable[[F], F]:
     return decorate
 
 
+def said(exc: CxError, tr: Translator) -> str:
+    """An error's message in the reader's language (the parts marked for translation)."""
+    if isinstance(exc, InvalidInput):
+        return " ".join(tr.text(v) for v in exc.errors.values())
+    return tr.text(exc.message)
+
+
+def _reader(after: AfterAck, body: dict[str, Any], exc: CxError) -> Translator:
+    """The language of the person told about `exc`; looked up only when the message has a translation."""
+    texts = exc.errors.values() if isinstance(exc, InvalidInput) else [exc.message]
+    _, user, _ = _where(body)
+    if user and any(isinstance(t, Msg) for t in texts):
+        try:
+            return after.translate_for(user)
+        except Exception:
+            log.exception("reading the language of %s failed", user)
+    return translator("en")
+
+
 def _tell(after: AfterAck, ack: Any, body: dict[str, Any], exc: CxError) -> None:
     acked = ack.response is not None
+    tr = _reader(after, body, exc)
     if body.get("type") == "view_submission":
         if not acked:
             inputs = [b.get("block_id") for b in (body.get("view") or {}).get("blocks") or []
                       if isinstance(b, dict) and b.get("type") == "input" and isinstance(b.get("block_id"), str)]
             if isinstance(exc, InvalidInput):
-                errors = {k: v for k, v in exc.errors.items() if k in inputs}
-                leftover = [v for k, v in exc.errors.items() if k not in inputs]
+                errors = {k: tr.text(v) for k, v in exc.errors.items() if k in inputs}
+                leftover = [tr.text(v) for k, v in exc.errors.items() if k not in inputs]
                 if leftover and inputs:
                     errors.setdefault(inputs[0], " ".join(leftover))
             else:
-                errors = {inputs[0]: exc.message} if inputs else {}
+                errors = {inputs[0]: tr.text(exc.message)} if inputs else {}
             if errors:
                 ack(response_action="errors", errors=errors)
                 return
             ack()
         channel, user, _ = _where(body)
         if user:
-            after.direct(user=user, text=exc.message)
+            after.direct(user=user, text=said(exc, tr))
         return
     if body.get("command") and not acked:
-        ack(response_type="ephemeral", text=exc.message)
+        ack(response_type="ephemeral", text=said(exc, tr))
         return
     if not acked:
         ack()
     channel, user, thread_ts = _where(body)
     if channel and user:
-        after.ephemeral(channel=channel, user=user, text=exc.message, thread_ts=thread_ts)
+        after.ephemeral(channel=channel, user=user, text=said(exc, tr), thread_ts=thread_ts)

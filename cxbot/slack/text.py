@@ -1,9 +1,10 @@
-"""Repeating user text safely in mrkdwn."""
+"""Repeating user text safely in mrkdwn; days and times as Slack shows them."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
+
+from cxbot.i18n import Translator, translator
 
 
 def escape(text: str) -> str:
@@ -48,16 +49,19 @@ def mention(user: str) -> str:
     return f"<@{user}>"
 
 
-def local_time(at: datetime, tz: str) -> str:
-    """A moment as the council reads it, in its zone: for plain text, which Slack shows as it is."""
-    return at.astimezone(ZoneInfo(tz)).strftime("%a %d %b %Y %H:%M")
+def local_time(at: datetime, tz: str, tr: Translator | None = None) -> str:
+    """A moment as the council reads it, in its zone and the reader's language: for plain text,
+    which Slack shows as it is ("Mon 07 Dec 2026 17:00", "man. 7. des. 2026 17:00")."""
+    return (tr or translator("en")).moment(at, tz)
 
 
-def slack_time(at: datetime, tz: str) -> str:
-    """A moment in mrkdwn that each reader's Slack shows in their own time zone ("Tomorrow 17:00",
-    "Dec 15, 2026 17:00"); clients that cannot format it show the council's local time."""
-    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{local_time(at, tz)}>"
+def slack_time(at: datetime, tz: str, tr: Translator | None = None) -> str:
+    """A moment in mrkdwn that each reader's Slack shows in their own time zone and Slack's
+    language ("Tomorrow 17:00", "Dec 15, 2026 17:00"); clients that cannot format it show the
+    council's local time in the reader's language (`tr`, English by default)."""
+    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{local_time(at, tz, tr)}>"
 
 
-def day(d: date) -> str:
-    return d.strftime("%a %d %b %Y")
+def day(d: date, tr: Translator | None = None) -> str:
+    """A day with its weekday in the reader's language ("Mon 07 Dec 2026", "Mo., 7. Dez. 2026")."""
+    return (tr or translator("en")).date(d)

@@ -1,4 +1,8 @@
-"""Modals: filing a request, the note or reason that goes with a vote, and naming a substitute."""
+"""Modals: filing a request, the note or reason that goes with a vote, and naming a substitute.
+
+Each is built in its reader's language (`tr`, cxbot.i18n); the council's own text (department
+names, stages) is shown as written.
+"""
 
 from __future__ import annotations
 
@@ -25,92 +29,127 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from cxbot.domain.model import NOTE_MAX, SUMMARY_MAX, TITLE_MAX, Draft, Impact, Magnitude, VoteKind
+from cxbot.i18n import N_, Msg, Translator, translator
 from cxbot.slack.blocks import ids
 from cxbot.slack.text import clip, clip_plain, day, escape, mention
+
+EN = translator("en")
+
+IMPACTS: dict[Impact, Msg] = {
+    Impact.POSITIVE: N_("Positive"), Impact.NEUTRAL: N_("Neutral"), Impact.NEGATIVE: N_("Negative"),
+    Impact.UNSURE: N_("Unsure"),
+}
+MAGNITUDES: dict[Magnitude, Msg] = {Magnitude.MINOR: N_("Minor"), Magnitude.MAJOR: N_("Major")}
 
 
 @functools.lru_cache(maxsize=64)
 def new_filing_view(departments: tuple[tuple[str, str], ...], stages: tuple[str, ...],
-                    default_date: date) -> dict[str, Any]:
+                    default_date: date, language: str = "en", council: str | None = None) -> dict[str, Any]:
     """The empty `/cx-review` form as the dict `views.open` sends. It is the same for everyone
-    with the same departments on the same day, so it is built and checked once, not on every
-    command (slack_sdk's models validate as they serialise). Callers must not change it."""
-    return filing_modal(departments=list(departments), stages=stages, default_date=default_date).to_dict()
+    with the same departments and language on the same day, so it is built and checked once, not
+    on every command (slack_sdk's models validate as they serialise). Callers must not change it.
+    `council`: the key of the council it files in, carried to the submission."""
+    view = filing_modal(departments=list(departments), stages=stages, default_date=default_date,
+                        tr=translator(language))
+    if council is not None:
+        view.private_metadata = json.dumps({"council": council})
+    return view.to_dict()
+
+
+def council_choice(councils: tuple[tuple[str, str], ...], tr: Translator) -> tuple[str, list[dict[str, Any]]]:
+    """The ephemeral question to someone who files in several councils: one button per council
+    (its key as the value), each opening the filing form of that council."""
+    text = tr.gettext("You file in several councils: which council is this change for?")
+    listed = "\n".join(f"• *{escape(key)}* — <#{channel}>" for key, channel in councils)
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{text}\n{listed}"}},
+        {"type": "actions", "block_id": "councils", "elements": [
+            {"type": "button", "action_id": f"{ids.FILE_IN_COUNCIL}{i}", "value": key,
+             "text": {"type": "plain_text", "text": clip_plain(key, 75)}}
+            for i, (key, _) in enumerate(councils[:25])]},
+    ]
+    return text, blocks
 
 
 def filing_modal(*, departments: list[tuple[str, str]], stages: tuple[str, ...], default_date: date,
-                 initial: Draft | None = None, amending: int | None = None) -> View:
+                 initial: Draft | None = None, amending: int | None = None, tr: Translator = EN) -> View:
     """The `/cx-review` form; with `amending`, the same form pre-filled to amend request #n.
 
     Block ids are the draft's field names, so errors land on the right field. An
     amendment keeps its department and offers a full re-review instead.
     """
+    _ = tr.gettext
     options = {s: Option(text=clip_plain(s, 75), value=s) for s in stages}
-    impacts = {i: Option(text=i.label, value=i.value) for i in Impact}
-    magnitudes = {m: Option(text=m.label, value=m.value) for m in Magnitude}
+    impacts = {i: Option(text=tr.text(IMPACTS[i]), value=i.value) for i in Impact}
+    magnitudes = {m: Option(text=tr.text(MAGNITUDES[m]), value=m.value) for m in Magnitude}
     blocks = [
-        InputBlock(block_id="title", label="Title", element=PlainTextInputElement(
-            action_id="value", max_length=TITLE_MAX, placeholder="e.g. New cancellation fee on annual plans",
+        InputBlock(block_id="title", label=_("Title"), element=PlainTextInputElement(
+            action_id="value", max_length=TITLE_MAX, placeholder=_("e.g. New cancellation fee on annual plans"),
             initial_value=initial.title if initial else None)),
-        InputBlock(block_id="summary", label="What changes, and why", element=PlainTextInputElement(
+        InputBlock(block_id="summary", label=_("What changes, and why"), element=PlainTextInputElement(
             action_id="value", multiline=True, max_length=SUMMARY_MAX,
             initial_value=initial.summary if initial else None)),
     ]
     if amending is None:
         dept_options = [Option(text=clip_plain(name, 75), value=key) for key, name in departments]
-        blocks.append(InputBlock(block_id="department", label="Filing department", element=StaticSelectElement(
+        blocks.append(InputBlock(block_id="department", label=_("Filing department"), element=StaticSelectElement(
             action_id="value", options=dept_options, initial_option=dept_options[0])))
     chosen = [options[s] for s in (initial.stages if initial else ()) if s in options]
     blocks += [
-        InputBlock(block_id="stages", label="Customer lifecycle stages it touches", element=StaticMultiSelectElement(
-            action_id="value", placeholder="Pick one or more", options=list(options.values()),
-            initial_options=chosen or None)),
-        InputBlock(block_id="impact", label="Expected customer impact", element=RadioButtonsElement(
+        InputBlock(block_id="stages", label=_("Customer lifecycle stages it touches"),
+                   element=StaticMultiSelectElement(
+                       action_id="value", placeholder=_("Pick one or more"), options=list(options.values()),
+                       initial_options=chosen or None)),
+        InputBlock(block_id="impact", label=_("Expected customer impact"), element=RadioButtonsElement(
             action_id="value", options=list(impacts.values()),
             initial_option=impacts[initial.impact] if initial and initial.impact else None)),
-        InputBlock(block_id="impact_note", label="Impact note", optional=True, element=PlainTextInputElement(
-            action_id="value", multiline=True, max_length=NOTE_MAX, placeholder="Who is affected, and how",
+        InputBlock(block_id="impact_note", label=_("Impact note"), optional=True, element=PlainTextInputElement(
+            action_id="value", multiline=True, max_length=NOTE_MAX, placeholder=_("Who is affected, and how"),
             initial_value=(initial.impact_note or None) if initial else None)),
-        InputBlock(block_id="magnitude", label="Magnitude", element=RadioButtonsElement(
+        InputBlock(block_id="magnitude", label=_("Magnitude"), element=RadioButtonsElement(
             action_id="value", options=list(magnitudes.values()),
             initial_option=magnitudes[initial.magnitude] if initial and initial.magnitude else None)),
-        InputBlock(block_id="decision_by", label="Decision needed by", element=DatePickerElement(
+        InputBlock(block_id="decision_by", label=_("Decision needed by"), element=DatePickerElement(
             action_id="value", initial_date=(initial.decision_by if initial and initial.decision_by
                                              else default_date).isoformat())),
-        InputBlock(block_id="link", label="Link (spec, ticket, document)", optional=True,
+        InputBlock(block_id="link", label=_("Link (spec, ticket, document)"), optional=True,
                    element=UrlInputElement(action_id="value", initial_value=(initial.link or None) if initial
                                            else None)),
     ]
     if amending is None:
-        return View(type="modal", callback_id=ids.FILE_VIEW, title="CX review", submit="File for review",
-                    close="Cancel", blocks=blocks)
-    blocks.append(InputBlock(block_id="full_review", label="Review", optional=True, element=CheckboxesElement(
-        action_id="value", options=[Option(text="Ask every department again (clears the votes given so far)",
+        return View(type="modal", callback_id=ids.FILE_VIEW, title=_("CX review"), submit=_("File for review"),
+                    close=_("Cancel"), blocks=blocks)
+    blocks.append(InputBlock(block_id="full_review", label=_("Review"), optional=True, element=CheckboxesElement(
+        action_id="value", options=[Option(text=_("Ask every department again (clears the votes given so far)"),
                                            value="full")])))
-    return View(type="modal", callback_id=ids.AMEND_VIEW, title=f"Amend #{amending}"[:24], submit="Save",
-                close="Cancel", private_metadata=json.dumps({"request_id": amending}), blocks=blocks)
+    return View(type="modal", callback_id=ids.AMEND_VIEW, title=_("Amend #{id}").format(id=amending)[:24],
+                submit=_("Save"), close=_("Cancel"), private_metadata=json.dumps({"request_id": amending}),
+                blocks=blocks)
 
 
 def revision_modal(*, department: tuple[str, str], stages: tuple[str, ...], default_date: date, initial: Draft,
-                   revising: int) -> View:
+                   revising: int, tr: Translator = EN) -> View:
     """The filing form, pre-filled from withdrawn request #n, to file its revision (a new
     request that links to it, for the same department)."""
-    view = filing_modal(departments=[department], stages=stages, default_date=default_date, initial=initial)
+    view = filing_modal(departments=[department], stages=stages, default_date=default_date, initial=initial, tr=tr)
     view.callback_id, view.private_metadata = ids.REVISE_VIEW, json.dumps({"request_id": revising})
-    view.title = PlainTextObject(text=f"Revise #{revising}"[:24])
-    view.submit = PlainTextObject(text="File the revision")
+    view.title = PlainTextObject(text=tr.gettext("Revise #{id}").format(id=revising)[:24])
+    view.submit = PlainTextObject(text=tr.gettext("File the revision"))
     return view
 
 
-VOTE_TITLES = {
-    VoteKind.OBJECT: ("Object", "Your reason", "What would hurt customers or your department, and what would fix it?"),
-    VoteKind.APPROVE: ("Approve", "Condition", "e.g. only if the help centre article ships first"),
-    VoteKind.ABSTAIN: ("Abstain", "Note", "Why you abstain"),
+# The form's title (and submit button), the note's label and its placeholder, per vote.
+VOTE_TITLES: dict[VoteKind, tuple[Msg, Msg, Msg]] = {
+    VoteKind.OBJECT: (N_("Object"), N_("Your reason"),
+                      N_("What would hurt customers or your department, and what would fix it?")),
+    VoteKind.APPROVE: (N_("Approve"), N_("Condition"), N_("e.g. only if the help centre article ships first")),
+    VoteKind.ABSTAIN: (N_("Abstain"), N_("Note"), N_("Why you abstain")),
 }
 
 
-def _heading(request_id: int, title: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=clip(f"*CX review #{request_id}:* {escape(title)}", 3000)))
+def _heading(request_id: int, title: str, tr: Translator) -> SectionBlock:
+    heading = tr.gettext("*CX review #{id}:* {title}").format(id=request_id, title=escape(title))
+    return SectionBlock(text=MarkdownTextObject(text=clip(heading, 3000)))
 
 
 def _note(block_id: str, label: str, hint: str, *, optional: bool) -> InputBlock:
@@ -118,66 +157,76 @@ def _note(block_id: str, label: str, hint: str, *, optional: bool) -> InputBlock
         action_id="value", multiline=True, max_length=NOTE_MAX, placeholder=hint))
 
 
-BLOCKING = [Option(text="Blocking — it must not ship as it is", value="blocking"),
-            Option(text="Non-blocking — a concern on record", value="non_blocking")]
+BLOCKING: tuple[tuple[Msg, str], ...] = (
+    (N_("Blocking — it must not ship as it is"), "blocking"),
+    (N_("Non-blocking — a concern on record"), "non_blocking"),
+)
 
 
-def vote_modal(*, request_id: int, title: str, kind: VoteKind) -> View:
-    heading, label, hint = VOTE_TITLES[kind]
-    blocks = [_heading(request_id, title), _note("note", label, hint, optional=kind is not VoteKind.OBJECT)]
+def vote_modal(*, request_id: int, title: str, kind: VoteKind, tr: Translator = EN) -> View:
+    """The note (approve, abstain) or reason (object) that goes with a vote."""
+    heading, label, hint = (tr.text(text) for text in VOTE_TITLES[kind])
+    blocks = [_heading(request_id, title, tr), _note("note", label, hint, optional=kind is not VoteKind.OBJECT)]
     if kind is VoteKind.OBJECT:
+        severities = [Option(text=tr.text(text), value=value) for text, value in BLOCKING]
         blocks += [
-            InputBlock(block_id="severity", label="Severity", element=RadioButtonsElement(
-                action_id="value", options=BLOCKING, initial_option=BLOCKING[0])),
-            _note("mitigation", "What would resolve it", "e.g. keep paper invoices for customers without "
-                  "a verified e-mail", optional=True),
+            InputBlock(block_id="severity", label=tr.gettext("Severity"), element=RadioButtonsElement(
+                action_id="value", options=severities, initial_option=severities[0])),
+            _note("mitigation", tr.gettext("What would resolve it"),
+                  tr.gettext("e.g. keep paper invoices for customers without a verified e-mail"), optional=True),
         ]
     return View(
         type="modal", callback_id=ids.VOTE_VIEW,
         private_metadata=json.dumps({"request_id": request_id, "kind": kind.value}),
-        title=heading, submit=heading, close="Cancel", blocks=blocks,
+        title=heading, submit=heading, close=tr.gettext("Cancel"), blocks=blocks,
     )
 
 
 def reason_modal(*, callback_id: str, request_id: int, title: str, heading: str, label: str, hint: str,
-                 extra: dict[str, object] | None = None, days: int | None = None) -> View:
-    """A form with one required reason (overrule, decide, hold), its context in private_metadata."""
-    blocks: list[InputBlock | SectionBlock] = [_heading(request_id, title), _note("note", label, hint, optional=False)]
+                 extra: dict[str, object] | None = None, days: int | None = None, tr: Translator = EN) -> View:
+    """A form with one required reason (overrule, decide, hold), its context in private_metadata;
+    `heading`, `label` and `hint` come in the reader's language."""
+    blocks: list[InputBlock | SectionBlock] = [_heading(request_id, title, tr),
+                                               _note("note", label, hint, optional=False)]
     if days is not None:
-        options = [Option(text=f"{n} working day{'s' if n > 1 else ''}", value=str(n)) for n in range(1, days + 1)]
-        blocks.append(InputBlock(block_id="days", label="For how long", element=StaticSelectElement(
+        options = [Option(text=tr.ngettext("{n} working day", "{n} working days", n).format(n=n), value=str(n))
+                   for n in range(1, days + 1)]
+        blocks.append(InputBlock(block_id="days", label=tr.gettext("For how long"), element=StaticSelectElement(
             action_id="value", options=options, initial_option=options[-1])))
     return View(
         type="modal", callback_id=callback_id,
         private_metadata=json.dumps({"request_id": request_id, **(extra or {})}),
-        title=heading, submit=heading[:24], close="Cancel", blocks=blocks,
+        title=heading, submit=heading[:24], close=tr.gettext("Cancel"), blocks=blocks,
     )
 
 
-def away_modal(*, department: str, default_until: date) -> View:
+def away_modal(*, department: str, default_until: date, tr: Translator = EN) -> View:
     """`/cx-review away`: a colleague and a last day. Slack's user picker lists the whole
     workspace (it cannot be limited to a department), so the submission is checked and a
     colleague from elsewhere is refused on the field."""
+    _ = tr.gettext
     return View(
-        type="modal", callback_id=ids.AWAY_VIEW, title="Away", submit="Save", close="Cancel",
+        type="modal", callback_id=ids.AWAY_VIEW, title=_("Away"), submit=_("Save"), close=_("Cancel"),
         blocks=[
-            SectionBlock(text=MarkdownTextObject(text=clip(
-                f"While you are away, a colleague from *{escape(department)}* answers for you: reviews, "
-                "reminders and votes go to them.", 3000))),
-            InputBlock(block_id="substitute", label=clip_plain(f"Colleague from {department}", 2000),
-                       element=UserSelectElement(action_id="value", placeholder="Pick a lead or advocate")),
-            InputBlock(block_id="until", label="Away until (your last day away)", element=DatePickerElement(
+            SectionBlock(text=MarkdownTextObject(text=clip(_(
+                "While you are away, a colleague from *{department}* answers for you: reviews, "
+                "reminders and votes go to them.").format(department=escape(department)), 3000))),
+            InputBlock(block_id="substitute", label=clip_plain(_("Colleague from {department}").format(
+                department=department), 2000),
+                       element=UserSelectElement(action_id="value", placeholder=_("Pick a lead or advocate"))),
+            InputBlock(block_id="until", label=_("Away until (your last day away)"), element=DatePickerElement(
                 action_id="value", initial_date=default_until.isoformat())),
         ],
     )
 
 
-def away_saved_text(*, substitute: str, until: date, command: str) -> str:
-    return (f"Until {day(until)}, {mention(substitute)} answers for you: reviews, reminders and votes go to them. "
-            f"`{command} back` ends it early.")
+def away_saved_text(*, substitute: str, until: date, command: str, tr: Translator = EN) -> str:
+    return tr.gettext("Until {day}, {substitute} answers for you: reviews, reminders and votes go to them. "
+                      "`{command} back` ends it early.").format(day=day(until, tr), substitute=mention(substitute),
+                                                                command=command)
 
 
-def away_saved_view(*, substitute: str, until: date, command: str) -> View:
+def away_saved_view(*, substitute: str, until: date, command: str, tr: Translator = EN) -> View:
     """What the away form turns into once saved."""
-    return View(type="modal", title="Away", close="Done", blocks=[SectionBlock(text=MarkdownTextObject(
-        text=away_saved_text(substitute=substitute, until=until, command=command)))])
+    return View(type="modal", title=tr.gettext("Away"), close=tr.gettext("Done"), blocks=[SectionBlock(
+        text=MarkdownTextObject(text=away_saved_text(substitute=substitute, until=until, command=command, tr=tr)))])

@@ -238,12 +238,16 @@ def _and(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+# The vote buttons as the council channel shows them (the help names them so).
+VOTE_BUTTONS = {"approve": "Approve", "object": "Object…", "abstain": "Abstain"}
+
+
 def vote_buttons(request_id: int) -> ActionsBlock:
     rid = str(request_id)
     return ActionsBlock(block_id="vote", elements=[
-        ButtonElement(text="Approve", action_id=ids.APPROVE, value=rid, style="primary"),
-        ButtonElement(text="Object…", action_id=ids.OBJECT, value=rid, style="danger"),
-        ButtonElement(text="Abstain", action_id=ids.ABSTAIN, value=rid),
+        ButtonElement(text=VOTE_BUTTONS["approve"], action_id=ids.APPROVE, value=rid, style="primary"),
+        ButtonElement(text=VOTE_BUTTONS["object"], action_id=ids.OBJECT, value=rid, style="danger"),
+        ButtonElement(text=VOTE_BUTTONS["abstain"], action_id=ids.ABSTAIN, value=rid),
         OverflowMenuElement(action_id=ids.MORE, options=[
             Option(text="Approve with a condition…", value=f"{ids.MORE_APPROVE_NOTE}:{rid}"),
             Option(text="Abstain with a note…", value=f"{ids.MORE_ABSTAIN_NOTE}:{rid}"),

@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App
+from slack_sdk.models.views import View
 
 from cxbot.domain.errors import InvalidInput
 from cxbot.domain.identifiers import parse_id
 from cxbot.domain.model import VoteKind
+from cxbot.i18n import N_, Translator
 from cxbot.services import amend as amending
 from cxbot.services import conditions, requests, votes
 from cxbot.services.context import Services
@@ -23,7 +25,7 @@ def request_id_of(value: str) -> int:
     """The request id a button or menu option carries (`12` or `retract:12`)."""
     request_id = parse_id(value.rsplit(":", 1)[-1])
     if request_id is None:
-        raise InvalidInput({"action": "That button does not belong to a request."})
+        raise InvalidInput({"action": N_("That button does not belong to a request.")})
     return request_id
 
 
@@ -52,7 +54,8 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
     def ask_note(ack: Ack, body: dict[str, Any], request_id: int, kind: VoteKind) -> None:
         title = votes.check_may_vote(cx.reader(), actor=body["user"]["id"], request_id=request_id, clock=cx.clock)
         ack()
-        after.open_view(trigger_id=body["trigger_id"], view=vote_modal(request_id=request_id, title=title, kind=kind))
+        after.open_for(trigger_id=body["trigger_id"], user=body["user"]["id"], build=lambda tr: vote_modal(
+            request_id=request_id, title=title, kind=kind, tr=tr))
 
     @app.action(ids.APPROVE)
     @answers_errors(after)
@@ -84,11 +87,14 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
             title, max_days = requests.hold_form(cx.reader(), actor=body["user"]["id"], request_id=request_id,
                                                  clock=cx.clock)
             ack()
-            after.open_view(trigger_id=body["trigger_id"], view=reason_modal(
-                callback_id=ids.HOLD_VIEW, request_id=request_id, title=title, heading="Hold",
-                label="What do you need?", hint="More time, or which information", days=max_days))
+
+            def hold_form(tr: Translator) -> View:
+                return reason_modal(callback_id=ids.HOLD_VIEW, request_id=request_id, title=title,
+                                    heading=tr.gettext("Hold"), label=tr.gettext("What do you need?"),
+                                    hint=tr.gettext("More time, or which information"), days=max_days, tr=tr)
+            after.open_for(trigger_id=body["trigger_id"], user=body["user"]["id"], build=hold_form)
         else:
-            raise InvalidInput({"action": "That menu choice is not known."})
+            raise InvalidInput({"action": N_("That menu choice is not known.")})
 
     @app.action(ids.RESOLVE)
     @answers_errors(after)
@@ -104,9 +110,12 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         request_id, vote_id = pair_of(action["value"])
         title = requests.check_chair(cx.reader(), actor=body["user"]["id"], request_id=request_id)
         ack()
-        after.open_view(trigger_id=body["trigger_id"], view=reason_modal(
-            callback_id=ids.OVERRULE_VIEW, request_id=request_id, title=title, heading="Overrule",
-            label="Rationale", hint="Why the objection is set aside", extra={"vote_id": vote_id}))
+
+        def overrule_form(tr: Translator) -> View:
+            return reason_modal(callback_id=ids.OVERRULE_VIEW, request_id=request_id, title=title,
+                                heading=tr.gettext("Overrule"), label=tr.gettext("Rationale"),
+                                hint=tr.gettext("Why the objection is set aside"), extra={"vote_id": vote_id}, tr=tr)
+        after.open_for(trigger_id=body["trigger_id"], user=body["user"]["id"], build=overrule_form)
 
     @app.action(ids.DECIDE_APPROVE)
     @app.action(ids.DECIDE_REJECT)
@@ -116,10 +125,15 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         title = requests.check_chair(cx.reader(), actor=body["user"]["id"], request_id=request_id)
         approve = action["action_id"] == ids.DECIDE_APPROVE
         ack()
-        after.open_view(trigger_id=body["trigger_id"], view=reason_modal(
-            callback_id=ids.DECIDE_VIEW, request_id=request_id, title=title,
-            heading="Approve" if approve else "Reject", label="Rationale",
-            hint="What the council and the filer should know", extra={"approve": approve}))
+
+        def decide_form(tr: Translator) -> View:
+            return reason_modal(callback_id=ids.DECIDE_VIEW, request_id=request_id, title=title,
+                                heading=(tr.pgettext("decision", "Approve") if approve
+                                         else tr.pgettext("decision", "Reject")),
+                                label=tr.gettext("Rationale"),
+                                hint=tr.gettext("What the council and the filer should know"),
+                                extra={"approve": approve}, tr=tr)
+        after.open_for(trigger_id=body["trigger_id"], user=body["user"]["id"], build=decide_form)
 
     @app.action(ids.STILL_APPROVE)
     @answers_errors(after)
@@ -129,18 +143,19 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         ack()
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
         if channel:
-            text = (f"Your approval of CX review #{request_id} counts again." if result.recorded else
-                    f"Your approval of CX review #{request_id} already counts.")
-            after.ephemeral(channel=channel, user=body["user"]["id"], text=text)
+            text = (N_("Your approval of CX review #{id} counts again.", id=request_id) if result.recorded else
+                    N_("Your approval of CX review #{id} already counts.", id=request_id))
+            after.ephemeral(channel=channel, user=body["user"]["id"],
+                            text=after.translate_for(body["user"]["id"]).text(text))
 
     @app.action(ids.AMEND)
     @answers_errors(after)
     def amend(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         form = amending.amend_form(cx.reader(), actor=body["user"]["id"], request_id=request_id_of(action["value"]))
         ack()
-        after.open_view(trigger_id=body["trigger_id"], view=filing_modal(
+        after.open_for(trigger_id=body["trigger_id"], user=body["user"]["id"], build=lambda tr: filing_modal(
             departments=[], stages=form.stages, default_date=form.draft.decision_by or cx.clock.now().date(),
-            initial=form.draft, amending=form.request_id))
+            initial=form.draft, amending=form.request_id, tr=tr))
 
     @app.action(ids.REOPEN)
     @answers_errors(after)
@@ -170,6 +185,6 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         form = requests.revision_form(cx.reader(), actor=body["user"]["id"], request_id=request_id_of(action["value"]),
                                       clock=cx.clock)
         ack()
-        after.open_view(trigger_id=body["trigger_id"], view=revision_modal(
+        after.open_for(trigger_id=body["trigger_id"], user=body["user"]["id"], build=lambda tr: revision_modal(
             department=form.department, stages=form.stages, default_date=cx.clock.now().date(),
-            initial=form.draft, revising=form.request_id))
+            initial=form.draft, revising=form.request_id, tr=tr))

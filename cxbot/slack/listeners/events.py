@@ -1,5 +1,5 @@
 """Events API: replies in a request's thread become comments; their edits and deletions
-follow them. A person's new name or time zone (`user_change`) is stored at once."""
+follow them. A person's new name, time zone or locale (`user_change`) is stored at once."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from cxbot.services.comments import (
 )
 from cxbot.services.context import Services
 from cxbot.services.people import user_changed
-from cxbot.slack.people import zone_and_name
+from cxbot.slack.people import locale_of, zone_and_name
 from cxbot.slack.replies import AfterAck, answers_errors
 from cxbot.slack.text import unescape
 
@@ -83,5 +83,6 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         user = event.get("user")
         if isinstance(user, dict) and user.get("id"):
             timezone, name = zone_and_name(user)
-            user_changed(cx.uow(), str(user["id"]), timezone=timezone, name=name, clock=cx.clock)
+            user_changed(cx.uow(), str(user["id"]), timezone=timezone, name=name, clock=cx.clock,
+                         locale=locale_of(user))
         ack()

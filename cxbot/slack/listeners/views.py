@@ -11,6 +11,7 @@ from slack_bolt import Ack, App
 from cxbot.domain.errors import InvalidInput
 from cxbot.domain.identifiers import parse_id
 from cxbot.domain.model import Draft, Impact, Magnitude, VoteKind
+from cxbot.i18n import N_
 from cxbot.services import amend as amending
 from cxbot.services import requests, substitutes, votes
 from cxbot.services.context import Services
@@ -34,7 +35,7 @@ def _option(view: dict[str, Any], block: str) -> str | None:
     return option.get("value")
 
 
-STALE = "This form is out of date: close it and press the button again."
+STALE = N_("This form is out of date: close it and press the button again.")
 
 
 def _metadata(view: dict[str, Any]) -> dict[str, Any]:
@@ -51,6 +52,18 @@ def _metadata(view: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
+def _council_of_form(view: dict[str, Any]) -> str | None:
+    """The council a filing form was opened for (None: a form from before several councils)."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except (ValueError, RecursionError):
+        raise InvalidInput({"title": STALE}) from None
+    council = meta.get("council") if isinstance(meta, dict) else None
+    if council is not None and not isinstance(council, str):
+        raise InvalidInput({"title": STALE})
+    return council
+
+
 def parse_draft(view: dict[str, Any]) -> Draft:
     """Read the filing modal; values that cannot be parsed become field errors."""
     errors: dict[str, str] = {}
@@ -60,18 +73,18 @@ def parse_draft(view: dict[str, Any]) -> Draft:
         raw = _option(view, "impact")
         impact = Impact(raw) if raw else None
     except ValueError:
-        errors["impact"] = "Pick one of the impacts offered."
+        errors["impact"] = N_("Pick one of the impacts offered.")
     try:
         raw = _option(view, "magnitude")
         magnitude = Magnitude(raw) if raw else None
     except ValueError:
-        errors["magnitude"] = "Pick Minor or Major."
+        errors["magnitude"] = N_("Pick Minor or Major.")
     raw_date = _state(view, "decision_by").get("selected_date")
     if raw_date:
         try:
             decided = date.fromisoformat(raw_date)
         except (TypeError, ValueError):
-            errors["decision_by"] = "Pick a date from the calendar."
+            errors["decision_by"] = N_("Pick a date from the calendar.")
     if errors:
         raise InvalidInput(errors)
     stages = tuple(o.get("value", "") for o in _state(view, "stages").get("selected_options") or [])
@@ -87,7 +100,7 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
     @answers_errors(after)
     def file_request(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         requests.file_request(cx.uow(), actor=body["user"]["id"], draft=parse_draft(view),
-                              view_id=view.get("id"), clock=cx.clock)
+                              view_id=view.get("id"), clock=cx.clock, council=_council_of_form(view))
         ack()
 
     @app.view(ids.REVISE_VIEW)
@@ -143,7 +156,7 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         try:
             days = int(_option(view, "days") or "0")
         except ValueError:
-            raise InvalidInput({"days": "Pick how long."}) from None
+            raise InvalidInput({"days": N_("Pick how long.")}) from None
         requests.place_hold(cx.uow(), actor=body["user"]["id"], request_id=meta["request_id"],
                             reason=_text(view, "note"), days=days, clock=cx.clock)
         ack()
@@ -156,10 +169,11 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         try:
             until = date.fromisoformat(_state(view, "until").get("selected_date") or "")
         except (TypeError, ValueError):
-            raise InvalidInput({"until": "Pick your last day away from the calendar."}) from None
+            raise InvalidInput({"until": N_("Pick your last day away from the calendar.")}) from None
         if not isinstance(substitute, str) or not substitute:
-            raise InvalidInput({"substitute": "Pick the colleague who answers for you."})
+            raise InvalidInput({"substitute": N_("Pick the colleague who answers for you.")})
         row = substitutes.set_away(cx.uow(), actor=body["user"]["id"], substitute=substitute, until=until,
                                    clock=cx.clock)
         ack(response_action="update", view=away_saved_view(substitute=row.substitute, until=row.until,
-                                                           command=COMMAND))
+                                                           command=COMMAND,
+                                                           tr=after.translate_for(body["user"]["id"])))

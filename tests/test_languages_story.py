@@ -1,0 +1,144 @@
+"""Stories of language, through the Slack emulator: a German, a Norwegian council, a choice.
+
+What one person reads alone (a modal, an ephemeral answer) is in their own language: their
+choice (`/cx-review language`), else the council's, else their Slack locale. The council
+channel stays in the council's language (English when it sets none and Slack reports an
+English channel). cxbot reads a person's locale from what its people refresh stored: the
+very first answer to someone it has never looked up cannot know it yet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cxbot.slack.blocks import ids
+from tests.harness import COUNCIL_FILE, Stack, filing_values, local
+
+GERMAN = "U0BILLLEAD"      # a Billing lead whose Slack is in German
+OBJECTOR = "U0LEGAL1"      # a Legal advocate whose Slack is in German too
+
+
+def command(stack: Stack, user: str, text: str) -> str:
+    result = stack.people.slash_command(user, "/cx-review", text)
+    assert result.status == 200, result.body
+    return str((result.json() or {}).get("text", ""))
+
+
+def filing_form(stack: Stack, user: str) -> dict[str, Any]:
+    before = len(stack.slack.calls("views.open"))
+    result = stack.people.slash_command(user, "/cx-review", "")
+    assert result.status == 200, result.body
+    stack.slack.wait_for(lambda: len(stack.slack.calls("views.open")) > before)
+    return stack.slack.open_views(user)[-1]
+
+
+def labels(view: dict[str, Any]) -> list[str]:
+    return [b["label"]["text"] for b in view["blocks"] if b.get("type") == "input"]
+
+
+def objection_form(stack: Stack, user: str, request_id: int) -> dict[str, Any]:
+    stack.press(user, request_id, ids.OBJECT)
+    return stack.slack.wait_for(lambda: (stack.slack.open_views(user) or [None])[-1])
+
+
+def test_a_person_whose_slack_is_german_reads_german_and_the_channel_stays_english(stack: Stack) -> None:
+    stack.slack.change_user(GERMAN, locale="de-DE")
+    stack.slack.change_user(OBJECTOR, locale="de-DE")
+
+    # cxbot has never looked them up: the first answer is English, and they are looked up meanwhile.
+    assert command(stack, GERMAN, "help").startswith("*cxbot — the Customer-Experience council*")
+    stack.settle()
+    assert [c.params.get("include_locale") for c in stack.slack.calls("users.info")] == ["true"]
+
+    help_text = command(stack, GERMAN, "help")
+    assert help_text.startswith("*cxbot — der Customer-Experience-Rat (CX-Rat)*")
+    assert "`/cx-review status 12` — wo Antrag 12 gerade steht." in help_text
+    # The buttons are named as the channel shows them: in English, the channel's language.
+    assert "*Approve*, *Object…* (mit Begründung) oder *Abstain*" in help_text
+    assert command(stack, GERMAN, "status twelve") == (
+        "So geht's: `/cx-review status 12` (die Nummer aus dem Titel des Antrags).")
+    assert command(stack, GERMAN, "frobnicate").startswith("`frobnicate` kenne ich nicht.\n\n*cxbot — der")
+
+    form = filing_form(stack, GERMAN)
+    assert form["title"]["text"] == "Neuer CX-Antrag" and form["submit"]["text"] == "Einreichen"
+    assert labels(form)[:3] == ["Titel", "Was ändert sich und warum?", "Einreichende Abteilung"]
+    impacts = [o["text"]["text"] for b in form["blocks"] if b["block_id"] == "impact" for o in b["element"]["options"]]
+    assert impacts == ["Positiv", "Neutral", "Negativ", "Unklar"]
+    refused = stack.people.submit_view(GERMAN, filing_values(title="   ", link="ftp://x"))
+    assert refused.json()["errors"] == {"title": "Gib der Änderung einen Titel.",
+                                        "link": "Der Link muss mit https:// oder http:// beginnen."}
+    stack.slack.close_view(GERMAN)
+
+    request_id = stack.file(GERMAN)
+    prompt = stack.prompt(request_id)
+    buttons = [e["text"]["text"] for b in prompt.blocks if b.get("type") == "actions" for e in b["elements"]
+               if e.get("type") == "button"]
+    assert "Approve" in buttons                                   # the channel stays English
+    assert stack.parent(request_id).text.startswith("CX review #")
+
+    stack.sweep(local(0, 11))          # the sweep needs the advocates: the people refresh looks them up
+    form = objection_form(stack, OBJECTOR, request_id)
+    assert form["title"]["text"] == "Einwand erheben" and form["close"]["text"] == "Abbrechen"
+    assert labels(form) == ["Deine Begründung", "Schweregrad", "Was würde den Einwand ausräumen"]
+    assert form["blocks"][0]["text"]["text"].startswith(f"*CX-Antrag #{request_id}:* ")
+    severities = [o["text"]["text"] for b in form["blocks"] if b.get("block_id") == "severity"
+                  for o in b["element"]["options"]]
+    assert severities == ["Blockierend — so darf es nicht live gehen", "Nicht blockierend — Bedenken fürs Protokoll"]
+
+    # Choosing Norwegian: the answer is already Norwegian, and so is everything after it.
+    assert command(stack, GERMAN, "language nb") == (
+        "Fra nå av snakker cxbot norsk bokmål med deg. Med `/cx-review language auto` følger cxbot igjen rådets "
+        "språk, ellers språket du har i Slack.")
+    assert command(stack, GERMAN, "help").startswith("*cxbot — kundeopplevelsesrådet (CX-rådet)*")
+    form = filing_form(stack, GERMAN)
+    assert form["title"]["text"] == "Ny CX-sak" and labels(form)[0] == "Tittel"
+    assert command(stack, GERMAN, "language xx").startswith(
+        "cxbot kan ikke språket `xx`. cxbot kan `en` English, `nb` norsk bokmål, `de` Deutsch.")
+    assert command(stack, GERMAN, "language").startswith("cxbot kan `en` English,")
+    form = objection_form(stack, OBJECTOR, request_id)      # another person's choice is theirs alone
+    assert form["title"]["text"] == "Einwand erheben"
+
+    assert command(stack, GERMAN, "language auto") == (
+        "cxbot folgt jetzt der Sprache des Rats, sonst deiner Slack-Sprache: vorerst Deutsch.")
+    assert filing_form(stack, GERMAN)["title"]["text"] == "Neuer CX-Antrag"
+    assert command(stack, GERMAN, "language en").startswith("cxbot speaks English with you from now on.")
+    assert filing_form(stack, GERMAN)["title"]["text"] == "CX review"
+
+
+def test_a_german_outsider_is_refused_in_german(stack: Stack) -> None:
+    stack.slack.change_user("U0OUTSIDER", locale="de-AT")
+    command(stack, "U0OUTSIDER", "help")
+    stack.settle()
+    seen = len(stack.slack.ephemerals("U0OUTSIDER"))
+    stack.people.slash_command("U0OUTSIDER", "/cx-review", "")
+    told = stack.slack.wait_for(lambda: stack.slack.ephemerals("U0OUTSIDER")[seen:])
+    assert told[-1].text == ("Nur Abteilungsleitungen und Ratsmitglieder können einen CX-Antrag einreichen. "
+                             "Bitte den Ratsvorsitz <@U0CHAIR>, dich in den Rat aufzunehmen.")
+    assert stack.slack.open_views("U0OUTSIDER") == []
+
+
+def test_in_a_norwegian_council_an_english_slack_reads_norwegian(stack: Stack) -> None:
+    text = COUNCIL_FILE.read_text()
+    stack.load_council(text.replace('timezone = "Europe/Oslo"', 'timezone = "Europe/Oslo"\nlanguage = "nb"', 1))
+    stack.slack.change_user(GERMAN, locale="en-US")     # what a Norwegian's Slack says
+
+    # The council's language needs no look-up: the first answer is Norwegian already.
+    assert command(stack, GERMAN, "help").startswith("*cxbot — kundeopplevelsesrådet (CX-rådet)*")
+    form = filing_form(stack, GERMAN)
+    assert form["title"]["text"] == "Ny CX-sak" and form["close"]["text"] == "Avbryt"
+    assert labels(form) == ["Tittel", "Hva endres, og hvorfor?", "Avdelingen som sender inn",
+                            "Hvilke faser av kundereisen berøres?", "Forventet virkning for kundene",
+                            "Om virkningen", "Omfang", "Avgjørelse trengs innen",
+                            "Lenke (spesifikasjon, oppgave eller dokument)"]
+    refused = stack.people.submit_view(GERMAN, filing_values(summary="  "))
+    assert refused.json()["errors"] == {"summary": "Fortell hva som endres, og hvorfor."}
+    stack.slack.close_view(GERMAN)
+
+    request_id = stack.file(GERMAN)
+    form = objection_form(stack, OBJECTOR, request_id)
+    assert form["title"]["text"] == "Innsigelse" and labels(form)[0] == "Begrunnelsen din"
+
+    # A person may still choose their own language over the council's.
+    assert command(stack, GERMAN, "language de").startswith("Ab jetzt spricht cxbot Deutsch mit dir.")
+    assert command(stack, GERMAN, "language auto") == (
+        "cxbot følger nå rådets språk, ellers språket du har i Slack: norsk bokmål inntil videre.")
