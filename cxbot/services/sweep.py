@@ -4,17 +4,26 @@ Its cost follows what is due, not how many requests are open: every open request
 when it next needs attention (`review_requests.next_due_at`: the deadline, a hold's lapse,
 the next escalation step, the next moment one of those who owe an answer can be reminded in
 their own working hours). Any change of a request, its votes, holds or the council's people
-makes it due at once (cxbot.store.models), and looking at it works out the next moment. A
+makes it due at once (cxbot.store.due), and looking at it works out the next moment. A
 sweep reads the due requests with one indexed query and touches only those; with nothing
 due it runs a single query.
 
-Safe with several replicas on one database: each request is handled in its own
-transaction under a row lock taken with SKIP LOCKED (a request another sweep is working on
-is left to it, and one it has just finished is no longer due), and every person's reminder
-DM of a day, closing-soon notice and escalation step is *claimed* by inserting a row with a
-unique key, so two sweeps started together send each once. The claims are read first and
-only the missing ones inserted, so the steady state never fails on the unique key; a claim
-two replicas race for is inserted under a savepoint, so the loser keeps its other work.
+Every due request is looked at in the same pass, `BATCH` (500) to a transaction: the
+morning's 10,000 are not spread over several sweeps. What looking at them reads is read for
+the whole batch, and what the day's reminder DMs list for the whole sweep, in a handful of
+set-based queries (cxbot.services.sweep_batch); the tallies and who is owed what are worked
+out in Python, and the claims, the requests each DM lists and when each request is next due
+are written in one statement each. A batch that fails is rolled back and its requests
+looked at again one at a time, so one request's problem does not stop the others' reminders.
+
+Safe with several replicas on one database: a batch's first statement locks its requests
+with SKIP LOCKED (a request another sweep or use case holds is left to it and the next
+sweep, and one another sweep has just finished is no longer due), and every person's
+reminder DM of a day, closing-soon notice and escalation step is *claimed* by inserting a
+row with a unique key, so two sweeps started together send each once. The claims are read
+first and only the missing ones inserted, so the steady state never fails on the unique
+key; should another replica claim one meanwhile, the batch's insert is retried a row at a
+time under savepoints, so the loser drops that claim and keeps its other work.
 """
 
 from __future__ import annotations
