@@ -160,7 +160,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         quoted = ", ".join(dialect.identifier_preparer.quote(c) for c in columns)
         values = []
         for c in columns:
-            process = table.c[c].type.bind_processor(dialect)
+            process = table.c[c].type.dialect_impl(dialect).bind_processor(dialect)   # SQLite's own formats
             column = [row[c] for row in rows]
             first = column[0]
             if all(v == first for v in column):
