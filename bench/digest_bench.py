@@ -49,24 +49,30 @@ BATCH = 5000
 WEEK = "2026-W48"
 
 
-def council_toml() -> str:
+def council_toml(departments: int = DEPARTMENTS, advocates_each: int = ADVOCATES) -> str:
     lines = ['[council]', 'channel = "C0COUNCIL"', 'chair = "U0CHAIR"', 'timezone = "Europe/Oslo"', ""]
-    for d in range(DEPARTMENTS):
-        advocates = ", ".join(f'"U0D{d:02d}A{a}"' for a in range(ADVOCATES))
+    for d in range(departments):
+        advocates = ", ".join(f'"U0D{d:02d}A{a}"' for a in range(advocates_each))
         lines += ["[[departments]]", f'key = "d{d:02d}"', f'name = "Department {d:02d}"',
                   f'leads = ["U0D{d:02d}LEAD"]', f"advocates = [{advocates}]", ""]
     return "\n".join(lines)
 
 
-def generate(engine: Engine, requests_n: int, votes_n: int, years: float) -> None:
-    """The history, inserted a batch at a time so that millions of votes never sit in memory at once."""
+def generate(engine: Engine, requests_n: int, votes_n: int, years: float, *, council: str | None = None,
+             prefix: str = "", routed: int | None = None, open_share: float = 0.15) -> None:
+    """The history, inserted a batch at a time so that millions of votes never sit in memory at once.
+
+    `council`: the council file to load first (`council_toml()`); the history uses its
+    departments whose key starts with `prefix`, each request routed to `routed` of them
+    (every other one by default); `open_share` of the requests are still under review."""
     rnd = random.Random(48)
     start = NOW - timedelta(days=365.25 * years)
     clock = FixedClock(start)
     services = Services(make_session_factory(engine), clock)
-    load_council(services.uow(), parse_council(council_toml()), clock=clock)
+    load_council(services.uow(), parse_council(council or council_toml()), clock=clock)
     with engine.connect() as conn:
-        depts = [row[0] for row in conn.execute(text("SELECT id FROM departments ORDER BY position"))]
+        depts = [row[0] for row in conn.execute(text("SELECT id FROM departments WHERE key LIKE :p ORDER BY position"),
+                                                {"p": prefix + "%"})]
         members = conn.execute(text("SELECT department_id, user_id FROM memberships WHERE role = 'advocate'")).all()
     advocates: dict[int, list[str]] = {}
     for dept, user in members:
@@ -88,10 +94,13 @@ def generate(engine: Engine, requests_n: int, votes_n: int, years: float) -> Non
     for rid in range(1, requests_n + 1):
         created = start + timedelta(seconds=span * rid / (requests_n + 1))
         filing = rnd.choice(depts)
-        routed = [d for d in depts if d != filing]
+        others = [d for d in depts if d != filing]
+        routed_to = rnd.sample(others, routed) if routed is not None else others
         outcome = rnd.random()
         decided = created + timedelta(hours=rnd.uniform(4, 200))
-        if decided > NOW or outcome < 0.15:
+        if not open_share:   # all decided: the last ones by now
+            decided = min(decided, NOW)
+        if decided > NOW or outcome < open_share:
             status, decided_at = rnd.choice([Status.OPEN, Status.CHANGES_REQUESTED, Status.ESCALATED]), None
         else:
             status = (Status.APPROVED if outcome < 0.75 else Status.REJECTED if outcome < 0.85
@@ -105,7 +114,7 @@ def generate(engine: Engine, requests_n: int, votes_n: int, years: float) -> Non
             due_at=created + timedelta(days=7), escalation_step=1 if status is Status.ESCALATED else 0,
             escalated_at=None, version=rnd.choice([1, 1, 1, 2]), source_view_id=None))
         answered: dict[int, datetime] = {}
-        voters = rnd.sample([(d, u) for d in routed for u in advocates[d]], votes_per_request)
+        voters = rnd.sample([(d, u) for d in routed_to for u in advocates[d]], votes_per_request)
         for dept, user in voters:
             cast = created + timedelta(hours=rnd.uniform(0.5, 150))
             kind = rnd.choices(list(VoteKind), weights=[8, 1, 1])[0]
@@ -117,7 +126,7 @@ def generate(engine: Engine, requests_n: int, votes_n: int, years: float) -> Non
                 updated_at=cast, blocking=True, mitigation="",
                 resolution=rnd.choice([None, Resolution.RESOLVED]) if kind is VoteKind.OBJECT else None,
                 resolved_by=None, resolved_at=None, resolution_note="", on_behalf_of=None))
-        for position, dept in enumerate(routed):
+        for position, dept in enumerate(routed_to):
             routings.append(dict(request_id=rid, department_id=dept, position=position, reason="everyone",
                                  answered_at=answered.get(dept)))
         if len(votes) >= 10 * BATCH:

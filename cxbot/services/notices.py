@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cxbot.services.outbox import enqueue, enqueue_coalesced, enqueue_coalesced_many, request_lane
+from cxbot.services.outbox import enqueue, enqueue_coalesced_many, request_lane
 from cxbot.store.models import AuditEvent, DailyReminder, Reminder
 
 POST_REQUEST = "post_request"   # the parent message in the council channel
@@ -107,8 +107,13 @@ def _daily_key(user: str, day: date) -> str:
 def daily_reminder(session: Session, user: str, day: date, now: datetime) -> None:
     """Send (or bring up to date) `user`'s reminder DM of `day`, rendered at delivery. In the
     person's own lane, so a rate-limited DM holds back nobody else's."""
-    enqueue_coalesced(session, lane=f"person:{user}", kind=DAILY_REMINDER,
-                      payload={"user": user, "day": day.isoformat()}, now=now, coalesce_key=_daily_key(user, day))
+    daily_reminders(session, [(user, day)], now)
+
+
+def daily_reminders(session: Session, wanted: Sequence[tuple[str, date]], now: datetime) -> None:
+    """`daily_reminder` for many people and days at once (the morning sweep's)."""
+    enqueue_coalesced_many(session, [(f"person:{user}", DAILY_REMINDER, {"user": user, "day": day.isoformat()},
+                                      _daily_key(user, day)) for user, day in wanted], now=now)
 
 
 def thread_note(session: Session, request_id: int, event: AuditEvent, now: datetime) -> None:

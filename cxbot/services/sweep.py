@@ -4,59 +4,62 @@ Its cost follows what is due, not how many requests are open: every open request
 when it next needs attention (`review_requests.next_due_at`: the deadline, a hold's lapse,
 the next escalation step, the next moment one of those who owe an answer can be reminded in
 their own working hours). Any change of a request, its votes, holds or the council's people
-makes it due at once (cxbot.store.models), and looking at it works out the next moment. A
+makes it due at once (cxbot.store.due), and looking at it works out the next moment. A
 sweep reads the due requests with one indexed query and touches only those; with nothing
 due it runs a single query.
 
-Safe with several replicas on one database: each request is handled in its own
-transaction under a row lock taken with SKIP LOCKED (a request another sweep is working on
-is left to it, and one it has just finished is no longer due), and every person's reminder
-DM of a day, closing-soon notice and escalation step is *claimed* by inserting a row with a
-unique key, so two sweeps started together send each once. The claims are read first and
-only the missing ones inserted, so the steady state never fails on the unique key; a claim
-two replicas race for is inserted under a savepoint, so the loser keeps its other work.
+Every due request is looked at in the same pass, `BATCH` (500) to a transaction: the
+morning's 10,000 are not spread over several sweeps. What looking at them reads is read for
+the whole batch, and what the day's reminder DMs list for the whole sweep, in a handful of
+set-based queries (cxbot.services.sweep_batch); the tallies and who is owed what are worked
+out in Python, and the claims, the requests each DM lists and when each request is next due
+are written in one statement each. A batch that fails is rolled back and its requests
+looked at again one at a time, so one request's problem does not stop the others' reminders.
+
+Safe with several replicas on one database: a batch's first statement locks its requests
+with SKIP LOCKED (a request another sweep or use case holds is left to it and the next
+sweep, and one another sweep has just finished is no longer due), and every person's
+reminder DM of a day, closing-soon notice and escalation step is *claimed* by inserting a
+row with a unique key, so two sweeps started together send each once. The claims are read
+first and only the missing ones inserted, so the steady state never fails on the unique
+key; should another replica claim one meanwhile, the batch's insert is retried a row at a
+time under savepoints, so the loser drops that claim and keeps its other work.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
 from cxbot.domain.calendar import WorkingTime
-from cxbot.domain.model import Role, Status, Tally, VoteKind
+from cxbot.domain.model import Role, Status, Tally
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.services import audit, notices
-from cxbot.services import reminders as reminders_service
-from cxbot.services.council import council_of, council_rules, get_council
+from cxbot.services.council import council_of
 from cxbot.services.lifecycle import (
-    active_holds,
-    filing_side,
-    rules,
     set_status,
     settle,
     settle_tally,
     substitutes_now,
-    substitutes_on,
 )
+from cxbot.services.reminders import Owed
+from cxbot.services.sweep_batch import Batch, Snapshot, lock
+from cxbot.store.db import update_rows
 from cxbot.store.models import (
-    DailyReminder,
     Department,
     Escalation,
     Hold,
     Membership,
     Reminder,
     ReviewRequest,
-    Substitute,
-    Vote,
-    schedule,
 )
 from cxbot.store.uow import UnitOfWork
 
@@ -87,15 +90,20 @@ def people_to_remind(uow: UnitOfWork, clock: Clock) -> set[str]:
 # Built once: run every sweep. The index on next_due_at makes it a range scan of what is due.
 _DUE = (select(ReviewRequest.id).where(ReviewRequest.next_due_at <= bindparam("now"))
         .order_by(ReviewRequest.next_due_at, ReviewRequest.id))
-_LOCK_DUE = (select(ReviewRequest).where(ReviewRequest.id == bindparam("id"),
-                                         ReviewRequest.next_due_at <= bindparam("now"))
-             .with_for_update(skip_locked=True, key_share=True))
+# Due requests looked at in one transaction (cxbot.services.sweep_batch).
+BATCH = 500
 
 
 def sweep(new_uow: Callable[[], UnitOfWork], *, clock: Clock, timezones: TimeZones) -> SweepReport:
     """One pass over the requests due now. `timezones` maps people to their IANA zone
     (looked up before any transaction opens, so no Slack call runs inside one, and only when
-    something is due)."""
+    something is due).
+
+    The due requests are looked at `BATCH` at a time, each batch in one transaction with
+    what it reads read for the whole batch (cxbot.services.sweep_batch). A batch that fails
+    is rolled back and its requests looked at again one at a time, each in its own
+    transaction: one request's problem does not stop the others' reminders, and the next
+    sweep retries it."""
     report = SweepReport()
     now = clock.now()
     with new_uow() as uow:
@@ -103,33 +111,69 @@ def sweep(new_uow: Callable[[], UnitOfWork], *, clock: Clock, timezones: TimeZon
     if not ids:
         return report
     zones = timezones(people_to_remind(new_uow(), clock))
-    for request_id in ids:
+    snapshot: Snapshot | None = None
+    clocks = Clocks(zones, now)
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start:start + BATCH]
         try:
-            with new_uow() as uow:
-                s = uow.session
-                request = s.scalars(_LOCK_DUE, {"id": request_id, "now": now}).first()
-                if request is None:
-                    continue  # another sweep has it, or has just looked at it
-                if request.status.is_final:
-                    schedule(request, None)
-                else:
-                    report.requests += 1
-                    schedule(request, _sweep_request(s, request, now, zones, report))
-                uow.commit()
+            snapshot = _sweep_batch(new_uow, snapshot, batch, now, zones, clocks, report)
+            continue
         except Exception:
-            # One request's problem must not stop the others' reminders; the next sweep retries it.
-            log.exception("sweeping request %s failed", request_id)
-            report.failed += 1
+            if len(batch) == 1:
+                log.exception("sweeping request %s failed", batch[0])
+                report.failed += 1
+                snapshot = None
+                continue
+            log.warning("sweeping requests %s–%s together failed; one at a time", batch[0], batch[-1],
+                        exc_info=True)
+        snapshot = None   # it may hold what the rolled-back transaction claimed
+        for request_id in batch:
+            try:
+                snapshot = _sweep_batch(new_uow, snapshot, [request_id], now, zones, clocks, report)
+            except Exception:
+                log.exception("sweeping request %s failed", request_id)
+                report.failed += 1
+                snapshot = None   # it may hold what the rolled-back transaction claimed
     return report
 
 
-def _sweep_request(s: Session, request: ReviewRequest, now: datetime, zones: Mapping[str, str],
+def _sweep_batch(new_uow: Callable[[], UnitOfWork], snapshot: Snapshot | None, ids: list[int], now: datetime,
+                 zones: Mapping[str, str], clocks: Clocks, report: SweepReport) -> Snapshot:
+    """Look at these due requests in one transaction; add what it did to `report` once committed."""
+    done = SweepReport()
+    with new_uow() as uow:
+        s = uow.session
+        requests = lock(s, ids, now)   # another sweep has those it leaves out, or has just looked at them
+        if snapshot is None:
+            snapshot = Snapshot(s, now)
+            if len(ids) >= BATCH:
+                snapshot.read_all()   # the morning: everyone's reminder lists most open requests
+        batch = Batch(s, snapshot, requests)
+        due: dict[int, datetime | None] = {}
+        for request in batch.requests:
+            if request.status.is_final:
+                due[request.id] = None
+            else:
+                done.requests += 1
+                due[request.id] = _sweep_request(s, batch, request, now, clocks, done)
+        done.reminders -= batch.write()
+        # When each is next due, set last: after the flush in which a change of the request
+        # made it due at once (cxbot.store.models), in one statement for the batch.
+        s.flush()
+        update_rows(s, ReviewRequest.__table__, "next_due_at", due)
+        uow.commit()
+    for f in fields(SweepReport):
+        setattr(report, f.name, getattr(report, f.name) + getattr(done, f.name))
+    return snapshot
+
+
+def _sweep_request(s: Session, batch: Batch, request: ReviewRequest, now: datetime, clocks: Clocks,
                    report: SweepReport) -> datetime | None:
     """Act on what is due; return when the request next needs looking at (None: only a change will).
     The policy and working time are those of the request's own council."""
-    policy, working_time = rules(s, request)
+    policy, working_time = batch.snapshot.rules_of(request.department_id)
     holds = []
-    for hold in active_holds(s, request.id):
+    for hold in batch.holds(request.id):
         if hold.until <= now:
             hold.ended_at, hold.end_reason = now, "lapsed"
             department = s.get(Department, hold.department_id)
@@ -139,10 +183,11 @@ def _sweep_request(s: Session, request: ReviewRequest, now: datetime, zones: Map
             report.holds_lapsed += 1
         else:
             holds.append(hold)
-    result = settle_tally(s, request, now, holds)
+    entry = batch.entry(request)
+    result = settle_tally(s, request, now, holds, batch.snapshot.tally(entry))
+    batch.looked_at(request, holds)
     if request.status.is_final:
         return None
-    names = {r.department.key: r.department.name for r in request.routings}
     ladder = policy.escalation.ladder
     if now >= request.due_at and result.outstanding:
         if not ladder:
@@ -150,10 +195,12 @@ def _sweep_request(s: Session, request: ReviewRequest, now: datetime, zones: Map
             report.expired += 1
             return None
         if request.escalation_step == 0:
+            names = {r.department.key: r.department.name for r in request.routings}
             waiting = ", ".join(names[k] for k in result.outstanding)
             report.escalations += _escalate(s, request, 1, f"the deadline passed with {waiting} still outstanding",
                                             policy, now, result)
-    objection_since = _oldest_standing_objection(s, request) if ladder and request.escalation_step == 0 else None
+    objection_since = (batch.snapshot.oldest_standing_objection(entry) if ladder and request.escalation_step == 0
+                       else None)
     if (objection_since is not None
             and working_time.working_days_between(objection_since, now) >= policy.escalation.objection_days):
         report.escalations += _escalate(
@@ -165,7 +212,8 @@ def _sweep_request(s: Session, request: ReviewRequest, now: datetime, zones: Map
             s, request, request.escalation_step + 1,
             f"still undecided {policy.escalation.step_days} working days after the last escalation", policy, now,
             result)
-    sent, next_reminder = _remind(s, request, result, holds, policy, working_time, zones, now)
+    batch.looked_at(request, holds)
+    sent, next_reminder = _remind(s, batch, request, result, holds, policy, clocks, now)
     report.reminders += sent
 
     moments = [next_reminder, *(h.until for h in holds)]
@@ -196,12 +244,6 @@ def _start_of(working_time: WorkingTime, d: date) -> datetime:
     should a daylight-saving jump skip midnight, so the instant always falls on `d`)."""
     at = datetime.combine(d, time.min, tzinfo=ZoneInfo(working_time.timezone)).astimezone(UTC)
     return at if working_time.local_date(at) >= d else at + timedelta(hours=1)
-
-
-def _oldest_standing_objection(s: Session, request: ReviewRequest) -> datetime | None:
-    return s.scalar(select(func.min(Vote.updated_at)).where(
-        Vote.request_id == request.id, Vote.kind == VoteKind.OBJECT, Vote.retracted.is_(False),
-        Vote.blocking.is_(True), Vote.resolution.is_(None)))
 
 
 def _claim(s: Session, row: Reminder | Escalation) -> bool:
@@ -268,16 +310,72 @@ def _owing_leads(s: Session, request: ReviewRequest, result: Tally) -> tuple[lis
     return keys, _leads(s, ids) if ids else []
 
 
-def _their_working_time(working_time: WorkingTime, timezone: str | None) -> WorkingTime:
-    """The council's days and hours in a person's own zone (the council's when Slack gave none usable)."""
-    try:
-        return working_time.in_zone(timezone) if timezone else working_time
-    except ValueError:
-        return working_time
+class Local:
+    """A person's working time (the council's days and hours in their zone) at the sweep's `now`."""
+
+    def __init__(self, time: WorkingTime, now: datetime) -> None:
+        self.time = time
+        self.working = time.is_working(now)
+        self.today = time.local_date(now)
+        self.tomorrow = _start_of(time, self.today + timedelta(days=1))
+        # When a person who had today's DM gets the next one: their next working moment tomorrow or later.
+        self.next_day_slot = time.next_working_moment(self.tomorrow)
+        self._moments: dict[datetime, datetime] = {}
+
+    def next_working_moment(self, at: datetime) -> datetime:
+        moment = self._moments.get(at)
+        if moment is None:
+            moment = self._moments[at] = self.time.next_working_moment(at)
+        return moment
 
 
-def _remind(s: Session, request: ReviewRequest, result: Tally, holds: Iterable[Hold], policy: CouncilPolicy,
-            working_time: WorkingTime, zones: Mapping[str, str], now: datetime) -> tuple[int, datetime | None]:
+class Clocks:
+    """Each council's `Times` at a sweep's `now` (councils with the same working time share them)."""
+
+    def __init__(self, zones: Mapping[str, str], now: datetime) -> None:
+        self.zones, self.now = zones, now
+        self._times: dict[WorkingTime, Times] = {}
+
+    def __call__(self, working_time: WorkingTime) -> Times:
+        times = self._times.get(working_time)
+        if times is None:
+            times = self._times[working_time] = Times(working_time, self.zones, self.now)
+        return times
+
+
+class Times:
+    """What a sweep works out about a council's working time at its `now`, once for everyone
+    in a zone and every request filed at the same instant (the morning's sweep asks the same
+    questions about thousands of people and requests)."""
+
+    def __init__(self, working_time: WorkingTime, zones: Mapping[str, str], now: datetime) -> None:
+        self.working_time, self.zones, self.now = working_time, zones, now
+        self.today = working_time.local_date(now)
+        self._locals: dict[str | None, Local] = {}
+        self._days_since: dict[datetime, int] = {}
+
+    def of(self, person: str) -> Local:
+        """`person`'s working time: the council's days and hours in their own zone (the
+        council's when Slack gave none usable)."""
+        timezone = self.zones.get(person)
+        local = self._locals.get(timezone)
+        if local is None:
+            try:
+                time = self.working_time.in_zone(timezone) if timezone else self.working_time
+            except ValueError:
+                time = self.working_time
+            local = self._locals[timezone] = Local(time, self.now)
+        return local
+
+    def working_days_since(self, at: datetime) -> int:
+        days = self._days_since.get(at)
+        if days is None:
+            days = self._days_since[at] = self.working_time.working_days_between(at, self.now)
+        return days
+
+
+def _remind(s: Session, batch: Batch, request: ReviewRequest, result: Tally, holds: Iterable[Hold],
+            policy: CouncilPolicy, clocks: Clocks, now: datetime) -> tuple[int, datetime | None]:
     """Remind everyone answering for an outstanding department who has not voted, in their
     own working hours, with one DM a person a working day that lists everything they owe
     (cxbot.services.reminders): the first request due for a person that day claims their day
@@ -289,24 +387,26 @@ def _remind(s: Session, request: ReviewRequest, result: Tally, holds: Iterable[H
     the filing department.
 
     Returns how many DMs this request caused, and the next moment one of its people is owed one."""
+    snapshot = batch.snapshot
+    council = snapshot.council_of(request.department_id)
+    working_time = snapshot.rules[council][1]
+    times = clocks(working_time)
+    council_today = times.today
     held = {h.department_id for h in holds}
-    owing = [r.department_id for r in request.routings
-             if r.department.key in result.outstanding and r.department_id not in held]
+    outstanding = result.outstanding
+    keys = batch.snapshot.keys
+    owing = [d for d in batch.entry(request).routings if keys[d] in outstanding and d not in held]
     if not owing:
         return 0, None
     reminders = policy.reminders
     closing_from = request.due_at - timedelta(hours=reminders.closing_soon_hours)
     daily_from = _working_days_reached(working_time, request.created_at, reminders.first_after_days)
     closing_window = closing_from <= now < request.due_at
-    daily_due = working_time.working_days_between(request.created_at, now) >= reminders.first_after_days
-    council_today = working_time.local_date(now)
-    away = substitutes_on(s, council_today, council_of(s, request).id)
-    voted = {on_behalf_of or user for user, on_behalf_of in s.execute(
-        select(Vote.user_id, Vote.on_behalf_of).where(Vote.request_id == request.id, Vote.retracted.is_(False)))}
-    advocates = s.scalars(select(Membership.user_id).where(
-        Membership.department_id.in_(owing), Membership.role == Role.ADVOCATE, Membership.active.is_(True))
-        .order_by(Membership.id)).all()
-    recused = filing_side(s, request)
+    daily_due = times.working_days_since(request.created_at) >= reminders.first_after_days
+    away = snapshot.away_in[council]
+    voted = batch.entry(request).voted
+    advocates = snapshot.advocates_of(owing)
+    recused = snapshot.filing_side(request.department_id)
     owed: dict[str, str] = {}   # recipient → the advocate they answer as
     for advocate in advocates:
         if advocate in voted:
@@ -316,88 +416,79 @@ def _remind(s: Session, request: ReviewRequest, result: Tally, holds: Iterable[H
             continue
         owed.setdefault(recipient, advocate)
     if not owed:
-        return 0, _next_stand_in_change(s, working_time, advocates, council_today)
+        return 0, _next_stand_in_change(snapshot, working_time, advocates, council_today)
     # The days claimed that can still matter (a recipient's date is at most a day off the
     # council's), and this request's closing-soon notices: read first, so only what is
     # missing is inserted and the steady state never fails on a unique key.
-    days = reminders_service.claimed(s, list(owed), council_today - timedelta(days=1))
-    closed = set(s.scalars(select(Reminder.user_id).where(
-        Reminder.request_id == request.id, Reminder.kind == "closing", Reminder.user_id.in_(list(owed)))))
+    days = snapshot.claims_of(s, owed, council_today - timedelta(days=1))
+    closed = batch.closed(request.id, owed)
     sent = 0
     for recipient, advocate in owed.items():
-        local = _their_working_time(working_time, zones.get(recipient))
-        if not local.is_working(now):
+        local = times.of(recipient)
+        if not local.working:
             continue
-        today = local.local_date(now)
-        claimed_at = days.get((recipient, today))
+        today = local.today
+        claimed_at = days[recipient].get(today)
         if closing_window and recipient not in closed:
-            joined = any(closing_from <= at < request.due_at for (user, _), at in days.items() if user == recipient)
+            joined = any(closing_from <= at < request.due_at for at in days[recipient].values())
             if claimed_at is None and not joined:
-                if _claim_day(s, recipient, today, now):
-                    days[(recipient, today)] = now
+                if _claim_day(s, batch, recipient, today, now, clocks):
                     sent += 1
             elif not joined:
-                if request.due_at > _next_day_slot(local, now):
+                if request.due_at > local.next_day_slot:
                     continue   # the next day's DM comes first, and carries it
                 notices.reminder(s, request.id, recipient, "closing", advocate if recipient != advocate else None, now)
                 sent += 1
-            _claim(s, Reminder(request_id=request.id, user_id=recipient, kind="closing", day=today, at=now))
+            batch.claim_closing(request.id, recipient, today, now)
             closed.add(recipient)
         elif daily_due and claimed_at is None:
-            if _claim_day(s, recipient, today, now):
-                days[(recipient, today)] = now
+            if _claim_day(s, batch, recipient, today, now, clocks):
                 sent += 1
-    moments = [_next_reminder(_their_working_time(working_time, zones.get(recipient)), recipient, days,
-                              recipient in closed, daily_from, closing_from, request.due_at, now)
-               for recipient in owed]
-    moments.append(_next_stand_in_change(s, working_time, advocates, council_today))
+    # Those in the same zone who had (or had not) today's DM and this notice are owed their
+    # next reminder at the same moment: worked out once for each such group.
+    groups: dict[tuple[Local, bool, tuple[tuple[date, datetime], ...]], Mapping[date, datetime]] = {}
+    for recipient in owed:
+        claims = days[recipient]
+        groups.setdefault((times.of(recipient), recipient in closed, tuple(claims.items())), claims)
+    moments: list[datetime | None] = [
+        _next_reminder(local, claims, closed_, daily_from, closing_from, request.due_at, now)
+        for (local, closed_, _), claims in groups.items()]
+    moments.append(_next_stand_in_change(snapshot, working_time, advocates, council_today))
     return sent, min((m for m in moments if m is not None), default=None)
 
 
-def _claim_day(s: Session, user: str, day: date, now: datetime) -> bool:
+def _claim_day(s: Session, batch: Batch, user: str, day: date, now: datetime, clocks: Clocks) -> bool:
     """Claim `user`'s reminder DM of `day` and list in it everything they owe now that is due
     a reminder (from `first_after_days` working days after filing, or in its closing-soon
     hours, by the rules of each request's council: one DM across councils); False when
-    another sweep claimed it first (a race between replicas: the savepoint keeps this
-    request's other work)."""
-    if not _claim(s, DailyReminder(user_id=user, day=day, at=now)):
-        return False
-    owed = [o for o in reminders_service.owed_by(s, user, now) if _reminder_due(s, o, now)]
-    if owed:
-        s.execute(insert(Reminder), [{"request_id": o.request_id, "user_id": user, "kind": "daily", "day": day,
-                                      "at": now} for o in owed])
-    notices.daily_reminder(s, user, day, now)
-    return True
+    claimed already. The batch writes the claim when it ends (should another sweep have
+    claimed that day first, the claim is dropped and the rest kept)."""
+    owed = [o for o in batch.snapshot.owed_by(s, user) if _reminder_due(batch.snapshot, clocks, o, now)]
+    return batch.claim_day(user, day, now, owed)
 
 
-def _reminder_due(s: Session, owed: reminders_service.Owed, now: datetime) -> bool:
-    policy, working_time = council_rules(get_council(s, owed.council_id))
+def _reminder_due(snapshot: Snapshot, clocks: Clocks, owed: Owed, now: datetime) -> bool:
+    policy, working_time = snapshot.rules[owed.council_id]
     reminders = policy.reminders
-    return (working_time.working_days_between(owed.created_at, now) >= reminders.first_after_days
+    return (clocks(working_time).working_days_since(owed.created_at) >= reminders.first_after_days
             or owed.due_at - timedelta(hours=reminders.closing_soon_hours) <= now < owed.due_at)
 
 
-def _next_day_slot(local: WorkingTime, now: datetime) -> datetime:
-    """When a person who had today's DM gets the next one: their next working moment tomorrow or later."""
-    return local.next_working_moment(_start_of(local, local.local_date(now) + timedelta(days=1)))
-
-
-def _next_reminder(local: WorkingTime, recipient: str, days: Mapping[tuple[str, date], datetime], closed: bool,
+def _next_reminder(local: Local, claims: Mapping[date, datetime], closed: bool,
                    daily_from: datetime, closing_from: datetime, due_at: datetime, now: datetime) -> datetime:
-    """The next moment `recipient` (working `local`) is owed a reminder: the first of their
-    working moments from when daily reminders start (tomorrow's, if they had today's DM),
-    or the first in the closing window before the deadline, if they have not had that
-    notice and no DM of theirs will carry it (today's went out before the window opened and
-    the deadline falls before their next one)."""
-    today = local.local_date(now)
-    claimed_today = days.get((recipient, today))
+    """The next moment a recipient (working `local`, their DMs claimed on `claims`) is owed
+    a reminder: the first of their working moments from when daily reminders start
+    (tomorrow's, if they had today's DM), or the first in the closing window before the
+    deadline, if they have not had that notice and no DM of theirs will carry it (today's
+    went out before the window opened and the deadline falls before their next one)."""
+    claimed_today = claims.get(local.today)
     daily = max(now, daily_from)
     if claimed_today is not None:
-        daily = max(daily, _start_of(local, today + timedelta(days=1)))
+        daily = max(daily, local.tomorrow)
     moment = local.next_working_moment(daily)
     if not closed and now < due_at:
-        joined = any(closing_from <= at < due_at for (user, _), at in days.items() if user == recipient)
-        alone = claimed_today is not None and due_at <= _next_day_slot(local, now)
+        joined = any(closing_from <= at < due_at for at in claims.values())
+        alone = claimed_today is not None and due_at <= local.next_day_slot
         if not joined and (claimed_today is None or alone):
             closing = local.next_working_moment(max(now, closing_from))
             if closing < due_at:
@@ -405,13 +496,9 @@ def _next_reminder(local: WorkingTime, recipient: str, days: Mapping[tuple[str, 
     return moment
 
 
-def _next_stand_in_change(s: Session, working_time: WorkingTime, advocates: Collection[str],
+def _next_stand_in_change(snapshot: Snapshot, working_time: WorkingTime, advocates: Collection[str],
                           today: date) -> datetime | None:
-    """The start of the next day on which a stand-in for one of `advocates` begins or ends
-    (who is reminded changes then)."""
-    if not advocates:
-        return None
-    days = [day for starts_on, until in s.execute(select(Substitute.starts_on, Substitute.until).where(
-        Substitute.advocate.in_(list(advocates)), Substitute.cancelled_at.is_(None), Substitute.until >= today))
-        for day in (starts_on, until + timedelta(days=1)) if day > today]
-    return _start_of(working_time, min(days)) if days else None
+    """The start of the next day after `today` on which a stand-in for one of `advocates`
+    begins or ends (who is reminded changes then)."""
+    day = snapshot.next_stand_in_change(advocates, today)
+    return _start_of(working_time, day) if day is not None else None

@@ -1,0 +1,34 @@
+"""`bench/scale.py` at a tiny size on SQLite: it builds the company, prints its table, and the
+counts that hold at any size hold — an idle sweep runs a handful of statements however many
+requests are open, the morning sweep looks at every open request, and nobody gets more
+than one reminder DM that morning. (The acknowledgement runs, which serve cxbot under
+gunicorn, are left out: `bench.load` is their own.)"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_scale_benchmark_runs_small_and_its_counts_hold() -> None:
+    done = subprocess.run([sys.executable, "-m", "bench.scale", "--size", "tiny", "--no-ack"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    out = done.stdout
+    assert done.returncode in (0, 1), done.stderr[-2000:]   # 1: a timing target missed on a busy machine
+    idle = re.search(r"^idle sweep, 40 open\s+[\d.]+ ms, (\d+) statements", out, re.M)
+    assert idle is not None, out
+    assert int(idle.group(1)) <= 20
+    morning = re.search(r"^morning sweep\s+[\d.]+ s, [\d,]+ statements, 40 requests \(", out, re.M)
+    assert morning is not None, out
+    dms = re.search(r"^reminder DMs that morning\s+(\d+) people, (\d+) requests listed; max (\d+) a person", out, re.M)
+    assert dms is not None, out
+    # 4 departments of 8 advocates; each of the 40 open requests waits on one, where 3 of 8
+    # abstained: the 5 others owe it, and their DMs list it (read back by its time, as stored).
+    assert (int(dms.group(1)), int(dms.group(2)), int(dms.group(3))) == (32, 200, 1)
+    for row in ("next sweep that morning", "digest compute", "digest render HTML / size", "digest peak RSS",
+                "due lanes, 1,000 delivered"):
+        assert re.search(rf"^{re.escape(row)}\s+\S", out, re.M), row
