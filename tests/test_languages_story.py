@@ -142,3 +142,44 @@ def test_in_a_norwegian_council_an_english_slack_reads_norwegian(stack: Stack) -
     assert command(stack, GERMAN, "language de").startswith("Ab jetzt spricht cxbot Deutsch mit dir.")
     assert command(stack, GERMAN, "language auto") == (
         "cxbot følger nå rådets språk, ellers språket du har i Slack: norsk bokmål inntil videre.")
+
+
+def test_a_german_advocates_dms_are_german_while_the_channel_stays_english(stack: Stack) -> None:
+    from tests.test_amend_terms import MAJOR_TWO, amend, thread_text
+    from tests.test_lifecycle import dms_to, press_in, texts
+
+    stack.load_council(MAJOR_TWO)
+    stack.slack.change_user(OBJECTOR, locale="de-DE")
+    request_id = stack.file(magnitude="major")
+    assert stack.parent(request_id).text.startswith("CX review #")
+    stack.sweep(local(0, 11))           # the sweep needs the advocates: the people refresh looks them up
+    stack.settle()
+
+    stack.sweep(local(1, 10))
+    [daily] = [m for m in stack.slack.dms(OBJECTOR) if "Erinnerung" in m.text]
+    assert daily.text == "👋 Erinnerung: Bei 1 CX-Antrag fehlt noch deine Antwort"
+    assert daily.blocks[0]["text"]["text"] == "👋 *Erinnerung:* Bei 1 CX-Antrag fehlt noch deine Antwort."
+    assert f"*CX-Antrag #{request_id}: " in texts(daily) and "*Legal* · diskutiere im <" in texts(daily)
+    buttons = [e["text"]["text"] for b in daily.blocks if b["type"] == "actions" for e in b["elements"]
+               if e["type"] == "button"]
+    assert buttons == ["Zustimmen", "Einwand…", "Enthalten"]
+    assert [m for m in stack.slack.dms("U0LEGAL2") if m.text.startswith("👋 Reminder: your answer")]  # English Slack
+
+    # Approving from the DM: the same message, updated in place, still German.
+    result = stack.people.press_button(OBJECTOR, channel=daily.channel, ts=daily.ts, action_id=ids.APPROVE,
+                                       value=str(request_id))
+    assert result.status == 200
+    stack.applied()
+    stack.settle()
+    updated = stack.slack.message(daily.channel, daily.ts)
+    assert "· beantwortet" in texts(updated) and updated.text == "👋 Erinnerung: nichts mehr zu beantworten"
+
+    stack.press("U0SUP1", request_id, ids.APPROVE)
+    amend(stack, request_id, {"magnitude": "minor"})
+    [dm] = dms_to(stack, OBJECTOR, "Weiter zustimmen")
+    assert dm.text == f"CX-Antrag #{request_id} geändert: Bestätige deine Zustimmung"
+    assert "wurde geändert: Tragweite: Groß → Gering. Deine Antwort bezog sich auf die alten Eckdaten" in texts(dm)
+    assert dms_to(stack, "U0SUP1", "Still approve")          # Support's advocate reads English
+    assert "no longer count until they confirm them" in thread_text(stack, request_id)   # the channel: English
+    press_in(stack, OBJECTOR, dm, ids.STILL_APPROVE)
+    assert stack.slack.ephemerals(OBJECTOR)[-1].text == f"Deine Zustimmung zu CX-Antrag #{request_id} zählt wieder."
