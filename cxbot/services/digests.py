@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cxbot.clock import Clock
 from cxbot.domain.calendar import WEEKDAYS
+from cxbot.domain.languages import digest_language
 from cxbot.reports.digest import compute_digest, previous_week, week_label, week_of
 from cxbot.reports.model import Digest
 from cxbot.services import audit
@@ -45,7 +46,7 @@ def digest(uow: UnitOfWork, *, week: str | None, clock: Clock) -> Digest:
         result = compute_digest(s, week or week_of(now, working_time.timezone), now=now,
                                 timezone=council.timezone, stages=tuple(council.stages))
         names = {p.user_id: p.name for p in s.scalars(select(Person).where(Person.name != ""))}
-        return replace(result, names=names)
+        return replace(result, names=names, language=digest_language(council=council.language))
 
 
 def send(uow: UnitOfWork, *, week: str, clock: Clock, force: bool = False, actor: str = "cxbot") -> bool:

@@ -342,8 +342,9 @@ class SlackDelivery:
         if self._records.digest_claim(week).dm_ts:
             return  # posted before a crash: the report step follows
         digest = self._records.digest(week)
-        note = ("The report, with charts, and the full lists as CSV are attached in this thread." if cut_lists(digest)
-                else "The full report, with charts, is attached in this thread.")
+        tr = translator(digest.language)
+        note = (tr.gettext("The report, with charts, and the full lists as CSV are attached in this thread.")
+                if cut_lists(digest) else tr.gettext("The full report, with charts, is attached in this thread."))
         text, blocks = render_slack(digest, report_note=note)
         channel = self._dm_channel(self._records.chair())
         data = self._call("chat.postMessage", channel=channel, text=text, blocks=blocks)
@@ -357,7 +358,7 @@ class SlackDelivery:
         digest = self._records.digest(week)
         # The report and the full lists it cuts, shared together in one message of the thread.
         uploads = [{"content": render_html(digest).encode(), "filename": f"cx-council-{week}.html",
-                    "title": f"CX council digest {week}"}]
+                    "title": translator(digest.language).gettext("CX council digest {week}").format(week=week)}]
         uploads += [{"content": content, "filename": name, "title": name}
                     for name, content in render_csv(digest).items()]
         self._call("files.upload_v2", file_uploads=uploads, channel=claim.dm_channel, thread_ts=claim.dm_ts)
@@ -365,6 +366,7 @@ class SlackDelivery:
 
     def _digest_channel(self, item: Item) -> None:
         digest = self._records.digest(item.payload["week"])
-        text, blocks = render_slack(digest, report_note="The chair has the full report.")
+        text, blocks = render_slack(digest, report_note=translator(digest.language).gettext(
+            "The chair has the full report."))
         self._call("chat.postMessage", channel=self._records.council_channel(), text=text, blocks=blocks,
                    unfurl_links=False)
