@@ -4,15 +4,18 @@ German render.
 
 Converted so far: the filing form (new, amend, revise) and its field errors, the vote forms
 (object, approve and abstain notes), the reason forms (hold, overrule, decide), the away form
-and its answer, `/cx-review`'s own answers, and every direct message (rendered here from a
-fixed history: each state, with conditions, holds, escalations, substitutes, many items).
+and its answer, `/cx-review`'s own answers, every direct message (rendered here from a
+fixed history: each state, with conditions, holds, escalations, substitutes, many items), and
+the weekly digest in its three formats (a busy week, a huge one and a quiet one).
 """
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +35,8 @@ from cxbot.domain.model import (
     VoteKind,
 )
 from cxbot.i18n import LANGUAGES, Translator, translator
+from cxbot.reports.model import Digest
+from cxbot.reports.render import render_html, render_slack, render_text
 from cxbot.sandbox.blockkit import block_errors, view_refusal
 from cxbot.services.readmodel import ConditionView, EscalationView, RequestView, RevisionLink, RoutedDepartment
 from cxbot.services.reminders import DailyItem, DailyReminderView
@@ -46,6 +51,7 @@ from cxbot.slack.blocks.modals import (
     vote_modal,
 )
 from cxbot.slack.listeners.commands import away_usage, help_text
+from tests.test_digest_render import busy_digest, quiet_digest
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "cxbot" / "locale" / "cxbot.pot"
 DAY = date(2026, 12, 7)
@@ -55,7 +61,7 @@ STAGES = tuple(f"Stage {n}: onboarding, first invoice and the renewal that follo
 DRAFT = Draft(title="T" * 150, summary="S", department="d0", stages=STAGES[:3], impact=Impact.NEGATIVE,
               impact_note="N", magnitude=Magnitude.MAJOR, decision_by=DAY, link="https://example.com")
 # Words that are the same in the translation as in English.
-SAME = {"de": {"Neutral"}, "nb": set()}
+SAME = {"de": {"Neutral", "Status"}, "nb": {"Status"}}
 
 
 def surfaces(tr: Translator) -> dict[str, dict[str, Any]]:
@@ -195,7 +201,8 @@ def english_sources() -> tuple[set[str], list[str]]:
             if not msgid:
                 continue
             whole.add(msgid)
-            runs += [run for run in re.split(r"\{\w*\}", msgid) if len(re.findall(r"[A-Za-z]{2,}", run)) >= 3]
+            runs += [run for run in re.split(r"\{\w*\}|%\(\w+\)[sd]", msgid)
+                     if len(re.findall(r"[A-Za-z]{2,}", run)) >= 3]
     return whole, runs
 
 
@@ -258,3 +265,75 @@ def test_a_dm_reads_its_stored_reasons_and_dates_in_its_language() -> None:
     # The English render is the stored text as it is.
     assert "a blocking objection has stood for 1 working days" in dms(translator("en"))["escalation chair 1"][1][0][
         "text"]["text"]
+
+
+# --- the weekly digest ---------------------------------------------------------------------
+
+
+def digests(language: str) -> dict[str, Digest]:
+    huge = busy_digest(decided=busy_digest().decided * 20, waiting=busy_digest().waiting * 40)
+    return {name: replace(d, language=language) for name, d in
+            {"busy": busy_digest(), "huge": huge, "quiet": quiet_digest()}.items()}
+
+
+class _Text(HTMLParser):
+    """What a reader of the HTML report sees or hears: text, and the labels screen readers read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._skip += tag in ("style",)
+        self.found += [v for k, v in attrs if k in ("aria-label", "data-label") and v]
+
+    def handle_endtag(self, tag: str) -> None:
+        self._skip -= tag in ("style",)
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip and data.strip():
+            self.found.append(html.unescape(data.strip()))
+
+
+def html_texts(page: str) -> list[str]:
+    parser = _Text()
+    parser.feed(page)
+    return parser.found
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_digest_keeps_slacks_limits_in_every_language(language: str) -> None:
+    for name, digest in digests(language).items():
+        for note in ("", "Note"):
+            fallback, blocks = render_slack(digest, report_note=note)
+            assert fallback and len(fallback) <= 4000, f"{language} {name}"
+            assert block_errors(blocks, in_view=False) == [], f"{language} {name}"
+        page = render_html(digest)
+        assert f'<html lang="{language}">' in page and render_text(digest)
+
+
+@pytest.mark.parametrize("language", [language for language in LANGUAGES if language != "en"])
+def test_no_english_shows_in_a_translated_digest(language: str) -> None:
+    whole, runs = english_sources()
+    shown: list[str] = []
+    for digest in digests(language).values():
+        fallback, blocks = render_slack(digest, report_note="")
+        shown += [fallback, *texts(blocks), *html_texts(render_html(digest)), *render_text(digest).splitlines()]
+    leftovers = [t for t in set(shown) if t.strip() in whole and t.strip() not in SAME[language]]
+    leftovers += [f"{run!r} in {t!r}" for t in set(shown) for run in runs if run in t]
+    assert leftovers == []
+
+
+def test_the_digest_reads_as_written_in_its_language() -> None:
+    de, nb = digests("de")["busy"], digests("nb")["busy"]
+    fallback, blocks = render_slack(nb)
+    assert fallback.startswith("Ukesoppsummering fra CX-rådet 2026-W48: 74 sendt inn, 80 avgjort (48 godkjent,")
+    assert blocks[1]["elements"][0]["text"] == "man. 23. nov. 2026 – søn. 29. nov. 2026 · klokkeslett i Europe/Oslo"
+    assert "*Median tid til avgjørelse*\n2,6 dager   _▼ 18,5 t fra 3,3 dager_" in texts(blocks)
+    page = render_html(de)
+    assert "<h2 id=\"headline-h\">Auf einen Blick</h2>" in page
+    assert "Entscheidungen pro Woche, nach Ergebnis" in page and ">Genehmigt</text>" in page
+    assert "Diese Woche entschieden (80)" in render_text(de)
+    huge = digests("de")["huge"]
+    assert "… und 2.350 weitere: alle 2.400 stehen in <code>cx-council-2026-W48-waiting.csv</code>" in render_html(huge)
