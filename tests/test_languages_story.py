@@ -9,6 +9,7 @@ very first answer to someone it has never looked up cannot know it yet.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from cxbot.slack.blocks import ids
@@ -183,3 +184,28 @@ def test_a_german_advocates_dms_are_german_while_the_channel_stays_english(stack
     assert "no longer count until they confirm them" in thread_text(stack, request_id)   # the channel: English
     press_in(stack, OBJECTOR, dm, ids.STILL_APPROVE)
     assert stack.slack.ephemerals(OBJECTOR)[-1].text == f"Deine Zustimmung zu CX-Antrag #{request_id} zählt wieder."
+
+
+def test_a_norwegian_councils_digest_is_norwegian(stack: Stack) -> None:
+    from tests.harness import CHANNEL, iso_week
+
+    text = COUNCIL_FILE.read_text().replace('timezone = "Europe/Oslo"', 'timezone = "Europe/Oslo"\nlanguage = "nb"', 1)
+    stack.load_council(text + '\n[digest]\nday = "mon"\ntime = "09:30"\npost_to_channel = true\n')
+    stack.file(title="Papirløse fakturaer")
+    stack.clock.set(local(7, 9, 31))
+    assert stack.runtime.send_due_digest() == iso_week()
+    stack.settle()
+
+    [dm] = [m for m in stack.slack.dms("U0CHAIR") if iso_week() in m.text]
+    assert dm.text.startswith(f"Ukesoppsummering fra CX-rådet {iso_week()}: 1 sendt inn, 0 avgjort")
+    assert dm.blocks[0]["text"]["text"] == f"Ukesoppsummering fra CX-rådet · {iso_week()}"
+    shown = json.dumps(dm.blocks, ensure_ascii=False)
+    assert "*Venter på avgjørelse* · 1, 0 over fristen" in shown and "Papirløse fakturaer" in shown
+    assert "Hele rapporten, med diagrammer, ligger vedlagt i denne tråden." in shown
+    [report] = stack.slack.files
+    page = report.content.decode()
+    assert report.name == f"cx-council-{iso_week()}.html" and '<html lang="nb">' in page
+    assert report.title == f"Ukesoppsummering fra CX-rådet {iso_week()}"
+    assert "<h2 id=\"headline-h\">Kort oppsummert</h2>" in page and "Avgjørelser per uke, etter utfall" in page
+    [posted] = [m for m in stack.slack.messages(CHANNEL) if iso_week() in m.text]
+    assert "Rådslederen har hele rapporten." in json.dumps(posted.blocks, ensure_ascii=False)
