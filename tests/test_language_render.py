@@ -167,7 +167,10 @@ def dms(tr: Translator) -> dict[str, tuple[str, list[Any]]]:
     for reason in ("you are no longer a council advocate",
                    "<@U0SUB> no longer leads or advocates for your department"):
         found[f"substitute ended {reason[:8]}"] = direct.substitute_ended("U0SUB", reason, tr)
-    return {name: (text, [b.to_dict() for b in blocks]) for name, (text, blocks) in found.items()}
+    rendered = {name: (text, [b.to_dict() for b in blocks]) for name, (text, blocks) in found.items()}
+    for lane in ("request:123456", "admin"):
+        rendered[f"delivery failed {lane}"] = (direct.delivery_failed("thread_note", lane, "channel_not_found", tr), [])
+    return rendered
 
 
 def texts(node: Any) -> list[str]:

@@ -327,12 +327,9 @@ class SlackDelivery:
     def _admin_alert(self, item: Item) -> None:
         """A message Slack refused for good: the admins (or the chair, when there are none) hear of it once."""
         p = item.payload
-        lane = p.get("lane", "")
-        about = f"CX review #{lane.split(':')[1]}" if lane.startswith("request:") else lane
-        text = (f"⚠️ cxbot could not deliver a Slack message ({p.get('kind')}, {about}): "
-                f"`{p.get('error', '')}`. Slack will never take it as it is, so it is not retried: "
-                "check the bot's channel membership and scopes; any other error is a bug to report.")
         for admin in self._records.admins():
+            text = direct.delivery_failed(str(p.get("kind")), p.get("lane", ""), p.get("error", ""),
+                                          self._reader(admin))
             self._call("chat.postMessage", channel=self._dm_channel(admin), text=text)
 
     # --- the weekly digest ------------------------------------------------------------------

@@ -358,3 +358,11 @@ def escalation_copy(view: RequestView, data: dict[str, Any], tr: Translator = EN
              ContextBlock(elements=[MarkdownTextObject(text=tr.gettext(
                  "You get a copy because your department filed it. Follow it in {where}.").format(
                      where=_where(view, tr)))])])
+
+
+def delivery_failed(kind: str, lane: str, error: str, tr: Translator = EN) -> str:
+    """To the admins (or the chair): a message Slack refused for good. Plain text, one line."""
+    about = (tr.gettext("CX review #{id}").format(id=lane.split(":")[1]) if lane.startswith("request:") else lane)
+    return "⚠️ " + tr.gettext("cxbot could not deliver a Slack message ({kind}, {about}): `{error}`. Slack will never "
+                             "take it as it is, so it is not retried: check the bot's channel membership and scopes; "
+                             "any other error is a bug to report.").format(kind=kind, about=about, error=error)
