@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from cxbot.config import ConfigError, Settings
-from cxbot.council_file import CouncilFileError, load_council_file
+from cxbot.council_file import DEFAULT_COUNCIL, CouncilFileError, load_council_file
 from cxbot.domain.errors import CxError
 from cxbot.store.migrate import UnknownRevision
 
@@ -42,11 +42,12 @@ def _parser() -> argparse.ArgumentParser:
 
     council = sub.add_parser("council", help="the council's departments and people")
     c_sub = council.add_subparsers(dest="council_command", required=True, metavar="ACTION")
-    load = c_sub.add_parser("load", help="load a council file (TOML) into the database")
-    load.add_argument("path")
+    load = c_sub.add_parser("load", help="load council files (TOML) into the database, all or nothing")
+    load.add_argument("paths", nargs="+", metavar="FILE", help="a council file; one per council (council.key)")
     load.add_argument("--dry-run", action="store_true",
                       help="print what the load would change, open requests included, and change nothing")
-    c_sub.add_parser("show", help="print the council as stored")
+    show = c_sub.add_parser("show", help="print a council as stored")
+    _council_option(show)
 
     sweep = sub.add_parser("sweep", help="run one sweep now: deadlines, escalations, holds, reminders")
     sweep.add_argument("--now", type=_instant, default=None,
@@ -58,13 +59,20 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--week", help="ISO week like 2026-W48 (default: the current week)")
     preview.add_argument("--format", choices=("text", "html", "slack"), default="text")
     preview.add_argument("--output", "-o", help="write to this file instead of printing")
+    _council_option(preview)
     send = d_sub.add_parser("send", help="send a week's digest to the chair now")
     send.add_argument("--week", help="ISO week like 2026-W48 (default: last week)")
     send.add_argument("--force", action="store_true", help="send it again even if it was sent")
+    _council_option(send)
 
     demo = sub.add_parser("demo", help="play the council story against a built-in Slack emulator")
     demo.add_argument("--quiet", action="store_true", help="print only the verdict")
     return p
+
+
+def _council_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--council", metavar="KEY",
+                        help="the council (its council.key); needed only when the database holds several")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -171,7 +179,8 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
         from cxbot.store.db import make_session_factory
 
         services = Services(make_session_factory(_engine(settings)), settings.clock())
-        output = render(digests.digest(services.uow(), week=args.week, clock=services.clock), args.format)
+        output = render(digests.digest(services.uow(), week=args.week, clock=services.clock, council=args.council),
+                        args.format)
         if args.output:
             try:
                 with open(args.output, "w", encoding="utf-8") as f:
@@ -184,19 +193,21 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     from cxbot.app import Runtime
     from cxbot.reports.digest import previous_week, week_of
+    from cxbot.services.council import find_council
+    from cxbot.store.db import make_session_factory
 
+    with make_session_factory(_engine(settings))() as s:
+        council = find_council(s, args.council)  # an unknown council is an error before anything else
+        key, timezone = council.key, council.timezone
     runtime = Runtime(settings, mode="jobs")
-    week = args.week
-    if week is None:
-        with runtime.sessions() as s:
-            from cxbot.services.council import get_council
-
-            week = previous_week(week_of(runtime.clock.now(), get_council(s).timezone))
-    if not digests.send(runtime.services.uow(), week=week, clock=runtime.clock, force=args.force, actor="cli"):
-        print(f"the digest of {week} was already sent; --force sends it again")
+    week = args.week or previous_week(week_of(runtime.clock.now(), timezone))
+    of = f"{week}" if key == DEFAULT_COUNCIL else f"{week} ({key})"
+    if not digests.send(runtime.services.uow(), week=week, clock=runtime.clock, force=args.force, actor="cli",
+                        council=key):
+        print(f"the digest of {of} was already sent; --force sends it again")
         return 0
     runtime.worker.drain()
-    print(f"sent the digest of {week}")
+    print(f"sent the digest of {of}")
     return 0
 
 
@@ -209,47 +220,51 @@ def _ready_to_serve(settings: Settings, *, socket_mode: bool) -> None:
     if not is_at_head(engine):
         raise CliError("the database is not at the latest migration: run `cxbot db upgrade` first")
     if settings.council_file:
-        _load_council(settings, settings.council_file, engine)
+        # One file, or several (one per council) separated like PATH's entries.
+        _load_council(settings, [p for p in settings.council_file.split(os.pathsep) if p], engine)
 
 
-def _load_council(settings: Settings, path: str, engine=None, *,  # type: ignore[no-untyped-def]
+def _load_council(settings: Settings, paths: Sequence[str], engine=None, *,  # type: ignore[no-untyped-def]
                   dry_run: bool = False) -> None:
+    """Every file is read and checked before anything is stored, then all are loaded in one
+    transaction (`load_councils`): a problem with any file changes nothing."""
     from cxbot.services.context import Services
-    from cxbot.services.council import load_council
+    from cxbot.services.council import load_councils
     from cxbot.store.db import make_session_factory
     from cxbot.store.migrate import is_at_head
 
-    spec = load_council_file(path)
+    specs = [load_council_file(path) for path in paths]
     engine = engine or _engine(settings)
     if not is_at_head(engine):
         raise CliError("the database is not at the latest migration: run `cxbot db upgrade` first")
-    report = load_council(Services(make_session_factory(engine)).uow(), spec, clock=settings.clock(),
-                          dry_run=dry_run)
-    if report.changes:
-        would = "would make " if dry_run else ""
-        print(f"{path}: {would}{len(report.changes)} change(s)")
-        for change in report.changes:
-            print(f"  {change}")
-        if report.requests:
-            print(f"open requests{' (would change)' if dry_run else ''}:")
-            for line in report.requests:
-                print(f"  {line}")
-        if dry_run:
-            print("dry run: nothing was changed")
-    else:
-        print(f"{path}: the council already matches the file; nothing {'would change' if dry_run else 'changed'}")
+    reports = load_councils(Services(make_session_factory(engine)).uow(), specs, clock=settings.clock(),
+                            dry_run=dry_run)
+    for path, report in zip(paths, reports, strict=True):
+        if report.changes:
+            would = "would make " if dry_run else ""
+            print(f"{path}: {would}{len(report.changes)} change(s)")
+            for change in report.changes:
+                print(f"  {change}")
+            if report.requests:
+                print(f"open requests{' (would change)' if dry_run else ''}:")
+                for line in report.requests:
+                    print(f"  {line}")
+        else:
+            print(f"{path}: the council already matches the file; nothing {'would change' if dry_run else 'changed'}")
+    if dry_run and any(report.changes for report in reports):
+        print("dry run: nothing was changed")
 
 
 def _council(args: argparse.Namespace, settings: Settings) -> int:
     if args.council_command == "load":
-        _load_council(settings, args.path, dry_run=args.dry_run)
+        _load_council(settings, args.paths, dry_run=args.dry_run)
         return 0
     from cxbot.services.council import overview
     from cxbot.store.db import make_session_factory
 
     with make_session_factory(_engine(settings))() as s:
-        c = overview(s)
-    print(f"channel  {c.channel}\nchair    {c.chair}\nadmins   {', '.join(c.admins) or '-'}\n"
+        c = overview(s, args.council)
+    print(f"council  {c.key}\nchannel  {c.channel}\nchair    {c.chair}\nadmins   {', '.join(c.admins) or '-'}\n"
           f"timezone {c.timezone}\nstages   {', '.join(c.stages)}")
     for d in c.departments:
         print(f"\n[{d.key}] {d.name}\n  leads     {', '.join(d.leads) or '-'}\n"

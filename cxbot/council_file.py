@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,10 +32,13 @@ USER_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,31}$")
 USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,31}$")
 DEPARTMENT_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+# A council's key (`council.key`), in the same style: several councils share a database.
+COUNCIL_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+DEFAULT_COUNCIL = "default"   # the council of a file that names none (every file before several councils)
 STAGE_MAX = 75  # a Block Kit option's text
 
-COUNCIL_KEYS = {"channel", "chair", "admins", "timezone", "stages", "working_days", "working_hours", "max_hold_days",
-                "language"}
+COUNCIL_KEYS = {"key", "channel", "chair", "admins", "timezone", "stages", "working_days", "working_hours",
+                "max_hold_days", "language"}
 DEPARTMENT_KEYS = {"key", "name", "leads", "advocates", "stages", "usergroup"}
 TOP_KEYS = {"council", "departments", "policies", "routing", "escalation", "reminders", "digest", "outbox"}
 DIGEST_KEYS = {"day", "time", "post_to_channel"}
@@ -46,7 +49,9 @@ REMINDER_KEYS = {"first_after_days", "closing_soon_hours"}
 OUTBOX_KEYS = {"retention_days"}
 # Delivered Slack calls are kept this many days (default 14) and then pruned by the jobs
 # worker: in the council file, next to the other policies, as it is the council's record
-# to keep, and `cxbot council load` checks it with the rest.
+# to keep, and `cxbot council load` checks it with the rest. Each file names its own, but
+# the outbox is shared by every council of the database: the longest retention of all the
+# councils loaded is kept (cxbot.jobs.retention).
 RETENTION_DAYS = (1, 3650)
 
 
@@ -71,6 +76,15 @@ class CouncilSpec:
     policy: CouncilPolicy = CouncilPolicy()
     working_time: WorkingTime = WorkingTime()
     language: str = ""   # en, nb or de; "" follows the channel's Slack locale (cxbot.domain.languages)
+    key: str = DEFAULT_COUNCIL
+    # Where it came from, and the lines of `council.key` and `council.channel` in it, for
+    # the problems only a load can see (another council's key or channel).
+    source: str = field(default="<council>", compare=False)
+    lines: Mapping[str, int | None] = field(default_factory=dict, compare=False)
+
+    def fail(self, key: str, problem: str) -> CouncilFileError:
+        """A problem with `key` (`council.key`, `council.channel`), said at its line of the file."""
+        return CouncilFileError(self.source, key, problem, self.lines.get(key))
 
 
 class CouncilFileError(Exception):
@@ -178,6 +192,8 @@ class _Parser:
         if not isinstance(council, dict):
             raise self.fail("council", "a [council] table is required")
         self._unknown(council, COUNCIL_KEYS, "council.")
+        key = self._str(council, "key", "council.key", pattern=COUNCIL_KEY, default=DEFAULT_COUNCIL,
+                        what="a council key (lower-case letters, digits, - and _)")
         channel = self._str(council, "channel", "council.channel", pattern=CHANNEL_ID,
                             what="a Slack channel id (like C012AB3CD)")
         chair = self._str(council, "chair", "council.chair", pattern=USER_ID, what="a Slack user id (like U012AB3CD)")
@@ -209,7 +225,9 @@ class _Parser:
             digest=self._digest(data.get("digest", {})),
             retention_days=self._retention(data.get("outbox", {})),
         )
-        return CouncilSpec(channel, chair, admins, tz, stages, departments, policy, working_time, language)
+        lines = {path: self._line_of(path) for path in ("council.key", "council.channel")}
+        return CouncilSpec(channel, chair, admins, tz, stages, departments, policy, working_time, language,
+                           key, self.source, lines)
 
     def _int(self, table: Mapping[str, Any], key: str, path: str, *, default: int, low: int, high: int) -> int:
         value = table.get(key, default)

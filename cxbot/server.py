@@ -49,6 +49,7 @@ from functools import partial
 from typing import Any, Literal
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger as GunicornLogger
 from gunicorn.workers.gthread import ThreadWorker
 
 from cxbot import heap
@@ -309,6 +310,19 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
             self._runtime.stop()
 
 
+class CxLogger(GunicornLogger):
+    """gunicorn's own lines (a worker booted, timed out or killed; an error it caught) go
+    through cxbot's log handler (cxbot.logs): the same text or JSON format as every other
+    line, and the same masking of anything shaped like a Slack token."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in list(self.error_log.handlers):
+            if getattr(handler, "_gunicorn", False):
+                self.error_log.removeHandler(handler)
+        self.error_log.propagate = True
+
+
 def serve(settings: Settings, *, host: str, port: int, workers: int, threads: int, jobs: Jobs = "worker") -> None:
     binds = [_bind(host, port)]
     if settings.metrics_address is not None:
@@ -329,6 +343,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int, threads: in
             "timeout": 30,
             "graceful_timeout": 10,
             "accesslog": None,
+            "logger_class": "cxbot.server.CxLogger",
             "loglevel": settings.log_level.lower(),
         }, jobs=jobs).run()
     finally:

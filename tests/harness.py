@@ -33,6 +33,13 @@ from cxbot.store.models import Press, ReviewRequest
 
 HERE = Path(__file__).parent
 COUNCIL_FILE = HERE / "council.toml"
+# A second council (key "nordics") in the same workspace and database: `add_nordics`.
+NORDICS_FILE = HERE / "council_nordics.toml"
+NORDICS_CHANNEL = "C0NORDICS"
+NORDICS_PEOPLE = {
+    "U0NCHAIR": "Nora (Nordic chair)", "U0NBILL1": "Nils (Nordic Billing)",
+    "U0NLEGLEAD": "Nea (Nordic Legal lead)", "U0NLEG1": "Noah (Nordic Legal)",
+}
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-cxbot-sandbox"
 METRICS_TOKEN = "test-metrics-token-0123456789"
@@ -156,7 +163,7 @@ class Stack:
             assert row is not None
             return row
 
-    def applied(self, timeout: float = 10.0) -> None:
+    def applied(self, timeout: float = 30.0) -> None:
         """Wait until every acknowledged button press is applied (the press worker runs right after the ack)."""
         deadline = time.monotonic() + timeout
         while self.count(Press):
@@ -165,7 +172,7 @@ class Stack:
             self.runtime.presses.kick()
             time.sleep(0.005)
 
-    def settle(self, timeout: float = 10.0) -> None:
+    def settle(self, timeout: float = 30.0) -> None:
         """Wait until the presses are applied, the people asked for are refreshed, the outbox
         has nothing due, and the after-ack replies have run."""
         self.applied(timeout)
@@ -191,6 +198,15 @@ class Stack:
         report = self.runtime.sweep()
         self.settle()
         return report
+
+    def add_nordics(self) -> None:
+        """The second council: its people and channel in the workspace (the bot invited, as
+        an admin would), and its file loaded beside the default council."""
+        for user, name in NORDICS_PEOPLE.items():
+            self.slack.add_user(user, name.split()[0].lower(), real_name=name)
+        self.slack.add_channel(NORDICS_CHANNEL, "cx-nordics", members=[*PEOPLE, *NORDICS_PEOPLE])
+        self.slack.invite_bot(NORDICS_CHANNEL)
+        load_council(self.runtime.services.uow(), load_council_file(NORDICS_FILE), clock=self.clock)
 
     def load_council(self, text: str) -> None:
         from cxbot.council_file import parse_council

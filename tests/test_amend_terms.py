@@ -128,3 +128,24 @@ def test_amending_the_stages_routes_and_releases_departments(stack: Stack) -> No
     assert "<@U0MKT1>" not in stack.prompt(rid).mentions
     assert dms_to(stack, "U0MKT1", "Still approve") == []   # a released department has nothing to confirm
     assert stack.count(Routing) == 2
+
+
+def test_a_concern_set_aside_by_an_amendment_says_so_and_one_withdrawn_says_that(stack: Stack) -> None:
+    stack.load_council(MAJOR_TWO)
+    rid = stack.file(magnitude="major")                 # Legal's answer keeps it open
+    object_(stack, "U0LEGAL1", rid, "The terms need a lawyer", blocking=False)
+    stack.people.choose_overflow("U0LEGAL1", channel=CHANNEL, ts=stack.prompt(rid).ts, action_id=ids.MORE,
+                                 option_value=f"{ids.MORE_RETRACT}:{rid}")   # withdrawn by its author
+    stack.settle()
+    object_(stack, "U0SUP1", rid, "Refunds are not covered", blocking=False)
+    amend(stack, rid, {"magnitude": "minor"})            # Support's concern is set aside by the terms
+    assert stack.request(rid).status is Status.OPEN
+
+    def note_of(text: str) -> str:
+        [note] = [m for m in stack.slack.thread(CHANNEL, stack.parent(rid).ts) if text in texts(m)]
+        return texts(note)
+
+    support, legal = note_of("Refunds are not covered"), note_of("The terms need a lawyer")
+    assert "Set aside when the request was amended" in support and "<@U0SUP1> objects again" in support
+    assert "Withdrawn by its author" not in support
+    assert "Withdrawn by its author" in legal and "Set aside" not in legal

@@ -3,6 +3,7 @@ on one PostgreSQL database with their sweeps running."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -53,8 +54,8 @@ def free_port() -> int:
 def env_for(database_url: str, emulator: SlackEmulator, council: Path, **extra: str) -> dict[str, str]:
     return process_env(CXBOT_DATABASE_URL=database_url, SLACK_BOT_TOKEN=BOT_TOKEN,
                        SLACK_SIGNING_SECRET=SIGNING_SECRET, CXBOT_SLACK_API_URL=emulator.url,
-                       CXBOT_COUNCIL_FILE=str(council), CXBOT_LOG_LEVEL="WARNING",
-                       **{"CXBOT_METRICS_TOKEN": METRICS_TOKEN, **extra})
+                       CXBOT_COUNCIL_FILE=str(council),
+                       **{"CXBOT_LOG_LEVEL": "WARNING", "CXBOT_METRICS_TOKEN": METRICS_TOKEN, **extra})
 
 
 @contextmanager
@@ -158,6 +159,23 @@ def test_serve_applies_votes_and_delivers_in_one_jobs_worker_whose_counts_every_
                 assert metric(base, "cxbot_presses_applied_total") == 6
                 assert metric(base, "cxbot_outbox_deliveries_total", kind="post_request", result="done") == 1
                 assert metric(base, "cxbot_slack_requests_total", kind="block_actions", status="200") == 6
+
+
+def test_gunicorns_own_lines_come_in_cxbots_format_and_masking(database_url: str, tmp_path: Path) -> None:
+    """gunicorn's lines (booting, listening, shutting down) go through cxbot's handler: with
+    CXBOT_LOG_FORMAT=json every line on stderr is one JSON object, tokens masked."""
+    council = tmp_path / "council.toml"
+    council.write_text(COUNCIL)
+    with make_emulator() as emulator:
+        env = env_for(database_url, emulator, council, CXBOT_LOG_FORMAT="json", CXBOT_LOG_LEVEL="INFO")
+        with serving(env) as (_base, proc):
+            pass
+        assert proc.stderr is not None
+        lines = [line for line in proc.stderr.read().decode().splitlines() if line.strip()]
+    entries = [json.loads(line) for line in lines]    # no line in gunicorn's own format
+    gunicorn = [e["message"] for e in entries if e["logger"] == "gunicorn.error"]
+    assert any(m.startswith("Listening at") for m in gunicorn), gunicorn
+    assert any(m.startswith("Booting worker") for m in gunicorn), gunicorn
 
 
 def test_serve_refuses_an_unknown_jobs_layout(tmp_path: Path) -> None:

@@ -207,9 +207,12 @@ def test_a_replayed_body_with_a_new_timestamp_is_refused(stack: Stack) -> None:
 
 
 def _snapshot(stack: Stack) -> str:
+    """Every row but the people directory: whoever sends a request, even a malformed one, is
+    looked up in the background for their language (cxbot.slack.languages), a cache of
+    Slack's directory, not a record."""
     from tests.test_council_file import snapshot
 
-    return snapshot(stack.runtime.engine)
+    return snapshot(stack.runtime.engine, skip={"people"})
 
 
 json_values = st.recursive(

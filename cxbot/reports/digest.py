@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, literal, or_, select, text
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, text, true
 from sqlalchemy.orm import Session, aliased
 
 from cxbot.domain.conditions import conditions_of
@@ -103,21 +103,34 @@ def _open_at(cut: datetime):  # type: ignore[no-untyped-def]
                 or_(ReviewRequest.decided_at.is_(None), ReviewRequest.decided_at >= cut))
 
 
-def headline(s: Session, start: datetime, end: datetime, cut: datetime) -> Headline:
-    """The week's numbers; open and overdue as at `cut` (the end of the week, or now)."""
-    filed = s.scalar(select(func.count()).select_from(ReviewRequest).where(_in(ReviewRequest.created_at, start, end)))
+def of_council(council_id: int | None) -> ColumnElement[bool]:
+    """The requests of one council (those filed by its departments); every request without one."""
+    if council_id is None:
+        return true()
+    return ReviewRequest.department_id.in_(select(Department.id).where(Department.council_id == council_id))
+
+
+def headline(s: Session, start: datetime, end: datetime, cut: datetime,
+             mine: ColumnElement[bool] | None = None) -> Headline:
+    """The week's numbers; open and overdue as at `cut` (the end of the week, or now); of the
+    requests `mine` (`of_council`), every one without it."""
+    mine = true() if mine is None else mine
+    filed = s.scalar(select(func.count()).select_from(ReviewRequest).where(_in(ReviewRequest.created_at, start, end),
+                                                                           mine))
     outcomes = {status: n for status, n in s.execute(
         select(ReviewRequest.status, func.count())
-        .where(_in(ReviewRequest.decided_at, start, end), ReviewRequest.status.in_(FINAL))
+        .where(_in(ReviewRequest.decided_at, start, end), ReviewRequest.status.in_(FINAL), mine)
         .group_by(ReviewRequest.status))}
     open_, overdue = s.execute(select(
         func.count(), func.coalesce(func.sum(case((ReviewRequest.due_at < cut, 1), else_=0)), 0),
-    ).select_from(ReviewRequest).where(_open_at(cut))).one()
-    escalated = s.scalar(select(func.count(func.distinct(Escalation.request_id))).where(_in(Escalation.at, start, end)))
+    ).select_from(ReviewRequest).where(_open_at(cut), mine)).one()
+    escalated = s.scalar(select(func.count(func.distinct(Escalation.request_id)))
+                         .join(ReviewRequest, ReviewRequest.id == Escalation.request_id)
+                         .where(_in(Escalation.at, start, end), mine))
     durations = [_hours(c, d) for c, d in s.execute(
         select(ReviewRequest.created_at, ReviewRequest.decided_at)
         .where(_in(ReviewRequest.decided_at, start, end),
-               ReviewRequest.status.in_((Status.APPROVED, Status.REJECTED))))]
+               ReviewRequest.status.in_((Status.APPROVED, Status.REJECTED)), mine))]
     return Headline(
         filed=filed or 0, approved=outcomes.get(Status.APPROVED, 0), rejected=outcomes.get(Status.REJECTED, 0),
         withdrawn=outcomes.get(Status.WITHDRAWN, 0), expired=outcomes.get(Status.EXPIRED, 0),
@@ -126,35 +139,41 @@ def headline(s: Session, start: datetime, end: datetime, cut: datetime) -> Headl
     )
 
 
-def compute_digest(s: Session, week: str, *, now: datetime, timezone: str, stages: Sequence[str]) -> Digest:
+def compute_digest(s: Session, week: str, *, now: datetime, timezone: str, stages: Sequence[str],
+                   council_id: int | None = None) -> Digest:
     """The digest of `week` as at `now`, in the council's `timezone`, with its lifecycle `stages`
-    in the council's order; the use case reads both from the council and hands them in."""
+    in the council's order; the use case reads both from the council and hands them in, with
+    the council's id: only its requests and departments are counted."""
     tz = timezone
     monday, start, end = week_bounds(week, tz)
     cut = min(end, now)
     _, prev_start, prev_end = week_bounds(previous_week(week), tz)
-    names = {d.id: d.name for d in s.scalars(select(Department))}
-    keys = {d.id: d.key for d in s.scalars(select(Department))}
-    objections = _objections(s, start, end, names)
+    mine = of_council(council_id)
+    departments = list(s.scalars(select(Department).where(
+        true() if council_id is None else Department.council_id == council_id)))
+    names = {d.id: d.name for d in departments}
+    keys = {d.id: d.key for d in departments}
+    objections = _objections(s, start, end, names, mine)
     return Digest(
         week=week, starts=monday, ends=monday + timedelta(days=6), timezone=tz, generated_at=now,
-        headline=headline(s, start, end, cut),
-        previous=headline(s, prev_start, prev_end, min(prev_end, now)),
-        decided=_decided(s, start, end, names),
-        waiting=_waiting(s, cut, names),
+        headline=headline(s, start, end, cut, mine),
+        previous=headline(s, prev_start, prev_end, min(prev_end, now), mine),
+        decided=_decided(s, start, end, names, mine),
+        waiting=_waiting(s, cut, names, mine),
         objections_by_stage=_by_stage(objections, list(stages)),
-        departments=_departments(s, start, end, names, keys, objections),
-        stages=_stages(s, start, end, cut, list(stages)),
-        history=_history(s, monday, tz),
-        unmet_conditions=_unmet_conditions(s, cut, names),
+        departments=_departments(s, start, end, names, keys, objections, departments, mine),
+        stages=_stages(s, start, end, cut, list(stages), mine),
+        history=_history(s, monday, tz, mine),
+        unmet_conditions=_unmet_conditions(s, cut, names, mine),
     )
 
 
-def _decided(s: Session, start: datetime, end: datetime, names: dict[int, str]) -> tuple[Decided, ...]:
+def _decided(s: Session, start: datetime, end: datetime, names: dict[int, str],
+             mine: ColumnElement[bool]) -> tuple[Decided, ...]:
     rows = s.execute(
         select(ReviewRequest.id, ReviewRequest.title, ReviewRequest.department_id, ReviewRequest.status,
                ReviewRequest.decided_at)
-        .where(_in(ReviewRequest.decided_at, start, end), ReviewRequest.status.in_(FINAL))
+        .where(_in(ReviewRequest.decided_at, start, end), ReviewRequest.status.in_(FINAL), mine)
         .order_by(ReviewRequest.decided_at, ReviewRequest.id)).all()
     ids = [r.id for r in rows]
     reviewers: dict[int, list[str]] = defaultdict(list)
@@ -195,7 +214,8 @@ def _conditions(s: Session, request_ids: list[int]) -> dict[int, list[Vote]]:
     return {request_id: found for request_id, rows in votes.items() if (found := conditions_of(rows))}
 
 
-def _unmet_conditions(s: Session, cut: datetime, names: dict[int, str]) -> tuple[UnmetConditions, ...]:
+def _unmet_conditions(s: Session, cut: datetime, names: dict[int, str],
+                      mine: ColumnElement[bool]) -> tuple[UnmetConditions, ...]:
     """Requests approved by `cut` with a condition not marked met by then, oldest approval first."""
     # The condition's own predicate first: the partial index holds only approvals with a condition.
     candidates = select(Vote.request_id).where(text(CONDITIONS), Vote.retracted.is_(False),
@@ -203,7 +223,7 @@ def _unmet_conditions(s: Session, cut: datetime, names: dict[int, str]) -> tuple
     rows = {r.id: r for r in s.execute(
         select(ReviewRequest.id, ReviewRequest.title, ReviewRequest.department_id, ReviewRequest.decided_at)
         .where(ReviewRequest.id.in_(candidates), ReviewRequest.status == Status.APPROVED,
-               ReviewRequest.decided_at <= cut))}
+               ReviewRequest.decided_at <= cut, mine))}
     items = []
     for request_id, votes in _conditions(s, list(rows)).items():
         unmet = tuple(Condition(v.user_id, names[v.department_id], v.note.strip(), False) for v in votes
@@ -224,19 +244,19 @@ def _objection(v: Vote, title: str, names: dict[int, str], status: Status) -> Ob
     return Objection(v.request_id, title, v.user_id, names[v.department_id], v.note, v.blocking, resolution)
 
 
-def _waiting(s: Session, cut: datetime, names: dict[int, str]) -> tuple[Waiting, ...]:
+def _waiting(s: Session, cut: datetime, names: dict[int, str], mine: ColumnElement[bool]) -> tuple[Waiting, ...]:
     """Every request under review at `cut`, overdue first, then by due time (ordered by the
     database: a company can have fifteen thousand)."""
     overdue = case((ReviewRequest.due_at < cut, 1), else_=0)
     rows = s.execute(
         select(ReviewRequest.id, ReviewRequest.title, ReviewRequest.department_id, ReviewRequest.status,
                ReviewRequest.due_at, overdue.label("overdue"))
-        .where(_open_at(cut)).order_by(overdue.desc(), ReviewRequest.due_at, ReviewRequest.id)).all()
+        .where(_open_at(cut), mine).order_by(overdue.desc(), ReviewRequest.due_at, ReviewRequest.id)).all()
     outstanding: dict[int, list[str]] = defaultdict(list)
     for request_id, department_id in s.execute(
             select(Routing.request_id, Routing.department_id)
             .join(ReviewRequest, ReviewRequest.id == Routing.request_id)
-            .where(_open_at(cut), or_(Routing.answered_at.is_(None), Routing.answered_at >= cut))
+            .where(_open_at(cut), or_(Routing.answered_at.is_(None), Routing.answered_at >= cut), mine)
             .order_by(Routing.request_id, Routing.position)):
         outstanding[request_id].append(names[department_id])
     shown = {status: status.value if status.value in UNDER_REVIEW else Status.OPEN.value for status in Status}
@@ -245,14 +265,15 @@ def _waiting(s: Session, cut: datetime, names: dict[int, str]) -> tuple[Waiting,
                  for r in rows)
 
 
-def _objections(s: Session, start: datetime, end: datetime, names: dict[int, str]) -> list[tuple[Objection, list[str]]]:
+def _objections(s: Session, start: datetime, end: datetime, names: dict[int, str],
+                mine: ColumnElement[bool]) -> list[tuple[Objection, list[str]]]:
     """This week's objections, each with the stages of its request."""
     return [
         (_objection(v, title, names, status), list(stages))
         for v, title, stages, status in s.execute(
             select(Vote, ReviewRequest.title, ReviewRequest.stages, ReviewRequest.status)
             .join(ReviewRequest, ReviewRequest.id == Vote.request_id)
-            .where(Vote.kind == VoteKind.OBJECT, _in(Vote.cast_at, start, end))
+            .where(Vote.kind == VoteKind.OBJECT, _in(Vote.cast_at, start, end), mine)
             .order_by(Vote.cast_at, Vote.id))
     ]
 
@@ -268,29 +289,30 @@ def _by_stage(objections: list[tuple[Objection, list[str]]], stages: list[str]) 
 
 
 def _departments(s: Session, start: datetime, end: datetime, names: dict[int, str], keys: dict[int, str],
-                 objections: list[tuple[Objection, list[str]]]) -> tuple[DepartmentStats, ...]:
+                 objections: list[tuple[Objection, list[str]]], departments: list[Department],
+                 mine: ColumnElement[bool]) -> tuple[DepartmentStats, ...]:
     routed: dict[int, list[tuple[datetime, datetime, datetime | None]]] = defaultdict(list)
     for department_id, created, due, answered in s.execute(
             select(Routing.department_id, ReviewRequest.created_at, ReviewRequest.due_at, Routing.answered_at)
             .join(ReviewRequest, ReviewRequest.id == Routing.request_id)
-            .where(_in(ReviewRequest.created_at, start, end))):
+            .where(_in(ReviewRequest.created_at, start, end), mine)):
         routed[department_id].append((created, due, answered))
     advocate = aliased(Membership)
     reminders = {department_id: n for department_id, n in s.execute(
         select(advocate.department_id, func.count(Reminder.id))
         .join(advocate, and_(advocate.user_id == Reminder.user_id, advocate.role == Role.ADVOCATE))
-        .where(_in(Reminder.at, start, end))
+        .where(_in(Reminder.at, start, end), advocate.department_id.in_(list(names)))
         .group_by(advocate.department_id))}
     filing = {department_id: (filed, first_time, amended) for department_id, filed, first_time, amended in s.execute(
         select(ReviewRequest.department_id, func.count(),
                func.sum(case((and_(ReviewRequest.status == Status.APPROVED, ReviewRequest.version == 1), 1),
                              else_=0)),
                func.sum(case((ReviewRequest.version > 1, 1), else_=0)))
-        .where(_in(ReviewRequest.created_at, start, end))
+        .where(_in(ReviewRequest.created_at, start, end), mine)
         .group_by(ReviewRequest.department_id))}
     raised = Counter(o.department for o, _ in objections)
-    active = {d.id for d in s.scalars(select(Department).where(Department.active.is_(True)))}
-    order = {d.id: d.position for d in s.scalars(select(Department))}
+    active = {d.id for d in departments if d.active}
+    order = {d.id: d.position for d in departments}
     ids = sorted(active | set(routed) | set(filing), key=lambda i: order.get(i, 0))
     stats = []
     for department_id in ids:
@@ -318,15 +340,16 @@ def _stage_counts(s: Session, where: Any) -> Counter[str]:
         .where(where).group_by(stage.c.value))})
 
 
-def _stages(s: Session, start: datetime, end: datetime, cut: datetime, stages: list[str]) -> tuple[StageStats, ...]:
-    touched = _stage_counts(s, _in(ReviewRequest.created_at, start, end))
-    pending = _stage_counts(s, _open_at(cut))
+def _stages(s: Session, start: datetime, end: datetime, cut: datetime, stages: list[str],
+            mine: ColumnElement[bool]) -> tuple[StageStats, ...]:
+    touched = _stage_counts(s, and_(_in(ReviewRequest.created_at, start, end), mine))
+    pending = _stage_counts(s, and_(_open_at(cut), mine))
     known = list(stages) + sorted((set(touched) | set(pending)) - set(stages))
     return tuple(StageStats(stage, touched.get(stage, 0), pending.get(stage, 0)) for stage in known
                  if touched.get(stage) or pending.get(stage))
 
 
-def _history(s: Session, monday: date, timezone: str) -> tuple[WeekDecisions, ...]:
+def _history(s: Session, monday: date, timezone: str, mine: ColumnElement[bool]) -> tuple[WeekDecisions, ...]:
     """Decisions per week over the last 12 weeks (this one included), oldest first."""
     first = monday - timedelta(weeks=HISTORY_WEEKS - 1)
     zone = ZoneInfo(timezone)
@@ -336,7 +359,7 @@ def _history(s: Session, monday: date, timezone: str) -> tuple[WeekDecisions, ..
                                           for i in range(HISTORY_WEEKS)}
     for decided_at, status in s.execute(
             select(ReviewRequest.decided_at, ReviewRequest.status)
-            .where(_in(ReviewRequest.decided_at, start, end), ReviewRequest.status.in_(FINAL))):
+            .where(_in(ReviewRequest.decided_at, start, end), ReviewRequest.status.in_(FINAL), mine)):
         counts[week_of(decided_at, timezone)][status] += 1
     return tuple(WeekDecisions(week, c[Status.APPROVED], c[Status.REJECTED], c[Status.WITHDRAWN], c[Status.EXPIRED])
                  for week, c in counts.items())

@@ -28,7 +28,7 @@ from cxbot.domain.model import Draft, Impact, Magnitude, Role, Tally, VoteKind
 from cxbot.domain.permissions import amend_refusal
 from cxbot.domain.routing import Route
 from cxbot.services import audit, notices
-from cxbot.services.council import council_rules, get_council, membership
+from cxbot.services.council import council_of, council_rules, membership
 from cxbot.services.lifecycle import current_tally, filing_side, restart_review, settle, substitutes_on
 from cxbot.services.requests import open_request, routes_for
 from cxbot.store.models import Department, Hold, Membership, ReviewRequest, Routing, Vote
@@ -60,10 +60,12 @@ def amend_form(uow: UnitOfWork, *, actor: str, request_id: int) -> AmendForm:
     with uow:
         s = uow.session
         request = open_request(s, request_id)  # read only: no lock, no presses applied
-        refusal = amend_refusal(membership(s, actor), filer=request.filer, filing_department=request.department.key)
+        council = council_of(s, request)
+        refusal = amend_refusal(membership(s, actor, council.id), filer=request.filer,
+                                filing_department=request.department.key)
         if refusal:
             raise NotAllowed(refusal)
-        return AmendForm(request_id, draft_of(request), tuple(get_council(s).stages))
+        return AmendForm(request_id, draft_of(request), tuple(council.stages))
 
 
 def _shown(value: object) -> str:
@@ -83,10 +85,11 @@ def amend(uow: UnitOfWork, *, actor: str, request_id: int, draft: Draft, full_re
     with uow:
         s = uow.session
         request = open_request(s, request_id, now)
-        refusal = amend_refusal(membership(s, actor), filer=request.filer, filing_department=request.department.key)
+        council = council_of(s, request)
+        refusal = amend_refusal(membership(s, actor, council.id), filer=request.filer,
+                                filing_department=request.department.key)
         if refusal:
             raise NotAllowed(refusal)
-        council = get_council(s)
         policy, working_time = council_rules(council)
         draft = replace(draft, department=request.department.key)
         errors = draft_errors(draft, today=working_time.local_date(now), departments={draft.department},
@@ -105,7 +108,7 @@ def amend(uow: UnitOfWork, *, actor: str, request_id: int, draft: Draft, full_re
         routes: list[Route] = []
         by_key: dict[str, Department] = {}
         if terms:
-            routes, by_key = routes_for(s, after, policy)
+            routes, by_key = routes_for(s, after, policy, council.id)
             if not routes:
                 raise InvalidInput({"stages": "With these terms no other department would review the change."})
         request.title, request.summary, request.stages = after.title, after.summary, list(after.stages)
@@ -115,8 +118,10 @@ def amend(uow: UnitOfWork, *, actor: str, request_id: int, draft: Draft, full_re
         request.updated_at = now
         if full_review:
             # Everyone is asked again: a fresh review period, and votes and routing answers cleared.
+            cleared = []
             for vote in s.scalars(select(Vote).where(Vote.request_id == request_id, Vote.retracted.is_(False))):
                 vote.retracted, vote.updated_at = True, now
+                cleared.append(vote.id)
             for routing in request.routings:
                 routing.answered_at = None
             restart_review(s, request, now)
@@ -130,7 +135,7 @@ def amend(uow: UnitOfWork, *, actor: str, request_id: int, draft: Draft, full_re
         asked = _asked_again(s, request, result, working_time.local_date(now))
         event = audit.record(s, kind="amended", actor=actor, at=now, request_id=request_id,
                              version=request.version, changes=changes, full=full_review, asked_again=asked,
-                             terms=bool(terms))
+                             terms=bool(terms), **({"cleared": cleared} if full_review else {}))
         notices.thread_note(s, request_id, event, now)
         if rerouted:
             routed = audit.record(s, kind="rerouted", actor=actor, at=now, request_id=request_id,
@@ -151,7 +156,7 @@ def _asked_again(s: Session, request: ReviewRequest, result: Tally, today: date)
     """The objectors whose blocking objections stand, and whoever answers for an outstanding department."""
     asked = [b.user for b in result.standing_objections]
     outstanding = [r.department_id for r in request.routings if r.department.key in result.outstanding]
-    away = substitutes_on(s, today)
+    away = substitutes_on(s, today, council_of(s, request).id)
     recused = filing_side(s, request)
     for user in s.scalars(select(Membership.user_id).where(
             Membership.department_id.in_(outstanding), Membership.role == Role.ADVOCATE,
@@ -194,7 +199,7 @@ def _reroute(s: Session, request: ReviewRequest, routes: list[Route], by_key: di
 def _set_aside(s: Session, request: ReviewRequest, now: datetime) -> list[dict[str, str]]:
     """Set aside the answers given under the old terms in the departments still routed:
     every standing vote but a blocking objection nobody resolved or overruled (which still
-    asks for changes). Returns what was set aside: who, what, for which department."""
+    asks for changes). Returns what was set aside: which vote, whose, what, for which department."""
     routed = {r.department_id: r.department.key for r in request.routings}
     aside = []
     for vote in s.scalars(select(Vote).where(Vote.request_id == request.id, Vote.retracted.is_(False))
@@ -204,6 +209,7 @@ def _set_aside(s: Session, request: ReviewRequest, now: datetime) -> list[dict[s
         if vote.kind is VoteKind.OBJECT and vote.blocking and vote.resolution is None:
             continue
         vote.retracted, vote.updated_at = True, now
-        aside.append({"user": vote.user_id, "vote": vote.kind.value, "department": routed[vote.department_id],
+        aside.append({"vote_id": vote.id, "user": vote.user_id, "vote": vote.kind.value,
+                      "department": routed[vote.department_id],
                       "resolution": vote.resolution.value if vote.resolution else ""})
     return aside

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
 from cxbot.services import audit
-from cxbot.services.council import get_council, membership
+from cxbot.services.council import council_of, membership
 from cxbot.services.readmodel import load_request
-from cxbot.store.models import Comment, ProcessedEvent, SlackMessage
+from cxbot.store.models import Comment, Council, ProcessedEvent, SlackMessage
 from cxbot.store.uow import UnitOfWork
 
 # Slack tells who edited a message, never who deleted one (an admin may delete anyone's).
@@ -78,10 +78,15 @@ def _claim(s: Session, event_id: str, now: datetime) -> bool:
     return True
 
 
+def _council_channel(s: Session, channel: str) -> bool:
+    """True for a council's channel: each council has its own, where its requests' threads are."""
+    return s.scalar(select(Council.id).where(Council.channel == channel).limit(1)) is not None
+
+
 def _comment_at(s: Session, channel: str, ts: str) -> Comment | None:
     """The comment recorded for message `ts`, if it was one: a reply under a request's parent
-    message in the council channel (a message's ts is unique within its channel)."""
-    if get_council(s).channel != channel:
+    message in a council's channel (a message's ts is unique within its channel)."""
+    if not _council_channel(s, channel):
         return None
     parents = select(SlackMessage.request_id).where(SlackMessage.role == "parent", SlackMessage.channel == channel)
     return s.scalar(select(Comment).where(Comment.slack_ts == ts, Comment.request_id.in_(parents)))
@@ -99,7 +104,7 @@ def record_reply(uow: UnitOfWork, reply: ThreadReply, *, clock: Clock) -> int | 
         s = uow.session
         if not _first_delivery(s, reply.event_id):
             return None
-        if get_council(s).channel != reply.channel:
+        if not _council_channel(s, reply.channel):
             return None
         request_id = s.scalar(
             select(SlackMessage.request_id).where(
@@ -110,7 +115,7 @@ def record_reply(uow: UnitOfWork, reply: ThreadReply, *, clock: Clock) -> int | 
         if request_id is None:
             return None
         request = load_request(s, request_id)
-        if not (membership(s, reply.user).is_member or reply.user == request.filer):
+        if not (membership(s, reply.user, council_of(s, request).id).is_member or reply.user == request.filer):
             return None
         s.add(ProcessedEvent(event_id=reply.event_id, received_at=now))
         files = [f.as_dict() for f in reply.files]

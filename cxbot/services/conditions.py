@@ -12,7 +12,7 @@ from cxbot.domain.conditions import condition_refusal, conditions_of
 from cxbot.domain.errors import Closed, NotAllowed, NotFound
 from cxbot.domain.model import Status
 from cxbot.services import audit, notices
-from cxbot.services.council import membership
+from cxbot.services.council import council_of, membership
 from cxbot.services.readmodel import load_request
 from cxbot.store.uow import UnitOfWork
 
@@ -23,7 +23,7 @@ def mark_met(uow: UnitOfWork, *, actor: str, request_id: int, vote_id: int, cloc
     with uow:
         s = uow.session
         request = load_request(s, request_id, lock=True)
-        refusal = condition_refusal(membership(s, actor), filer=request.filer,
+        refusal = condition_refusal(membership(s, actor, council_of(s, request).id), filer=request.filer,
                                     filing_department=request.department.key)
         if refusal:
             raise NotAllowed(refusal)

@@ -23,13 +23,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxbot.clock import Clock
+from cxbot.domain.identifiers import parse_id
 from cxbot.reports.model import Digest
 from cxbot.services import digests, notices, outbox, people, reminders
-from cxbot.services.council import get_council
+from cxbot.services.council import council_of, find_council
 from cxbot.services.outbox import PermanentFailure
 from cxbot.services.readmodel import RequestView, request_view
 from cxbot.services.reminders import DailyReminderView
-from cxbot.store.models import AuditEvent, DeliveryHalt, DigestSend, OutboxItem, Person, SlackMessage
+from cxbot.store.models import (
+    AuditEvent,
+    Council,
+    DeliveryHalt,
+    DigestSend,
+    OutboxItem,
+    Person,
+    ReviewRequest,
+    SlackMessage,
+)
 from cxbot.store.uow import UnitOfWork
 
 # How often a stopped delivery asks Slack whether the token works again (auth.test is cheap,
@@ -155,29 +165,43 @@ class DeliveryRecords:
     def _connect(self) -> Connection:
         return self._readers.kw["bind"].connect()  # type: ignore[no-any-return]
 
-    def admins(self) -> list[str]:
-        """Who hears of a delivery that failed for good: the admins, or the chair when there are none."""
+    def admins(self, lane: str = "") -> list[str]:
+        """Who hears of a delivery that failed for good: the admins (or the chair when there
+        are none) of the council the item's lane is about (a request's, or a council's
+        digest), or of every council when it is about none."""
         with self._readers() as s:
-            council = get_council(s)
-            return list(council.admins) or [council.chair]
+            councils: list[Council] = []
+            if lane.startswith("request:") and (request_id := parse_id(lane.split(":")[1])) is not None:
+                request = s.get(ReviewRequest, request_id)
+                councils = [council_of(s, request)] if request is not None else []
+            elif lane.startswith("digest:") and lane.count(":") == 2:
+                councils = list(s.scalars(select(Council).where(Council.key == lane.split(":")[1])))
+            if not councils:
+                councils = list(s.scalars(select(Council).order_by(Council.id)))
+            return list(dict.fromkeys(user for council in councils
+                                      for user in (list(council.admins) or [council.chair])))
 
-    def chair(self) -> str:
+    def chair(self, council: str | None = None) -> str:
+        """The chair of `council` (a key; the only council without one)."""
         with self._readers() as s:
-            return get_council(s).chair
+            return find_council(s, council).chair
 
-    def council_channel(self) -> str:
+    def council_channel(self, council: str | None = None) -> str:
         with self._readers() as s:
-            return get_council(s).channel
+            return find_council(s, council).channel
 
-    def digest_claim(self, week: str) -> DigestClaim:
+    def _digest_send(self, s: Session, week: str, council: str | None) -> DigestSend | None:
+        return s.get(DigestSend, (find_council(s, council).id, week))
+
+    def digest_claim(self, week: str, council: str | None = None) -> DigestClaim:
         with self._readers() as s:
-            claim = s.get(DigestSend, week)
+            claim = self._digest_send(s, week, council)
             if claim is None:
                 raise PermanentFailure(f"the digest of {week} was never claimed")
             return DigestClaim(claim.dm_channel, claim.dm_ts, claim.sent_at is not None)
 
-    def digest(self, week: str) -> Digest:
-        return digests.digest(UnitOfWork(self._readers), week=week, clock=self._clock)
+    def digest(self, week: str, council: str | None = None) -> Digest:
+        return digests.digest(UnitOfWork(self._readers), week=week, clock=self._clock, council=council)
 
     # --- what Slack answered, each in its own short transaction -------------------------
 
@@ -224,16 +248,16 @@ class DeliveryRecords:
     def daily_reminder_posted(self, user: str, day: date, channel: str, ts: str, content_hash: str) -> None:
         reminders.posted(self._sessions, user, day, channel, ts, content_hash)
 
-    def digest_posted(self, week: str, channel: str, ts: str) -> None:
+    def digest_posted(self, week: str, channel: str, ts: str, council: str | None = None) -> None:
         with self._sessions() as s:
-            claim = s.get(DigestSend, week)
+            claim = self._digest_send(s, week, council)
             if claim is not None:
                 claim.dm_channel, claim.dm_ts = channel, ts
                 s.commit()
 
-    def digest_sent(self, week: str) -> None:
+    def digest_sent(self, week: str, council: str | None = None) -> None:
         with self._sessions() as s:
-            row = s.get(DigestSend, week)
+            row = self._digest_send(s, week, council)
             if row is not None:
                 row.sent_at = self._clock.now()
                 s.commit()

@@ -20,8 +20,8 @@ from cxbot.domain.model import Ballot, Magnitude, Role, Status, Tally
 from cxbot.domain.permissions import substitute_department
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.services import audit, notices
-from cxbot.services.council import council_rules, get_council, memberships
-from cxbot.store.models import Escalation, Hold, Membership, ReviewRequest, Substitute, Vote
+from cxbot.services.council import council_of, council_rules, get_council, memberships
+from cxbot.store.models import Council, Department, Escalation, Hold, Membership, ReviewRequest, Substitute, Vote
 
 
 def ballots_of(votes: Sequence[Vote | Counted], keys: Mapping[int, str] | None = None) -> list[Ballot]:
@@ -104,8 +104,9 @@ def filing_side(session: Session, request: ReviewRequest) -> set[str]:
         Membership.department_id == request.department_id, Membership.active.is_(True))))
 
 
-def rules(session: Session) -> tuple[CouncilPolicy, WorkingTime]:
-    return council_rules(get_council(session))
+def rules(session: Session, request: ReviewRequest | None = None) -> tuple[CouncilPolicy, WorkingTime]:
+    """The policy and working time of `request`'s council (of the only council, without one)."""
+    return council_rules(council_of(session, request) if request is not None else get_council(session))
 
 
 def due_at(*, filed: datetime, magnitude: Magnitude, decision_by: date, policy: CouncilPolicy,
@@ -116,7 +117,7 @@ def due_at(*, filed: datetime, magnitude: Magnitude, decision_by: date, policy: 
 
 
 def current_tally(session: Session, request: ReviewRequest) -> Tally:
-    policy, _ = rules(session)
+    policy, _ = rules(session, request)
     votes = session.scalars(select(Vote).where(Vote.request_id == request.id)).all()
     routed = [r.department.key for r in request.routings]
     advocates = seats(session, [r.department_id for r in request.routings], request.department_id)
@@ -189,25 +190,41 @@ def set_status(session: Session, request: ReviewRequest, new: Status, now: datet
 def restart_review(session: Session, request: ReviewRequest, now: datetime) -> None:
     """A fresh review period from now (reopen, full re-review): the deadline, and the
     escalation ladder from its first step again."""
-    policy, working_time = rules(session)
+    policy, working_time = rules(session, request)
     request.due_at = working_time.add_working_days(now, policy.for_magnitude(request.magnitude).review_days)
     request.escalation_step, request.escalated_at = 0, None
     session.execute(delete(Escalation).where(Escalation.request_id == request.id))
 
 
-def substitutes_on(session: Session, day: date) -> dict[str, str]:
+def substitutes_on(session: Session, day: date, council_id: int | None = None) -> dict[str, str]:
     """advocate → the substitute answering for them on `day`, for the stand-ins that still
     hold (`cxbot.domain.permissions.substitute_department`): a council load ends those that
-    no longer do, and until it has, they are not counted here either."""
-    named = [(advocate, substitute) for advocate, substitute in session.execute(_STANDING_IN, {"day": day})]
-    if not named:
-        return {}
-    members = memberships(session, {user for pair in named for user in pair})
-    return {advocate: substitute for advocate, substitute in named
-            if substitute_department(members[advocate], members[substitute]) is not None}
+    no longer do, and until it has, they are not counted here either. Stand-ins are per
+    council (a substitute answers in the council of the away advocate's department): those
+    of `council_id`, or of every council without it."""
+    named: dict[int, list[tuple[str, str]]] = {}
+    for advocate, substitute, council in session.execute(_STANDING_IN, {"day": day}):
+        if council_id is None or council == council_id:
+            named.setdefault(council, []).append((advocate, substitute))
+    away: dict[str, str] = {}
+    for council, pairs in named.items():
+        members = memberships(session, {user for pair in pairs for user in pair}, council)
+        away.update((advocate, substitute) for advocate, substitute in pairs
+                    if substitute_department(members[advocate], members[substitute]) is not None)
+    return away
+
+
+def substitutes_now(session: Session, now: datetime) -> dict[str, str]:
+    """`substitutes_on` every council's own today: for what concerns a person across councils
+    (their daily reminder, who might be reminded)."""
+    away: dict[str, str] = {}
+    for council in session.scalars(select(Council).order_by(Council.id)):
+        away.update(substitutes_on(session, council_rules(council)[1].local_date(now), council.id))
+    return away
 
 
 # Read by every round of presses: built once (building a statement costs more than running it).
-_STANDING_IN = select(Substitute.advocate, Substitute.substitute).where(
+_STANDING_IN = select(Substitute.advocate, Substitute.substitute, Department.council_id).join(
+    Department, Department.id == Substitute.department_id).where(
     Substitute.cancelled_at.is_(None), Substitute.starts_on <= bindparam("day"), Substitute.until >= bindparam("day"),
 ).order_by(Substitute.id)

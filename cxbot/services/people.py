@@ -15,16 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxbot.clock import Clock
 from cxbot.domain.languages import person_language
 from cxbot.i18n import LANGUAGES
-from cxbot.services.council import COUNCIL_ID
 from cxbot.store.db import once_more_if_dropped
-from cxbot.store.models import Council, Membership, Person
+from cxbot.store.models import Council, Department, Membership, Person
 from cxbot.store.uow import UnitOfWork
 
 FRESH_FOR = timedelta(hours=24)
@@ -121,12 +120,19 @@ def _remember(s: Session, user: str, info: Known) -> None:
 
 # ---------------------------------------------------------------------------- languages
 
-_council, _people = Council.__table__, Person.__table__
+_user = bindparam("user")
+# A person's council: the first (by id) where they chair or hold an active role; a person in
+# none reads the language of the only council, when there is one.
+_THEIR_COUNCIL = (select(Council.language)
+                  .where(or_(Council.chair == _user, Council.id.in_(
+                      select(Department.council_id).join(Membership, Membership.department_id == Department.id)
+                      .where(Membership.user_id == _user, Membership.active.is_(True)))))
+                  .order_by(Council.id).limit(1).scalar_subquery())
+_ONLY_COUNCIL = select(func.min(Council.language)).having(func.count() == 1).scalar_subquery()
 # The council's language and one person's stored locale and choice, in one statement.
-_LANGUAGE = (select(_council.c.language, _people.c.language, _people.c.locale, _people.c.fetched_at)
-             .select_from(_council)
-             .outerjoin(_people, _people.c.user_id == bindparam("user"))
-             .where(_council.c.id == COUNCIL_ID))
+_LANGUAGE = select(func.coalesce(_THEIR_COUNCIL, _ONLY_COUNCIL),
+                   *(select(column).where(Person.user_id == _user).scalar_subquery()
+                     for column in (Person.language, Person.locale, Person.fetched_at)))
 
 
 @dataclass(frozen=True)
@@ -146,10 +152,7 @@ def reader(connect: Callable[[], Connection], user: str, now: datetime) -> Reade
         with connect() as connection:
             return connection.execute(_LANGUAGE, {"user": user}).first()
 
-    row = once_more_if_dropped(read)
-    if row is None:
-        return Reader(person_language(choice=None, council=None, slack_locale=None), stale=False)
-    council, choice, locale, fetched_at = row
+    council, choice, locale, fetched_at = once_more_if_dropped(read)
     stale = fetched_at is None or now - fetched_at > FRESH_FOR
     return Reader(person_language(choice=choice, council=council, slack_locale=locale), stale)
 

@@ -17,9 +17,9 @@ from cxbot.domain.conditions import conditions_of
 from cxbot.domain.decision import tally
 from cxbot.domain.errors import NotFound
 from cxbot.domain.model import Impact, Magnitude, Resolution, Role, Status, Tally, VoteKind
-from cxbot.services.council import council_rules, get_council
+from cxbot.services.council import council_of, council_rules
 from cxbot.services.lifecycle import active_holds, ballots_of, filing_side, substitutes_on
-from cxbot.store.models import Escalation, Membership, ReviewRequest, Routing, SlackMessage, Vote
+from cxbot.store.models import AuditEvent, Escalation, Membership, ReviewRequest, Routing, SlackMessage, Vote
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,8 @@ class ObjectionView:
     resolution_note: str
     on_behalf_of: str | None
     standing: bool  # still an objection (not retracted or changed into another vote)
+    # Set aside by an amendment (cxbot.services.amend), not withdrawn by its author.
+    set_aside: bool = False
 
 
 @dataclass(frozen=True)
@@ -190,12 +192,33 @@ _LAST_ESCALATION = (select(Escalation).where(Escalation.request_id == bindparam(
 _PARENT = select(SlackMessage).where(SlackMessage.request_id == bindparam("id"), SlackMessage.role == "parent")
 
 
+# The amendments of a request that set answers aside or cleared them (cxbot.services.amend).
+_AMENDMENTS_AT = select(AuditEvent.at, AuditEvent.data).where(
+    AuditEvent.request_id == bindparam("id"), AuditEvent.at.in_(bindparam("at", expanding=True)),
+    AuditEvent.kind.in_(("approvals_set_aside", "amended")))
+
+
+def _set_aside(session: Session, request: ReviewRequest) -> set[int]:
+    """The retracted objections of this request that an amendment set aside, rather than
+    their authors withdrew: named by the amendment's audit event, and retracted at its
+    moment (an objection set aside, raised again and then withdrawn was withdrawn). Read
+    only when there is a retracted objection, so most views cost no query."""
+    retracted = {v.id: v.updated_at for v in request.votes if v.kind is VoteKind.OBJECT and v.retracted}
+    if not retracted:
+        return set()
+    aside: set[int] = set()
+    for at, data in session.execute(_AMENDMENTS_AT, {"id": request.id, "at": sorted(set(retracted.values()))}):
+        named = [v.get("vote_id") for v in data.get("votes", [])] + list(data.get("cleared", []))
+        aside |= {vote_id for vote_id in named if retracted.get(vote_id) == at}
+    return aside
+
+
 def request_view(session: Session, request_id: int, *, now: datetime | None = None) -> RequestView:
-    council = get_council(session)
-    policy, working_time = council_rules(council)
     request = session.scalars(_VIEWED, {"id": request_id}).first()
     if request is None:
         raise NotFound(f"There is no CX review #{request_id}.")
+    council = council_of(session, request)
+    policy, working_time = council_rules(council)
     dept_ids = [r.department_id for r in request.routings]
     # Nobody with a role in the filing department is asked, mentioned or counted as a seat
     # (cxbot.domain.permissions), and only substitutes whose stand-in holds answer.
@@ -204,7 +227,7 @@ def request_view(session: Session, request_id: int, *, now: datetime | None = No
     for department_id, user_id in session.execute(_ADVOCATES_OF, {"ids": dept_ids}):
         if user_id not in own:
             advocates[department_id].append(user_id)
-    away = substitutes_on(session, working_time.local_date(now or request.updated_at))
+    away = substitutes_on(session, working_time.local_date(now or request.updated_at), council.id)
     parent = session.scalars(_PARENT, {"id": request_id}).first()
     last = session.scalars(_LAST_ESCALATION, {"id": request_id}).first() if request.escalation_step else None
     routed = tuple(
@@ -216,10 +239,12 @@ def request_view(session: Session, request_id: int, *, now: datetime | None = No
     names = {r.department_id: r.department.key for r in request.routings}
     holds = tuple(HoldView(names.get(h.department_id, ""), h.user_id, h.reason, h.until)
                   for h in active_holds(session, request_id))
+    aside = _set_aside(session, request)
     objections = tuple(
         ObjectionView(v.id, v.user_id, v.department.key, v.note, v.blocking, v.mitigation, v.resolution,
                       v.resolved_by, v.resolution_note, v.on_behalf_of,
-                      standing=v.kind is VoteKind.OBJECT and not v.retracted)
+                      standing=v.kind is VoteKind.OBJECT and not v.retracted,
+                      set_aside=v.id in aside)
         for v in sorted(request.votes, key=lambda v: (v.cast_at, v.id))
     )
     conditions = tuple(

@@ -9,6 +9,7 @@ updated in place and an answered item shows as answered.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -16,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxbot.domain.model import Role, Status
-from cxbot.services.council import get_council
-from cxbot.services.lifecycle import active_holds, current_tally, filing_side, rules, substitutes_on
+from cxbot.services.council import council_of
+from cxbot.services.lifecycle import active_holds, current_tally, filing_side, rules, substitutes_now
 from cxbot.services.readmodel import RequestView, request_view
 from cxbot.store.models import DailyReminder, Department, Membership, Reminder, ReviewRequest, Routing, Vote
 
@@ -34,6 +35,7 @@ class Owed:
     on_behalf_of: str | None   # the away advocate the person answers for, if not themselves
     created_at: datetime
     due_at: datetime
+    council_id: int            # the request's council, whose rules say when it is reminded of
 
 
 def owed_by(s: Session, user: str, now: datetime) -> list[Owed]:
@@ -41,8 +43,7 @@ def owed_by(s: Session, user: str, now: datetime) -> list[Owed]:
     they advocate for (or whose away advocate they stand in for today) is outstanding and not
     on hold, the one they answer as has not voted, and neither has a role in the filing
     department (the same as who the sweep reminds)."""
-    _, working_time = rules(s)
-    away = substitutes_on(s, working_time.local_date(now))
+    away = substitutes_now(s, now)
     as_whom = [advocate for advocate, substitute in away.items() if substitute == user]
     if user not in away:
         as_whom.append(user)
@@ -74,7 +75,7 @@ def owed_by(s: Session, user: str, now: datetime) -> list[Owed]:
         if routing is not None:
             advocate = answering[routing.department_id]
             owed.append(Owed(request.id, routing.department_id, advocate if advocate != user else None,
-                             request.created_at, request.due_at))
+                             request.created_at, request.due_at, council_of(s, request).id))
     return owed
 
 
@@ -113,8 +114,6 @@ def daily_view(s: Session, user: str, day: date, now: datetime) -> DailyReminder
     claim = s.scalars(select(DailyReminder).where(DailyReminder.user_id == user, DailyReminder.day == day)).first()
     if claim is None:
         return None
-    policy, _ = rules(s)
-    closing_hours = timedelta(hours=policy.reminders.closing_soon_hours)
     listed = s.scalars(select(Reminder.request_id).join(ReviewRequest, ReviewRequest.id == Reminder.request_id)
                        .where(Reminder.user_id == user, Reminder.day == day, Reminder.kind == "daily")
                        .order_by(ReviewRequest.due_at, ReviewRequest.id)).all()
@@ -123,14 +122,26 @@ def daily_view(s: Session, user: str, day: date, now: datetime) -> DailyReminder
     for request_id in listed[:SHOWN]:
         view = request_view(s, request_id, now=now)
         o = owed.get(request_id)
+        closing_hours = timedelta(hours=rules(s, view_request(s, request_id))[0].reminders.closing_soon_hours)
         key = _key(s, o.department_id) if o is not None else ""
         department = next((d.name for d in view.routed if key and d.key == key), "")
         items.append(DailyItem(view=view, department=department, on_behalf_of=o.on_behalf_of if o else None,
                                answered=o is None,
                                closing=view.due_at - closing_hours <= claim.at < view.due_at))
     return DailyReminderView(user=user, day=day, items=tuple(items), more=max(0, len(listed) - SHOWN),
-                             owing=sum(1 for r in listed if r in owed), council_channel=get_council(s).channel,
+                             owing=sum(1 for r in listed if r in owed), council_channel=_channel_of(s, listed[SHOWN:]),
                              channel=claim.channel, ts=claim.ts, content_hash=claim.content_hash)
+
+
+def view_request(s: Session, request_id: int) -> ReviewRequest:
+    request = s.get(ReviewRequest, request_id)
+    assert request is not None
+    return request
+
+
+def _channel_of(s: Session, request_ids: Sequence[int]) -> str:
+    """The channel of the council of the first request not shown, where the rest are found."""
+    return council_of(s, view_request(s, request_ids[0])).channel if request_ids else ""
 
 
 def _key(s: Session, department_id: int) -> str:

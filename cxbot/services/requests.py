@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -15,7 +13,6 @@ from cxbot.clock import Clock
 from cxbot.domain.drafts import draft_errors
 from cxbot.domain.errors import Closed, InvalidInput, NotAllowed, NotFound
 from cxbot.domain.model import NOTE_MAX, Draft, Role, Status
-from cxbot.domain.permissions import Membership as MembershipView
 from cxbot.domain.permissions import (
     chair_refusal,
     filing_refusal,
@@ -25,7 +22,8 @@ from cxbot.domain.permissions import (
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.domain.routing import DepartmentInfo, Route, route
 from cxbot.services import audit, notices
-from cxbot.services.council import COUNCIL_ID, NO_COUNCIL, council_rules, get_council, membership
+from cxbot.services.council import council_of, council_rules, get_council, membership
+from cxbot.services.filing import STALE_COUNCIL
 from cxbot.services.lifecycle import (
     current_tally,
     due_at,
@@ -39,62 +37,35 @@ from cxbot.services.lifecycle import (
 from cxbot.services.outbox import enqueue, request_lane
 from cxbot.services.readmodel import RequestView, load_request, request_view
 from cxbot.services.votes import Voter, lock_request, voter
-from cxbot.store.db import once_more_if_dropped
-from cxbot.store.models import Council, Department, Hold, Membership, ReviewRequest, Routing
+from cxbot.store.models import Council, Department, Hold, ReviewRequest, Routing
 from cxbot.store.uow import UnitOfWork
 
 
-@dataclass(frozen=True)
-class FilingForm:
-    """What the filing modal offers this person."""
-
-    departments: list[tuple[str, str]]  # (key, name) they may file for
-    stages: tuple[str, ...]
-    timezone: str
-
-
-def filing_form(connect: Callable[[], Connection], user: str) -> FilingForm:
-    """Raises NotAllowed (with whom to ask) for people who are neither leads nor advocates.
-
-    One Core query on a connection from `connect` (a `Services.glance`): it runs on every
-    `/cx-review`, between the acknowledgement and the modal, where the ORM would cost four
-    times as much CPU."""
-
-    def read() -> list[Any]:
-        with connect() as connection:
-            return list(connection.execute(_FORM, {"user": user}).all())
-
-    rows = once_more_if_dropped(read)
-    if not rows:
-        raise NotFound(NO_COUNCIL)
-    chair, admins, stages, timezone = rows[0][:4]
-    who = MembershipView(user=user, roles=frozenset((r.key, r.role) for r in rows if r.key is not None),
-                         is_chair=chair == user, is_admin=user in admins)
-    refusal = filing_refusal(who, chair)
-    if refusal:
-        raise NotAllowed(refusal)
-    mine = who.departments(Role.LEAD, Role.ADVOCATE)
-    departments = list(dict.fromkeys((r.key, r.name) for r in rows if r.key in mine))
-    return FilingForm(departments, tuple(stages), timezone)
+def _filing_council(s: Session, actor: str, key: str | None) -> Council:
+    """The council a filing goes to: the one its form named; without one (a form opened
+    before there were several councils), the only council, or the only one the person
+    may file in."""
+    if key is not None:
+        council = s.scalar(select(Council).where(Council.key == key))
+        if council is None:
+            raise NotFound(STALE_COUNCIL)
+        return council
+    ids = list(s.scalars(select(Council.id).order_by(Council.id)))
+    if len(ids) > 1:
+        mine = [i for i in ids if membership(s, actor, i).departments(Role.LEAD, Role.ADVOCATE)]
+        ids = mine or ids[:1]
+        if len(mine) > 1:
+            raise NotFound(STALE_COUNCIL)
+    return get_council(s, ids[0] if ids else None)
 
 
-_council, _membership, _department = Council.__table__, Membership.__table__, Department.__table__
-# The council, with one person's active memberships in active departments joined on.
-_FORM = (select(_council.c.chair, _council.c.admins, _council.c.stages, _council.c.timezone, _membership.c.role,
-                _department.c.key, _department.c.name)
-         .select_from(_council)
-         .outerjoin(_membership, and_(_membership.c.user_id == bindparam("user"), _membership.c.active.is_(True)))
-         .outerjoin(_department, and_(_department.c.id == _membership.c.department_id,
-                                      _department.c.active.is_(True)))
-         .where(_council.c.id == COUNCIL_ID)
-         .order_by(_department.c.position))
-
-
-def routes_for(s: Session, draft: Draft, policy: CouncilPolicy) -> tuple[list[Route], dict[str, Department]]:
-    """The departments a draft is routed to (filing and amending), by department key. A
-    department counts as able to answer only with advocates outside the filing department
-    (cxbot.domain.permissions: nobody with a role in it reviews its change)."""
-    depts = s.scalars(select(Department).where(Department.active.is_(True)).order_by(Department.position)).all()
+def routes_for(s: Session, draft: Draft, policy: CouncilPolicy,
+               council_id: int) -> tuple[list[Route], dict[str, Department]]:
+    """The departments of the council a draft is routed to (filing and amending), by
+    department key. A department counts as able to answer only with advocates outside the
+    filing department (cxbot.domain.permissions: nobody with a role in it reviews its change)."""
+    depts = s.scalars(select(Department).where(Department.active.is_(True), Department.council_id == council_id)
+                      .order_by(Department.position)).all()
     by_key = {d.key: d for d in depts}
     filing = by_key.get(draft.department)
     counts = seats(s, [d.id for d in depts], filing.id if filing is not None else None)
@@ -105,8 +76,11 @@ def routes_for(s: Session, draft: Draft, policy: CouncilPolicy) -> tuple[list[Ro
 
 
 def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, view_id: str | None = None,
-                 revises: int | None = None) -> int:
+                 revises: int | None = None, council: str | None = None) -> int:
     """Validate, store, route and queue the announcement of a new request; returns its id.
+
+    The request belongs to `council` (a key: the council its form was opened for; without
+    one, the only council the person files in); a revision, to its withdrawn request's.
 
     A modal submitted twice (same Slack view) files one request: the second call returns
     the first one's id. With `revises`, the new request is the revision of that withdrawn
@@ -118,10 +92,10 @@ def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, vie
         revised = None
         if revises is not None:
             revised = load_request(s, revises, lock=True)
-        council = get_council(s)
-        policy, working_time = council_rules(council)
-        who = membership(s, actor)
-        refusal = filing_refusal(who, council.chair)
+        where = council_of(s, revised) if revised is not None else _filing_council(s, actor, council)
+        policy, working_time = council_rules(where)
+        who = membership(s, actor, where.id)
+        refusal = filing_refusal(who, where.chair)
         if refusal:
             raise NotAllowed(refusal)
         if view_id is not None:
@@ -133,12 +107,12 @@ def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, vie
         if revised is not None:
             _check_revisable(s, actor, revised)
         errors = draft_errors(draft, today=working_time.local_date(now),
-                              departments=who.departments(Role.LEAD, Role.ADVOCATE), stages=council.stages)
+                              departments=who.departments(Role.LEAD, Role.ADVOCATE), stages=where.stages)
         if revised is not None and draft.department != revised.department.key and not errors:
             errors = {"department": f"A revision is filed for {revised.department.name}, as the request it revises."}
         if errors:
             raise InvalidInput(errors)
-        routes, by_key = routes_for(s, draft, policy)
+        routes, by_key = routes_for(s, draft, policy, where.id)
         if not routes:
             raise InvalidInput({"department": "No other department has advocates to review this yet."})
         assert draft.magnitude is not None and draft.decision_by is not None
@@ -202,7 +176,7 @@ def revision_form(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock)
         s = uow.session
         request = load_request(s, request_id)
         _check_revisable(s, actor, request)
-        council = get_council(s)
+        council = council_of(s, request)
         _, working_time = council_rules(council)
         decision_by = request.decision_by if request.decision_by >= working_time.local_date(clock.now()) else None
         draft = Draft(title=request.title, summary=request.summary, department=request.department.key,
@@ -228,12 +202,19 @@ def status(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> Req
     with uow:
         s = uow.session
         # Who may look is settled before the request is read, so an outsider learns the same
-        # thing whether the number names a request or not.
-        if not membership(s, actor).is_member and s.scalar(
-                select(ReviewRequest.filer).where(ReviewRequest.id == request_id)) != actor:
-            raise NotAllowed("Only council members can look up requests. Ask the council chair "
-                             f"<@{get_council(s).chair}> to add you.")
+        # thing whether the number names a request or not. A request is its council's: the
+        # members of another council are outsiders to it.
+        found = s.execute(_FILER_AND_COUNCIL, {"id": request_id}).first()
+        councils = [found.council_id] if found is not None else list(s.scalars(select(Council.id)))
+        if not any(membership(s, actor, c).is_member for c in councils) and (found is None or found.filer != actor):
+            chair = get_council(s, councils[0]).chair if len(councils) == 1 else None
+            raise NotAllowed("Only council members can look up requests." + (
+                f" Ask the council chair <@{chair}> to add you." if chair else ""))
         return request_view(s, request_id, now=clock.now())
+
+
+_FILER_AND_COUNCIL = (select(ReviewRequest.filer, Department.council_id).join(ReviewRequest.department)
+                      .where(ReviewRequest.id == bindparam("id")))
 
 
 def _may_hold(s: Session, actor: str, request: ReviewRequest, now: datetime) -> Voter:
@@ -254,17 +235,17 @@ def hold_form(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> 
         if request.status.is_final:
             raise Closed(f"This request is already {request.status.label.lower()}.")
         _may_hold(s, actor, request, clock.now())
-        return request.title, rules(s)[0].max_hold_days
+        return request.title, rules(s, request)[0].max_hold_days
 
 
 def check_chair(uow: UnitOfWork, *, actor: str, request_id: int) -> str:
     """Refuse anyone but the chair before a chair's form opens; returns the request's title."""
     with uow:
         s = uow.session
-        refusal = chair_refusal(membership(s, actor))
+        request = load_request(s, request_id)
+        refusal = chair_refusal(membership(s, actor, council_of(s, request).id))
         if refusal:
             raise NotAllowed(refusal)
-        request = load_request(s, request_id)
         if request.status.is_final:
             raise Closed(f"This request is already {request.status.label.lower()}.")
         return request.title
@@ -284,7 +265,7 @@ def withdraw(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> N
     with uow:
         s = uow.session
         request = lock_request(s, request_id, now)
-        refusal = withdraw_refusal(membership(s, actor), filer=request.filer)
+        refusal = withdraw_refusal(membership(s, actor, council_of(s, request).id), filer=request.filer)
         if refusal:
             raise NotAllowed(refusal)
         if request.status.is_final:
@@ -305,7 +286,8 @@ def reopen(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> Sta
     with uow:
         s = uow.session
         request = lock_request(s, request_id, now)
-        refusal = reopen_refusal(membership(s, actor), filer=request.filer, filing_department=request.department.key)
+        refusal = reopen_refusal(membership(s, actor, council_of(s, request).id), filer=request.filer,
+                                 filing_department=request.department.key)
         if refusal:
             raise NotAllowed(refusal)
         if request.status not in (Status.WITHDRAWN, Status.EXPIRED):
@@ -341,10 +323,10 @@ def chair_decide(uow: UnitOfWork, *, actor: str, request_id: int, approve: bool,
     now = clock.now()
     with uow:
         s = uow.session
-        refusal = chair_refusal(membership(s, actor))
+        request = open_request(s, request_id, now)
+        refusal = chair_refusal(membership(s, actor, council_of(s, request).id))
         if refusal:
             raise NotAllowed(refusal)
-        request = open_request(s, request_id, now)
         if request.status is not Status.ESCALATED:
             raise Closed("The chair decides escalated requests; this one is back under review.")
         result = current_tally(s, request)
@@ -370,10 +352,10 @@ def place_hold(uow: UnitOfWork, *, actor: str, request_id: int, reason: str, day
     now = clock.now()
     with uow:
         s = uow.session
-        policy, working_time = rules(s)
+        request = open_request(s, request_id, now)
+        policy, working_time = rules(s, request)
         if not 1 <= days <= policy.max_hold_days:
             raise InvalidInput({"days": f"A hold lasts 1 to {policy.max_hold_days} working days."})
-        request = open_request(s, request_id, now)
         who = _may_hold(s, actor, request, now)
         until = working_time.add_working_days(now, days)
         s.add(Hold(request_id=request_id, department_id=who.department_id, user_id=actor, reason=reason,

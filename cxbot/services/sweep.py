@@ -35,7 +35,7 @@ from cxbot.domain.model import Role, Status, Tally, VoteKind
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.services import audit, notices
 from cxbot.services import reminders as reminders_service
-from cxbot.services.council import get_council
+from cxbot.services.council import council_of, council_rules, get_council
 from cxbot.services.lifecycle import (
     active_holds,
     filing_side,
@@ -43,6 +43,7 @@ from cxbot.services.lifecycle import (
     set_status,
     settle,
     settle_tally,
+    substitutes_now,
     substitutes_on,
 )
 from cxbot.store.models import (
@@ -78,10 +79,9 @@ def people_to_remind(uow: UnitOfWork, clock: Clock) -> set[str]:
     """Everyone who might get a reminder today: active advocates and today's substitutes."""
     with uow:
         s = uow.session
-        _, working_time = rules(s)
         advocates = set(s.scalars(select(Membership.user_id).where(
             Membership.role == Role.ADVOCATE, Membership.active.is_(True))))
-        return advocates | set(substitutes_on(s, working_time.local_date(clock.now())).values())
+        return advocates | set(substitutes_now(s, clock.now()).values())
 
 
 # Built once: run every sweep. The index on next_due_at makes it a range scan of what is due.
@@ -125,8 +125,9 @@ def sweep(new_uow: Callable[[], UnitOfWork], *, clock: Clock, timezones: TimeZon
 
 def _sweep_request(s: Session, request: ReviewRequest, now: datetime, zones: Mapping[str, str],
                    report: SweepReport) -> datetime | None:
-    """Act on what is due; return when the request next needs looking at (None: only a change will)."""
-    policy, working_time = rules(s)
+    """Act on what is due; return when the request next needs looking at (None: only a change will).
+    The policy and working time are those of the request's own council."""
+    policy, working_time = rules(s, request)
     holds = []
     for hold in active_holds(s, request.id):
         if hold.until <= now:
@@ -225,7 +226,7 @@ def _escalate(s: Session, request: ReviewRequest, step: int, reason: str, policy
     while step <= len(ladder):
         target = ladder[step - 1]
         if target == "chair":
-            recipients = [get_council(s).chair]
+            recipients = [council_of(s, request).chair]
         else:
             owing, recipients = _owing_leads(s, request, result)
             copies = [u for u in _leads(s, [request.department_id]) if u not in recipients]
@@ -299,7 +300,7 @@ def _remind(s: Session, request: ReviewRequest, result: Tally, holds: Iterable[H
     closing_window = closing_from <= now < request.due_at
     daily_due = working_time.working_days_between(request.created_at, now) >= reminders.first_after_days
     council_today = working_time.local_date(now)
-    away = substitutes_on(s, council_today)
+    away = substitutes_on(s, council_today, council_of(s, request).id)
     voted = {on_behalf_of or user for user, on_behalf_of in s.execute(
         select(Vote.user_id, Vote.on_behalf_of).where(Vote.request_id == request.id, Vote.retracted.is_(False)))}
     advocates = s.scalars(select(Membership.user_id).where(
@@ -332,7 +333,7 @@ def _remind(s: Session, request: ReviewRequest, result: Tally, holds: Iterable[H
         if closing_window and recipient not in closed:
             joined = any(closing_from <= at < request.due_at for (user, _), at in days.items() if user == recipient)
             if claimed_at is None and not joined:
-                if _claim_day(s, recipient, today, now, policy, working_time):
+                if _claim_day(s, recipient, today, now):
                     days[(recipient, today)] = now
                     sent += 1
             elif not joined:
@@ -343,7 +344,7 @@ def _remind(s: Session, request: ReviewRequest, result: Tally, holds: Iterable[H
             _claim(s, Reminder(request_id=request.id, user_id=recipient, kind="closing", day=today, at=now))
             closed.add(recipient)
         elif daily_due and claimed_at is None:
-            if _claim_day(s, recipient, today, now, policy, working_time):
+            if _claim_day(s, recipient, today, now):
                 days[(recipient, today)] = now
                 sent += 1
     moments = [_next_reminder(_their_working_time(working_time, zones.get(recipient)), recipient, days,
@@ -353,23 +354,27 @@ def _remind(s: Session, request: ReviewRequest, result: Tally, holds: Iterable[H
     return sent, min((m for m in moments if m is not None), default=None)
 
 
-def _claim_day(s: Session, user: str, day: date, now: datetime, policy: CouncilPolicy,
-               working_time: WorkingTime) -> bool:
+def _claim_day(s: Session, user: str, day: date, now: datetime) -> bool:
     """Claim `user`'s reminder DM of `day` and list in it everything they owe now that is due
     a reminder (from `first_after_days` working days after filing, or in its closing-soon
-    hours); False when another sweep claimed it first (a race between replicas: the
-    savepoint keeps this request's other work)."""
+    hours, by the rules of each request's council: one DM across councils); False when
+    another sweep claimed it first (a race between replicas: the savepoint keeps this
+    request's other work)."""
     if not _claim(s, DailyReminder(user_id=user, day=day, at=now)):
         return False
-    reminders = policy.reminders
-    owed = [o for o in reminders_service.owed_by(s, user, now)
-            if working_time.working_days_between(o.created_at, now) >= reminders.first_after_days
-            or o.due_at - timedelta(hours=reminders.closing_soon_hours) <= now < o.due_at]
+    owed = [o for o in reminders_service.owed_by(s, user, now) if _reminder_due(s, o, now)]
     if owed:
         s.execute(insert(Reminder), [{"request_id": o.request_id, "user_id": user, "kind": "daily", "day": day,
                                       "at": now} for o in owed])
     notices.daily_reminder(s, user, day, now)
     return True
+
+
+def _reminder_due(s: Session, owed: reminders_service.Owed, now: datetime) -> bool:
+    policy, working_time = council_rules(get_council(s, owed.council_id))
+    reminders = policy.reminders
+    return (working_time.working_days_between(owed.created_at, now) >= reminders.first_after_days
+            or owed.due_at - timedelta(hours=reminders.closing_soon_hours) <= now < owed.due_at)
 
 
 def _next_day_slot(local: WorkingTime, now: datetime) -> datetime:

@@ -36,7 +36,7 @@ from cxbot.domain.permissions import (
 )
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.services import audit, notices
-from cxbot.services.council import membership, memberships
+from cxbot.services.council import council_of, council_rules, membership, memberships
 from cxbot.services.intake import RETRACT
 from cxbot.services.lifecycle import (
     COUNTED,
@@ -76,18 +76,20 @@ class Seating:
 
     def __init__(self, s: Session, request: ReviewRequest, now: datetime, *, away: dict[str, str] | None = None,
                  members: dict[str, MembershipView] | None = None) -> None:
+        """`away` and `members`: of the request's council (roles are per council)."""
         self._s, self.request = s, request
+        self.council_id = council_of(s, request).id
         self.routed = {r.department.key: r.department_id for r in request.routings}
         if away is None:
-            _, working_time = rules(s)
-            away = substitutes_on(s, working_time.local_date(now))
+            _, working_time = rules(s, request)
+            away = substitutes_on(s, working_time.local_date(now), self.council_id)
         self.away = away
         self._members = {} if members is None else members
 
     def member(self, user: str) -> MembershipView:
         found = self._members.get(user)
         if found is None:
-            found = self._members[user] = membership(self._s, user)
+            found = self._members[user] = membership(self._s, user, self.council_id)
         return found
 
     def voter(self, actor: str) -> Voter:
@@ -148,7 +150,10 @@ class Ballot:
         self.s, self.request, self.now = s, request, now
         self._deferred: list[Callable[[], None]] | None = [] if defer else None
         self.batch = batch = batch or Batch.read(s, [request], now)
-        self.seating = Seating(s, request, now, away=batch.away, members=batch.members)
+        council = council_of(s, request).id
+        self.policy = batch.policies[council]
+        self.seating = Seating(s, request, now, away=batch.away[council],
+                               members=batch.members.setdefault(council, {}))
         self.votes = {v.user_id: v for v in batch.votes.get(request.id, [])}
         self.holds = list(batch.holds.get(request.id, []))
         self.changed = False
@@ -265,7 +270,7 @@ class Ballot:
         keys = {r.department_id: r.department.key for r in routings}
         standing = {**self.batch.others.get(request.id, {}), **self.votes}
         result = tally([r.department.key for r in routings], ballots_of(list(standing.values()), keys),
-                       self.batch.policy.for_magnitude(request.magnitude),
+                       self.policy.for_magnitude(request.magnitude),
                        {r.department.key: self.batch.seats.get((request.department_id, r.department_id), 0)
                         for r in routings})
         new = status_for(request, result, self.holds)
@@ -280,14 +285,16 @@ class Ballot:
 
 @dataclass
 class Batch:
-    """What applying the presses of many requests at once reads once for all of them."""
+    """What applying the presses of many requests at once reads once for all of them. The
+    requests may belong to several councils: policies, stand-ins and roles are per council
+    (by council id)."""
 
-    policy: CouncilPolicy
-    away: dict[str, str]
+    policies: dict[int, CouncilPolicy]
+    away: dict[int, dict[str, str]]
     seats: dict[tuple[int, int], int]   # (filing department, routed department) -> advocates who may answer
     votes: dict[int, list[Vote]]    # the votes that may change, as objects
     holds: dict[int, list[Hold]]
-    members: dict[str, MembershipView] = field(default_factory=dict)
+    members: dict[int, dict[str, MembershipView]] = field(default_factory=dict)
     # The rest of each request's votes, only counted: plain rows or `Counted` (request -> user
     # -> vote), far cheaper than objects when a round changes a few votes of many requests.
     others: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -300,7 +307,7 @@ class Batch:
         (or taken from the `book`, where it has the request's votes as they are); without
         `people`, every vote as an object."""
         ids = [r.id for r in requests]
-        policy, working_time = rules(s)
+        councils = {council.id: council for council in (council_of(s, r) for r in requests)}
         votes: dict[int, list[Vote]] = {i: [] for i in ids}
         others: dict[int, dict[str, Any]] = {i: {} for i in ids}
         if people:
@@ -329,9 +336,16 @@ class Batch:
             routed_by_filer.setdefault(q.department_id, set()).update(r.department_id for r in q.routings)
         counted = {(filing, department): n for filing, departments in routed_by_filer.items()
                    for department, n in seats(s, sorted(departments), filing).items()}
-        away = substitutes_on(s, working_time.local_date(now))
-        members = memberships(s, {*(user for _, user in people), *away, *away.values()}) if people else {}
-        return cls(policy, away, counted, votes, holds, members, others)
+        policies: dict[int, CouncilPolicy] = {}
+        away: dict[int, dict[str, str]] = {}
+        members: dict[int, dict[str, MembershipView]] = {}
+        for council_id, council in councils.items():
+            policy, working_time = council_rules(council)
+            policies[council_id] = policy
+            mine = away[council_id] = substitutes_on(s, working_time.local_date(now), council_id)
+            members[council_id] = (memberships(s, {*(user for _, user in people), *mine, *mine.values()}, council_id)
+                                   if people else {})
+        return cls(policies, away, counted, votes, holds, members, others)
 
 
 # Read by every round of presses: built once (building a statement costs more than running it).
@@ -405,7 +419,8 @@ def resolve_objection(uow: UnitOfWork, *, actor: str, request_id: int, vote_id: 
         if request.status.is_final:
             raise Closed(f"This request is already {request.status.label.lower()}.")
         vote = _objection(s, request_id, vote_id)
-        refusal = resolve_refusal(membership(s, actor), objector=vote.user_id, seat=vote.on_behalf_of)
+        refusal = resolve_refusal(membership(s, actor, council_of(s, request).id), objector=vote.user_id,
+                                  seat=vote.on_behalf_of)
         if refusal:
             raise NotAllowed(refusal)
         # Resolving answers for the department, so only someone who may vote for it now may do it
@@ -430,7 +445,7 @@ def overrule_objection(uow: UnitOfWork, *, actor: str, request_id: int, vote_id:
     with uow:
         s = uow.session
         request = lock_request(s, request_id, now)
-        refusal = chair_refusal(membership(s, actor))
+        refusal = chair_refusal(membership(s, actor, council_of(s, request).id))
         if refusal:
             raise NotAllowed(refusal)
         if request.status.is_final:

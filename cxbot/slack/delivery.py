@@ -27,6 +27,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
+from cxbot.council_file import DEFAULT_COUNCIL
 from cxbot.i18n import Translator, translator
 from cxbot.reports.render import cut_lists, render_csv, render_html, render_slack
 from cxbot.services import digests, notices
@@ -327,7 +328,7 @@ class SlackDelivery:
     def _admin_alert(self, item: Item) -> None:
         """A message Slack refused for good: the admins (or the chair, when there are none) hear of it once."""
         p = item.payload
-        for admin in self._records.admins():
+        for admin in self._records.admins(p.get("lane", "")):
             text = direct.delivery_failed(str(p.get("kind")), p.get("lane", ""), p.get("error", ""),
                                           self._reader(admin))
             self._call("chat.postMessage", channel=self._dm_channel(admin), text=text)
@@ -335,35 +336,38 @@ class SlackDelivery:
     # --- the weekly digest ------------------------------------------------------------------
 
     def _digest_dm(self, item: Item) -> None:
-        week = item.payload["week"]
-        if self._records.digest_claim(week).dm_ts:
+        """To the chair of the digest's council (its key in the payload; a digest queued
+        before there were several councils has none, and is the default council's)."""
+        week, council = item.payload["week"], item.payload.get("council", DEFAULT_COUNCIL)
+        if self._records.digest_claim(week, council).dm_ts:
             return  # posted before a crash: the report step follows
-        digest = self._records.digest(week)
+        digest = self._records.digest(week, council)
         tr = translator(digest.language)
         note = (tr.gettext("The report, with charts, and the full lists as CSV are attached in this thread.")
                 if cut_lists(digest) else tr.gettext("The full report, with charts, is attached in this thread."))
         text, blocks = render_slack(digest, report_note=note)
-        channel = self._dm_channel(self._records.chair())
+        channel = self._dm_channel(self._records.chair(council))
         data = self._call("chat.postMessage", channel=channel, text=text, blocks=blocks)
-        self._records.digest_posted(week, data["channel"], data["ts"])
+        self._records.digest_posted(week, data["channel"], data["ts"], council)
 
     def _digest_report(self, item: Item) -> None:
-        week = item.payload["week"]
-        claim = self._records.digest_claim(week)
+        week, council = item.payload["week"], item.payload.get("council", DEFAULT_COUNCIL)
+        claim = self._records.digest_claim(week, council)
         if claim.sent:
             return
-        digest = self._records.digest(week)
+        digest = self._records.digest(week, council)
         # The report and the full lists it cuts, shared together in one message of the thread.
         uploads = [{"content": render_html(digest).encode(), "filename": f"cx-council-{week}.html",
                     "title": translator(digest.language).gettext("CX council digest {week}").format(week=week)}]
         uploads += [{"content": content, "filename": name, "title": name}
                     for name, content in render_csv(digest).items()]
         self._call("files.upload_v2", file_uploads=uploads, channel=claim.dm_channel, thread_ts=claim.dm_ts)
-        self._records.digest_sent(week)
+        self._records.digest_sent(week, council)
 
     def _digest_channel(self, item: Item) -> None:
-        digest = self._records.digest(item.payload["week"])
+        council = item.payload.get("council", DEFAULT_COUNCIL)
+        digest = self._records.digest(item.payload["week"], council)
         text, blocks = render_slack(digest, report_note=translator(digest.language).gettext(
             "The chair has the full report."))
-        self._call("chat.postMessage", channel=self._records.council_channel(), text=text, blocks=blocks,
+        self._call("chat.postMessage", channel=self._records.council_channel(council), text=text, blocks=blocks,
                    unfurl_links=False)

@@ -16,6 +16,7 @@ import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
@@ -32,6 +33,14 @@ SORRY = N_("Something went wrong on cxbot's side and nothing was recorded. Pleas
 
 def _english(user: str) -> Translator:
     return translator("en")
+
+
+@dataclass(frozen=True)
+class Respond:
+    """What `open_form` answers through the response_url instead of a modal (a question first)."""
+
+    text: str
+    blocks: list[dict[str, Any]]
 
 
 class AfterAck:
@@ -68,10 +77,11 @@ class AfterAck:
         self._run("views.open", lambda: self._client.views_open(
             trigger_id=trigger_id, view=build(self.translate_for(user))))
 
-    def open_form(self, *, trigger_id: str, user: str, build: Callable[[Translator], View | dict[str, Any]],
-                  response_url: str) -> None:
+    def open_form(self, *, trigger_id: str, user: str,
+                  build: Callable[[Translator], View | dict[str, Any] | Respond], response_url: str) -> None:
         """Build a modal in `user`'s language and open it; if building raises (a CxError: the
-        person may not have it), tell them why through `response_url` instead."""
+        person may not have it), tell them why through `response_url` instead, as for a
+        `Respond` it returns."""
         def call() -> None:
             tr = translator("en")
             try:
@@ -84,11 +94,15 @@ class AfterAck:
                 log.exception("building a modal failed")
                 self._respond(response_url, tr.text(SORRY))
                 return
+            if isinstance(view, Respond):
+                self._respond(response_url, view.text, view.blocks)
+                return
             self._client.views_open(trigger_id=trigger_id, view=view)
         self._run("views.open", call)
 
-    def _respond(self, response_url: str, text: str) -> None:
-        answer = WebhookClient(response_url, timeout=self._client.timeout).send(response_type="ephemeral", text=text)
+    def _respond(self, response_url: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        answer = WebhookClient(response_url, timeout=self._client.timeout).send(
+            response_type="ephemeral", text=text, blocks=blocks)
         if answer.status_code != 200:
             log.warning("response_url answered %s: %s", answer.status_code, answer.body)
 

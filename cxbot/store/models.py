@@ -1,8 +1,9 @@
-"""The tables. One council per database; everything else hangs off review requests."""
+"""The tables. Several councils per database, each with its own departments; everything
+else hangs off review requests, which belong to the council of their filing department."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -16,13 +17,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
-    inspect,
-    select,
     text,
-    update,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from cxbot.domain.model import Impact, Magnitude, Resolution, Role, Status, VoteKind
 from cxbot.store.types import UTCDateTime, str_enum
@@ -42,11 +39,13 @@ class Base(DeclarativeBase):
 
 
 class Council(Base):
-    """The single council this deployment runs (row id 1), as last loaded from its file."""
+    """A council, as last loaded from its file. A file without `council.key` is the council
+    keyed "default" (before several councils, the only one, row id 1)."""
 
     __tablename__ = "council"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
     channel: Mapped[str] = mapped_column(String(32))
     chair: Mapped[str] = mapped_column(String(32))
     admins: Mapped[list[str]]
@@ -62,10 +61,14 @@ class Council(Base):
 
 
 class Department(Base):
+    """A department of one council: its key is unique within that council."""
+
     __tablename__ = "departments"
+    __table_args__ = (UniqueConstraint("council_id", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), unique=True)
+    council_id: Mapped[int] = mapped_column(ForeignKey("council.id"))
+    key: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(128))
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -358,11 +361,12 @@ class Substitute(Base):
 
 
 class DigestSend(Base):
-    """A weekly digest sent (or claimed for sending): unique per ISO week, so replicas and
-    restarts send each week's digest once."""
+    """A council's weekly digest sent (or claimed for sending): unique per council and ISO
+    week, so replicas and restarts send each council's digest of a week once."""
 
     __tablename__ = "digest_sends"
 
+    council_id: Mapped[int] = mapped_column(ForeignKey("council.id"), primary_key=True)
     week: Mapped[str] = mapped_column(String(8), primary_key=True)
     claimed_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
@@ -451,79 +455,8 @@ class DeliveryHalt(Base):
     checked_at: Mapped[datetime]
 
 
-# "Look at it at the next sweep": earlier than any real instant, so the sweep's range scan on
-# `next_due_at` finds it first.
-DUE_NOW = datetime(1970, 1, 1, tzinfo=UTC)
+# The sweep's bookkeeping of when each request is next due, kept by flush listeners that
+# register on import.
+from cxbot.store.due import DUE_NOW, schedule  # noqa: E402
 
-
-def schedule(request: ReviewRequest, at: datetime | None) -> None:
-    """Set when the sweep next looks at `request` (what the sweep worked out), kept by the
-    flush instead of the `DUE_NOW` that any other change of the request sets."""
-    request.next_due_at = at
-    request.__dict__["_scheduled"] = True
-
-
-@event.listens_for(Session, "before_flush")
-def _count_vote_changes(session: Session, _context: Any, _instances: Any) -> None:
-    """A flush that adds, changes or deletes votes raises their requests' `votes_revision`.
-    On every session, so no use case can change a vote without it; every use case that
-    changes votes holds its request's lock, so two never raise it from the same value.
-
-    Any change of a request, its votes or its holds also makes it due at the next sweep
-    (`DUE_NOW`; None once decided), which works out when it is due after that: no use case
-    has to know what the sweep does with it."""
-    changed: set[int] = set()
-    touched: set[int] = set()
-    requests: list[ReviewRequest] = []
-    for objs in (session.new, session.dirty, session.deleted):
-        for obj in objs:
-            if isinstance(obj, Vote):
-                changed.add(obj.request_id)
-            elif isinstance(obj, Hold):
-                touched.add(obj.request_id)
-            elif isinstance(obj, ReviewRequest) and obj not in session.deleted:
-                requests.append(obj)
-    with session.no_autoflush:
-        for request_id in changed:
-            request = session.get(ReviewRequest, request_id) if request_id is not None else None
-            if request is not None and request not in session.deleted:
-                request.votes_revision = (request.votes_revision or 0) + 1
-        for request_id in changed | touched:
-            request = session.get(ReviewRequest, request_id) if request_id is not None else None
-            if request is not None and request not in session.deleted:
-                requests.append(request)
-        for request in {id(r): r for r in requests}.values():
-            if request.__dict__.pop("_scheduled", False):
-                continue
-            if request in session.new or request.id in changed or request.id in touched \
-                    or session.is_modified(request):
-                due = None if request.status is not None and request.status.is_final else DUE_NOW
-                if request.next_due_at != due:
-                    request.next_due_at = due
-
-
-@event.listens_for(Session, "after_flush")
-def _wake_on_council_changes(session: Session, _context: Any) -> None:
-    """Who is reminded when, and who is waited for, also hang on the council's people and
-    rules: a change there makes the open requests it can touch due at the next sweep (a
-    stand-in, those routed to its department; people, time zones and rules, all open ones)."""
-    everyone = False
-    departments: set[int] = set()
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, Substitute):
-            departments.add(obj.department_id)
-        elif isinstance(obj, Membership | Department):
-            everyone = everyone or obj in session.new or obj in session.deleted or session.is_modified(obj)
-        elif isinstance(obj, Council):
-            state = inspect(obj)
-            everyone = everyone or any(state.attrs[key].history.has_changes()
-                                       for key in ("policy", "working_time", "timezone", "chair"))
-        elif isinstance(obj, Person):
-            everyone = everyone or obj in session.new or inspect(obj).attrs.timezone.history.has_changes()
-    if not (everyone or departments):
-        return
-    table = ReviewRequest.__table__
-    wake = update(table).where(table.c.next_due_at.is_not(None)).values(next_due_at=DUE_NOW)
-    if not everyone:
-        wake = wake.where(table.c.id.in_(select(Routing.request_id).where(Routing.department_id.in_(departments))))
-    session.connection().execute(wake)
+__all__ = ["DUE_NOW", "schedule"]

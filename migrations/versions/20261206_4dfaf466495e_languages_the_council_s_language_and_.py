@@ -1,7 +1,7 @@
 """languages: the council's language, and each person's Slack locale and own choice
 
 Revision ID: 4dfaf466495e
-Revises: 27d7f6297bce
+Revises: 3c5e7a9b1d24
 Create Date: 2026-12-06 06:28:25.522767
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import cxbot.store.types
 
 
 revision = '4dfaf466495e'
-down_revision = '27d7f6297bce'
+down_revision = '3c5e7a9b1d24'
 branch_labels = None
 depends_on = None
 

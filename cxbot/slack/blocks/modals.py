@@ -44,12 +44,31 @@ MAGNITUDES: dict[Magnitude, Msg] = {Magnitude.MINOR: N_("Minor"), Magnitude.MAJO
 
 @functools.lru_cache(maxsize=64)
 def new_filing_view(departments: tuple[tuple[str, str], ...], stages: tuple[str, ...],
-                    default_date: date, language: str = "en") -> dict[str, Any]:
+                    default_date: date, language: str = "en", council: str | None = None) -> dict[str, Any]:
     """The empty `/cx-review` form as the dict `views.open` sends. It is the same for everyone
     with the same departments and language on the same day, so it is built and checked once, not
-    on every command (slack_sdk's models validate as they serialise). Callers must not change it."""
-    return filing_modal(departments=list(departments), stages=stages, default_date=default_date,
-                        tr=translator(language)).to_dict()
+    on every command (slack_sdk's models validate as they serialise). Callers must not change it.
+    `council`: the key of the council it files in, carried to the submission."""
+    view = filing_modal(departments=list(departments), stages=stages, default_date=default_date,
+                        tr=translator(language))
+    if council is not None:
+        view.private_metadata = json.dumps({"council": council})
+    return view.to_dict()
+
+
+def council_choice(councils: tuple[tuple[str, str], ...], tr: Translator) -> tuple[str, list[dict[str, Any]]]:
+    """The ephemeral question to someone who files in several councils: one button per council
+    (its key as the value), each opening the filing form of that council."""
+    text = tr.gettext("You file in several councils: which council is this change for?")
+    listed = "\n".join(f"• *{escape(key)}* — <#{channel}>" for key, channel in councils)
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f"{text}\n{listed}"}},
+        {"type": "actions", "block_id": "councils", "elements": [
+            {"type": "button", "action_id": f"{ids.FILE_IN_COUNCIL}{i}", "value": key,
+             "text": {"type": "plain_text", "text": clip_plain(key, 75)}}
+            for i, (key, _) in enumerate(councils[:25])]},
+    ]
+    return text, blocks
 
 
 def filing_modal(*, departments: list[tuple[str, str]], stages: tuple[str, ...], default_date: date,

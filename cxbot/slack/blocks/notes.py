@@ -28,14 +28,18 @@ def objection_note(view: RequestView, objection: ObjectionView) -> Note:
     if objection.mitigation:
         text += f"\n*What would resolve it:*\n{quote(objection.mitigation)}"
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))]
-    if not objection.standing:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text="Withdrawn by its author.")]))
-    elif objection.resolution is Resolution.RESOLVED:
+    if objection.resolution is Resolution.RESOLVED:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"✅ Resolved by {mention(objection.user)}.")]))
     elif objection.resolution is Resolution.OVERRULED:
         by = mention(objection.resolved_by or "")
         blocks.append(ContextBlock(elements=[MarkdownTextObject(
             text=clip(f"⚖️ Overruled by {by}: {escape(objection.resolution_note)}", 3000))]))
+    elif objection.set_aside:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(
+            text=f"Set aside when the request was amended: it counts again if {mention(objection.user)} "
+                 "objects again.")]))
+    elif not objection.standing:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text="Withdrawn by its author.")]))
     elif objection.blocking and not view.status.is_final:
         value = f"{view.id}:{objection.vote_id}"
         blocks.append(ActionsBlock(block_id=f"objection_{objection.vote_id}", elements=[

@@ -15,12 +15,13 @@ from slack_bolt import Ack, App
 
 from cxbot.domain.identifiers import parse_id
 from cxbot.i18n import LANGUAGES, Translator
-from cxbot.services import people, requests, substitutes
+from cxbot.services import filing, people, requests, substitutes
 from cxbot.services.context import Services
-from cxbot.slack.blocks.modals import away_modal, away_saved_text, new_filing_view
+from cxbot.slack.blocks import ids
+from cxbot.slack.blocks.modals import away_modal, away_saved_text, council_choice, new_filing_view
 from cxbot.slack.blocks.request import VOTE_BUTTONS, status_message
 from cxbot.slack.languages import translator_for
-from cxbot.slack.replies import AfterAck, answers_errors
+from cxbot.slack.replies import AfterAck, Respond, answers_errors
 from cxbot.slack.text import escape, unescape
 
 COMMAND = "/cx-review"
@@ -44,6 +45,15 @@ Replies in the thread are recorded as comments.""").format(command=COMMAND, **VO
 
 
 def register(app: App, cx: Services, after: AfterAck) -> None:
+    @app.action(re.compile(f"^{ids.FILE_IN_COUNCIL}\\d+$"))
+    @answers_errors(after)
+    def file_in_council(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A council picked from the question: its filing form, opened with this press's trigger."""
+        ack()
+        user, council = body["user"]["id"], str(action.get("value") or "")
+        after.open_form(trigger_id=body["trigger_id"], user=user,
+                        build=lambda tr: filing_view(cx, user, tr, council), response_url=body["response_url"])
+
     @app.command(COMMAND)
     @answers_errors(after)
     def cx_review(ack: Ack, body: dict[str, Any], command: dict[str, Any]) -> None:
@@ -159,13 +169,21 @@ def status_reply(cx: Services, user: str, words: list[str], tr: Translator) -> d
 def open_filing_modal(cx: Services, after: AfterAck, ack: Ack, command: dict[str, Any]) -> None:
     """Acknowledge at once, then read what the person may file for, and their language, and
     open the modal while the trigger is fresh (or tell them, ephemerally, why they may not
-    file). Nothing is recorded, so nothing needs to be read before Slack is answered."""
+    file). Nothing is recorded, so nothing needs to be read before Slack is answered. Someone
+    who files in several councils is asked which first, with a button per council."""
     ack()
-
-    def build(tr: Translator) -> dict[str, Any]:
-        form = requests.filing_form(cx.glance, command["user_id"])
-        today = cx.clock.now().astimezone(ZoneInfo(form.timezone)).date()
-        return new_filing_view(tuple(form.departments), tuple(form.stages), today + timedelta(days=7), tr.language)
-
-    after.open_form(trigger_id=command["trigger_id"], user=command["user_id"], build=build,
+    user = command["user_id"]
+    after.open_form(trigger_id=command["trigger_id"], user=user, build=lambda tr: filing_view(cx, user, tr),
                     response_url=command["response_url"])
+
+
+
+def filing_view(cx: Services, user: str, tr: Translator, council: str | None = None) -> dict[str, Any] | Respond:
+    """The filing modal of `council` (or of the only council the person files in), or the
+    question which council, as an ephemeral message with a button each."""
+    form = filing.filing_form(cx.glance, user, council)
+    if isinstance(form, filing.CouncilChoice):
+        return Respond(*council_choice(form.councils, tr))
+    today = cx.clock.now().astimezone(ZoneInfo(form.timezone)).date()
+    return new_filing_view(tuple(form.departments), tuple(form.stages), today + timedelta(days=7), tr.language,
+                           form.council)

@@ -52,6 +52,18 @@ def _metadata(view: dict[str, Any]) -> dict[str, Any]:
     return meta
 
 
+def _council_of_form(view: dict[str, Any]) -> str | None:
+    """The council a filing form was opened for (None: a form from before several councils)."""
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except (ValueError, RecursionError):
+        raise InvalidInput({"title": STALE}) from None
+    council = meta.get("council") if isinstance(meta, dict) else None
+    if council is not None and not isinstance(council, str):
+        raise InvalidInput({"title": STALE})
+    return council
+
+
 def parse_draft(view: dict[str, Any]) -> Draft:
     """Read the filing modal; values that cannot be parsed become field errors."""
     errors: dict[str, str] = {}
@@ -88,7 +100,7 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
     @answers_errors(after)
     def file_request(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         requests.file_request(cx.uow(), actor=body["user"]["id"], draft=parse_draft(view),
-                              view_id=view.get("id"), clock=cx.clock)
+                              view_id=view.get("id"), clock=cx.clock, council=_council_of_form(view))
         ack()
 
     @app.view(ids.REVISE_VIEW)
