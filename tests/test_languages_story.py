@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from cxbot.slack.blocks import ids
-from tests.harness import COUNCIL_FILE, Stack, filing_values, local
+from tests.harness import CHANNEL, COUNCIL_FILE, Stack, filing_values, local
 
 GERMAN = "U0BILLLEAD"      # a Billing lead whose Slack is in German
 OBJECTOR = "U0LEGAL1"      # a Legal advocate whose Slack is in German too
@@ -187,7 +187,7 @@ def test_a_german_advocates_dms_are_german_while_the_channel_stays_english(stack
 
 
 def test_a_norwegian_councils_digest_is_norwegian(stack: Stack) -> None:
-    from tests.harness import CHANNEL, iso_week
+    from tests.harness import iso_week
 
     text = COUNCIL_FILE.read_text().replace('timezone = "Europe/Oslo"', 'timezone = "Europe/Oslo"\nlanguage = "nb"', 1)
     stack.load_council(text + '\n[digest]\nday = "mon"\ntime = "09:30"\npost_to_channel = true\n')
@@ -209,3 +209,27 @@ def test_a_norwegian_councils_digest_is_norwegian(stack: Stack) -> None:
     assert "<h2 id=\"headline-h\">Kort oppsummert</h2>" in page and "Avgjørelser per uke, etter utfall" in page
     [posted] = [m for m in stack.slack.messages(CHANNEL) if iso_week() in m.text]
     assert "Rådslederen har hele rapporten." in json.dumps(posted.blocks, ensure_ascii=False)
+
+
+def test_a_chair_who_chose_german_is_escalated_to_in_german_and_the_dm_stays_german(stack: Stack) -> None:
+    from tests.test_lifecycle import action_ids, press_in
+
+    stack.load_council(COUNCIL_FILE.read_text().replace('leads = ["U0SUPLEAD"]', "leads = []"))
+    assert command(stack, "U0CHAIR", "language de").startswith("Ab jetzt spricht cxbot Deutsch mit dir.")
+    request_id = stack.file("U0BILLLEAD")
+    stack.press("U0LEGAL1", request_id, ids.APPROVE)
+    stack.sweep(local(10, 9))
+    [dm] = [m for m in stack.slack.dms("U0CHAIR") if "eskaliert" in m.text]
+    assert dm.text == f"CX-Antrag #{request_id} wurde an dich eskaliert"
+    assert "wurde an dich eskaliert: die Frist ist abgelaufen, und von Support fehlt noch die Antwort." in (
+        dm.blocks[0]["text"]["text"])
+    assert [e["text"]["text"] for e in dm.blocks[2]["elements"]] == ["Genehmigen…", "Ablehnen…"]
+    thread = " ".join(m.text for m in stack.slack.thread(CHANNEL, stack.parent(request_id).ts))
+    assert "the deadline passed with Support still outstanding" in thread        # the channel: English
+
+    press_in(stack, "U0CHAIR", dm, ids.DECIDE_APPROVE)
+    stack.slack.wait_for(lambda: stack.slack.open_views("U0CHAIR"))
+    stack.people.submit_view("U0CHAIR", {"note": "Geringes Risiko"})
+    stack.settle()
+    kept = stack.slack.message(dm.channel, dm.ts)             # updated in place, in the chair's language
+    assert action_ids(kept) == [] and kept.blocks[1]["elements"][0]["text"].startswith("✅ *Genehmigt* · <!date^")
