@@ -60,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--format", choices=("text", "html", "slack"), default="text")
     preview.add_argument("--output", "-o", help="write to this file instead of printing")
     _council_option(preview)
+    preview.add_argument("--out", metavar="DIR",
+                         help="where the full lists the digest cuts are written as CSV (default: beside "
+                              "--output, else the current directory)")
     send = d_sub.add_parser("send", help="send a week's digest to the chair now")
     send.add_argument("--week", help="ISO week like 2026-W48 (default: last week)")
     send.add_argument("--force", action="store_true", help="send it again even if it was sent")
@@ -174,22 +177,33 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
     if args.week:
         parse_week(args.week)  # a bad week is an error before anything else happens
     if args.digest_command == "preview":
-        from cxbot.reports.render import render
+        from cxbot.reports.render import render, render_csv
         from cxbot.services.context import Services
         from cxbot.store.db import make_session_factory
 
+        csv_dir = args.out or (os.path.dirname(args.output) if args.output else "") or "."
+        if os.path.exists(csv_dir) and not os.path.isdir(csv_dir):
+            raise CliError(f"{csv_dir}: not a directory")
         services = Services(make_session_factory(_engine(settings)), settings.clock())
-        output = render(digests.digest(services.uow(), week=args.week, clock=services.clock, council=args.council),
-                        args.format)
+        result = digests.digest(services.uow(), week=args.week, clock=services.clock, council=args.council)
+        output = render(result, args.format)
+        # The digest names a CSV for each list it cuts ("… and N more: all … are in FILE"):
+        # they are written too, so every file it names exists.
+        files = {os.path.join(csv_dir, name): content for name, content in render_csv(result).items()}
         if args.output:
-            try:
-                with open(args.output, "w", encoding="utf-8") as f:
-                    f.write(output)
-            except OSError as exc:
-                raise CliError(f"{args.output}: cannot write ({exc.strerror})") from None
+            _write(args.output, output.encode())
             print(f"wrote {args.output}")
         else:
             sys.stdout.write(output if output.endswith("\n") else output + "\n")
+        if files:
+            try:
+                os.makedirs(csv_dir, exist_ok=True)
+            except OSError as exc:
+                raise CliError(f"{csv_dir}: cannot create ({exc.strerror})") from None
+        for path, content in files.items():
+            _write(path, content)
+            # Beside the digest on stdout, the names go to stderr so the digest can be piped.
+            print(f"wrote {path}", file=sys.stdout if args.output else sys.stderr)
         return 0
     from cxbot.app import Runtime
     from cxbot.reports.digest import previous_week, week_of
@@ -209,6 +223,14 @@ def _digest(args: argparse.Namespace, settings: Settings) -> int:
     runtime.worker.drain()
     print(f"sent the digest of {of}")
     return 0
+
+
+def _write(path: str, content: bytes) -> None:
+    try:
+        with open(path, "wb") as f:
+            f.write(content)
+    except OSError as exc:
+        raise CliError(f"{path}: cannot write ({exc.strerror})") from None
 
 
 def _ready_to_serve(settings: Settings, *, socket_mode: bool) -> None:
@@ -268,7 +290,8 @@ def _council(args: argparse.Namespace, settings: Settings) -> int:
           f"timezone {c.timezone}\nstages   {', '.join(c.stages)}")
     for d in c.departments:
         print(f"\n[{d.key}] {d.name}\n  leads     {', '.join(d.leads) or '-'}\n"
-              f"  advocates {', '.join(d.advocates) or '-'}")
+              f"  advocates {', '.join(d.advocates) or '-'}"
+              + (f"\n  usergroup {d.usergroup}" if d.usergroup else ""))
     return 0
 
 

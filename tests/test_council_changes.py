@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,8 @@ from cxbot.services.council import load_council
 from cxbot.slack.blocks import ids
 from cxbot.store.models import AuditEvent, Base, Hold
 from tests.harness import CHANNEL, COUNCIL_FILE, Stack, local, process_env
-from tests.test_amend_terms import kinds, routed, thread_text
-from tests.test_lifecycle import dms_to, hold
+from tests.test_amend_terms import amend, kinds, routed, thread_text
+from tests.test_lifecycle import dms_to, hold, press_in
 
 BASE = COUNCIL_FILE.read_text()
 MARKETING_DEPT = '''
@@ -171,3 +172,73 @@ def test_a_dry_run_says_what_a_load_would_do_to_open_requests_and_changes_nothin
     assert table_contents(engine) != before
     assert stack.request(rid).status is Status.APPROVED
     assert routed(stack, other) == ["legal", "support"]
+
+
+# --- the filing department leaves ----------------------------------------------------------
+
+MARKETING_LEADLESS = WITH_MARKETING.replace('leads = ["U0MKTLEAD"]', "leads = []")
+
+
+def filed_by_marketing(stack: Stack) -> int:
+    with_marketing(stack)
+    rid = stack.file("U0MKTLEAD", department="marketing")
+    assert routed(stack, rid) == ["billing", "legal", "support"]
+    stack.press("U0LEGAL1", rid, ids.APPROVE)
+    return rid
+
+
+def left(stack: Stack, rid: int) -> list[dict[str, Any]]:
+    return [e.data for e in stack.all(AuditEvent, AuditEvent.request_id == rid,
+                                      AuditEvent.kind == "filing_department_left", order_by=AuditEvent.id)]
+
+
+def test_a_request_whose_filing_department_is_dropped_goes_on_being_reviewed(stack: Stack) -> None:
+    rid = filed_by_marketing(stack)
+    stack.load_council(BASE)
+    stack.settle()
+    assert stack.request(rid).status is Status.OPEN, "the proposed change still exists"
+    assert routed(stack, rid) == ["billing", "legal", "support"]
+    assert "🚪 *Marketing*, which filed this request, left the council: it was dropped from the council. " \
+           "The review goes on" in thread_text(stack, rid)
+    assert left(stack, rid) == [{"department": "marketing", "name": "Marketing", "reason": "dropped from the council",
+                                 "filer": "U0MKTLEAD", "by_council_load": True}]
+    stack.load_council(BASE)
+    assert len(left(stack, rid)) == 1, "said once"
+
+    # The departments asked go on answering, and the filer keeps the filer's actions.
+    stack.press("U0BILL1", rid, ids.APPROVE)
+    press_in(stack, "U0MKT1", stack.parent(rid), ids.AMEND)       # once Marketing's advocate: no longer
+    assert "Only the person who filed this request" in stack.slack.ephemerals("U0MKT1")[-1].text
+    amend(stack, rid, {"title": "Brighter banners, smaller"}, user="U0MKTLEAD")
+    assert stack.request(rid).title == "Brighter banners, smaller" and stack.request(rid).version == 2
+    press_in(stack, "U0MKTLEAD", stack.parent(rid), ids.WITHDRAW)
+    assert stack.request(rid).status is Status.WITHDRAWN
+    press_in(stack, "U0MKTLEAD", stack.parent(rid), ids.REOPEN)
+    assert stack.request(rid).status is Status.OPEN
+    stack.press("U0SUP1", rid, ids.APPROVE)
+    assert stack.request(rid).status is Status.APPROVED
+
+
+def test_a_filing_department_left_without_a_lead_is_said_and_a_dry_run_lists_it(
+        stack: Stack, database_url: str, engine: Engine, tmp_path: Path) -> None:
+    rid = filed_by_marketing(stack)
+    leadless = tmp_path / "council.toml"
+    leadless.write_text(MARKETING_LEADLESS)
+    stack.settle()
+    before = table_contents(engine)
+    done = cli_load(database_url, leadless, "--dry-run")
+    assert done.returncode == 0, done.stderr
+    line = (f"#{rid}: its filing department Marketing left the council (no lead left); the review goes on, "
+            "and its filer keeps amend, withdraw and reopen")
+    assert line in done.stdout and "nothing was changed" in done.stdout
+    assert table_contents(engine) == before
+
+    done = cli_load(database_url, leadless)
+    assert done.returncode == 0 and line in done.stdout, done.stderr
+    stack.clock.set(stack.clock.now() + timedelta(minutes=2))     # the load's own clock ran on meanwhile
+    stack.settle()
+    assert stack.request(rid).status is Status.OPEN
+    assert "left the council: it has no lead in the council any more" in thread_text(stack, rid)
+    assert [d["reason"] for d in left(stack, rid)] == ["no lead left"]
+    amend(stack, rid, {"title": "Brighter banners, smaller"}, user="U0MKTLEAD")   # no longer a lead: the filer
+    assert stack.request(rid).version == 2

@@ -97,7 +97,8 @@ def test_load_is_idempotent_and_deactivates_removed_people(engine: Engine) -> No
 
 def test_cli_load_and_show(database_url: str, engine: Engine, tmp_path: Path) -> None:
     path = tmp_path / "council.toml"
-    path.write_text(GOOD)
+    path.write_text(GOOD.replace('advocates = ["U0LEGAL1", "U0LEGAL2"]',
+                                 'advocates = ["U0LEGAL1", "U0LEGAL2"]\nusergroup = "S0LEGAL"'))
     first = cli("council", "load", str(path), db=database_url)
     assert first.returncode == 0, first.stderr
     assert "advocate U0LEGAL2 of legal added" in first.stdout
@@ -106,6 +107,10 @@ def test_cli_load_and_show(database_url: str, engine: Engine, tmp_path: Path) ->
     shown = cli("council", "show", db=database_url)
     assert shown.returncode == 0
     assert "[legal] Legal" in shown.stdout and "U0LEGAL1, U0LEGAL2" in shown.stdout
+    legal = shown.stdout.split("[legal] Legal\n")[1].split("\n\n")[0]
+    assert legal.splitlines() == ["  leads     U0LEGALLEAD", "  advocates U0LEGAL1, U0LEGAL2", "  usergroup S0LEGAL"]
+    billing = shown.stdout.split("[billing] Billing\n")[1].split("\n\n")[0]
+    assert "usergroup" not in billing
 
 
 def test_cli_bad_file_changes_nothing(database_url: str, engine: Engine, tmp_path: Path) -> None:

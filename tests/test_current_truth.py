@@ -203,6 +203,7 @@ def test_the_demo_shows_and_checks_the_final_messages() -> None:
     assert run_demo(out=out) == 0, out.getvalue()
     shown = out.getvalue()
     assert "the story ran as expected" in shown
+    assert "*Legal*: @legal-advocates" in shown, "Legal's advocates are asked through their user group"
     # The last thing shown of the revised request's parent message is its decision.
     edits = [e for e in shown.split("\n  [") if e.startswith("#cx-council] cxbot (edit of")
              and "# Invoices go PDF-only, paper kept" in e]

@@ -21,6 +21,7 @@ from cxbot.reports.render import LIST_CAP, render_csv, render_html, render_slack
 from cxbot.services import requests
 from cxbot.services.context import Services
 from tests.harness import COUNCIL_FILE, day, iso_week, local
+from tests.test_council_file import cli
 from tests.test_digest import Council
 
 OVERDUE, ON_TIME = 20, LIST_CAP - 5          # 65 waiting: 20 overdue at the end of the week, 45 not
@@ -133,3 +134,55 @@ def test_reports_import_nothing_from_services() -> None:
                 names = [module] + [f"{module}.{a.name}" for a in node.names]
             found += [f"{path.name}: {n}" for n in names if n.split(".")[:2] == ["cxbot", "services"]]
     assert found == []
+
+
+def test_digest_preview_writes_every_csv_it_names(engine: Engine, database_url: str, tmp_path: Path) -> None:
+    """`cxbot digest preview` names the CSV of each list it cuts; it writes them beside its
+    output (or into `--out DIR`), each with the whole list in the digest's order."""
+    c = Council(engine)
+    ids = file_many(c.cx, c.clock, LIST_CAP + 7, local(-7, 10))       # last week's, all waiting now
+    week = iso_week(-1)
+    out = tmp_path / "digests" / "digest.txt"
+    out.parent.mkdir()
+    result = cli("digest", "preview", "--week", week, "-o", str(out), db=database_url)
+    assert result.returncode == 0, result.stderr
+    named = set(re.findall(r"cx-council-[\w-]+\.csv", out.read_text()))
+    assert named == {f"cx-council-{week}-waiting.csv"}
+    assert sorted(p.name for p in out.parent.iterdir()) == sorted(named | {"digest.txt"})
+    assert result.stdout.splitlines() == [f"wrote {out}", f"wrote {out.parent / f'cx-council-{week}-waiting.csv'}"]
+    rows = csv_rows((out.parent / f"cx-council-{week}-waiting.csv").read_bytes())
+    assert [int(r["request"]) for r in rows] == ids
+
+    # Printed, the digest stays alone on stdout; the CSVs go to --out (made if missing), named on stderr.
+    elsewhere = tmp_path / "csv" / "w"
+    result = cli("digest", "preview", "--week", week, "--format", "html", "--out", str(elsewhere), db=database_url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.lstrip().lower().startswith("<!doctype html>")
+    assert f"<code>cx-council-{week}-waiting.csv</code>" in result.stdout
+    assert result.stderr.strip() == f"wrote {elsewhere / f'cx-council-{week}-waiting.csv'}"
+    assert [int(r["request"]) for r in csv_rows((elsewhere / f"cx-council-{week}-waiting.csv").read_bytes())] == ids
+
+    # Without -o or --out, beside the printed digest: the directory it runs in.
+    here = tmp_path / "here"
+    here.mkdir()
+    result = cli("digest", "preview", "--week", week, db=database_url, cwd=here)
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in here.iterdir()] == [f"cx-council-{week}-waiting.csv"]
+
+    # --out naming a file is refused, and nothing is written.
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    result = cli("digest", "preview", "--week", week, "-o", str(tmp_path / "d.txt"), "--out", str(blocker),
+                 db=database_url)
+    assert (result.returncode, result.stderr.strip()) == (2, f"cxbot: {blocker}: not a directory")
+    assert not (tmp_path / "d.txt").exists() and blocker.read_text() == "x"
+
+
+def test_a_digest_that_cuts_nothing_writes_no_csv(engine: Engine, database_url: str, tmp_path: Path) -> None:
+    c = Council(engine)
+    file_many(c.cx, c.clock, 3, local(-7, 10))
+    out = tmp_path / "out"
+    out.mkdir()
+    result = cli("digest", "preview", "--week", iso_week(-1), "-o", str(out / "d.txt"), db=database_url)
+    assert (result.returncode, result.stdout.strip()) == (0, f"wrote {out / 'd.txt'}"), result.stderr
+    assert [p.name for p in out.iterdir()] == ["d.txt"] and ".csv" not in (out / "d.txt").read_text()

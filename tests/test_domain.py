@@ -166,6 +166,10 @@ def test_amend_and_reopen_need_standing_in_the_filing_department_withdraw_does_n
     assert reopen_refusal(Membership("C", frozenset(), is_chair=True), **kw) is None
     assert reopen_refusal(gone, **kw) is not None
     assert withdraw_refusal(gone, filer="BL") is None
+    # Once the filing department has left the council, nobody speaks for it: its filer does.
+    assert amend_refusal(gone, **kw, department_gone=True) is None
+    assert reopen_refusal(gone, **kw, department_gone=True) is None
+    assert amend_refusal(member("B1", ("billing", Role.ADVOCATE)), **kw, department_gone=True) is not None
 
 
 def test_filing_permissions() -> None:

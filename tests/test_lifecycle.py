@@ -119,11 +119,12 @@ def test_amend_posts_a_diff_and_asks_again_only_those_who_owe_an_answer(stack: S
     stack.settle()
     request = stack.request(rid)
     assert request.version == 2 and request.title == "Annual plans get a fee, refunds pro rata"
-    diff = next(m for m in stack.slack.thread(CHANNEL, parent.ts) if "amended this request" in m.text)
-    assert "*Title*: ~Annual plans get a cancellation fee~ → Annual plans get a fee, refunds pro rata" in diff.text
-    assert "*Link*: ~https://wiki.example.com/fees~ → https://wiki.example.com/fees-v2" in diff.text
+    diff = next(m for m in stack.slack.thread(CHANNEL, parent.ts) if "amended this request" in texts(m))
+    assert diff.text == f"CX review #{rid} was amended (version 2)"
+    assert "*Title*: ~Annual plans get a cancellation fee~ → Annual plans get a fee, refunds pro rata" in texts(diff)
+    assert "*Link*: ~https://wiki.example.com/fees~ → https://wiki.example.com/fees-v2" in texts(diff)
     assert diff.mentions == ["<@U0BILLLEAD>", "<@U0SUP1>"], "only the objector is asked again; Legal approved"
-    assert "approvals already given stand" in diff.text
+    assert "approvals already given stand" in texts(diff)
     assert stack.all(Vote, Vote.user_id == "U0LEGAL1")[0].retracted is False
 
 
@@ -135,7 +136,7 @@ def test_amend_with_full_re_review_clears_votes(stack: Stack) -> None:
     stack.people.submit_view("U0BILLLEAD", {"full_review": ["full"]})
     stack.settle()
     assert [v.retracted for v in stack.all(Vote)] == [True]
-    diff = next(m for m in stack.slack.thread(CHANNEL, stack.parent(rid).ts) if "amended" in m.text)
+    diff = next(m for m in stack.slack.thread(CHANNEL, stack.parent(rid).ts) if "amended" in texts(m))
     assert set(diff.mentions) >= {"<@U0LEGAL1>", "<@U0LEGAL2>", "<@U0SUP1>"}
 
 

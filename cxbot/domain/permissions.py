@@ -140,18 +140,26 @@ def withdraw_refusal(who: Membership, *, filer: str) -> str | None:
     return None
 
 
-def _speaks_for_filing_side(who: Membership, *, filer: str, filing_department: str) -> bool:
+def _speaks_for_filing_side(who: Membership, *, filer: str, filing_department: str,
+                            department_gone: bool = False) -> bool:
     """The filer while they still lead or advocate for the filing department, or any current
-    lead of it: those who may change what the council is asked, or ask it again."""
+    lead of it: those who may change what the council is asked, or ask it again. Once the
+    filing department has left the council (dropped, or with no lead left: `department_gone`),
+    nobody speaks for it any more, so its filer keeps these actions whatever their roles."""
     if filing_department in who.departments(Role.LEAD):
+        return True
+    if who.user == filer and department_gone:
         return True
     return who.user == filer and filing_department in who.departments(Role.ADVOCATE)
 
 
-def amend_refusal(who: Membership, *, filer: str, filing_department: str) -> str | None:
+def amend_refusal(who: Membership, *, filer: str, filing_department: str,
+                  department_gone: bool = False) -> str | None:
     """Amending changes what the council reviews, so it needs standing in the filing
-    department now: the filer while they still lead or advocate for it, or a current lead of it."""
-    if _speaks_for_filing_side(who, filer=filer, filing_department=filing_department):
+    department now: the filer while they still lead or advocate for it, or a current lead of
+    it; the filer alone once the department has left the council."""
+    if _speaks_for_filing_side(who, filer=filer, filing_department=filing_department,
+                               department_gone=department_gone):
         return None
     if who.user == filer:
         return ("You no longer lead or advocate for the department that filed this request, so you can't amend "
@@ -159,10 +167,13 @@ def amend_refusal(who: Membership, *, filer: str, filing_department: str) -> str
     return "Only the person who filed this request, or a lead of its department, can amend it."
 
 
-def reopen_refusal(who: Membership, *, filer: str, filing_department: str) -> str | None:
+def reopen_refusal(who: Membership, *, filer: str, filing_department: str,
+                   department_gone: bool = False) -> str | None:
     """Reopening asks the council again: the filer while they still lead or advocate for the
-    filing department, a current lead of it, or the chair."""
-    if who.is_chair or _speaks_for_filing_side(who, filer=filer, filing_department=filing_department):
+    filing department (or, once it has left the council, the filer alone), a current lead of
+    it, or the chair."""
+    if who.is_chair or _speaks_for_filing_side(who, filer=filer, filing_department=filing_department,
+                                               department_gone=department_gone):
         return None
     if who.user == filer:
         return ("You no longer lead or advocate for the department that filed this request, so you can't reopen "

@@ -44,6 +44,7 @@ PEOPLE = {
     "U0SIV": "Siv (Support lead)", "U0SAM": "Sam (Support advocate)",
 }
 KARI, LARS, SAM, BENTE = "U0KARI", "U0LARS", "U0SAM", "U0BENTE"
+USERGROUPS = {"S0LEGAL": ("legal-advocates", [LARS])}   # as example_council.toml names them
 
 
 # How long the demo waits for what it shows to be final: the last updates of a message wait
@@ -172,6 +173,9 @@ def play(story: Story) -> None:
     story.say("Kari, Billing's lead, types /cx-review and files a change.")
     rid = story.file(KARI, first)
     story.check(story.request(rid).status is Status.OPEN, "the new request is not open")
+    prompt = story.message_of(rid, "prompt")
+    story.check({LARS, SAM} <= story.slack.notified(prompt.mentions) and BENTE not in story.slack.notified(
+        prompt.mentions), "the vote prompt does not reach Legal (through its user group) and Support")
 
     story.say("Bente, Billing's own advocate, tries to approve her department's change.")
     story.press(BENTE, rid, ids.APPROVE)
@@ -231,6 +235,8 @@ def run_demo(*, quiet: bool = False, out: TextIO | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="cxbot-demo-") as tmp, SlackEmulator() as slack:
         for user, name in PEOPLE.items():
             slack.add_user(user, name)
+        for group, (handle, members) in USERGROUPS.items():
+            slack.add_usergroup(group, handle, members)
         slack.add_channel("C0COUNCIL", "cx-council", members=list(PEOPLE))
         slack.invite_bot("C0COUNCIL")  # as the admin does after installing the app
         database_url = f"sqlite:///{Path(tmp) / 'cxbot.db'}"

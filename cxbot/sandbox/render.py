@@ -44,6 +44,8 @@ def mrkdwn_to_text(text: str, *, user_name: NameOf = _same) -> str:
             keyword = target[1:].split("^", 1)[0]
             if keyword in _SPECIAL_PINGS:
                 return "@" + keyword
+            if keyword == "subteam" and not label:
+                return "@" + user_name(target[1:])   # a user group, by its handle where known
             return unescape(label) if label else "@" + target[1:]
         url = unescape(target)
         return f"{unescape(label)} ({url})" if label else url

@@ -24,6 +24,15 @@ class User:
     locale: str = "en-US"   # the interface language the person chose in Slack
 
 
+@dataclass(frozen=True)
+class Usergroup:
+    """A user group (`S…`): mentioned as `<!subteam^S…>`, it notifies its members; shown as `@handle`."""
+
+    id: str
+    handle: str
+    users: frozenset[str]
+
+
 @dataclass
 class Channel:
     """A public or private channel: who is in it (the bot only once invited) and whether it is archived."""

@@ -27,6 +27,7 @@ from cxbot.sandbox.state import (
     Trigger,
     Upload,
     User,
+    Usergroup,
 )
 from cxbot.sandbox.wire import ApiError
 
@@ -47,6 +48,7 @@ class Workspace:
         self._users: dict[str, User] = {}
         self._channels: dict[str, Channel] = {}
         self._dm_users: dict[str, str] = {}
+        self._usergroups: dict[str, Usergroup] = {}
         self._counter = itertools.count(1)
         self._last_ts_us = 0
         self.add_user(bot_user_id, "cxbot", is_bot=True)
@@ -102,6 +104,29 @@ class Workspace:
         with self._lock:
             self._channels[channel_id].locale = locale
 
+    def add_usergroup(self, usergroup_id: str, handle: str, users: Sequence[str] = ()) -> None:
+        """A user group, as a workspace admin makes one: `<!subteam^S…>` notifies `users`.
+        cxbot only mentions groups (it calls no `usergroups.*` method), so tests and the demo set them up here."""
+        with self._lock:
+            self._usergroups[usergroup_id] = Usergroup(usergroup_id, handle.lstrip("@"), frozenset(users))
+
+    def usergroup(self, usergroup_id: str) -> Usergroup | None:
+        with self._lock:
+            return self._usergroups.get(usergroup_id)
+
+    def notified(self, mentions: Sequence[str]) -> set[str]:
+        """Who a message's mentions (`Message.mentions`) reach: the people mentioned, and the
+        members of the user groups mentioned (a group the workspace does not have reaches nobody)."""
+        with self._lock:
+            reached: set[str] = set()
+            for m in mentions:
+                if m.startswith("<@"):
+                    reached.add(m[2:-1])
+                elif m.startswith("<!subteam^"):
+                    group = self._usergroups.get(m[len("<!subteam^"):-1])
+                    reached |= group.users if group else set()
+            return reached
+
     def add_channel(
         self, channel_id: str, name: str, *, private: bool | None = None, members: Sequence[str] = ()
     ) -> None:
@@ -152,7 +177,11 @@ class Workspace:
             return self._users.get(user_id)
 
     def user_name(self, user_id: str) -> str:
-        """How a person is shown to others: their real name, else the bare id."""
+        """How a person is shown to others: their real name, else the bare id; a user group
+        (`subteam^S…`) by its handle."""
+        if user_id.startswith("subteam^"):
+            group = self.usergroup(user_id[len("subteam^"):])
+            return group.handle if group else user_id
         user = self.user(user_id)
         return user.real_name if user else user_id
 

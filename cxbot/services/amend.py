@@ -16,7 +16,7 @@ stages and the magnitude — changes what the council is asked, so:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,14 +24,15 @@ from sqlalchemy.orm import Session
 from cxbot.clock import Clock
 from cxbot.domain.drafts import draft_errors
 from cxbot.domain.errors import InvalidInput, NotAllowed
-from cxbot.domain.model import Draft, Impact, Magnitude, Role, Tally, VoteKind
+from cxbot.domain.model import Draft, Impact, Magnitude, VoteKind
 from cxbot.domain.permissions import amend_refusal
 from cxbot.domain.routing import Route
 from cxbot.services import audit, notices
 from cxbot.services.council import council_of, council_rules, membership
-from cxbot.services.lifecycle import current_tally, filing_side, restart_review, settle, substitutes_on
+from cxbot.services.lifecycle import asked_again, current_tally, filing_department_gone, restart_review, settle
+from cxbot.services.readmodel import NOTE_SECTIONS
 from cxbot.services.requests import open_request, routes_for
-from cxbot.store.models import Department, Hold, Membership, ReviewRequest, Routing, Vote
+from cxbot.store.models import Department, Hold, ReviewRequest, Routing, Vote
 from cxbot.store.uow import UnitOfWork
 
 FIELD_LABELS = {
@@ -62,7 +63,8 @@ def amend_form(uow: UnitOfWork, *, actor: str, request_id: int) -> AmendForm:
         request = open_request(s, request_id)  # read only: no lock, no presses applied
         council = council_of(s, request)
         refusal = amend_refusal(membership(s, actor, council.id), filer=request.filer,
-                                filing_department=request.department.key)
+                                filing_department=request.department.key,
+                                department_gone=filing_department_gone(s, request) is not None)
         if refusal:
             raise NotAllowed(refusal)
         return AmendForm(request_id, draft_of(request), tuple(council.stages))
@@ -87,7 +89,8 @@ def amend(uow: UnitOfWork, *, actor: str, request_id: int, draft: Draft, full_re
         request = open_request(s, request_id, now)
         council = council_of(s, request)
         refusal = amend_refusal(membership(s, actor, council.id), filer=request.filer,
-                                filing_department=request.department.key)
+                                filing_department=request.department.key,
+                                department_gone=filing_department_gone(s, request) is not None)
         if refusal:
             raise NotAllowed(refusal)
         policy, working_time = council_rules(council)
@@ -132,7 +135,7 @@ def amend(uow: UnitOfWork, *, actor: str, request_id: int, draft: Draft, full_re
         set_aside = _set_aside(s, request, now) if terms and not full_review else []
         s.flush()
         result = current_tally(s, request)
-        asked = _asked_again(s, request, result, working_time.local_date(now))
+        asked = asked_again(s, request, result, working_time.local_date(now))
         event = audit.record(s, kind="amended", actor=actor, at=now, request_id=request_id,
                              version=request.version, changes=changes, full=full_review, asked_again=asked,
                              terms=bool(terms), **({"cleared": cleared} if full_review else {}))
@@ -147,22 +150,14 @@ def amend(uow: UnitOfWork, *, actor: str, request_id: int, draft: Draft, full_re
             notices.thread_note(s, request_id, aside, now)
             for user in dict.fromkeys(v["user"] for v in set_aside):
                 notices.direct(s, request_id, aside, user, now)
+        # Whoever the notes have no room to mention is asked by DM: those asked again, and
+        # everyone who answers for a department the new terms route to.
+        notices.asked_by_dm(s, request_id, now, notices.Asks(NOTE_SECTIONS, people=asked),
+                            *([notices.Asks(NOTE_SECTIONS, departments=[d["department"] for d in rerouted["asked"]])]
+                              if rerouted and rerouted["asked"] else []))
         settle(s, request, now)
         notices.refresh(s, request_id, now)
         uow.commit()
-
-
-def _asked_again(s: Session, request: ReviewRequest, result: Tally, today: date) -> list[str]:
-    """The objectors whose blocking objections stand, and whoever answers for an outstanding department."""
-    asked = [b.user for b in result.standing_objections]
-    outstanding = [r.department_id for r in request.routings if r.department.key in result.outstanding]
-    away = substitutes_on(s, today, council_of(s, request).id)
-    recused = filing_side(s, request)
-    for user in s.scalars(select(Membership.user_id).where(
-            Membership.department_id.in_(outstanding), Membership.role == Role.ADVOCATE,
-            Membership.active.is_(True)).order_by(Membership.id)):
-        asked.append(away.get(user, user))
-    return [u for u in dict.fromkeys(asked) if u not in recused]
 
 
 def _reroute(s: Session, request: ReviewRequest, routes: list[Route], by_key: dict[str, Department],

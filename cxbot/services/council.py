@@ -82,7 +82,8 @@ def load_council(uow: UnitOfWork, spec: CouncilSpec, *, clock: Clock, actor: str
     `substitution_refusal`) ends with the load: it is audited and its advocate told by DM.
     An open request stops waiting for a department the load drops or leaves with nobody
     who may answer (`_release_unanswerable`); a department the load adds is not asked about
-    the requests already under review.
+    the requests already under review; a request whose own filing department the load drops
+    or leaves without a lead goes on being reviewed (`_filing_department_left`).
 
     With `dry_run`, the whole load runs and reports what it would change, then rolls back:
     the database is left as it was and nothing is queued for Slack.
@@ -93,6 +94,7 @@ def load_council(uow: UnitOfWork, spec: CouncilSpec, *, clock: Clock, actor: str
 def _load(s: Session, spec: CouncilSpec, now: datetime, actor: str, dry_run: bool) -> LoadReport:
     report = LoadReport()
     council = s.scalar(select(Council).where(Council.key == spec.key))
+    filing_before = _filing_standing(s, council.id) if council is not None else set()
     settings = {
         "channel": spec.channel, "chair": spec.chair, "admins": list(spec.admins),
         "timezone": spec.timezone, "stages": list(spec.stages),
@@ -157,6 +159,7 @@ def _load(s: Session, spec: CouncilSpec, now: datetime, actor: str, dry_run: boo
         audit.record(s, kind="council_loaded", actor=actor, at=now, changes=report.changes, council=spec.key)
         _end_broken_substitutions(s, council, now, actor, report)
         _release_unanswerable(s, council, now, actor, report, dry_run=dry_run)
+        _filing_department_left(s, now, actor, report, filing_before)
         # Who is asked, mentioned and counted follows the council: its open requests show it.
         notices.refresh_many(s, list(s.scalars(select(ReviewRequest.id).where(
             ReviewRequest.status.in_(UNDER_REVIEW), ReviewRequest.department_id.in_(list(names)))
@@ -223,6 +226,46 @@ def _release_unanswerable(s: Session, council: Council, now: datetime, actor: st
         if after is not before:
             line += f"; {'would be ' if dry_run else 'now '}{after.label.lower()}"
         report.requests.append(line)
+
+
+def _filing_standing(s: Session, council_id: int) -> set[int]:
+    """The council's departments that filed a request under review and still speak for it:
+    active, with an active lead."""
+    filing = select(ReviewRequest.department_id).where(ReviewRequest.status.in_(UNDER_REVIEW))
+    return set(s.scalars(select(Department.id).where(
+        Department.council_id == council_id, Department.id.in_(filing), Department.active.is_(True),
+        select(Membership.id).where(Membership.department_id == Department.id, Membership.role == Role.LEAD,
+                                    Membership.active.is_(True)).exists())))
+
+
+def _filing_department_left(s: Session, now: datetime, actor: str, report: LoadReport, before: set[int]) -> None:
+    """A request under review whose filing department the load drops, or leaves without a
+    lead (it stood before the load: `before`), goes on being reviewed: the change it proposes
+    still exists and the departments asked can still answer, so nothing is released or
+    decided for it. The thread says the filing department left the council and that the
+    filer keeps the filer's actions (amend, withdraw, reopen: `filing_department_gone`
+    gives them to the filer alone once nobody else speaks for the department); the audit
+    trail records a `filing_department_left` event; the report (and so `--dry-run`) names
+    the request. People who held a role in the department no longer do, so they are no
+    longer kept from reviewing its change; the outcome is worked out again."""
+    from cxbot.services.lifecycle import filing_department_gone, settle
+
+    if not before:
+        return
+    for request in s.scalars(select(ReviewRequest).where(ReviewRequest.status.in_(UNDER_REVIEW),
+                                                         ReviewRequest.department_id.in_(before))
+                             .order_by(ReviewRequest.id)):
+        reason = filing_department_gone(s, request)
+        if reason is None:
+            continue
+        dept = request.department
+        event = audit.record(s, kind="filing_department_left", actor=actor, at=now, request_id=request.id,
+                             department=dept.key, name=dept.name, reason=reason, filer=request.filer,
+                             by_council_load=True)
+        notices.thread_note(s, request.id, event, now)
+        settle(s, request, now)
+        report.requests.append(f"#{request.id}: its filing department {dept.name} left the council ({reason}); "
+                               "the review goes on, and its filer keeps amend, withdraw and reopen")
 
 
 def _end_broken_substitutions(s: Session, council: Council, now: datetime, actor: str, report: LoadReport) -> None:
@@ -334,6 +377,7 @@ class DepartmentRow:
     name: str
     leads: tuple[str, ...]
     advocates: tuple[str, ...]
+    usergroup: str = ""   # the Slack user group the vote prompt mentions instead of the advocates
 
 
 @dataclass(frozen=True)
@@ -365,6 +409,7 @@ def overview(session: Session, key: str | None = None) -> CouncilOverview:
                 d.key, d.name,
                 tuple(members.get(d.id, {}).get(Role.LEAD, [])),
                 tuple(members.get(d.id, {}).get(Role.ADVOCATE, [])),
+                d.usergroup,
             )
             for d in depts
         ),

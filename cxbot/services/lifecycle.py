@@ -104,6 +104,32 @@ def filing_side(session: Session, request: ReviewRequest) -> set[str]:
         Membership.department_id == request.department_id, Membership.active.is_(True))))
 
 
+def asked_again(session: Session, request: ReviewRequest, result: Tally, today: date) -> list[str]:
+    """Who a request asks again (an amendment, a reopening): the objectors whose blocking
+    objections stand, and whoever answers for an outstanding department."""
+    asked = [b.user for b in result.standing_objections]
+    outstanding = [r.department_id for r in request.routings if r.department.key in result.outstanding]
+    away = substitutes_on(session, today, council_of(session, request).id)
+    recused = filing_side(session, request)
+    for user in session.scalars(select(Membership.user_id).where(
+            Membership.department_id.in_(outstanding), Membership.role == Role.ADVOCATE,
+            Membership.active.is_(True)).order_by(Membership.id)):
+        asked.append(away.get(user, user))
+    return [u for u in dict.fromkeys(asked) if u not in recused]
+
+
+def filing_department_gone(session: Session, request: ReviewRequest) -> str | None:
+    """Why the request's filing department no longer speaks for it, or None: dropped from the
+    council, or left with no lead. Its filer then keeps the filer's actions (amend, reopen)
+    whatever their own roles, since nobody else could take them."""
+    if not request.department.active:
+        return "dropped from the council"
+    lead = session.scalar(select(Membership.id).where(
+        Membership.department_id == request.department_id, Membership.role == Role.LEAD,
+        Membership.active.is_(True)).limit(1))
+    return None if lead is not None else "no lead left"
+
+
 def rules(session: Session, request: ReviewRequest | None = None) -> tuple[CouncilPolicy, WorkingTime]:
     """The policy and working time of `request`'s council (of the only council, without one)."""
     return council_rules(council_of(session, request) if request is not None else get_council(session))

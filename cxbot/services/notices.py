@@ -8,6 +8,7 @@ of refreshes shows the latest state once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -36,18 +37,47 @@ def request_filed(session: Session, request_id: int, event: AuditEvent, filer: s
     asked_by_dm(session, request_id, now)
 
 
-def asked_by_dm(session: Session, request_id: int, now: datetime) -> None:
-    """Ask by DM everyone the vote prompt cannot mention (a council too large for one
-    message), one item a person. Each goes in the person's own lane: a rate-limited DM
-    (429, retried after Slack's Retry-After) then holds back only that person's messages,
-    not the request's thread and updates; it waits for the request's parent message, which
-    it links to."""
-    # Imported here: the read model reads the council, whose loading queues notices.
-    from cxbot.services.readmodel import asking, request_view
+@dataclass(frozen=True)
+class Asks:
+    """A new message that asks people about a request, for `asked_by_dm`: the vote prompt
+    (everyone asked), or a thread note asking `people`, or everyone who answers for
+    `departments`; it may fill `sections` sections with their mentions (readmodel's
+    MENTION_SECTIONS for the prompt, NOTE_SECTIONS for a note)."""
 
-    for user in asking(request_view(session, request_id, now=now)).by_dm:
-        enqueue(session, lane=f"person:{user}", kind=ASKED,
-                payload={"request_id": request_id, "user": user}, now=now)
+    sections: int
+    people: Sequence[str] | None = None
+    departments: Sequence[str] = ()
+
+
+def asked_by_dm(session: Session, request_id: int, now: datetime, *messages: Asks) -> None:
+    """The one way people newly asked about a request are told: each new message that asks
+    them (by default the vote prompt, at filing) mentions as many as Slack's limits let it
+    (`readmodel.asking`, as the message itself is rendered), and everyone none of them could
+    mention is asked by DM, once: at filing, an amendment (who is asked again, and the
+    departments its new terms route to), a reopening. (Editing a message notifies nobody,
+    so only new messages count.)
+
+    One item a person, in the person's own lane: a rate-limited DM (429, retried after
+    Slack's Retry-After) then holds back only that person's messages, not the request's
+    thread and updates; it links to the request's parent message."""
+    # Imported here: the read model reads the council, whose loading queues notices.
+    from cxbot.services.readmodel import MENTION_SECTIONS, asking, request_view
+
+    view = request_view(session, request_id, now=now)
+    asked: list[str] = []
+    told: set[str] = set()
+    for message in messages or (Asks(MENTION_SECTIONS),):
+        people = message.people
+        if message.departments:
+            people = [u for d in message.departments for u in view.answering(d)]
+        everyone = list(people) if people is not None else [u for d in view.routed for u in view.answering(d.key)]
+        left = set(asking(view, people, sections=message.sections).by_dm)
+        asked += everyone
+        told.update(u for u in everyone if u not in left)
+    for user in dict.fromkeys(asked):
+        if user not in told:
+            enqueue(session, lane=f"person:{user}", kind=ASKED, payload={"request_id": request_id, "user": user},
+                    now=now)
 
 
 def refresh(session: Session, request_id: int, now: datetime) -> None:

@@ -289,16 +289,19 @@ def _revision_links(session: Session, request: ReviewRequest) -> tuple[RevisionL
 
 # Slack's limits on a message (Block Kit reference): 50 blocks, 3,000 characters of section
 # text. The vote prompt spends four blocks on its request, reasons, "asked by DM" note and
-# buttons; the rest may carry mentions.
+# buttons; the rest may carry mentions. A thread note that asks people (an amendment's, a
+# reopening's) spends at most ten on what it says (the header, a diff of at most eight fields,
+# the line before the mentions), and the rest on mentions.
 SECTION_CHARS = 3000
 MENTION_SECTIONS = 46
+NOTE_SECTIONS = 40
 
 
 @dataclass(frozen=True)
 class MentionLine:
-    """One department's mentions within one section of the prompt."""
+    """One department's mentions within one section of the prompt (or of a thread note)."""
 
-    department: str   # its name, as the council file gives it
+    department: str   # its name, as the council file gives it; "" for people outside the routed departments
     mentions: tuple[str, ...]
 
 
@@ -307,7 +310,8 @@ class Asking:
     """How everyone asked about a request hears of it: mentioned in the vote prompt (a section
     of lines each), through their department's user group, or, beyond what one message can
     carry, by a direct message each. One value decides both the prompt and the DMs, so nobody
-    is mentioned and DMed, and nobody neither."""
+    is mentioned and DMed, and nobody neither. The same for a thread note that asks people
+    again (`asking(view, people)`)."""
 
     sections: tuple[tuple[MentionLine, ...], ...]
     by_dm: tuple[str, ...]
@@ -318,39 +322,61 @@ def _escaped_length(text: str) -> int:
     return len(text) + 4 * text.count("&") + 3 * (text.count("<") + text.count(">"))
 
 
-def asking(view: RequestView) -> Asking:
-    """Who the prompt mentions, section by section (a line `*Department*: <@U…> …` for each
-    department, split where a section is full), and who is left for a DM.
+def asking(view: RequestView, people: Sequence[str] | None = None, *,
+           sections: int = MENTION_SECTIONS) -> Asking:
+    """Who a message mentions, section by section (a line `*Department*: <@U…> …` for each
+    department, split where a section is full), in at most `sections` sections, and who is
+    left for a DM: everyone asked about the request (the vote prompt), or `people` (a thread
+    note asking them again; anyone among them outside the routed departments on a last line
+    of their own).
 
-    A department with a user group is mentioned as `<!subteam^S…>`, with whoever answers for
-    it without being its advocate (a substitute), who is not in the group."""
+    A department with a user group is mentioned as `<!subteam^S…>` when everyone who answers
+    for it is asked, with whoever answers for it without being its advocate (a substitute),
+    who is not in the group."""
+    wanted_people = None if people is None else set(people)
+    groups: list[tuple[str, list[tuple[str, list[str]]]]] = []
+    placed: set[str] = set()
+    for dept in view.routed:
+        answering = view.answering(dept.key)
+        asked = [u for u in answering if wanted_people is None or u in wanted_people]
+        placed.update(asked)
+        if dept.usergroup and asked and len(asked) == len(answering):
+            substitutes = [u for u in asked if u not in dept.advocates]
+            wanted = [(f"<!subteam^{dept.usergroup}>", [u for u in asked if u in dept.advocates])]
+            wanted += [(f"<@{u}>", [u]) for u in substitutes]
+        else:
+            wanted = [(f"<@{u}>", [u]) for u in asked]
+        groups.append((dept.name, wanted))
+    others = [u for u in dict.fromkeys(people or ()) if u not in placed]
+    if others:
+        groups.append(("", [(f"<@{u}>", [u]) for u in others]))
+    return _pack(groups, sections)
+
+
+def _pack(groups: Sequence[tuple[str, Sequence[tuple[str, Sequence[str]]]]], most: int) -> Asking:
+    """Pack each group's mentions, in order, on lines labelled with the group's name, into at
+    most `most` sections of SECTION_CHARS characters; the people of mentions that do not fit
+    are left for a DM (unless another mention reached them)."""
     sections: list[tuple[MentionLine, ...]] = []
     lines: list[MentionLine] = []
     used = 0
     by_dm: list[str] = []
     mentioned: set[str] = set()
-    for dept in view.routed:
-        people = view.answering(dept.key)
-        if dept.usergroup and people:
-            substitutes = [u for u in people if u not in dept.advocates]
-            wanted = [(f"<!subteam^{dept.usergroup}>", [u for u in people if u in dept.advocates])]
-            wanted += [(f"<@{u}>", [u]) for u in substitutes]
-        else:
-            wanted = [(f"<@{u}>", [u]) for u in people]
-        label = _escaped_length(dept.name) + 4          # "*Name*: "
+    for name, wanted in groups:
+        label = _escaped_length(name) + 4 if name else 0          # "*Name*: "
         line: list[str] = []
         for mention, reached in wanted:
-            if len(sections) >= MENTION_SECTIONS:
+            if len(sections) >= most:
                 by_dm += reached
                 continue
             cost = 1 + len(mention) if line else (1 if lines else 0) + label + len(mention)
             if used + cost > SECTION_CHARS:
                 if line:
-                    lines.append(MentionLine(dept.name, tuple(line)))
+                    lines.append(MentionLine(name, tuple(line)))
                     line = []
                 sections.append(tuple(lines))
                 lines, used = [], 0
-                if len(sections) >= MENTION_SECTIONS:
+                if len(sections) >= most:
                     by_dm += reached
                     continue
                 cost = label + len(mention)
@@ -358,7 +384,7 @@ def asking(view: RequestView) -> Asking:
             mentioned.update(reached)
             used += cost
         if line:
-            lines.append(MentionLine(dept.name, tuple(line)))
-    if lines and len(sections) < MENTION_SECTIONS:
+            lines.append(MentionLine(name, tuple(line)))
+    if lines and len(sections) < most:
         sections.append(tuple(lines))
     return Asking(tuple(sections), tuple(u for u in dict.fromkeys(by_dm) if u not in mentioned))

@@ -25,9 +25,11 @@ from cxbot.services import audit, notices
 from cxbot.services.council import council_of, council_rules, get_council, membership
 from cxbot.services.filing import STALE_COUNCIL
 from cxbot.services.lifecycle import (
+    asked_again,
     current_tally,
     due_at,
     end_holds,
+    filing_department_gone,
     restart_review,
     rules,
     seats,
@@ -35,7 +37,7 @@ from cxbot.services.lifecycle import (
     settle,
 )
 from cxbot.services.outbox import enqueue, request_lane
-from cxbot.services.readmodel import RequestView, load_request, request_view
+from cxbot.services.readmodel import NOTE_SECTIONS, RequestView, load_request, request_view
 from cxbot.services.votes import Voter, lock_request, voter
 from cxbot.store.models import Council, Department, Hold, ReviewRequest, Routing
 from cxbot.store.uow import UnitOfWork
@@ -287,7 +289,8 @@ def reopen(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> Sta
         s = uow.session
         request = lock_request(s, request_id, now)
         refusal = reopen_refusal(membership(s, actor, council_of(s, request).id), filer=request.filer,
-                                 filing_department=request.department.key)
+                                 filing_department=request.department.key,
+                                 department_gone=filing_department_gone(s, request) is not None)
         if refusal:
             raise NotAllowed(refusal)
         if request.status not in (Status.WITHDRAWN, Status.EXPIRED):
@@ -299,10 +302,14 @@ def reopen(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> Sta
         restart_review(s, request, now)
         request.decided_at = None
         previous, request.status = request.status, Status.OPEN
+        asked = asked_again(s, request, current_tally(s, request), rules(s, request)[1].local_date(now))
         event = audit.record(s, kind="reopened", actor=actor, at=now, request_id=request_id,
-                             previous=previous.value, due_at=request.due_at.isoformat())
+                             previous=previous.value, due_at=request.due_at.isoformat(), asked_again=asked)
         notices.thread_note(s, request_id, event, now)
         status = settle(s, request, now)
+        if not status.is_final:
+            # The note mentions who is asked again; whoever it has no room for is asked by DM.
+            notices.asked_by_dm(s, request_id, now, notices.Asks(NOTE_SECTIONS, people=asked))
         notices.refresh(s, request_id, now)
         uow.commit()
         return status

@@ -220,6 +220,9 @@ class SlackDelivery:
         text, blocks = note
         if blocks is None:
             self._call("chat.postMessage", channel=parent.channel, thread_ts=parent.ts, text=text)
+        elif event.kind not in notes.KEPT:
+            self._call("chat.postMessage", channel=parent.channel, thread_ts=parent.ts, text=text,
+                       blocks=self._blocks(blocks))
         elif self._records.message(request_id, f"{NOTE}:{event.id}") is None:
             self._post(request_id, f"{NOTE}:{event.id}", parent.channel, (text, blocks), parent.ts)
 

@@ -174,6 +174,18 @@ def test_mentions_and_links_are_recorded_only_when_unescaped(
     assert message.links == ["<https://evil.example|invoice>", "<https://x.example>"]
 
 
+def test_a_user_group_mention_reaches_its_members_and_shows_as_its_handle(
+    emulator: SlackEmulator, slack: WebClient
+) -> None:
+    emulator.add_usergroup("S0LEGAL", "@legal-advocates", ["U0KARI", "U0OLE"])
+    slack.chat_postMessage(channel=COUNCIL, text="x", blocks=[section("*Legal*: <!subteam^S0LEGAL> <@U0SIV>"),
+                                                                section("<!subteam^S0NOSUCH>")])
+    message = emulator.messages()[0]
+    assert message.mentions == ["<!subteam^S0LEGAL>", "<@U0SIV>", "<!subteam^S0NOSUCH>"]
+    assert emulator.notified(message.mentions) == {"U0KARI", "U0OLE", "U0SIV"}, "an unknown group reaches nobody"
+    assert "*Legal*: @legal-advocates @" in emulator.transcript()[-1].text
+
+
 # ---------------------------------------------------------------- modals
 
 

@@ -9,12 +9,16 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, MarkdownTextObject, SectionBlock
 
 from cxbot.domain.model import Resolution, Status, VoteKind
-from cxbot.services.readmodel import ObjectionView, RequestView
+from cxbot.services.readmodel import NOTE_SECTIONS, ObjectionView, RequestView, asking
 from cxbot.slack.blocks import ids
-from cxbot.slack.blocks.request import conditions_text
+from cxbot.slack.blocks.request import conditions_text, mention_sections
 from cxbot.slack.text import clip, clip_plain, escape, mention, quote, slack_time
 
 Note = tuple[str, list[Block] | None]
+
+# Notes kept up to date in place (an objection's buttons go once it is resolved); every other
+# note is posted once, as it read when it was delivered.
+KEPT = frozenset({"voted", "vote_changed"})
 
 ESCALATION_TARGET = {"leads": "the filing department's leads", "chair": "the council chair"}
 
@@ -74,7 +78,10 @@ def thread_note(view: RequestView, kind: str, actor: str, data: dict[str, Any]) 
     elif kind == "withdrawn":
         text = f"↩️ {mention(actor)} withdrew this request. Voting is closed."
     elif kind == "reopened":
-        text = f"🔄 {mention(actor)} reopened this request. Answers are due {_when(data['due_at'], view)}."
+        return asking_note(view, f"🔄 {mention(actor)} reopened this request. Answers are due "
+                                 f"{_when(data['due_at'], view)}.", "Asked again:",
+                           list(data.get("asked_again") or []),
+                           f"CX review #{view.id} was reopened")
     elif kind == "hold_placed":
         text = (f"⏸️ {mention(actor)} put {dept}'s review on hold until {_when(data['until'], view)}:\n"
                 f"{quote(data.get('reason', ''))}\nAnswers are now due {_when(data['due_at'], view)}.")
@@ -83,13 +90,15 @@ def thread_note(view: RequestView, kind: str, actor: str, data: dict[str, Any]) 
     elif kind == "escalated":
         text = escalation_text(view, data)
     elif kind == "amended":
-        text = amendment_text(view, actor, data)
+        return amendment_note(view, actor, data)
     elif kind == "rerouted":
-        text = reroute_text(view, data)
+        return reroute_note(view, data)
     elif kind == "approvals_set_aside":
-        who = " ".join(dict.fromkeys(mention(v["user"]) for v in data.get("votes", [])))
-        text = (f"⚖️ The terms changed, so the answers of {who} no longer count until they confirm them "
-                "(each has a *Still approve* button in a DM) or vote again; the council chair can also decide.")
+        who = list(dict.fromkeys(v["user"] for v in data.get("votes", [])))
+        return asking_note(view, "⚖️ The terms changed, so the answers of these people no longer count until "
+                                 "they confirm them (each has a *Still approve* button in a DM) or vote again; "
+                                 "the council chair can also decide:", "", who,
+                           f"Answers on CX review #{view.id} are set aside until confirmed")
     elif kind in ("decided", "status_changed"):
         text = _status_text(view, actor, Status(data["status"]), data)
         if text and Status(data["status"]) is Status.APPROVED and view.conditions:
@@ -97,6 +106,12 @@ def thread_note(view: RequestView, kind: str, actor: str, data: dict[str, Any]) 
     elif kind == "revised":
         text = (f"🔁 {mention(actor)} filed a revision of this request: *CX review #{int(data.get('revised_by', 0))}* "
                 f"{escape(clip_plain(str(data.get('title', '')), 200))}. Follow the review there.")
+    elif kind == "filing_department_left":
+        why = "it was dropped from the council" if data.get("reason") == "dropped from the council" else \
+            "it has no lead in the council any more"
+        text = (f"🚪 *{escape(str(data.get('name', '')))}*, which filed this request, left the council: {why}. "
+                f"The review goes on: the change is still proposed, and {mention(str(data.get('filer', '')))} "
+                "can still amend, withdraw or reopen it.")
     elif kind == "condition_met":
         text = condition_met_text(view, actor, data)
     return (text, None) if text else None
@@ -151,30 +166,65 @@ def _status_text(view: RequestView, actor: str, status: Status, data: dict[str, 
     return None
 
 
-def amendment_text(view: RequestView, actor: str, data: dict[str, Any]) -> str:
-    lines = [f"✏️ {mention(actor)} amended this request (version {data.get('version')}):"]
-    for change in data.get("changes", []):
-        before, after = clip_plain(str(change["before"]), 300), clip_plain(str(change["after"]), 300)
-        lines.append(f"• *{escape(change['label'])}*: ~{escape(before)}~ → {escape(after)}")
-    asked = data.get("asked_again") or []
-    if asked:
-        lines.append("Asked again: " + " ".join(mention(u) for u in asked)
-                     + ("; every earlier vote was cleared for a full re-review." if data.get("full") else
-                        "; answers given under the old terms count once confirmed." if data.get("terms") else
-                        "; approvals already given stand."))
-    return "\n".join(lines)
+LINE_SECTIONS = 8   # sections a note's own lines may fill: with its head, its intro and NOTE_SECTIONS, 50 blocks
 
 
-def reroute_text(view: RequestView, data: dict[str, Any]) -> str:
-    """Which departments the new terms ask, and which they release; or, after a council
-    load, which departments nobody can answer for any more (and why)."""
-    lines = ["🔀 The council changed, so the routing changed:" if data.get("by_council_load")
-             else "🔀 With the new terms, the routing changed:"]
-    for d in data.get("asked", []):
-        who = " ".join(mention(u) for u in view.answering(d["department"]))
-        asked = f"• *{escape(d['name'])}* is now asked ({escape(d.get('reason', ''))})"
-        lines.append(asked + (f": {who}" if who else ""))
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))
+
+
+def _line_sections(lines: list[str]) -> list[Block]:
+    """Lines of mrkdwn, whole, as few sections of at most 3,000 characters as hold them, at
+    most LINE_SECTIONS; past those, "…and N more"."""
+    texts: list[str] = []
+    for n, line in enumerate(lines):
+        line = clip(line, 2900)
+        if texts and len(texts[-1]) + 1 + len(line) <= 3000:
+            texts[-1] += "\n" + line
+        elif len(texts) < LINE_SECTIONS:
+            texts.append(line)
+        else:
+            texts[-1] = clip(texts[-1], 2900) + f"\n…and {len(lines) - n} more."
+            break
+    return [_section(text) for text in texts]
+
+
+def asking_note(view: RequestView, head: str, intro: str, people: list[str] | None, fallback: str,
+                lines: list[str] | None = None) -> Note:
+    """A thread note that asks people: `head`, then `lines`, then `intro` and the mentions of
+    `people` (None: everyone asked), packed as the vote prompt packs them (`asking`, within
+    NOTE_SECTIONS sections); whoever does not fit is asked by DM
+    (`cxbot.services.notices.asked_by_dm`). The text fallback mentions nobody."""
+    blocks: list[Block] = [_section(head), *_line_sections(lines or [])]
+    plan = asking(view, people, sections=NOTE_SECTIONS)
+    if plan.sections:
+        if intro:
+            blocks.append(_section(intro))
+        blocks += mention_sections(plan)
+    return escape(fallback), blocks
+
+
+def amendment_note(view: RequestView, actor: str, data: dict[str, Any]) -> Note:
+    """The field-by-field diff (a section each), and who is asked again."""
+    changes = [f"• *{escape(change['label'])}*: ~{escape(clip_plain(str(change['before']), 300))}~ → "
+               f"{escape(clip_plain(str(change['after']), 300))}" for change in data.get("changes", [])]
+    why = ("every earlier vote was cleared for a full re-review" if data.get("full") else
+           "answers given under the old terms count once confirmed" if data.get("terms") else
+           "approvals already given stand")
+    return asking_note(view, f"✏️ {mention(actor)} amended this request (version {data.get('version')}):",
+                       f"Asked again ({why}):", list(data.get("asked_again") or []),
+                       f"CX review #{view.id} was amended (version {data.get('version')})", changes)
+
+
+def reroute_note(view: RequestView, data: dict[str, Any]) -> Note:
+    """Which departments the new terms ask (mentioning who answers for them), and which they
+    release; or, after a council load, which departments nobody can answer for any more (and why)."""
+    head = ("🔀 The council changed, so the routing changed:" if data.get("by_council_load")
+            else "🔀 With the new terms, the routing changed:")
+    lines = [f"• *{escape(d['name'])}* is now asked ({escape(d.get('reason', ''))})" for d in data.get("asked", [])]
     for d in data.get("released", []):
         why = f" ({escape(d['reason'])})" if d.get("reason") else ""
         lines.append(f"• *{escape(d['name'])}* is released{why}: its answer is no longer needed.")
-    return "\n".join(lines)
+    asked = [u for d in data.get("asked", []) for u in view.answering(d["department"])]
+    return asking_note(view, head, "Now asked:", asked,
+                       f"The routing of CX review #{view.id} changed", lines)

@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 
 from cxbot.domain.model import STATUS_LABELS, Answer, Ballot, Status, VoteKind
 from cxbot.i18n import N_, Translator, translator
-from cxbot.services.readmodel import ConditionView, RequestView, asking
+from cxbot.services.readmodel import Asking, ConditionView, RequestView, asking
 from cxbot.slack.blocks import ids
 from cxbot.slack.text import clip, clip_plain, day, escape, mention, slack_time
 
@@ -259,6 +259,14 @@ def _and(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def mention_sections(plan: Asking) -> list[Block]:
+    """The sections `asking` packed: a line `*Department*: <@U…> …` each (bare mentions for
+    people outside the routed departments), within Slack's section limit."""
+    return [SectionBlock(text=MarkdownTextObject(text="\n".join(
+        (f"*{escape(line.department)}*: " if line.department else "") + " ".join(line.mentions)
+        for line in section))) for section in plan.sections]
+
+
 # The vote buttons as the council channel shows them (the help names them so).
 VOTE_BUTTONS = {"approve": N_("Approve"), "object": N_("Object…"), "abstain": N_("Abstain")}
 
@@ -295,9 +303,7 @@ def vote_prompt(view: RequestView) -> tuple[str, list[Block]]:
         SectionBlock(text=MarkdownTextObject(text=(
             f"Please review this change for your department and its customers by "
             f"{slack_time(view.due_at, view.timezone)}. Vote below; reply in this thread to discuss."))),
-        *(SectionBlock(text=MarkdownTextObject(text="\n".join(
-            f"*{escape(line.department)}*: " + " ".join(line.mentions) for line in section)))
-          for section in plan.sections),
+        *mention_sections(plan),
         ContextBlock(elements=[MarkdownTextObject(text=clip("Why these departments: " + why, 3000))]),
     ]
     if plan.by_dm:
