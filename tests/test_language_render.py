@@ -4,13 +4,18 @@ German render.
 
 Converted so far: the filing form (new, amend, revise) and its field errors, the vote forms
 (object, approve and abstain notes), the reason forms (hold, overrule, decide), the away form
-and its answer, and `/cx-review`'s own answers.
+and its answer, `/cx-review`'s own answers, every direct message (rendered here from a
+fixed history: each state, with conditions, holds, escalations, substitutes, many items), and
+the weekly digest in its three formats (a busy week, a huge one and a quiet one).
 """
 
 from __future__ import annotations
 
+import html
 import re
-from datetime import date
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +23,24 @@ import pytest
 from babel.messages.pofile import read_po
 
 from cxbot.domain.drafts import draft_errors
-from cxbot.domain.model import Draft, Impact, Magnitude, VoteKind
+from cxbot.domain.model import (
+    Answer,
+    Ballot,
+    DepartmentTally,
+    Draft,
+    Impact,
+    Magnitude,
+    Status,
+    Tally,
+    VoteKind,
+)
 from cxbot.i18n import LANGUAGES, Translator, translator
-from cxbot.sandbox.blockkit import view_refusal
-from cxbot.slack.blocks import ids
+from cxbot.reports.model import Digest
+from cxbot.reports.render import render_html, render_slack, render_text
+from cxbot.sandbox.blockkit import block_errors, view_refusal
+from cxbot.services.readmodel import ConditionView, EscalationView, RequestView, RevisionLink, RoutedDepartment
+from cxbot.services.reminders import DailyItem, DailyReminderView
+from cxbot.slack.blocks import direct, ids
 from cxbot.slack.blocks.modals import (
     away_modal,
     away_saved_view,
@@ -32,6 +51,7 @@ from cxbot.slack.blocks.modals import (
     vote_modal,
 )
 from cxbot.slack.listeners.commands import away_usage, help_text
+from tests.test_digest_render import busy_digest, quiet_digest
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "cxbot" / "locale" / "cxbot.pot"
 DAY = date(2026, 12, 7)
@@ -41,7 +61,7 @@ STAGES = tuple(f"Stage {n}: onboarding, first invoice and the renewal that follo
 DRAFT = Draft(title="T" * 150, summary="S", department="d0", stages=STAGES[:3], impact=Impact.NEGATIVE,
               impact_note="N", magnitude=Magnitude.MAJOR, decision_by=DAY, link="https://example.com")
 # Words that are the same in the translation as in English.
-SAME = {"de": {"Neutral"}, "nb": set()}
+SAME = {"de": {"Neutral", "Status"}, "nb": {"Status"}}
 
 
 def surfaces(tr: Translator) -> dict[str, dict[str, Any]]:
@@ -70,6 +90,87 @@ def surfaces(tr: Translator) -> dict[str, dict[str, Any]]:
     for kind in VoteKind:
         views[f"vote {kind.value}"] = vote_modal(request_id=123456, title="T" * 150, kind=kind, tr=tr).to_dict()
     return views
+
+
+# --- direct messages, from a fixed history ---------------------------------------------------
+
+AT = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+ROUTED = tuple(RoutedDepartment(key=f"d{n}", name=f"Kundeservice Nord {n}", reason="Onboard", advocates=(f"U0ADV{n}",))
+               for n in range(6))
+VIEW = RequestView(
+    id=123456, title="Papirløs faktura 2027 " * 7, summary="Fakturaen kommer som PDF. " * 200, department_key="d0",
+    department_name=ROUTED[0].name, filer="U0FILER", stages=STAGES[:2], impact=Impact.NEGATIVE, impact_note="",
+    magnitude=Magnitude.MAJOR, decision_by=DAY, link="https://example.com/spec", status=Status.OPEN, created_at=AT,
+    decided_at=None, due_at=AT + timedelta(days=5), escalation_step=0, version=2, timezone="Europe/Oslo",
+    channel="C0COUNCIL", routed=ROUTED[1:],
+    tally=Tally(departments=tuple(DepartmentTally(d.key, Answer.OUTSTANDING if n % 2 else Answer.APPROVES,
+                                                  approvals=(Ballot(d.advocates[0], d.key, VoteKind.APPROVE),))
+                                  for n, d in enumerate(ROUTED[1:])), required=5),
+    objections=(), holds=(), parent_ts="1.2", permalink="https://slack.example/archives/C0COUNCIL/p12", as_of=AT,
+    conditions=tuple(ConditionView(vote_id=n, user=f"U0ADV{n % 5 + 1}", department=f"d{n % 5 + 1}",
+                                   text="Kundene får beskjed på e-post. " * 5,
+                                   on_behalf_of="U0AWAY" if n == 1 else None,
+                                   met_at=AT if n % 3 == 0 else None, met_by="U0FILER" if n % 3 == 0 else None)
+                     for n in range(25)),
+    revises=RevisionLink(7, "Papirløs faktura", "https://slack.example/archives/C0COUNCIL/p7"),
+)
+ESCALATIONS = {
+    "leads": EscalationView("leads", ("U0LEAD1", "U0LEAD2"), AT),
+    "chair": EscalationView("chair", ("U0CHAIR",), AT),
+}
+REASONS = ["the deadline passed with Kundeservice Nord 1, Kundeservice Nord 3 still outstanding",
+           "a blocking objection has stood for 1 working days", "a blocking objection has stood for 3 working days",
+           "still undecided 2 working days after the last escalation"]
+
+
+def dms(tr: Translator) -> dict[str, tuple[str, list[Any]]]:
+    """Every kind of DM, in every state it is sent in, as (notification text, blocks)."""
+    found: dict[str, tuple[str, list[Any]]] = {}
+    for status in Status:
+        view = replace(VIEW, status=status, decided_at=AT if status.is_final else None)
+        found[f"filed {status.value}"] = direct.filed(view, tr)
+        found[f"filed overdue {status.value}"] = direct.filed(replace(view, as_of=view.due_at), tr)
+        for rationale in ("", "Good for customers"):
+            out = direct.outcome(view, {"status": status.value, "rationale": rationale}, tr)
+            if out is not None:
+                found[f"outcome {status.value} {bool(rationale)}"] = out
+    found["filed revised"] = direct.filed(replace(VIEW, status=Status.WITHDRAWN, revises=None,
+                                                  revised_by=RevisionLink(9, "Ny", "")), tr)
+    overdue = replace(VIEW, as_of=VIEW.due_at + timedelta(hours=1))
+    for kind in ("daily", "closing"):
+        found[f"reminder {kind}"] = direct.reminder(VIEW, kind, None, tr)
+        found[f"reminder {kind} for"] = direct.reminder(replace(VIEW, permalink=""), kind, "U0AWAY", tr)
+    for name, step in {"none": None, **ESCALATIONS}.items():
+        found[f"reminder overdue {name}"] = direct.reminder(replace(overdue, escalation=step), "daily", "U0AWAY", tr)
+    items = tuple(DailyItem(view=replace(VIEW, id=n, status=[Status.OPEN, Status.APPROVED, Status.ON_HOLD][n % 3],
+                                         as_of=VIEW.due_at if n % 4 == 0 else AT,
+                                         escalation=ESCALATIONS["chair" if n % 8 == 0 else "leads"]),
+                            department=ROUTED[n % 6].name, on_behalf_of="U0AWAY" if n % 5 == 0 else None,
+                            answered=n % 7 == 3, closing=n % 2 == 0) for n in range(20))
+    day = DailyReminderView(user="U0ADV1", day=DAY, items=items, more=37, owing=19, council_channel="C0COUNCIL",
+                            channel="", ts="", content_hash="")
+    found["daily"] = direct.daily_reminder(day, tr)
+    found["daily one"] = direct.daily_reminder(replace(day, items=items[1:2], more=0, owing=1), tr)
+    found["daily done"] = direct.daily_reminder(replace(day, items=items[3:4], more=0, owing=0), tr)
+    found["asked"] = direct.asked(VIEW, tr)
+    for n, reason in enumerate(REASONS):
+        data = {"reason": reason, "departments": ["d1", "d3"], "copies": ["U0FILER"]}
+        found[f"escalation leads {n}"] = direct.escalation(VIEW, data, for_chair=False, user="U0LEAD1", tr=tr)
+        found[f"escalation copy {n}"] = direct.escalation(VIEW, data, for_chair=False, user="U0FILER", tr=tr)
+        found[f"escalation chair {n}"] = direct.escalation(replace(VIEW, status=Status.ESCALATED), data,
+                                                           for_chair=True, tr=tr)
+    changes = [{"field": "stages", "label": "Lifecycle stages", "before": "Onboard", "after": "Onboard, Pay"},
+               {"field": "magnitude", "label": "Magnitude", "before": "Minor", "after": "Major"}]
+    found["still approve"] = direct.still_approve(VIEW, {"changes": changes}, "U0ADV1", tr)
+    found["still approve decided"] = direct.still_approve(replace(VIEW, status=Status.APPROVED),
+                                                          {"changes": changes}, "U0ADV1", tr)
+    for reason in ("you are no longer a council advocate",
+                   "<@U0SUB> no longer leads or advocates for your department"):
+        found[f"substitute ended {reason[:8]}"] = direct.substitute_ended("U0SUB", reason, tr)
+    rendered = {name: (text, [b.to_dict() for b in blocks]) for name, (text, blocks) in found.items()}
+    for lane in ("request:123456", "admin"):
+        rendered[f"delivery failed {lane}"] = (direct.delivery_failed("thread_note", lane, "channel_not_found", tr), [])
+    return rendered
 
 
 def texts(node: Any) -> list[str]:
@@ -103,7 +204,8 @@ def english_sources() -> tuple[set[str], list[str]]:
             if not msgid:
                 continue
             whole.add(msgid)
-            runs += [run for run in re.split(r"\{\w*\}", msgid) if len(re.findall(r"[A-Za-z]{2,}", run)) >= 3]
+            runs += [run for run in re.split(r"\{\w*\}|%\(\w+\)[sd]", msgid)
+                     if len(re.findall(r"[A-Za-z]{2,}", run)) >= 3]
     return whole, runs
 
 
@@ -129,3 +231,112 @@ def test_the_english_render_is_the_source_text() -> None:
     shown = [t for view in surfaces(tr).values() for t in texts(view)]
     assert "File for review" in shown and "Blocking — it must not ship as it is" in shown
     assert "30 working days" in shown and "1 working day" in shown
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_dm_keeps_slacks_limits(language: str) -> None:
+    for name, (text, blocks) in dms(translator(language)).items():
+        assert text and len(text) <= 4000, f"{language} {name}: {text!r}"
+        assert block_errors(blocks, in_view=False) == [], f"{language} {name}"
+        assert len(blocks) <= 50
+
+
+@pytest.mark.parametrize("language", [language for language in LANGUAGES if language != "en"])
+def test_no_english_shows_in_a_translated_dm(language: str) -> None:
+    whole, runs = english_sources()
+    shown = [t for text, blocks in dms(translator(language)).values() for t in [text, *texts(blocks)]]
+    leftovers = [t for t in shown if t in whole and t not in SAME[language]]
+    leftovers += [f"{run!r} in {t!r}" for t in shown for run in runs if run in t]
+    assert leftovers == []
+
+
+def test_a_dm_reads_its_stored_reasons_and_dates_in_its_language() -> None:
+    de, nb = translator("de"), translator("nb")
+    chair = dms(de)["escalation chair 2"][1]
+    assert "ein blockierender Einwand besteht seit 3 Arbeitstagen" in chair[0]["text"]["text"]
+    assert [e["text"]["text"] for e in chair[2]["elements"]] == ["Genehmigen…", "Ablehnen…"]
+    assert "en stoppende innsigelse har stått i 1 virkedag." in dms(nb)["escalation leads 1"][1][0]["text"]["text"]
+    # Dates in the council's zone, in the reader's language, where Slack cannot format them itself.
+    assert "|Mo., 7. Dez. 2026 10:00>" in dms(de)["filed approved"][1][1]["elements"][0]["text"]
+    assert "|man. 7. des. 2026 10:00>" in dms(nb)["filed approved"][1][1]["elements"][0]["text"]
+    assert dms(de)["daily"][0] == ("⌛ Überfällig · ⏰ Frist läuft bald ab · 👋 Erinnerung: Bei 19 CX-Anträgen fehlt "
+                                   "noch deine Antwort")
+    assert dms(nb)["daily one"][0] == "👋 Påminnelse: du har ennå ikke svart på 1 CX-sak"
+    magnitude = dms(de)["still approve"][1][0]["text"]["text"]
+    assert "Tragweite: Gering → Groß" in magnitude
+    assert "Phasen der Customer Journey: Onboard → Onboard, Pay" in magnitude
+    # The English render is the stored text as it is.
+    assert "a blocking objection has stood for 1 working days" in dms(translator("en"))["escalation chair 1"][1][0][
+        "text"]["text"]
+
+
+# --- the weekly digest ---------------------------------------------------------------------
+
+
+def digests(language: str) -> dict[str, Digest]:
+    huge = busy_digest(decided=busy_digest().decided * 20, waiting=busy_digest().waiting * 40)
+    return {name: replace(d, language=language) for name, d in
+            {"busy": busy_digest(), "huge": huge, "quiet": quiet_digest()}.items()}
+
+
+class _Text(HTMLParser):
+    """What a reader of the HTML report sees or hears: text, and the labels screen readers read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._skip += tag in ("style",)
+        self.found += [v for k, v in attrs if k in ("aria-label", "data-label") and v]
+
+    def handle_endtag(self, tag: str) -> None:
+        self._skip -= tag in ("style",)
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip and data.strip():
+            self.found.append(html.unescape(data.strip()))
+
+
+def html_texts(page: str) -> list[str]:
+    parser = _Text()
+    parser.feed(page)
+    return parser.found
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_digest_keeps_slacks_limits_in_every_language(language: str) -> None:
+    for name, digest in digests(language).items():
+        for note in ("", "Note"):
+            fallback, blocks = render_slack(digest, report_note=note)
+            assert fallback and len(fallback) <= 4000, f"{language} {name}"
+            assert block_errors(blocks, in_view=False) == [], f"{language} {name}"
+        page = render_html(digest)
+        assert f'<html lang="{language}">' in page and render_text(digest)
+
+
+@pytest.mark.parametrize("language", [language for language in LANGUAGES if language != "en"])
+def test_no_english_shows_in_a_translated_digest(language: str) -> None:
+    whole, runs = english_sources()
+    shown: list[str] = []
+    for digest in digests(language).values():
+        fallback, blocks = render_slack(digest, report_note="")
+        shown += [fallback, *texts(blocks), *html_texts(render_html(digest)), *render_text(digest).splitlines()]
+    leftovers = [t for t in set(shown) if t.strip() in whole and t.strip() not in SAME[language]]
+    leftovers += [f"{run!r} in {t!r}" for t in set(shown) for run in runs if run in t]
+    assert leftovers == []
+
+
+def test_the_digest_reads_as_written_in_its_language() -> None:
+    de, nb = digests("de")["busy"], digests("nb")["busy"]
+    fallback, blocks = render_slack(nb)
+    assert fallback.startswith("Ukesoppsummering fra CX-rådet 2026-W48: 74 sendt inn, 80 avgjort (48 godkjent,")
+    assert blocks[1]["elements"][0]["text"] == "man. 23. nov. 2026 – søn. 29. nov. 2026 · klokkeslett i Europe/Oslo"
+    assert "*Median tid til avgjørelse*\n2,6 dager   _▼ 18,5 t fra 3,3 dager_" in texts(blocks)
+    page = render_html(de)
+    assert "<h2 id=\"headline-h\">Auf einen Blick</h2>" in page
+    assert "Entscheidungen pro Woche, nach Ergebnis" in page and ">Genehmigt</text>" in page
+    assert "Diese Woche entschieden (80)" in render_text(de)
+    huge = digests("de")["huge"]
+    assert "… und 2.350 weitere: alle 2.400 stehen in <code>cx-council-2026-W48-waiting.csv</code>" in render_html(huge)

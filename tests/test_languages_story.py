@@ -9,10 +9,11 @@ very first answer to someone it has never looked up cannot know it yet.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from cxbot.slack.blocks import ids
-from tests.harness import COUNCIL_FILE, Stack, filing_values, local
+from tests.harness import CHANNEL, COUNCIL_FILE, Stack, filing_values, local
 
 GERMAN = "U0BILLLEAD"      # a Billing lead whose Slack is in German
 OBJECTOR = "U0LEGAL1"      # a Legal advocate whose Slack is in German too
@@ -142,3 +143,93 @@ def test_in_a_norwegian_council_an_english_slack_reads_norwegian(stack: Stack) -
     assert command(stack, GERMAN, "language de").startswith("Ab jetzt spricht cxbot Deutsch mit dir.")
     assert command(stack, GERMAN, "language auto") == (
         "cxbot følger nå rådets språk, ellers språket du har i Slack: norsk bokmål inntil videre.")
+
+
+def test_a_german_advocates_dms_are_german_while_the_channel_stays_english(stack: Stack) -> None:
+    from tests.test_amend_terms import MAJOR_TWO, amend, thread_text
+    from tests.test_lifecycle import dms_to, press_in, texts
+
+    stack.load_council(MAJOR_TWO)
+    stack.slack.change_user(OBJECTOR, locale="de-DE")
+    request_id = stack.file(magnitude="major")
+    assert stack.parent(request_id).text.startswith("CX review #")
+    stack.sweep(local(0, 11))           # the sweep needs the advocates: the people refresh looks them up
+    stack.settle()
+
+    stack.sweep(local(1, 10))
+    [daily] = [m for m in stack.slack.dms(OBJECTOR) if "Erinnerung" in m.text]
+    assert daily.text == "👋 Erinnerung: Bei 1 CX-Antrag fehlt noch deine Antwort"
+    assert daily.blocks[0]["text"]["text"] == "👋 *Erinnerung:* Bei 1 CX-Antrag fehlt noch deine Antwort."
+    assert f"*CX-Antrag #{request_id}: " in texts(daily) and "*Legal* · diskutiere im <" in texts(daily)
+    buttons = [e["text"]["text"] for b in daily.blocks if b["type"] == "actions" for e in b["elements"]
+               if e["type"] == "button"]
+    assert buttons == ["Zustimmen", "Einwand…", "Enthalten"]
+    assert [m for m in stack.slack.dms("U0LEGAL2") if m.text.startswith("👋 Reminder: your answer")]  # English Slack
+
+    # Approving from the DM: the same message, updated in place, still German.
+    result = stack.people.press_button(OBJECTOR, channel=daily.channel, ts=daily.ts, action_id=ids.APPROVE,
+                                       value=str(request_id))
+    assert result.status == 200
+    stack.applied()
+    stack.settle()
+    updated = stack.slack.message(daily.channel, daily.ts)
+    assert "· beantwortet" in texts(updated) and updated.text == "👋 Erinnerung: nichts mehr zu beantworten"
+
+    stack.press("U0SUP1", request_id, ids.APPROVE)
+    amend(stack, request_id, {"magnitude": "minor"})
+    [dm] = dms_to(stack, OBJECTOR, "Weiter zustimmen")
+    assert dm.text == f"CX-Antrag #{request_id} geändert: Bestätige deine Zustimmung"
+    assert "wurde geändert: Tragweite: Groß → Gering. Deine Antwort bezog sich auf die alten Eckdaten" in texts(dm)
+    assert dms_to(stack, "U0SUP1", "Still approve")          # Support's advocate reads English
+    assert "no longer count until they confirm them" in thread_text(stack, request_id)   # the channel: English
+    press_in(stack, OBJECTOR, dm, ids.STILL_APPROVE)
+    assert stack.slack.ephemerals(OBJECTOR)[-1].text == f"Deine Zustimmung zu CX-Antrag #{request_id} zählt wieder."
+
+
+def test_a_norwegian_councils_digest_is_norwegian(stack: Stack) -> None:
+    from tests.harness import iso_week
+
+    text = COUNCIL_FILE.read_text().replace('timezone = "Europe/Oslo"', 'timezone = "Europe/Oslo"\nlanguage = "nb"', 1)
+    stack.load_council(text + '\n[digest]\nday = "mon"\ntime = "09:30"\npost_to_channel = true\n')
+    stack.file(title="Papirløse fakturaer")
+    stack.clock.set(local(7, 9, 31))
+    assert stack.runtime.send_due_digest() == iso_week()
+    stack.settle()
+
+    [dm] = [m for m in stack.slack.dms("U0CHAIR") if iso_week() in m.text]
+    assert dm.text.startswith(f"Ukesoppsummering fra CX-rådet {iso_week()}: 1 sendt inn, 0 avgjort")
+    assert dm.blocks[0]["text"]["text"] == f"Ukesoppsummering fra CX-rådet · {iso_week()}"
+    shown = json.dumps(dm.blocks, ensure_ascii=False)
+    assert "*Venter på avgjørelse* · 1, 0 over fristen" in shown and "Papirløse fakturaer" in shown
+    assert "Hele rapporten, med diagrammer, ligger vedlagt i denne tråden." in shown
+    [report] = stack.slack.files
+    page = report.content.decode()
+    assert report.name == f"cx-council-{iso_week()}.html" and '<html lang="nb">' in page
+    assert report.title == f"Ukesoppsummering fra CX-rådet {iso_week()}"
+    assert "<h2 id=\"headline-h\">Kort oppsummert</h2>" in page and "Avgjørelser per uke, etter utfall" in page
+    [posted] = [m for m in stack.slack.messages(CHANNEL) if iso_week() in m.text]
+    assert "Rådslederen har hele rapporten." in json.dumps(posted.blocks, ensure_ascii=False)
+
+
+def test_a_chair_who_chose_german_is_escalated_to_in_german_and_the_dm_stays_german(stack: Stack) -> None:
+    from tests.test_lifecycle import action_ids, press_in
+
+    stack.load_council(COUNCIL_FILE.read_text().replace('leads = ["U0SUPLEAD"]', "leads = []"))
+    assert command(stack, "U0CHAIR", "language de").startswith("Ab jetzt spricht cxbot Deutsch mit dir.")
+    request_id = stack.file("U0BILLLEAD")
+    stack.press("U0LEGAL1", request_id, ids.APPROVE)
+    stack.sweep(local(10, 9))
+    [dm] = [m for m in stack.slack.dms("U0CHAIR") if "eskaliert" in m.text]
+    assert dm.text == f"CX-Antrag #{request_id} wurde an dich eskaliert"
+    assert "wurde an dich eskaliert: die Frist ist abgelaufen, und von Support fehlt noch die Antwort." in (
+        dm.blocks[0]["text"]["text"])
+    assert [e["text"]["text"] for e in dm.blocks[2]["elements"]] == ["Genehmigen…", "Ablehnen…"]
+    thread = " ".join(m.text for m in stack.slack.thread(CHANNEL, stack.parent(request_id).ts))
+    assert "the deadline passed with Support still outstanding" in thread        # the channel: English
+
+    press_in(stack, "U0CHAIR", dm, ids.DECIDE_APPROVE)
+    stack.slack.wait_for(lambda: stack.slack.open_views("U0CHAIR"))
+    stack.people.submit_view("U0CHAIR", {"note": "Geringes Risiko"})
+    stack.settle()
+    kept = stack.slack.message(dm.channel, dm.ts)             # updated in place, in the chair's language
+    assert action_ids(kept) == [] and kept.blocks[1]["elements"][0]["text"].startswith("✅ *Genehmigt* · <!date^")

@@ -26,3 +26,10 @@ def person_language(*, choice: str | None, council: str | None, slack_locale: st
         if language and language in LANGUAGES:
             return language
     return language_of_locale(slack_locale) or DEFAULT
+
+
+def digest_language(*, council: str | None, channel_locale: str | None = None) -> str:
+    """The weekly digest's language: the council's, else English. The seam for the channel's
+    locale: once the council channel's locale is looked up (Slack's `conversations.info` with
+    `include_locale`) and stored, pass it here and the digest follows it as the channel does."""
+    return channel_language(council=council, channel_locale=channel_locale)

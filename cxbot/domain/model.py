@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from datetime import date
 
+from cxbot.i18n import N_, Msg
+
 
 class Impact(enum.StrEnum):
     POSITIVE = "positive"
@@ -54,6 +56,14 @@ class Status(enum.StrEnum):
     def is_final(self) -> bool:
         """Final requests take no more votes; the others are still under review."""
         return self in (Status.APPROVED, Status.REJECTED, Status.WITHDRAWN, Status.EXPIRED)
+
+
+# The states' names in each language (`Status.label` is the English one, as the CLI shows it).
+STATUS_LABELS: dict[Status, Msg] = {
+    Status.OPEN: N_("Open"), Status.ON_HOLD: N_("On hold"), Status.CHANGES_REQUESTED: N_("Changes requested"),
+    Status.ESCALATED: N_("Escalated"), Status.APPROVED: N_("Approved"), Status.REJECTED: N_("Rejected"),
+    Status.WITHDRAWN: N_("Withdrawn"), Status.EXPIRED: N_("Expired"),
+}
 
 
 class Role(enum.StrEnum):

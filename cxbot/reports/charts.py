@@ -14,7 +14,13 @@ import math
 from collections.abc import Sequence
 from html import escape
 
+from babel.numbers import format_decimal
+
+from cxbot.domain.model import STATUS_LABELS, Status
+from cxbot.i18n import Translator, translator
 from cxbot.reports.model import DepartmentStats, WeekDecisions
+
+EN = translator("en")
 
 # Outcome colours: distinguishable with the common colour-vision deficiencies, each
 # with at least 3:1 contrast against white, and always named in the legend as well.
@@ -31,15 +37,26 @@ _GRID = "#e5e7eb"
 _FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"
 
 
-def duration(hours: float | None) -> str:
-    """A span of time the way the council talks about it: minutes, hours up to two days, then days."""
+def duration(hours: float | None, tr: Translator = EN) -> str:
+    """A span of time the way the council talks about it: minutes, hours up to two days, then days,
+    in the reader's language ("3.5 h", "3,5 t", "3,5 Std.")."""
     if hours is None:
         return "—"
     if hours < 1:
-        return f"{max(round(hours * 60), 1)} min"
+        return tr.gettext("{value} min").format(value=max(round(hours * 60), 1))
     if hours < 48:
-        return f"{hours:.1f} h"
-    return f"{hours / 24:.1f} days"
+        return tr.gettext("{value} h").format(value=decimal(hours, tr))
+    return tr.gettext("{value} days").format(value=decimal(hours / 24, tr))
+
+
+def decimal(value: float, tr: Translator) -> str:
+    """One decimal, with the language's decimal mark."""
+    return f"{value:.1f}" if tr.language == EN.language else format_decimal(value, format="0.0", locale=tr.locale)
+
+
+def _outcome(name: str, tr: Translator) -> str:
+    """An outcome's name ("Approved") in the reader's language."""
+    return tr.text(STATUS_LABELS[Status(name)])
 
 
 def _nice_ceiling(value: float) -> tuple[float, float]:
@@ -86,18 +103,21 @@ def _week_label(week: str) -> str:
     return week.rsplit("-", 1)[-1]
 
 
-def decisions_per_week(history: Sequence[WeekDecisions], *, ident: str = "decisions-chart") -> str:
+def decisions_per_week(history: Sequence[WeekDecisions], *, ident: str = "decisions-chart",
+                       tr: Translator = EN) -> str:
     """Stacked bars of decisions per week by outcome (oldest week on the left), with a legend.
 
     The last bar is the digest's own week and its label is drawn bold. No weeks, or weeks
     without a decision, give a framed message instead of an empty axis.
     """
-    title = "Decisions per week, by outcome"
+    title = tr.gettext("Decisions per week, by outcome")
     width, height = 640, 260
     if not history:
-        return _empty(width, 120, ident, title, "No weeks to show yet")
+        return _empty(width, 120, ident, title, tr.gettext("No weeks to show yet"))
     if all(w.total == 0 for w in history):
-        return _empty(width, 120, ident, title, f"No decisions in the last {len(history)} weeks")
+        return _empty(width, 120, ident, title, tr.ngettext("No decisions in the last {n} week",
+                                                            "No decisions in the last {n} weeks", len(history))
+                      .format(n=len(history)))
     left, right, top, bottom = 40, 12, 40, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     ymax, step = _nice_ceiling(max(w.total for w in history))
@@ -107,9 +127,10 @@ def decisions_per_week(history: Sequence[WeekDecisions], *, ident: str = "decisi
     # Legend, top left; each entry names its colour.
     x = left
     for name, colour in OUTCOME_COLOURS:
+        label = _outcome(name, tr)
         body.append(f'<rect x="{x}" y="10" width="12" height="12" rx="2" fill="{colour}"/>')
-        body.append(f'<text x="{x + 17}" y="20.5">{escape(name.capitalize())}</text>')
-        x += 28 + 7 * len(name) + 10
+        body.append(f'<text x="{x + 17}" y="20.5">{escape(label)}</text>')
+        x += 28 + 7 * len(label) + 10
     # Grid lines and the value axis.
     tick = 0.0
     while tick <= ymax + 1e-9:
@@ -121,7 +142,8 @@ def decisions_per_week(history: Sequence[WeekDecisions], *, ident: str = "decisi
         cx = left + slot * (i + 0.5)
         y = top + plot_h
         counts = [(name, colour, getattr(week, name)) for name, colour in OUTCOME_COLOURS]
-        summary = ", ".join(f"{n} {name}" for name, _, n in counts if n) or "no decisions"
+        summary = ", ".join(f"{n} {_outcome(name, tr).lower()}" for name, _, n in counts if n) or tr.gettext(
+            "no decisions")
         body.append(f"<g><title>{escape(week.week)}: {escape(summary)}</title>")
         for _, colour, n in counts:
             if not n:
@@ -145,7 +167,8 @@ def decisions_per_week(history: Sequence[WeekDecisions], *, ident: str = "decisi
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="{_MUTED}"/>'
     )
     desc = "; ".join(
-        f"{w.week}: " + (", ".join(f"{getattr(w, n)} {n}" for n, _ in OUTCOME_COLOURS if getattr(w, n)) or "none")
+        f"{w.week}: " + (", ".join(f"{getattr(w, n)} {_outcome(n, tr).lower()}" for n, _ in OUTCOME_COLOURS
+                                   if getattr(w, n)) or tr.gettext("none"))
         for w in history
     )
     return _svg(width, height, ident, title, desc, body)
@@ -156,22 +179,22 @@ def _shorten(text: str, limit: int) -> str:
 
 
 def median_answer_by_department(
-    departments: Sequence[DepartmentStats], *, ident: str = "answer-chart"
+    departments: Sequence[DepartmentStats], *, ident: str = "answer-chart", tr: Translator = EN
 ) -> str:
     """Horizontal bars of each department's median time to answer, slowest first.
 
     Departments that answered nothing this week are listed last with "no answers" rather
     than dropped, so a silent department is as visible as a slow one.
     """
-    title = "Median time to answer, by department"
+    title = tr.gettext("Median time to answer, by department")
     width, row, top, label_w, value_w = 640, 26, 8, 170, 80
     if not departments:
-        return _empty(width, 90, ident, title, "No departments to show")
+        return _empty(width, 90, ident, title, tr.gettext("No departments to show"))
     timed = sorted((d for d in departments if d.median_hours_to_answer is not None),
                    key=lambda d: (-(d.median_hours_to_answer or 0.0), d.name))
     silent = sorted((d for d in departments if d.median_hours_to_answer is None), key=lambda d: d.name)
     if not timed:
-        return _empty(width, 90, ident, title, "No department answered a request this week")
+        return _empty(width, 90, ident, title, tr.gettext("No department answered a request this week"))
     rows = timed + silent
     height = top * 2 + row * len(rows)
     longest = max(d.median_hours_to_answer or 0.0 for d in timed) or 1.0
@@ -180,25 +203,27 @@ def median_answer_by_department(
     for i, dep in enumerate(rows):
         y = top + i * row
         name = dep.name
-        body.append(f"<g><title>{escape(name)}: {escape(duration(dep.median_hours_to_answer))}</title>")
+        body.append(f"<g><title>{escape(name)}: {escape(duration(dep.median_hours_to_answer, tr))}</title>")
         body.append(
             f'<text x="{label_w - 8}" y="{y + row / 2 + 4:g}" text-anchor="end">{escape(_shorten(name, 24))}</text>'
         )
         if dep.median_hours_to_answer is None:
             body.append(
-                f'<text x="{label_w}" y="{y + row / 2 + 4:g}" fill="{_MUTED}" font-style="italic">no answers</text>'
+                f'<text x="{label_w}" y="{y + row / 2 + 4:g}" fill="{_MUTED}" font-style="italic">'
+                f'{escape(tr.gettext("no answers"))}</text>'
             )
         else:
             w = max(dep.median_hours_to_answer / longest * plot_w, 2)
             body.append(f'<rect x="{label_w}" y="{y + 5}" width="{w:.1f}" height="{row - 10}" rx="3" fill="{_BAR}"/>')
             body.append(
                 f'<text x="{label_w + w + 6:.1f}" y="{y + row / 2 + 4:g}" fill="{_INK}">'
-                f"{escape(duration(dep.median_hours_to_answer))}</text>"
+                f"{escape(duration(dep.median_hours_to_answer, tr))}</text>"
             )
         body.append("</g>")
     body.append(f'<line x1="{label_w}" y1="{top}" x2="{label_w}" y2="{height - top}" stroke="{_MUTED}"/>')
     desc = "; ".join(
-        f"{d.name}: " + ("no answers" if d.median_hours_to_answer is None else duration(d.median_hours_to_answer))
+        f"{d.name}: " + (tr.gettext("no answers") if d.median_hours_to_answer is None
+                         else duration(d.median_hours_to_answer, tr))
         for d in rows
     )
     return _svg(width, height, ident, title, desc, body)

@@ -145,6 +145,7 @@ class Digest:
     history: tuple[WeekDecisions, ...] = field(default_factory=tuple)   # the last 12 weeks, oldest first
     names: dict[str, str] = field(default_factory=dict)                 # Slack user id → display name, if known
     unmet_conditions: tuple[UnmetConditions, ...] = ()   # approvals with open conditions, oldest first
+    language: str = "en"                 # what the digest is written in (cxbot.domain.languages.digest_language)
 
     @property
     def objection_count(self) -> int:

@@ -11,11 +11,17 @@ A company's week can hold hundreds of decisions and thousands of waiting request
 text and HTML show the top LIST_CAP of each list (in the list's own order: overdue first,
 oldest first, standing objections first) with "and N more", and `render_csv` writes each
 list that was cut in full, for the chair to sort and filter; headline counts stay exact.
+
+The digest is written in its language (`Digest.language`): the templates mark their words with
+`_()` and `ngettext()` (Jinja2's i18n extension, newstyle, with that language's catalog
+installed), and the filters registered per language format days, times, numbers and
+durations with Babel. The CSVs are data for spreadsheets: their headers stay English.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import re
@@ -26,10 +32,13 @@ from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_skeleton
+from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from cxbot.domain.model import Status
+from cxbot.domain.model import STATUS_LABELS, Status
+from cxbot.i18n import Translator, translator
 from cxbot.reports import charts
 from cxbot.reports.model import Digest, Objection, StageStats
 from cxbot.slack.text import clip, escape
@@ -94,21 +103,29 @@ def cell(value: object, width: int, align: str = "<") -> str:
     return f"{text:{align}{width}}"
 
 
-def plural(count: int, word: str, words: str | None = None) -> str:
-    """`1 objection`, `3 objections`."""
-    return f"{count} {word if count == 1 else (words or word + 's')}"
+EN = translator("en")
 
 
-def day(d: date) -> str:
-    return f"{d:%a} {d.day} {d:%b %Y}"
+def day(d: date, tr: Translator = EN) -> str:
+    """A day with its weekday: "Mon 7 Dec 2026", "man. 7. des. 2026", "Mo., 7. Dez. 2026"."""
+    if tr.language == EN.language:
+        return f"{d:%a} {d.day} {d:%b %Y}"
+    return format_skeleton("yMMMEd", d, locale=tr.locale)
 
 
-def when(at: datetime, tz: str) -> str:
+def when(at: datetime, tz: str, tr: Translator = EN) -> str:
     """A moment in the council's time zone; a naive datetime is taken as UTC, as the database stores it."""
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     local = at.astimezone(ZoneInfo(tz))
-    return f"{local:%a} {local.day} {local:%b %H:%M}"
+    if tr.language == EN.language:
+        return f"{local:%a} {local.day} {local:%b %H:%M}"
+    return f"{format_skeleton('MMMEd', local, locale=tr.locale)} {local:%H:%M}"
+
+
+def number(value: float, tr: Translator = EN) -> str:
+    """A count with the language's digit grouping: "12,345", "12 345", "12.345"."""
+    return f"{value:,}" if tr.language == EN.language else format_decimal(value, locale=tr.locale)
 
 
 @dataclass(frozen=True)
@@ -122,21 +139,27 @@ class Change:
     words: str       # "up 3 from 11": for screen readers and plain text
 
 
-def change(current: float | None, previous: float | None, better: str | None = None, hours: bool = False) -> Change:
+def change(current: float | None, previous: float | None, better: str | None = None, hours: bool = False,
+           tr: Translator = EN) -> Change:
     """Compare with last week; `better` is "up" or "down" when the direction means good or bad news."""
 
+    def amount(value: float) -> str:
+        return f"{value:g}" if tr.language == EN.language else format_decimal(value, locale=tr.locale)
+
     def fmt(value: float | None) -> str:
-        return charts.duration(value) if hours else ("—" if value is None else f"{value:g}")
+        return charts.duration(value, tr) if hours else ("—" if value is None else amount(value))
 
     if current is None or previous is None:
-        return Change("", "", fmt(previous), "neutral", f"last week {fmt(previous)}")
+        return Change("", "", fmt(previous), "neutral", tr.gettext("last week {value}").format(value=fmt(previous)))
     diff = current - previous
     if abs(diff) < 0.05:
-        return Change("=", "same", fmt(previous), "neutral", f"same as last week ({fmt(previous)})")
+        return Change("=", tr.gettext("same"), fmt(previous), "neutral",
+                      tr.gettext("same as last week ({value})").format(value=fmt(previous)))
     up = diff > 0
-    size = charts.duration(abs(diff)) if hours else f"{abs(diff):g}"
+    size = charts.duration(abs(diff), tr) if hours else amount(abs(diff))
     tone = "neutral" if better is None else ("good" if up == (better == "up") else "bad")
-    words = f"{'up' if up else 'down'} {size} from {fmt(previous)}"
+    words = (tr.gettext("up {amount} from {value}") if up else tr.gettext("down {amount} from {value}")).format(
+        amount=size, value=fmt(previous))
     return Change("▲" if up else "▼", size, fmt(previous), tone, words)
 
 
@@ -150,7 +173,10 @@ def busiest_stages(stages: Iterable[StageStats]) -> list[StageStats]:
     return sorted((s for s in stages if s.touched or s.pending), key=lambda s: (-s.pending, -s.touched, s.stage))
 
 
-def _environment() -> Environment:
+@functools.cache
+def _environment(language: str) -> Environment:
+    """The templates in one language: its catalog installed for `_()`/`ngettext()`, and its formats."""
+    tr = translator(language)
     env = Environment(
         loader=FileSystemLoader(str(resources.files(TEMPLATES))),
         autoescape=select_autoescape(enabled_extensions=("html.j2", "html", "svg"), default=False),
@@ -158,16 +184,22 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(tr, newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(mrkdwn=mrkdwn, mention=mention, clip=clip, one_line=one_line, plain=plain, cell=cell,
-                       plural=plural, day=day, when=when, duration=charts.duration)
-    # The states' names are the ones Slack shows (`Status.label`): one vocabulary everywhere.
-    env.globals.update(change=change, standing_first=standing_first, busiest_stages=busiest_stages,
-                       status_labels={s.value: s.label for s in Status})
+                       day=functools.partial(day, tr=tr), when=functools.partial(when, tr=tr),
+                       duration=functools.partial(charts.duration, tr=tr), number=functools.partial(number, tr=tr),
+                       decimal=functools.partial(charts.decimal, tr=tr))
+    # The states' names are the ones Slack shows (`STATUS_LABELS`): one vocabulary everywhere.
+    env.globals.update(change=functools.partial(change, tr=tr), standing_first=standing_first,
+                       busiest_stages=busiest_stages, language=tr.language,
+                       status_labels={s.value: tr.text(STATUS_LABELS[s]) for s in Status})
     return env
 
 
-_ENV = _environment()
+def _template(digest: Digest, name: str) -> Any:
+    return _environment(digest.language).get_template(name)
 
 
 def csv_name(week: str, kind: str) -> str:
@@ -202,17 +234,18 @@ def _context(digest: Digest) -> dict[str, Any]:
 
 def render_text(digest: Digest) -> str:
     """The digest for a terminal (`cxbot digest preview --format text`)."""
-    return _ENV.get_template("digest.txt.j2").render(_context(digest))
+    return _template(digest, "digest.txt.j2").render(_context(digest))
 
 
 def render_html(digest: Digest) -> str:
     """The standalone HTML report: embedded CSS and inline SVG charts, nothing fetched, no script."""
+    tr = translator(digest.language)
     charts_svg = {
         # Built with html.escape on every text, so they are safe to insert as they are.
-        "decisions": Markup(charts.decisions_per_week(digest.history)),
-        "answers": Markup(charts.median_answer_by_department(digest.departments)),
+        "decisions": Markup(charts.decisions_per_week(digest.history, tr=tr)),
+        "answers": Markup(charts.median_answer_by_department(digest.departments, tr=tr)),
     }
-    return _ENV.get_template("digest.html.j2").render(_context(digest), charts=charts_svg)
+    return _template(digest, "digest.html.j2").render(_context(digest), charts=charts_svg)
 
 
 # --- CSV -----------------------------------------------------------------------------------
@@ -332,7 +365,7 @@ def render_slack(digest: Digest, *, report_note: str | None = None) -> tuple[str
     Every piece of user text is escaped by the template's `mrkdwn` filter; `report_note`
     (e.g. "Full report attached") is escaped too and closes every shortened list.
     """
-    slack = _ENV.get_template("digest.slack.j2").make_module(_context(digest))
+    slack = _template(digest, "digest.slack.j2").make_module(_context(digest))
     note = report_note or ""
     fallback = one_line(slack.fallback(digest))
     if digest.quiet:

@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxbot.clock import Clock
 from cxbot.domain.identifiers import parse_id
 from cxbot.reports.model import Digest
-from cxbot.services import digests, notices, outbox, reminders
+from cxbot.services import digests, notices, outbox, people, reminders
 from cxbot.services.council import council_of, find_council
 from cxbot.services.outbox import PermanentFailure
 from cxbot.services.readmodel import RequestView, request_view
@@ -151,6 +151,19 @@ class DeliveryRecords:
         with self._readers() as s:
             person = s.get(Person, user)
             return person.dm_channel if person is not None else ""
+
+    def language(self, user: str) -> str:
+        """The language `user` reads their DMs in (`people.reader`), from what is stored: no Slack call."""
+        return people.reader(self._connect, user, self._clock.now()).language
+
+    def dm_language(self, channel: str) -> str:
+        """The language of whoever the bot's DM channel `channel` is with (a DM kept up to date)."""
+        with self._readers() as s:
+            user = s.scalar(select(Person.user_id).where(Person.dm_channel == channel).limit(1))
+        return self.language(user or "")
+
+    def _connect(self) -> Connection:
+        return self._readers.kw["bind"].connect()  # type: ignore[no-any-return]
 
     def admins(self, lane: str = "") -> list[str]:
         """Who hears of a delivery that failed for good: the admins (or the chair when there

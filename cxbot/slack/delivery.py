@@ -28,6 +28,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from cxbot.council_file import DEFAULT_COUNCIL
+from cxbot.i18n import Translator, translator
 from cxbot.reports.render import cut_lists, render_csv, render_html, render_slack
 from cxbot.services import digests, notices
 from cxbot.services.delivery import DeliveryRecords, Event, Posted
@@ -168,14 +169,20 @@ class SlackDelivery:
             self._post(request_id, PROMPT, parent.channel, render.vote_prompt(self._records.view(request_id)),
                        parent.ts)
 
-    def _render_kept(self, view: RequestView, role: str, events: dict[int, Event]) -> Rendered | None:
-        """The current rendering of a message the bot keeps up to date, by its role."""
+    def _reader(self, user: str) -> Translator:
+        """The translator for a DM to `user`, in their language as stored (no Slack call)."""
+        return translator(self._records.language(user))
+
+    def _render_kept(self, view: RequestView, message: Posted, events: dict[int, Event]) -> Rendered | None:
+        """The current rendering of a message the bot keeps up to date, by its role; a DM in its
+        reader's language (which may have changed since it was posted)."""
+        role = message.role
         if role == PARENT:
             return render.parent_message(view)
         if role == PROMPT:
             return render.vote_prompt(view)
         if role == filer_dm_role(view.filer):
-            return direct.filed(view)
+            return direct.filed(view, self._reader(view.filer))
         kind, _, event_id = role.partition(":")
         event = events.get(int(event_id)) if event_id.isdigit() else None
         if event is None:
@@ -184,7 +191,8 @@ class SlackDelivery:
             note = notes.thread_note(view, event.kind, event.actor, event.data)
             return (note[0], note[1]) if note and note[1] is not None else None
         if kind == CHAIR:
-            return direct.escalation(view, event.data, for_chair=True)
+            return direct.escalation(view, event.data, for_chair=True,
+                                     tr=translator(self._records.dm_language(message.channel)))
         return None
 
     def _refresh(self, item: Item) -> None:
@@ -192,7 +200,7 @@ class SlackDelivery:
         view = self._records.view(request_id)
         messages, events = self._records.kept(request_id, (NOTE, CHAIR))
         for message in messages:
-            rendered = self._render_kept(view, message.role, events)
+            rendered = self._render_kept(view, message, events)
             if rendered is None:
                 continue
             text, blocks = rendered
@@ -241,24 +249,25 @@ class SlackDelivery:
         event = self._records.event(item.payload["event_id"])
         self._permalink(request_id)
         view = self._records.view(request_id)
+        tr = self._reader(user)
         if event.kind == "filed":
             if self._records.message(request_id, filer_dm_role(user)) is None:
-                self._post(request_id, filer_dm_role(user), self._dm_channel(user), direct.filed(view))
+                self._post(request_id, filer_dm_role(user), self._dm_channel(user), direct.filed(view, tr))
             return
         if event.kind == "approvals_set_aside":
-            text, blocks = direct.still_approve(view, event.data, user)
+            text, blocks = direct.still_approve(view, event.data, user, tr)
             self._call("chat.postMessage", channel=self._dm_channel(user), text=text, blocks=self._blocks(blocks))
             return
         if event.kind == "escalated":
             for_chair = bool(item.payload.get("chair"))
-            rendered = direct.escalation(view, event.data, for_chair=for_chair, user=user)
+            rendered = direct.escalation(view, event.data, for_chair=for_chair, user=user, tr=tr)
             if for_chair:
                 role = f"{CHAIR}:{event.id}"
                 if self._records.message(request_id, role) is None:
                     self._post(request_id, role, self._dm_channel(user), rendered)
                 return
         else:
-            outcome = direct.outcome(view, event.data) if event.kind in ("decided", "status_changed") else None
+            outcome = direct.outcome(view, event.data, tr) if event.kind in ("decided", "status_changed") else None
             if outcome is None:
                 return
             rendered = outcome
@@ -271,7 +280,8 @@ class SlackDelivery:
         view = self._records.view(request_id)
         if view.status.is_final:
             return  # decided between the sweep and now: nothing to remind of
-        text, blocks = direct.reminder(view, item.payload.get("kind", "daily"), item.payload.get("on_behalf_of"))
+        text, blocks = direct.reminder(view, item.payload.get("kind", "daily"), item.payload.get("on_behalf_of"),
+                                       self._reader(user))
         self._call("chat.postMessage", channel=self._dm_channel(user), text=text, blocks=self._blocks(blocks))
 
     def _daily_reminder(self, item: Item) -> None:
@@ -285,7 +295,7 @@ class SlackDelivery:
             for i in view.items:
                 self._permalink(i.view.id)
             view = self._records.daily_reminder(user, day) or view
-        text, blocks = direct.daily_reminder(view)
+        text, blocks = direct.daily_reminder(view, self._reader(user))
         payload = self._blocks(blocks)
         digest = self._hash(text, payload)
         if view.ts:
@@ -305,12 +315,12 @@ class SlackDelivery:
         view = self._records.view(request_id)
         if view.status.is_final:
             return  # decided before the DM went out: nothing to ask any more
-        text, blocks = direct.asked(view)
+        text, blocks = direct.asked(view, self._reader(user))
         self._call("chat.postMessage", channel=self._dm_channel(user), text=text, blocks=self._blocks(blocks))
 
     def _substitute_ended(self, item: Item) -> None:
         p = item.payload
-        text, blocks = direct.substitute_ended(p["substitute"], p.get("reason", ""))
+        text, blocks = direct.substitute_ended(p["substitute"], p.get("reason", ""), self._reader(p["user"]))
         self._call("chat.postMessage", channel=self._dm_channel(p["user"]), text=text, blocks=self._blocks(blocks))
 
     def _ephemeral(self, item: Item) -> None:
@@ -321,12 +331,9 @@ class SlackDelivery:
     def _admin_alert(self, item: Item) -> None:
         """A message Slack refused for good: the admins (or the chair, when there are none) hear of it once."""
         p = item.payload
-        lane = p.get("lane", "")
-        about = f"CX review #{lane.split(':')[1]}" if lane.startswith("request:") else lane
-        text = (f"⚠️ cxbot could not deliver a Slack message ({p.get('kind')}, {about}): "
-                f"`{p.get('error', '')}`. Slack will never take it as it is, so it is not retried: "
-                "check the bot's channel membership and scopes; any other error is a bug to report.")
-        for admin in self._records.admins(lane):
+        for admin in self._records.admins(p.get("lane", "")):
+            text = direct.delivery_failed(str(p.get("kind")), p.get("lane", ""), p.get("error", ""),
+                                          self._reader(admin))
             self._call("chat.postMessage", channel=self._dm_channel(admin), text=text)
 
     # --- the weekly digest ------------------------------------------------------------------
@@ -338,8 +345,9 @@ class SlackDelivery:
         if self._records.digest_claim(week, council).dm_ts:
             return  # posted before a crash: the report step follows
         digest = self._records.digest(week, council)
-        note = ("The report, with charts, and the full lists as CSV are attached in this thread." if cut_lists(digest)
-                else "The full report, with charts, is attached in this thread.")
+        tr = translator(digest.language)
+        note = (tr.gettext("The report, with charts, and the full lists as CSV are attached in this thread.")
+                if cut_lists(digest) else tr.gettext("The full report, with charts, is attached in this thread."))
         text, blocks = render_slack(digest, report_note=note)
         channel = self._dm_channel(self._records.chair(council))
         data = self._call("chat.postMessage", channel=channel, text=text, blocks=blocks)
@@ -353,7 +361,7 @@ class SlackDelivery:
         digest = self._records.digest(week, council)
         # The report and the full lists it cuts, shared together in one message of the thread.
         uploads = [{"content": render_html(digest).encode(), "filename": f"cx-council-{week}.html",
-                    "title": f"CX council digest {week}"}]
+                    "title": translator(digest.language).gettext("CX council digest {week}").format(week=week)}]
         uploads += [{"content": content, "filename": name, "title": name}
                     for name, content in render_csv(digest).items()]
         self._call("files.upload_v2", file_uploads=uploads, channel=claim.dm_channel, thread_ts=claim.dm_ts)
@@ -362,6 +370,7 @@ class SlackDelivery:
     def _digest_channel(self, item: Item) -> None:
         council = item.payload.get("council", DEFAULT_COUNCIL)
         digest = self._records.digest(item.payload["week"], council)
-        text, blocks = render_slack(digest, report_note="The chair has the full report.")
+        text, blocks = render_slack(digest, report_note=translator(digest.language).gettext(
+            "The chair has the full report."))
         self._call("chat.postMessage", channel=self._records.council_channel(council), text=text, blocks=blocks,
                    unfurl_links=False)

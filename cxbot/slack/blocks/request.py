@@ -20,18 +20,27 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from cxbot.domain.model import Answer, Ballot, Status, VoteKind
+from cxbot.domain.model import STATUS_LABELS, Answer, Ballot, Status, VoteKind
+from cxbot.i18n import N_, Translator, translator
 from cxbot.services.readmodel import Asking, ConditionView, RequestView, asking
 from cxbot.slack.blocks import ids
 from cxbot.slack.text import clip, clip_plain, day, escape, mention, slack_time
 
 HEADER_MAX = 150  # characters of a header block's plain text
+# The channel's messages are in English until they are converted; the pieces a DM shares with
+# them (the state line, the buttons, the conditions) take the reader's translator.
+EN = translator("en")
 
 STATUS_ICON = {
     Status.OPEN: "🟡", Status.ON_HOLD: "⏸️", Status.CHANGES_REQUESTED: "✋", Status.ESCALATED: "⏫",
     Status.APPROVED: "✅", Status.REJECTED: "⛔", Status.WITHDRAWN: "↩️", Status.EXPIRED: "⌛",
 }
 ANSWER_ICON = {Answer.APPROVES: "✅", Answer.OBJECTS: "❌", Answer.ANSWERED: "☑️", Answer.OUTSTANDING: "⏳"}
+
+
+def status_label(status: Status, tr: Translator = EN) -> str:
+    """A state's name in the reader's language ("Changes requested", "Endringer ønsket")."""
+    return tr.text(STATUS_LABELS[status])
 
 
 def safe_link(url: str, label: str) -> str:
@@ -43,19 +52,21 @@ def voter(b: Ballot) -> str:
     return mention(b.user) + (f" (for {mention(b.on_behalf_of)})" if b.on_behalf_of else "")
 
 
-def status_line(view: RequestView) -> str:
+def status_line(view: RequestView, tr: Translator = EN) -> str:
     """Where the request stands, for everyone who reads it. "Answers due" is the council's
     working-day deadline (the filer's own date is "Filer needs a decision by")."""
-    line = f"{STATUS_ICON[view.status]} *{view.status.label}*"
+    line = f"{STATUS_ICON[view.status]} *{status_label(view.status, tr)}*"
     if view.status.is_final:
         if view.decided_at is not None:
-            line += f" · {slack_time(view.decided_at, view.timezone)}"
+            line += f" · {slack_time(view.decided_at, view.timezone, tr)}"
         return line
     outstanding = [view.department_name_of(k) for k in view.tally.outstanding]
     if outstanding:
-        line += " · waiting for " + ", ".join(f"*{escape(n)}*" for n in outstanding)
-    were = "were " if view.overdue else ""
-    line += f" · answers {were}due {slack_time(view.due_at, view.timezone)}"
+        line += " · " + tr.gettext("waiting for {departments}").format(
+            departments=", ".join(f"*{escape(n)}*" for n in outstanding))
+    when = slack_time(view.due_at, view.timezone, tr)
+    line += " · " + (tr.gettext("answers were due {when}") if view.overdue
+                     else tr.gettext("answers due {when}")).format(when=when)
     return line
 
 
@@ -117,88 +128,98 @@ def state_blocks(view: RequestView) -> list[Block]:
     return [SectionBlock(text=MarkdownTextObject(text=clip(status_line(view) + "\n" + department_lines(view), 3000)))]
 
 
-def filer_buttons(view: RequestView) -> list[ButtonElement]:
+def filer_buttons(view: RequestView, tr: Translator = EN) -> list[ButtonElement]:
     """Withdraw and Amend while it is under review; Reopen once withdrawn or expired."""
     rid = str(view.id)
     if view.status in (Status.WITHDRAWN, Status.EXPIRED):
-        return revision_buttons(view)
+        return revision_buttons(view, tr)
     if view.status.is_final:
         return []
+    _ = tr.gettext
     return [
-        ButtonElement(text="Amend", action_id=ids.AMEND, value=rid),
-        ButtonElement(text="Withdraw", action_id=ids.WITHDRAW, value=rid, confirm=ConfirmObject(
-            title="Withdraw this request?", text="Voting stops. You can reopen it later.",
-            confirm="Withdraw", deny="Keep it")),
+        ButtonElement(text=_("Amend"), action_id=ids.AMEND, value=rid),
+        ButtonElement(text=_("Withdraw"), action_id=ids.WITHDRAW, value=rid, confirm=ConfirmObject(
+            title=_("Withdraw this request?"), text=_("Voting stops. You can reopen it later."),
+            confirm=_("Withdraw"), deny=_("Keep it"))),
     ]
 
 
 CONDITION_BUTTONS = 20   # open conditions shown with a button each; the rest follow as they are met
 
 
-def condition_line(view: RequestView, c: ConditionView) -> str:
+def condition_line(view: RequestView, c: ConditionView, tr: Translator = EN) -> str:
     """Who set the condition, for which department, and what it says (escaped)."""
-    who = mention(c.user) + (f" (for {mention(c.on_behalf_of)})" if c.on_behalf_of else "")
-    return f"{who} for *{escape(view.department_name_of(c.department))}*: {escape(clip_plain(c.text, 1000))}"
+    who = mention(c.user) + (" " + tr.gettext("(for {user})").format(user=mention(c.on_behalf_of))
+                             if c.on_behalf_of else "")
+    return tr.gettext("{who} for *{department}*: {text}").format(
+        who=who, department=escape(view.department_name_of(c.department)), text=escape(clip_plain(c.text, 1000)))
 
 
-def conditions_text(view: RequestView) -> str:
+def conditions_text(view: RequestView, tr: Translator = EN) -> str:
     """The conditions as lines of mrkdwn, with whether each is met once the request is approved."""
     lines = []
     for c in view.conditions:
         if view.status is not Status.APPROVED:
-            lines.append(f"• {condition_line(view, c)}")
+            lines.append(f"• {condition_line(view, c, tr)}")
         elif c.met_at is None:
-            lines.append(f"⬜ {condition_line(view, c)}")
+            lines.append(f"⬜ {condition_line(view, c, tr)}")
         else:
-            lines.append(_met(view, c))
+            lines.append(_met(view, c, tr))
     return "\n".join(lines)
 
 
-def _met(view: RequestView, c: ConditionView) -> str:
-    when = f" {slack_time(c.met_at, view.timezone)}" if c.met_at is not None else ""
-    return f"✅ {condition_line(view, c)} — met, marked by {mention(c.met_by or '')}{when}"
+def _met(view: RequestView, c: ConditionView, tr: Translator = EN) -> str:
+    when = f" {slack_time(c.met_at, view.timezone, tr)}" if c.met_at is not None else ""
+    return "✅ " + tr.gettext("{condition} — met, marked by {user}{when}").format(
+        condition=condition_line(view, c, tr), user=mention(c.met_by or ""), when=when)
 
 
-def conditions_heading(view: RequestView) -> str:
+def conditions_heading(view: RequestView, tr: Translator = EN) -> str:
     if view.status is Status.APPROVED:
         unmet = sum(1 for c in view.conditions if c.met_at is None)
-        return (f"*Approved with conditions* · {unmet} of {len(view.conditions)} open" if unmet
-                else "*Approved with conditions* · all met")
-    return "*Approvals with conditions*"
+        return (tr.gettext("*Approved with conditions* · {unmet} of {total} open").format(
+                    unmet=unmet, total=len(view.conditions)) if unmet
+                else tr.gettext("*Approved with conditions* · all met"))
+    return tr.gettext("*Approvals with conditions*")
 
 
-def condition_blocks(view: RequestView, *, buttons: bool = True) -> list[Block]:
+def condition_blocks(view: RequestView, *, buttons: bool = True, tr: Translator = EN) -> list[Block]:
     """An approval's conditions, part of the approval wherever it is shown. Once the request is
     approved each is an open item, with a "Mark met" button for the filing side (`buttons`)."""
     if not view.conditions:
         return []
     if not (buttons and view.status is Status.APPROVED):
-        return [SectionBlock(text=MarkdownTextObject(text=clip(conditions_heading(view) + "\n"
-                                                              + conditions_text(view), 3000)))]
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=conditions_heading(view)))]
+        return [SectionBlock(text=MarkdownTextObject(text=clip(conditions_heading(view, tr) + "\n"
+                                                              + conditions_text(view, tr), 3000)))]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=conditions_heading(view, tr)))]
     met = [c for c in view.conditions if c.met_at is not None]
     unmet = [c for c in view.conditions if c.met_at is None]
     for c in unmet[:CONDITION_BUTTONS]:
         blocks.append(SectionBlock(
             block_id=f"condition_{c.vote_id}",
-            text=MarkdownTextObject(text=clip(f"⬜ {condition_line(view, c)}", 3000)),
-            accessory=ButtonElement(text="Mark met", action_id=ids.CONDITION_MET, value=f"{view.id}:{c.vote_id}")))
+            text=MarkdownTextObject(text=clip(f"⬜ {condition_line(view, c, tr)}", 3000)),
+            accessory=ButtonElement(text=tr.gettext("Mark met"), action_id=ids.CONDITION_MET,
+                                    value=f"{view.id}:{c.vote_id}")))
     if len(unmet) > CONDITION_BUTTONS:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=f"…and {len(unmet) - CONDITION_BUTTONS} more open conditions, shown as these are met.")]))
+        more = len(unmet) - CONDITION_BUTTONS
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=tr.ngettext(
+            "…and {n} more open condition, shown as these are met.",
+            "…and {n} more open conditions, shown as these are met.", more).format(n=more))]))
     if met:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip("\n".join(_met(view, c) for c in met), 3000))))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=clip("\n".join(_met(view, c, tr) for c in met),
+                                                                     3000))))
     return blocks
 
 
-def revision_context(view: RequestView) -> list[Block]:
+def revision_context(view: RequestView, tr: Translator = EN) -> list[Block]:
     """"Revises #1" on a refiled request, "Revised by #2" on the withdrawn one, each linked."""
     parts = []
     if view.revises is not None:
-        parts.append("🔁 Revises " + _request_link(view.revises.id, view.revises.title, view.revises.permalink))
+        parts.append("🔁 " + tr.gettext("Revises {request}").format(
+            request=_request_link(view.revises.id, view.revises.title, view.revises.permalink)))
     if view.revised_by is not None:
-        parts.append("🔁 Revised by " + _request_link(view.revised_by.id, view.revised_by.title,
-                                                     view.revised_by.permalink))
+        parts.append("🔁 " + tr.gettext("Revised by {request}").format(
+            request=_request_link(view.revised_by.id, view.revised_by.title, view.revised_by.permalink)))
     if not parts:
         return []
     return [ContextBlock(elements=[MarkdownTextObject(text=clip(" · ".join(parts), 3000))])]
@@ -210,15 +231,15 @@ def _request_link(request_id: int, title: str, permalink: str) -> str:
     return (safe_link(permalink, label) if permalink else f"*{label}*") + named
 
 
-def revision_buttons(view: RequestView) -> list[ButtonElement]:
+def revision_buttons(view: RequestView, tr: Translator = EN) -> list[ButtonElement]:
     """A withdrawn or expired request can be reopened; a withdrawn one revised, as a new request
     linked to it. Once revised, neither: the revision is the one under review."""
     if view.revised_by is not None:
         return []
     rid = str(view.id)
-    buttons = [ButtonElement(text="Reopen", action_id=ids.REOPEN, value=rid)]
+    buttons = [ButtonElement(text=tr.gettext("Reopen"), action_id=ids.REOPEN, value=rid)]
     if view.status is Status.WITHDRAWN:
-        buttons.append(ButtonElement(text="File a revision…", action_id=ids.REVISE, value=rid))
+        buttons.append(ButtonElement(text=tr.gettext("File a revision…"), action_id=ids.REVISE, value=rid))
     return buttons
 
 
@@ -247,20 +268,22 @@ def mention_sections(plan: Asking) -> list[Block]:
 
 
 # The vote buttons as the council channel shows them (the help names them so).
-VOTE_BUTTONS = {"approve": "Approve", "object": "Object…", "abstain": "Abstain"}
+VOTE_BUTTONS = {"approve": N_("Approve"), "object": N_("Object…"), "abstain": N_("Abstain")}
 
 
-def vote_buttons(request_id: int) -> ActionsBlock:
+def vote_buttons(request_id: int, tr: Translator = EN) -> ActionsBlock:
+    """The vote buttons: in the channel as the help names them, in a DM in its reader's language."""
     rid = str(request_id)
+    _ = tr.gettext
     return ActionsBlock(block_id="vote", elements=[
-        ButtonElement(text=VOTE_BUTTONS["approve"], action_id=ids.APPROVE, value=rid, style="primary"),
-        ButtonElement(text=VOTE_BUTTONS["object"], action_id=ids.OBJECT, value=rid, style="danger"),
-        ButtonElement(text=VOTE_BUTTONS["abstain"], action_id=ids.ABSTAIN, value=rid),
+        ButtonElement(text=tr.text(VOTE_BUTTONS["approve"]), action_id=ids.APPROVE, value=rid, style="primary"),
+        ButtonElement(text=tr.text(VOTE_BUTTONS["object"]), action_id=ids.OBJECT, value=rid, style="danger"),
+        ButtonElement(text=tr.text(VOTE_BUTTONS["abstain"]), action_id=ids.ABSTAIN, value=rid),
         OverflowMenuElement(action_id=ids.MORE, options=[
-            Option(text="Approve with a condition…", value=f"{ids.MORE_APPROVE_NOTE}:{rid}"),
-            Option(text="Abstain with a note…", value=f"{ids.MORE_ABSTAIN_NOTE}:{rid}"),
-            Option(text="Hold: I need more time…", value=f"{ids.MORE_HOLD}:{rid}"),
-            Option(text="Retract my vote", value=f"{ids.MORE_RETRACT}:{rid}"),
+            Option(text=_("Approve with a condition…"), value=f"{ids.MORE_APPROVE_NOTE}:{rid}"),
+            Option(text=_("Abstain with a note…"), value=f"{ids.MORE_ABSTAIN_NOTE}:{rid}"),
+            Option(text=_("Hold: I need more time…"), value=f"{ids.MORE_HOLD}:{rid}"),
+            Option(text=_("Retract my vote"), value=f"{ids.MORE_RETRACT}:{rid}"),
         ]),
     ])
 
