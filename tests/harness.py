@@ -193,14 +193,24 @@ class Stack:
         raise TimeoutError("the outbox did not drain")
 
     def sweep(self, at: datetime) -> Any:
-        """Move the clock to `at` and run one sweep, as the minute-by-minute job would, once
-        what the last steps started has settled: a people refresh still running marks the
-        requests it concerns due and holds them a moment, and the sweep leaves a request
-        another transaction holds to the next minute's sweep (`SKIP LOCKED`)."""
+        """Move the clock to `at` and sweep, as the minute-by-minute job would, once what the
+        last steps started has settled: a people refresh still running marks the requests it
+        concerns due and holds them a moment, and the sweep leaves a request another
+        transaction holds to the next minute's sweep (`SKIP LOCKED`). The report adds up the
+        sweeps it took for nothing to be due at `at`."""
         self.settle()
         self.clock.set(at)
         report = self.runtime.sweep()
         self.settle()
+        # The sweep's own need of people's time zones can start a refresh that holds a
+        # request it then leaves: the next minute's sweep, at the same instant, takes it.
+        for _ in range(3):
+            if not self.count(ReviewRequest, ReviewRequest.next_due_at <= at):
+                break
+            again = self.runtime.sweep()
+            for name in vars(report):
+                setattr(report, name, getattr(report, name) + getattr(again, name))
+            self.settle()
         return report
 
     def add_nordics(self) -> None:
