@@ -30,6 +30,7 @@ def test_the_scale_benchmark_runs_small_and_its_counts_hold() -> None:
     # abstained: the 5 others owe it, and their DMs list it (read back by its time, as stored).
     assert (int(dms.group(1)), int(dms.group(2)), int(dms.group(3))) == (32, 200, 1)
     for row in ("next sweep that morning", "digest compute", "digest render HTML / size", "digest peak RSS",
+                "digest, 40 waiting",
                 "due lanes, 1,000 delivered"):
         assert re.search(rf"^{re.escape(row)}\s+\S", out, re.M), row
 
