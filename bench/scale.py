@@ -22,7 +22,8 @@ Then, with the clock at a Tuesday 09:00 (Europe/Oslo) and everyone in the counci
   time: reading, deciding, queuing the DMs in the outbox; Slack delivery comes later);
   and the next sweep a minute later;
 - reminder DMs per person that morning (outbox items for each person: at most 1);
-- the weekly digest of the history's busiest week, in a fresh process (`bench.digest_bench`);
+- the weekly digest of the history's busiest week, and of the morning's week with every open
+  request waiting, each in a fresh process (`bench.digest_bench`): compute, HTML size, peak RSS;
 - the outbox's due-lanes query with the delivered rows, after ANALYZE (best of 5);
 - the vote acknowledgement p99 under load beside a bare Bolt app's, as `bench.load`
   measures it (same emulator, load generator and gunicorn settings), on an empty council
@@ -57,6 +58,7 @@ from bench.stack import ROOT, TriggerService, postgres_database, sqlite_database
 from bench.sweep_bench import Counter, timed
 from cxbot.clock import FixedClock
 from cxbot.domain.model import Impact, Magnitude, Status, VoteKind
+from cxbot.reports.digest import week_of
 from cxbot.sandbox.emulator import SlackEmulator
 from cxbot.services import outbox
 from cxbot.services.context import Services
@@ -218,7 +220,8 @@ class Figures:
     people: int = 0                 # people sent a reminder DM that morning
     dms_max: int = 0                # the most DMs one person got that morning
     listed: int = 0                 # requests listed in those DMs, in all
-    digest: dict[str, Any] = field(default_factory=dict)
+    digest: dict[str, Any] = field(default_factory=dict)         # the history's busiest week
+    digest_open: dict[str, Any] = field(default_factory=dict)    # the morning's week: the open requests waiting
     due_lanes_ms: float = 0.0
     delivered: int = 0
     acks: list[tuple[str, float, float]] = field(default_factory=list)   # (council, cxbot p99, bare p99)
@@ -252,10 +255,18 @@ def measure_sweeps(url: str, morning: datetime, figures: Figures) -> None:
     engine.dispose()
 
 
-def measure_digest(url: str, figures: Figures) -> None:
-    child = subprocess.run([sys.executable, "-m", "bench.digest_bench", "--digest-of", url], cwd=ROOT,
+def _digest_child(url: str, *args: str) -> dict[str, Any]:
+    child = subprocess.run([sys.executable, "-m", "bench.digest_bench", "--digest-of", url, *args], cwd=ROOT,
                            capture_output=True, text=True, check=True)
-    figures.digest = json.loads(child.stdout)
+    return json.loads(child.stdout)  # type: ignore[no-any-return]
+
+
+def measure_digest(url: str, morning: datetime, figures: Figures) -> None:
+    """The history's busiest week; and the morning's own week as at the morning, whose
+    waiting list holds every open request (the history ends on a fixed day, the open
+    requests are filed in the week before the morning, which follows the real date)."""
+    figures.digest = _digest_child(url)
+    figures.digest_open = _digest_child(url, "--week", week_of(morning, OSLO.key), "--now", morning.isoformat())
 
 
 def measure_due_lanes(url: str, figures: Figures) -> None:
@@ -316,7 +327,7 @@ def run_backend(backend: str, args: argparse.Namespace, size: Size, morning: dat
         progress(f"{backend}: built in {figures.built_s:.0f} s; sweeps")
         measure_sweeps(url, morning, figures)
         progress(f"{backend}: digest, due lanes")
-        measure_digest(url, figures)
+        measure_digest(url, morning, figures)
         measure_due_lanes(url, figures)
         if bench is not None:
             settle_outbox(url)
@@ -362,6 +373,10 @@ def rows(figures: Figures, size: Size) -> list[tuple[str, str, bool | None]]:
              d["html_bytes"] < 1024 * 1024),
             ("digest peak RSS", f"{d['rss_mb']:.0f} MB", d["rss_mb"] < 150),
         ]
+    if o := f.digest_open:
+        out.append((f"digest, {o['waiting']:,} waiting",
+                    f"{o['compute'] * 1000:.0f} ms, {o['html_bytes'] / 1024:.0f} KiB, {o['rss_mb']:.0f} MB",
+                    o["compute"] < 1.0 and o["html_bytes"] < 1024 * 1024 and o["rss_mb"] < 150))
     out.append((f"due lanes, {f.delivered:,} delivered", f"{f.due_lanes_ms:.1f} ms", f.due_lanes_ms < 10))
     if f.acks:
         empty, company = _ratios(f, "empty"), _ratios(f, "company")

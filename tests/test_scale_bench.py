@@ -30,5 +30,17 @@ def test_the_scale_benchmark_runs_small_and_its_counts_hold() -> None:
     # abstained: the 5 others owe it, and their DMs list it (read back by its time, as stored).
     assert (int(dms.group(1)), int(dms.group(2)), int(dms.group(3))) == (32, 200, 1)
     for row in ("next sweep that morning", "digest compute", "digest render HTML / size", "digest peak RSS",
+                "digest, 40 waiting",
                 "due lanes, 1,000 delivered"):
         assert re.search(rf"^{re.escape(row)}\s+\S", out, re.M), row
+
+
+def test_the_digest_child_reports_its_own_peak_memory_not_its_parents() -> None:
+    """bench.scale runs the digest in a child of a process that has just built a company.
+    Linux keeps `getrusage`'s peak RSS across fork and exec, so a child that read it would
+    report its parent's peak; `peak_rss_mb` reads the child's own (VmHWM)."""
+    ballast = b"x" * (400 * 2**20)   # the parent's memory, written so it is resident
+    code = "from bench.digest_bench import peak_rss_mb; print(peak_rss_mb())"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                          check=True)
+    assert len(ballast) and float(done.stdout) < 200, done.stdout
