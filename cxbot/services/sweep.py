@@ -472,10 +472,15 @@ def _claim_day(s: Session, batch: Batch, user: str, day: date, now: datetime, cl
 
 
 def _reminder_due(snapshot: Snapshot, clocks: Clocks, owed: Owed, now: datetime) -> bool:
-    policy, working_time = snapshot.rules[owed.council_id]
-    reminders = policy.reminders
-    return (clocks(working_time).working_days_since(owed.created_at) >= reminders.first_after_days
+    key = (owed.council_id, owed.created_at, owed.due_at)
+    due = snapshot.reminder_due.get(key)
+    if due is None:
+        policy, working_time = snapshot.rules[owed.council_id]
+        reminders = policy.reminders
+        due = snapshot.reminder_due[key] = (
+            clocks(working_time).working_days_since(owed.created_at) >= reminders.first_after_days
             or owed.due_at - timedelta(hours=reminders.closing_soon_hours) <= now < owed.due_at)
+    return due
 
 
 def _next_reminder(local: Local, claims: Mapping[date, datetime], closed: bool,

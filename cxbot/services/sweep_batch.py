@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import DateTime, String, select, type_coerce
@@ -218,6 +219,9 @@ class Snapshot:
         self._read_all: bool | None = False
         self._seats: dict[tuple[int, int], int] = {}     # (department, filing department) → seats (-1: none)
         self._owed: dict[str, list[Owed]] | None = None
+        # (council, filed, deadline) → whether a request is due a reminder now (see `sweep`):
+        # asked for each (person, request) listed, 250,000 times on a big council's morning.
+        self.reminder_due: dict[tuple[int, datetime, datetime], bool] = {}
 
     # ------------------------------------------------------------------ people
 
@@ -319,20 +323,24 @@ class Snapshot:
 
     def _read(self, s: Session, which: Any, skip: Collection[int] = ()) -> list[Open]:
         """Read the open requests `which` selects (a condition on review_requests), their
-        routings, votes and active holds: four statements however many."""
+        routings, votes and active holds: four statements however many, their rows taken as the
+        driver gives them (through the session's connection, after a flush: no ORM rows)."""
+        s.flush()
+        conn = s.connection()
         ids = select(ReviewRequest.id).where(which).scalar_subquery()
-        entries = {row.id: Open(*row) for row in s.execute(select(*_OPEN_COLUMNS).where(which)) if row.id not in skip}
+        entries = {row[0]: Open(*row) for row in conn.execute(select(*_OPEN_COLUMNS).where(which)).all()
+                   if row[0] not in skip}
         if not entries:
             return []
-        for request_id, department_id in s.execute(select(Routing.request_id, Routing.department_id)
-                                                   .where(Routing.request_id.in_(ids)).order_by(Routing.position)):
+        for request_id, department_id in conn.execute(select(Routing.request_id, Routing.department_id)
+                                                   .where(Routing.request_id.in_(ids)).order_by(Routing.position)).all():
             if request_id in entries:
                 entries[request_id].routings.append(department_id)
-        for row in s.execute(_votes(s).where(Vote.request_id.in_(ids))):
+        for row in conn.execute(_votes(s).where(Vote.request_id.in_(ids))).all():
             if row[1] in entries:
                 entries[row[1]].votes.append(row)
-        for request_id, department_id in s.execute(select(Hold.request_id, Hold.department_id).where(
-                Hold.request_id.in_(ids), Hold.ended_at.is_(None))):
+        for request_id, department_id in conn.execute(select(Hold.request_id, Hold.department_id).where(
+                Hold.request_id.in_(ids), Hold.ended_at.is_(None))).all():
             if request_id in entries:
                 entries[request_id].held.add(department_id)
         for entry in entries.values():
@@ -514,6 +522,9 @@ class Batch:
         s = self.s
         days = _insert_new(s, DailyReminder, self._days)
         listed = [row for claim in days for row in self._listed[(claim["user_id"], claim["day"])]]
+        # In the order of their unique key's index: inserted in order, its pages are written
+        # once each rather than touched at random (a big council's morning: hundreds of thousands).
+        listed.sort(key=_LISTED_ORDER)
         insert_rows(s, Reminder.__table__, listed)   # a big council's morning: hundreds of thousands
         if days:
             notices.daily_reminders(s, [(claim["user_id"], claim["day"]) for claim in days], days[0]["at"])
@@ -521,6 +532,9 @@ class Batch:
         lost = len(self._days) - len(days)
         self._days, self._listed, self._closing = [], {}, []
         return lost
+
+
+_LISTED_ORDER = itemgetter("request_id", "user_id")
 
 
 def _insert_new(s: Session, table: type[DailyReminder] | type[Reminder], rows: list[dict[str, Any]],
