@@ -377,8 +377,9 @@ class Snapshot:
             return []
         self.read_departments(s, answering)
         if self._read_all is None:
-            return [o for o in self._owed_by_everyone().get(user, ()) if not self.open[o.request_id].status.is_final
-                    and o.department_id not in self.open[o.request_id].held]
+            entries = self.open
+            return [o for o in self._owed_by_everyone().get(user, ())
+                    if (entry := entries[o.request_id]).status not in _FINAL and o.department_id not in entry.held]
         owed: list[Owed] = []
         for entry in self.soonest(answering):
             if entry.status.is_final:
@@ -419,16 +420,25 @@ class Snapshot:
                 if entry.status.is_final:
                     continue
                 recused, voted, done = self.filing_side(entry.department_id), entry.voted, set()
+                council = self.councils[entry.department_id]
                 for d in self._owable(entry):
+                    own = None   # what everyone answering as themselves owes (one immutable value, shared)
                     for person, advocate in answerers.get(d, {}).items():
                         if person in done or person in recused or advocate in voted or advocate in recused:
                             continue
                         done.add(person)
-                        owed.setdefault(person, []).append(Owed(
-                            entry.id, d, advocate if advocate != person else None, entry.created_at, entry.due_at,
-                            self.councils[entry.department_id]))
+                        if advocate != person:
+                            item = Owed(entry.id, d, advocate, entry.created_at, entry.due_at, council)
+                        else:
+                            if own is None:
+                                own = Owed(entry.id, d, None, entry.created_at, entry.due_at, council)
+                            item = own
+                        owed.setdefault(person, []).append(item)
             self._owed = owed
         return self._owed
+
+
+_FINAL = frozenset(status for status in Status if status.is_final)
 
 
 def _soonest(entry: Open) -> tuple[datetime, int]:
