@@ -182,3 +182,37 @@ def test_a_change_makes_its_request_due_and_a_new_advocate_wakes_every_open_one(
     with council.cx.sessions() as s:
         reminded = sorted(s.scalars(select(Reminder.request_id).where(Reminder.user_id == "U0SUP2")))
     assert reminded == sorted([voted, untouched]) and morning.reminders >= 2
+
+
+def test_the_sweeps_lean_count_says_what_the_full_tally_says() -> None:
+    """`sweep_batch.count` (the morning's 10,000 requests are counted without building their
+    tallies) gives the tally's outstanding departments and `outcome` for any votes: retracted,
+    replaced, cast by stand-ins, objections blocking or not, resolved or overruled, on
+    departments routed or not, under any policy."""
+    import random
+
+    from cxbot.domain.decision import outcome, tally
+    from cxbot.domain.model import Resolution
+    from cxbot.domain.policy import MagnitudePolicy
+    from cxbot.services.lifecycle import ballots_of
+    from cxbot.services.sweep_batch import _counted, count
+
+    rnd = random.Random(5)
+    keys = {1: "a", 2: "b", 3: "c", 4: "d"}
+    start = datetime(2020, 1, 1)
+    for _ in range(3000):
+        routed = rnd.sample(["a", "b", "c"], rnd.randint(0, 3))
+        policy = MagnitudePolicy(review_days=5, approvals=rnd.randint(1, 3),
+                                 required_share=rnd.choice([None, 0.5, 1 / 3]), abstain_counts=rnd.random() < 0.5)
+        seats = {d: rnd.randint(0, 3) for d in routed}
+        rows = []
+        for vid in range(rnd.randint(0, 8)):
+            kind = rnd.choice(list(VoteKind))
+            cast = start + timedelta(minutes=rnd.randint(0, 5))
+            rows.append((vid, 1, f"U{rnd.randint(0, 4)}", rnd.choice(list(keys)), kind.value, "", rnd.random() < 0.6,
+                         "", rnd.choice([None, None, Resolution.RESOLVED.value, Resolution.OVERRULED.value])
+                         if kind is VoteKind.OBJECT else None,
+                         rnd.choice([None, None, f"U{rnd.randint(0, 4)}"]), rnd.random() < 0.2,
+                         cast, cast + timedelta(minutes=rnd.randint(0, 3))))
+        full = tally(routed, ballots_of([_counted(r) for r in rows], keys), policy, seats)
+        assert count(routed, rows, keys, policy, seats) == (full.outstanding, outcome(full))

@@ -173,7 +173,11 @@ def status_for(request: ReviewRequest, result: Tally, holds: Sequence[Hold]) -> 
     approved or the chair decides; a standing objection requests changes; a department's
     hold puts an otherwise open request on hold.
     """
-    by_votes = outcome(result)
+    return status_by(request, outcome(result), holds)
+
+
+def status_by(request: ReviewRequest, by_votes: Status, holds: Sequence[Hold]) -> Status:
+    """`status_for`, with what the votes alone say (`decision.outcome`) worked out already."""
     if by_votes is Status.APPROVED:
         return Status.APPROVED
     if request.escalation_step > 0:

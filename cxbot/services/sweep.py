@@ -48,6 +48,7 @@ from cxbot.services.lifecycle import (
     set_status,
     settle,
     settle_tally,
+    status_by,
     substitutes_now,
 )
 from cxbot.services.reminders import Owed
@@ -184,40 +185,44 @@ def _sweep_request(s: Session, batch: Batch, request: ReviewRequest, now: dateti
         else:
             holds.append(hold)
     entry = batch.entry(request)
-    result = settle_tally(s, request, now, holds, batch.snapshot.tally(entry))
+    # What the votes say, counted without the full tally (`sweep_batch.count`): the tally
+    # is built only for a request whose status changes or that escalates.
+    outstanding, by_votes = batch.snapshot.count(entry)
+    if status_by(request, by_votes, holds) is not request.status:
+        settle_tally(s, request, now, holds, batch.snapshot.tally(entry))
     batch.looked_at(request, holds)
     if request.status.is_final:
         return None
     ladder = policy.escalation.ladder
-    if now >= request.due_at and result.outstanding:
+    if now >= request.due_at and outstanding:
         if not ladder:
-            set_status(s, request, Status.EXPIRED, now, outstanding=list(result.outstanding))
+            set_status(s, request, Status.EXPIRED, now, outstanding=list(outstanding))
             report.expired += 1
             return None
         if request.escalation_step == 0:
             names = {r.department.key: r.department.name for r in request.routings}
-            waiting = ", ".join(names[k] for k in result.outstanding)
+            waiting = ", ".join(names[k] for k in outstanding)
             report.escalations += _escalate(s, request, 1, f"the deadline passed with {waiting} still outstanding",
-                                            policy, now, result)
+                                            policy, now, batch.snapshot.tally(entry))
     objection_since = (batch.snapshot.oldest_standing_objection(entry) if ladder and request.escalation_step == 0
                        else None)
     if (objection_since is not None
             and working_time.working_days_between(objection_since, now) >= policy.escalation.objection_days):
         report.escalations += _escalate(
             s, request, 1, f"a blocking objection has stood for {policy.escalation.objection_days} working days",
-            policy, now, result)
+            policy, now, batch.snapshot.tally(entry))
     if (0 < request.escalation_step < len(ladder) and request.escalated_at is not None
             and working_time.working_days_between(request.escalated_at, now) >= policy.escalation.step_days):
         report.escalations += _escalate(
             s, request, request.escalation_step + 1,
             f"still undecided {policy.escalation.step_days} working days after the last escalation", policy, now,
-            result)
+            batch.snapshot.tally(entry))
     batch.looked_at(request, holds)
-    sent, next_reminder = _remind(s, batch, request, result, holds, policy, clocks, now)
+    sent, next_reminder = _remind(s, batch, request, outstanding, holds, policy, clocks, now)
     report.reminders += sent
 
     moments = [next_reminder, *(h.until for h in holds)]
-    if result.outstanding and now < request.due_at:
+    if outstanding and now < request.due_at:
         moments.append(request.due_at)
     if ladder and request.escalation_step == 0 and objection_since is not None:
         moments.append(_working_days_reached(working_time, objection_since, policy.escalation.objection_days))
@@ -374,7 +379,7 @@ class Times:
         return days
 
 
-def _remind(s: Session, batch: Batch, request: ReviewRequest, result: Tally, holds: Iterable[Hold],
+def _remind(s: Session, batch: Batch, request: ReviewRequest, outstanding: Collection[str], holds: Iterable[Hold],
             policy: CouncilPolicy, clocks: Clocks, now: datetime) -> tuple[int, datetime | None]:
     """Remind everyone answering for an outstanding department who has not voted, in their
     own working hours, with one DM a person a working day that lists everything they owe
@@ -393,7 +398,6 @@ def _remind(s: Session, batch: Batch, request: ReviewRequest, result: Tally, hol
     times = clocks(working_time)
     council_today = times.today
     held = {h.department_id for h in holds}
-    outstanding = result.outstanding
     keys = batch.snapshot.keys
     owing = [d for d in batch.entry(request).routings if keys[d] in outstanding and d not in held]
     if not owing:
@@ -468,10 +472,15 @@ def _claim_day(s: Session, batch: Batch, user: str, day: date, now: datetime, cl
 
 
 def _reminder_due(snapshot: Snapshot, clocks: Clocks, owed: Owed, now: datetime) -> bool:
-    policy, working_time = snapshot.rules[owed.council_id]
-    reminders = policy.reminders
-    return (clocks(working_time).working_days_since(owed.created_at) >= reminders.first_after_days
+    key = (owed.council_id, owed.created_at, owed.due_at)
+    due = snapshot.reminder_due.get(key)
+    if due is None:
+        policy, working_time = snapshot.rules[owed.council_id]
+        reminders = policy.reminders
+        due = snapshot.reminder_due[key] = (
+            clocks(working_time).working_days_since(owed.created_at) >= reminders.first_after_days
             or owed.due_at - timedelta(hours=reminders.closing_soon_hours) <= now < owed.due_at)
+    return due
 
 
 def _next_reminder(local: Local, claims: Mapping[date, datetime], closed: bool,
