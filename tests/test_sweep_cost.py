@@ -21,7 +21,7 @@ from cxbot.services.context import Services
 from cxbot.services.council import load_council
 from cxbot.services.sweep import SweepReport, sweep
 from cxbot.store.db import make_session_factory
-from cxbot.store.models import OutboxItem, Reminder, ReviewRequest
+from cxbot.store.models import OutboxItem, Person, Reminder, ReviewRequest
 from tests.harness import COUNCIL_FILE, day, local
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -216,3 +216,23 @@ def test_the_sweeps_lean_count_says_what_the_full_tally_says() -> None:
                          cast, cast + timedelta(minutes=rnd.randint(0, 3))))
         full = tally(routed, ballots_of([_counted(r) for r in rows], keys), policy, seats)
         assert count(routed, rows, keys, policy, seats) == (full.outstanding, outcome(full))
+
+
+def test_a_person_looked_up_wakes_only_what_they_can_be_asked_about(council: Council) -> None:
+    """Someone who only typed a command is stored with their Slack data: nothing is due for it,
+    nor for an advocate of the filing department (never asked about its own change). An
+    advocate of a routed department, once their time zone is known, makes the request due."""
+    [rid] = council.file(local(0, 10), dept="billing")
+    council.sweep(local(0, 10, 1))
+    council.clock.set(local(0, 11))
+
+    def looked_up(user: str) -> set[int]:
+        with council.cx.uow() as uow:
+            uow.session.add(Person(user_id=user, timezone="Asia/Tokyo", name=user, dm_channel="",
+                                   fetched_at=council.clock.now()))
+            uow.commit()
+        with council.cx.sessions() as s:
+            return set(s.scalars(select(ReviewRequest.id).where(ReviewRequest.next_due_at <= council.clock.now())))
+
+    assert looked_up("U0OUTSIDER") == set() and looked_up("U0BILL1") == set()
+    assert looked_up("U0LEGAL1") == {rid}

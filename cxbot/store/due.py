@@ -69,9 +69,12 @@ def _count_vote_changes(session: Session, _context: Any, _instances: Any) -> Non
 def _wake_on_council_changes(session: Session, _context: Any) -> None:
     """Who is reminded when, and who is waited for, also hang on the council's people and
     rules: a change there makes the open requests it can touch due at the next sweep (a
-    stand-in, those routed to its department; people, time zones and rules, all open ones)."""
+    stand-in, those routed to its department; a person's time zone, those routed to the
+    departments they advocate for or stand in for; people and rules, all open ones). A person
+    merely looked up (someone who typed a command, say) wakes nothing they cannot be asked about."""
     everyone = False
     departments: set[int] = set()
+    people: set[str] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, Substitute):
             departments.add(obj.department_id)
@@ -82,11 +85,22 @@ def _wake_on_council_changes(session: Session, _context: Any) -> None:
             everyone = everyone or any(state.attrs[key].history.has_changes()
                                        for key in ("policy", "working_time", "timezone", "chair"))
         elif isinstance(obj, Person):
-            everyone = everyone or obj in session.new or inspect(obj).attrs.timezone.history.has_changes()
-    if not (everyone or departments):
+            if obj in session.new or inspect(obj).attrs.timezone.history.has_changes():
+                people.add(obj.user_id)
+    if not (everyone or departments or people):
         return
     table = ReviewRequest.__table__
     wake = update(table).where(table.c.next_due_at.is_not(None)).values(next_due_at=DUE_NOW)
     if not everyone:
-        wake = wake.where(table.c.id.in_(select(Routing.request_id).where(Routing.department_id.in_(departments))))
+        if people:
+            departments_of = select(Membership.department_id).where(
+                Membership.user_id.in_(people), Membership.active.is_(True))
+            standing_in = select(Substitute.department_id).where(Substitute.substitute.in_(people),
+                                                                 Substitute.cancelled_at.is_(None))
+            touched = Routing.department_id.in_(departments_of.union(standing_in))
+            if departments:
+                touched = touched | Routing.department_id.in_(departments)
+        else:
+            touched = Routing.department_id.in_(departments)
+        wake = wake.where(table.c.id.in_(select(Routing.request_id).where(touched)))
     session.connection().execute(wake)
