@@ -180,6 +180,8 @@ def test_each_council_gets_its_own_digest_in_its_own_week_and_zone(stack: Stack)
     assert sent == {("default", week), ("nordics", week)}
     assert stack.slack.dms("U0NCHAIR")
     assert stack.runtime.send_due_digest() is None   # each council's week is sent once
+    reports = [f.name for f in stack.slack.files if f.name.endswith(".html")]
+    assert reports == [f"cx-council-{week}.html", f"cx-council-nordics-{week}.html"]  # never the same name
 
     uow, clock = stack.runtime.services.uow, stack.clock
     mine = digests.digest(uow(), week=week, clock=clock, council="default")

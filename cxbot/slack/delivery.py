@@ -29,7 +29,7 @@ from slack_sdk.models.blocks import Block
 
 from cxbot.council_file import DEFAULT_COUNCIL
 from cxbot.i18n import Translator, translator
-from cxbot.reports.render import cut_lists, render_csv, render_html, render_slack
+from cxbot.reports.render import cut_lists, file_stem, render_csv, render_html, render_slack
 from cxbot.services import digests, notices
 from cxbot.services.delivery import DeliveryRecords, Event, Posted
 from cxbot.services.outbox import CredentialsRefused, Item, PermanentFailure, RetryLater
@@ -360,7 +360,7 @@ class SlackDelivery:
             return
         digest = self._records.digest(week, council)
         # The report and the full lists it cuts, shared together in one message of the thread.
-        uploads = [{"content": render_html(digest).encode(), "filename": f"cx-council-{week}.html",
+        uploads = [{"content": render_html(digest).encode(), "filename": f"{file_stem(digest)}.html",
                     "title": translator(digest.language).gettext("CX council digest {week}").format(week=week)}]
         uploads += [{"content": content, "filename": name, "title": name}
                     for name, content in render_csv(digest).items()]
