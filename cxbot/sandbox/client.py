@@ -386,6 +386,28 @@ class SlackPeople:
         """`user_id` replies in the thread under `thread_ts`; the envelope is kept in `last_event`."""
         return self.post_message(user_id, channel=channel, text=text, thread_ts=thread_ts)
 
+    def message_shortcut(self, user_id: str, *, channel: str, ts: str,
+                         callback_id: str = "cx_review_message") -> HttpResult | None:
+        """`user_id` picks the app's message shortcut `callback_id` from the ⋯ menu of message `ts`:
+        a `message_action` payload with the whole message, a trigger and a response_url. Slack
+        offers only the shortcuts the manifest declares: else nothing is sent and this returns None."""
+        if callback_id not in self._emulator.manifest.message_shortcuts:
+            return None
+        message = self._emulator.message(channel, ts)
+        if message is None:
+            raise LookupError(f"no message {ts} in {channel}")
+        payload = self._common("message_action", user_id)
+        payload.update(
+            callback_id=callback_id,
+            trigger_id=self._emulator.new_trigger(user_id),
+            response_url=self._emulator.new_response_url(user_id, channel),
+            message_ts=message.ts,
+            action_ts=f"{time.time():.6f}",
+            channel={"id": channel, "name": self._emulator.channel_name(channel)},
+            message=message.to_slack(),
+        )
+        return self._post_payload(payload)
+
     def open_app_home(self, user_id: str, tab: str = "home") -> HttpResult | None:
         """`user_id` opens the app's Home (or Messages) tab: an `app_home_opened` event, sent
         only when the manifest subscribes to it (else None)."""

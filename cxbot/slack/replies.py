@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 from slack_sdk.webhook import WebhookClient
 
@@ -67,6 +68,16 @@ class AfterAck:
         """A message in the app's DM with `user`: the one call where Slack takes a user id as
         the channel (chat.postEphemeral needs a conversation the person is in)."""
         self._run("chat.postMessage", lambda: self._client.chat_postMessage(channel=user, text=text))
+
+    def permalink(self, channel: str, ts: str) -> str:
+        """The link to message `ts` (chat.getPermalink), or "" when Slack gives none (a
+        conversation the bot cannot see): the person can still paste one. Called from work that
+        already runs after the acknowledgement."""
+        try:
+            return str(self._client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink") or "")
+        except SlackApiError as exc:
+            log.warning("no permalink for %s in %s: %s", ts, channel, exc.response.get("error"))
+            return ""
 
     def open_view(self, *, trigger_id: str, view: View | dict[str, Any]) -> None:
         self._run("views.open", lambda: self._client.views_open(trigger_id=trigger_id, view=view))

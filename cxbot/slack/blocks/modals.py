@@ -6,8 +6,10 @@ names, stages) is shown as written.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -28,7 +30,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from cxbot.domain.model import NOTE_MAX, SUMMARY_MAX, TITLE_MAX, Draft, Impact, Magnitude, VoteKind
+from cxbot.domain.model import LINK_MAX, NOTE_MAX, SUMMARY_MAX, TITLE_MAX, Draft, Impact, Magnitude, VoteKind
 from cxbot.i18n import N_, Msg, Translator, translator
 from cxbot.slack.blocks import ids
 from cxbot.slack.text import clip, clip_plain, day, escape, mention
@@ -56,15 +58,62 @@ def new_filing_view(departments: tuple[tuple[str, str], ...], stages: tuple[str,
     return view.to_dict()
 
 
-def council_choice(councils: tuple[tuple[str, str], ...], tr: Translator) -> tuple[str, list[dict[str, Any]]]:
+@dataclass(frozen=True)
+class Source:
+    """A message a request is filed from (the *Review with CX council* shortcut): its text,
+    to start the description with, and its permalink, which the request keeps as its link."""
+
+    summary: str
+    link: str
+
+
+def prefilled(view: dict[str, Any], source: Source) -> dict[str, Any]:
+    """The filing form `view` (as `new_filing_view` gives it, left unchanged) with the
+    description and link filled in from `source`."""
+    view = copy.deepcopy(view)
+    initial = {"summary": clip_plain(source.summary, SUMMARY_MAX), "link": source.link[:LINK_MAX]}
+    for block in view["blocks"]:
+        if initial.get(block.get("block_id")):
+            block["element"]["initial_value"] = initial[block["block_id"]]
+    return view
+
+
+# A button's value holds at most 2,000 characters: a council question about a message carries
+# the council's key, the link and as much of the message as fits.
+_VALUE_MAX = 2000
+
+
+def choice_value(council: str, source: Source | None) -> str:
+    """A council question's button value: the council's key, and the message filed from, if any."""
+    if source is None:
+        return council
+    summary = source.summary[:_VALUE_MAX]
+    while True:
+        value = json.dumps({"council": council, "link": source.link, "summary": summary}, ensure_ascii=False)
+        if len(value) <= _VALUE_MAX:
+            return value
+        summary = summary[: len(summary) - (len(value) - _VALUE_MAX) - 1]
+
+
+def chosen(value: str) -> tuple[str, Source | None]:
+    """What `choice_value` wrote: the council's key, and the message filed from, if any."""
+    if not value.startswith("{"):
+        return value, None
+    data = json.loads(value)
+    return str(data.get("council", "")), Source(str(data.get("summary", "")), str(data.get("link", "")))
+
+
+def council_choice(councils: tuple[tuple[str, str], ...], tr: Translator,
+                   source: Source | None = None) -> tuple[str, list[dict[str, Any]]]:
     """The ephemeral question to someone who files in several councils: one button per council
-    (its key as the value), each opening the filing form of that council."""
+    (its key, and the message filed from, as the value), each opening the filing form of that
+    council."""
     text = tr.gettext("You file in several councils: which council is this change for?")
     listed = "\n".join(f"• *{escape(key)}* — <#{channel}>" for key, channel in councils)
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"{text}\n{listed}"}},
         {"type": "actions", "block_id": "councils", "elements": [
-            {"type": "button", "action_id": f"{ids.FILE_IN_COUNCIL}{i}", "value": key,
+            {"type": "button", "action_id": f"{ids.FILE_IN_COUNCIL}{i}", "value": choice_value(key, source),
              "text": {"type": "plain_text", "text": clip_plain(key, 75)}}
             for i, (key, _) in enumerate(councils[:25])]},
     ]
