@@ -94,6 +94,7 @@ class Draft:
     magnitude: Magnitude | None
     decision_by: date | None
     link: str = ""
+    moments: tuple[str, ...] = ()   # keys of the council's moments of truth it touches
 
 
 class Resolution(enum.StrEnum):

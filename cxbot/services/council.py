@@ -99,7 +99,7 @@ def _load(s: Session, spec: CouncilSpec, now: datetime, actor: str, dry_run: boo
         "channel": spec.channel, "chair": spec.chair, "admins": list(spec.admins),
         "timezone": spec.timezone, "stages": list(spec.stages),
         "policy": spec.policy.to_json(), "working_time": spec.working_time.to_json(),
-        "language": spec.language,
+        "language": spec.language, "moments": [m.to_json() for m in spec.moments],
     }
     if council is None:
         council = Council(key=spec.key, loaded_at=now, **settings)

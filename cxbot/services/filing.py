@@ -12,6 +12,7 @@ from sqlalchemy import Connection, and_, bindparam, select
 from cxbot.council_file import DEFAULT_COUNCIL
 from cxbot.domain.errors import NotAllowed, NotFound
 from cxbot.domain.model import Role
+from cxbot.domain.moments import Moment, moments_of
 from cxbot.domain.permissions import Membership as MembershipView
 from cxbot.domain.permissions import filing_refusal
 from cxbot.services.council import NO_COUNCIL
@@ -27,6 +28,7 @@ class FilingForm:
     stages: tuple[str, ...]
     timezone: str
     council: str = DEFAULT_COUNCIL      # the council's key: the modal carries it to the submission
+    moments: tuple[Moment, ...] = ()    # the council's moments of truth, offered by stage
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ def filing_form(connect: Callable[[], Connection], user: str, council: str | Non
     forms: dict[str, FilingForm] = {}
     refusals: dict[str, str] = {}
     for key, mine in by_council.items():
-        chair, admins, stages, timezone = mine[0][2:6]
+        chair, admins, stages, timezone, moments = mine[0][2:7]
         who = MembershipView(user=user, roles=frozenset((r.key, r.role) for r in mine if r.key is not None),
                              is_chair=chair == user, is_admin=user in admins)
         refusal = filing_refusal(who, chair)
@@ -70,7 +72,7 @@ def filing_form(connect: Callable[[], Connection], user: str, council: str | Non
             continue
         wanted = who.departments(Role.LEAD, Role.ADVOCATE)
         departments = list(dict.fromkeys((r.key, r.name) for r in mine if r.key in wanted))
-        forms[key] = FilingForm(departments, tuple(stages), timezone, key)
+        forms[key] = FilingForm(departments, tuple(stages), timezone, key, moments_of(moments))
     if council is not None:
         if council not in by_council:
             raise NotFound(STALE_COUNCIL)
@@ -94,7 +96,8 @@ _MINE = (select(_membership.c.role, _department.c.key, _department.c.name, _depa
          .subquery())
 # Every council, with those memberships joined on.
 _FORM = (select(_council.c.key.label("council"), _council.c.channel, _council.c.chair, _council.c.admins,
-                _council.c.stages, _council.c.timezone, _MINE.c.role, _MINE.c.key, _MINE.c.name)
+                _council.c.stages, _council.c.timezone, _council.c.moments, _MINE.c.role, _MINE.c.key,
+                _MINE.c.name)
          .select_from(_council)
          .outerjoin(_MINE, _MINE.c.council_id == _council.c.id)
          .order_by(_council.c.id, _MINE.c.position))

@@ -13,6 +13,7 @@ from cxbot.clock import Clock
 from cxbot.domain.drafts import draft_errors
 from cxbot.domain.errors import Closed, InvalidInput, NotAllowed, NotFound
 from cxbot.domain.model import NOTE_MAX, Draft, Role, Status
+from cxbot.domain.moments import Moment, moments_of
 from cxbot.domain.permissions import (
     chair_refusal,
     filing_refusal,
@@ -73,7 +74,9 @@ def routes_for(s: Session, draft: Draft, policy: CouncilPolicy,
     counts = seats(s, [d.id for d in depts], filing.id if filing is not None else None)
     infos = [DepartmentInfo(d.key, d.name, counts.get(d.id, 0), tuple(d.stages)) for d in depts]
     assert draft.magnitude is not None
-    routes = route(draft.department, infos, stages=draft.stages, magnitude=draft.magnitude, rules=policy.routing)
+    council = s.get(Council, council_id)
+    routes = route(draft.department, infos, stages=draft.stages, magnitude=draft.magnitude, rules=policy.routing,
+                   moments=draft.moments, council_moments=moments_of(council.moments if council else ()))
     return routes, {d.key: d for d in depts}
 
 
@@ -109,7 +112,8 @@ def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, vie
         if revised is not None:
             _check_revisable(s, actor, revised)
         errors = draft_errors(draft, today=working_time.local_date(now),
-                              departments=who.departments(Role.LEAD, Role.ADVOCATE), stages=where.stages)
+                              departments=who.departments(Role.LEAD, Role.ADVOCATE), stages=where.stages,
+                              moments=moments_of(where.moments))
         if revised is not None and draft.department != revised.department.key and not errors:
             errors = {"department": f"A revision is filed for {revised.department.name}, as the request it revises."}
         if errors:
@@ -120,7 +124,7 @@ def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, vie
         assert draft.magnitude is not None and draft.decision_by is not None
         request = ReviewRequest(
             department_id=by_key[draft.department].id, filer=actor, title=draft.title.strip(),
-            summary=draft.summary.strip(), stages=list(draft.stages), impact=draft.impact,
+            summary=draft.summary.strip(), stages=list(draft.stages), moments=list(draft.moments), impact=draft.impact,
             impact_note=draft.impact_note.strip(), magnitude=draft.magnitude, decision_by=draft.decision_by,
             link=draft.link.strip(), status=Status.OPEN, created_at=now, updated_at=now, decided_at=None,
             due_at=due_at(filed=now, magnitude=draft.magnitude, decision_by=draft.decision_by, policy=policy,
@@ -169,6 +173,7 @@ class RevisionForm:
     draft: Draft
     department: tuple[str, str]   # (key, name): a revision is filed for the same department
     stages: tuple[str, ...]
+    moments: tuple[Moment, ...] = ()
 
 
 def revision_form(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> RevisionForm:
@@ -183,9 +188,10 @@ def revision_form(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock)
         decision_by = request.decision_by if request.decision_by >= working_time.local_date(clock.now()) else None
         draft = Draft(title=request.title, summary=request.summary, department=request.department.key,
                       stages=tuple(request.stages), impact=request.impact, impact_note=request.impact_note,
-                      magnitude=request.magnitude, decision_by=decision_by, link=request.link)
+                      magnitude=request.magnitude, decision_by=decision_by, link=request.link,
+                      moments=tuple(request.moments or ()))
         return RevisionForm(request.id, draft, (request.department.key, request.department.name),
-                            tuple(council.stages))
+                            tuple(council.stages), moments_of(council.moments))
 
 
 def _link_revision(s: Session, revised: ReviewRequest, request: ReviewRequest, actor: str, now: datetime) -> None:

@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
     InputBlock,
     MarkdownTextObject,
     Option,
+    OptionGroup,
     PlainTextInputElement,
     PlainTextObject,
     RadioButtonsElement,
@@ -31,6 +32,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from cxbot.domain.model import LINK_MAX, NOTE_MAX, SUMMARY_MAX, TITLE_MAX, Draft, Impact, Magnitude, VoteKind
+from cxbot.domain.moments import Moment
 from cxbot.i18n import N_, Msg, Translator, translator
 from cxbot.slack.blocks import ids
 from cxbot.slack.text import clip, clip_plain, day, escape, mention
@@ -46,13 +48,14 @@ MAGNITUDES: dict[Magnitude, Msg] = {Magnitude.MINOR: N_("Minor"), Magnitude.MAJO
 
 @functools.lru_cache(maxsize=64)
 def new_filing_view(departments: tuple[tuple[str, str], ...], stages: tuple[str, ...],
-                    default_date: date, language: str = "en", council: str | None = None) -> dict[str, Any]:
+                    default_date: date, language: str = "en", council: str | None = None,
+                    moments: tuple[Moment, ...] = ()) -> dict[str, Any]:
     """The empty `/cx-review` form as the dict `views.open` sends. It is the same for everyone
     with the same departments and language on the same day, so it is built and checked once, not
     on every command (slack_sdk's models validate as they serialise). Callers must not change it.
     `council`: the key of the council it files in, carried to the submission."""
     view = filing_modal(departments=list(departments), stages=stages, default_date=default_date,
-                        tr=translator(language))
+                        moments=moments, tr=translator(language))
     if council is not None:
         view.private_metadata = json.dumps({"council": council})
     return view.to_dict()
@@ -121,11 +124,14 @@ def council_choice(councils: tuple[tuple[str, str], ...], tr: Translator,
 
 
 def filing_modal(*, departments: list[tuple[str, str]], stages: tuple[str, ...], default_date: date,
-                 initial: Draft | None = None, amending: int | None = None, tr: Translator = EN) -> View:
+                 initial: Draft | None = None, amending: int | None = None, moments: tuple[Moment, ...] = (),
+                 tr: Translator = EN) -> View:
     """The `/cx-review` form; with `amending`, the same form pre-filled to amend request #n.
 
     Block ids are the draft's field names, so errors land on the right field. An
-    amendment keeps its department and offers a full re-review instead.
+    amendment keeps its department and offers a full re-review instead. The council's
+    `moments` of truth are offered grouped by stage (only those of the stages picked count:
+    the submission says so on the field otherwise).
     """
     _ = tr.gettext
     options = {s: Option(text=clip_plain(s, 75), value=s) for s in stages}
@@ -149,6 +155,7 @@ def filing_modal(*, departments: list[tuple[str, str]], stages: tuple[str, ...],
                    element=StaticMultiSelectElement(
                        action_id="value", placeholder=_("Pick one or more"), options=list(options.values()),
                        initial_options=chosen or None)),
+        *_moments_block(moments, initial, tr),
         InputBlock(block_id="impact", label=_("Expected customer impact"), element=RadioButtonsElement(
             action_id="value", options=list(impacts.values()),
             initial_option=impacts[initial.impact] if initial and initial.impact else None)),
@@ -176,11 +183,30 @@ def filing_modal(*, departments: list[tuple[str, str]], stages: tuple[str, ...],
                 blocks=blocks)
 
 
+def _moments_block(moments: tuple[Moment, ...], initial: Draft | None, tr: Translator) -> list[InputBlock]:
+    """The moments of truth a change touches, grouped under their stages; none without moments."""
+    if not moments:
+        return []
+    options = {m.key: Option(text=clip_plain(m.name, 75), value=m.key) for m in moments}
+    groups: dict[str, list[Option]] = {}
+    for m in moments:
+        groups.setdefault(m.stage, []).append(options[m.key])
+    chosen = [options[k] for k in (initial.moments if initial else ()) if k in options]
+    return [InputBlock(
+        block_id="moments", label=tr.gettext("Moments of truth it touches"), optional=True,
+        hint=tr.gettext("Only the moments of the stages picked above count."),
+        element=StaticMultiSelectElement(
+            action_id="value", placeholder=tr.gettext("Pick the moments it touches"),
+            option_groups=[OptionGroup(label=clip_plain(stage, 75), options=opts) for stage, opts in groups.items()],
+            initial_options=chosen or None))]
+
+
 def revision_modal(*, department: tuple[str, str], stages: tuple[str, ...], default_date: date, initial: Draft,
-                   revising: int, tr: Translator = EN) -> View:
+                   revising: int, moments: tuple[Moment, ...] = (), tr: Translator = EN) -> View:
     """The filing form, pre-filled from withdrawn request #n, to file its revision (a new
     request that links to it, for the same department)."""
-    view = filing_modal(departments=[department], stages=stages, default_date=default_date, initial=initial, tr=tr)
+    view = filing_modal(departments=[department], stages=stages, default_date=default_date, initial=initial,
+                        moments=moments, tr=tr)
     view.callback_id, view.private_metadata = ids.REVISE_VIEW, json.dumps({"request_id": revising})
     view.title = PlainTextObject(text=tr.gettext("Revise #{id}").format(id=revising)[:24])
     view.submit = PlainTextObject(text=tr.gettext("File the revision"))

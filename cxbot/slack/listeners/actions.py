@@ -155,7 +155,7 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         ack()
         after.open_for(trigger_id=body["trigger_id"], user=body["user"]["id"], build=lambda tr: filing_modal(
             departments=[], stages=form.stages, default_date=form.draft.decision_by or cx.clock.now().date(),
-            initial=form.draft, amending=form.request_id, tr=tr))
+            initial=form.draft, amending=form.request_id, moments=form.moments, tr=tr))
 
     @app.action(ids.REOPEN)
     @answers_errors(after)
@@ -187,4 +187,4 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         ack()
         after.open_for(trigger_id=body["trigger_id"], user=body["user"]["id"], build=lambda tr: revision_modal(
             department=form.department, stages=form.stages, default_date=cx.clock.now().date(),
-            initial=form.draft, revising=form.request_id, tr=tr))
+            initial=form.draft, revising=form.request_id, moments=form.moments, tr=tr))

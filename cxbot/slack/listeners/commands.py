@@ -196,5 +196,5 @@ def filing_view(cx: Services, user: str, tr: Translator, council: str | None = N
         return Respond(*council_choice(form.councils, tr, source))
     today = cx.clock.now().astimezone(ZoneInfo(form.timezone)).date()
     view = new_filing_view(tuple(form.departments), tuple(form.stages), today + timedelta(days=7), tr.language,
-                           form.council)
+                           form.council, form.moments)
     return prefilled(view, source) if source is not None else view

@@ -88,10 +88,11 @@ def parse_draft(view: dict[str, Any]) -> Draft:
     if errors:
         raise InvalidInput(errors)
     stages = tuple(o.get("value", "") for o in _state(view, "stages").get("selected_options") or [])
+    moments = tuple(o.get("value", "") for o in _state(view, "moments").get("selected_options") or [])
     return Draft(
         title=_text(view, "title"), summary=_text(view, "summary"), department=_option(view, "department") or "",
         stages=stages, impact=impact, impact_note=_text(view, "impact_note"), magnitude=magnitude,
-        decision_by=decided, link=_text(view, "link").strip(),
+        decision_by=decided, link=_text(view, "link").strip(), moments=moments,
     )
 
 
