@@ -366,7 +366,7 @@ def place_hold(uow: UnitOfWork, *, actor: str, request_id: int, reason: str, day
         request = open_request(s, request_id, now)
         policy, working_time = rules(s, request)
         if not 1 <= days <= policy.max_hold_days:
-            raise InvalidInput({"days": nN_("A hold lasts 1 to {n} working day.", "A hold lasts 1 to {n} working days.",
+            raise InvalidInput({"days": nN_("A hold lasts {n} working day.", "A hold lasts 1 to {n} working days.",
                                              policy.max_hold_days)})
         who = _may_hold(s, actor, request, now)
         until = working_time.add_working_days(now, days)
