@@ -91,7 +91,7 @@ def _param_data(value: Any) -> Any:
         return {"date": value.isoformat()}
     if isinstance(value, list | tuple):
         return {"any": [_param_data(v) for v in value]}
-    return value
+    return value if value is None or isinstance(value, str | int | float) else str(value)
 
 
 def from_data(data: Any) -> str:
