@@ -25,7 +25,7 @@ from cxbot.slack.blocks import ids
 from tests.harness import Stack, day
 
 ROOT = Path(__file__).resolve().parents[1] / "cxbot"
-SCANNED = [ROOT / "services", ROOT / "domain", ROOT / "slack", ROOT / "reports"]
+SCANNED = [ROOT / "services", ROOT / "domain", ROOT / "slack", ROOT / "reports", ROOT / "jobs"]
 ERRORS = {"CxError", "NotAllowed", "NotFound", "Closed"}
 MARKED = {"N_", "nN_"}
 # A refusal stored in English on purpose: the reason a substitution ended, kept in an outbox
@@ -66,8 +66,8 @@ def _name(func: ast.AST) -> str:
 def unmarked(source: str, *, listener: bool = False) -> list[int]:
     """Line numbers of person-facing texts in `source` that are not `N_`/`nN_`: messages of
     the errors use cases raise, values of an InvalidInput's fields (and of the `errors` dicts
-    built for one), what a `*_refusal` check returns, and (in a listener) the `text=` of an
-    acknowledgement or an answer."""
+    built for one), what a `*_refusal` check returns, the `text=` of an ephemeral answer
+    (a refused press's, queued), and (in a listener) the `text=` of any acknowledgement or answer."""
     tree = ast.parse(source)
     constants = {t.id: node.value for node in tree.body if isinstance(node, ast.Assign)
                  for t in node.targets if isinstance(t, ast.Name)}
@@ -79,7 +79,7 @@ def unmarked(source: str, *, listener: bool = False) -> list[int]:
                 found.append(node.lineno)
             if name == "InvalidInput" and node.args and isinstance(node.args[0], ast.Dict):
                 found += [v.lineno for v in node.args[0].values if _plain(v, constants)]
-            if listener and name in ("ack", "ephemeral", "direct", "_respond", "send"):
+            if name == "ephemeral" or listener and name in ("ack", "direct", "_respond", "send"):
                 found += [k.value.lineno for k in node.keywords if k.arg == "text" and _plain(k.value, constants)]
         elif isinstance(node, ast.Assign):
             for target in node.targets:
@@ -116,8 +116,11 @@ def chair_refusal(who):
 def listener(ack, tr, unknown):
     ack(response_type="ephemeral", text="Unknown command.")
     ack(response_type="ephemeral", text=f"{unknown}\\n\\n{tr.gettext('Help')}")
+def use_case(s, row):
+    notices.ephemeral(s, 12, channel=row.channel, user=row.user_id, text="Not recorded.")
 '''
-    assert unmarked(source, listener=True) == [5, 6, 7, 8, 9, 10, 16, 20]
+    assert unmarked(source, listener=True) == [5, 6, 7, 8, 9, 10, 16, 20, 23]
+    assert unmarked(source) == [5, 6, 7, 8, 9, 10, 16, 23]
 
 
 def test_every_refusal_in_the_source_is_marked_for_translation() -> None:
