@@ -28,6 +28,7 @@ from cxbot.domain.model import Draft, Impact, Magnitude, VoteKind
 from cxbot.domain.moments import Moment, moments_of
 from cxbot.domain.permissions import amend_refusal
 from cxbot.domain.routing import Route
+from cxbot.i18n import N_
 from cxbot.services import audit, notices
 from cxbot.services.council import council_of, council_rules, membership
 from cxbot.services.lifecycle import asked_again, current_tally, filing_department_gone, restart_review, settle
@@ -114,14 +115,14 @@ def amend(uow: UnitOfWork, *, actor: str, request_id: int, draft: Draft, full_re
         changes = [{"field": f, "label": label, "before": shown(before, f), "after": shown(after, f)}
                    for f, label in FIELD_LABELS.items() if getattr(before, f) != getattr(after, f)]
         if not changes and not full_review:
-            raise InvalidInput({"title": "Nothing changed: edit a field, or tick the full re-review."})
+            raise InvalidInput({"title": N_("Nothing changed: edit a field, or tick the full re-review.")})
         terms = [c for c in changes if c["field"] in TERMS]
         routes: list[Route] = []
         by_key: dict[str, Department] = {}
         if terms:
             routes, by_key = routes_for(s, after, policy, council.id)
             if not routes:
-                raise InvalidInput({"stages": "With these terms no other department would review the change."})
+                raise InvalidInput({"stages": N_("With these terms no other department would review the change.")})
         request.title, request.summary, request.stages = after.title, after.summary, list(after.stages)
         request.moments = list(after.moments)
         request.impact, request.impact_note, request.link = after.impact, after.impact_note, after.link  # type: ignore[assignment]

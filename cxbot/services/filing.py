@@ -15,6 +15,7 @@ from cxbot.domain.model import Role
 from cxbot.domain.moments import Moment, moments_of
 from cxbot.domain.permissions import Membership as MembershipView
 from cxbot.domain.permissions import filing_refusal
+from cxbot.i18n import N_
 from cxbot.services.council import NO_COUNCIL
 from cxbot.store.db import once_more_if_dropped
 from cxbot.store.models import Council, Department, Membership
@@ -38,7 +39,7 @@ class CouncilChoice:
     councils: tuple[tuple[str, str], ...]   # (key, channel) of each council they may file in
 
 
-STALE_COUNCIL = "That council is no longer set up here: run `/cx-review` again."
+STALE_COUNCIL = N_("That council is no longer set up here: run `/cx-review` again.")
 
 
 def filing_form(connect: Callable[[], Connection], user: str, council: str | None = None) -> FilingForm | CouncilChoice:

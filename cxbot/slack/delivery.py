@@ -28,7 +28,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from cxbot.council_file import DEFAULT_COUNCIL
-from cxbot.i18n import Translator, translator
+from cxbot.i18n import Translator, from_data, translator
 from cxbot.reports.render import cut_lists, file_stem, render_csv, render_html, render_slack
 from cxbot.services import digests, notices
 from cxbot.services.delivery import DeliveryRecords, Event, Posted
@@ -324,8 +324,11 @@ class SlackDelivery:
         self._call("chat.postMessage", channel=self._dm_channel(p["user"]), text=text, blocks=self._blocks(blocks))
 
     def _ephemeral(self, item: Item) -> None:
+        """A refusal of a press, in the presser's language (an item queued before refusals
+        were kept translatable has its English text only)."""
         p = item.payload
-        self._call("chat.postEphemeral", channel=p["channel"], user=p["user"], text=p["text"],
+        text = self._reader(p["user"]).text(from_data(p["msg"])) if "msg" in p else p["text"]
+        self._call("chat.postEphemeral", channel=p["channel"], user=p["user"], text=text,
                    thread_ts=p.get("thread_ts"))
 
     def _admin_alert(self, item: Item) -> None:
