@@ -131,3 +131,35 @@ def test_a_moment_outside_the_stages_picked_is_refused_on_its_field(stack: Stack
 def test_a_council_without_moments_shows_no_moments_field(stack: Stack) -> None:
     view = stack.open_filing_modal("U0BILLLEAD")
     assert all(b.get("block_id") != "moments" for b in view["blocks"])
+
+
+def _offered(view: dict[str, Any]) -> list[str]:
+    block = next((b for b in view["blocks"] if b.get("block_id") == "moments"), None)
+    return [] if block is None else [o["value"] for g in block["element"]["option_groups"] for o in g["options"]]
+
+
+def test_picking_stages_narrows_the_moments_offered_to_theirs(stack: Stack) -> None:
+    stack.load_council(WITH_MOMENTS)
+    view = stack.open_filing_modal("U0BILLLEAD")
+    assert _offered(view) == ["first-invoice", "cancel-call"]
+
+    def change(stages: list[str]) -> dict[str, Any]:
+        before = stack.slack.open_views("U0BILLLEAD")[-1]["hash"]
+        assert stack.people.change_input("U0BILLLEAD", "stages", stages).status == 200  # type: ignore[union-attr]
+        return stack.slack.wait_for(lambda: [v for v in stack.slack.open_views("U0BILLLEAD")
+                                             if v["hash"] != before])[-1]
+
+    assert _offered(change(["Leave"])) == ["cancel-call"]
+    assert _offered(change(["Pay", "Leave"])) == ["first-invoice", "cancel-call"]
+    updated = change(["Get help"])                      # no moment under it: no moments field
+    assert _offered(updated) == [] and [b["block_id"] for b in updated["blocks"]][:3] == ["title", "summary",
+                                                                                          "department"]
+    result = stack.people.submit_view("U0BILLLEAD", filing_values(stages=["Pay"]))
+    assert result.status == 200 and not (result.json() or {}).get("errors"), result.body
+    stack.settle()
+    assert stack.all(ReviewRequest)[0].moments == []
+
+
+def test_a_council_without_moments_hears_nothing_when_stages_change(stack: Stack) -> None:
+    stack.open_filing_modal("U0BILLLEAD")
+    assert stack.people.change_input("U0BILLLEAD", "stages", ["Pay"]) is None    # no dispatch_action

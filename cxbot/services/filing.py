@@ -18,7 +18,7 @@ from cxbot.domain.permissions import filing_refusal
 from cxbot.i18n import N_
 from cxbot.services.council import NO_COUNCIL
 from cxbot.store.db import once_more_if_dropped
-from cxbot.store.models import Council, Department, Membership
+from cxbot.store.models import Council, Department, Membership, ReviewRequest
 
 
 @dataclass(frozen=True)
@@ -102,3 +102,21 @@ _FORM = (select(_council.c.key.label("council"), _council.c.channel, _council.c.
          .select_from(_council)
          .outerjoin(_MINE, _MINE.c.council_id == _council.c.id)
          .order_by(_council.c.id, _MINE.c.position))
+
+
+_COUNCIL_MOMENTS = select(_council.c.moments).where(_council.c.key == bindparam("key"))
+_REQUEST_MOMENTS = (select(_council.c.moments)
+                    .join(_department, _department.c.council_id == _council.c.id)
+                    .join(ReviewRequest.__table__, ReviewRequest.__table__.c.department_id == _department.c.id)
+                    .where(ReviewRequest.__table__.c.id == bindparam("request")))
+
+
+def form_moments(connect: Callable[[], Connection], *, council: str | None = None,
+                 request_id: int | None = None) -> tuple[Moment, ...]:
+    """The moments of truth a filing form offers: those of `council` (a new request's form) or
+    of the council of request `request_id` (an amendment's, a revision's). Read while a person
+    changes the stages picked, to offer only the moments of those stages: one Core query."""
+    statement, params = ((_REQUEST_MOMENTS, {"request": request_id}) if request_id is not None
+                         else (_COUNCIL_MOMENTS, {"key": council or DEFAULT_COUNCIL}))
+    with connect() as connection:
+        return moments_of(connection.execute(statement, params).scalar())

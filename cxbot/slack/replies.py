@@ -88,6 +88,19 @@ class AfterAck:
         self._run("views.open", lambda: self._client.views_open(
             trigger_id=trigger_id, view=build(self.translate_for(user))))
 
+    def update_view(self, *, view_id: str, view_hash: str | None, user: str,
+                    build: Callable[[Translator], dict[str, Any]]) -> None:
+        """Replace an open modal with one built in `user`'s language (`views.update`, with the
+        view's hash: if the person changed it again meanwhile, Slack refuses this one and the
+        newer change brings its own update)."""
+        def call() -> None:
+            try:
+                self._client.views_update(view_id=view_id, hash=view_hash, view=build(self.translate_for(user)))
+            except SlackApiError as exc:
+                if exc.response.get("error") != "hash_conflict":
+                    raise
+        self._run("views.update", call)
+
     def open_form(self, *, trigger_id: str, user: str,
                   build: Callable[[Translator], View | dict[str, Any] | Respond], response_url: str) -> None:
         """Build a modal in `user`'s language and open it; if building raises (a CxError: the

@@ -32,7 +32,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from cxbot.domain.model import LINK_MAX, NOTE_MAX, SUMMARY_MAX, TITLE_MAX, Draft, Impact, Magnitude, VoteKind
-from cxbot.domain.moments import Moment
+from cxbot.domain.moments import Moment, under
 from cxbot.i18n import N_, Msg, Translator, translator
 from cxbot.slack.blocks import ids
 from cxbot.slack.text import clip, clip_plain, day, escape, mention
@@ -151,11 +151,11 @@ def filing_modal(*, departments: list[tuple[str, str]], stages: tuple[str, ...],
             action_id="value", options=dept_options, initial_option=dept_options[0])))
     chosen = [options[s] for s in (initial.stages if initial else ()) if s in options]
     blocks += [
-        InputBlock(block_id="stages", label=_("Customer lifecycle stages it touches"),
+        InputBlock(block_id="stages", label=_("Customer lifecycle stages it touches"), dispatch_action=bool(moments),
                    element=StaticMultiSelectElement(
                        action_id="value", placeholder=_("Pick one or more"), options=list(options.values()),
                        initial_options=chosen or None)),
-        *_moments_block(moments, initial, tr),
+        *_moments_block(moments, initial.moments if initial else (), tr),
         InputBlock(block_id="impact", label=_("Expected customer impact"), element=RadioButtonsElement(
             action_id="value", options=list(impacts.values()),
             initial_option=impacts[initial.impact] if initial and initial.impact else None)),
@@ -183,15 +183,16 @@ def filing_modal(*, departments: list[tuple[str, str]], stages: tuple[str, ...],
                 blocks=blocks)
 
 
-def _moments_block(moments: tuple[Moment, ...], initial: Draft | None, tr: Translator) -> list[InputBlock]:
-    """The moments of truth a change touches, grouped under their stages; none without moments."""
+def _moments_block(moments: tuple[Moment, ...], picked: tuple[str, ...], tr: Translator) -> list[InputBlock]:
+    """The moments of truth a change touches, grouped under their stages, with those `picked`;
+    none without moments."""
     if not moments:
         return []
     options = {m.key: Option(text=clip_plain(m.name, 75), value=m.key) for m in moments}
     groups: dict[str, list[Option]] = {}
     for m in moments:
         groups.setdefault(m.stage, []).append(options[m.key])
-    chosen = [options[k] for k in (initial.moments if initial else ()) if k in options]
+    chosen = [options[k] for k in picked if k in options]
     return [InputBlock(
         block_id="moments", label=tr.gettext("Moments of truth it touches"), optional=True,
         hint=tr.gettext("Only the moments of the stages picked above count."),
@@ -199,6 +200,26 @@ def _moments_block(moments: tuple[Moment, ...], initial: Draft | None, tr: Trans
             action_id="value", placeholder=tr.gettext("Pick the moments it touches"),
             option_groups=[OptionGroup(label=clip_plain(stage, 75), options=opts) for stage, opts in groups.items()],
             initial_options=chosen or None))]
+
+
+# What Slack adds to a view it shows (views.update takes none of them back).
+_SHOWN_ONLY = ("id", "team_id", "state", "hash", "previous_view_id", "root_view_id", "app_id", "app_installed_team_id",
+               "bot_id")
+
+
+def narrowed_form(view: dict[str, Any], moments: tuple[Moment, ...], stages: tuple[str, ...],
+                  picked: tuple[str, ...], tr: Translator) -> dict[str, Any]:
+    """The filing form `view` as Slack shows it, for `views.update` after the person changed the
+    stages: the moments offered are those of the `stages` picked (all of them while none is),
+    the moments still `picked` kept; with no moment under those stages, no moments field."""
+    offered = under(moments, stages) if stages else moments
+    form = {k: v for k, v in view.items() if k not in _SHOWN_ONLY}
+    blocks = [b for b in view.get("blocks") or [] if b.get("block_id") != "moments"]
+    at = next((i + 1 for i, b in enumerate(blocks) if b.get("block_id") == "stages"), len(blocks))
+    kept = tuple(k for k in picked if any(m.key == k for m in offered))
+    blocks[at:at] = [b.to_dict() for b in _moments_block(offered, kept, tr)]
+    form["blocks"] = blocks
+    return form
 
 
 def revision_modal(*, department: tuple[str, str], stages: tuple[str, ...], default_date: date, initial: Draft,
