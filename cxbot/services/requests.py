@@ -229,16 +229,22 @@ def status(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> Req
     """Where a request stands, for council members and its filer (summaries can be confidential)."""
     with uow:
         s = uow.session
-        # Who may look is settled before the request is read, so an outsider learns the same
-        # thing whether the number names a request or not. A request is its council's: the
-        # members of another council are outsiders to it.
-        found = s.execute(_FILER_AND_COUNCIL, {"id": request_id}).first()
-        councils = [found.council_id] if found is not None else list(s.scalars(select(Council.id)))
-        if not any(membership(s, actor, c).is_member for c in councils) and (found is None or found.filer != actor):
-            chair = get_council(s, councils[0]).chair if len(councils) == 1 else None
-            raise NotAllowed(N_("Only council members can look up requests. Ask the council chair <@{chair}> to "
-                                "add you.", chair=chair) if chair else N_("Only council members can look up requests."))
+        check_may_look(s, actor, request_id)
         return request_view(s, request_id, now=clock.now())
+
+
+def check_may_look(s: Session, actor: str, request_id: int) -> None:
+    """Raise unless `actor` may read request `request_id`: a member of its council, or its filer.
+
+    Who may look is settled before the request is read, so an outsider learns the same
+    thing whether the number names a request or not. A request is its council's: the
+    members of another council are outsiders to it."""
+    found = s.execute(_FILER_AND_COUNCIL, {"id": request_id}).first()
+    councils = [found.council_id] if found is not None else list(s.scalars(select(Council.id)))
+    if not any(membership(s, actor, c).is_member for c in councils) and (found is None or found.filer != actor):
+        chair = get_council(s, councils[0]).chair if len(councils) == 1 else None
+        raise NotAllowed(N_("Only council members can look up requests. Ask the council chair <@{chair}> to "
+                            "add you.", chair=chair) if chair else N_("Only council members can look up requests."))
 
 
 _FILER_AND_COUNCIL = (select(ReviewRequest.filer, Department.council_id).join(ReviewRequest.department)
