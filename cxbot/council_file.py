@@ -39,7 +39,7 @@ DEFAULT_COUNCIL = "default"   # the council of a file that names none (every fil
 STAGE_MAX = 75  # a Block Kit option's text
 
 COUNCIL_KEYS = {"key", "channel", "chair", "admins", "timezone", "stages", "working_days", "working_hours",
-                "max_hold_days", "language", "major_customer_hours"}
+                "max_hold_days", "language", "major_customer_hours", "follow_up_days"}
 DEPARTMENT_KEYS = {"key", "name", "leads", "advocates", "stages", "usergroup"}
 TOP_KEYS = {"council", "departments", "moments", "policies", "routing", "escalation", "reminders", "digest",
             "outbox"}
@@ -230,6 +230,7 @@ class _Parser:
             digest=self._digest(data.get("digest", {})),
             retention_days=self._retention(data.get("outbox", {})),
             major_customer_hours=self._positive(council, "major_customer_hours", "council.major_customer_hours"),
+            follow_up_days=self._int(council, "follow_up_days", "council.follow_up_days", default=30, low=1, high=365),
         )
         lines = {path: self._line_of(path) for path in ("council.key", "council.channel")}
         return CouncilSpec(channel, chair, admins, tz, stages, departments, policy, working_time, language,

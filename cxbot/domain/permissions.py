@@ -179,3 +179,19 @@ def reopen_refusal(who: Membership, *, filer: str, filing_department: str,
         return N_("You no longer lead or advocate for the department that filed this request, so you can't reopen "
                   "it. A current lead of that department, or the council chair, can.")
     return N_("Only the person who filed this request, a lead of its department, or the council chair can reopen it.")
+
+
+def go_live_refusal(who: Membership, *, filer: str, filing_department: str) -> str | None:
+    """The day a change went live is said by its filing side: the filer, a current lead of the
+    filing department, or the council chair."""
+    if who.user == filer or who.is_chair or filing_department in who.departments(Role.LEAD):
+        return None
+    return N_("Only the person who filed this request, a lead of its department, or the council chair can say "
+              "when it went live.")
+
+
+def follow_up_refusal(who: str, *, asked: str) -> str | None:
+    """A follow-up question is answered by the person it asked, nobody else."""
+    if who != asked:
+        return N_("This follow-up asks someone else: only they can answer it.")
+    return None

@@ -172,6 +172,8 @@ class CouncilPolicy:
     retention_days: int = 14
     # Customer hours a month above which a change is treated as major (cxbot.domain.cost).
     major_customer_hours: float | None = None
+    # Days after a change went live that its filer and objectors are asked how it turned out.
+    follow_up_days: int = 30
 
     def for_magnitude(self, magnitude: Magnitude) -> MagnitudePolicy:
         return self.minor if magnitude is Magnitude.MINOR else self.major
@@ -183,6 +185,8 @@ class CouncilPolicy:
                 "digest": self.digest.to_json(), "outbox": {"retention_days": self.retention_days}}
         if self.major_customer_hours is not None:
             data["major_customer_hours"] = self.major_customer_hours
+        if self.follow_up_days != 30:
+            data["follow_up_days"] = self.follow_up_days
         return data
 
     @classmethod
@@ -200,4 +204,5 @@ class CouncilPolicy:
             DigestPolicy.from_json(data.get("digest", {})),
             int((data.get("outbox") or {}).get("retention_days", 14)),
             float(data["major_customer_hours"]) if data.get("major_customer_hours") is not None else None,
+            int(data.get("follow_up_days", 30)),
         )

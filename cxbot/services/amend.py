@@ -33,8 +33,8 @@ from cxbot.i18n import N_
 from cxbot.services import audit, notices
 from cxbot.services.council import council_of, council_rules, membership
 from cxbot.services.lifecycle import asked_again, current_tally, filing_department_gone, restart_review, settle
-from cxbot.services.readmodel import NOTE_SECTIONS
-from cxbot.services.requests import cost_of, costed, open_request, routes_for
+from cxbot.services.readmodel import NOTE_SECTIONS, cost_of
+from cxbot.services.requests import costed, open_request, routes_for
 from cxbot.store.models import Department, Hold, ReviewRequest, Routing, Vote
 from cxbot.store.uow import UnitOfWork
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cxbot.clock import Clock
 from cxbot.domain.identifiers import parse_id
+from cxbot.domain.model import VoteKind
 from cxbot.reports.model import Digest
 from cxbot.services import digests, notices, outbox, people, reminders
 from cxbot.services.council import council_of, find_council
@@ -39,6 +40,7 @@ from cxbot.store.models import (
     Person,
     ReviewRequest,
     SlackMessage,
+    Vote,
 )
 from cxbot.store.uow import UnitOfWork
 
@@ -139,6 +141,12 @@ class DeliveryRecords:
             if row is None:
                 raise PermanentFailure(f"audit event {event_id} is gone")
             return _event(row)
+
+    def objection_of(self, request_id: int, user: str) -> str | None:
+        """What `user` last said objecting to the request (the follow-up reminds them), or None."""
+        with self._readers() as s:
+            return s.scalar(select(Vote.note).where(Vote.request_id == request_id, Vote.user_id == user,
+                                                    Vote.kind == VoteKind.OBJECT).order_by(Vote.id.desc()).limit(1))
 
     def parent_failed(self, request_id: int) -> bool:
         """True when the request's parent message can never be posted (its item is dead)."""

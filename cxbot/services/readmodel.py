@@ -14,9 +14,11 @@ from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from cxbot.domain.conditions import conditions_of
+from cxbot.domain.cost import CustomerCost, major_by_cost
 from cxbot.domain.decision import tally
 from cxbot.domain.errors import no_request
 from cxbot.domain.model import Impact, Magnitude, Resolution, Role, Status, Tally, VoteKind
+from cxbot.domain.moments import moments_of
 from cxbot.services.council import council_of, council_rules
 from cxbot.services.lifecycle import active_holds, ballots_of, filing_side, substitutes_on
 from cxbot.store.models import AuditEvent, Escalation, Membership, ReviewRequest, Routing, SlackMessage, Vote
@@ -123,6 +125,11 @@ class RequestView:
     conditions: tuple[ConditionView, ...] = ()
     revises: RevisionLink | None = None
     revised_by: RevisionLink | None = None
+    moments: tuple[str, ...] = ()          # the names of the council's moments of truth it touches
+    cost: CustomerCost = CustomerCost()    # the customer's cost, as far as the filer said
+    major_by_cost: bool = False            # reviewed as major for the customer time it adds
+    go_live: date | None = None
+    follow_up_days: int = 30
 
     @property
     def overdue(self) -> bool:
@@ -252,6 +259,7 @@ def request_view(session: Session, request_id: int, *, now: datetime | None = No
                       v.condition_met_by)
         for v in conditions_of(request.votes))
     revises, revised_by = _revision_links(session, request)
+    cost = cost_of(request)
     return RequestView(
         id=request.id, title=request.title, summary=request.summary,
         department_key=request.department.key, department_name=request.department.name,
@@ -267,7 +275,16 @@ def request_view(session: Session, request_id: int, *, now: datetime | None = No
         as_of=now or request.updated_at,
         escalation=EscalationView(last.target, tuple(last.recipients or ()), last.at) if last else None,
         conditions=conditions, revises=revises, revised_by=revised_by,
+        moments=tuple(m.name for m in moments_of(council.moments) if m.key in (request.moments or ())),
+        cost=cost, major_by_cost=major_by_cost(cost, policy.major_customer_hours), go_live=request.go_live,
+        follow_up_days=policy.follow_up_days,
     )
+
+
+def cost_of(request: ReviewRequest) -> CustomerCost:
+    """What the filer said the change costs the customer."""
+    return CustomerCost(request.customer_minutes, request.customers_per_month, request.steps,
+                        tuple(request.warning_signs or ()))
 
 
 _REVISIONS = (select(ReviewRequest.id, ReviewRequest.title, ReviewRequest.revises_id, SlackMessage.permalink)

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
-from cxbot.domain.cost import CustomerCost, major_by_cost
+from cxbot.domain.cost import major_by_cost
 from cxbot.domain.drafts import draft_errors
 from cxbot.domain.errors import Closed, InvalidInput, NotAllowed, NotFound, already, too_long
 from cxbot.domain.model import NOTE_MAX, STATUS_STATES, Draft, Magnitude, Role, Status
@@ -40,7 +40,7 @@ from cxbot.services.lifecycle import (
     settle,
 )
 from cxbot.services.outbox import enqueue, request_lane
-from cxbot.services.readmodel import NOTE_SECTIONS, RequestView, load_request, request_view
+from cxbot.services.readmodel import NOTE_SECTIONS, RequestView, cost_of, load_request, request_view
 from cxbot.services.votes import Voter, lock_request, voter
 from cxbot.store.models import Council, Department, Hold, ReviewRequest, Routing
 from cxbot.store.uow import UnitOfWork
@@ -70,11 +70,6 @@ def costed(draft: Draft, policy: CouncilPolicy) -> Draft:
     if draft.magnitude is Magnitude.MINOR and major_by_cost(draft.cost, policy.major_customer_hours):
         return replace(draft, magnitude=Magnitude.MAJOR)
     return draft
-
-
-def cost_of(request: ReviewRequest) -> CustomerCost:
-    return CustomerCost(request.customer_minutes, request.customers_per_month, request.steps,
-                        tuple(request.warning_signs or ()))
 
 
 def routes_for(s: Session, draft: Draft, policy: CouncilPolicy,

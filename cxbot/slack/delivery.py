@@ -254,6 +254,10 @@ class SlackDelivery:
             if self._records.message(request_id, filer_dm_role(user)) is None:
                 self._post(request_id, filer_dm_role(user), self._dm_channel(user), direct.filed(view, tr))
             return
+        if event.kind == "follow_up":
+            text, blocks = direct.follow_up(view, event.data, self._records.objection_of(request_id, user), tr)
+            self._call("chat.postMessage", channel=self._dm_channel(user), text=text, blocks=self._blocks(blocks))
+            return
         if event.kind == "approvals_set_aside":
             text, blocks = direct.still_approve(view, event.data, user, tr)
             self._call("chat.postMessage", channel=self._dm_channel(user), text=text, blocks=self._blocks(blocks))

@@ -119,6 +119,8 @@ class ReviewRequest(Base):
     impact_note: Mapped[str] = mapped_column(Text, default="")
     magnitude: Mapped[Magnitude] = mapped_column(str_enum(Magnitude))
     decision_by: Mapped[date] = mapped_column(Date)
+    # The day an approved change went (or goes) live, as its filing side said: follow-ups count from it.
+    go_live: Mapped[date | None] = mapped_column(Date)
     link: Mapped[str] = mapped_column(String(600), default="")
     status: Mapped[Status] = mapped_column(str_enum(Status), index=True)
     created_at: Mapped[datetime] = mapped_column(index=True)
@@ -231,6 +233,31 @@ class Comment(Base):
     files: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list, server_default="[]")
     edited_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
+
+
+class FollowUp(Base):
+    """Weeks after an approved change went live, its filer is asked whether the impact on
+    customers came as predicted, and each of its objectors whether their concern came true.
+    `due_at` is when the question goes out; `next_at` when the follow-up job next has
+    something to do with it (ask, ask again), None once answered or given up: indexed, so
+    the job reads only what is due, however long the history. An answer replaces an
+    earlier one (both are in the audit trail)."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (UniqueConstraint("request_id", "user_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("review_requests.id"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16))          # "filer" or "objector"
+    due_at: Mapped[datetime]
+    next_at: Mapped[datetime | None] = mapped_column(index=True)
+    sent_at: Mapped[datetime | None]
+    chased_at: Mapped[datetime | None]                     # asked again once, unanswered
+    answer: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    measured: Mapped[str] = mapped_column(String(100), default="")
+    answered_at: Mapped[datetime | None]
 
 
 class AuditEvent(Base):

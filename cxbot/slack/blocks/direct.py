@@ -9,6 +9,7 @@ the council's own text (titles, department names, reasons people typed) is shown
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, MarkdownTextObject, SectionBlock
@@ -158,8 +159,48 @@ def outcome(view: RequestView, data: dict[str, Any], tr: Translator = EN) -> DM 
     text = texts[status].format(title=title, where=where)
     if data.get("rationale"):
         text += "\n" + tr.gettext("The chair's rationale:") + f"\n{quote(data['rationale'])}"
+    go_live: list[Block] = []
+    if status is Status.APPROVED:
+        go_live = [_context(tr.gettext("Once it is live, say when: {days} days later cxbot asks you, and everyone "
+                                       "who objected, how it turned out for customers.").format(
+                                           days=view.follow_up_days)),
+                   ActionsBlock(block_id="go_live", elements=[ButtonElement(
+                       text=tr.gettext("Set the go-live date…"), action_id=ids.GO_LIVE, value=str(view.id))])]
     return (tr.gettext("CX review #{id}: {status}").format(id=view.id, status=status_label(status, tr)),
-            [_section(text)] + outcome_conditions(view, status, tr))
+            [_section(text)] + outcome_conditions(view, status, tr) + go_live)
+
+
+FOLLOW_UP_ANSWERS: dict[str, Msg] = {
+    "as_predicted": N_("As predicted…"), "better": N_("Better…"), "worse": N_("Worse…"),
+    "came_true": N_("It came true…"), "did_not": N_("It did not…"),
+}
+
+
+def follow_up(view: RequestView, data: dict[str, Any], objection: str | None, tr: Translator = EN) -> DM:
+    """The follow-up question, weeks after the change went live: to the filer, did its impact
+    come as predicted; to an objector (`objection`: what they said), did their concern come true."""
+    title, where = _title(view, tr), _where(view, tr)
+    went_live = tr.date(date.fromisoformat(data["go_live"])) if data.get("go_live") else "—"
+    again = ("🔁 " + tr.gettext("Asking once more:") + " ") if data.get("again") else ""
+    if data.get("role") == "filer":
+        text = again + tr.gettext("📏 {title} went live on {day}. Did its impact on customers come as you "
+                                  "predicted? You said: *{impact}*.").format(
+            title=title, day=went_live, impact=tr.text(IMPACTS[view.impact]))
+        if view.impact_note:
+            text += "\n" + quote(clip_plain(view.impact_note, 500))
+        answers = ("as_predicted", "better", "worse")
+    else:
+        text = again + tr.gettext("📏 {title} went live on {day}. You objected; did your concern come true?").format(
+            title=title, day=went_live)
+        if objection:
+            text += "\n" + quote(clip_plain(objection, 500))
+        answers = ("came_true", "did_not")
+    text += "\n" + tr.gettext("Discuss in {where}.").format(where=where)
+    value = str(int(data.get("follow_up_id", 0)))
+    return (tr.gettext("CX review #{id}: how did it turn out?").format(id=view.id),
+            [_section(text), ActionsBlock(block_id="follow_up", elements=[
+                ButtonElement(text=tr.text(FOLLOW_UP_ANSWERS[a]), action_id=f"{ids.FOLLOW_UP}{a}", value=value)
+                for a in answers])])
 
 
 def outcome_conditions(view: RequestView, status: Status, tr: Translator = EN) -> list[Block]:

@@ -358,3 +358,32 @@ def away_saved_view(*, substitute: str, until: date, command: str, tr: Translato
     """What the away form turns into once saved."""
     return View(type="modal", title=tr.gettext("Away"), close=tr.gettext("Done"), blocks=[SectionBlock(
         text=MarkdownTextObject(text=away_saved_text(substitute=substitute, until=until, command=command, tr=tr)))])
+
+
+def go_live_modal(request_id: int, default: date, tr: Translator = EN) -> View:
+    """When an approved change went (or goes) live: its follow-ups count from that day."""
+    _ = tr.gettext
+    return View(type="modal", callback_id=ids.GO_LIVE_VIEW, title=clip_plain(_("Go-live of #{id}").format(
+        id=request_id), 24), submit=_("Save"), close=_("Cancel"),
+        private_metadata=json.dumps({"request_id": request_id}), blocks=[
+            InputBlock(block_id="go_live", label=_("The day the change went, or goes, live"),
+                       element=DatePickerElement(action_id="value", initial_date=default.isoformat()))])
+
+
+FOLLOW_UP_TITLES: dict[str, Msg] = {
+    "as_predicted": N_("As predicted"), "better": N_("Better than predicted"), "worse": N_("Worse than predicted"),
+    "came_true": N_("My concern came true"), "did_not": N_("My concern did not come true"),
+}
+
+
+def follow_up_modal(follow_up_id: int, answer: str, tr: Translator = EN) -> View:
+    """The answer to a follow-up question, with what happened and, if known, a measured figure."""
+    _ = tr.gettext
+    return View(type="modal", callback_id=ids.FOLLOW_UP_VIEW, title=clip_plain(tr.text(FOLLOW_UP_TITLES[answer]), 24),
+                submit=_("Send"), close=_("Cancel"),
+                private_metadata=json.dumps({"follow_up_id": follow_up_id, "answer": answer}), blocks=[
+                    InputBlock(block_id="note", label=_("What happened"), optional=True,
+                               element=PlainTextInputElement(action_id="value", multiline=True, max_length=1000)),
+                    InputBlock(block_id="measured", label=_("A measured figure, if you have one"), optional=True,
+                               hint=_("e.g. 12 disputes per 1,000 first invoices, down from 30"),
+                               element=PlainTextInputElement(action_id="value", max_length=100))])
