@@ -17,6 +17,7 @@ from cxbot.domain.conditions import conditions_of
 from cxbot.domain.decision import tally
 from cxbot.domain.errors import NotFound
 from cxbot.domain.model import Impact, Magnitude, Resolution, Role, Status, Tally, VoteKind
+from cxbot.services.channel_locale import channel_locale_due, council_language
 from cxbot.services.council import council_of, council_rules
 from cxbot.services.lifecycle import active_holds, ballots_of, filing_side, substitutes_on
 from cxbot.store.models import AuditEvent, Escalation, Membership, ReviewRequest, Routing, SlackMessage, Vote
@@ -123,6 +124,10 @@ class RequestView:
     conditions: tuple[ConditionView, ...] = ()
     revises: RevisionLink | None = None
     revised_by: RevisionLink | None = None
+    # The language of what the council channel shows (`cxbot.domain.languages.channel_language`),
+    # and whether the channel's locale should be asked of Slack again first (`locale_due`).
+    language: str = "en"
+    locale_due: bool = False
 
     @property
     def overdue(self) -> bool:
@@ -267,6 +272,7 @@ def request_view(session: Session, request_id: int, *, now: datetime | None = No
         as_of=now or request.updated_at,
         escalation=EscalationView(last.target, tuple(last.recipients or ()), last.at) if last else None,
         conditions=conditions, revises=revises, revised_by=revised_by,
+        language=council_language(council), locale_due=channel_locale_due(council, now or request.updated_at),
     )
 
 

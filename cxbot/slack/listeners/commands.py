@@ -162,7 +162,7 @@ def status_reply(cx: Services, user: str, words: list[str], tr: Translator) -> d
         return {"text": tr.gettext("Usage: `{command} status 12` (the number in the request's title).").format(
             command=COMMAND)}
     view = requests.status(cx.reader(), actor=user, request_id=request_id, clock=cx.clock)
-    text, blocks = status_message(view)
+    text, blocks = status_message(view, tr)
     return {"text": text, "blocks": [b.to_dict() for b in blocks]}
 
 
