@@ -332,7 +332,7 @@ def vote_prompt(view: RequestView, tr: Translator) -> tuple[str, list[Block]]:
             len(plan.by_dm)).format(n=len(plan.by_dm)))]))
     if view.status.is_final:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=_("Voting is closed: {status}.").format(status=status_label(view.status, tr).lower()))]))
+            text=_("Voting is closed: {status}.").format(status=status_label(view.status, tr)))]))
         return _("Voting on CX review #{id} is closed.").format(id=view.id), blocks
     blocks.append(vote_buttons(view.id, tr))
     names = ", ".join(escape(d.name) for d in view.routed)
