@@ -40,7 +40,7 @@ def objection_note(view: RequestView, objection: ObjectionView, tr: Translator) 
               else _("❌ {who} ({department}) raises a non-blocking concern:"))
     text = raises.format(who=who, department=dept) + f"\n{quote(objection.reason)}"
     if objection.mitigation:
-        text += f"\n*{_('What would resolve it:')}*\n{quote(objection.mitigation)}"
+        text += "\n*" + _("What would resolve it:") + f"*\n{quote(objection.mitigation)}"
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))]
     user = mention(objection.user)
     if objection.resolution is Resolution.RESOLVED:
@@ -177,7 +177,7 @@ def _chair_text(view: RequestView, actor: str, status: Status, data: dict[str, A
     approved = status is Status.APPROVED
     text = ("✅ " + _("*The council chair {user} approved this request.*") if approved
             else "⛔ " + _("*The council chair {user} rejected this request.*")).format(user=mention(actor))
-    text += f"\n*{_('Rationale:')}*\n{quote(data.get('rationale', ''))}"
+    text += "\n*" + _("Rationale:") + f"*\n{quote(data.get('rationale', ''))}"
     dissent = data.get("dissent") or []
     if dissent:
         label = _("Dissent on record") if approved else _("Approvals on record")

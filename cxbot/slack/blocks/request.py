@@ -112,18 +112,23 @@ def title_text(view: RequestView, tr: Translator) -> str:
     return tr.gettext("CX review #{id}: {title}").format(id=view.id, title=view.title)
 
 
+def _fact(label: str, value: str) -> MarkdownTextObject:
+    """A field of the request's facts: its label in bold over its value (mrkdwn)."""
+    return MarkdownTextObject(text=clip(f"*{label}*\n{value}", 2000))
+
+
 def request_details(view: RequestView, tr: Translator) -> list[Block]:
     """Title, who filed it, what changes, and the facts the council weighs."""
     _ = tr.gettext
     impact = tr.text(IMPACTS[view.impact]) + (f" — {escape(view.impact_note)}" if view.impact_note else "")
     details = [
-        MarkdownTextObject(text=clip(f"*{_('Lifecycle stages')}*\n" + escape(", ".join(view.stages)), 2000)),
-        MarkdownTextObject(text=f"*{_('Magnitude')}*\n{tr.text(MAGNITUDES[view.magnitude])}"),
-        MarkdownTextObject(text=clip(f"*{_('Expected customer impact')}*\n{impact}", 2000)),
-        MarkdownTextObject(text=f"*{_('Filer needs a decision by')}*\n{day(view.decision_by, tr)}"),
+        _fact(_("Lifecycle stages"), escape(", ".join(view.stages))),
+        _fact(_("Magnitude"), tr.text(MAGNITUDES[view.magnitude])),
+        _fact(_("Expected customer impact"), impact),
+        _fact(_("Filer needs a decision by"), day(view.decision_by, tr)),
     ]
     if view.link:
-        details.append(MarkdownTextObject(text=f"*{_('Link')}*\n" + safe_link(view.link, clip_plain(view.link, 200))))
+        details.append(_fact(_("Link"), safe_link(view.link, clip_plain(view.link, 200))))
     amended = (" · " + _("amended (version {version})").format(version=view.version)) if view.version > 1 else ""
     return [
         # The title alone: TITLE_MAX is the header's own limit, so a full-length title shows whole.
