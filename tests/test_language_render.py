@@ -362,18 +362,26 @@ def test_the_english_render_is_the_source_text() -> None:
     assert "30 working days" in shown and "1 working day" in shown
 
 
+MESSAGES = {"dm": dms, "channel": channel}
+
+
+@pytest.mark.parametrize("surface", MESSAGES)
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_every_dm_keeps_slacks_limits(language: str) -> None:
-    for name, (text, blocks) in dms(translator(language)).items():
-        assert text and len(text) <= 4000, f"{language} {name}: {text!r}"
+def test_every_message_keeps_slacks_limits(language: str, surface: str) -> None:
+    """A DM or a council-channel message: its text, blocks and number of blocks."""
+    for name, (text, blocks) in MESSAGES[surface](translator(language)).items():
+        # A thread note of text alone is its message (Slack truncates past 40,000 characters);
+        # with blocks, the text is the notification's.
+        assert text and len(text) <= (4000 if blocks else 40_000), f"{language} {name}: {text!r}"
         assert block_errors(blocks, in_view=False) == [], f"{language} {name}"
-        assert len(blocks) <= 50
+        assert len(blocks) <= 50, f"{language} {name}"
 
 
+@pytest.mark.parametrize("surface", MESSAGES)
 @pytest.mark.parametrize("language", [language for language in LANGUAGES if language != "en"])
-def test_no_english_shows_in_a_translated_dm(language: str) -> None:
+def test_no_english_shows_in_a_translated_message(language: str, surface: str) -> None:
     whole, runs = english_sources()
-    shown = [t for text, blocks in dms(translator(language)).values() for t in [text, *texts(blocks)]]
+    shown = [t for text, blocks in MESSAGES[surface](translator(language)).values() for t in [text, *texts(blocks)]]
     leftovers = [t for t in shown if t in whole and t not in SAME[language]]
     leftovers += [f"{run!r} in {t!r}" for t in shown for run in runs if run in t]
     assert leftovers == []
@@ -472,25 +480,6 @@ def test_the_digest_reads_as_written_in_its_language() -> None:
 
 
 # --- the council channel ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_every_channel_message_keeps_slacks_limits(language: str) -> None:
-    for name, (text, blocks) in channel(translator(language)).items():
-        # A note of text alone is its message (Slack truncates past 40,000 characters); with
-        # blocks, the text is the notification's.
-        assert text and len(text) <= (4000 if blocks else 40_000), f"{language} {name}: {text!r}"
-        assert block_errors(blocks, in_view=False) == [], f"{language} {name}"
-        assert len(blocks) <= 50, f"{language} {name}"
-
-
-@pytest.mark.parametrize("language", [language for language in LANGUAGES if language != "en"])
-def test_no_english_shows_in_the_channel(language: str) -> None:
-    whole, runs = english_sources()
-    shown = [t for text, blocks in channel(translator(language)).values() for t in [text, *texts(blocks)]]
-    leftovers = [t for t in shown if t in whole and t not in SAME[language]]
-    leftovers += [f"{run!r} in {t!r}" for t in shown for run in runs if run in t]
-    assert leftovers == []
 
 
 def test_the_channel_reads_its_reasons_in_its_language() -> None:
