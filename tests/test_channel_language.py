@@ -96,6 +96,9 @@ def test_a_norwegian_council_reads_its_channel_in_norwegian(stack: Stack) -> Non
     assert english_in(shown) == []
 
     assert locale_calls(stack) == [], "a council that sets its language never asks the channel's"
+    # `/cx-review help` names the buttons as the channel shows them.
+    result = stack.people.slash_command("U0LEGAL1", "/cx-review", "help")
+    assert "*Godkjenn*, *Innsigelse…*" in str((result.json() or {}).get("text"))
 
 
 def test_without_a_council_language_the_channel_follows_its_slack_locale(stack: Stack) -> None:
@@ -107,6 +110,9 @@ def test_without_a_council_language_the_channel_follows_its_slack_locale(stack: 
     object_(stack, "U0SUP1", rid, "Erstattungen fehlen")
     assert "<@U0SUP1> (Support) erhebt einen blockierenden Einwand:" in channel_text(stack, rid)
     assert english_in(channel_text(stack, rid)) == []
+    # Someone whose Slack is English reads the help in English, with the buttons as the channel names them.
+    result = stack.people.slash_command("U0LEGAL2", "/cx-review", "help")
+    assert "council channel: *Zustimmen*, *Einwand…*" in str((result.json() or {}).get("text"))
     assert locale_calls(stack) == [{"channel": CHANNEL, "include_locale": "1"}], "asked once, with include_locale"
     (council,) = stack.all(Council)
     assert council.channel_locale == "de-DE" and council.channel_locale_at == stack.clock.now()
