@@ -63,6 +63,8 @@ class Council(Base):
     # it was last asked: read again after a day, and only while `language` is unset.
     channel_locale: Mapped[str] = mapped_column(String(16), default="", server_default="")
     channel_locale_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The moments of truth (cxbot.domain.moments.Moment as JSON), in the file's order.
+    moments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
 
 
 class Department(Base):
@@ -110,6 +112,8 @@ class ReviewRequest(Base):
     title: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text)
     stages: Mapped[list[str]]
+    # The keys of the council's moments of truth the change touches.
+    moments: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
     impact: Mapped[Impact] = mapped_column(str_enum(Impact))
     impact_note: Mapped[str] = mapped_column(Text, default="")
     magnitude: Mapped[Magnitude] = mapped_column(str_enum(Magnitude))

@@ -1,7 +1,7 @@
 """council.channel_locale: the council channel's Slack locale, and when it was read
 
 Revision ID: a7c3e9d1f2b4
-Revises: 4dfaf466495e
+Revises: d5f6e8141c42
 Create Date: 2026-12-06 10:05:00.000000
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import cxbot.store.types
 
 
 revision = 'a7c3e9d1f2b4'
-down_revision = '4dfaf466495e'
+down_revision = 'd5f6e8141c42'
 branch_labels = None
 depends_on = None
 

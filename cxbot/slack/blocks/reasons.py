@@ -78,10 +78,17 @@ def _why(text: str, tr: Translator) -> str:
     return tr.gettext("touches {stages}").format(stages=stages)
 
 
+_MOMENT = ", a moment of truth the change touches"
+
+
 def routing_reason(text: str, tr: Translator) -> str:
-    """Why a department was asked, in the reader's language (not escaped); stage names as written."""
+    """Why a department was asked, in the reader's language (not escaped); stage and moment
+    names as written."""
     if text == EVERYONE:
         return tr.gettext("every other department reviews each change")
+    if text.startswith("owns ") and text.endswith(_MOMENT):
+        return tr.gettext("owns {moments}, a moment of truth the change touches").format(
+            moments=text.removeprefix("owns ").removesuffix(_MOMENT))
     if text.endswith("; always asked"):
         return tr.gettext("{why}; always asked").format(why=_why(text.removesuffix("; always asked"), tr))
     why, owns, stages = text.partition("; owns ")
