@@ -192,6 +192,7 @@ def dms(tr: Translator) -> dict[str, tuple[str, list[Any]]]:
 
 WHY = [EVERYONE, "a minor change; always asked", "touches Onboard; owns Onboard", "a major change touching Pay, Leave",
        "every change; always asked", "Kunden vet best"]
+MOMENT = "owns Første faktura, Oppsigelse, a moment of truth the change touches"
 CHANNEL_ROUTED = tuple(replace(d, reason=WHY[n], advocates=(f"U0ADV{n}", f"U0ADW{n}")) for n, d in enumerate(ROUTED))
 OBJECTIONS = tuple(
     ObjectionView(vote_id=n, user=f"U0ADV{n % 5 + 1}", department=f"d{n % 5 + 1}",
@@ -237,8 +238,9 @@ def thread_notes(tr: Translator) -> dict[str, tuple[str, list[Any]]]:
         "set aside": ("approvals_set_aside", {"votes": [{"user": u} for u in people[:50]]}),
         "revised": ("revised", {"revised_by": 9, "title": "Ny faktura"}),
         "chair escalation": ("escalated", {"target": "chair", **ESCALATION_REASONS[0]}),
-        "rerouted": ("rerouted", {"asked": [{"department": d.key, "name": d.name, "reason": d.reason}
-                                            for d in CHANNEL_ROUTED],
+        "rerouted": ("rerouted", {"asked": [*({"department": d.key, "name": d.name, "reason": d.reason}
+                                              for d in CHANNEL_ROUTED),
+                                            {"department": "d9", "name": "Juss", "reason": MOMENT}],
                                   "released": [{"department": "d9", "name": "Juss", **keyed("dropped")},
                                                {"department": "d8", "name": "Salg", **keyed("no_advocate")},
                                                {"department": "d7", "name": "Drift",
@@ -494,6 +496,8 @@ def test_the_channel_reads_its_reasons_in_its_language() -> None:
     assert "(eine Änderung mit geringer Tragweite; wird immer angefragt)" in json.dumps(de["rerouted"],
                                                                                        ensure_ascii=False)
     assert "(touches Onboard; owns Onboard)" in json.dumps(en["rerouted"])
+    assert "*Juss* blir nå spurt (har ansvar for Første faktura, Oppsigelse, et sannhetens øyeblikk som endringen " \
+           "berører)" in json.dumps(nb["rerouted"], ensure_ascii=False)
     assert "(Kunden vet best)" in json.dumps(nb["rerouted"], ensure_ascii=False), "the council's words as written"
     assert "• *Tragweite*: ~Gering~ → Groß" in json.dumps(de["amended full"], ensure_ascii=False)
     assert en["escalated 1"][0].endswith("a blocking objection has stood for 1 working day.")
