@@ -13,11 +13,12 @@ from cxbot.domain.identifiers import parse_id
 from cxbot.domain.model import VoteKind
 from cxbot.i18n import N_, Translator
 from cxbot.services import amend as amending
-from cxbot.services import conditions, requests, votes
+from cxbot.services import conditions, record, requests, votes
 from cxbot.services.context import Services
 from cxbot.services.intake import RETRACT
 from cxbot.slack.blocks import ids
 from cxbot.slack.blocks.modals import filing_modal, reason_modal, revision_modal, vote_modal
+from cxbot.slack.blocks.record import record_modal
 from cxbot.slack.replies import AfterAck, answers_errors
 
 
@@ -151,6 +152,16 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
                     N_("Your approval of CX review #{id} already counts.", id=request_id))
             after.ephemeral(channel=channel, user=body["user"]["id"],
                             text=after.translate_for(body["user"]["id"]).text(text))
+
+    @app.action(ids.VIEW_RECORD)
+    @answers_errors(after)
+    def view_record(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """The request's timeline, for those who may look it up (refused ephemerally otherwise)."""
+        user = body["user"]["id"]
+        found = record.record(cx.reader(), actor=user, request_id=request_id_of(action.get("value") or ""),
+                              clock=cx.clock)
+        ack()
+        after.open_for(trigger_id=body["trigger_id"], user=user, build=lambda tr: record_modal(found, tr))
 
     @app.action(ids.AMEND)
     @answers_errors(after)
