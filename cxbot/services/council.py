@@ -17,6 +17,7 @@ from cxbot.domain.model import UNDER_REVIEW, Role
 from cxbot.domain.permissions import Membership as MembershipView
 from cxbot.domain.permissions import substitution_refusal
 from cxbot.domain.policy import CouncilPolicy
+from cxbot.domain.reasons import keyed
 from cxbot.i18n import N_
 from cxbot.services import audit, notices
 from cxbot.store.models import Council, Department, Hold, Membership, ReviewRequest, Substitute
@@ -206,12 +207,12 @@ def _release_unanswerable(s: Session, council: Council, now: datetime, actor: st
         released = []
         for routing in gone:
             dept = routing.department
-            reason = "dropped from the council" if not dept.active else "no advocate left to answer"
+            reason = keyed("dropped" if not dept.active else "no_advocate")
             for hold in s.scalars(select(Hold).where(Hold.request_id == request.id, Hold.ended_at.is_(None),
                                                      Hold.department_id == dept.id)):
                 hold.ended_at, hold.end_reason = now, "released"
             request.routings.remove(routing)
-            released.append({"department": dept.key, "name": dept.name, "reason": reason})
+            released.append({"department": dept.key, "name": dept.name, **reason})
         for position, routing in enumerate(request.routings):
             routing.position = position
         request.updated_at = now
@@ -261,8 +262,8 @@ def _filing_department_left(s: Session, now: datetime, actor: str, report: LoadR
             continue
         dept = request.department
         event = audit.record(s, kind="filing_department_left", actor=actor, at=now, request_id=request.id,
-                             department=dept.key, name=dept.name, reason=reason, filer=request.filer,
-                             by_council_load=True)
+                             department=dept.key, name=dept.name, filer=request.filer, by_council_load=True,
+                             **keyed("dropped" if reason == "dropped from the council" else "no_lead"))
         notices.thread_note(s, request.id, event, now)
         settle(s, request, now)
         report.requests.append(f"#{request.id}: its filing department {dept.name} left the council ({reason}); "

@@ -27,6 +27,7 @@ from cxbot.domain.identifiers import parse_id
 from cxbot.domain.model import VoteKind
 from cxbot.reports.model import Digest
 from cxbot.services import digests, notices, outbox, people, reminders
+from cxbot.services.channel_locale import remember_channel_locale
 from cxbot.services.council import council_of, find_council
 from cxbot.services.outbox import PermanentFailure
 from cxbot.services.readmodel import RequestView, request_view
@@ -232,6 +233,12 @@ class DeliveryRecords:
                 for name, value in fields.items():
                     setattr(row, name, value)
                 s.commit()
+
+    def channel_locale(self, channel: str, locale: str | None) -> None:
+        """Remember what Slack said of the council channel's locale (None: nothing), and when."""
+        with self._sessions() as s:
+            remember_channel_locale(s, channel, locale, self._clock.now())
+            s.commit()
 
     def dm_opened(self, user: str, channel: str) -> None:
         """Remember a DM channel (conversations.open is Tier 3: open it once)."""

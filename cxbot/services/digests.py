@@ -50,7 +50,8 @@ def digest(uow: UnitOfWork, *, week: str | None, clock: Clock, council: str | No
                                 timezone=found.timezone, stages=tuple(found.stages), council_id=found.id,
                                 moments=moments_of(found.moments))
         names = {p.user_id: p.name for p in s.scalars(select(Person).where(Person.name != ""))}
-        return replace(result, names=names, language=digest_language(council=found.language), council=found.key)
+        language = digest_language(council=found.language, channel_locale=found.channel_locale)
+        return replace(result, names=names, language=language, council=found.key)
 
 
 def send(uow: UnitOfWork, *, week: str, clock: Clock, force: bool = False, actor: str = "cxbot",

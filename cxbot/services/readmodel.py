@@ -19,6 +19,7 @@ from cxbot.domain.decision import tally
 from cxbot.domain.errors import no_request
 from cxbot.domain.model import Impact, Magnitude, Resolution, Role, Status, Tally, VoteKind
 from cxbot.domain.moments import moments_of
+from cxbot.services.channel_locale import channel_locale_due, council_language
 from cxbot.services.council import council_of, council_rules
 from cxbot.services.lifecycle import active_holds, ballots_of, filing_side, substitutes_on
 from cxbot.store.models import AuditEvent, Escalation, Membership, ReviewRequest, Routing, SlackMessage, Vote
@@ -130,6 +131,10 @@ class RequestView:
     major_by_cost: bool = False            # reviewed as major for the customer time it adds
     go_live: date | None = None
     follow_up_days: int = 30
+    # The language of what the council channel shows (`cxbot.domain.languages.channel_language`),
+    # and whether the channel's locale should be asked of Slack again first (`locale_due`).
+    language: str = "en"
+    locale_due: bool = False
 
     @property
     def overdue(self) -> bool:
@@ -278,6 +283,7 @@ def request_view(session: Session, request_id: int, *, now: datetime | None = No
         moments=tuple(m.name for m in moments_of(council.moments) if m.key in (request.moments or ())),
         cost=cost, major_by_cost=major_by_cost(cost, policy.major_customer_hours), go_live=request.go_live,
         follow_up_days=policy.follow_up_days,
+        language=council_language(council), locale_due=channel_locale_due(council, now or request.updated_at),
     )
 
 

@@ -140,11 +140,29 @@ class SlackDelivery:
                           unfurl_links=False, unfurl_media=False)
         self._records.posted(request_id, role, data["channel"], data["ts"], self._hash(text, payload))
 
+    def _channel_view(self, request_id: int) -> tuple[RequestView, Translator]:
+        """The request as the council channel shows it, with the channel's translator. When the
+        council sets no language and the channel's stored locale is a day old (or was never
+        read), Slack is asked first (`conversations.info` with `include_locale`); a refusal for
+        good (a missing scope, a channel the bot cannot see) leaves the last known locale, and
+        is not asked again for a day."""
+        view = self._records.view(request_id)
+        if view.locale_due:
+            locale: str | None = None
+            try:
+                found = self._call("conversations.info", channel=view.channel, include_locale=True)
+                locale = str((found.get("channel") or {}).get("locale") or "") or None
+            except PermanentFailure as exc:   # passing failures and a refused token propagate
+                log.warning("could not read the locale of channel %s: %s", view.channel, exc)
+            self._records.channel_locale(view.channel, locale)
+            view = self._records.view(request_id)
+        return view, translator(view.language)
+
     def _post_request(self, item: Item) -> None:
         request_id = item.payload["request_id"]
         if self._records.message(request_id, PARENT) is None:
-            view = self._records.view(request_id)
-            self._post(request_id, PARENT, view.channel, render.parent_message(view))
+            view, tr = self._channel_view(request_id)
+            self._post(request_id, PARENT, view.channel, render.parent_message(view, tr))
 
     def _parent(self, request_id: int) -> Posted | None:
         """The request's parent message; None when it can never be posted (Slack refused it for
@@ -166,21 +184,23 @@ class SlackDelivery:
         request_id = item.payload["request_id"]
         if self._records.message(request_id, PROMPT) is None:
             parent = self._thread_parent(request_id)
-            self._post(request_id, PROMPT, parent.channel, render.vote_prompt(self._records.view(request_id)),
-                       parent.ts)
+            view, tr = self._channel_view(request_id)
+            self._post(request_id, PROMPT, parent.channel, render.vote_prompt(view, tr), parent.ts)
 
     def _reader(self, user: str) -> Translator:
         """The translator for a DM to `user`, in their language as stored (no Slack call)."""
         return translator(self._records.language(user))
 
-    def _render_kept(self, view: RequestView, message: Posted, events: dict[int, Event]) -> Rendered | None:
-        """The current rendering of a message the bot keeps up to date, by its role; a DM in its
-        reader's language (which may have changed since it was posted)."""
+    def _render_kept(self, view: RequestView, tr: Translator, message: Posted,
+                     events: dict[int, Event]) -> Rendered | None:
+        """The current rendering of a message the bot keeps up to date, by its role: in the
+        channel in the channel's language (`tr`), a DM in its reader's language (which may
+        have changed since it was posted)."""
         role = message.role
         if role == PARENT:
-            return render.parent_message(view)
+            return render.parent_message(view, tr)
         if role == PROMPT:
-            return render.vote_prompt(view)
+            return render.vote_prompt(view, tr)
         if role == filer_dm_role(view.filer):
             return direct.filed(view, self._reader(view.filer))
         kind, _, event_id = role.partition(":")
@@ -188,7 +208,7 @@ class SlackDelivery:
         if event is None:
             return None
         if kind == NOTE:
-            note = notes.thread_note(view, event.kind, event.actor, event.data)
+            note = notes.thread_note(view, event.kind, event.actor, event.data, tr)
             return (note[0], note[1]) if note and note[1] is not None else None
         if kind == CHAIR:
             return direct.escalation(view, event.data, for_chair=True,
@@ -197,10 +217,10 @@ class SlackDelivery:
 
     def _refresh(self, item: Item) -> None:
         request_id = item.payload["request_id"]
-        view = self._records.view(request_id)
+        view, tr = self._channel_view(request_id)
         messages, events = self._records.kept(request_id, (NOTE, CHAIR))
         for message in messages:
-            rendered = self._render_kept(view, message, events)
+            rendered = self._render_kept(view, tr, message, events)
             if rendered is None:
                 continue
             text, blocks = rendered
@@ -214,7 +234,8 @@ class SlackDelivery:
         request_id = item.payload["request_id"]
         event = self._records.event(item.payload["event_id"])
         parent = self._thread_parent(request_id)
-        note = notes.thread_note(self._records.view(request_id), event.kind, event.actor, event.data)
+        view, tr = self._channel_view(request_id)
+        note = notes.thread_note(view, event.kind, event.actor, event.data, tr)
         if note is None:
             return
         text, blocks = note

@@ -59,6 +59,11 @@ class Council(Base):
     loaded_at: Mapped[datetime]
     # `council.language` of the file (en, nb, de), or "": the channel's Slack locale decides.
     language: Mapped[str] = mapped_column(String(8), default="", server_default="")
+    # The council channel's locale as Slack last reported it (`conversations.info` with
+    # `include_locale`: `de-DE`), "" before it was read or when Slack would not say, and when
+    # it was last asked: read again after a day, and only while `language` is unset.
+    channel_locale: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    channel_locale_at: Mapped[datetime | None] = mapped_column(default=None)
     # The moments of truth (cxbot.domain.moments.Moment as JSON), in the file's order.
     moments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
 

@@ -8,18 +8,18 @@ the council's own text (titles, department names, reasons people typed) is shown
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, MarkdownTextObject, SectionBlock
 
 from cxbot.domain.model import Status
-from cxbot.i18n import N_, Msg, Translator, nN_
+from cxbot.i18n import N_, Msg, Translator
 from cxbot.services.readmodel import RequestView
 from cxbot.services.reminders import DailyReminderView
 from cxbot.slack.blocks import ids
 from cxbot.slack.blocks.modals import IMPACTS, MAGNITUDES
+from cxbot.slack.blocks.reasons import reason_text, stored_reason
 from cxbot.slack.blocks.request import (
     EN,
     STATUS_ICON,
@@ -60,41 +60,6 @@ def _summary(view: RequestView, limit: int) -> str:
 
 def _behalf(user: str | None, tr: Translator) -> str:
     return " " + tr.gettext("(you answer for <@{user}> while they are away)").format(user=user) if user else ""
-
-
-# Why a request was escalated and why a substitute stopped, as the sweep and a council load store
-# them (English, in the audit trail): read back into the reader's language. English readers see
-# the stored text as it is; one that matches none of these is shown as it is.
-_WORKING_DAYS = r"(?P<n>\d+) working days"
-REASONS: tuple[tuple[re.Pattern[str], Msg], ...] = (
-    (re.compile(r"the deadline passed with (?P<waiting>.+) still outstanding"),
-     N_("the deadline passed with {waiting} still outstanding")),
-    (re.compile(rf"a blocking objection has stood for {_WORKING_DAYS}"),
-     nN_("a blocking objection has stood for {n} working day", "a blocking objection has stood for {n} working days",
-         2)),
-    (re.compile(rf"still undecided {_WORKING_DAYS} after the last escalation"),
-     nN_("still undecided {n} working day after the last escalation",
-         "still undecided {n} working days after the last escalation", 2)),
-    (re.compile(r"you are no longer a council advocate"), N_("you are no longer a council advocate")),
-    (re.compile(r"(?P<user><@[UW][A-Z0-9]+>) no longer leads or advocates for your department"),
-     N_("{user} no longer leads or advocates for your department")),
-)
-
-
-def stored_reason(text: str, tr: Translator) -> str:
-    """A stored reason in the reader's language (not escaped)."""
-    if tr.language == EN.language:
-        return text
-    for pattern, msg in REASONS:
-        found = pattern.fullmatch(text)
-        if found is None:
-            continue
-        params = found.groupdict()
-        if msg.plural is not None:
-            n = int(params.pop("n"))
-            return tr.ngettext(msg.msgid, msg.plural, n).format(n=n, **params)
-        return tr.gettext(msg.msgid).format(**params)
-    return text
 
 
 FILER_NOW: dict[Status, Msg] = {
@@ -315,7 +280,7 @@ def escalation(view: RequestView, data: dict[str, Any], *, for_chair: bool, user
     filing department's leads (for their information), or to the chair (to decide)."""
     if user is not None and user in (data.get("copies") or ()):
         return escalation_copy(view, data, tr)
-    reason = escape(stored_reason(data.get("reason", ""), tr))
+    reason = escape(reason_text(data, tr))
     text = ("⏫ " + tr.gettext("{title} is escalated to you: {reason}.").format(title=_title(view, tr), reason=reason)
             + f"\n{_summary(view, 600)}")
     blocks: list[Block] = [_section(text), _context(status_line(view, tr))]
@@ -336,7 +301,8 @@ def escalation(view: RequestView, data: dict[str, Any], *, for_chair: bool, user
 
 def still_approve(view: RequestView, data: dict[str, Any], user: str, tr: Translator = EN) -> DM:
     """To someone whose approval an amendment of the terms set aside: one click counts it again."""
-    changes = "; ".join(f"{escape(_field(c, tr))}: {escape(_value(c, 'before', tr))} → {escape(_value(c, 'after', tr))}"
+    changes = "; ".join(f"{escape(field_label(c, tr))}: {escape(field_value(c, 'before', tr))} → "
+                        f"{escape(field_value(c, 'after', tr))}"
                         for c in data.get("changes", []))
     text = "✏️ " + tr.gettext("{title} was amended: {changes}. Your answer was given under the old terms, so it no "
                              "longer counts. Press *{button}* to approve it as it stands now, or vote again in "
@@ -360,12 +326,12 @@ _LABELLED: dict[str, dict[str, Msg]] = {"magnitude": {m.label: msg for m, msg in
                                         "impact": {i.label: msg for i, msg in IMPACTS.items()}}
 
 
-def _field(change: dict[str, Any], tr: Translator) -> str:
+def field_label(change: dict[str, Any], tr: Translator) -> str:
     msg = FIELDS.get(str(change.get("field")))
     return tr.text(msg) if msg is not None else str(change.get("label", ""))
 
 
-def _value(change: dict[str, Any], side: str, tr: Translator) -> str:
+def field_value(change: dict[str, Any], side: str, tr: Translator) -> str:
     value = str(change.get(side, ""))
     msg = _LABELLED.get(str(change.get("field")), {}).get(value)
     return tr.text(msg) if msg is not None else value
@@ -388,7 +354,7 @@ def escalation_copy(view: RequestView, data: dict[str, Any], tr: Translator = EN
     """The filing department's leads hear that their request was escalated to others' leads:
     for their information, nothing for them to do."""
     owing = _department_names(view, data.get("departments") or (), tr)
-    reason = escape(stored_reason(data.get("reason", ""), tr))
+    reason = escape(reason_text(data, tr))
     text = ("ℹ️ " + tr.gettext("For your information: {title}, filed by your department, is escalated to the leads "
                               "of {departments}: {reason}.").format(title=_title(view, tr), departments=owing,
                                                                     reason=reason)

@@ -17,6 +17,8 @@ from slack_sdk.models.views import View
 from cxbot.domain.model import Status, VoteKind
 from cxbot.i18n import N_, Translator
 from cxbot.services.record import Entry, Record
+from cxbot.slack.blocks.direct import field_label, field_value
+from cxbot.slack.blocks.reasons import routing_reason
 from cxbot.slack.blocks.request import status_label
 from cxbot.slack.text import clip, clip_plain, escape, mention, slack_time
 
@@ -72,7 +74,7 @@ def _filed(rec: Record, e: Entry, tr: Translator) -> str:
 
 
 def _routed(rec: Record, e: Entry, tr: Translator) -> str:
-    asked = "; ".join(f"*{_dept(rec, d.get('department'))}* ({escape(str(d.get('reason', '')))})"
+    asked = "; ".join(f"*{_dept(rec, d.get('department'))}* ({escape(routing_reason(str(d.get('reason', '')), tr))})"
                       for d in e.data.get("departments") or [])
     return tr.gettext("🧭 Asked: {departments}.").format(departments=asked)
 
@@ -132,7 +134,8 @@ def _amended(rec: Record, e: Entry, tr: Translator) -> str:
     lines = [tr.gettext("✏️ {who} amended it (version {version}).").format(who=_who(e), version=e.data.get(
         "version", "?"))]
     for c in e.data.get("changes") or []:
-        lines.append(f"• *{escape(str(c.get('label', '')))}*: {_said(c.get('before'))} → {_said(c.get('after'))}")
+        lines.append(f"• *{escape(field_label(c, tr))}*: {_said(field_value(c, 'before', tr))} → "
+                     f"{_said(field_value(c, 'after', tr))}")
     return "\n".join(lines)
 
 

@@ -28,7 +28,7 @@ from cxbot.slack.blocks.modals import (
     prefilled,
 )
 from cxbot.slack.blocks.request import VOTE_BUTTONS, status_message
-from cxbot.slack.languages import translator_for
+from cxbot.slack.languages import translator_for, translators_for
 from cxbot.slack.replies import AfterAck, Respond, answers_errors
 from cxbot.slack.text import escape, unescape
 
@@ -36,9 +36,10 @@ COMMAND = "/cx-review"
 AUTO = "auto"
 
 
-def help_text(tr: Translator) -> str:
+def help_text(tr: Translator, channel: Translator | None = None) -> str:
     """The usage, in the reader's language; the vote buttons are named as the council channel
-    shows them, which is in the channel's language, not necessarily the reader's."""
+    shows them, in the channel's language (`channel`), not necessarily the reader's."""
+    buttons = {name: (channel or tr).text(label) for name, label in VOTE_BUTTONS.items()}
     return tr.gettext("""*cxbot — the Customer-Experience council*
 • `{command}` — file a proposed change for review by the other departments (opens a form).
 • `{command} status 12` — where request #12 stands.
@@ -49,7 +50,7 @@ the council's language, else your Slack language.
 • `{command} help` — this message.
 Advocates vote with the buttons in the request's thread in the council channel: *{approve}*, \
 *{object}* (with a reason) or *{abstain}*; the ⋯ menu adds a condition or note, or retracts a vote. \
-Replies in the thread are recorded as comments.""").format(command=COMMAND, **VOTE_BUTTONS)
+Replies in the thread are recorded as comments.""").format(command=COMMAND, **buttons)
 
 
 def register(app: App, cx: Services, after: AfterAck) -> None:
@@ -77,9 +78,9 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         if head == "language":
             ack(response_type="ephemeral", text=language_reply(cx, user, words[1:]))
             return
-        tr = translator_for(cx, user)
+        tr, channel = translators_for(cx, user)
         if head == "help":
-            ack(response_type="ephemeral", text=help_text(tr))
+            ack(response_type="ephemeral", text=help_text(tr, channel))
         elif head == "status":
             ack(response_type="ephemeral", **status_reply(cx, user, words[1:], tr))
         elif head == "away":
@@ -90,7 +91,7 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
                 else tr.gettext("You had no substitute standing in for you."))
         else:
             unknown = tr.gettext("I don't know `{word}`.").format(word=escape(unescape(words[0])))
-            ack(response_type="ephemeral", text=f"{unknown}\n\n{help_text(tr)}")
+            ack(response_type="ephemeral", text=f"{unknown}\n\n{help_text(tr, channel)}")
 
 
 def language_reply(cx: Services, user: str, words: list[str]) -> str:
@@ -170,7 +171,7 @@ def status_reply(cx: Services, user: str, words: list[str], tr: Translator) -> d
         return {"text": tr.gettext("Usage: `{command} status 12` (the number in the request's title).").format(
             command=COMMAND)}
     view = requests.status(cx.reader(), actor=user, request_id=request_id, clock=cx.clock)
-    text, blocks = status_message(view)
+    text, blocks = status_message(view, tr)
     return {"text": text, "blocks": [b.to_dict() for b in blocks]}
 
 
