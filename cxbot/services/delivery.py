@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cxbot.clock import Clock
 from cxbot.domain.identifiers import parse_id
 from cxbot.reports.model import Digest
-from cxbot.services import digests, notices, outbox, people, reminders
+from cxbot.services import digests, home, notices, outbox, people, reminders
 from cxbot.services.council import council_of, find_council
 from cxbot.services.outbox import PermanentFailure
 from cxbot.services.readmodel import RequestView, request_view
@@ -244,6 +244,11 @@ class DeliveryRecords:
         """A person's reminder DM of `day` as it stands now (None: no such day claimed)."""
         with self._readers() as s:
             return reminders.daily_view(s, user, day, self._clock.now())
+
+    def home(self, user: str) -> home.HomeView:
+        """`user`'s Home tab as it stands now."""
+        with self._readers() as s:
+            return home.home_view(s, user, self._clock.now())
 
     def daily_reminder_posted(self, user: str, day: date, channel: str, ts: str, content_hash: str) -> None:
         reminders.posted(self._sessions, user, day, channel, ts, content_hash)

@@ -30,12 +30,13 @@ from slack_sdk.models.blocks import Block
 from cxbot.council_file import DEFAULT_COUNCIL
 from cxbot.i18n import Translator, translator
 from cxbot.reports.render import cut_lists, render_csv, render_html, render_slack
-from cxbot.services import digests, notices
+from cxbot.services import digests, home, notices
 from cxbot.services.delivery import DeliveryRecords, Event, Posted
 from cxbot.services.outbox import CredentialsRefused, Item, PermanentFailure, RetryLater
 from cxbot.services.readmodel import RequestView
 from cxbot.slack.blocks import direct, notes
 from cxbot.slack.blocks import request as render
+from cxbot.slack.blocks.home import home_tab
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ class SlackDelivery:
             notices.EPHEMERAL: self._ephemeral,
             notices.SUBSTITUTE_ENDED: self._substitute_ended,
             notices.ASKED: self._asked,
+            home.HOME: self._home,
             digests.DIGEST_DM: self._digest_dm,
             digests.DIGEST_REPORT: self._digest_report,
             digests.DIGEST_CHANNEL: self._digest_channel,
@@ -324,9 +326,19 @@ class SlackDelivery:
         self._call("chat.postMessage", channel=self._dm_channel(p["user"]), text=text, blocks=self._blocks(blocks))
 
     def _ephemeral(self, item: Item) -> None:
+        """An answer only the person sees, where they acted; a press from the Home tab has no
+        channel (its item names the person instead), so the answer goes to their DM."""
         p = item.payload
+        if p["channel"] == p["user"]:
+            self._call("chat.postMessage", channel=self._dm_channel(p["user"]), text=p["text"])
+            return
         self._call("chat.postEphemeral", channel=p["channel"], user=p["user"], text=p["text"],
                    thread_ts=p.get("thread_ts"))
+
+    def _home(self, item: Item) -> None:
+        """A person's Home tab, published again from the state as it is now."""
+        user = item.payload["user"]
+        self._call("views.publish", user_id=user, view=home_tab(self._records.home(user), self._reader(user)))
 
     def _admin_alert(self, item: Item) -> None:
         """A message Slack refused for good: the admins (or the chair, when there are none) hear of it once."""
