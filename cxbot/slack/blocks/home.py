@@ -70,7 +70,7 @@ def _more(n: int, tr: Translator) -> ContextBlock:
 
 def _owed(item: OwedItem, tr: Translator) -> list[Block]:
     view = item.view
-    behalf = (" " + tr.gettext("(you answer for {user} while they are away)").format(user=mention(item.on_behalf_of))
+    behalf = (" " + tr.gettext("(you answer for <@{user}> while they are away)").format(user=item.on_behalf_of)
               if item.on_behalf_of else "")
     due = slack_time(view.due_at, view.timezone, tr)
     when = (tr.gettext("⌛ *Overdue*: answers were due {when}.") if view.overdue
