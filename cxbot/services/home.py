@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from cxbot.clock import Clock
 from cxbot.domain.model import Role, Status, VoteKind
@@ -28,7 +28,8 @@ from cxbot.services.council import council_rules
 from cxbot.services.lifecycle import current_tally, substitutes_now
 from cxbot.services.outbox import enqueue_coalesced_many
 from cxbot.services.readmodel import RequestView, request_view
-from cxbot.services.reminders import OPEN, owed_by
+from cxbot.services.reminders import OPEN, Owed
+from cxbot.services.sweep_batch import Snapshot
 from cxbot.store.models import (
     Council,
     Department,
@@ -54,7 +55,15 @@ OVERDUE_READ = 100   # overdue requests counted by department (the oldest first)
 
 @dataclass(frozen=True)
 class OwedItem:
-    view: RequestView
+    """A request waiting on the person: what its line shows, read for all of them at once."""
+
+    id: int
+    title: str
+    filed_by: str              # the filing department's name
+    due_at: datetime
+    timezone: str
+    permalink: str
+    overdue: bool
     department: str            # the department's name the person answers for
     on_behalf_of: str | None   # the away advocate they stand in for
 
@@ -144,7 +153,9 @@ def _roles(s: Session, user: str) -> dict[int, set[Role]]:
 def home_view(s: Session, user: str, now: datetime) -> HomeView:
     councils = list(s.scalars(select(Council).order_by(Council.id)))
     roles = _roles(s, user)
-    owed = owed_by(s, user, now)
+    # What the person owes, as the daily reminder lists it, counted the morning sweep's way: a
+    # handful of set-based reads, however many requests they owe on.
+    owed = Snapshot(s, now).owed_by(s, user)
     stand_in = {o.council_id for o in owed if o.on_behalf_of}
     mine = [c for c in councils if c.id in roles or c.id in stand_in or c.chair == user or user in c.admins]
     share = max(1, len(mine))
@@ -156,25 +167,42 @@ def home_view(s: Session, user: str, now: datetime) -> HomeView:
     return HomeView(user=user, councils=homes, chairs=tuple((c.chair, c.channel) for c in councils))
 
 
-def _council_home(s: Session, user: str, council: Council, now: datetime, roles: set[Role], owed: Sequence,
+def _council_home(s: Session, user: str, council: Council, now: datetime, roles: set[Role], owed: Sequence[Owed],
                   share: int, position: int) -> CouncilHome:
     owed_shown = max(2, OWED_SHOWN // share)
-    items = []
-    names = dict(s.execute(select(Department.id, Department.name).where(
-        Department.id.in_([o.department_id for o in owed[:owed_shown]]))).all()) if owed else {}
-    for o in owed[:owed_shown]:
-        items.append(OwedItem(request_view(s, o.request_id, now=now), names.get(o.department_id, ""),
-                              o.on_behalf_of))
+    items = _owed(s, owed[:owed_shown], council, now)
     mine_ids, mine_total = _mine(s, user, council, now, roles, max(2, MINE_SHOWN // share))
     chairing = council.chair == user or user in council.admins
     return CouncilHome(
         key=council.key, channel=council.channel, chair=council.chair, timezone=council.timezone, position=position,
         advocate=Role.ADVOCATE in roles or bool(owed), files=bool(roles),
-        owed=tuple(items), owed_more=max(0, len(owed) - owed_shown),
+        owed=items, owed_more=max(0, len(owed) - owed_shown),
         answered=_answered(s, user, council, max(2, ANSWERED_SHOWN // share)) if Role.ADVOCATE in roles or owed else (),
         mine=tuple(request_view(s, r, now=now) for r in mine_ids), mine_more=max(0, mine_total - len(mine_ids)),
         glance=_glance(s, council, now, max(2, ESCALATED_SHOWN // share)) if chairing else None,
     )
+
+
+_FILING = aliased(Department)
+_ANSWERING = aliased(Department)
+
+
+def _owed(s: Session, owed: Sequence[Owed], council: Council, now: datetime) -> tuple[OwedItem, ...]:
+    """The lines of the requests waiting on the person, in one read (not a full view each)."""
+    if not owed:
+        return ()
+    answering = {o.request_id: o for o in owed}
+    rows = {r.id: r for r in s.execute(
+        select(ReviewRequest.id, ReviewRequest.title, ReviewRequest.due_at, _FILING.name.label("filed_by"),
+               SlackMessage.permalink)
+        .join(_FILING, _FILING.id == ReviewRequest.department_id)
+        .outerjoin(SlackMessage, (SlackMessage.request_id == ReviewRequest.id) & (SlackMessage.role == "parent"))
+        .where(ReviewRequest.id.in_(list(answering))))}
+    names = dict(s.execute(select(Department.id, Department.name).where(
+        Department.id.in_({o.department_id for o in owed}))).all())
+    return tuple(OwedItem(o.request_id, r.title, r.filed_by, r.due_at, council.timezone, r.permalink or "",
+                          now >= r.due_at, names.get(o.department_id, ""), o.on_behalf_of)
+                 for o in owed if (r := rows.get(o.request_id)) is not None)
 
 
 def _in_council(council: Council):  # type: ignore[no-untyped-def]

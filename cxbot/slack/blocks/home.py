@@ -69,18 +69,17 @@ def _more(n: int, tr: Translator) -> ContextBlock:
 
 
 def _owed(item: OwedItem, tr: Translator) -> list[Block]:
-    view = item.view
     behalf = (" " + tr.gettext("(you answer for <@{user}> while they are away)").format(user=item.on_behalf_of)
               if item.on_behalf_of else "")
-    due = slack_time(view.due_at, view.timezone, tr)
-    when = (tr.gettext("⌛ *Overdue*: answers were due {when}.") if view.overdue
+    due = slack_time(item.due_at, item.timezone, tr)
+    when = (tr.gettext("⌛ *Overdue*: answers were due {when}.") if item.overdue
             else tr.gettext("Answers are due {when}.")).format(when=due)
-    text = (f"{_title(view, tr)}\n"
+    text = (f"*{_link(item.id, item.title, item.permalink, tr)}*\n"
             + tr.gettext("Filed by *{department}* · you answer for *{yours}*").format(
-                department=escape(view.department_name), yours=escape(item.department)) + behalf
+                department=escape(item.filed_by), yours=escape(item.department)) + behalf
             + f"\n{when}")
-    buttons = vote_buttons(view.id, tr)
-    buttons.block_id = f"vote_{view.id}"   # block ids are unique within a view
+    buttons = vote_buttons(item.id, tr)
+    buttons.block_id = f"vote_{item.id}"   # block ids are unique within a view
     return [_section(text), buttons]
 
 
