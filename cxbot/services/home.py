@@ -124,15 +124,13 @@ def opened(uow: UnitOfWork, user: str, *, clock: Clock) -> None:
     """Remember that `user` has opened Home, so changes publish it again from now on."""
     with uow:
         s = uow.session
-        row = s.get(HomeTab, user)
-        if row is None:
-            try:
-                with s.begin_nested():
-                    s.add(HomeTab(user_id=user, opened_at=clock.now()))
-            except IntegrityError:
-                pass   # opened twice at once: the other one remembered it
-        else:
-            row.opened_at = clock.now()
+        if s.get(HomeTab, user) is not None:
+            return   # a later visit writes nothing (Slack sends the event on every one)
+        try:
+            with s.begin_nested():
+                s.add(HomeTab(user_id=user, opened_at=clock.now()))
+        except IntegrityError:
+            pass   # opened twice at once: the other one remembered it
         uow.commit()
 
 

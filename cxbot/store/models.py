@@ -469,4 +469,4 @@ class HomeTab(Base):
     __tablename__ = "home_tabs"
 
     user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    opened_at: Mapped[datetime]
+    opened_at: Mapped[datetime]   # the first time
