@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -182,20 +182,18 @@ def _council_home(s: Session, user: str, council: Council, now: datetime, roles:
 
 
 _FILING = aliased(Department)
-_ANSWERING = aliased(Department)
 
 
 def _owed(s: Session, owed: Sequence[Owed], council: Council, now: datetime) -> tuple[OwedItem, ...]:
     """The lines of the requests waiting on the person, in one read (not a full view each)."""
     if not owed:
         return ()
-    answering = {o.request_id: o for o in owed}
     rows = {r.id: r for r in s.execute(
         select(ReviewRequest.id, ReviewRequest.title, ReviewRequest.due_at, _FILING.name.label("filed_by"),
                SlackMessage.permalink)
         .join(_FILING, _FILING.id == ReviewRequest.department_id)
         .outerjoin(SlackMessage, (SlackMessage.request_id == ReviewRequest.id) & (SlackMessage.role == "parent"))
-        .where(ReviewRequest.id.in_(list(answering))))}
+        .where(ReviewRequest.id.in_([o.request_id for o in owed])))}
     names = dict(s.execute(select(Department.id, Department.name).where(
         Department.id.in_({o.department_id for o in owed}))).all())
     return tuple(OwedItem(o.request_id, r.title, r.filed_by, r.due_at, council.timezone, r.permalink or "",
@@ -203,7 +201,7 @@ def _owed(s: Session, owed: Sequence[Owed], council: Council, now: datetime) -> 
                  for o in owed if (r := rows.get(o.request_id)) is not None)
 
 
-def _in_council(council: Council):  # type: ignore[no-untyped-def]
+def _in_council(council: Council) -> ColumnElement[bool]:
     return ReviewRequest.department_id.in_(select(Department.id).where(Department.council_id == council.id))
 
 
