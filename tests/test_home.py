@@ -24,7 +24,7 @@ from cxbot.services.outbox import PENDING
 from cxbot.slack.blocks import ids
 from cxbot.slack.blocks.home import home_tab
 from cxbot.store.models import AuditEvent, HomeTab, OutboxItem, Vote
-from tests.harness import CHANNEL, NORDICS_CHANNEL, Stack
+from tests.harness import CHANNEL, NORDICS_CHANNEL, Stack, local
 from tests.test_councils import file_in_nordics
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,19 +118,32 @@ def test_a_filer_sees_their_requests_with_objections_and_actions(stack: Stack) -
 
 def test_the_chair_sees_the_council_at_a_glance_with_escalations(stack: Stack) -> None:
     rid = stack.file()
-    with stack.session() as s:
-        request = s.get(type(stack.request(rid)), rid)
-        request.status = Status.ESCALATED
-        s.commit()
+    stack.press("U0LEGAL1", rid, ids.APPROVE)          # Legal answered; Support owes its answer
+    stack.sweep(local(10, 9))                          # the deadline passed: escalated to Support's lead
+    stack.sweep(local(14, 9))                          # and then to the chair
+    assert stack.request(rid).status is Status.ESCALATED
     view = open_home(stack, CHAIR)
     text = text_of(view)
-    assert "The council at a glance" in text and "Escalated: *1*" in text and "*1* filed" in text
+    assert "The council at a glance" in text and "Escalated: *1*" in text
+    assert "Escalated to the chair" in text and "• *Support*: 1" in text
     assert buttons(view, ids.DECIDE_APPROVE) == [str(rid)] and buttons(view, ids.DECIDE_REJECT) == [str(rid)]
     assert stack.people.press_home_button(CHAIR, action_id=ids.DECIDE_REJECT, value=str(rid)).status == 200
     modal = stack.slack.wait_for(lambda: (stack.slack.open_views(CHAIR) or [None])[-1])
     assert modal["callback_id"] == ids.DECIDE_VIEW
+    # An admin sees the council at a glance too; deciding is the chair's alone.
     admin = open_home(stack, ADMIN)
-    assert "The council at a glance" in text_of(admin)
+    assert "The council at a glance" in text_of(admin) and f"CX review #{rid}" in text_of(admin)
+    assert buttons(admin, ids.DECIDE_APPROVE) == []
+
+
+def test_a_filing_publishes_the_home_of_the_advocates_it_asks(stack: Stack) -> None:
+    before = open_home(stack, LIV)
+    assert "Nothing is waiting on you." in text_of(before)
+    assert stack.people.open_app_home(SAM, tab="messages").status == 200   # the Messages tab: nothing to publish
+    rid = stack.file()
+    after = republished(stack, LIV, before)
+    assert buttons(after, ids.APPROVE) == [str(rid)]
+    assert stack.slack.home(SAM) is None, "Sam never opened Home: nothing is published for him"
 
 
 def test_someone_outside_the_council_is_told_whom_to_ask(stack: Stack) -> None:

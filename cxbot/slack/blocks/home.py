@@ -116,7 +116,9 @@ def _mine(view: RequestView, tr: Translator) -> list[Block]:
     return blocks
 
 
-def _glance(glance: Glance, timezone: str, tr: Translator) -> list[Block]:
+def _glance(glance: Glance, timezone: str, tr: Translator, *, decides: bool) -> list[Block]:
+    """The council at a glance; the escalations with Approve… and Reject… for the chair, who
+    alone decides them (admins see them listed)."""
     stages = " · ".join(f"{status_label(status, tr)}: *{n}*" for status, n in glance.by_status)
     overdue = ("\n".join(f"• *{escape(name)}*: {n}" for name, n in glance.overdue[:15])
                or tr.gettext("No department is late."))
@@ -133,14 +135,15 @@ def _glance(glance: Glance, timezone: str, tr: Translator) -> list[Block]:
         blocks.append(_section("*" + tr.gettext("Escalated to the chair") + "*"))
     for view in glance.escalated:
         blocks.append(_section(f"⏫ {_title(view, tr)} · *{escape(view.department_name)}*"))
-        blocks.append(decision_buttons(view.id, tr, block_id=f"decide_{view.id}"))
+        if decides:
+            blocks.append(decision_buttons(view.id, tr, block_id=f"decide_{view.id}"))
     if glance.escalated_more:
         blocks.append(_context(tr.ngettext("…and {n} more escalated request.", "…and {n} more escalated requests.",
                                            glance.escalated_more).format(n=glance.escalated_more)))
     return blocks
 
 
-def _council(home: CouncilHome, tr: Translator, several: bool) -> list[Block]:
+def _council(home: CouncilHome, user: str, tr: Translator, several: bool) -> list[Block]:
     blocks: list[Block] = []
     if several:
         blocks += [_header(tr.gettext("Council {key}").format(key=home.key)), _context(f"<#{home.channel}>")]
@@ -166,7 +169,7 @@ def _council(home: CouncilHome, tr: Translator, several: bool) -> list[Block]:
                 text=tr.gettext("File a request"), action_id=f"{ids.FILE_IN_COUNCIL}{home.position}",
                 value=home.key, style="primary")]))
     if home.glance is not None:
-        blocks += _glance(home.glance, home.timezone, tr)
+        blocks += _glance(home.glance, home.timezone, tr, decides=home.chair == user)
     return blocks
 
 
@@ -189,7 +192,7 @@ def home_tab(home: HomeView, tr: Translator) -> dict[str, Any]:
         for i, council in enumerate(home.councils):
             if i:
                 blocks.append(DividerBlock())
-            blocks += _council(council, tr, several)
+            blocks += _council(council, home.user, tr, several)
     if len(blocks) > HOME_BLOCKS:
         blocks = blocks[:HOME_BLOCKS - 1]
         # Never leave an item's text without its buttons, nor buttons without their item.
