@@ -90,6 +90,11 @@ def test_a_refusal_from_home_reaches_the_person_by_dm(stack: Stack) -> None:
     assert stack.count(Vote, Vote.request_id == rid) == 0
     told = stack.slack.wait_for(lambda: stack.slack.dms(LIV)[seen:])
     assert "withdrawn" in told[0].text.lower(), told[0].text
+    # Object… is refused before its form would open: by DM too, and no form opens.
+    assert stack.people.press_home_button(LIV, action_id=ids.OBJECT, value=str(rid), home=stale).status == 200
+    stack.settle()
+    again = stack.slack.wait_for(lambda: stack.slack.dms(LIV)[seen + 1:])
+    assert "withdrawn" in again[0].text.lower() and stack.slack.open_views(LIV) == []
 
 
 def test_a_filer_sees_their_requests_with_objections_and_actions(stack: Stack) -> None:
