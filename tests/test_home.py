@@ -23,7 +23,7 @@ from cxbot.services.home import HOME
 from cxbot.services.outbox import PENDING
 from cxbot.slack.blocks import ids
 from cxbot.slack.blocks.home import home_tab
-from cxbot.store.models import AuditEvent, HomeTab, OutboxItem, Vote
+from cxbot.store.models import AuditEvent, DigestSend, HomeTab, OutboxItem, Vote
 from tests.harness import CHANNEL, NORDICS_CHANNEL, Stack, local
 from tests.test_councils import file_in_nordics
 
@@ -139,6 +139,21 @@ def test_the_chair_sees_the_council_at_a_glance_with_escalations(stack: Stack) -
     admin = open_home(stack, ADMIN)
     assert "The council at a glance" in text_of(admin) and f"CX review #{rid}" in text_of(admin)
     assert buttons(admin, ids.DECIDE_APPROVE) == []
+
+    # Send me the digest now: this week's digest so far, by DM; no week is claimed for it.
+    assert buttons(admin, ids.DIGEST_NOW) == ["default"]
+    seen = len(stack.slack.dms(ADMIN))
+    assert stack.people.press_home_button(ADMIN, action_id=ids.DIGEST_NOW).status == 200
+    stack.settle()
+    (digest,) = stack.slack.wait_for(lambda: stack.slack.dms(ADMIN)[seen:])
+    assert "This week so far: the weekly digest follows as usual." in json.dumps(digest.blocks)
+    assert stack.count(DigestSend) == 0
+    # Anyone else (a forged press) is told why not, by DM, and nothing is queued.
+    seen = len(stack.slack.dms(LIV))
+    assert stack.people.press_home_button(LIV, action_id=ids.DIGEST_NOW, home=admin).status == 200
+    stack.settle()
+    (refused,) = stack.slack.wait_for(lambda: stack.slack.dms(LIV)[seen:])
+    assert refused.text == "Only the council chair and its admins can ask for the digest."
 
 
 def test_a_filing_publishes_the_home_of_the_advocates_it_asks(stack: Stack) -> None:

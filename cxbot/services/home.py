@@ -23,10 +23,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from cxbot.clock import Clock
+from cxbot.domain.errors import NotAllowed
 from cxbot.domain.model import Role, Status, VoteKind
-from cxbot.services.council import council_rules
+from cxbot.i18n import N_
+from cxbot.reports.digest import week_of
+from cxbot.services.council import council_rules, find_council
 from cxbot.services.lifecycle import current_tally, substitutes_now
-from cxbot.services.outbox import enqueue_coalesced_many
+from cxbot.services.outbox import enqueue, enqueue_coalesced_many
 from cxbot.services.readmodel import RequestView, request_view
 from cxbot.services.reminders import OPEN, Owed
 from cxbot.services.sweep_batch import Snapshot
@@ -265,6 +268,26 @@ def _glance(s: Session, council: Council, now: datetime, escalated_shown: int) -
         filed=filed, approved=decided.get(Status.APPROVED, 0), rejected=decided.get(Status.REJECTED, 0),
         week_start=start,
     )
+
+
+# --- the chair's "Send me the digest now" -------------------------------------------------
+
+DIGEST_NOW = "digest_now"   # the outbox kind: this week's digest so far, by DM to whoever asked
+
+
+def digest_now(uow: UnitOfWork, *, actor: str, council: str, clock: Clock) -> None:
+    """Queue this week's digest so far (of the council keyed `council`) to the chair or an
+    admin who asks for it, by DM. It claims no week: the weekly digest goes out as usual."""
+    now = clock.now()
+    with uow:
+        s = uow.session
+        found = find_council(s, council)
+        if actor != found.chair and actor not in found.admins:
+            raise NotAllowed(N_("Only the council chair and its admins can ask for the digest."))
+        week = week_of(now, council_rules(found)[1].timezone)
+        enqueue(s, lane=f"person:{actor}", kind=DIGEST_NOW, payload={"user": actor, "council": found.key,
+                                                                   "week": week}, now=now)
+        uow.commit()
 
 
 # --- publishing again ----------------------------------------------------------------------

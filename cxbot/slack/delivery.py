@@ -95,6 +95,7 @@ class SlackDelivery:
             notices.SUBSTITUTE_ENDED: self._substitute_ended,
             notices.ASKED: self._asked,
             home.HOME: self._home,
+            home.DIGEST_NOW: self._digest_now,
             digests.DIGEST_DM: self._digest_dm,
             digests.DIGEST_REPORT: self._digest_report,
             digests.DIGEST_CHANNEL: self._digest_channel,
@@ -378,6 +379,14 @@ class SlackDelivery:
                     for name, content in render_csv(digest).items()]
         self._call("files.upload_v2", file_uploads=uploads, channel=claim.dm_channel, thread_ts=claim.dm_ts)
         self._records.digest_sent(week, council)
+
+    def _digest_now(self, item: Item) -> None:
+        """This week's digest so far, to the chair or admin who asked for it from Home."""
+        p = item.payload
+        digest = self._records.digest(p["week"], p["council"])
+        text, blocks = render_slack(digest, report_note=translator(digest.language).gettext(
+            "This week so far: the weekly digest follows as usual."))
+        self._call("chat.postMessage", channel=self._dm_channel(p["user"]), text=text, blocks=blocks)
 
     def _digest_channel(self, item: Item) -> None:
         council = item.payload.get("council", DEFAULT_COUNCIL)

@@ -116,7 +116,7 @@ def _mine(view: RequestView, tr: Translator) -> list[Block]:
     return blocks
 
 
-def _glance(glance: Glance, timezone: str, tr: Translator, *, decides: bool) -> list[Block]:
+def _glance(glance: Glance, key: str, timezone: str, tr: Translator, *, decides: bool) -> list[Block]:
     """The council at a glance; the escalations with Approve… and Reject… for the chair, who
     alone decides them (admins see them listed)."""
     stages = " · ".join(f"{status_label(status, tr)}: *{n}*" for status, n in glance.by_status)
@@ -140,6 +140,8 @@ def _glance(glance: Glance, timezone: str, tr: Translator, *, decides: bool) -> 
     if glance.escalated_more:
         blocks.append(_context(tr.ngettext("…and {n} more escalated request.", "…and {n} more escalated requests.",
                                            glance.escalated_more).format(n=glance.escalated_more)))
+    blocks.append(ActionsBlock(block_id=f"digest_{key}"[:255], elements=[ButtonElement(
+        text=tr.gettext("Send me the digest now"), action_id=ids.DIGEST_NOW, value=key)]))
     return blocks
 
 
@@ -169,7 +171,7 @@ def _council(home: CouncilHome, user: str, tr: Translator, several: bool) -> lis
                 text=tr.gettext("File a request"), action_id=f"{ids.FILE_IN_COUNCIL}{home.position}",
                 value=home.key, style="primary")]))
     if home.glance is not None:
-        blocks += _glance(home.glance, home.timezone, tr, decides=home.chair == user)
+        blocks += _glance(home.glance, home.key, home.timezone, tr, decides=home.chair == user)
     return blocks
 
 

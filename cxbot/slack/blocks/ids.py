@@ -14,6 +14,7 @@ DECIDE_REJECT = "chair_reject"
 STILL_APPROVE = "approval_confirm"   # in the DM after an amendment changed the terms
 CONDITION_MET = "condition_met"   # the filing side marks an approval's condition met
 REVISE = "request_revise"         # file a revision of a withdrawn request
+DIGEST_NOW = "home_digest_now"    # on the chair's Home: this week's digest so far, by DM
 FILE_IN_COUNCIL = "file_in_council_"   # + n: the n-th council offered to someone who files in several
 
 FILE_VIEW = "cx_file"
