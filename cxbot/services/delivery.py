@@ -47,8 +47,9 @@ from cxbot.store.uow import UnitOfWork
 PROBE_EVERY = timedelta(seconds=60)
 HALT_ID = 1
 # Failing items of these kinds tell nobody: an alert that cannot be delivered must not raise
-# another alert, and a refusal shown to one person is not the admins' business.
-SILENT_KINDS = frozenset({notices.ADMIN_ALERT, notices.EPHEMERAL})
+# another alert, and a refusal shown to one person is not the admins' business, nor is one
+# person's Home tab (it is published afresh whenever they open it).
+SILENT_KINDS = frozenset({notices.ADMIN_ALERT, notices.EPHEMERAL, home.HOME})
 # The same refusal in the same request (every update of a message in a channel the bot has
 # left, say) is told once a day, not once per vote.
 TELL_AGAIN_AFTER = timedelta(days=1)
