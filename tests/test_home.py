@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ from cxbot.i18n import translator
 from cxbot.sandbox.blockkit import view_refusal
 from cxbot.services import home, notices
 from cxbot.services.home import HOME
-from cxbot.services.outbox import PENDING
+from cxbot.services.notices import ADMIN_ALERT
+from cxbot.services.outbox import DEAD, PENDING
 from cxbot.slack.blocks import ids
 from cxbot.slack.blocks.home import home_tab
 from cxbot.store.models import AuditEvent, DigestSend, HomeTab, OutboxItem, Vote
@@ -245,3 +247,20 @@ def test_the_home_benchmark_runs_small() -> None:
     found = re.search(r"^home view, 20 owed \(sqlite\)\s+[\d.]+ ms, (\d+) blocks, [\d,]+ bytes, accepted", done.stdout,
                       re.M)
     assert found is not None and int(found.group(1)) <= 100, done.stdout
+
+
+def test_a_home_publish_is_retried_and_one_refused_for_good_tells_no_admin(stack: Stack) -> None:
+    before = open_home(stack, LIV)
+    stack.slack.fail("views.publish", status=429, retry_after=1)
+    rid = stack.file()
+    assert stack.slack.home(LIV)["hash"] == before["hash"], "rate limited: the publish waits"
+    stack.clock.set(stack.clock.now() + timedelta(seconds=10))
+    after = republished(stack, LIV, before)
+    assert buttons(after, ids.APPROVE) == [str(rid)]
+
+    stack.slack.fail("views.publish", error="invalid_arguments")
+    parent = stack.parent(rid)
+    assert stack.people.press_button(BEA, channel=parent.channel, ts=parent.ts, action_id=ids.WITHDRAW).status == 200
+    stack.settle()
+    assert [i.kind for i in stack.all(OutboxItem, OutboxItem.status == DEAD)] == [HOME]
+    assert stack.count(OutboxItem, OutboxItem.kind == ADMIN_ALERT) == 0
