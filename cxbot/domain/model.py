@@ -65,6 +65,14 @@ STATUS_LABELS: dict[Status, Msg] = {
     Status.WITHDRAWN: N_("Withdrawn"), Status.EXPIRED: N_("Expired"),
 }
 
+# A state as a refusal says it, after "is": "This request is already {status}."
+STATUS_STATES: dict[Status, Msg] = {
+    Status.OPEN: N_("under review"), Status.ON_HOLD: N_("on hold"),
+    Status.CHANGES_REQUESTED: N_("waiting for changes"), Status.ESCALATED: N_("escalated"),
+    Status.APPROVED: N_("approved"), Status.REJECTED: N_("rejected"), Status.WITHDRAWN: N_("withdrawn"),
+    Status.EXPIRED: N_("expired"),
+}
+
 
 class Role(enum.StrEnum):
     LEAD = "lead"
@@ -94,6 +102,7 @@ class Draft:
     magnitude: Magnitude | None
     decision_by: date | None
     link: str = ""
+    moments: tuple[str, ...] = ()   # keys of the council's moments of truth it touches
 
 
 class Resolution(enum.StrEnum):

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, aliased
 from cxbot.domain.conditions import conditions_of
 from cxbot.domain.errors import InvalidInput
 from cxbot.domain.model import UNDER_REVIEW, Role, Status, VoteKind
+from cxbot.i18n import N_
 from cxbot.reports.model import (
     Condition,
     Decided,
@@ -57,11 +58,11 @@ def parse_week(text: str) -> date:
     """The Monday of an ISO week written like 2026-W48."""
     match = WEEK.match(text)
     if not match:
-        raise InvalidInput({"week": f"{text!r} is not an ISO week like 2026-W48."})
+        raise InvalidInput({"week": N_("{text} is not an ISO week like 2026-W48.", text=repr(text))})
     try:
         return date.fromisocalendar(int(match[1]), int(match[2]), 1)
     except ValueError:
-        raise InvalidInput({"week": f"{match[1]} has no week {int(match[2])}."}) from None
+        raise InvalidInput({"week": N_("{year} has no week {week}.", year=match[1], week=int(match[2]))}) from None
 
 
 def week_label(d: date) -> str:

@@ -146,6 +146,7 @@ class Digest:
     names: dict[str, str] = field(default_factory=dict)                 # Slack user id → display name, if known
     unmet_conditions: tuple[UnmetConditions, ...] = ()   # approvals with open conditions, oldest first
     language: str = "en"                 # what the digest is written in (cxbot.domain.languages.digest_language)
+    council: str = "default"             # the council's key (names the attached files)
 
     @property
     def objection_count(self) -> int:

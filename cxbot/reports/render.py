@@ -202,9 +202,16 @@ def _template(digest: Digest, name: str) -> Any:
     return _environment(digest.language).get_template(name)
 
 
-def csv_name(week: str, kind: str) -> str:
+def file_stem(digest: Digest) -> str:
+    """What the digest's files are named after: `cx-council-2026-W48` for the default council,
+    `cx-council-nordics-2026-W48` for another, so two councils' reports never share a name."""
+    council = "" if digest.council == "default" else f"{digest.council}-"
+    return f"cx-council-{council}{digest.week}"
+
+
+def csv_name(digest: Digest, kind: str) -> str:
     """The file a list's full CSV is attached as: `cx-council-2026-W48-waiting.csv`."""
-    return f"cx-council-{week}-{kind}.csv"
+    return f"{file_stem(digest)}-{kind}.csv"
 
 
 def _list(digest: Digest, kind: str) -> Sequence[Any]:
@@ -226,7 +233,7 @@ def cut_lists(digest: Digest) -> tuple[str, ...]:
 
 def _context(digest: Digest) -> dict[str, Any]:
     return {"d": digest, "tz": digest.timezone, "who": lambda uid: digest.names.get(uid, uid),
-            "cap": LIST_CAP, "csv_name": lambda kind: csv_name(digest.week, kind)}
+            "cap": LIST_CAP, "csv_name": lambda kind: csv_name(digest, kind)}
 
 
 # --- text and HTML -------------------------------------------------------------------------
@@ -301,7 +308,7 @@ def render_list_csv(digest: Digest, kind: str) -> bytes:
 
 def render_csv(digest: Digest) -> dict[str, bytes]:
     """The full lists the text and HTML cut, by file name: what goes beside the HTML report."""
-    return {csv_name(digest.week, kind): render_list_csv(digest, kind) for kind in cut_lists(digest)}
+    return {csv_name(digest, kind): render_list_csv(digest, kind) for kind in cut_lists(digest)}
 
 
 # --- Slack ---------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ def digest(uow: UnitOfWork, *, week: str | None, clock: Clock, council: str | No
         result = compute_digest(s, week or week_of(now, working_time.timezone), now=now,
                                 timezone=found.timezone, stages=tuple(found.stages), council_id=found.id)
         names = {p.user_id: p.name for p in s.scalars(select(Person).where(Person.name != ""))}
-        return replace(result, names=names, language=digest_language(council=found.language))
+        return replace(result, names=names, language=digest_language(council=found.language), council=found.key)
 
 
 def send(uow: UnitOfWork, *, week: str, clock: Clock, force: bool = False, actor: str = "cxbot",

@@ -58,6 +58,8 @@ class Council(Base):
     loaded_at: Mapped[datetime]
     # `council.language` of the file (en, nb, de), or "": the channel's Slack locale decides.
     language: Mapped[str] = mapped_column(String(8), default="", server_default="")
+    # The moments of truth (cxbot.domain.moments.Moment as JSON), in the file's order.
+    moments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
 
 
 class Department(Base):
@@ -105,6 +107,8 @@ class ReviewRequest(Base):
     title: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text)
     stages: Mapped[list[str]]
+    # The keys of the council's moments of truth the change touches.
+    moments: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
     impact: Mapped[Impact] = mapped_column(str_enum(Impact))
     impact_note: Mapped[str] = mapped_column(Text, default="")
     magnitude: Mapped[Magnitude] = mapped_column(str_enum(Magnitude))

@@ -1,7 +1,7 @@
 """home_tabs: who has opened cxbot's Home tab (only their Home is published again on a change)
 
 Revision ID: a7c3e5f19b20
-Revises: 4dfaf466495e
+Revises: d5f6e8141c42
 Create Date: 2026-12-06 10:25:00.000000
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import cxbot.store.types
 
 
 revision = 'a7c3e5f19b20'
-down_revision = '4dfaf466495e'
+down_revision = 'd5f6e8141c42'
 branch_labels = None
 depends_on = None
 

@@ -16,6 +16,7 @@ CONDITION_MET = "condition_met"   # the filing side marks an approval's conditio
 REVISE = "request_revise"         # file a revision of a withdrawn request
 DIGEST_NOW = "home_digest_now"    # on the chair's Home: this week's digest so far, by DM
 FILE_IN_COUNCIL = "file_in_council_"   # + n: the n-th council offered to someone who files in several
+REVIEW_MESSAGE = "cx_review_message"   # the message shortcut "Review with CX council" (manifest.yml)
 
 FILE_VIEW = "cx_file"
 AMEND_VIEW = "cx_amend"
