@@ -127,6 +127,8 @@ def test_the_chair_sees_the_council_at_a_glance_with_escalations(stack: Stack) -
     rid = stack.file()
     stack.press("U0LEGAL1", rid, ids.APPROVE)          # Legal answered; Support owes its answer
     stack.sweep(local(10, 9))                          # the deadline passed: escalated to Support's lead
+    leads = open_home(stack, CHAIR)
+    assert "Escalated: *1*" in text_of(leads) and buttons(leads, ids.DECIDE_APPROVE) == [], "the leads' turn"
     stack.sweep(local(14, 9))                          # and then to the chair
     assert stack.request(rid).status is Status.ESCALATED
     view = open_home(stack, CHAIR)

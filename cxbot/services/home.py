@@ -36,6 +36,7 @@ from cxbot.services.sweep_batch import Snapshot
 from cxbot.store.models import (
     Council,
     Department,
+    Escalation,
     HomeTab,
     Membership,
     ReviewRequest,
@@ -87,7 +88,7 @@ class Glance:
 
     by_status: tuple[tuple[Status, int], ...]        # open requests by review stage
     overdue: tuple[tuple[str, int], ...]             # department name → overdue requests it still owes
-    escalated: tuple[RequestView, ...]               # waiting on the chair's decision
+    escalated: tuple[RequestView, ...]               # escalated to the chair: waiting on their decision
     escalated_more: int
     filed: int                                       # this week (Monday, the council's time)
     approved: int
@@ -249,8 +250,11 @@ def _glance(s: Session, council: Council, now: datetime, escalated_shown: int) -
     for request in late:
         for key in current_tally(s, request).outstanding:
             overdue[names.get(key, key)] = overdue.get(names.get(key, key), 0) + 1
-    escalated = list(s.scalars(select(ReviewRequest.id).where(in_council, ReviewRequest.status == Status.ESCALATED)
-                               .order_by(ReviewRequest.due_at, ReviewRequest.id)))
+    # Escalated as far as the chair (an escalation to the leads waits on them first).
+    escalated = list(s.scalars(select(ReviewRequest.id).where(
+        in_council, ReviewRequest.status == Status.ESCALATED,
+        ReviewRequest.id.in_(select(Escalation.request_id).where(Escalation.target == "chair")))
+        .order_by(ReviewRequest.due_at, ReviewRequest.id)))
     working_time = council_rules(council)[1]
     today = working_time.local_date(now)
     start = datetime.combine(today - timedelta(days=today.weekday()), datetime.min.time(),
