@@ -39,7 +39,7 @@ DEFAULT_COUNCIL = "default"   # the council of a file that names none (every fil
 STAGE_MAX = 75  # a Block Kit option's text
 
 COUNCIL_KEYS = {"key", "channel", "chair", "admins", "timezone", "stages", "working_days", "working_hours",
-                "max_hold_days", "language"}
+                "max_hold_days", "language", "major_customer_hours"}
 DEPARTMENT_KEYS = {"key", "name", "leads", "advocates", "stages", "usergroup"}
 TOP_KEYS = {"council", "departments", "moments", "policies", "routing", "escalation", "reminders", "digest",
             "outbox"}
@@ -229,6 +229,7 @@ class _Parser:
             max_hold_days=self._int(council, "max_hold_days", "council.max_hold_days", default=3, low=1, high=30),
             digest=self._digest(data.get("digest", {})),
             retention_days=self._retention(data.get("outbox", {})),
+            major_customer_hours=self._positive(council, "major_customer_hours", "council.major_customer_hours"),
         )
         lines = {path: self._line_of(path) for path in ("council.key", "council.channel")}
         return CouncilSpec(channel, chair, admins, tz, stages, departments, policy, working_time, language,
@@ -239,6 +240,15 @@ class _Parser:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise self.fail(path, f"must be a whole number from {low} to {high}")
         return value
+
+    def _positive(self, table: Mapping[str, Any], key: str, path: str) -> float | None:
+        """An optional positive number (whole or not)."""
+        if key not in table:
+            return None
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
+            raise self.fail(path, f"{value!r} is not a positive number")
+        return float(value)
 
     def _bool(self, table: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
         value = table.get(key, default)

@@ -6,6 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import date
 from urllib.parse import urlparse
 
+from cxbot.domain.cost import WARNING_SIGNS
 from cxbot.domain.model import LINK_MAX, NOTE_MAX, SUMMARY_MAX, TITLE_MAX, Draft
 from cxbot.domain.moments import Moment, unknown_or_elsewhere
 from cxbot.i18n import N_
@@ -48,6 +49,8 @@ def draft_errors(
         errors["decision_by"] = N_("Pick the date a decision is needed by.")
     elif draft.decision_by < today:
         errors["decision_by"] = N_("The decision date is in the past.")
+    if unknown_signs := [s for s in draft.cost.warning_signs if s not in WARNING_SIGNS]:
+        errors["warning_signs"] = N_("Unknown warning sign: {signs}.", signs=", ".join(unknown_signs))
     if draft.link:
         parsed = urlparse(draft.link)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:

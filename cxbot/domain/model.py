@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import date
 
+from cxbot.domain.cost import CustomerCost
 from cxbot.i18n import N_, Msg
 
 
@@ -103,6 +104,7 @@ class Draft:
     decision_by: date | None
     link: str = ""
     moments: tuple[str, ...] = ()   # keys of the council's moments of truth it touches
+    cost: CustomerCost = CustomerCost()   # the customer's cost of the change, as far as the filer says
 
 
 class Resolution(enum.StrEnum):

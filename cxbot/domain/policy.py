@@ -170,15 +170,20 @@ class CouncilPolicy:
     # Days a delivered outbox item is kept (for tracing a message back to its cause) before
     # the retention job deletes it; votes, comments and the audit trail are never deleted.
     retention_days: int = 14
+    # Customer hours a month above which a change is treated as major (cxbot.domain.cost).
+    major_customer_hours: float | None = None
 
     def for_magnitude(self, magnitude: Magnitude) -> MagnitudePolicy:
         return self.minor if magnitude is Magnitude.MINOR else self.major
 
     def to_json(self) -> dict[str, Any]:
-        return {"minor": self.minor.to_json(), "major": self.major.to_json(),
+        data = {"minor": self.minor.to_json(), "major": self.major.to_json(),
                 "routing": [r.to_json() for r in self.routing], "escalation": self.escalation.to_json(),
                 "reminders": self.reminders.to_json(), "max_hold_days": self.max_hold_days,
                 "digest": self.digest.to_json(), "outbox": {"retention_days": self.retention_days}}
+        if self.major_customer_hours is not None:
+            data["major_customer_hours"] = self.major_customer_hours
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> CouncilPolicy:
@@ -194,4 +199,5 @@ class CouncilPolicy:
             int(data.get("max_hold_days", 3)),
             DigestPolicy.from_json(data.get("digest", {})),
             int((data.get("outbox") or {}).get("retention_days", 14)),
+            float(data["major_customer_hours"]) if data.get("major_customer_hours") is not None else None,
         )

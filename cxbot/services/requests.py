@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
@@ -10,9 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
+from cxbot.domain.cost import CustomerCost, major_by_cost
 from cxbot.domain.drafts import draft_errors
 from cxbot.domain.errors import Closed, InvalidInput, NotAllowed, NotFound, already, too_long
-from cxbot.domain.model import NOTE_MAX, STATUS_STATES, Draft, Role, Status
+from cxbot.domain.model import NOTE_MAX, STATUS_STATES, Draft, Magnitude, Role, Status
 from cxbot.domain.moments import Moment, moments_of
 from cxbot.domain.permissions import (
     chair_refusal,
@@ -61,6 +62,19 @@ def _filing_council(s: Session, actor: str, key: str | None) -> Council:
         if len(mine) > 1:
             raise NotFound(STALE_COUNCIL)
     return get_council(s, ids[0] if ids else None)
+
+
+def costed(draft: Draft, policy: CouncilPolicy) -> Draft:
+    """The draft as the council reviews it: major when it adds more customer time a month than
+    the council's threshold (cxbot.domain.cost), whatever magnitude the filer picked."""
+    if draft.magnitude is Magnitude.MINOR and major_by_cost(draft.cost, policy.major_customer_hours):
+        return replace(draft, magnitude=Magnitude.MAJOR)
+    return draft
+
+
+def cost_of(request: ReviewRequest) -> CustomerCost:
+    return CustomerCost(request.customer_minutes, request.customers_per_month, request.steps,
+                        tuple(request.warning_signs or ()))
 
 
 def routes_for(s: Session, draft: Draft, policy: CouncilPolicy,
@@ -120,6 +134,7 @@ def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, vie
                                         department=revised.department.name)}
         if errors:
             raise InvalidInput(errors)
+        draft = costed(draft, policy)
         routes, by_key = routes_for(s, draft, policy, where.id)
         if not routes:
             raise InvalidInput({"department": N_("No other department has advocates to review this yet.")})
@@ -127,6 +142,8 @@ def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, vie
         request = ReviewRequest(
             department_id=by_key[draft.department].id, filer=actor, title=draft.title.strip(),
             summary=draft.summary.strip(), stages=list(draft.stages), moments=list(draft.moments), impact=draft.impact,
+            customer_minutes=draft.cost.minutes, customers_per_month=draft.cost.customers, steps=draft.cost.steps,
+            warning_signs=list(draft.cost.warning_signs),
             impact_note=draft.impact_note.strip(), magnitude=draft.magnitude, decision_by=draft.decision_by,
             link=draft.link.strip(), status=Status.OPEN, created_at=now, updated_at=now, decided_at=None,
             due_at=due_at(filed=now, magnitude=draft.magnitude, decision_by=draft.decision_by, policy=policy,
@@ -192,7 +209,7 @@ def revision_form(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock)
         draft = Draft(title=request.title, summary=request.summary, department=request.department.key,
                       stages=tuple(request.stages), impact=request.impact, impact_note=request.impact_note,
                       magnitude=request.magnitude, decision_by=decision_by, link=request.link,
-                      moments=tuple(request.moments or ()))
+                      moments=tuple(request.moments or ()), cost=cost_of(request))
         return RevisionForm(request.id, draft, (request.department.key, request.department.name),
                             tuple(council.stages), moments_of(council.moments))
 

@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -109,6 +110,11 @@ class ReviewRequest(Base):
     stages: Mapped[list[str]]
     # The keys of the council's moments of truth the change touches.
     moments: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
+    # The customer's cost (cxbot.domain.cost.CustomerCost), as far as the filer gave it.
+    customer_minutes: Mapped[float | None] = mapped_column(Float)
+    customers_per_month: Mapped[int | None] = mapped_column(Integer)
+    steps: Mapped[int | None] = mapped_column(Integer)
+    warning_signs: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
     impact: Mapped[Impact] = mapped_column(str_enum(Impact))
     impact_note: Mapped[str] = mapped_column(Text, default="")
     magnitude: Mapped[Magnitude] = mapped_column(str_enum(Magnitude))

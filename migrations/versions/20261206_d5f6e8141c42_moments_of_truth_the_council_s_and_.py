@@ -1,6 +1,7 @@
-"""moments of truth: the council's (from its file), and those a request touches
+"""moments of truth: the council's (from its file), and those a request touches; the customer's cost of a request
 
-Existing councils and requests get none: a council names its moments in its file.
+Existing councils and requests get none: a council names its moments in its file, and a
+request filed before says nothing of its cost to customers.
 
 Revision ID: d5f6e8141c42
 Revises: 4dfaf466495e
@@ -24,10 +25,16 @@ def upgrade() -> None:
     op.add_column('council', sa.Column('moments', sa.JSON(), server_default=sa.text("'[]'"), nullable=False))
     op.add_column('review_requests', sa.Column('moments', sa.JSON(), server_default=sa.text("'[]'"),
                                                nullable=False))
+    op.add_column('review_requests', sa.Column('customer_minutes', sa.Float(), nullable=True))
+    op.add_column('review_requests', sa.Column('customers_per_month', sa.Integer(), nullable=True))
+    op.add_column('review_requests', sa.Column('steps', sa.Integer(), nullable=True))
+    op.add_column('review_requests', sa.Column('warning_signs', sa.JSON(), server_default=sa.text("'[]'"),
+                                               nullable=False))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('review_requests', schema=None) as batch_op:
-        batch_op.drop_column('moments')
+        for column in ('warning_signs', 'steps', 'customers_per_month', 'customer_minutes', 'moments'):
+            batch_op.drop_column(column)
     with op.batch_alter_table('council', schema=None) as batch_op:
         batch_op.drop_column('moments')

@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
     DatePickerElement,
     InputBlock,
     MarkdownTextObject,
+    NumberInputElement,
     Option,
     OptionGroup,
     PlainTextInputElement,
@@ -31,6 +32,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from cxbot.domain.cost import CUSTOMERS_LIMIT, MINUTES_LIMIT, STEPS_LIMIT, WARNING_SIGNS, CustomerCost
 from cxbot.domain.model import LINK_MAX, NOTE_MAX, SUMMARY_MAX, TITLE_MAX, Draft, Impact, Magnitude, VoteKind
 from cxbot.domain.moments import Moment, under
 from cxbot.i18n import N_, Msg, Translator, translator
@@ -162,6 +164,7 @@ def filing_modal(*, departments: list[tuple[str, str]], stages: tuple[str, ...],
         InputBlock(block_id="impact_note", label=_("Impact note"), optional=True, element=PlainTextInputElement(
             action_id="value", multiline=True, max_length=NOTE_MAX, placeholder=_("Who is affected, and how"),
             initial_value=(initial.impact_note or None) if initial else None)),
+        *_cost_blocks(initial.cost if initial else CustomerCost(), tr),
         InputBlock(block_id="magnitude", label=_("Magnitude"), element=RadioButtonsElement(
             action_id="value", options=list(magnitudes.values()),
             initial_option=magnitudes[initial.magnitude] if initial and initial.magnitude else None)),
@@ -200,6 +203,35 @@ def _moments_block(moments: tuple[Moment, ...], picked: tuple[str, ...], tr: Tra
             action_id="value", placeholder=tr.gettext("Pick the moments it touches"),
             option_groups=[OptionGroup(label=clip_plain(stage, 75), options=opts) for stage, opts in groups.items()],
             initial_options=chosen or None))]
+
+
+def _number(value: float | int | None) -> str | None:
+    return None if value is None else f"{value:g}"
+
+
+def _cost_blocks(cost: CustomerCost, tr: Translator) -> list[InputBlock]:
+    """The customer's cost of the change, in the customer's terms: all optional."""
+    _ = tr.gettext
+    signs = {key: Option(text=clip_plain(tr.text(label), 75), value=key) for key, label in WARNING_SIGNS.items()}
+    chosen = [signs[s] for s in cost.warning_signs if s in signs]
+    return [
+        InputBlock(block_id="customer_minutes", label=_("Customer time per occurrence, in minutes"), optional=True,
+                   hint=_("More time for the customer each time it happens; negative if it saves time."),
+                   element=NumberInputElement(action_id="value", is_decimal_allowed=True,
+                                              min_value=f"{-MINUTES_LIMIT:g}", max_value=f"{MINUTES_LIMIT:g}",
+                                              initial_value=_number(cost.minutes))),
+        InputBlock(block_id="customers_per_month", label=_("Customers a month who meet it"), optional=True,
+                   element=NumberInputElement(action_id="value", is_decimal_allowed=False, min_value="0",
+                                              max_value=str(CUSTOMERS_LIMIT), initial_value=_number(cost.customers))),
+        InputBlock(block_id="steps", label=_("Extra steps, forms or contacts for the customer"), optional=True,
+                   hint=_("Negative if there are fewer."),
+                   element=NumberInputElement(action_id="value", is_decimal_allowed=False,
+                                              min_value=str(-STEPS_LIMIT), max_value=str(STEPS_LIMIT),
+                                              initial_value=_number(cost.steps))),
+        InputBlock(block_id="warning_signs", label=_("Warning signs it risks"), optional=True,
+                   element=CheckboxesElement(action_id="value", options=list(signs.values()),
+                                             initial_options=chosen or None)),
+    ]
 
 
 # What Slack adds to a view it shows (views.update takes none of them back).

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from slack_bolt import Ack, App
 
+from cxbot.domain.cost import cost_errors
 from cxbot.domain.errors import InvalidInput
 from cxbot.domain.identifiers import parse_id
 from cxbot.domain.model import Draft, Impact, Magnitude, VoteKind
@@ -85,14 +87,18 @@ def parse_draft(view: dict[str, Any]) -> Draft:
             decided = date.fromisoformat(raw_date)
         except (TypeError, ValueError):
             errors["decision_by"] = N_("Pick a date from the calendar.")
+    cost, cost_problems = cost_errors({k: _text(view, k) for k in ("customer_minutes", "customers_per_month", "steps")})
+    errors.update(cost_problems)
     if errors:
         raise InvalidInput(errors)
+    signs = tuple(o.get("value", "") for o in _state(view, "warning_signs").get("selected_options") or [])
     stages = tuple(o.get("value", "") for o in _state(view, "stages").get("selected_options") or [])
     moments = tuple(o.get("value", "") for o in _state(view, "moments").get("selected_options") or [])
     return Draft(
         title=_text(view, "title"), summary=_text(view, "summary"), department=_option(view, "department") or "",
         stages=stages, impact=impact, impact_note=_text(view, "impact_note"), magnitude=magnitude,
         decision_by=decided, link=_text(view, "link").strip(), moments=moments,
+        cost=replace(cost, warning_signs=signs),
     )
 
 
