@@ -26,12 +26,12 @@ from cxbot.services.outbox import DEAD, PENDING
 from cxbot.slack.blocks import ids
 from cxbot.slack.blocks.home import home_tab
 from cxbot.store.models import AuditEvent, DigestSend, HomeTab, OutboxItem, Vote
-from tests.harness import CHANNEL, NORDICS_CHANNEL, Stack, local
+from tests.harness import CHANNEL, NORDICS_CHANNEL, Stack, day, local
 from tests.test_councils import file_in_nordics
 
 ROOT = Path(__file__).resolve().parent.parent
-BEA, BO, LIV, SAM, CHAIR, ADMIN, OTTO = ("U0BILLLEAD", "U0BILL1", "U0LEGAL2", "U0SUP1", "U0CHAIR", "U0ADMIN",
-                                         "U0OUTSIDER")
+BEA, BO, LIV, SAM, SUE, CHAIR, ADMIN, OTTO = ("U0BILLLEAD", "U0BILL1", "U0LEGAL2", "U0SUP1", "U0SUPLEAD", "U0CHAIR",
+                                              "U0ADMIN", "U0OUTSIDER")
 
 
 def open_home(stack: Stack, user: str) -> dict[str, Any]:
@@ -266,3 +266,16 @@ def test_a_home_publish_is_retried_and_one_refused_for_good_tells_no_admin(stack
     stack.settle()
     assert [i.kind for i in stack.all(OutboxItem, OutboxItem.status == DEAD)] == [HOME]
     assert stack.count(OutboxItem, OutboxItem.kind == ADMIN_ALERT) == 0
+
+
+def test_a_substitute_named_or_ended_publishes_their_home(stack: Stack) -> None:
+    rid = stack.file()
+    sue = open_home(stack, SUE)
+    assert buttons(sue, ids.APPROVE) == [], "Sue leads Support: its advocate answers"
+    away = f"away {stack.people.at(SUE)} until {day(5).isoformat()}"
+    assert stack.people.slash_command(SAM, "/cx-review", away).status == 200
+    standing_in = republished(stack, SUE, sue)
+    assert buttons(standing_in, ids.APPROVE) == [str(rid)]
+    assert f"(you answer for <@{SAM}> while they are away)" in text_of(standing_in)
+    assert stack.people.slash_command(SAM, "/cx-review", "back").status == 200
+    assert buttons(republished(stack, SUE, standing_in), ids.APPROVE) == []
