@@ -43,6 +43,21 @@ class HttpResult:
         return json.loads(self.body) if self.body else None
 
 
+def _element_in(blocks: list[JsonDict], action_id: str, kind: str, where: str,
+                value: str | None = None) -> tuple[str, JsonDict]:
+    """(block id, element) of the `kind` element `action_id` in these blocks (with `value`, if given)."""
+    for block in blocks:
+        candidates = list(block.get("elements") or []) if block.get("type") == "actions" else []
+        if isinstance(block.get("accessory"), dict):
+            candidates.append(block["accessory"])
+        for element in candidates:
+            if element.get("action_id") == action_id and (value is None or element.get("value") == value):
+                if element.get("type") != kind:
+                    raise LookupError(f"{action_id} in {where} is a {element.get('type')}, not a {kind}")
+                return block["block_id"], element
+    raise LookupError(f"{where} has no {kind} {action_id!r}" + (f" with value {value!r}" if value else ""))
+
+
 class SlackPeople:
     """Acts as the workspace's people, sending the app what Slack would send."""
 
@@ -269,17 +284,23 @@ class SlackPeople:
         )
         if message is None:
             raise LookupError(f"{user_id} sees no message {ts} in {channel}")
-        for block in message.blocks:
-            candidates = list(block.get("elements") or []) if block.get("type") == "actions" else []
-            if isinstance(block.get("accessory"), dict):
-                candidates.append(block["accessory"])
-            for element in candidates:
-                if element.get("action_id") == action_id:
-                    if element.get("type") != kind:
-                        found = element.get("type")
-                        raise LookupError(f"{action_id} in message {ts} is a {found}, not a {kind}")
-                    return message, block["block_id"], element
-        raise LookupError(f"message {ts} in {channel} has no {kind} {action_id!r}")
+        return (message, *_element_in(message.blocks, action_id, kind, f"message {ts} in {channel}"))
+
+    def press_home_button(self, user_id: str, *, action_id: str, value: str | None = None,
+                          home: JsonDict | None = None) -> HttpResult:
+        """`user_id` presses the button `action_id` (the first with `value`, when given) on the Home
+        tab last published for them (or on `home`, an older one still on their screen): a block
+        action from a view, with no channel and no response_url."""
+        home = home or self._emulator.home(user_id)
+        if home is None:
+            raise LookupError(f"no Home tab is published for {user_id}")
+        block_id, button = _element_in(home["blocks"], action_id, "button", f"the Home tab of {user_id}", value)
+        action = {"type": "button", "action_id": action_id, "block_id": block_id, "text": button.get("text"),
+                  "value": button.get("value"), "action_ts": f"{time.time():.6f}"}
+        payload = self._common("block_actions", user_id)
+        payload.update(container={"type": "view", "view_id": home["id"]}, view=home, state={"values": {}},
+                       trigger_id=self._emulator.new_trigger(user_id), actions=[action])
+        return self._post_payload(payload)
 
     def _block_action(self, user_id: str, message: Message, action: JsonDict) -> HttpResult:
         container: JsonDict = {

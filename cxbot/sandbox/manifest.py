@@ -23,6 +23,7 @@ class AppManifest:
     bot_events: frozenset[str]
     escaped_commands: frozenset[str]
     message_shortcuts: frozenset[str] = frozenset()   # callback ids of the message shortcuts
+    home_tab: bool = False   # features.app_home.home_tab_enabled: views.publish answers not_enabled without it
 
     @classmethod
     def from_dict(cls, manifest: dict[str, Any]) -> AppManifest:
@@ -37,6 +38,7 @@ class AppManifest:
             escaped_commands=frozenset(c["command"] for c in commands if c.get("should_escape")),
             message_shortcuts=frozenset(s["callback_id"] for s in features.get("shortcuts") or []
                                         if s.get("type") == "message"),
+            home_tab=bool((features.get("app_home") or {}).get("home_tab_enabled")),
         )
 
     @classmethod
@@ -50,6 +52,10 @@ class AppManifest:
 
     def with_events(self, events: Iterable[str]) -> AppManifest:
         return replace(self, bot_events=frozenset(events))
+
+    def with_home_tab(self, enabled: bool) -> AppManifest:
+        """The same app with its Home tab turned on or off."""
+        return replace(self, home_tab=enabled)
 
     def with_commands(self, escaped: Iterable[str]) -> AppManifest:
         """The same app with only these slash commands escaped (`should_escape: true`)."""

@@ -26,7 +26,7 @@ from cxbot.clock import Clock
 from cxbot.domain.identifiers import parse_id
 from cxbot.domain.model import VoteKind
 from cxbot.reports.model import Digest
-from cxbot.services import digests, notices, outbox, people, reminders
+from cxbot.services import digests, home, notices, outbox, people, reminders
 from cxbot.services.channel_locale import remember_channel_locale
 from cxbot.services.council import council_of, find_council
 from cxbot.services.outbox import PermanentFailure
@@ -50,8 +50,9 @@ from cxbot.store.uow import UnitOfWork
 PROBE_EVERY = timedelta(seconds=60)
 HALT_ID = 1
 # Failing items of these kinds tell nobody: an alert that cannot be delivered must not raise
-# another alert, and a refusal shown to one person is not the admins' business.
-SILENT_KINDS = frozenset({notices.ADMIN_ALERT, notices.EPHEMERAL})
+# another alert, and a refusal shown to one person is not the admins' business, nor is one
+# person's Home tab (it is published afresh whenever they open it).
+SILENT_KINDS = frozenset({notices.ADMIN_ALERT, notices.EPHEMERAL, home.HOME})
 # The same refusal in the same request (every update of a message in a channel the bot has
 # left, say) is told once a day, not once per vote.
 TELL_AGAIN_AFTER = timedelta(days=1)
@@ -259,6 +260,11 @@ class DeliveryRecords:
         """A person's reminder DM of `day` as it stands now (None: no such day claimed)."""
         with self._readers() as s:
             return reminders.daily_view(s, user, day, self._clock.now())
+
+    def home(self, user: str) -> home.HomeView:
+        """`user`'s Home tab as it stands now."""
+        with self._readers() as s:
+            return home.home_view(s, user, self._clock.now())
 
     def daily_reminder_posted(self, user: str, day: date, channel: str, ts: str, content_hash: str) -> None:
         reminders.posted(self._sessions, user, day, channel, ts, content_hash)

@@ -36,6 +36,15 @@ def request_filed(session: Session, request_id: int, event: AuditEvent, filer: s
     enqueue(session, lane=lane, kind=POST_PROMPT, payload={"request_id": request_id}, now=now)
     direct(session, request_id, event, filer, now)
     asked_by_dm(session, request_id, now)
+    homes(session, [request_id], now)
+
+
+def homes(session: Session, request_ids: Sequence[int], now: datetime) -> None:
+    """Publish again the Home tabs these requests' changes touch (`cxbot.services.home`)."""
+    # Imported here: the Home's read model reads the council, whose loading queues notices.
+    from cxbot.services.home import republish
+
+    republish(session, request_ids, now)
 
 
 @dataclass(frozen=True)
@@ -93,6 +102,7 @@ def refresh_many(session: Session, request_ids: Sequence[int], now: datetime) ->
                                      for r in request_ids], now=now)
     if not request_ids:
         return
+    homes(session, request_ids, now)
     listing = session.execute(select(Reminder.user_id, Reminder.day).distinct().join(
         DailyReminder, (DailyReminder.user_id == Reminder.user_id) & (DailyReminder.day == Reminder.day)).where(
         Reminder.request_id.in_(list(request_ids)), Reminder.kind == "daily",

@@ -15,6 +15,7 @@ from cxbot.domain.permissions import substitute_department
 from cxbot.i18n import N_
 from cxbot.services import audit
 from cxbot.services.council import council_rules, get_council, membership
+from cxbot.services.home import republish_homes
 from cxbot.store.models import Council, Department, Substitute
 from cxbot.store.uow import UnitOfWork
 
@@ -76,6 +77,7 @@ def set_away(uow: UnitOfWork, *, actor: str, substitute: str, until: date, clock
             raise InvalidInput({"substitute": N_("Pick a lead or advocate of {departments}: only they can answer "
                                                  "for you.", departments=[d.name for _, d, _ in mine])})
         rows = []
+        relieved: list[str] = []   # substitutes this one replaces: they owe nothing for the actor any more
         for council, department, _ in covered:
             _, working_time = council_rules(council)
             today = working_time.local_date(now)
@@ -88,6 +90,7 @@ def set_away(uow: UnitOfWork, *, actor: str, substitute: str, until: date, clock
                     Substitute.advocate == actor, Substitute.cancelled_at.is_(None), Substitute.until >= today,
                     Substitute.department_id.in_(select(Department.id).where(Department.council_id == council.id)))):
                 row.cancelled_at = now
+                relieved.append(row.substitute)
             row = Substitute(department_id=department.id, advocate=actor, substitute=substitute, starts_on=today,
                              until=until, created_at=now, cancelled_at=None)
             s.add(row)
@@ -95,6 +98,7 @@ def set_away(uow: UnitOfWork, *, actor: str, substitute: str, until: date, clock
             audit.record(s, kind="substitute_named", actor=actor, at=now, substitute=substitute,
                          department=department.key, starts_on=today.isoformat(), until=until.isoformat(),
                          **({"council": council.key} if len(mine) > 1 else {}))
+        republish_homes(s, [actor, substitute, *relieved], now)   # who owes the actor's answers changed
         uow.commit()
         return rows[0]
 
@@ -113,6 +117,7 @@ def set_back(uow: UnitOfWork, *, actor: str, clock: Clock) -> int:
             row.cancelled_at = now
         if rows:
             audit.record(s, kind="substitute_ended", actor=actor, at=now, substitutes=[r.substitute for r in rows])
+            republish_homes(s, [actor, *(r.substitute for r in rows)], now)
             uow.commit()
         return len(rows)
 

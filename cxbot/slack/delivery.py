@@ -30,12 +30,13 @@ from slack_sdk.models.blocks import Block
 from cxbot.council_file import DEFAULT_COUNCIL
 from cxbot.i18n import Translator, from_data, translator
 from cxbot.reports.render import cut_lists, file_stem, render_csv, render_html, render_slack
-from cxbot.services import digests, notices
+from cxbot.services import digests, home, notices
 from cxbot.services.delivery import DeliveryRecords, Event, Posted
 from cxbot.services.outbox import CredentialsRefused, Item, PermanentFailure, RetryLater
 from cxbot.services.readmodel import RequestView
 from cxbot.slack.blocks import direct, notes
 from cxbot.slack.blocks import request as render
+from cxbot.slack.blocks.home import home_tab
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,8 @@ class SlackDelivery:
             notices.EPHEMERAL: self._ephemeral,
             notices.SUBSTITUTE_ENDED: self._substitute_ended,
             notices.ASKED: self._asked,
+            home.HOME: self._home,
+            home.DIGEST_NOW: self._digest_now,
             digests.DIGEST_DM: self._digest_dm,
             digests.DIGEST_REPORT: self._digest_report,
             digests.DIGEST_CHANNEL: self._digest_channel,
@@ -350,11 +353,20 @@ class SlackDelivery:
 
     def _ephemeral(self, item: Item) -> None:
         """A refusal of a press, in the presser's language (an item queued before refusals
-        were kept translatable has its English text only)."""
+        were kept translatable has its English text only), where they pressed; a press from the
+        Home tab has no channel (its item names the person instead), so the answer goes to their DM."""
         p = item.payload
         text = self._reader(p["user"]).text(from_data(p["msg"])) if "msg" in p else p["text"]
+        if p["channel"] == p["user"]:
+            self._call("chat.postMessage", channel=self._dm_channel(p["user"]), text=text)
+            return
         self._call("chat.postEphemeral", channel=p["channel"], user=p["user"], text=text,
                    thread_ts=p.get("thread_ts"))
+
+    def _home(self, item: Item) -> None:
+        """A person's Home tab, published again from the state as it is now."""
+        user = item.payload["user"]
+        self._call("views.publish", user_id=user, view=home_tab(self._records.home(user), self._reader(user)))
 
     def _admin_alert(self, item: Item) -> None:
         """A message Slack refused for good: the admins (or the chair, when there are none) hear of it once."""
@@ -394,6 +406,14 @@ class SlackDelivery:
                     for name, content in render_csv(digest).items()]
         self._call("files.upload_v2", file_uploads=uploads, channel=claim.dm_channel, thread_ts=claim.dm_ts)
         self._records.digest_sent(week, council)
+
+    def _digest_now(self, item: Item) -> None:
+        """This week's digest so far, to the chair or admin who asked for it from Home."""
+        p = item.payload
+        digest = self._records.digest(p["week"], p["council"])
+        text, blocks = render_slack(digest, report_note=translator(digest.language).gettext(
+            "This week so far: the weekly digest follows as usual."))
+        self._call("chat.postMessage", channel=self._dm_channel(p["user"]), text=text, blocks=blocks)
 
     def _digest_channel(self, item: Item) -> None:
         council = item.payload.get("council", DEFAULT_COUNCIL)

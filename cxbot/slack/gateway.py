@@ -25,7 +25,7 @@ from slack_bolt import App, BoltRequest
 log = logging.getLogger(__name__)
 
 MAX_AGE = 300  # seconds: Slack's own limit for a request's timestamp
-HANDLED_EVENTS = {"message", "user_change"}
+HANDLED_EVENTS = {"message", "user_change", "app_home_opened"}
 MESSAGE_FIELDS = ("user", "channel", "text", "ts", "thread_ts", "subtype", "bot_id", "channel_type")
 
 
@@ -177,7 +177,7 @@ class SlackGateway:
                 _str(user.get("tz"), "event.user.tz", optional=True)
                 _str(user.get("real_name"), "event.user.real_name", optional=True)
                 return "event", user["id"], None
-            for field in MESSAGE_FIELDS:
+            for field in MESSAGE_FIELDS + ("tab",):
                 _str(event.get(field), f"event.{field}", optional=True)
             return "event", event.get("user"), None
         if shape == "interaction":

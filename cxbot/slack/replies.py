@@ -102,29 +102,38 @@ class AfterAck:
         self._run("views.update", call)
 
     def open_form(self, *, trigger_id: str, user: str,
-                  build: Callable[[Translator], View | dict[str, Any] | Respond], response_url: str) -> None:
+                  build: Callable[[Translator], View | dict[str, Any] | Respond], response_url: str | None) -> None:
         """Build a modal in `user`'s language and open it; if building raises (a CxError: the
         person may not have it), tell them why through `response_url` instead, as for a
-        `Respond` it returns."""
+        `Respond` it returns (a button on the Home tab has no response_url: by DM)."""
         def call() -> None:
             tr = translator("en")
             try:
                 tr = self.translate_for(user)
                 view = build(tr)
             except CxError as exc:
-                self._respond(response_url, said(exc, tr))
+                self._respond(response_url, user, said(exc, tr))
                 return
             except Exception:
                 log.exception("building a modal failed")
-                self._respond(response_url, tr.text(SORRY))
+                self._respond(response_url, user, tr.text(SORRY))
                 return
             if isinstance(view, Respond):
-                self._respond(response_url, view.text, view.blocks)
+                self._respond(response_url, user, view.text, view.blocks)
                 return
             self._client.views_open(trigger_id=trigger_id, view=view)
         self._run("views.open", call)
 
-    def _respond(self, response_url: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+    def publish_home(self, *, user: str, build: Callable[[Translator], dict[str, Any]]) -> None:
+        """Publish `user`'s Home tab, built in their language after the acknowledgement."""
+        self._run("views.publish", lambda: self._client.views_publish(
+            user_id=user, view=build(self.translate_for(user))))
+
+    def _respond(self, response_url: str | None, user: str, text: str,
+                 blocks: list[dict[str, Any]] | None = None) -> None:
+        if response_url is None:
+            self._client.chat_postMessage(channel=user, text=text, blocks=blocks)
+            return
         answer = WebhookClient(response_url, timeout=self._client.timeout).send(
             response_type="ephemeral", text=text, blocks=blocks)
         if answer.status_code != 200:
@@ -216,3 +225,5 @@ def _tell(after: AfterAck, ack: Any, body: dict[str, Any], exc: CxError) -> None
     channel, user, thread_ts = _where(body)
     if channel and user:
         after.ephemeral(channel=channel, user=user, text=said(exc, tr), thread_ts=thread_ts)
+    elif user:   # a button on the Home tab: no channel to answer in, so a DM
+        after.direct(user=user, text=said(exc, tr))

@@ -502,3 +502,13 @@ class DeliveryHalt(Base):
 from cxbot.store.due import DUE_NOW, schedule  # noqa: E402
 
 __all__ = ["DUE_NOW", "schedule"]
+
+
+class HomeTab(Base):
+    """Someone who has opened cxbot's Home tab: only their Home is published again when a
+    change affects it (a Home nobody has looked at is built when it is first opened)."""
+
+    __tablename__ = "home_tabs"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    opened_at: Mapped[datetime]   # the first time

@@ -274,6 +274,16 @@ def asked(view: RequestView, tr: Translator = EN) -> DM:
              ContextBlock(elements=[MarkdownTextObject(text=_discuss(view, tr))])])
 
 
+def decision_buttons(request_id: int, tr: Translator = EN, block_id: str = "chair_decision") -> ActionsBlock:
+    """The chair's Approve… and Reject…, each opening the decision form."""
+    return ActionsBlock(block_id=block_id, elements=[
+        ButtonElement(text=tr.pgettext("decision", "Approve") + "…", action_id=ids.DECIDE_APPROVE,
+                      value=str(request_id), style="primary"),
+        ButtonElement(text=tr.pgettext("decision", "Reject") + "…", action_id=ids.DECIDE_REJECT,
+                      value=str(request_id), style="danger"),
+    ])
+
+
 def escalation(view: RequestView, data: dict[str, Any], *, for_chair: bool, user: str | None = None,
                tr: Translator = EN) -> DM:
     """To the leads of the departments that still owe an answer (to chase), a copy to the
@@ -285,12 +295,7 @@ def escalation(view: RequestView, data: dict[str, Any], *, for_chair: bool, user
             + f"\n{_summary(view, 600)}")
     blocks: list[Block] = [_section(text), _context(status_line(view, tr))]
     if for_chair and view.status is Status.ESCALATED:
-        blocks.append(ActionsBlock(block_id="chair_decision", elements=[
-            ButtonElement(text=tr.pgettext("decision", "Approve") + "…", action_id=ids.DECIDE_APPROVE,
-                          value=str(view.id), style="primary"),
-            ButtonElement(text=tr.pgettext("decision", "Reject") + "…", action_id=ids.DECIDE_REJECT,
-                          value=str(view.id), style="danger"),
-        ]))
+        blocks.append(decision_buttons(view.id, tr))
     elif not for_chair:
         owing = _department_names(view, data.get("departments") or (), tr)
         blocks.append(_context(tr.gettext("You lead a department that still owes its answer ({departments}). Please "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from cxbot.services.context import Services
-from cxbot.slack.listeners import actions, commands, events, followups, shortcuts, views
+from cxbot.slack.listeners import actions, commands, events, followups, home, shortcuts, views
 from cxbot.slack.replies import AfterAck
 
 
@@ -21,3 +21,4 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
     events.register(app, cx, after)
     shortcuts.register(app, cx, after)
     followups.register(app, cx, after)
+    home.register(app, cx, after)

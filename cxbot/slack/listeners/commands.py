@@ -57,11 +57,13 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
     @app.action(re.compile(f"^{ids.FILE_IN_COUNCIL}\\d+$"))
     @answers_errors(after)
     def file_in_council(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        """A council picked from the question: its filing form, opened with this press's trigger."""
+        """A council picked from the question (or *File a request* on the Home tab): its filing
+        form, opened with this press's trigger."""
         ack()
         user, (council, source) = body["user"]["id"], chosen(str(action.get("value") or ""))
         after.open_form(trigger_id=body["trigger_id"], user=user,
-                        build=lambda tr: filing_view(cx, user, tr, council, source), response_url=body["response_url"])
+                        build=lambda tr: filing_view(cx, user, tr, council, source),
+                        response_url=body.get("response_url"))
 
     @app.command(COMMAND)
     @answers_errors(after)
