@@ -21,9 +21,11 @@ from cxbot.domain.permissions import (
 )
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.domain.routing import DepartmentInfo, Route, route
+from cxbot.i18n import N_
 from cxbot.services import audit, notices
 from cxbot.services.council import council_of, council_rules, get_council, membership
 from cxbot.services.filing import STALE_COUNCIL
+from cxbot.services.finder import OUTSIDER, member_councils
 from cxbot.services.lifecycle import (
     asked_again,
     current_tally,
@@ -200,19 +202,25 @@ def _link_revision(s: Session, revised: ReviewRequest, request: ReviewRequest, a
 
 
 def status(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> RequestView:
-    """Where a request stands, for council members and its filer (summaries can be confidential)."""
+    """Where a request stands, for the people of its council and its filer (summaries can be
+    confidential)."""
     with uow:
         s = uow.session
-        # Who may look is settled before the request is read, so an outsider learns the same
-        # thing whether the number names a request or not. A request is its council's: the
-        # members of another council are outsiders to it.
+        # Who may look is settled before the request is read, so nobody learns more than that
+        # they may not: an outsider hears the same whether the number names a request or not,
+        # and a member of another council that there is no such request, as for a number that
+        # names none (a request is its council's: another council's members are outsiders to it).
         found = s.execute(_FILER_AND_COUNCIL, {"id": request_id}).first()
-        councils = [found.council_id] if found is not None else list(s.scalars(select(Council.id)))
-        if not any(membership(s, actor, c).is_member for c in councils) and (found is None or found.filer != actor):
-            chair = get_council(s, councils[0]).chair if len(councils) == 1 else None
-            raise NotAllowed("Only council members can look up requests." + (
-                f" Ask the council chair <@{chair}> to add you." if chair else ""))
-        return request_view(s, request_id, now=clock.now())
+        councils = member_councils(s, actor)
+        if found is not None and (found.council_id in councils or found.filer == actor):
+            return request_view(s, request_id, now=clock.now())
+        if councils:
+            raise NotFound(N_("There is no CX review #{id}.", id=request_id))
+        only = s.scalars(select(Council.chair).limit(2)).all()
+        if len(only) == 1:
+            raise NotAllowed(N_("Only council members can look up requests. Ask the council chair <@{chair}> to "
+                                "add you.", chair=only[0]))
+        raise NotAllowed(OUTSIDER)
 
 
 _FILER_AND_COUNCIL = (select(ReviewRequest.filer, Department.council_id).join(ReviewRequest.department)

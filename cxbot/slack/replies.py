@@ -100,9 +100,30 @@ class AfterAck:
             self._client.views_open(trigger_id=trigger_id, view=view)
         self._run("views.open", call)
 
-    def _respond(self, response_url: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+    def answer(self, *, response_url: str, user: str, build: Callable[[Translator], Respond],
+               replace: bool = False) -> None:
+        """Build an ephemeral answer in `user`'s language after the acknowledgement and send it
+        through `response_url` (in place of the message a button was pressed on, with
+        `replace`); if building raises a CxError, its message is the answer."""
+        def call() -> None:
+            tr = translator("en")
+            try:
+                tr = self.translate_for(user)
+                found = build(tr)
+            except CxError as exc:
+                self._respond(response_url, said(exc, tr), replace=replace)
+                return
+            except Exception:
+                log.exception("building an answer failed")
+                self._respond(response_url, tr.text(SORRY))
+                return
+            self._respond(response_url, found.text, found.blocks, replace=replace)
+        self._run("response_url", call)
+
+    def _respond(self, response_url: str, text: str, blocks: list[dict[str, Any]] | None = None, *,
+                 replace: bool = False) -> None:
         answer = WebhookClient(response_url, timeout=self._client.timeout).send(
-            response_type="ephemeral", text=text, blocks=blocks)
+            response_type="ephemeral", text=text, blocks=blocks, replace_original=replace or None)
         if answer.status_code != 200:
             log.warning("response_url answered %s: %s", answer.status_code, answer.body)
 

@@ -15,6 +15,7 @@ STILL_APPROVE = "approval_confirm"   # in the DM after an amendment changed the 
 CONDITION_MET = "condition_met"   # the filing side marks an approval's condition met
 REVISE = "request_revise"         # file a revision of a withdrawn request
 FILE_IN_COUNCIL = "file_in_council_"   # + n: the n-th council offered to someone who files in several
+LIST_PAGE = "list_page"           # `/cx-review list`: the next page
 
 FILE_VIEW = "cx_file"
 AMEND_VIEW = "cx_amend"
