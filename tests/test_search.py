@@ -86,6 +86,10 @@ def test_mine_lists_what_i_owe_and_what_i_filed(stack: Stack) -> None:
     stack.settle()
     assert ids_in(ask(stack, "U0LEGAL1", "mine")) == [second]     # Legal answered the first
     assert ids_in(ask(stack, "U0LEGAL2", "mine")) == [second]     # for the whole department
+    stack.people.slash_command("U0LEGAL2", "/cx-review", "language nb")
+    norsk = ask(stack, "U0LEGAL2", "mine")                        # in the reader's language
+    assert "Venter på deg: 1 sak" in shown(norsk) and ids_in(norsk) == [second]
+    assert "Åpne saker, nyeste først (side 1)" in shown(ask(stack, "U0LEGAL2", "list"))
     filed = ask(stack, "U0BILLLEAD", "mine")
     assert "Nothing waits on you." in shown(filed) and "You filed 2 requests" in shown(filed)
     assert ids_in(filed) == [second, first]                       # newest first
