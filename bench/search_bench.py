@@ -23,23 +23,20 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, insert, text
-from sqlalchemy.engine import make_url
 
 from bench.digest_bench import NOW, generate
+from bench.stack import postgres_database
 from cxbot.clock import FixedClock
 from cxbot.services import finder
 from cxbot.services.context import Services
 from cxbot.store import search
-from cxbot.store.db import make_engine, make_session_factory, normalise_url
+from cxbot.store.db import make_engine, make_session_factory
 from cxbot.store.migrate import upgrade
 from cxbot.store.models import Comment
 
@@ -141,21 +138,6 @@ def measure(name: str, url: str, requests_n: int) -> list[tuple[str, str, float,
         rows.append((name, f"{what}: {typed}", min(times) * 1000, statistics.median(times) * 1000, found))
     engine.dispose()
     return rows
-
-
-@contextmanager
-def postgres_database(url: str) -> Iterator[str]:
-    admin_url = make_url(normalise_url(url))
-    name = f"cxbot_bench_{uuid.uuid4().hex[:8]}"
-    admin = make_engine(admin_url.render_as_string(hide_password=False), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:

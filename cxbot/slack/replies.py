@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 SORRY = N_("Something went wrong on cxbot's side and nothing was recorded. Please try again in a minute.")
 
 
+B = TypeVar("B")
+
+
 def _english(user: str) -> Translator:
     return translator("en")
 
@@ -83,21 +86,11 @@ class AfterAck:
         person may not have it), tell them why through `response_url` instead, as for a
         `Respond` it returns."""
         def call() -> None:
-            tr = translator("en")
-            try:
-                tr = self.translate_for(user)
-                view = build(tr)
-            except CxError as exc:
-                self._respond(response_url, said(exc, tr))
-                return
-            except Exception:
-                log.exception("building a modal failed")
-                self._respond(response_url, tr.text(SORRY))
-                return
+            view = self._build(user, build, response_url)
             if isinstance(view, Respond):
                 self._respond(response_url, view.text, view.blocks)
-                return
-            self._client.views_open(trigger_id=trigger_id, view=view)
+            elif view is not None:
+                self._client.views_open(trigger_id=trigger_id, view=view)
         self._run("views.open", call)
 
     def answer(self, *, response_url: str, user: str, build: Callable[[Translator], Respond],
@@ -106,19 +99,25 @@ class AfterAck:
         through `response_url` (in place of the message a button was pressed on, with
         `replace`); if building raises a CxError, its message is the answer."""
         def call() -> None:
-            tr = translator("en")
-            try:
-                tr = self.translate_for(user)
-                found = build(tr)
-            except CxError as exc:
-                self._respond(response_url, said(exc, tr), replace=replace)
-                return
-            except Exception:
-                log.exception("building an answer failed")
-                self._respond(response_url, tr.text(SORRY))
-                return
-            self._respond(response_url, found.text, found.blocks, replace=replace)
+            found = self._build(user, build, response_url, replace=replace)
+            if found is not None:
+                self._respond(response_url, found.text, found.blocks, replace=replace)
         self._run("response_url", call)
+
+    def _build(self, user: str, build: Callable[[Translator], B], response_url: str, *,
+               replace: bool = False) -> B | None:
+        """`build` in `user`'s language; None once a refusal (a CxError) or an apology for a bug
+        raised while building has been answered through `response_url` instead."""
+        tr = translator("en")
+        try:
+            tr = self.translate_for(user)
+            return build(tr)
+        except CxError as exc:
+            self._respond(response_url, said(exc, tr), replace=replace)
+        except Exception:
+            log.exception("building a modal or an answer failed")
+            self._respond(response_url, tr.text(SORRY))
+        return None
 
     def _respond(self, response_url: str, text: str, blocks: list[dict[str, Any]] | None = None, *,
                  replace: bool = False) -> None:
