@@ -17,7 +17,7 @@ from sqlalchemy import select
 from cxbot.sandbox.state import Message
 from cxbot.slack.blocks import ids
 from cxbot.slack.replies import SORRY
-from cxbot.store.models import SearchDocument, SlackMessage
+from cxbot.store.models import Department, SearchDocument, SlackMessage
 from tests.harness import CHANNEL, Stack
 from tests.test_amend_terms import amend
 from tests.test_councils import file_in_nordics
@@ -172,3 +172,20 @@ def test_another_councils_requests_are_not_shown_and_outsiders_are_refused(stack
         assert told.startswith("Only council members can look up requests."), (text, told)
         assert "Invoice" not in shown(refused) and "Invoice" not in told
     assert "Nothing waits on you." in shown(ask(stack, "U0OUTSIDER", "mine"))
+
+
+def test_a_word_most_requests_hold_is_ranked_among_its_newest_matches(stack: Stack) -> None:
+    """Ranking every match of a word nearly every request holds would cost a rank each; the
+    store ranks the newest `window` matches (then the best of those come first)."""
+    from cxbot.store import search
+
+    older = stack.file(title="Invoice layout", summary="Columns.", impact_note="")
+    in_summary = stack.file(title="Dunning letters", summary="The invoice changes.", impact_note="")
+    newest = stack.file(title="Invoice totals", summary="Rounding.", impact_note="")
+    with stack.session() as s:
+        council = s.scalar(select(Department.council_id).limit(1))
+        every = search.ranked(s.connection(), ("invoice",), {council}, 20)
+        window = search.ranked(s.connection(), ("invoice",), {council}, 20, window=2)
+        elsewhere = search.ranked(s.connection(), ("invoice",), {council + 1}, 20)
+    assert sorted(every[:2]) == [older, newest] and every[2] == in_summary
+    assert window == [newest, in_summary] and elsewhere == []
