@@ -235,6 +235,9 @@ class SearchDocument(Base):
     __tablename__ = "search_documents"
 
     request_id: Mapped[int] = mapped_column(ForeignKey("review_requests.id"), primary_key=True, autoincrement=False)
+    # The request's council (its filing department's, which never changes): a search reads
+    # only its reader's councils without joining the requests.
+    council_id: Mapped[int] = mapped_column(ForeignKey("council.id"))
     title: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     discussion: Mapped[str] = mapped_column(Text)

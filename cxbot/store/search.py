@@ -53,14 +53,15 @@ def _documents(dialect: str, where: str) -> str:
         return f"string_agg({value}, ' ')" if dialect == "postgresql" else f"group_concat({value}, ' ')"
     objection = "v.note || ' ' || v.mitigation || ' ' || v.resolution_note"
     return (
-        "SELECT r.id, r.title, r.summary || ' ' || r.impact_note, "
+        "SELECT r.id, d.council_id, r.title, r.summary || ' ' || r.impact_note, "
         f"coalesce((SELECT {joined(objection)} FROM votes v WHERE v.request_id = r.id "
         f"AND v.kind = '{VoteKind.OBJECT.value}'), '') || ' ' || "
         f"coalesce((SELECT {joined('c.text')} FROM comments c WHERE c.request_id = r.id "
-        f"AND c.deleted_at IS NULL), '') FROM review_requests r {where}")
+        f"AND c.deleted_at IS NULL), '') "
+        f"FROM review_requests r JOIN departments d ON d.id = r.department_id {where}")
 
 
-_COLUMNS = "INSERT INTO search_documents (request_id, title, body, discussion) "
+_COLUMNS = "INSERT INTO search_documents (request_id, council_id, title, body, discussion) "
 
 
 def refresh(conn: Connection, request_ids: Collection[int] | None = None) -> None:
@@ -145,20 +146,22 @@ def ranked(conn: Connection, words: Sequence[str], council_ids: Collection[int],
     if not words or not council_ids:
         return []
     params: dict[str, Any] = {"councils": sorted(council_ids), "n": limit, "window": window}
-    of_councils = ("JOIN review_requests r ON r.id = {id} JOIN departments d ON d.id = r.department_id "
-                   "WHERE d.council_id IN :councils AND ")
+    # The newest matches first, so that a word most requests hold stops the scan at `window`
+    # of them (and a rarer one is found through the index, then sorted).
     if conn.dialect.name == "postgresql":
         params["q"] = _tsquery(words)
-        sql = ("SELECT id FROM (SELECT s.request_id AS id, s.document FROM search_documents s "
-               + of_councils.format(id="s.request_id") + f"s.document @@ to_tsquery('{CONFIG}', :q) "
-               "ORDER BY s.request_id DESC LIMIT :window) AS newest "
+        sql = ("SELECT id FROM (SELECT request_id AS id, document FROM search_documents "
+               f"WHERE council_id IN :councils AND document @@ to_tsquery('{CONFIG}', :q) "
+               "ORDER BY request_id DESC LIMIT :window) AS newest "
                f"ORDER BY ts_rank(document, to_tsquery('{CONFIG}', :q)) DESC, id DESC LIMIT :n")
     else:
         params["q"] = _fts5_query(words)
         weights = ", ".join(str(w) for w in WEIGHTS)
+        # The council through the request's narrow columns: the document row is wide.
         sql = (f"SELECT id FROM (SELECT {FTS_TABLE}.rowid AS id, bm25({FTS_TABLE}, {weights}) AS score "
-               f"FROM {FTS_TABLE} " + of_councils.format(id=f"{FTS_TABLE}.rowid")
-               + f"{FTS_TABLE} MATCH :q ORDER BY {FTS_TABLE}.rowid DESC LIMIT :window) "
-               "ORDER BY score, id DESC LIMIT :n")
+               f"FROM {FTS_TABLE} JOIN review_requests r ON r.id = {FTS_TABLE}.rowid "
+               "JOIN departments d ON d.id = r.department_id "
+               f"WHERE d.council_id IN :councils AND {FTS_TABLE} MATCH :q ORDER BY {FTS_TABLE}.rowid DESC "
+               "LIMIT :window) ORDER BY score, id DESC LIMIT :n")
     stmt = text(sql).bindparams(bindparam("councils", expanding=True))
     return [row[0] for row in conn.execute(stmt, params)]

@@ -40,9 +40,11 @@ POSTGRESQL = [
 def upgrade() -> None:
     op.create_table('search_documents',
     sa.Column('request_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('council_id', sa.Integer(), nullable=False),
     sa.Column('title', sa.Text(), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('discussion', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['council_id'], ['council.id'], name=op.f('fk_search_documents_council_id_council')),
     sa.ForeignKeyConstraint(['request_id'], ['review_requests.id'], name=op.f('fk_search_documents_request_id_review_requests')),
     sa.PrimaryKeyConstraint('request_id', name=op.f('pk_search_documents'))
     )
