@@ -21,6 +21,7 @@ from cxbot.store.models import Department, SearchDocument, SlackMessage
 from tests.harness import CHANNEL, Stack
 from tests.test_amend_terms import amend
 from tests.test_councils import file_in_nordics
+from tests.test_thread_events import deleted, edited, reply
 
 USAGE = "Usage: `/cx-review search"
 
@@ -117,7 +118,7 @@ def test_search_stems_ranks_and_reads_objections_and_comments(stack: Stack) -> N
     assert unrelated not in ids_in(ask(stack, "U0LEGAL2", "search evenings layout"))
 
 
-def test_the_index_follows_comments_amendments_and_deletions(stack: Stack) -> None:
+def test_the_index_follows_comments_their_edits_and_deletions_and_amendments(stack: Stack) -> None:
     rid = stack.file(title="Paper statements", summary="Statements go digital.", impact_note="")
     assert ids_in(ask(stack, "U0SUP1", "search paper")) == [rid]
     amend(stack, rid, {"title": "Printed statements"})
@@ -131,6 +132,17 @@ def test_the_index_follows_comments_amendments_and_deletions(stack: Stack) -> No
         document = s.scalar(select(SearchDocument).where(SearchDocument.request_id == rid))
         assert document is not None and document.title == "Printed statements"
         assert "Pensioners will complain" in document.discussion
+    # A reply edited in Slack is searched as it reads now; a deleted one is no longer found.
+    said = reply(stack, "U0LEGAL1", thread.ts, "Archive rules apply")
+    stack.settle()
+    assert ids_in(ask(stack, "U0SUP1", "search archive")) == [rid]
+    edited(stack, said, "Retention rules apply")
+    stack.settle()
+    assert ids_in(ask(stack, "U0SUP1", "search archive")) == []
+    assert ids_in(ask(stack, "U0SUP1", "search retention")) == [rid]
+    deleted(stack, dict(said, text="Retention rules apply"))
+    stack.settle()
+    assert ids_in(ask(stack, "U0SUP1", "search retention")) == []
 
 
 @pytest.mark.parametrize("typed", ["search", "search   ", "search ?!*\"'():^-", "search " + "x" * 10_000,

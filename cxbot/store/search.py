@@ -28,7 +28,7 @@ from sqlalchemy import Connection, bindparam, event, inspect, text
 from sqlalchemy.orm import Session
 
 from cxbot.domain.model import VoteKind
-from cxbot.store.models import Comment, ReviewRequest, SearchDocument, Vote
+from cxbot.store.models import Comment, ReviewRequest, Vote
 
 # What the migration made beside `search_documents` that the models do not describe: the
 # comparison of models and migrations (`alembic check`, migrations/env.py) leaves them out.
@@ -93,31 +93,28 @@ def _objection(vote: Vote) -> bool:
 @event.listens_for(Session, "after_flush")
 def _keep_documents(session: Session, _context: Any) -> None:
     """Rewrite the documents of the requests whose title or description, objections or
-    comments this flush added, changed or deleted (a vote button's approval changes none)."""
-    touched: set[int] = set()
-    deleted: set[int] = set()
+    comments this flush added, changed or deleted (a vote button's approval changes none).
+    Requests themselves are never deleted: they are the council's record."""
+    touched: set[int | None] = set()
     for obj in session.new:
-        if isinstance(obj, ReviewRequest | Comment) or (isinstance(obj, Vote) and obj.kind is VoteKind.OBJECT):
-            touched.add(obj.id if isinstance(obj, ReviewRequest) else obj.request_id)
+        if isinstance(obj, ReviewRequest):
+            touched.add(obj.id)
+        elif isinstance(obj, Comment) or (isinstance(obj, Vote) and obj.kind is VoteKind.OBJECT):
+            touched.add(obj.request_id)
     for obj in session.dirty:
         if isinstance(obj, ReviewRequest) and _changed(obj, "title", "summary", "impact_note"):
             touched.add(obj.id)
-        elif isinstance(obj, Comment) and _changed(obj, "text", "deleted_at", "request_id"):
+        elif isinstance(obj, Comment) and _changed(obj, "text", "deleted_at"):
             touched.add(obj.request_id)
         elif isinstance(obj, Vote) and _objection(obj) and _changed(obj, "kind", "note", "mitigation",
                                                                      "resolution_note"):
             touched.add(obj.request_id)
     for obj in session.deleted:
-        if isinstance(obj, ReviewRequest):
-            deleted.add(obj.id)
-        elif isinstance(obj, Comment | Vote):
+        if isinstance(obj, Comment | Vote):
             touched.add(obj.request_id)
-    if deleted:
-        session.execute(SearchDocument.__table__.delete().where(SearchDocument.request_id.in_(deleted)))
-    touched -= deleted
-    touched.discard(None)  # type: ignore[arg-type]
+    touched.discard(None)
     if touched:
-        refresh(session.connection(), touched)
+        refresh(session.connection(), [i for i in touched if i is not None])
 
 
 def _fts5_query(words: Sequence[str]) -> str:
