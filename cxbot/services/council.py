@@ -17,11 +17,12 @@ from cxbot.domain.model import UNDER_REVIEW, Role
 from cxbot.domain.permissions import Membership as MembershipView
 from cxbot.domain.permissions import substitution_refusal
 from cxbot.domain.policy import CouncilPolicy
+from cxbot.i18n import N_
 from cxbot.services import audit, notices
 from cxbot.store.models import Council, Department, Hold, Membership, ReviewRequest, Substitute
 from cxbot.store.uow import UnitOfWork
 
-NO_COUNCIL = "The council is not set up yet: an operator runs `cxbot council load FILE`."
+NO_COUNCIL = N_("The council is not set up yet: an operator runs `cxbot council load FILE`.")
 
 
 @dataclass
@@ -99,7 +100,7 @@ def _load(s: Session, spec: CouncilSpec, now: datetime, actor: str, dry_run: boo
         "channel": spec.channel, "chair": spec.chair, "admins": list(spec.admins),
         "timezone": spec.timezone, "stages": list(spec.stages),
         "policy": spec.policy.to_json(), "working_time": spec.working_time.to_json(),
-        "language": spec.language,
+        "language": spec.language, "moments": [m.to_json() for m in spec.moments],
     }
     if council is None:
         council = Council(key=spec.key, loaded_at=now, **settings)
@@ -303,7 +304,8 @@ def get_council(session: Session, council_id: int | None = None) -> Council:
     if council_id is None:
         found = session.scalars(select(Council).order_by(Council.id).limit(2)).all()
         if len(found) > 1:
-            raise NotFound(f"There are several councils here ({', '.join(council_keys(session))}): say which.")
+            raise NotFound(N_("There are several councils here ({councils}): say which.",
+                                 councils=", ".join(council_keys(session))))
         council = found[0] if found else None
     else:
         council = session.get(Council, council_id)
@@ -333,10 +335,11 @@ def find_council(session: Session, key: str | None) -> Council:
     if key is None:
         if len(keys) == 1:
             return get_council(session)
-        raise NotFound(f"there are several councils: name one with --council ({', '.join(keys)})")
+        raise NotFound(N_("there are several councils: name one with --council ({councils})", councils=", ".join(keys)))
     council = session.scalar(select(Council).where(Council.key == key))
     if council is None:
-        raise NotFound(f"there is no council {key!r}; the councils are: {', '.join(keys)}")
+        raise NotFound(N_("there is no council {key}; the councils are: {councils}", key=repr(key),
+                          councils=", ".join(keys)))
     return council
 
 

@@ -28,7 +28,7 @@ OPEN = [s for s in Status if not s.is_final]
 PAGE = 10          # requests a page of `list`
 MAX_PAGE = 1000    # beyond it, a page is empty whatever the council holds
 SHOWN = 20         # requests `mine` shows of each kind, and `search` at most
-OUTSIDER = N_("Only council members can look up requests. Ask your council's chair to add you.")
+OUTSIDER = N_("Only council members can look up requests.")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cxbot.i18n import Msg, to_data
 from cxbot.services.outbox import enqueue, enqueue_coalesced_many, request_lane
 from cxbot.store.models import AuditEvent, DailyReminder, Reminder
 
@@ -137,9 +138,12 @@ def reminder(session: Session, request_id: int, user: str, kind: str, on_behalf_
 
 def ephemeral(session: Session, request_id: int, *, channel: str, user: str, text: str, thread_ts: str | None,
               now: datetime) -> None:
-    """Tell the person who pressed a button why nothing happened, where they pressed it."""
-    enqueue(session, lane=request_lane(request_id), kind=EPHEMERAL,
-            payload={"channel": channel or user, "user": user, "text": text, "thread_ts": thread_ts}, now=now)
+    """Tell the person who pressed a button why nothing happened, where they pressed it: `text`
+    (a `Msg`) is kept with its parameters, to be said in the person's language at delivery."""
+    payload: dict[str, object] = {"channel": channel or user, "user": user, "text": text, "thread_ts": thread_ts}
+    if isinstance(text, Msg):
+        payload["msg"] = to_data(text)
+    enqueue(session, lane=request_lane(request_id), kind=EPHEMERAL, payload=payload, now=now)
 
 
 def substitute_ended(session: Session, *, advocate: str, substitute: str, reason: str, now: datetime) -> None:

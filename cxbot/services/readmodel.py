@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from cxbot.domain.conditions import conditions_of
 from cxbot.domain.decision import tally
-from cxbot.domain.errors import NotFound
+from cxbot.domain.errors import no_request
 from cxbot.domain.model import Impact, Magnitude, Resolution, Role, Status, Tally, VoteKind
 from cxbot.services.council import council_of, council_rules
 from cxbot.services.lifecycle import active_holds, ballots_of, filing_side, substitutes_on
@@ -167,7 +167,7 @@ def load_request(session: Session, request_id: int, *, lock: bool = False) -> Re
     """The request with its department and routed departments, locked for a change with `lock`."""
     request = session.scalars(_ONE[lock], {"id": request_id}).first()
     if request is None:
-        raise NotFound(f"There is no CX review #{request_id}.")
+        raise no_request(request_id)
     return request
 
 
@@ -216,7 +216,7 @@ def _set_aside(session: Session, request: ReviewRequest) -> set[int]:
 def request_view(session: Session, request_id: int, *, now: datetime | None = None) -> RequestView:
     request = session.scalars(_VIEWED, {"id": request_id}).first()
     if request is None:
-        raise NotFound(f"There is no CX review #{request_id}.")
+        raise no_request(request_id)
     council = council_of(session, request)
     policy, working_time = council_rules(council)
     dept_ids = [r.department_id for r in request.routings]

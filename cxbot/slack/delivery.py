@@ -28,8 +28,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from cxbot.council_file import DEFAULT_COUNCIL
-from cxbot.i18n import Translator, translator
-from cxbot.reports.render import cut_lists, render_csv, render_html, render_slack
+from cxbot.i18n import Translator, from_data, translator
+from cxbot.reports.render import cut_lists, file_stem, render_csv, render_html, render_slack
 from cxbot.services import digests, notices
 from cxbot.services.delivery import DeliveryRecords, Event, Posted
 from cxbot.services.outbox import CredentialsRefused, Item, PermanentFailure, RetryLater
@@ -324,8 +324,11 @@ class SlackDelivery:
         self._call("chat.postMessage", channel=self._dm_channel(p["user"]), text=text, blocks=self._blocks(blocks))
 
     def _ephemeral(self, item: Item) -> None:
+        """A refusal of a press, in the presser's language (an item queued before refusals
+        were kept translatable has its English text only)."""
         p = item.payload
-        self._call("chat.postEphemeral", channel=p["channel"], user=p["user"], text=p["text"],
+        text = self._reader(p["user"]).text(from_data(p["msg"])) if "msg" in p else p["text"]
+        self._call("chat.postEphemeral", channel=p["channel"], user=p["user"], text=text,
                    thread_ts=p.get("thread_ts"))
 
     def _admin_alert(self, item: Item) -> None:
@@ -360,7 +363,7 @@ class SlackDelivery:
             return
         digest = self._records.digest(week, council)
         # The report and the full lists it cuts, shared together in one message of the thread.
-        uploads = [{"content": render_html(digest).encode(), "filename": f"cx-council-{week}.html",
+        uploads = [{"content": render_html(digest).encode(), "filename": f"{file_stem(digest)}.html",
                     "title": translator(digest.language).gettext("CX council digest {week}").format(week=week)}]
         uploads += [{"content": content, "filename": name, "title": name}
                     for name, content in render_csv(digest).items()]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 from slack_sdk.webhook import WebhookClient
 
@@ -71,6 +72,16 @@ class AfterAck:
         the channel (chat.postEphemeral needs a conversation the person is in)."""
         self._run("chat.postMessage", lambda: self._client.chat_postMessage(channel=user, text=text))
 
+    def permalink(self, channel: str, ts: str) -> str:
+        """The link to message `ts` (chat.getPermalink), or "" when Slack gives none (a
+        conversation the bot cannot see): the person can still paste one. Called from work that
+        already runs after the acknowledgement."""
+        try:
+            return str(self._client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink") or "")
+        except SlackApiError as exc:
+            log.warning("no permalink for %s in %s: %s", ts, channel, exc.response.get("error"))
+            return ""
+
     def open_view(self, *, trigger_id: str, view: View | dict[str, Any]) -> None:
         self._run("views.open", lambda: self._client.views_open(trigger_id=trigger_id, view=view))
 
@@ -79,6 +90,19 @@ class AfterAck:
         acknowledgement, so it costs the acknowledgement nothing."""
         self._run("views.open", lambda: self._client.views_open(
             trigger_id=trigger_id, view=build(self.translate_for(user))))
+
+    def update_view(self, *, view_id: str, view_hash: str | None, user: str,
+                    build: Callable[[Translator], dict[str, Any]]) -> None:
+        """Replace an open modal with one built in `user`'s language (`views.update`, with the
+        view's hash: if the person changed it again meanwhile, Slack refuses this one and the
+        newer change brings its own update)."""
+        def call() -> None:
+            try:
+                self._client.views_update(view_id=view_id, hash=view_hash, view=build(self.translate_for(user)))
+            except SlackApiError as exc:
+                if exc.response.get("error") != "hash_conflict":
+                    raise
+        self._run("views.update", call)
 
     def open_form(self, *, trigger_id: str, user: str,
                   build: Callable[[Translator], View | dict[str, Any] | Respond], response_url: str) -> None:

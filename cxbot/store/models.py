@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -58,6 +59,8 @@ class Council(Base):
     loaded_at: Mapped[datetime]
     # `council.language` of the file (en, nb, de), or "": the channel's Slack locale decides.
     language: Mapped[str] = mapped_column(String(8), default="", server_default="")
+    # The moments of truth (cxbot.domain.moments.Moment as JSON), in the file's order.
+    moments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
 
 
 class Department(Base):
@@ -105,6 +108,13 @@ class ReviewRequest(Base):
     title: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text)
     stages: Mapped[list[str]]
+    # The keys of the council's moments of truth the change touches.
+    moments: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
+    # The customer's cost (cxbot.domain.cost.CustomerCost), as far as the filer gave it.
+    customer_minutes: Mapped[float | None] = mapped_column(Float)
+    customers_per_month: Mapped[int | None] = mapped_column(Integer)
+    steps: Mapped[int | None] = mapped_column(Integer)
+    warning_signs: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
     impact: Mapped[Impact] = mapped_column(str_enum(Impact))
     impact_note: Mapped[str] = mapped_column(Text, default="")
     magnitude: Mapped[Magnitude] = mapped_column(str_enum(Magnitude))

@@ -1,7 +1,7 @@
 """search_documents: full-text search over requests (FTS5 on SQLite, tsvector + GIN on PostgreSQL)
 
 Revision ID: a7c3e5f9d2b1
-Revises: 4dfaf466495e
+Revises: d5f6e8141c42
 Create Date: 2026-12-06 10:10:00.000000
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 revision = 'a7c3e5f9d2b1'
-down_revision = '4dfaf466495e'
+down_revision = 'd5f6e8141c42'
 branch_labels = None
 depends_on = None
 

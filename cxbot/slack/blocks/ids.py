@@ -14,8 +14,10 @@ DECIDE_REJECT = "chair_reject"
 STILL_APPROVE = "approval_confirm"   # in the DM after an amendment changed the terms
 CONDITION_MET = "condition_met"   # the filing side marks an approval's condition met
 REVISE = "request_revise"         # file a revision of a withdrawn request
+VIEW_RECORD = "request_record"    # open the request's record (its timeline)
 FILE_IN_COUNCIL = "file_in_council_"   # + n: the n-th council offered to someone who files in several
 LIST_PAGE = "list_page"           # `/cx-review list`: the next page
+REVIEW_MESSAGE = "cx_review_message"   # the message shortcut "Review with CX council" (manifest.yml)
 
 FILE_VIEW = "cx_file"
 AMEND_VIEW = "cx_amend"

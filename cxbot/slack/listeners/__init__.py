@@ -10,7 +10,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from cxbot.services.context import Services
-from cxbot.slack.listeners import actions, commands, events, finding, views
+from cxbot.slack.listeners import actions, commands, events, finding, shortcuts, views
 from cxbot.slack.replies import AfterAck
 
 
@@ -20,3 +20,4 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
     views.register(app, cx, after)
     events.register(app, cx, after)
     finding.register(app, cx, after)
+    shortcuts.register(app, cx, after)

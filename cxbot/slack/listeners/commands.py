@@ -19,7 +19,15 @@ from cxbot.i18n import LANGUAGES, Translator
 from cxbot.services import filing, people, requests, substitutes
 from cxbot.services.context import Services
 from cxbot.slack.blocks import ids
-from cxbot.slack.blocks.modals import away_modal, away_saved_text, council_choice, new_filing_view
+from cxbot.slack.blocks.modals import (
+    Source,
+    away_modal,
+    away_saved_text,
+    chosen,
+    council_choice,
+    new_filing_view,
+    prefilled,
+)
 from cxbot.slack.blocks.request import VOTE_BUTTONS, status_message
 from cxbot.slack.languages import translator_for
 from cxbot.slack.listeners import finding
@@ -55,9 +63,9 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
     def file_in_council(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         """A council picked from the question: its filing form, opened with this press's trigger."""
         ack()
-        user, council = body["user"]["id"], str(action.get("value") or "")
+        user, (council, source) = body["user"]["id"], chosen(str(action.get("value") or ""))
         after.open_form(trigger_id=body["trigger_id"], user=user,
-                        build=lambda tr: filing_view(cx, user, tr, council), response_url=body["response_url"])
+                        build=lambda tr: filing_view(cx, user, tr, council, source), response_url=body["response_url"])
 
     @app.command(COMMAND)
     @answers_errors(after)
@@ -186,12 +194,15 @@ def open_filing_modal(cx: Services, after: AfterAck, ack: Ack, command: dict[str
 
 
 
-def filing_view(cx: Services, user: str, tr: Translator, council: str | None = None) -> dict[str, Any] | Respond:
+def filing_view(cx: Services, user: str, tr: Translator, council: str | None = None,
+                source: Source | None = None) -> dict[str, Any] | Respond:
     """The filing modal of `council` (or of the only council the person files in), or the
-    question which council, as an ephemeral message with a button each."""
+    question which council, as an ephemeral message with a button each; filled in from the
+    message it is filed from (`source`), if any."""
     form = filing.filing_form(cx.glance, user, council)
     if isinstance(form, filing.CouncilChoice):
-        return Respond(*council_choice(form.councils, tr))
+        return Respond(*council_choice(form.councils, tr, source))
     today = cx.clock.now().astimezone(ZoneInfo(form.timezone)).date()
-    return new_filing_view(tuple(form.departments), tuple(form.stages), today + timedelta(days=7), tr.language,
-                           form.council)
+    view = new_filing_view(tuple(form.departments), tuple(form.stages), today + timedelta(days=7), tr.language,
+                           form.council, form.moments)
+    return prefilled(view, source) if source is not None else view
