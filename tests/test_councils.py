@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from cxbot.domain.errors import NotAllowed
+from cxbot.domain.errors import NotAllowed, NotFound
 from cxbot.domain.model import VoteKind
 from cxbot.services import digests, requests
 from cxbot.slack.blocks import ids
@@ -150,8 +150,9 @@ def test_an_advocate_or_chair_of_one_council_has_no_say_on_the_others_requests(s
         with pytest.raises(NotAllowed):
             act()
     assert requests.check_chair(uow(), actor="U0NCHAIR", request_id=rid) == stack.request(rid).title
-    # The default council's chair is an outsider to the other council's requests.
-    with pytest.raises(NotAllowed):
+    # The default council's chair is an outsider to the other council's requests: to them it
+    # does not exist, as for a number that names no request.
+    with pytest.raises(NotFound, match=f"There is no CX review #{rid}."):
         requests.status(uow(), actor="U0CHAIR", request_id=rid, clock=stack.clock)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from cxbot.clock import Clock
 from cxbot.domain.cost import major_by_cost
 from cxbot.domain.drafts import draft_errors
-from cxbot.domain.errors import Closed, InvalidInput, NotAllowed, NotFound, already, too_long
+from cxbot.domain.errors import Closed, InvalidInput, NotAllowed, NotFound, already, no_request, too_long
 from cxbot.domain.model import NOTE_MAX, STATUS_STATES, Draft, Magnitude, Role, Status
 from cxbot.domain.moments import Moment, moments_of
 from cxbot.domain.permissions import (
@@ -27,6 +27,7 @@ from cxbot.i18n import N_, nN_
 from cxbot.services import audit, notices
 from cxbot.services.council import council_of, council_rules, get_council, membership
 from cxbot.services.filing import STALE_COUNCIL
+from cxbot.services.finder import OUTSIDER, member_councils
 from cxbot.services.lifecycle import (
     asked_again,
     current_tally,
@@ -221,7 +222,8 @@ def _link_revision(s: Session, revised: ReviewRequest, request: ReviewRequest, a
 
 
 def status(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> RequestView:
-    """Where a request stands, for council members and its filer (summaries can be confidential)."""
+    """Where a request stands, for the people of its council and its filer (summaries can be
+    confidential)."""
     with uow:
         s = uow.session
         check_may_look(s, actor, request_id)
@@ -229,17 +231,22 @@ def status(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> Req
 
 
 def check_may_look(s: Session, actor: str, request_id: int) -> None:
-    """Raise unless `actor` may read request `request_id`: a member of its council, or its filer.
+    """Raise unless `actor` may read request `request_id`: one of the people of its council
+    (cxbot.services.finder.member_councils), or its filer.
 
-    Who may look is settled before the request is read, so an outsider learns the same
-    thing whether the number names a request or not. A request is its council's: the
-    members of another council are outsiders to it."""
+    Who may look is settled before the request is read, so nobody learns more than that they
+    may not: an outsider hears the same whether the number names a request or not, and a
+    member of another council that there is no such request, as for a number that names none
+    (a request is its council's: another council's members are outsiders to it)."""
     found = s.execute(_FILER_AND_COUNCIL, {"id": request_id}).first()
-    councils = [found.council_id] if found is not None else list(s.scalars(select(Council.id)))
-    if not any(membership(s, actor, c).is_member for c in councils) and (found is None or found.filer != actor):
-        chair = get_council(s, councils[0]).chair if len(councils) == 1 else None
-        raise NotAllowed(N_("Only council members can look up requests. Ask the council chair <@{chair}> to "
-                            "add you.", chair=chair) if chair else N_("Only council members can look up requests."))
+    councils = member_councils(s, actor)
+    if found is not None and (found.council_id in councils or found.filer == actor):
+        return
+    if councils:
+        raise no_request(request_id)
+    chairs = s.scalars(select(Council.chair).limit(2)).all()
+    raise NotAllowed(N_("Only council members can look up requests. Ask the council chair <@{chair}> to "
+                        "add you.", chair=chairs[0]) if len(chairs) == 1 else OUTSIDER)
 
 
 _FILER_AND_COUNCIL = (select(ReviewRequest.filer, Department.council_id).join(ReviewRequest.department)

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 SORRY = N_("Something went wrong on cxbot's side and nothing was recorded. Please try again in a minute.")
 
 
+B = TypeVar("B")
+
+
 def _english(user: str) -> Translator:
     return translator("en")
 
@@ -107,21 +110,11 @@ class AfterAck:
         person may not have it), tell them why through `response_url` instead, as for a
         `Respond` it returns (a button on the Home tab has no response_url: by DM)."""
         def call() -> None:
-            tr = translator("en")
-            try:
-                tr = self.translate_for(user)
-                view = build(tr)
-            except CxError as exc:
-                self._respond(response_url, user, said(exc, tr))
-                return
-            except Exception:
-                log.exception("building a modal failed")
-                self._respond(response_url, user, tr.text(SORRY))
-                return
+            view = self._build(user, build, response_url)
             if isinstance(view, Respond):
                 self._respond(response_url, user, view.text, view.blocks)
-                return
-            self._client.views_open(trigger_id=trigger_id, view=view)
+            elif view is not None:
+                self._client.views_open(trigger_id=trigger_id, view=view)
         self._run("views.open", call)
 
     def publish_home(self, *, user: str, build: Callable[[Translator], dict[str, Any]]) -> None:
@@ -129,13 +122,39 @@ class AfterAck:
         self._run("views.publish", lambda: self._client.views_publish(
             user_id=user, view=build(self.translate_for(user))))
 
-    def _respond(self, response_url: str | None, user: str, text: str,
-                 blocks: list[dict[str, Any]] | None = None) -> None:
+    def answer(self, *, response_url: str, user: str, build: Callable[[Translator], Respond],
+               replace: bool = False) -> None:
+        """Build an ephemeral answer in `user`'s language after the acknowledgement and send it
+        through `response_url` (in place of the message a button was pressed on, with
+        `replace`); if building raises a CxError, its message is the answer."""
+        def call() -> None:
+            found = self._build(user, build, response_url, replace=replace)
+            if found is not None:
+                self._respond(response_url, user, found.text, found.blocks, replace=replace)
+        self._run("response_url", call)
+
+    def _build(self, user: str, build: Callable[[Translator], B], response_url: str | None, *,
+               replace: bool = False) -> B | None:
+        """`build` in `user`'s language; None once a refusal (a CxError) or an apology for a bug
+        raised while building has been answered through `response_url` (by DM without one) instead."""
+        tr = translator("en")
+        try:
+            tr = self.translate_for(user)
+            return build(tr)
+        except CxError as exc:
+            self._respond(response_url, user, said(exc, tr), replace=replace)
+        except Exception:
+            log.exception("building a modal or an answer failed")
+            self._respond(response_url, user, tr.text(SORRY))
+        return None
+
+    def _respond(self, response_url: str | None, user: str, text: str, blocks: list[dict[str, Any]] | None = None,
+                 *, replace: bool = False) -> None:
         if response_url is None:
             self._client.chat_postMessage(channel=user, text=text, blocks=blocks)
             return
         answer = WebhookClient(response_url, timeout=self._client.timeout).send(
-            response_type="ephemeral", text=text, blocks=blocks)
+            response_type="ephemeral", text=text, blocks=blocks, replace_original=replace or None)
         if answer.status_code != 200:
             log.warning("response_url answered %s: %s", answer.status_code, answer.body)
 

@@ -265,6 +265,26 @@ class FollowUp(Base):
     answered_at: Mapped[datetime | None]
 
 
+class SearchDocument(Base):
+    """What full-text search reads of a request: its title, its description (summary and impact
+    note) and its discussion (objections' reasons and what would fix them, live comments),
+    rewritten in the transaction that changes any of them (cxbot.store.search).
+
+    The index over it is not modelled here, as each database has its own: on PostgreSQL a
+    generated `tsvector` column with a GIN index, on SQLite an FTS5 table reading these rows
+    (both made by the migration that made this table; `cxbot.store.search.UNMODELLED`)."""
+
+    __tablename__ = "search_documents"
+
+    request_id: Mapped[int] = mapped_column(ForeignKey("review_requests.id"), primary_key=True, autoincrement=False)
+    # The request's council (its filing department's, which never changes): a search reads
+    # only its reader's councils without joining the requests.
+    council_id: Mapped[int] = mapped_column(ForeignKey("council.id"))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    discussion: Mapped[str] = mapped_column(Text)
+
+
 class AuditEvent(Base):
     """Append-only record of every state change: who, when, what."""
 
@@ -497,8 +517,9 @@ class DeliveryHalt(Base):
     checked_at: Mapped[datetime]
 
 
-# The sweep's bookkeeping of when each request is next due, kept by flush listeners that
-# register on import.
+# The sweep's bookkeeping of when each request is next due (cxbot.store.due) and the search
+# documents (cxbot.store.search), kept by flush listeners that register on import.
+from cxbot.store import search as _search  # noqa: E402, F401
 from cxbot.store.due import DUE_NOW, schedule  # noqa: E402
 
 __all__ = ["DUE_NOW", "schedule"]

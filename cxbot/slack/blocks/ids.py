@@ -19,6 +19,7 @@ GO_LIVE = "request_go_live"       # the filing side says when an approved change
 FOLLOW_UP = "follow_up_"          # + an answer: the follow-up question's buttons in its DM
 DIGEST_NOW = "home_digest_now"    # on the chair's Home: this week's digest so far, by DM
 FILE_IN_COUNCIL = "file_in_council_"   # + n: the n-th council offered to someone who files in several
+LIST_PAGE = "list_page"           # `/cx-review list`: the next page
 REVIEW_MESSAGE = "cx_review_message"   # the message shortcut "Review with CX council" (manifest.yml)
 
 FILE_VIEW = "cx_file"

@@ -1,4 +1,5 @@
-"""`/cx-review`: opens the filing modal; `help` (and anything unknown) answers with the usage.
+"""`/cx-review`: opens the filing modal; `help` (and anything unknown) answers with the usage;
+`list`, `mine` and `search` are answered by cxbot.slack.listeners.finding.
 
 Every answer is in the language of the person who typed the command (cxbot.slack.languages),
 read from the database: a modal after the acknowledgement, an ephemeral answer before it.
@@ -29,6 +30,7 @@ from cxbot.slack.blocks.modals import (
 )
 from cxbot.slack.blocks.request import VOTE_BUTTONS, status_message
 from cxbot.slack.languages import translator_for, translators_for
+from cxbot.slack.listeners import finding
 from cxbot.slack.replies import AfterAck, Respond, answers_errors
 from cxbot.slack.text import escape, unescape
 
@@ -43,6 +45,9 @@ def help_text(tr: Translator, channel: Translator | None = None) -> str:
     return tr.gettext("""*cxbot — the Customer-Experience council*
 • `{command}` — file a proposed change for review by the other departments (opens a form).
 • `{command} status 12` — where request #12 stands.
+• `{command} list` — the open requests of your council, newest first (`{command} list 2`: the next page).
+• `{command} mine` — what waits on your answer, and the requests you filed.
+• `{command} search invoice fee` — requests whose title, description, objections or comments hold these words.
 • `{command} away` — a colleague from your department answers for you while you are away (opens a form; \
 or `{command} away @colleague until 2026-12-24`); `{command} back` ends it.
 • `{command} language nb` — the language cxbot speaks with you: `en`, `nb` or `de`; `auto` follows \
@@ -83,6 +88,9 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         tr, channel = translators_for(cx, user)
         if head == "help":
             ack(response_type="ephemeral", text=help_text(tr, channel))
+        elif head in finding.WORDS:
+            rest = (command.get("text") or "").strip().split(None, 1)[1:]
+            finding.answer(cx, after, ack, command, head, rest[0] if rest else "", tr)
         elif head == "status":
             ack(response_type="ephemeral", **status_reply(cx, user, words[1:], tr))
         elif head == "away":
