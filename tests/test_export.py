@@ -18,7 +18,7 @@ import pytest
 from cxbot.slack.blocks import ids
 from cxbot.store.models import AuditEvent, Comment, Person, ReviewRequest, Routing, Vote
 from tests.harness import CHANNEL, COUNCIL_FILE, NORDICS_PEOPLE, Stack, day, local, process_env
-from tests.test_lifecycle import dms_to, object_, objection_note, press_in
+from tests.test_lifecycle import chair_decides, dms_to, object_, objection_note, press_in
 
 FILES = ("requests", "routings", "votes", "objections", "comments", "decisions", "audit")
 FORMULA_TITLE = '=HYPERLINK("https://evil.example.com","Annual fees")'
@@ -92,11 +92,7 @@ def story(stack: Stack) -> tuple[int, int, int]:
     rejected = stack.file("U0BILLLEAD", title="Invoices by post cost extra")
     stack.press("U0LEGAL1", rejected, ids.APPROVE)
     stack.sweep(local(10, 9))
-    chair_dm = dms_to(stack, "U0CHAIR", "escalated to you")[-1]
-    press_in(stack, "U0CHAIR", chair_dm, ids.DECIDE_REJECT)
-    stack.slack.wait_for(lambda: stack.slack.open_views("U0CHAIR"))
-    stack.people.submit_view("U0CHAIR", {"note": "Not before the pricing review"})
-    stack.settle()
+    chair_decides(stack, ids.DECIDE_REJECT, "Not before the pricing review")
     return approved, withdrawn, rejected
 
 
