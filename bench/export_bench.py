@@ -102,6 +102,7 @@ def measure(name: str, url: str, requests_n: int, votes_n: int, years: float, wo
             raise SystemExit(f"{name} {fmt}: the export failed\n{child.stderr[-2000:]}")
         r = json.loads(child.stdout.splitlines()[-1])
         results.append({"database": name, "format": fmt, **r})
+        print(f"{name}: exported as {fmt} in {r['seconds']:.1f} s, peak RSS {r['rss_mb']:.0f} MB", flush=True)
     return results
 
 
