@@ -220,13 +220,14 @@ def rows(session: Session, table: Table, scope: Scope, batch: int = BATCH) -> It
 
 
 def _json_value(value: Any) -> Any:
+    """A time, date or enum as JSON has it (the JSON encoder calls this for what it cannot write)."""
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Enum):
         return value.value
-    return value
+    raise TypeError(f"{type(value).__name__} is not exported")
 
 
 def _csv_value(value: Any) -> str:
@@ -242,6 +243,8 @@ def _csv_value(value: Any) -> str:
         return csv_cell("; ".join(value))
     if isinstance(value, list | dict):
         return csv_cell(json.dumps(value, ensure_ascii=False, sort_keys=True))
+    if isinstance(value, Enum):
+        return csv_cell(value.value)
     return csv_cell(_json_value(value))
 
 
@@ -263,8 +266,9 @@ class _JsonLinesFile:
         self._f, self._columns = f, columns
 
     def write(self, row: Sequence[Any]) -> None:
-        self._f.write(json.dumps(dict(zip(self._columns, map(_json_value, row), strict=True)),
-                                 ensure_ascii=False))
+        # Text and enums of text go as they are; times, dates and other enums through `_json_value`.
+        self._f.write(json.dumps(dict(zip(self._columns, row, strict=True)), ensure_ascii=False,
+                                 default=_json_value))
         self._f.write("\n")
 
 
