@@ -181,8 +181,11 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
     from cxbot.reports import export
     from cxbot.services.council import find_council
     from cxbot.store.db import make_session_factory
+    from cxbot.store.migrate import is_at_head
 
     engine = _engine(settings)
+    if not is_at_head(engine):
+        raise CliError("the database is not at the latest migration: run `cxbot db upgrade` first")
     if engine.dialect.name == "postgresql":   # one snapshot for every file
         engine = engine.execution_options(isolation_level="REPEATABLE READ")
     with make_session_factory(engine, read_only=True)() as s:

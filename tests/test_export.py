@@ -243,3 +243,10 @@ def test_an_out_that_cannot_take_files_is_named_and_nothing_is_written(database_
     done = cxbot(database_url, "export", "--out", str(locked))
     assert done.returncode == 2 and f"cxbot: {locked}: cannot write there (" in done.stderr
     assert not any(p.name.endswith((".csv", ".partial")) for p in locked.iterdir())
+
+
+def test_a_database_not_migrated_is_told_to_upgrade(tmp_path: Path) -> None:
+    done = cxbot(f"sqlite:///{tmp_path / 'new.db'}", "export", "--out", str(tmp_path / "out"))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == "cxbot: the database is not at the latest migration: run `cxbot db upgrade` first"
+    assert not (tmp_path / "out").exists()
