@@ -46,6 +46,15 @@ def dms_to(stack: Stack, user: str, containing: str) -> list:  # type: ignore[ty
     return [m for m in stack.slack.dms(user) if containing in texts(m)]
 
 
+def chair_decides(stack: Stack, action_id: str, rationale: str) -> None:
+    """The chair answers the latest escalation DM: Approve… or Reject…, with a rationale."""
+    chair_dm = dms_to(stack, "U0CHAIR", "escalated to you")[-1]
+    press_in(stack, "U0CHAIR", chair_dm, action_id)
+    stack.slack.wait_for(lambda: stack.slack.open_views("U0CHAIR"))
+    stack.people.submit_view("U0CHAIR", {"note": rationale})
+    stack.settle()
+
+
 def test_blocking_objection_stands_until_its_author_resolves_it(stack: Stack) -> None:
     rid = stack.file()
     stack.press("U0LEGAL1", rid, ids.APPROVE)
@@ -210,11 +219,7 @@ def test_chair_rejection_records_the_dissent(stack: Stack) -> None:
     stack.press("U0LEGAL1", rid, ids.APPROVE)
     stack.load_council(COUNCIL_FILE.read_text() + "\n[escalation]\nladder = [\"chair\"]\n")
     stack.sweep(local(10, 9))
-    chair_dm = dms_to(stack, "U0CHAIR", "escalated to you")[-1]
-    press_in(stack, "U0CHAIR", chair_dm, ids.DECIDE_REJECT)
-    stack.slack.wait_for(lambda: stack.slack.open_views("U0CHAIR"))
-    stack.people.submit_view("U0CHAIR", {"note": "Not before the pricing review"})
-    stack.settle()
+    chair_decides(stack, ids.DECIDE_REJECT, "Not before the pricing review")
     assert stack.request(rid).status is Status.REJECTED
     decided = stack.all(AuditEvent, AuditEvent.kind == "decided")[-1]
     assert decided.data["dissent"] == [{"user": "U0LEGAL1", "department": "legal", "reason": "approved"}]

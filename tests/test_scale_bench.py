@@ -44,3 +44,14 @@ def test_the_digest_child_reports_its_own_peak_memory_not_its_parents() -> None:
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                           check=True)
     assert len(ballast) and float(done.stdout) < 200, done.stdout
+
+
+def test_the_export_benchmark_runs_small_and_stays_within_its_memory() -> None:
+    """`bench/export_bench.py` at a tiny size on SQLite: it builds a history, exports it in
+    both formats in a fresh process, and reports each run's peak memory under the target."""
+    done = subprocess.run([sys.executable, "-m", "bench.export_bench", "--requests", "200", "--votes", "2000"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+    runs = re.findall(r"^SQLite\s+(csv|jsonl)\s+[\d.]+s\s+[\d.]+ MiB\s+[\d.]+ MiB\s+(\d+) MB$", done.stdout, re.M)
+    assert [fmt for fmt, _ in runs] == ["csv", "jsonl"], done.stdout
+    assert all(int(mb) < 150 for _, mb in runs)

@@ -40,6 +40,7 @@ from markupsafe import Markup
 from cxbot.domain.model import STATUS_LABELS, Status
 from cxbot.i18n import Translator, translator
 from cxbot.reports import charts
+from cxbot.reports.export import csv_cell
 from cxbot.reports.model import Digest, ExperienceRow, Objection, StageStats
 from cxbot.slack.text import clip, escape
 
@@ -268,15 +269,6 @@ def render_html(digest: Digest) -> str:
 
 # --- CSV -----------------------------------------------------------------------------------
 
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> str:
-    """A CSV cell a spreadsheet shows as text: user text starting like a formula gets a leading `'`."""
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA) else text
-
-
 def _iso(at: datetime, tz: str) -> str:
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
@@ -313,7 +305,7 @@ def render_list_csv(digest: Digest, kind: str) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows([_cell(v) for v in row] for row in rows)
+    writer.writerows([csv_cell(v) for v in row] for row in rows)
     return ("\ufeff" + out.getvalue()).encode()
 
 
