@@ -4,6 +4,8 @@ more customer time a month than the council's threshold is treated as major."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from cxbot.council_file import CouncilFileError, parse_council
@@ -54,6 +56,10 @@ def test_a_minor_change_adding_customer_hours_above_the_threshold_is_reviewed_as
     assert heavy.magnitude is Magnitude.MAJOR
     assert (heavy.customer_minutes, heavy.customers_per_month, heavy.steps) == (5.0, 3000, 1)
     assert heavy.warning_signs == ["repeat_information", "duplicate_messages"]
+    shown = json.dumps(stack.parent(heavy.id).blocks, ensure_ascii=False)
+    assert "Major — for the customer time it adds" in shown
+    assert "+5 min each time · 3,000 customers a month · *+250 customer hours a month* · +1 step" in shown
+    assert "Customers must repeat information they already gave" in shown
     light = _file(stack, magnitude="minor", customer_minutes="0.5", customers_per_month="3000")
     assert light.magnitude is Magnitude.MINOR                       # 25 hours: under the threshold
     saving = _file(stack, magnitude="minor", customer_minutes="-10", customers_per_month="30000")

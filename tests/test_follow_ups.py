@@ -14,14 +14,16 @@ from cxbot.domain.model import Status
 from cxbot.services import followups
 from cxbot.slack.blocks import ids
 from cxbot.store.models import AuditEvent, FollowUp
-from tests.harness import Stack, day, local
+from tests.harness import CHANNEL, Stack, day, local
 from tests.test_lifecycle import action_ids, object_, objection_note, press_in, texts
+from tests.test_moments import WITH_MOMENTS
 
 BEA = "U0BILLLEAD"
 
 
 def _approved_with_an_objection(stack: Stack) -> int:
-    rid = stack.file()
+    stack.load_council(WITH_MOMENTS)              # the change touches the first invoice, which Support owns
+    rid = stack.file(moments=["first-invoice"])
     stack.press("U0LEGAL1", rid, ids.APPROVE)
     object_(stack, "U0SUP1", rid, "Customers will call us about the fee")
     press_in(stack, "U0SUP1", objection_note(stack, rid), ids.RESOLVE)
@@ -78,6 +80,11 @@ def test_the_filer_and_the_objector_are_asked_on_the_right_working_day(stack: St
     answers = [(e.data["answer"], e.data["previous"]) for e in stack.all(
         AuditEvent, AuditEvent.kind == "follow_up_answered", order_by=AuditEvent.id)]
     assert answers == [("worse", None), ("as_predicted", "worse")]
+    # "Worse" reopened the conversation in the thread, once, mentioning the moment's owner (Support's lead).
+    notes = [m for m in stack.slack.thread(CHANNEL, stack.parent(rid).ts) if "turned out worse" in texts(m)]
+    assert len(notes) == 1
+    assert "Twice the calls we expected" in texts(notes[0]) and "<@U0SUPLEAD>" in texts(notes[0])
+    assert "Measured: 40 calls a week" in texts(notes[0])
 
     # Unanswered for five working days, the objector is asked once more; then no more.
     stack.clock.set(local(42, 16))

@@ -240,7 +240,7 @@ def test_expiry_without_escalation_then_reopen(stack: Stack) -> None:
     stack.sweep(local(10, 9))
     assert stack.request(rid).status is Status.EXPIRED
     assert dms_to(stack, "U0BILLLEAD", "expired")
-    assert action_ids(stack.parent(rid)) == [ids.REOPEN]
+    assert action_ids(stack.parent(rid)) == [ids.REOPEN, ids.VIEW_RECORD]
     press_in(stack, "U0LEGAL1", stack.parent(rid), ids.REOPEN)
     assert stack.request(rid).status is Status.EXPIRED
     press_in(stack, "U0BILLLEAD", stack.parent(rid), ids.REOPEN)

@@ -117,6 +117,7 @@ def test_the_filing_form_offers_the_moments_by_stage_and_the_request_keeps_them(
         routed = s.scalars(select(Routing).where(Routing.request_id == request.id))
         asked = [(r.department.key, r.reason) for r in routed]
     assert asked == [("support", "owns The first invoice, a moment of truth the change touches")]
+    assert "The first invoice" in json.dumps(stack.parent(request.id).blocks)
 
 
 def test_a_moment_outside_the_stages_picked_is_refused_on_its_field(stack: Stack) -> None:

@@ -18,6 +18,7 @@ from cxbot.services import record, requests, votes
 from cxbot.services.audit import record as audit
 from cxbot.services.context import Services
 from cxbot.services.council import load_council
+from cxbot.slack.blocks import ids
 from cxbot.slack.blocks.record import record_modal
 from cxbot.store.db import make_session_factory
 from tests.harness import COUNCIL_FILE, day, local
@@ -81,3 +82,18 @@ def test_a_long_record_keeps_to_a_modals_hundred_blocks(cx: Services) -> None:
     assert len(view["blocks"]) <= 100
     shown = json.dumps(view)
     assert "more events, in `cxbot export`" in shown and "comment 149" in shown and "filed it for" in shown
+
+
+def test_view_record_opens_from_the_request_message_for_members_only(stack) -> None:  # type: ignore[no-untyped-def]
+    from tests.test_lifecycle import action_ids, press_in
+
+    rid = stack.file()
+    parent = stack.parent(rid)
+    assert ids.VIEW_RECORD in action_ids(parent)
+    press_in(stack, "U0LEGAL1", parent, ids.VIEW_RECORD)
+    view = stack.slack.wait_for(lambda: stack.slack.open_views("U0LEGAL1"))[-1]
+    assert view["title"]["text"] == f"Record of #{rid}" and "filed it for *Billing*" in json.dumps(view)
+    press_in(stack, "U0OUTSIDER", parent, ids.VIEW_RECORD)
+    told = stack.slack.wait_for(lambda: stack.slack.ephemerals("U0OUTSIDER"))
+    assert told[-1].text.startswith("Only council members can look up requests.")
+    assert stack.slack.open_views("U0OUTSIDER") == []

@@ -282,7 +282,7 @@ def test_withdraw_closes_voting_and_only_the_filer_may(stack: Stack) -> None:
     assert any("withdrew this request" in m.text for m in stack.slack.thread(CHANNEL, stack.parent(rid).ts))
     assert all(b["type"] != "actions" for b in stack.prompt(rid).blocks)
     assert action_ids(stack.slack.message(dm.channel, dm.ts)) == [ids.REOPEN, ids.REVISE]
-    assert action_ids(stack.parent(rid)) == [ids.REOPEN, ids.REVISE]
+    assert action_ids(stack.parent(rid)) == [ids.REOPEN, ids.REVISE, ids.VIEW_RECORD]
 
     # A stale button press after withdrawal records nothing.
     assert stack.count(Vote) == 0

@@ -14,6 +14,7 @@ The follow-up job (`send_due`) reads only the follow-ups whose `next_at` has com
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -21,13 +22,14 @@ from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
 from cxbot.domain.errors import Closed, InvalidInput, NotAllowed, NotFound
-from cxbot.domain.model import Status, VoteKind
+from cxbot.domain.model import Role, Status, VoteKind
+from cxbot.domain.moments import moments_of, owners
 from cxbot.domain.permissions import follow_up_refusal, go_live_refusal
 from cxbot.i18n import N_
 from cxbot.services import audit, notices
 from cxbot.services.council import council_of, council_rules, membership
 from cxbot.services.readmodel import load_request
-from cxbot.store.models import FollowUp, ReviewRequest, Vote
+from cxbot.store.models import Department, FollowUp, Membership, ReviewRequest, Vote
 from cxbot.store.uow import UnitOfWork
 
 FILER, OBJECTOR = "filer", "objector"
@@ -112,6 +114,22 @@ def send_due(uow: UnitOfWork, *, clock: Clock) -> int:
         return len(due)
 
 
+def _moment_owners(s: Session, request_id: int) -> dict[str, Any]:
+    """Who is told in the thread when a change turned out worse: the departments owning the
+    moments of truth it touched, by their user group, else by their leads."""
+    request = s.get(ReviewRequest, request_id)
+    assert request is not None
+    council = council_of(s, request)
+    keys = list(owners(request.moments or (), moments_of(council.moments)))
+    departments = list(s.scalars(select(Department).where(Department.council_id == council.id,
+                                                          Department.key.in_(keys), Department.active.is_(True))))
+    groups = [d.usergroup for d in departments if d.usergroup]
+    leads = list(s.scalars(select(Membership.user_id).where(
+        Membership.department_id.in_([d.id for d in departments if not d.usergroup]),
+        Membership.role == Role.LEAD, Membership.active.is_(True)).order_by(Membership.id)))
+    return {"departments": [d.key for d in departments], "usergroups": groups, "users": list(dict.fromkeys(leads))}
+
+
 def check_may_answer(uow: UnitOfWork, *, actor: str, follow_up_id: int, answer: str) -> int:
     """Raise unless `actor` may give `answer` to the follow-up (before its form opens); returns
     the request's id."""
@@ -150,10 +168,11 @@ def answer(uow: UnitOfWork, *, actor: str, follow_up_id: int, answer: str, note:
         previous = follow_up.answer
         follow_up.answer, follow_up.note, follow_up.measured = answer, note, measured
         follow_up.answered_at, follow_up.next_at = now, None
+        bad = answer in BAD_NEWS and previous not in BAD_NEWS
+        owners = _moment_owners(s, follow_up.request_id) if bad else {}
         event = audit.record(s, kind="follow_up_answered", actor=actor, at=now, request_id=follow_up.request_id,
                              follow_up_id=follow_up.id, role=follow_up.role, answer=answer, note=note,
-                             measured=measured, previous=previous)
-        bad = answer in BAD_NEWS and previous not in BAD_NEWS
+                             measured=measured, previous=previous, owners=owners)
         if bad:
             notices.thread_note(s, follow_up.request_id, event, now)
         uow.commit()

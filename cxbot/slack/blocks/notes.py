@@ -130,7 +130,30 @@ def thread_note(view: RequestView, kind: str, actor: str, data: dict[str, Any], 
         text = "🚪 " + filing_department_left_text(data, tr)
     elif kind == "condition_met":
         text = condition_met_text(view, actor, data, tr)
+    elif kind == "follow_up_answered":
+        text = follow_up_text(view, actor, data, tr)
     return (text, None) if text else None
+
+
+def follow_up_text(view: RequestView, actor: str, data: dict[str, Any], tr: Translator) -> str:
+    """A follow-up that brings bad news reopens the conversation: what happened, and the
+    departments owning the moments of truth the change touched are mentioned."""
+    _ = tr.gettext
+    if data.get("role") == "filer":
+        text = "📉 " + _("{user} reports that since it went live, this change turned out worse for customers than "
+                         "predicted.").format(user=mention(actor))
+    else:
+        text = "📉 " + _("{user} reports that the concern they raised came true after the change went live.").format(
+            user=mention(actor))
+    if data.get("note"):
+        text += "\n" + quote(str(data["note"]))
+    if data.get("measured"):
+        text += "\n" + _("Measured: {figure}").format(figure=escape(str(data["measured"])))
+    owners = data.get("owners") or {}
+    who = [f"<!subteam^{g}>" for g in owners.get("usergroups") or []] + [mention(u) for u in owners.get("users") or []]
+    if who:
+        text += "\n" + _("Owners of the moments of truth it touches: {who}").format(who=", ".join(who))
+    return clip(text, 3000)
 
 
 def filing_department_left_text(data: dict[str, Any], tr: Translator) -> str:

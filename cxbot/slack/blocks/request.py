@@ -24,7 +24,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from cxbot.domain.model import STATUS_LABELS, Answer, Ballot, Status, VoteKind
+from cxbot.domain.cost import WARNING_SIGNS, CustomerCost
+from cxbot.domain.model import STATUS_LABELS, Answer, Ballot, Magnitude, Status, VoteKind
 from cxbot.i18n import N_, Translator, translator
 from cxbot.services.readmodel import Asking, ConditionView, RequestView, asking
 from cxbot.slack.blocks import ids
@@ -121,12 +122,21 @@ def request_details(view: RequestView, tr: Translator) -> list[Block]:
     """Title, who filed it, what changes, and the facts the council weighs."""
     _ = tr.gettext
     impact = tr.text(IMPACTS[view.impact]) + (f" — {escape(view.impact_note)}" if view.impact_note else "")
+    magnitude = tr.text(MAGNITUDES[view.magnitude])
+    if view.major_by_cost and view.magnitude is Magnitude.MAJOR:
+        magnitude += " — " + _("for the customer time it adds")
     details = [
         _fact(_("Lifecycle stages"), escape(", ".join(view.stages))),
-        _fact(_("Magnitude"), tr.text(MAGNITUDES[view.magnitude])),
+        _fact(_("Magnitude"), magnitude),
         _fact(_("Expected customer impact"), impact),
         _fact(_("Filer needs a decision by"), day(view.decision_by, tr)),
     ]
+    if view.moments:
+        details.append(_fact(_("Moments of truth"), escape(", ".join(view.moments))))
+    if view.cost.given:
+        details.append(_fact(_("Cost to customers"), cost_text(view.cost, tr)))
+    if view.go_live:
+        details.append(_fact(_("Went live"), day(view.go_live, tr)))
     if view.link:
         details.append(_fact(_("Link"), safe_link(view.link, clip_plain(view.link, 200))))
     amended = (" · " + _("amended (version {version})").format(version=view.version)) if view.version > 1 else ""
@@ -140,6 +150,32 @@ def request_details(view: RequestView, tr: Translator) -> list[Block]:
         SectionBlock(text=MarkdownTextObject(text=clip(escape(view.summary), 3000))),
         SectionBlock(fields=details),
     ]
+
+
+def _signed(value: float, tr: Translator) -> str:
+    text = tr.number(abs(round(value, 1)))
+    return ("+" if value > 0 else "−" if value < 0 else "") + text
+
+
+def cost_text(cost: CustomerCost, tr: Translator) -> str:
+    """What the filer said the change costs the customer, in the reader's words and numbers."""
+    _ = tr.gettext
+    parts = []
+    if cost.minutes is not None:
+        parts.append(_("{minutes} min each time").format(minutes=_signed(cost.minutes, tr)))
+    if cost.customers is not None:
+        parts.append(tr.ngettext("{n} customer a month", "{n} customers a month", cost.customers).format(
+            n=tr.number(cost.customers)))
+    if cost.hours_a_month is not None:
+        parts.append(_("*{hours} customer hours a month*").format(hours=_signed(round(cost.hours_a_month), tr)))
+    if cost.steps:
+        parts.append(tr.ngettext("{n} step, form or contact", "{n} steps, forms or contacts", abs(cost.steps))
+                     .format(n=_signed(cost.steps, tr)))
+    text = " · ".join(parts)
+    signs = [tr.text(WARNING_SIGNS[s]) for s in cost.warning_signs if s in WARNING_SIGNS]
+    if signs:
+        text += ("\n" if text else "") + "⚠️ " + "; ".join(signs)
+    return clip(text, 1900)
 
 
 def state_blocks(view: RequestView, tr: Translator) -> list[Block]:
@@ -266,11 +302,15 @@ def parent_message(view: RequestView, tr: Translator) -> tuple[str, list[Block]]
     """The request as posted in the council channel; the status and answers update in place."""
     blocks = (request_details(view, tr) + revision_context(view, tr) + [DividerBlock()] + state_blocks(view, tr)
               + condition_blocks(view, tr=tr))
-    buttons = filer_buttons(view, tr)
-    if buttons:
-        blocks.append(ActionsBlock(block_id="request_actions", elements=buttons))
+    buttons = [*filer_buttons(view, tr), record_button(view, tr)]
+    blocks.append(ActionsBlock(block_id="request_actions", elements=buttons))
     text = f"{escape(title_text(view, tr))} — {escape(view.department_name)}, {status_label(view.status, tr)}"
     return text, blocks
+
+
+def record_button(view: RequestView, tr: Translator) -> ButtonElement:
+    """*View record*: the request's timeline, for those who may look it up."""
+    return ButtonElement(text=tr.gettext("View record"), action_id=ids.VIEW_RECORD, value=str(view.id))
 
 
 def _and(names: list[str], tr: Translator) -> str:
@@ -351,4 +391,5 @@ def status_message(view: RequestView, tr: Translator) -> tuple[str, list[Block]]
     if view.permalink:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(
             text=safe_link(view.permalink, tr.gettext("Open the thread")))]))
+    blocks.append(ActionsBlock(block_id="status_actions", elements=[record_button(view, tr)]))
     return f"{escape(title_text(view, tr))}: {status_label(view.status, tr)}", blocks
