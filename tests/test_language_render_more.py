@@ -20,6 +20,7 @@ from cxbot.i18n import LANGUAGES, Translator, translator
 from cxbot.sandbox.blockkit import block_errors, view_refusal
 from cxbot.services.finder import Mine, Page, RequestLine
 from cxbot.services.home import AnsweredItem, CouncilHome, Glance, HomeView, OwedItem
+from cxbot.services.readmodel import RelatedLink
 from cxbot.services.record import Entry, Record
 from cxbot.slack.blocks import direct, notes
 from cxbot.slack.blocks import request as channel_blocks
@@ -42,8 +43,10 @@ from tests.test_language_render import (
 MOMENTS = tuple(Moment(f"m{n}", STAGES[n % 5], f"Øyeblikk {n}: den første fakturaen etter bytte", "Klager", "d1")
                 for n in range(40))
 COST = CustomerCost(minutes=7.5, customers=12_000, steps=2, warning_signs=tuple(WARNING_SIGNS))
+LINKS = tuple(RelatedLink(n, "Fakturaen får ny layout " * 8, "Kundeservice", list(Status)[n], "https://x.example/p2")
+              for n in range(3))
 VIEW = replace(CHANNEL_VIEW, moments=tuple(m.name for m in MOMENTS[:6]), cost=COST, major_by_cost=True,
-               go_live=DAY, status=Status.APPROVED)
+               go_live=DAY, status=Status.APPROVED, related=LINKS)
 
 
 def views(tr: Translator) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -79,8 +82,8 @@ def views(tr: Translator) -> dict[str, tuple[str, dict[str, Any]]]:
     answered = tuple(AnsweredItem(n, "Ny e-post", kind, AT, "", "Europe/Oslo")
                      for n, kind in enumerate(list(VoteKind) * 3))
     glance = Glance(by_status=tuple((s, 3) for s in (Status.OPEN, Status.ON_HOLD, Status.ESCALATED)),
-                    overdue=(("Juss", 2), ("Salg", 1)), escalated=(VIEW, replace(VIEW, id=654321)), escalated_more=4, filed=12,
-                    approved=5, rejected=1, week_start=AT)
+                    overdue=(("Juss", 2), ("Salg", 1)), escalated=(VIEW, replace(VIEW, id=654321)), escalated_more=4,
+                    filed=12, approved=5, rejected=1, week_start=AT)
 
     def council(**fields: Any) -> CouncilHome:
         base = CouncilHome(key="default", channel="C0COUNCIL", chair="U0CHAIR", timezone="Europe/Oslo", position=0,
@@ -117,6 +120,16 @@ def messages(tr: Translator) -> dict[str, tuple[str, list[Any]]]:
             "owners": {"usergroups": ["S0CARE"], "users": ["U0LEAD1"]}}, tr)
         assert note is not None
         found[f"worse {role}"] = (note[0], [b.to_dict() for b in note[1] or []])
+    link = {"id": 9, "title": "Fakturaen får ny layout", "department": "Kundeservice", "status": "open",
+            "permalink": "https://x.example/p9"}
+    for kind, data in (("related_found", {"related": [link, link, link]}),
+                       ("clash_noted", {"other": 9, "stages": ["Betale"], "link": link, "day": DAY.isoformat(),
+                                        "own_day": DAY.isoformat()})):
+        note = notes.thread_note(VIEW, kind, "cxbot", data, tr)
+        assert note is not None
+        found[kind] = (note[0], [b.to_dict() for b in note[1] or []])
+    filed = direct.filed(VIEW, tr)
+    found["filed with related"] = (filed[0], [b.to_dict() for b in filed[1]])
     for name, built in {"parent": channel_blocks.parent_message(VIEW, tr),
                         "status": channel_blocks.status_message(VIEW, tr)}.items():
         found[name] = (built[0], [b.to_dict() for b in built[1]])

@@ -22,7 +22,16 @@ from cxbot.domain.moments import moments_of
 from cxbot.services.channel_locale import channel_locale_due, council_language
 from cxbot.services.council import council_of, council_rules
 from cxbot.services.lifecycle import active_holds, ballots_of, filing_side, substitutes_on
-from cxbot.store.models import AuditEvent, Escalation, Membership, ReviewRequest, Routing, SlackMessage, Vote
+from cxbot.store.models import (
+    AuditEvent,
+    Department,
+    Escalation,
+    Membership,
+    ReviewRequest,
+    Routing,
+    SlackMessage,
+    Vote,
+)
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,17 @@ class ConditionView:
     on_behalf_of: str | None
     met_at: datetime | None
     met_by: str | None
+
+
+@dataclass(frozen=True)
+class RelatedLink:
+    """A request of another department found related to this one, as it stands now."""
+
+    id: int
+    title: str
+    department: str
+    status: Status
+    permalink: str
 
 
 @dataclass(frozen=True)
@@ -131,6 +151,7 @@ class RequestView:
     major_by_cost: bool = False            # reviewed as major for the customer time it adds
     go_live: date | None = None
     follow_up_days: int = 30
+    related: tuple[RelatedLink, ...] = ()  # requests of other departments found related at filing
     # The language of what the council channel shows (`cxbot.domain.languages.channel_language`),
     # and whether the channel's locale should be asked of Slack again first (`locale_due`).
     language: str = "en"
@@ -282,7 +303,7 @@ def request_view(session: Session, request_id: int, *, now: datetime | None = No
         conditions=conditions, revises=revises, revised_by=revised_by,
         moments=tuple(m.name for m in moments_of(council.moments) if m.key in (request.moments or ())),
         cost=cost, major_by_cost=major_by_cost(cost, policy.major_customer_hours), go_live=request.go_live,
-        follow_up_days=policy.follow_up_days,
+        follow_up_days=policy.follow_up_days, related=_related(session, request),
         language=council_language(council), locale_due=channel_locale_due(council, now or request.updated_at),
     )
 
@@ -296,6 +317,21 @@ def cost_of(request: ReviewRequest) -> CustomerCost:
 _REVISIONS = (select(ReviewRequest.id, ReviewRequest.title, ReviewRequest.revises_id, SlackMessage.permalink)
               .outerjoin(SlackMessage, (SlackMessage.request_id == ReviewRequest.id) & (SlackMessage.role == "parent"))
               .where((ReviewRequest.id == bindparam("revises")) | (ReviewRequest.revises_id == bindparam("id"))))
+
+
+_RELATED = (select(ReviewRequest.id, ReviewRequest.title, Department.name, ReviewRequest.status,
+                   SlackMessage.permalink)
+            .join(Department, Department.id == ReviewRequest.department_id)
+            .outerjoin(SlackMessage, (SlackMessage.request_id == ReviewRequest.id) & (SlackMessage.role == "parent"))
+            .where(ReviewRequest.id.in_(bindparam("ids", expanding=True))))
+
+
+def _related(session: Session, request: ReviewRequest) -> tuple[RelatedLink, ...]:
+    if not request.related:
+        return ()
+    found = {row.id: RelatedLink(row.id, row.title, row.name, row.status, row.permalink or "")
+             for row in session.execute(_RELATED, {"ids": list(request.related)})}
+    return tuple(found[i] for i in request.related if i in found)
 
 
 def _revision_links(session: Session, request: ReviewRequest) -> tuple[RevisionLink | None, RevisionLink | None]:

@@ -24,7 +24,7 @@ from cxbot.domain.permissions import (
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.domain.routing import DepartmentInfo, Route, route
 from cxbot.i18n import N_, nN_
-from cxbot.services import audit, notices
+from cxbot.services import audit, notices, related
 from cxbot.services.council import council_of, council_rules, get_council, membership
 from cxbot.services.filing import STALE_COUNCIL
 from cxbot.services.finder import OUTSIDER, member_councils
@@ -163,6 +163,7 @@ def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, vie
         audit.record(s, kind="routed", actor="cxbot", at=now, request_id=request.id,
                      departments=[{"department": r.department, "reason": r.reason} for r in routes])
         notices.request_filed(s, request.id, filed, actor, now)
+        related.on_filed(s, request, now)
         if revised is not None:
             _link_revision(s, revised, request, actor, now)
         uow.commit()

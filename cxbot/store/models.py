@@ -126,6 +126,8 @@ class ReviewRequest(Base):
     decision_by: Mapped[date] = mapped_column(Date)
     # The day an approved change went (or goes) live, as its filing side said: follow-ups count from it.
     go_live: Mapped[date | None] = mapped_column(Date)
+    # Requests of other departments found related when it was filed (cxbot.services.related).
+    related: Mapped[list[int]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     link: Mapped[str] = mapped_column(String(600), default="")
     status: Mapped[Status] = mapped_column(str_enum(Status), index=True)
     created_at: Mapped[datetime] = mapped_column(index=True)

@@ -162,3 +162,23 @@ def ranked(conn: Connection, words: Sequence[str], council_ids: Collection[int],
                "LIMIT :window) ORDER BY score, id DESC LIMIT :n")
     stmt = text(sql).bindparams(bindparam("councils", expanding=True))
     return [row[0] for row in conn.execute(stmt, params)]
+
+
+def sharing_any(conn: Connection, words: Sequence[str], council_id: int, limit: int) -> list[int]:
+    """The ids of the council's requests whose documents hold any of `words` (letters and digits
+    only), best first: the candidates for "related" (cxbot.services.related)."""
+    if not words:
+        return []
+    params: dict[str, Any] = {"council": council_id, "n": limit}
+    if conn.dialect.name == "postgresql":
+        params["q"] = " | ".join(f"'{w}'" for w in words)
+        sql = ("SELECT request_id FROM search_documents WHERE council_id = :council "
+               f"AND document @@ to_tsquery('{CONFIG}', :q) "
+               f"ORDER BY ts_rank(document, to_tsquery('{CONFIG}', :q)) DESC, request_id DESC LIMIT :n")
+    else:
+        params["q"] = " OR ".join(f'"{w}"' for w in words)
+        weights = ", ".join(str(w) for w in WEIGHTS)
+        sql = (f"SELECT {FTS_TABLE}.rowid FROM {FTS_TABLE} JOIN search_documents s "
+               f"ON s.request_id = {FTS_TABLE}.rowid WHERE s.council_id = :council AND {FTS_TABLE} MATCH :q "
+               f"ORDER BY bm25({FTS_TABLE}, {weights}), {FTS_TABLE}.rowid DESC LIMIT :n")
+    return [row[0] for row in conn.execute(text(sql), params)]

@@ -26,6 +26,7 @@ from cxbot.slack.blocks.request import (
     condition_blocks,
     conditions_text,
     filer_buttons,
+    related_context,
     revision_context,
     safe_link,
     status_label,
@@ -99,7 +100,7 @@ def filed(view: RequestView, tr: Translator = EN) -> DM:
         _section(f"{_title(view, tr)}\n{now}\n{follow}"),
         ContextBlock(elements=[MarkdownTextObject(text=_filer_state(view, tr))]),
     ]
-    blocks += revision_context(view, tr) + condition_blocks(view, tr=tr)
+    blocks += revision_context(view, tr) + related_context(view, tr) + condition_blocks(view, tr=tr)
     buttons = filer_buttons(view, tr)
     if buttons:
         blocks.append(ActionsBlock(block_id="request_actions", elements=buttons))

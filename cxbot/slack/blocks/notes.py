@@ -7,7 +7,7 @@ rendered in the language (`cxbot.slack.blocks.reasons`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, MarkdownTextObject, SectionBlock
@@ -18,8 +18,8 @@ from cxbot.services.readmodel import NOTE_SECTIONS, ObjectionView, RequestView, 
 from cxbot.slack.blocks import ids
 from cxbot.slack.blocks.direct import field_label, field_value
 from cxbot.slack.blocks.reasons import reason_text, routing_reason
-from cxbot.slack.blocks.request import conditions_text, mention_sections, status_label
-from cxbot.slack.text import clip, clip_plain, escape, mention, quote, slack_time
+from cxbot.slack.blocks.request import conditions_text, mention_sections, related_line, status_label
+from cxbot.slack.text import clip, clip_plain, day, escape, mention, quote, slack_time
 
 Note = tuple[str, list[Block] | None]
 
@@ -132,6 +132,14 @@ def thread_note(view: RequestView, kind: str, actor: str, data: dict[str, Any], 
         text = condition_met_text(view, actor, data, tr)
     elif kind == "follow_up_answered":
         text = follow_up_text(view, actor, data, tr)
+    elif kind == "related_found":
+        text = "🔗 " + _("Other departments are changing something close to this:") + "\n" + "\n".join(
+            "• " + related_line(link, tr) for link in data.get("related") or [])
+    elif kind == "clash_noted":
+        text = "⚠️ " + _("Possible clash: {request} also touches {stages}, and a decision on it is needed by {day}, "
+                         "within two weeks of this one's ({own}). Check the two fit together for customers.").format(
+            request=related_line(data.get("link") or {}, tr), stages=escape(", ".join(data.get("stages") or [])),
+            day=day(date.fromisoformat(data["day"]), tr), own=day(date.fromisoformat(data["own_day"]), tr))
     return (text, None) if text else None
 
 

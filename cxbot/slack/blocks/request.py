@@ -9,6 +9,8 @@ in theirs.
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -27,7 +29,7 @@ from slack_sdk.models.blocks import (
 from cxbot.domain.cost import WARNING_SIGNS, CustomerCost
 from cxbot.domain.model import STATUS_LABELS, Answer, Ballot, Magnitude, Status, VoteKind
 from cxbot.i18n import N_, Translator, translator
-from cxbot.services.readmodel import Asking, ConditionView, RequestView, asking
+from cxbot.services.readmodel import Asking, ConditionView, RelatedLink, RequestView, asking
 from cxbot.slack.blocks import ids
 from cxbot.slack.blocks.modals import IMPACTS, MAGNITUDES
 from cxbot.slack.blocks.reasons import routing_reason
@@ -286,6 +288,25 @@ def _request_link(request_id: int, title: str, permalink: str) -> str:
     return (safe_link(permalink, label) if permalink else f"*{label}*") + named
 
 
+def related_line(link: dict[str, Any] | RelatedLink, tr: Translator) -> str:
+    """A related request: its link and title, its department and its state."""
+    if isinstance(link, RelatedLink):
+        link = {"id": link.id, "title": link.title, "department": link.department, "status": link.status.value,
+                "permalink": link.permalink}
+    status = status_label(Status(str(link.get("status", "open"))), tr)
+    return (_request_link(int(link.get("id", 0)), str(link.get("title", "")), str(link.get("permalink", "")))
+            + f" — {escape(str(link.get('department', '')))}, {status}")
+
+
+def related_context(view: RequestView, tr: Translator) -> list[Block]:
+    """"Related" requests of other departments (found when it was filed), as they stand now."""
+    if not view.related:
+        return []
+    lines = " · ".join(related_line(link, tr) for link in view.related)
+    return [ContextBlock(elements=[MarkdownTextObject(text=clip("🔗 " + tr.gettext("Related: {requests}").format(
+        requests=lines), 3000))])]
+
+
 def revision_buttons(view: RequestView, tr: Translator = EN) -> list[ButtonElement]:
     """A withdrawn or expired request can be reopened; a withdrawn one revised, as a new request
     linked to it. Once revised, neither: the revision is the one under review."""
@@ -300,8 +321,8 @@ def revision_buttons(view: RequestView, tr: Translator = EN) -> list[ButtonEleme
 
 def parent_message(view: RequestView, tr: Translator) -> tuple[str, list[Block]]:
     """The request as posted in the council channel; the status and answers update in place."""
-    blocks = (request_details(view, tr) + revision_context(view, tr) + [DividerBlock()] + state_blocks(view, tr)
-              + condition_blocks(view, tr=tr))
+    blocks = (request_details(view, tr) + revision_context(view, tr) + related_context(view, tr) + [DividerBlock()]
+              + state_blocks(view, tr) + condition_blocks(view, tr=tr))
     buttons = [*filer_buttons(view, tr), record_button(view, tr)]
     blocks.append(ActionsBlock(block_id="request_actions", elements=buttons))
     text = f"{escape(title_text(view, tr))} — {escape(view.department_name)}, {status_label(view.status, tr)}"
