@@ -279,3 +279,30 @@ def test_a_substitute_named_or_ended_publishes_their_home(stack: Stack) -> None:
     assert f"(you answer for <@{SAM}> while they are away)" in text_of(standing_in)
     assert stack.people.slash_command(SAM, "/cx-review", "back").status == 200
     assert buttons(republished(stack, SUE, standing_in), ids.APPROVE) == []
+
+
+def test_the_chair_exports_the_councils_record_from_home_as_a_zip_by_dm(stack: Stack) -> None:
+    import csv
+    import io
+    import zipfile
+
+    rid = stack.file(title="Invoices get a QR code")
+    chair = open_home(stack, "U0CHAIR")
+    assert buttons(chair, ids.EXPORT_NOW) == ["default"]
+    assert stack.people.press_home_button("U0CHAIR", action_id=ids.EXPORT_NOW).status == 200
+    stack.settle()
+    (sent,) = stack.slack.wait_for(lambda: [f for f in stack.slack.files if f.name.startswith("cx-record-default-")])
+    assert sent.name == f"cx-record-default-{stack.clock.now().date().isoformat()}.zip"
+    assert sent.channel == stack.slack.dm_channel("U0CHAIR")
+    with zipfile.ZipFile(io.BytesIO(sent.content)) as archive:
+        assert sorted(archive.namelist()) == sorted(f"{n}.csv" for n in (
+            "requests", "routings", "votes", "objections", "comments", "decisions", "audit"))
+        requests = list(csv.DictReader(io.StringIO(archive.read("requests.csv").decode("utf-8-sig"))))
+    assert [(int(r["request_id"]), r["title"]) for r in requests] == [(rid, "Invoices get a QR code")]
+    # Anyone else (a forged press) is told why not, by DM, and nothing is sent.
+    seen = len(stack.slack.dms(LIV))
+    assert stack.people.press_home_button(LIV, action_id=ids.EXPORT_NOW, home=chair).status == 200
+    stack.settle()
+    (refused,) = stack.slack.wait_for(lambda: stack.slack.dms(LIV)[seen:])
+    assert refused.text == "Only the council chair and its admins can export the council's record."
+    assert len([f for f in stack.slack.files if f.name.startswith("cx-record-")]) == 1

@@ -100,7 +100,9 @@ def _requests(scope: Scope) -> Select[Any]:
                    ReviewRequest.impact_note, ReviewRequest.magnitude, ReviewRequest.decision_by, ReviewRequest.link,
                    ReviewRequest.status, ReviewRequest.created_at, ReviewRequest.updated_at,
                    ReviewRequest.decided_at, ReviewRequest.due_at, ReviewRequest.escalation_step,
-                   ReviewRequest.version, ReviewRequest.revises_id)
+                   ReviewRequest.version, ReviewRequest.revises_id, ReviewRequest.moments,
+                   ReviewRequest.customer_minutes, ReviewRequest.customers_per_month, ReviewRequest.steps,
+                   ReviewRequest.warning_signs, ReviewRequest.go_live, ReviewRequest.related)
             .join(Department, Department.id == ReviewRequest.department_id)
             .join(Council, Council.id == Department.council_id)
             .outerjoin(filer, filer.user_id == ReviewRequest.filer)
@@ -189,7 +191,9 @@ def _event(scope: Scope, row: Any) -> Sequence[Any] | None:
 TABLES: tuple[Table, ...] = (
     Table("requests", ("request_id", "council", "department", "filer", "filer_name", "title", "summary", "stages",
                        "impact", "impact_note", "magnitude", "decision_by", "link", "status", "created_at",
-                       "updated_at", "decided_at", "due_at", "escalation_step", "version", "revises"), _requests),
+                       "updated_at", "decided_at", "due_at", "escalation_step", "version", "revises", "moments",
+                       "customer_minutes", "customers_per_month", "steps", "warning_signs", "go_live", "related"),
+          _requests),
     Table("routings", ("request_id", "department", "position", "reason", "answered_at"), _routings),
     Table("votes", ("vote_id", "request_id", "department", "user", "user_name", "on_behalf_of", "kind", "reason",
                     "condition", "retracted", "cast_at", "updated_at", "condition_met_at", "condition_met_by"),
@@ -237,8 +241,8 @@ def _csv_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, str):
         return csv_cell(value)
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, int | float):
+        return str(value)          # a number, never a formula: no guard ("-3.5" stays a number)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return csv_cell("; ".join(value))
     if isinstance(value, list | dict):

@@ -13,6 +13,8 @@ bot's token, which stops all delivery (`DeliveryHalt`) until `auth.test` passes 
 
 from __future__ import annotations
 
+import os
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -25,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cxbot.clock import Clock
 from cxbot.domain.identifiers import parse_id
 from cxbot.domain.model import VoteKind
+from cxbot.reports import export
 from cxbot.reports.model import Digest
 from cxbot.services import digests, home, notices, outbox, people, reminders
 from cxbot.services.channel_locale import remember_channel_locale
@@ -143,6 +146,22 @@ class DeliveryRecords:
             if row is None:
                 raise PermanentFailure(f"audit event {event_id} is gone")
             return _event(row)
+
+    def export_zip(self, council: str, directory: str) -> str:
+        """The council's record (cxbot.reports.export, CSV), zipped into `directory`, read in one
+        transaction; returns the zip's path (named after the council and today)."""
+        day = self._clock.now().date()
+        with self._readers() as s:
+            found = find_council(s, council)
+            scope = export.Scope(council_id=found.id, council=found.key)
+            files = os.path.join(directory, "files")
+            os.makedirs(files)
+            written = export.export(s, scope, files, "csv")
+        path = os.path.join(directory, f"cx-record-{found.key}-{day.isoformat()}.zip")
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for w in written:
+                archive.write(w.path, arcname=os.path.basename(w.path))
+        return path
 
     def objection_of(self, request_id: int, user: str) -> str | None:
         """What `user` last said objecting to the request (the follow-up reminds them), or None."""

@@ -279,6 +279,22 @@ def _glance(s: Session, council: Council, now: datetime, escalated_shown: int) -
 DIGEST_NOW = "digest_now"   # the outbox kind: this week's digest so far, by DM to whoever asked
 
 
+EXPORT_NOW = "export_now"   # the outbox kind: the council's record as a zip of CSV files, by DM
+
+
+def export_now(uow: UnitOfWork, *, actor: str, council: str, clock: Clock) -> None:
+    """Queue the council's record (`cxbot export`'s files, as CSV, in one zip) to its chair or
+    an admin who asks for it from Home, by DM."""
+    now = clock.now()
+    with uow:
+        s = uow.session
+        found = find_council(s, council)
+        if actor != found.chair and actor not in found.admins:
+            raise NotAllowed(N_("Only the council chair and its admins can export the council's record."))
+        enqueue(s, lane=f"person:{actor}", kind=EXPORT_NOW, payload={"user": actor, "council": found.key}, now=now)
+        uow.commit()
+
+
 def digest_now(uow: UnitOfWork, *, actor: str, council: str, clock: Clock) -> None:
     """Queue this week's digest so far (of the council keyed `council`) to the chair or an
     admin who asks for it, by DM. It claims no week: the weekly digest goes out as usual."""

@@ -18,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import tempfile
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
@@ -96,6 +98,7 @@ class SlackDelivery:
             notices.ASKED: self._asked,
             home.HOME: self._home,
             home.DIGEST_NOW: self._digest_now,
+            home.EXPORT_NOW: self._export_now,
             digests.DIGEST_DM: self._digest_dm,
             digests.DIGEST_REPORT: self._digest_report,
             digests.DIGEST_CHANNEL: self._digest_channel,
@@ -414,6 +417,19 @@ class SlackDelivery:
         text, blocks = render_slack(digest, report_note=translator(digest.language).gettext(
             "This week so far: the weekly digest follows as usual."))
         self._call("chat.postMessage", channel=self._dm_channel(p["user"]), text=text, blocks=blocks)
+
+    def _export_now(self, item: Item) -> None:
+        """The council's record, zipped, to the chair or admin who asked for it from Home."""
+        p = item.payload
+        tr = self._reader(p["user"])
+        with tempfile.TemporaryDirectory(prefix="cxbot-export-") as directory:
+            path = self._records.export_zip(p["council"], directory)
+            name = os.path.basename(path)
+            self._call("files.upload_v2", file=path, filename=name, title=name,
+                       channel=self._dm_channel(p["user"]),
+                       initial_comment=tr.gettext("The council's record: requests, routings, votes, objections, "
+                                                  "comments, decisions and the audit trail, one CSV file each "
+                                                  "(the columns are in the README)."))
 
     def _digest_channel(self, item: Item) -> None:
         council = item.payload.get("council", DEFAULT_COUNCIL)

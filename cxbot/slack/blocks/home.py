@@ -140,8 +140,9 @@ def _glance(glance: Glance, key: str, timezone: str, tr: Translator, *, decides:
     if glance.escalated_more:
         blocks.append(_context(tr.ngettext("…and {n} more escalated request.", "…and {n} more escalated requests.",
                                            glance.escalated_more).format(n=glance.escalated_more)))
-    blocks.append(ActionsBlock(block_id=f"digest_{key}"[:255], elements=[ButtonElement(
-        text=tr.gettext("Send me the digest now"), action_id=ids.DIGEST_NOW, value=key)]))
+    blocks.append(ActionsBlock(block_id=f"digest_{key}"[:255], elements=[
+        ButtonElement(text=tr.gettext("Send me the digest now"), action_id=ids.DIGEST_NOW, value=key),
+        ButtonElement(text=tr.gettext("Export the record"), action_id=ids.EXPORT_NOW, value=key)]))
     return blocks
 
 

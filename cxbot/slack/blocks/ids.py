@@ -18,6 +18,7 @@ VIEW_RECORD = "request_record"    # open the request's record (its timeline)
 GO_LIVE = "request_go_live"       # the filing side says when an approved change went live
 FOLLOW_UP = "follow_up_"          # + an answer: the follow-up question's buttons in its DM
 DIGEST_NOW = "home_digest_now"    # on the chair's Home: this week's digest so far, by DM
+EXPORT_NOW = "home_export_now"    # on the chair's Home: the council's record as a zip, by DM
 FILE_IN_COUNCIL = "file_in_council_"   # + n: the n-th council offered to someone who files in several
 LIST_PAGE = "list_page"           # `/cx-review list`: the next page
 REVIEW_MESSAGE = "cx_review_message"   # the message shortcut "Review with CX council" (manifest.yml)

@@ -34,6 +34,13 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
             return home_tab(home.home_of(cx.reader(), user, clock=cx.clock), tr)
         after.publish_home(user=user, build=build)
 
+    @app.action(ids.EXPORT_NOW)
+    @answers_errors(after)
+    def export_now(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """Queued before the acknowledgement (the outbox delivers the zip); a refusal is said by DM."""
+        home.export_now(cx.uow(), actor=body["user"]["id"], council=str(action.get("value") or ""), clock=cx.clock)
+        ack()
+
     @app.action(ids.DIGEST_NOW)
     @answers_errors(after)
     def digest_now(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
