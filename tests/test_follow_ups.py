@@ -125,3 +125,21 @@ def test_only_the_filing_side_says_when_it_went_live_and_only_once_approved(stac
     moved = followups.set_go_live(uow(), actor=BEA, request_id=rid, go_live=day(10), clock=clock)
     assert moved - stack.all(FollowUp)[0].due_at == timedelta(0) and moved.date() >= day(40)
     assert stack.count(FollowUp) == 2                           # moved, not doubled
+
+
+def test_a_concern_that_came_true_is_on_the_chairs_home(stack: Stack) -> None:
+    from tests.test_home import open_home, text_of
+
+    rid = _approved_with_an_objection(stack)
+    _go_live(stack, rid, day(3).isoformat())
+    stack.clock.set(local(35, 9, 5))
+    stack.runtime.send_due_follow_ups()
+    stack.settle()
+    assert "Turned out worse" not in text_of(open_home(stack, "U0CHAIR"))
+    press_in(stack, "U0SUP1", _button(stack, "U0SUP1", f"{ids.FOLLOW_UP}came_true"), f"{ids.FOLLOW_UP}came_true")
+    stack.slack.wait_for(lambda: stack.slack.open_views("U0SUP1"))
+    assert stack.people.submit_view("U0SUP1", {"note": "The calls doubled."}).status == 200
+    stack.settle()
+    home = text_of(open_home(stack, "U0CHAIR"))
+    assert "Turned out worse than predicted (last 30 days)" in home and f"#{rid}" in home and "<@U0SUP1>" in home
+    assert "came true" in "\n".join(texts(m) for m in stack.slack.thread(CHANNEL, stack.parent(rid).ts))

@@ -37,6 +37,7 @@ from cxbot.store.models import (
     Council,
     Department,
     Escalation,
+    FollowUp,
     HomeTab,
     Membership,
     ReviewRequest,
@@ -94,6 +95,9 @@ class Glance:
     approved: int
     rejected: int
     week_start: datetime
+    # Follow-ups of the last 30 days that came back worse than predicted (or an objector's
+    # concern that came true): (request id, title, who said so, permalink), newest first.
+    worse: tuple[tuple[int, str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -238,6 +242,10 @@ def _mine(s: Session, user: str, council: Council, now: datetime, roles: set[Rol
     return ids, total
 
 
+WORSE_DAYS = timedelta(days=30)
+WORSE_SHOWN = 10
+
+
 def _glance(s: Session, council: Council, now: datetime, escalated_shown: int) -> Glance:
     in_council = _in_council(council)
     counts = dict(s.execute(select(ReviewRequest.status, func.count()).where(
@@ -264,7 +272,14 @@ def _glance(s: Session, council: Council, now: datetime, escalated_shown: int) -
     decided = dict(s.execute(select(ReviewRequest.status, func.count()).where(
         in_council, ReviewRequest.decided_at >= start,
         ReviewRequest.status.in_((Status.APPROVED, Status.REJECTED))).group_by(ReviewRequest.status)).all())
+    worse = tuple((row.id, row.title, row.user_id, row.permalink or "") for row in s.execute(
+        select(ReviewRequest.id, ReviewRequest.title, FollowUp.user_id, SlackMessage.permalink)
+        .join(FollowUp, FollowUp.request_id == ReviewRequest.id)
+        .outerjoin(SlackMessage, (SlackMessage.request_id == ReviewRequest.id) & (SlackMessage.role == "parent"))
+        .where(in_council, FollowUp.answer.in_(("worse", "came_true")), FollowUp.answered_at >= now - WORSE_DAYS)
+        .order_by(FollowUp.answered_at.desc()).limit(WORSE_SHOWN)))
     return Glance(
+        worse=worse,
         by_status=tuple((status, counts.get(status, 0)) for status in OPEN),
         overdue=tuple(sorted(overdue.items(), key=lambda kv: (-kv[1], kv[0]))),
         escalated=tuple(request_view(s, r, now=now) for r in escalated[:escalated_shown]),

@@ -140,6 +140,10 @@ def _glance(glance: Glance, key: str, timezone: str, tr: Translator, *, decides:
     if glance.escalated_more:
         blocks.append(_context(tr.ngettext("…and {n} more escalated request.", "…and {n} more escalated requests.",
                                            glance.escalated_more).format(n=glance.escalated_more)))
+    if glance.worse:
+        lines = "\n".join(f"📉 {_link(rid, title, permalink, tr)} · {mention(user)}"
+                          for rid, title, user, permalink in glance.worse)
+        blocks.append(_section("*" + tr.gettext("Turned out worse than predicted (last 30 days)") + "*\n" + lines))
     blocks.append(ActionsBlock(block_id=f"digest_{key}"[:255], elements=[
         ButtonElement(text=tr.gettext("Send me the digest now"), action_id=ids.DIGEST_NOW, value=key),
         ButtonElement(text=tr.gettext("Export the record"), action_id=ids.EXPORT_NOW, value=key)]))
