@@ -41,7 +41,7 @@ from cxbot.domain.model import (
 from cxbot.domain.reasons import keyed
 from cxbot.domain.routing import EVERYONE
 from cxbot.i18n import LANGUAGES, Translator, translator
-from cxbot.reports.model import Digest
+from cxbot.reports.model import Digest, ExperienceRow, FollowUpStats
 from cxbot.reports.render import render_html, render_slack, render_text
 from cxbot.sandbox.blockkit import block_errors, view_refusal
 from cxbot.services.readmodel import (
@@ -414,8 +414,14 @@ def test_a_dm_reads_its_stored_reasons_and_dates_in_its_language() -> None:
 
 def digests(language: str) -> dict[str, Digest]:
     huge = busy_digest(decided=busy_digest().decided * 20, waiting=busy_digest().waiting * 40)
+    rows = tuple(ExperienceRow(STAGES[n // 3], "" if n % 3 == 0 else f"Øyeblikk {n}", decided=n + 1, approved=n,
+                               customer_hours=(-1) ** n * 150.5 * n, costed=n % 2, departments=("Salg", "Juss"),
+                               followed_up=n % 4, held=n % 2, worse=(n % 4) // 3) for n in range(18))
+    experience = busy_digest(experience=rows, previous_experience=tuple(r for r in rows if not r.moment)[:4],
+                             follow_ups=tuple(FollowUpStats(f"Avdeling {n}", n + 1, n, n % 3, n % 2)
+                                              for n in range(8)))
     return {name: replace(d, language=language) for name, d in
-            {"busy": busy_digest(), "huge": huge, "quiet": quiet_digest()}.items()}
+            {"busy": busy_digest(), "huge": huge, "quiet": quiet_digest(), "experience": experience}.items()}
 
 
 class _Text(HTMLParser):

@@ -18,7 +18,7 @@ from babel.numbers import format_decimal
 
 from cxbot.domain.model import STATUS_LABELS, Status
 from cxbot.i18n import Translator, translator
-from cxbot.reports.model import DepartmentStats, WeekDecisions
+from cxbot.reports.model import DepartmentStats, ExperienceRow, WeekDecisions
 
 EN = translator("en")
 
@@ -226,4 +226,48 @@ def median_answer_by_department(
                          else duration(d.median_hours_to_answer, tr))
         for d in rows
     )
+    return _svg(width, height, ident, title, desc, body)
+
+
+def customer_hours_by_stage(now: Sequence[ExperienceRow], before: Sequence[ExperienceRow], *,
+                            ident: str = "hours-chart", tr: Translator = EN) -> str:
+    """Per stage, the customer hours a month the week's approved changes add (right of the axis)
+    or save (left), beside the week before's: week over week, across the experience."""
+    title = tr.gettext("Customer hours a month added or saved, by stage: this week and the week before")
+    this, last = ({r.stage: r.customer_hours for r in rows if not r.moment and r.costed} for rows in (now, before))
+    stages = list(dict.fromkeys([*this, *last]))
+    width, row, top, label_w = 640, 40, 8, 170
+    if not stages:
+        return _empty(width, 90, ident, title, tr.gettext("No approved change said what it costs customers"))
+    height = top * 2 + row * len(stages) + 20
+    largest = max(abs(v) for v in [*this.values(), *last.values()]) or 1.0
+    half = (width - label_w - 20) / 2
+    axis = label_w + half
+    body: list[str] = []
+    for i, stage in enumerate(stages):
+        y = top + i * row
+        body.append(f'<text x="{label_w - 8}" y="{y + row / 2 + 4:g}" text-anchor="end">{escape(_shorten(stage, 24))}'
+                    "</text>")
+        for k, (values, colour, label) in enumerate(((this, _BAR, tr.gettext("this week")),
+                                                     (last, _MUTED, tr.gettext("the week before")))):
+            value = values.get(stage)
+            if value is None:
+                continue
+            w = max(abs(value) / largest * (half - 40), 2)
+            x = axis if value >= 0 else axis - w
+            shown = ("+" if value > 0 else "−" if value < 0 else "") + _number(round(abs(value)))
+            body.append(f"<g><title>{escape(stage)}, {escape(label)}: {shown}</title>")
+            body.append(f'<rect x="{x:.1f}" y="{y + 4 + k * 16}" width="{w:.1f}" height="13" rx="2" '
+                        f'fill="{colour}"/>')
+            tx = x + w + 4 if value >= 0 else x - 4
+            anchor = "start" if value >= 0 else "end"
+            body.append(f'<text x="{tx:.1f}" y="{y + 15 + k * 16}" text-anchor="{anchor}" font-size="11">{shown}'
+                        "</text></g>")
+    body.append(f'<line x1="{axis:.1f}" y1="{top}" x2="{axis:.1f}" y2="{height - 20}" stroke="{_MUTED}"/>')
+    body.append(f'<rect x="{label_w}" y="{height - 14}" width="10" height="10" fill="{_BAR}"/>'
+                f'<text x="{label_w + 14}" y="{height - 5}" font-size="11">{escape(tr.gettext("this week"))}</text>'
+                f'<rect x="{label_w + 110}" y="{height - 14}" width="10" height="10" fill="{_MUTED}"/>'
+                f'<text x="{label_w + 124}" y="{height - 5}" font-size="11">'
+                f'{escape(tr.gettext("the week before"))}</text>')
+    desc = "; ".join(f"{s}: {this.get(s, 0):+.0f} / {last.get(s, 0):+.0f}" for s in stages)
     return _svg(width, height, ident, title, desc, body)

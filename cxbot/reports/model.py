@@ -127,6 +127,21 @@ class ExperienceRow:
     customer_hours: float = 0.0          # customer hours a month the approved ones add (+) or save (−)
     costed: int = 0                      # approved ones whose filer gave minutes and customers
     departments: tuple[str, ...] = ()    # the departments that filed them, as named in the council
+    followed_up: int = 0                 # filers' follow-ups answered this week on changes touching it
+    held: int = 0                        # …that said the impact came as predicted, or better
+    worse: int = 0                       # …that said it turned out worse
+
+
+@dataclass(frozen=True)
+class FollowUpStats:
+    """A department's follow-ups this week: asked of its people (as filers, and as objectors:
+    the department of the objection), answered, and its objections checked and proved right."""
+
+    name: str
+    asked: int
+    answered: int
+    concerns_checked: int                # objectors' follow-ups answered this week
+    concerns_came_true: int              # …that said the concern came true
 
 
 @dataclass(frozen=True)
@@ -162,6 +177,8 @@ class Digest:
     language: str = "en"                 # what the digest is written in (cxbot.domain.languages.digest_language)
     council: str = "default"             # the council's key (names the attached files)
     experience: tuple[ExperienceRow, ...] = ()   # "Across the experience": stages, then their moments
+    previous_experience: tuple[ExperienceRow, ...] = ()   # the week before's, its stages only
+    follow_ups: tuple[FollowUpStats, ...] = ()
 
     @property
     def objection_count(self) -> int:

@@ -263,6 +263,7 @@ def render_html(digest: Digest) -> str:
         # Built with html.escape on every text, so they are safe to insert as they are.
         "decisions": Markup(charts.decisions_per_week(digest.history, tr=tr)),
         "answers": Markup(charts.median_answer_by_department(digest.departments, tr=tr)),
+        "hours": Markup(charts.customer_hours_by_stage(digest.experience, digest.previous_experience, tr=tr)),
     }
     return _template(digest, "digest.html.j2").render(_context(digest), charts=charts_svg)
 
