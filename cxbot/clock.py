@@ -30,6 +30,10 @@ class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC) + self._offset
 
+    def jump(self, by: timedelta) -> None:
+        """Move this clock on (`cxbot demo` tells what happens weeks later, in a minute)."""
+        self._offset += by
+
 
 class FixedClock:
     """A clock that stands still until told to move (tests, `cxbot sweep --now`)."""

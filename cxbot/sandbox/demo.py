@@ -15,10 +15,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from cxbot.app import Runtime
+from cxbot.clock import SystemClock
 from cxbot.config import Settings
 from cxbot.council_file import load_council_file
 from cxbot.domain.model import Status
@@ -209,8 +211,11 @@ def play(story: Story) -> None:
 
     story.say("Kari files a revised change.")
     second = dict(first, title="Invoices go PDF-only, paper kept for customers without a verified e-mail",
-                  impact="neutral", impact_note="Customers without a verified e-mail keep paper invoices.")
+                  impact="neutral", impact_note="Customers without a verified e-mail keep paper invoices.",
+                  moments=["first-invoice"], customer_minutes="-2", customers_per_month="5000",
+                  warning_signs=["duplicate_messages"])
     rid2 = story.file(KARI, second)
+    story.check(story.request(rid2).moments == ["first-invoice"], "the moment of truth was not kept")
 
     story.say("Lars approves for Legal; Sam approves for Support.")
     story.press(LARS, rid2, ids.APPROVE)
@@ -226,8 +231,43 @@ def play(story: Story) -> None:
     if not story.quiet:
         print(_indent(render_text(digest)), file=story.out)
     story.show()
+    follow_up(story, rid2)
     stale = stale_messages(story.runtime, story.slack)
     story.check(not stale, "what Slack shows is not the final state: " + "; ".join(stale))
+
+
+def follow_up(story: Story, rid: int) -> None:
+    """After the decision: the change goes live, and 30 days later Kari says how it went."""
+    story.say("Kari says the change went live today (the button in her DM of the approval).")
+    dm = next(m for m in reversed(story.slack.dms(KARI)) if any(
+        e.get("action_id") == ids.GO_LIVE for b in m.blocks if b.get("type") == "actions" for e in b["elements"]))
+    story.people.press_button(KARI, channel=dm.channel, ts=dm.ts, action_id=ids.GO_LIVE)
+    story.settle_replies(KARI, lambda: story.slack.open_views(KARI))
+    today = story.runtime.clock.now().astimezone(ZoneInfo("Europe/Oslo")).date()
+    story.people.submit_view(KARI, {"go_live": today.isoformat()})
+    story.show()
+    story.check(story.request(rid).go_live == today, "the go-live date was not kept")
+
+    story.say("Thirty days on, cxbot asks Kari whether the impact came as she predicted.")
+    clock = story.runtime.clock
+    assert isinstance(clock, SystemClock)
+    clock.jump(timedelta(days=33))
+    story.check(story.runtime.send_due_follow_ups() == 1, "the follow-up question did not go out")
+    story.show()
+
+    story.say("It went worse: Kari says so, and the thread hears of it, with Support, who owns the moment.")
+    question = next(m for m in reversed(story.slack.dms(KARI)) if any(
+        e.get("action_id") == f"{ids.FOLLOW_UP}worse" for b in m.blocks if b.get("type") == "actions"
+        for e in b["elements"]))
+    story.people.press_button(KARI, channel=question.channel, ts=question.ts, action_id=f"{ids.FOLLOW_UP}worse")
+    story.settle_replies(KARI, lambda: story.slack.open_views(KARI))
+    story.people.submit_view(KARI, {"note": "Twice the calls we expected from customers looking for their invoice.",
+                                    "measured": "41 calls per 1,000 invoices, against 20"})
+    story.show()
+    parent = story.message_of(rid, "parent")
+    thread = " ".join(m.text for m in story.slack.thread(parent.channel, parent.ts))
+    story.check("turned out worse" in thread and "<@U0SIV>" in thread,
+                "the thread did not hear that the change turned out worse")
 
 
 def run_demo(*, quiet: bool = False, out: TextIO | None = None) -> int:
@@ -247,7 +287,8 @@ def run_demo(*, quiet: bool = False, out: TextIO | None = None) -> int:
             "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": secret,
             "CXBOT_DATABASE_URL": database_url, "CXBOT_SLACK_API_URL": slack.url,
         })
-        runtime = Runtime(settings, engine=engine, scheduled=False)
+        # The computer's clock, which the story moves on to tell what happens weeks later.
+        runtime = Runtime(settings, engine=engine, scheduled=False, clock=SystemClock())
         runtime.directory.pace = {}  # a story of a few people, told at once: no rate tier is near
         load_council(runtime.services.uow(), load_council_file(COUNCIL), clock=runtime.clock)
         runtime.start()
