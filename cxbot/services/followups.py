@@ -134,15 +134,20 @@ def check_may_answer(uow: UnitOfWork, *, actor: str, follow_up_id: int, answer: 
     """Raise unless `actor` may give `answer` to the follow-up (before its form opens); returns
     the request's id."""
     with uow:
-        follow_up = uow.session.get(FollowUp, follow_up_id)
-        if follow_up is None:
-            raise NotFound(N_("That follow-up no longer exists."))
-        refusal = follow_up_refusal(actor, asked=follow_up.user_id)
-        if refusal:
-            raise NotAllowed(refusal)
-        if answer not in ANSWERS[follow_up.role]:
-            raise InvalidInput({"note": N_("That is not an answer to this question.")})
-        return follow_up.request_id
+        return _answerable(uow.session, actor, follow_up_id, answer, lock=False).request_id
+
+
+def _answerable(s: Session, actor: str, follow_up_id: int, answer: str, *, lock: bool) -> FollowUp:
+    """The follow-up `actor` may give `answer` to, or the refusal."""
+    follow_up = s.get(FollowUp, follow_up_id, with_for_update=lock)
+    if follow_up is None:
+        raise NotFound(N_("That follow-up no longer exists."))
+    refusal = follow_up_refusal(actor, asked=follow_up.user_id)
+    if refusal:
+        raise NotAllowed(refusal)
+    if answer not in ANSWERS[follow_up.role]:
+        raise InvalidInput({"note": N_("That is not an answer to this question.")})
+    return follow_up
 
 
 def answer(uow: UnitOfWork, *, actor: str, follow_up_id: int, answer: str, note: str, measured: str,
@@ -157,14 +162,7 @@ def answer(uow: UnitOfWork, *, actor: str, follow_up_id: int, answer: str, note:
                                else MEASURED_MAX)})
     with uow:
         s = uow.session
-        follow_up = s.get(FollowUp, follow_up_id, with_for_update=True)
-        if follow_up is None:
-            raise NotFound(N_("That follow-up no longer exists."))
-        refusal = follow_up_refusal(actor, asked=follow_up.user_id)
-        if refusal:
-            raise NotAllowed(refusal)
-        if answer not in ANSWERS[follow_up.role]:
-            raise InvalidInput({"note": N_("That is not an answer to this question.")})
+        follow_up = _answerable(s, actor, follow_up_id, answer, lock=True)
         previous = follow_up.answer
         follow_up.answer, follow_up.note, follow_up.measured = answer, note, measured
         follow_up.answered_at, follow_up.next_at = now, None

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, aliased
 from cxbot.clock import Clock
 from cxbot.domain.errors import NotAllowed
 from cxbot.domain.model import Role, Status, VoteKind
-from cxbot.i18n import N_
+from cxbot.i18n import N_, Msg
 from cxbot.reports.digest import week_of
 from cxbot.services.council import council_rules, find_council
 from cxbot.services.lifecycle import current_tally, substitutes_now
@@ -300,28 +300,29 @@ EXPORT_NOW = "export_now"   # the outbox kind: the council's record as a zip of 
 def export_now(uow: UnitOfWork, *, actor: str, council: str, clock: Clock) -> None:
     """Queue the council's record (`cxbot export`'s files, as CSV, in one zip) to its chair or
     an admin who asks for it from Home, by DM."""
-    now = clock.now()
-    with uow:
-        s = uow.session
-        found = find_council(s, council)
-        if actor != found.chair and actor not in found.admins:
-            raise NotAllowed(N_("Only the council chair and its admins can export the council's record."))
-        enqueue(s, lane=f"person:{actor}", kind=EXPORT_NOW, payload={"user": actor, "council": found.key}, now=now)
-        uow.commit()
+    _for_the_chair(uow, actor, council, clock, EXPORT_NOW,
+                   N_("Only the council chair and its admins can export the council's record."))
 
 
 def digest_now(uow: UnitOfWork, *, actor: str, council: str, clock: Clock) -> None:
     """Queue this week's digest so far (of the council keyed `council`) to the chair or an
     admin who asks for it, by DM. It claims no week: the weekly digest goes out as usual."""
+    _for_the_chair(uow, actor, council, clock, DIGEST_NOW,
+                   N_("Only the council chair and its admins can ask for the digest."))
+
+
+def _for_the_chair(uow: UnitOfWork, actor: str, council: str, clock: Clock, kind: str, refusal: Msg) -> None:
+    """Queue `kind` for the council's chair or an admin asking from Home (else `refusal`)."""
     now = clock.now()
     with uow:
         s = uow.session
         found = find_council(s, council)
         if actor != found.chair and actor not in found.admins:
-            raise NotAllowed(N_("Only the council chair and its admins can ask for the digest."))
-        week = week_of(now, council_rules(found)[1].timezone)
-        enqueue(s, lane=f"person:{actor}", kind=DIGEST_NOW, payload={"user": actor, "council": found.key,
-                                                                   "week": week}, now=now)
+            raise NotAllowed(refusal)
+        payload = {"user": actor, "council": found.key}
+        if kind == DIGEST_NOW:
+            payload["week"] = week_of(now, council_rules(found)[1].timezone)
+        enqueue(s, lane=f"person:{actor}", kind=kind, payload=payload, now=now)
         uow.commit()
 
 
