@@ -135,6 +135,7 @@ def test_the_chair_sees_the_council_at_a_glance_with_escalations(stack: Stack) -
     text = text_of(view)
     assert "The council at a glance" in text and "Escalated: *1*" in text
     assert "Escalated to the chair" in text and "• *Support*: 1" in text
+    assert "Under review, by lifecycle stage" in text and "Pay: *1* · Leave: *1*" in text   # filed on Pay, Leave
     assert buttons(view, ids.DECIDE_APPROVE) == [str(rid)] and buttons(view, ids.DECIDE_REJECT) == [str(rid)]
     assert stack.people.press_home_button(CHAIR, action_id=ids.DECIDE_REJECT, value=str(rid)).status == 200
     modal = stack.slack.wait_for(lambda: (stack.slack.open_views(CHAIR) or [None])[-1])

@@ -83,7 +83,7 @@ def views(tr: Translator) -> dict[str, tuple[str, dict[str, Any]]]:
                      for n, kind in enumerate(list(VoteKind) * 3))
     glance = Glance(by_status=tuple((s, 3) for s in (Status.OPEN, Status.ON_HOLD, Status.ESCALATED)),
                     overdue=(("Juss", 2), ("Salg", 1)), escalated=(VIEW, replace(VIEW, id=654321)), escalated_more=4,
-                    filed=12, approved=5, rejected=1, week_start=AT,
+                    filed=12, approved=5, rejected=1, week_start=AT, by_stage=tuple((s, 7) for s in STAGES),
                     worse=tuple((n, "Papirløs faktura " * 12, "U0ADV1", "https://x.example/p3") for n in range(10)))
 
     def council(**fields: Any) -> CouncilHome:

@@ -340,7 +340,7 @@ def _departments(s: Session, start: datetime, end: datetime, names: dict[int, st
     return tuple(stats)
 
 
-def _stage_counts(s: Session, where: Any) -> Counter[str]:
+def stage_counts(s: Session, where: Any) -> Counter[str]:
     """How many of the requests matching `where` touch each stage, counted by the database: a
     company has thousands of requests open, and decoding each one's stages in Python costs more
     than the rest of the digest's queries."""
@@ -353,8 +353,8 @@ def _stage_counts(s: Session, where: Any) -> Counter[str]:
 
 def _stages(s: Session, start: datetime, end: datetime, cut: datetime, stages: list[str],
             mine: ColumnElement[bool]) -> tuple[StageStats, ...]:
-    touched = _stage_counts(s, and_(_in(ReviewRequest.created_at, start, end), mine))
-    pending = _stage_counts(s, and_(_open_at(cut), mine))
+    touched = stage_counts(s, and_(_in(ReviewRequest.created_at, start, end), mine))
+    pending = stage_counts(s, and_(_open_at(cut), mine))
     known = list(stages) + sorted((set(touched) | set(pending)) - set(stages))
     return tuple(StageStats(stage, touched.get(stage, 0), pending.get(stage, 0)) for stage in known
                  if touched.get(stage) or pending.get(stage))

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -26,7 +26,7 @@ from cxbot.clock import Clock
 from cxbot.domain.errors import NotAllowed
 from cxbot.domain.model import Role, Status, VoteKind
 from cxbot.i18n import N_, Msg
-from cxbot.reports.digest import week_of
+from cxbot.reports.digest import stage_counts, week_of
 from cxbot.services.council import council_rules, find_council
 from cxbot.services.lifecycle import current_tally, substitutes_now
 from cxbot.services.outbox import enqueue, enqueue_coalesced_many
@@ -98,6 +98,7 @@ class Glance:
     # Follow-ups of the last 30 days that came back worse than predicted (or an objector's
     # concern that came true): (request id, title, who said so, permalink), newest first.
     worse: tuple[tuple[int, str, str, str], ...] = ()
+    by_stage: tuple[tuple[str, int], ...] = ()       # open requests by lifecycle stage, the council's order
 
 
 @dataclass(frozen=True)
@@ -278,8 +279,11 @@ def _glance(s: Session, council: Council, now: datetime, escalated_shown: int) -
         .outerjoin(SlackMessage, (SlackMessage.request_id == ReviewRequest.id) & (SlackMessage.role == "parent"))
         .where(in_council, FollowUp.answer.in_(("worse", "came_true")), FollowUp.answered_at >= now - WORSE_DAYS)
         .order_by(FollowUp.answered_at.desc()).limit(WORSE_SHOWN)))
+    touching = stage_counts(s, and_(in_council, ReviewRequest.status.in_(OPEN)))
+    order = list(council.stages) + sorted(set(touching) - set(council.stages))
     return Glance(
         worse=worse,
+        by_stage=tuple((stage, touching[stage]) for stage in order if touching.get(stage)),
         by_status=tuple((status, counts.get(status, 0)) for status in OPEN),
         overdue=tuple(sorted(overdue.items(), key=lambda kv: (-kv[1], kv[0]))),
         escalated=tuple(request_view(s, r, now=now) for r in escalated[:escalated_shown]),

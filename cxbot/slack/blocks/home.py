@@ -128,6 +128,8 @@ def _glance(glance: Glance, key: str, timezone: str, tr: Translator, *, decides:
     blocks: list[Block] = [
         _header(tr.gettext("The council at a glance")),
         _section("*" + tr.gettext("Under review") + "*\n" + stages),
+        *([_section("*" + tr.gettext("Under review, by lifecycle stage") + "*\n" + " · ".join(
+            f"{escape(stage)}: *{n}*" for stage, n in glance.by_stage[:30]))] if glance.by_stage else []),
         _section("*" + tr.gettext("Overdue answers by department") + "*\n" + overdue),
         _section("*" + tr.gettext("This week") + "*\n" + week),
     ]
