@@ -95,6 +95,11 @@ def test_the_filer_and_the_objector_are_asked_on_the_right_working_day(stack: St
     assert "Asking once more" in texts(stack.slack.dms("U0SUP1")[-1])
     stack.clock.set(local(60, 10))
     assert stack.runtime.send_due_follow_ups() == 0
+    # Still unanswered: the chair's Home says whose answer it waits on.
+    from tests.test_home import open_home, text_of
+
+    chair = text_of(open_home(stack, "U0CHAIR"))
+    assert "Follow-ups asked twice, still unanswered" in chair and "<@U0SUP1>" in chair and f"#{rid}" in chair
 
 
 def test_only_the_person_asked_may_answer(stack: Stack) -> None:

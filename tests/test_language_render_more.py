@@ -84,6 +84,7 @@ def views(tr: Translator) -> dict[str, tuple[str, dict[str, Any]]]:
     glance = Glance(by_status=tuple((s, 3) for s in (Status.OPEN, Status.ON_HOLD, Status.ESCALATED)),
                     overdue=(("Juss", 2), ("Salg", 1)), escalated=(VIEW, replace(VIEW, id=654321)), escalated_more=4,
                     filed=12, approved=5, rejected=1, week_start=AT, by_stage=tuple((s, 7) for s in STAGES),
+                    unanswered=tuple((n, "Papirløs faktura", "U0ADV2", "") for n in range(10)), unanswered_more=3,
                     worse=tuple((n, "Papirløs faktura " * 12, "U0ADV1", "https://x.example/p3") for n in range(10)))
 
     def council(**fields: Any) -> CouncilHome:

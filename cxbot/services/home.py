@@ -99,6 +99,9 @@ class Glance:
     # concern that came true): (request id, title, who said so, permalink), newest first.
     worse: tuple[tuple[int, str, str, str], ...] = ()
     by_stage: tuple[tuple[str, int], ...] = ()       # open requests by lifecycle stage, the council's order
+    # Follow-up questions asked twice and still unanswered: (request id, title, who owes it, permalink).
+    unanswered: tuple[tuple[int, str, str, str], ...] = ()
+    unanswered_more: int = 0
 
 
 @dataclass(frozen=True)
@@ -279,10 +282,19 @@ def _glance(s: Session, council: Council, now: datetime, escalated_shown: int) -
         .outerjoin(SlackMessage, (SlackMessage.request_id == ReviewRequest.id) & (SlackMessage.role == "parent"))
         .where(in_council, FollowUp.answer.in_(("worse", "came_true")), FollowUp.answered_at >= now - WORSE_DAYS)
         .order_by(FollowUp.answered_at.desc()).limit(WORSE_SHOWN)))
+    silent = (select(ReviewRequest.id, ReviewRequest.title, FollowUp.user_id, SlackMessage.permalink)
+              .join(FollowUp, FollowUp.request_id == ReviewRequest.id)
+              .outerjoin(SlackMessage, (SlackMessage.request_id == ReviewRequest.id) & (SlackMessage.role == "parent"))
+              .where(in_council, FollowUp.chased_at.is_not(None), FollowUp.answered_at.is_(None)))
+    unanswered = [(row.id, row.title, row.user_id, row.permalink or "") for row in s.execute(
+        silent.order_by(FollowUp.chased_at).limit(WORSE_SHOWN + 1))]
     touching = stage_counts(s, and_(in_council, ReviewRequest.status.in_(OPEN)))
     order = list(council.stages) + sorted(set(touching) - set(council.stages))
     return Glance(
         worse=worse,
+        unanswered=tuple(unanswered[:WORSE_SHOWN]),
+        unanswered_more=(s.scalar(select(func.count()).select_from(silent.subquery())) or 0) - WORSE_SHOWN
+        if len(unanswered) > WORSE_SHOWN else 0,
         by_stage=tuple((stage, touching[stage]) for stage in order if touching.get(stage)),
         by_status=tuple((status, counts.get(status, 0)) for status in OPEN),
         overdue=tuple(sorted(overdue.items(), key=lambda kv: (-kv[1], kv[0]))),

@@ -142,6 +142,12 @@ def _glance(glance: Glance, key: str, timezone: str, tr: Translator, *, decides:
     if glance.escalated_more:
         blocks.append(_context(tr.ngettext("…and {n} more escalated request.", "…and {n} more escalated requests.",
                                            glance.escalated_more).format(n=glance.escalated_more)))
+    if glance.unanswered:
+        lines = "\n".join(f"⏳ {_link(rid, title, permalink, tr)} · {mention(user)}"
+                          for rid, title, user, permalink in glance.unanswered)
+        more = ("\n" + tr.ngettext("…and {n} more.", "…and {n} more.", glance.unanswered_more).format(
+            n=glance.unanswered_more)) if glance.unanswered_more else ""
+        blocks.append(_section("*" + tr.gettext("Follow-ups asked twice, still unanswered") + "*\n" + lines + more))
     if glance.worse:
         lines = "\n".join(f"📉 {_link(rid, title, permalink, tr)} · {mention(user)}"
                           for rid, title, user, permalink in glance.worse)
