@@ -43,7 +43,9 @@ def test_delivered_items_older_than_the_retention_are_pruned_and_nothing_else(st
         waiting_id = waiting.id
 
     stack.clock.set(START + timedelta(days=6))
-    newer = stack.file("U0BILLLEAD")   # delivered one day before the old ones' eighth day
+    # Delivered one day before the old ones' eighth day; needed a month later than the old one, so
+    # the two are no possible clash (which would write into the old one's thread today).
+    newer = stack.file("U0BILLLEAD", decision_by=(START.date() + timedelta(days=40)).isoformat())
     stack.settle()
     delivered_newer = stack.count(OutboxItem, OutboxItem.status == outbox.DONE) - delivered_then
     assert delivered_newer > 0
