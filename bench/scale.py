@@ -62,10 +62,11 @@ from cxbot.reports.digest import week_of
 from cxbot.sandbox.emulator import SlackEmulator
 from cxbot.services import outbox
 from cxbot.services.context import Services
+from cxbot.services.reminders import listed_ids
 from cxbot.services.sweep import SweepReport, sweep
 from cxbot.store.db import make_engine, make_session_factory
 from cxbot.store.migrate import upgrade
-from cxbot.store.models import OutboxItem, Reminder, ReviewRequest, Routing, Vote
+from cxbot.store.models import DailyReminder, OutboxItem, Reminder, ReviewRequest, Routing, Vote
 
 OSLO = ZoneInfo("Europe/Oslo")
 BATCH = 5000
@@ -251,7 +252,9 @@ def measure_sweeps(url: str, morning: datetime, figures: Figures) -> None:
             .group_by(OutboxItem.lane)).all()
         figures.people = len(per_person)
         figures.dms_max = max((n for _, n in per_person), default=0)
-        figures.listed = conn.scalar(select(func.count()).select_from(Reminder).where(Reminder.at >= morning)) or 0
+        figures.listed = sum(len(listed_ids(listed)) for listed in conn.scalars(
+            select(DailyReminder.listed).where(DailyReminder.at >= morning)))
+        figures.listed += conn.scalar(select(func.count()).select_from(Reminder).where(Reminder.at >= morning)) or 0
     engine.dispose()
 
 

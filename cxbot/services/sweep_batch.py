@@ -19,7 +19,8 @@ a handful of set-based queries:
 Tallies are counted in Python from those rows, as `lifecycle.current_tally` counts them.
 The claims a batch makes (a person's day, the requests it lists, closing-soon notices) are
 recorded in the snapshot as they are made, so the next request of the sweep sees them, and
-written at the end of the batch in one insert per table; a claim another replica made
+written at the end of the batch in one insert per table (a DM's row holds the requests it
+lists, and one row a request says whose DMs list it); a claim another replica made
 meanwhile loses only itself (the insert is retried a row at a time under savepoints).
 
 What the snapshot holds about requests outside the batch is as of when it was read (a few
@@ -32,7 +33,6 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import DateTime, String, select, type_coerce
@@ -50,6 +50,7 @@ from cxbot.services.reminders import OPEN, Owed
 from cxbot.store.db import insert_rows, one_of
 from cxbot.store.models import (
     Council,
+    DailyListing,
     DailyReminder,
     Department,
     Hold,
@@ -466,7 +467,7 @@ class Batch:
         self._holds: dict[int, list[Hold]] = {}
         self._closed: dict[int, set[str]] = {}
         self._days: list[dict[str, Any]] = []
-        self._listed: dict[tuple[str, date], list[dict[str, Any]]] = {}
+        self._listed: dict[tuple[str, date], list[int]] = {}
         self._closing: list[dict[str, Any]] = []
         if not locked:
             return
@@ -522,29 +523,29 @@ class Batch:
         if day in days:
             return False
         days[day] = now
-        self._days.append({"user_id": user, "day": day, "at": now})
-        self._listed[(user, day)] = [{"request_id": o.request_id, "user_id": user, "kind": "daily", "day": day,
-                                      "at": now} for o in listed]
+        ids = [o.request_id for o in listed]
+        self._days.append({"user_id": user, "day": day, "at": now, "listed": ",".join(map(str, ids))})
+        self._listed[(user, day)] = ids
         return True
 
     def write(self) -> int:
         """Insert the claims made; return how many days another sweep had claimed first."""
         s = self.s
         days = _insert_new(s, DailyReminder, self._days)
-        listed = [row for claim in days for row in self._listed[(claim["user_id"], claim["day"])]]
-        # In the order of their unique key's index: inserted in order, its pages are written
-        # once each rather than touched at random (a big council's morning: hundreds of thousands).
-        listed.sort(key=_LISTED_ORDER)
-        insert_rows(s, Reminder.__table__, listed)   # a big council's morning: hundreds of thousands
+        # Who lists each request, a row a request and day (the DMs a change of it updates).
+        listings: dict[tuple[int, date], list[str]] = {}
+        for claim in days:
+            user, day = claim["user_id"], claim["day"]
+            for request_id in self._listed[(user, day)]:
+                listings.setdefault((request_id, day), []).append(user)
+        insert_rows(s, DailyListing.__table__, [{"request_id": request_id, "day": day, "users": ",".join(users)}
+                                                for (request_id, day), users in sorted(listings.items())])
         if days:
             notices.daily_reminders(s, [(claim["user_id"], claim["day"]) for claim in days], days[0]["at"])
         _insert_new(s, Reminder, self._closing)
         lost = len(self._days) - len(days)
         self._days, self._listed, self._closing = [], {}, []
         return lost
-
-
-_LISTED_ORDER = itemgetter("request_id", "user_id")
 
 
 def _insert_new(s: Session, table: type[DailyReminder] | type[Reminder], rows: list[dict[str, Any]],
