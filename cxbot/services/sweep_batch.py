@@ -47,7 +47,7 @@ from cxbot.services import notices
 from cxbot.services.council import council_rules
 from cxbot.services.lifecycle import COUNTED, Counted, ballots_of, substitutes_on
 from cxbot.services.reminders import OPEN, Owed
-from cxbot.store.db import insert_rows, one_of
+from cxbot.store.db import driver_rows, insert_rows, one_of
 from cxbot.store.models import (
     Council,
     DailyListing,
@@ -95,7 +95,8 @@ def _votes(s: Session) -> Any:
     """`lifecycle.COUNTED`, with the two times as the database gives them (counting only
     orders by them; on SQLite a fixed-width text that sorts as the time does): hundreds of
     thousands of votes are read on a big council's morning, and turning each time into an
-    aware datetime would cost more than the rest of reading it."""
+    aware datetime would cost more than the rest of reading it. Read with `driver_rows`
+    (booleans may be 0/1: `_counted` makes them booleans)."""
     raw = String() if s.get_bind().dialect.name == "sqlite" else DateTime(timezone=True)
     kind, resolution = COUNTED[4], COUNTED[8]
     return select(*COUNTED[:4], type_coerce(kind, String()), *COUNTED[5:8], type_coerce(resolution, String()),
@@ -114,6 +115,7 @@ _RESOLUTIONS = {resolution.value: resolution for resolution in Resolution}
 def _counted(row: Any) -> Counted:
     """A row of `_votes` (its enums by value, as stored)."""
     counted = Counted.of_row(row)
+    counted.blocking, counted.retracted = bool(counted.blocking), bool(counted.retracted)
     counted.kind = _KINDS[counted.kind]
     if counted.resolution is not None:
         counted.resolution = _RESOLUTIONS[counted.resolution]
@@ -220,9 +222,9 @@ class Snapshot:
         self._read_all: bool | None = False
         self._seats: dict[tuple[int, int], int] = {}     # (department, filing department) → seats (-1: none)
         self._owed: dict[str, list[Owed]] | None = None
-        # (council, filed, deadline) → whether a request is due a reminder now (see `sweep`):
-        # asked for each (person, request) listed, 250,000 times on a big council's morning.
-        self.reminder_due: dict[tuple[int, datetime, datetime], bool] = {}
+        # Request → whether it is due a reminder now (by its council, filing and deadline, see
+        # `sweep`): asked for each (person, request) listed, 250,000 times on a big council's morning.
+        self.reminder_due: dict[int, bool] = {}
 
     # ------------------------------------------------------------------ people
 
@@ -333,11 +335,11 @@ class Snapshot:
                    if row[0] not in skip}
         if not entries:
             return []
-        for request_id, department_id in conn.execute(select(Routing.request_id, Routing.department_id)
-                                                   .where(Routing.request_id.in_(ids)).order_by(Routing.position)).all():
+        for request_id, department_id in driver_rows(conn, select(Routing.request_id, Routing.department_id)
+                                                     .where(Routing.request_id.in_(ids)).order_by(Routing.position)):
             if request_id in entries:
                 entries[request_id].routings.append(department_id)
-        for row in conn.execute(_votes(s).where(Vote.request_id.in_(ids))).all():
+        for row in driver_rows(conn, _votes(s).where(Vote.request_id.in_(ids))):
             if row[1] in entries:
                 entries[row[1]].votes.append(row)
         for request_id, department_id in conn.execute(select(Hold.request_id, Hold.department_id).where(
@@ -484,7 +486,7 @@ class Batch:
                  or snapshot.open[r.id].votes_revision != r.votes_revision]
         votes: dict[int, list[Any]] = {r: [] for r in stale}
         if stale:
-            for row in s.execute(_votes(s).where(one_of(s, Vote.request_id, stale))):
+            for row in driver_rows(s.connection(), _votes(s).where(one_of(s, Vote.request_id, stale))):
                 votes[row[1]].append(row)
         for r in self.requests:
             known = snapshot.open.get(r.id)
