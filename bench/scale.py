@@ -87,10 +87,10 @@ class Size:
 
 
 SIZES = {
-    "full": Size(50, 40, 10_000, 100_000, 2_000_000, 5, 2_000_000, 10, 2),
+    "full": Size(50, 40, 10_000, 100_000, 2_000_000, 5, 2_000_000, 10, 4),
     # The full council and open requests with little history: the morning sweep's work, quickly built.
     "sweep": Size(50, 40, 10_000, 1_000, 20_000, 0.2, 1_000, 5, 1),
-    "quick": Size(10, 16, 1_000, 10_000, 100_000, 1, 100_000, 5, 1),
+    "quick": Size(10, 16, 1_000, 10_000, 100_000, 1, 100_000, 6, 2),
     "tiny": Size(4, 8, 40, 200, 1_000, 0.2, 1_000, 3, 1),
 }
 
@@ -226,6 +226,7 @@ class Figures:
     due_lanes_ms: float = 0.0
     delivered: int = 0
     acks: list[tuple[str, float, float]] = field(default_factory=list)   # (council, cxbot p99, bare p99)
+    turns: dict[str, list[list[float]]] = field(default_factory=dict)   # council → each run's p99 ratios a turn
 
 
 def measure_sweeps(url: str, morning: datetime, figures: Figures) -> None:
@@ -307,12 +308,15 @@ def database(backend: str, workdir: Path, postgres: str | None) -> Iterator[str]
 
 def ack_runs(backend: str, urls: dict[str, str], size: Size, bench: dict[str, Bench], workers: int,
              figures: Figures) -> None:
-    """`bench.load`'s acknowledgement run on each council in turns, `size.rounds` times."""
-    for _ in range(size.rounds):
-        for council in ("empty", "company"):
+    """`bench.load`'s acknowledgement run on each council in turns, `size.rounds` times each,
+    in the order empty, company, company, empty, empty, … (a drift of the host over the runs
+    weighs on both councils alike)."""
+    for n in range(size.rounds):
+        for council in ("empty", "company") if n % 2 == 0 else ("company", "empty"):
             progress(f"{backend}: vote acknowledgements on the {council} council")
             baseline, run = bench_cxbot(bench[council], backend, urls[council], workers)
             figures.acks.append((council, run.p("vote", 99), baseline.p("vote", 99)))
+            figures.turns.setdefault(council, []).append(run.turn_ratios(99))
 
 
 def progress(message: str) -> None:
@@ -355,6 +359,26 @@ def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):.2f}× ({min(values):.2f}–{max(values):.2f})"
 
 
+def _quartiles(values: list[float]) -> str:
+    """Median (quartiles), n."""
+    if len(values) < 2:
+        return _spread(values)
+    q1, q2, q3 = statistics.quantiles(values, n=4)
+    return f"{statistics.median(values):.2f}× ({q1:.2f}–{q3:.2f}), n={len(values)}"
+
+
+def turn_drift(figures: Figures) -> tuple[float, list[float]]:
+    """The company's ratio to bare Bolt against the empty council's: the median of every
+    turn's ratio on the company over that on the empty council, less one; and the same from
+    each pair of runs measured one after the other (their spread: the measurement's noise)."""
+    empty = [r for run in figures.turns.get("empty", []) for r in run]
+    company = [r for run in figures.turns.get("company", []) for r in run]
+    pairs = [statistics.median(c) / statistics.median(e) - 1
+             for e, c in zip(figures.turns.get("empty", []), figures.turns.get("company", []), strict=False)
+             if e and c]
+    return statistics.median(company) / statistics.median(empty) - 1, pairs
+
+
 def rows(figures: Figures, size: Size) -> list[tuple[str, str, bool | None]]:
     """(what, figure, target met?) for one database."""
     f, d = figures, figures.digest
@@ -387,8 +411,14 @@ def rows(figures: Figures, size: Size) -> list[tuple[str, str, bool | None]]:
             p99 = [(p, b) for c, p, b in f.acks if c == council]
             shown = ", ".join(f"{p:.1f}/{b:.1f}" for p, b in p99)
             out.append((f"vote ack p99 / bare Bolt, {council}", f"{shown} ms → {_spread(values)}", None))
-        drift = statistics.median(company) / statistics.median(empty) - 1
-        out.append(("company ratio vs empty ratio", f"{drift:+.1%}", drift <= TARGET_RATIO_DRIFT))
+        for council in ("empty", "company"):
+            turns = [r for run in f.turns.get(council, []) for r in run]
+            out.append((f"  turn by turn, {council}", _quartiles(turns), None))
+        pooled = statistics.median(company) / statistics.median(empty) - 1
+        drift, pairs = turn_drift(f)
+        shown = f"{min(pairs):+.0%} to {max(pairs):+.0%}" if pairs else "-"
+        out.append(("company ratio vs empty ratio", f"{drift:+.1%} turn by turn (pairs of runs: {shown}; "
+                                                    f"whole runs: {pooled:+.1%})", drift <= TARGET_RATIO_DRIFT))
     return out
 
 
@@ -423,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", metavar="URL", help="also PostgreSQL (a database it creates and drops)")
     parser.add_argument("--size", choices=list(SIZES), default="full", help="the company's size (full)")
     parser.add_argument("--no-ack", action="store_true", help="leave out the acknowledgement runs")
-    parser.add_argument("--rounds", type=int, help="ack runs on each council, in turns (full: 2)")
+    parser.add_argument("--rounds", type=int, help="ack runs on each council, in turns (full: 4)")
     parser.add_argument("--sqlite-workers", type=int, default=1)
     parser.add_argument("--postgres-workers", type=int, default=1)
     args = parser.parse_args(argv)
