@@ -54,7 +54,15 @@ from sqlalchemy import Engine, func, insert, select, text, update
 from bench import digest_bench, scenario
 from bench.load import Bench, bench_cxbot
 from bench.load import _parser as load_parser
-from bench.stack import ROOT, TriggerService, postgres_database, sqlite_database, work_directory
+from bench.stack import (
+    ROOT,
+    TriggerService,
+    cpu_seconds,
+    postgres_backends,
+    postgres_database,
+    sqlite_database,
+    work_directory,
+)
 from bench.sweep_bench import Counter, timed
 from cxbot.clock import FixedClock
 from cxbot.domain.model import Impact, Magnitude, Status, VoteKind
@@ -216,6 +224,7 @@ class Figures:
     idle: tuple[float, int] = (0.0, 0)
     morning: tuple[float, int] = (0.0, 0)
     morning_cpu: float = 0.0        # this process's CPU meanwhile (SQLite's own work included)
+    morning_server_cpu: float | None = None   # PostgreSQL's backends' CPU meanwhile
     after: tuple[float, int] = (0.0, 0)
     report: SweepReport = field(default_factory=SweepReport)
     people: int = 0                 # people sent a reminder DM that morning
@@ -241,9 +250,13 @@ def measure_sweeps(url: str, morning: datetime, figures: Figures) -> None:
     idle = min((timed(one, counter) for _ in range(5)), key=lambda r: r[0])
     figures.idle = (idle[0], idle[1])
     clock.set(morning)
+    database = engine.url.database if engine.dialect.name == "postgresql" else None
+    server = cpu_seconds(postgres_backends(database)) if database else 0.0
     cpu = time.process_time()
     seconds, statements, figures.report = timed(one, counter)
     figures.morning, figures.morning_cpu = (seconds, statements), time.process_time() - cpu
+    if database:   # the pool's connections, open from the idle sweeps to after the morning's
+        figures.morning_server_cpu = cpu_seconds(postgres_backends(database)) - server
     clock.set(morning + timedelta(minutes=1))
     after = timed(one, counter)
     figures.after = (after[0], after[1])
@@ -386,7 +399,8 @@ def rows(figures: Figures, size: Size) -> list[tuple[str, str, bool | None]]:
     out: list[tuple[str, str, bool | None]] = [
         (f"idle sweep, {size.open:,} open", f"{f.idle[0] * 1000:.1f} ms, {f.idle[1]} statements", idle_ok),
         ("morning sweep", f"{f.morning[0]:.2f} s, {f.morning[1]:,} statements, {f.report.requests:,} requests "
-                          f"({f.morning_cpu:.1f} s CPU)",
+                          f"({f.morning_cpu:.1f} s CPU" + (f", the server's {f.morning_server_cpu:.1f} s)"
+                                                           if f.morning_server_cpu is not None else ")"),
          f.morning[0] < TARGET_MORNING_S and f.report.requests == size.open and f.report.failed == 0),
         ("next sweep that morning", f"{f.after[0] * 1000:.1f} ms, {f.after[1]} statements",
          f.after[1] <= TARGET_IDLE_STATEMENTS),

@@ -427,8 +427,9 @@ def _remind(s: Session, batch: Batch, request: ReviewRequest, outstanding: Colle
     days = snapshot.claims_of(s, owed, council_today - timedelta(days=1))
     closed = batch.closed(request.id, owed)
     sent = 0
+    local_of: dict[str, Local] = {}
     for recipient, advocate in owed.items():
-        local = times.of(recipient)
+        local = local_of[recipient] = times.of(recipient)
         if not local.working:
             continue
         today = local.today
@@ -453,7 +454,7 @@ def _remind(s: Session, batch: Batch, request: ReviewRequest, outstanding: Colle
     groups: dict[tuple[Local, bool, tuple[tuple[date, datetime], ...]], Mapping[date, datetime]] = {}
     for recipient in owed:
         claims = days[recipient]
-        groups.setdefault((times.of(recipient), recipient in closed, tuple(claims.items())), claims)
+        groups.setdefault((local_of[recipient], recipient in closed, tuple(claims.items())), claims)
     moments: list[datetime | None] = [
         _next_reminder(local, claims, closed_, daily_from, closing_from, request.due_at, now)
         for (local, closed_, _), claims in groups.items()]

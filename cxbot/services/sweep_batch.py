@@ -30,6 +30,7 @@ which is rendered from the database at delivery and shows it answered.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -418,26 +419,27 @@ class Snapshot:
                 people = answerers[d] = {}
                 for _, advocate in pairs:   # in membership order, as `owed_by`'s `answering`
                     people.setdefault(self.away.get(advocate, advocate), advocate)
-            owed: dict[str, list[Owed]] = {}
+            owed: defaultdict[str, list[Owed]] = defaultdict(list)
             for entry in sorted(self.open.values(), key=_soonest):
                 if entry.status.is_final:
                     continue
                 recused, voted, done = self.filing_side(entry.department_id), entry.voted, set()
                 council = self.councils[entry.department_id]
                 for d in self._owable(entry):
+                    people = [(person, advocate) for person, advocate in answerers.get(d, {}).items()
+                              if person not in done and person not in recused and advocate not in voted
+                              and advocate not in recused]
                     own = None   # what everyone answering as themselves owes (one immutable value, shared)
-                    for person, advocate in answerers.get(d, {}).items():
-                        if person in done or person in recused or advocate in voted or advocate in recused:
-                            continue
-                        done.add(person)
+                    for person, advocate in people:
                         if advocate != person:
                             item = Owed(entry.id, d, advocate, entry.created_at, entry.due_at, council)
                         else:
                             if own is None:
                                 own = Owed(entry.id, d, None, entry.created_at, entry.due_at, council)
                             item = own
-                        owed.setdefault(person, []).append(item)
-            self._owed = owed
+                        owed[person].append(item)
+                    done.update(person for person, _ in people)
+            self._owed = dict(owed)
         return self._owed
 
 
