@@ -46,45 +46,51 @@ def upgrade() -> None:
 
 
 def _move_listed_rows() -> None:
+    """A day at a time (a big council lists 250,000 requests a morning: its history would not
+    fit in memory at once)."""
     conn = op.get_bind()
-    rows = conn.execute(sa.text(
-        "SELECT r.user_id, r.day, r.request_id, r.at FROM reminders r "
-        "JOIN review_requests q ON q.id = r.request_id WHERE r.kind = 'daily' "
-        "ORDER BY r.user_id, r.day, q.due_at, q.id")).all()
-    if not rows:
-        return
-    claimed = {(user, day) for user, day in conn.execute(sa.text("SELECT user_id, day FROM daily_reminders"))}
-    listings: dict[tuple[int, object], list[str]] = {}
-    for (user, day), listed in groupby(rows, key=lambda row: (row[0], row[1])):
-        listed = list(listed)
-        ids = ",".join(str(row[2]) for row in listed)
-        if (user, day) in claimed:
+    days = list(conn.execute(sa.text("SELECT DISTINCT day FROM reminders WHERE kind = 'daily' ORDER BY day")).scalars())
+    for day in days:
+        rows = conn.execute(sa.text(
+            "SELECT r.user_id, r.request_id, r.at FROM reminders r JOIN review_requests q ON q.id = r.request_id "
+            "WHERE r.kind = 'daily' AND r.day = :day ORDER BY r.user_id, q.due_at, q.id"), {"day": day}).all()
+        claimed = set(conn.execute(sa.text("SELECT user_id FROM daily_reminders WHERE day = :day"),
+                                   {"day": day}).scalars())
+        updates, inserts, listings = [], [], {}
+        for user, listed in groupby(rows, key=lambda row: row[0]):
+            listed = list(listed)
+            ids = ",".join(str(row[1]) for row in listed)
+            if user in claimed:
+                updates.append({"ids": ids, "user": user, "day": day})
+            else:   # listed before a DM was claimed per person and day: its claim, as then made
+                inserts.append({"user": user, "day": day, "at": min(row[2] for row in listed), "ids": ids})
+            for row in listed:
+                listings.setdefault(row[1], []).append(user)
+        if updates:
             conn.execute(sa.text("UPDATE daily_reminders SET listed = :ids WHERE user_id = :user AND day = :day"),
-                         {"ids": ids, "user": user, "day": day})
-        else:   # listed before a DM was claimed per person and day: its claim, as then made
-            conn.execute(sa.text(
-                "INSERT INTO daily_reminders (user_id, day, at, channel, ts, content_hash, listed) "
-                "VALUES (:user, :day, :at, '', '', '', :ids)"),
-                {"user": user, "day": day, "at": min(row[3] for row in listed), "ids": ids})
-        for row in listed:
-            listings.setdefault((row[2], day), []).append(user)
-    values = [{"request_id": request_id, "day": day, "users": ",".join(users)}
-              for (request_id, day), users in sorted(listings.items(), key=lambda kv: (kv[0][0], str(kv[0][1])))]
-    for start in range(0, len(values), _CHUNK):
-        conn.execute(sa.text("INSERT INTO daily_listings (request_id, day, users) VALUES (:request_id, :day, :users)"),
-                     values[start:start + _CHUNK])
-    conn.execute(sa.text("DELETE FROM reminders WHERE kind = 'daily'"))
+                         updates)
+        if inserts:
+            conn.execute(sa.text("INSERT INTO daily_reminders (user_id, day, at, channel, ts, content_hash, listed) "
+                                 "VALUES (:user, :day, :at, '', '', '', :ids)"), inserts)
+        values = [{"request_id": request_id, "day": day, "users": ",".join(users)}
+                  for request_id, users in sorted(listings.items())]
+        for start in range(0, len(values), _CHUNK):
+            conn.execute(sa.text("INSERT INTO daily_listings (request_id, day, users) "
+                                 "VALUES (:request_id, :day, :users)"), values[start:start + _CHUNK])
+        conn.execute(sa.text("DELETE FROM reminders WHERE kind = 'daily' AND day = :day"), {"day": day})
 
 
 def downgrade() -> None:
     conn = op.get_bind()
-    rows = []
-    for user, day, at, listed in conn.execute(sa.text(
-            "SELECT user_id, day, at, listed FROM daily_reminders WHERE listed <> ''")):
-        rows += [{"request_id": int(r), "user_id": user, "day": day, "at": at} for r in listed.split(",")]
-    for start in range(0, len(rows), _CHUNK):
-        conn.execute(sa.text("INSERT INTO reminders (request_id, user_id, kind, day, at) "
-                             "VALUES (:request_id, :user_id, 'daily', :day, :at)"), rows[start:start + _CHUNK])
+    days = list(conn.execute(sa.text("SELECT DISTINCT day FROM daily_reminders WHERE listed <> '' ORDER BY day"))
+                .scalars())
+    for day in days:
+        rows = [{"request_id": int(r), "user_id": user, "day": day, "at": at} for user, at, listed in conn.execute(
+            sa.text("SELECT user_id, at, listed FROM daily_reminders WHERE day = :day AND listed <> ''"),
+            {"day": day}) for r in listed.split(",")]
+        for start in range(0, len(rows), _CHUNK):
+            conn.execute(sa.text("INSERT INTO reminders (request_id, user_id, kind, day, at) "
+                                 "VALUES (:request_id, :user_id, 'daily', :day, :at)"), rows[start:start + _CHUNK])
     with op.batch_alter_table('daily_listings', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_daily_listings_request_id'))
     op.drop_table('daily_listings')
