@@ -18,7 +18,7 @@ from cxbot.jobs.retention import OutboxRetention
 from cxbot.jobs.scheduler import Scheduler
 from cxbot.jobs.wake import OUTBOX, PRESSES, WakePipe
 from cxbot.metrics import Metrics
-from cxbot.services import delivery, digests
+from cxbot.services import delivery, digests, followups
 from cxbot.services.context import Services
 from cxbot.services.delivery import DeliveryRecords
 from cxbot.services.intake import PressIntake
@@ -105,7 +105,7 @@ class Runtime:
         timed = scheduled and role != "web" and (mode != "jobs" or role == "jobs")
         self.retention = OutboxRetention(self.sessions, self.clock, read_sessions=self.readers)
         self.scheduler = (Scheduler({"sweep": self.sweep, "digest": self.send_due_digest,
-                                     "outbox retention": self.retention},
+                                     "follow-ups": self.send_due_follow_ups, "outbox retention": self.retention},
                                     every_seconds=settings.sweep_seconds) if timed else None)
         self.after = AfterAck(self.client, translate_for=lambda user: translator_for(self.services, user))
         self.bolt: App | None = None
@@ -124,6 +124,10 @@ class Runtime:
     def sweep(self) -> SweepReport:
         """One sweep: deadlines, escalations, lapsed holds, reminders; their Slack messages are queued."""
         return sweep(self.services.uow, clock=self.clock, timezones=self.timezones)
+
+    def send_due_follow_ups(self) -> int:
+        """Ask the follow-up questions whose day has come (cxbot.services.followups)."""
+        return followups.send_due(self.services.uow(), clock=self.clock)
 
     def send_due_digest(self) -> str | None:
         """Queue last week's digest once the council's digest time has passed (once per week)."""

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from cxbot.config import ConfigError, Settings
 from cxbot.council_file import DEFAULT_COUNCIL, CouncilFileError, load_council_file
@@ -68,14 +68,25 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--force", action="store_true", help="send it again even if it was sent")
     _council_option(send)
 
+    export = sub.add_parser("export", help="write the record (requests, votes, objections, comments, decisions, "
+                                           "the audit trail) as files, one each")
+    export.add_argument("--format", choices=("csv", "jsonl"), default="csv",
+                        help="CSV (a header row, RFC 4180, UTF-8) or JSON Lines (one object a line); default csv")
+    export.add_argument("--since", type=_day, metavar="DATE",
+                        help="only requests filed on or after this date (UTC, like 2026-11-23) and their rows, "
+                             "and audit events from then")
+    _council_option(export, "only this council (its council.key); default: every council")
+    export.add_argument("--out", metavar="DIR", default=".",
+                        help="the directory to write the files into, made if missing (default: the current one)")
+
     demo = sub.add_parser("demo", help="play the council story against a built-in Slack emulator")
     demo.add_argument("--quiet", action="store_true", help="print only the verdict")
     return p
 
 
-def _council_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--council", metavar="KEY",
-                        help="the council (its council.key); needed only when the database holds several")
+def _council_option(parser: argparse.ArgumentParser,
+                    help: str = "the council (its council.key); needed only when the database holds several") -> None:
+    parser.add_argument("--council", metavar="KEY", help=help)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -139,6 +150,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _digest(args, settings)
     if args.command == "sweep":
         return _sweep(settings, args.now)
+    if args.command == "export":
+        return _export(args, settings)
     if args.command == "demo":
         from cxbot.sandbox.demo import run_demo
 
@@ -154,6 +167,41 @@ def _instant(text: str) -> datetime:
     if at.tzinfo is None:
         raise argparse.ArgumentTypeError(f"{text!r} needs a UTC offset, like +01:00 or Z")
     return at
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-23") from None
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    """Every file of the record, read in one transaction (see cxbot.reports.export)."""
+    from cxbot.reports import export
+    from cxbot.services.council import find_council
+    from cxbot.store.db import make_session_factory
+    from cxbot.store.migrate import is_at_head
+
+    engine = _engine(settings)
+    if not is_at_head(engine):
+        raise CliError("the database is not at the latest migration: run `cxbot db upgrade` first")
+    if engine.dialect.name == "postgresql":   # one snapshot for every file
+        engine = engine.execution_options(isolation_level="REPEATABLE READ")
+    with make_session_factory(engine, read_only=True)() as s:
+        council = find_council(s, args.council) if args.council is not None else None
+        scope = export.Scope(since=export.since_date(args.since) if args.since else None,
+                             council_id=council.id if council else None, council=council.key if council else None)
+        try:
+            export.writable_directory(args.out)
+            written = export.export(s, scope, args.out, args.format)
+        except export.OutError as exc:
+            raise CliError(str(exc)) from None
+        except OSError as exc:
+            raise CliError(f"{args.out}: cannot write there ({exc.strerror})") from None
+    for w in written:
+        print(f"wrote {w.path} ({w.rows} row{'' if w.rows == 1 else 's'})")
+    return 0
 
 
 def _sweep(settings: Settings, now: datetime | None) -> int:

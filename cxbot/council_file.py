@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cxbot.domain.calendar import WEEKDAYS, WorkingTime
 from cxbot.domain.model import DEFAULT_STAGES, Magnitude
+from cxbot.domain.moments import METRIC_MAX, MOMENT_NAME_MAX, MOMENTS_MAX, Moment
 from cxbot.domain.policy import (
     DEFAULT_REVIEW_DAYS,
     ESCALATION_TARGETS,
@@ -38,12 +39,14 @@ DEFAULT_COUNCIL = "default"   # the council of a file that names none (every fil
 STAGE_MAX = 75  # a Block Kit option's text
 
 COUNCIL_KEYS = {"key", "channel", "chair", "admins", "timezone", "stages", "working_days", "working_hours",
-                "max_hold_days", "language"}
+                "max_hold_days", "language", "major_customer_hours", "follow_up_days"}
 DEPARTMENT_KEYS = {"key", "name", "leads", "advocates", "stages", "usergroup"}
-TOP_KEYS = {"council", "departments", "policies", "routing", "escalation", "reminders", "digest", "outbox"}
+TOP_KEYS = {"council", "departments", "moments", "policies", "routing", "escalation", "reminders", "digest",
+            "outbox"}
+MOMENT_KEYS = {"key", "stage", "name", "metric", "owner"}
 DIGEST_KEYS = {"day", "time", "post_to_channel"}
 POLICY_KEYS = {"review_days", "approvals", "required", "abstain_counts"}
-ROUTING_KEYS = {"stages", "magnitude", "add", "remove", "only_stage_owners"}
+ROUTING_KEYS = {"stages", "moments", "magnitude", "add", "remove", "only_stage_owners"}
 ESCALATION_KEYS = {"ladder", "step_days", "objection_days"}
 REMINDER_KEYS = {"first_after_days", "closing_soon_hours"}
 OUTBOX_KEYS = {"retention_days"}
@@ -77,6 +80,7 @@ class CouncilSpec:
     working_time: WorkingTime = WorkingTime()
     language: str = ""   # en, nb or de; "" follows the channel's Slack locale (cxbot.domain.languages)
     key: str = DEFAULT_COUNCIL
+    moments: tuple[Moment, ...] = ()   # the moments of truth, in the file's order
     # Where it came from, and the lines of `council.key` and `council.channel` in it, for
     # the problems only a load can see (another council's key or channel).
     source: str = field(default="<council>", compare=False)
@@ -215,25 +219,37 @@ class _Parser:
             raise self.fail(key, str(exc)) from None
         departments = self._departments(data.get("departments"), stages)
         keys = {d.key for d in departments}
+        moments = self._moments(data.get("moments", []), stages, keys)
         policy = CouncilPolicy(
             minor=self._policy(data, Magnitude.MINOR),
             major=self._policy(data, Magnitude.MAJOR),
-            routing=self._routing(data.get("routing", []), stages, keys),
+            routing=self._routing(data.get("routing", []), stages, keys, {m.key for m in moments}),
             escalation=self._escalation(data.get("escalation", {})),
             reminders=self._reminders(data.get("reminders", {})),
             max_hold_days=self._int(council, "max_hold_days", "council.max_hold_days", default=3, low=1, high=30),
             digest=self._digest(data.get("digest", {})),
             retention_days=self._retention(data.get("outbox", {})),
+            major_customer_hours=self._positive(council, "major_customer_hours", "council.major_customer_hours"),
+            follow_up_days=self._int(council, "follow_up_days", "council.follow_up_days", default=30, low=1, high=365),
         )
         lines = {path: self._line_of(path) for path in ("council.key", "council.channel")}
         return CouncilSpec(channel, chair, admins, tz, stages, departments, policy, working_time, language,
-                           key, self.source, lines)
+                           key, moments, self.source, lines)
 
     def _int(self, table: Mapping[str, Any], key: str, path: str, *, default: int, low: int, high: int) -> int:
         value = table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise self.fail(path, f"must be a whole number from {low} to {high}")
         return value
+
+    def _positive(self, table: Mapping[str, Any], key: str, path: str) -> float | None:
+        """An optional positive number (whole or not)."""
+        if key not in table:
+            return None
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf"):
+            raise self.fail(path, f"{value!r} is not a positive number")
+        return float(value)
 
     def _bool(self, table: Mapping[str, Any], key: str, path: str, default: bool) -> bool:
         value = table.get(key, default)
@@ -278,7 +294,8 @@ class _Parser:
             abstain_counts=self._bool(table, "abstain_counts", f"{path}.abstain_counts", False),
         )
 
-    def _routing(self, rules: Any, stages: tuple[str, ...], departments: set[str]) -> tuple[RoutingRule, ...]:
+    def _routing(self, rules: Any, stages: tuple[str, ...], departments: set[str],
+                 moments: set[str]) -> tuple[RoutingRule, ...]:
         if not isinstance(rules, list):
             raise self.fail("routing", "use [[routing]] tables, one a rule")
         parsed = []
@@ -294,6 +311,7 @@ class _Parser:
                 add=self._names(rule, "add", f"{path}.add", departments, "department keys"),
                 remove=self._names(rule, "remove", f"{path}.remove", departments, "department keys"),
                 only_stage_owners=self._bool(rule, "only_stage_owners", f"{path}.only_stage_owners", False),
+                moments=self._names(rule, "moments", f"{path}.moments", moments, "moment keys"),
             )
             if not (parsed_rule.add or parsed_rule.remove or parsed_rule.only_stage_owners):
                 raise self.fail(path, "a rule needs add, remove or only_stage_owners = true")
@@ -350,6 +368,37 @@ class _Parser:
         if len(set(stages)) != len(stages):
             raise self.fail("council.stages", "a stage is listed twice")
         return tuple(stages)
+
+    def _moments(self, raw: Any, stages: tuple[str, ...], departments: set[str]) -> tuple[Moment, ...]:
+        """`[[moments]]`: each under one of the council's stages, keys unique, an owner (if
+        named) one of the council's departments."""
+        if not isinstance(raw, list):
+            raise self.fail("moments", "use [[moments]] tables, one a moment of truth")
+        if len(raw) > MOMENTS_MAX:
+            raise self.fail("moments", f"at most {MOMENTS_MAX} moments of truth (the filing form lists them all)")
+        moments: list[Moment] = []
+        for i, item in enumerate(raw):
+            path = f"moments[{i}]"
+            table = self._table(item, path, MOMENT_KEYS)
+            key = self._str(table, "key", f"{path}.key", pattern=DEPARTMENT_KEY,
+                            what="a moment key (lower-case letters, digits, - and _)")
+            if any(m.key == key for m in moments):
+                raise self.fail(f"{path}.key", f"moment key {key!r} is used twice")
+            stage = self._str(table, "stage", f"{path}.stage")
+            if stage not in stages:
+                raise self.fail(f"{path}.stage", f"{stage!r} is not one of the council's stages "
+                                                 f"({', '.join(stages)})")
+            name = self._str(table, "name", f"{path}.name")
+            if len(name) > MOMENT_NAME_MAX:
+                raise self.fail(f"{path}.name", f"keep the name to {MOMENT_NAME_MAX} characters")
+            metric = self._str(table, "metric", f"{path}.metric", default="")
+            if len(metric) > METRIC_MAX:
+                raise self.fail(f"{path}.metric", f"keep the metric's name to {METRIC_MAX} characters")
+            owner = self._str(table, "owner", f"{path}.owner", default="")
+            if owner and owner not in departments:
+                raise self.fail(f"{path}.owner", f"{owner!r} is not one of the council's department keys")
+            moments.append(Moment(key, stage, name, metric, owner))
+        return tuple(moments)
 
     def _departments(self, departments: Any, stages: tuple[str, ...]) -> tuple[DepartmentSpec, ...]:
         if not isinstance(departments, list) or not departments:

@@ -7,7 +7,10 @@ reads a text takes a `Translator` and calls `tr.gettext("…")`, `tr.ngettext("�
 `{name}`, filled with `.format()` after translating. Text made before the reader is known (a
 constant at import time, an error raised deep in a use case) is a `Msg`, made with `N_("…",
 name=value)` or `nN_("…", "…", n)`: as a `str` it is the English text, and the edge that knows
-the reader renders it with `tr.text(msg)`.
+the reader renders it with `tr.text(msg)`. Its parameters are rendered for the reader too: a
+`Msg` in their language (a status inside a refusal), a `date` in their locale's short form, a
+list or tuple as alternatives ("Legal or Support", "Legal eller Support"). `to_data` and
+`from_data` carry a `Msg` through JSON (an outbox payload), to be rendered when it is delivered.
 
 Pure: no Slack and no database here.
 """
@@ -24,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_skeleton
+from babel.lists import format_list
 from babel.numbers import format_decimal
 
 LANGUAGES = ("en", "nb", "de")
@@ -31,6 +35,7 @@ DEFAULT = "en"
 DOMAIN = "cxbot"
 # Keywords for `pybabel extract` beyond Babel's defaults (gettext, ngettext, pgettext, N_, …).
 EXTRA_KEYWORDS = ("nN_:1,2",)
+_EN_DATE = "EEE dd MMM y"    # "Mon 07 Dec 2026"
 
 
 class Msg(str):
@@ -45,7 +50,8 @@ class Msg(str):
     def __new__(cls, msgid: str, plural: str | None = None, n: int | None = None, /, **params: Any) -> Msg:
         source = plural if plural is not None and n != 1 else msgid
         values = {"n": n, **params} if n is not None else params
-        self = super().__new__(cls, source.format(**values) if values else source)
+        english = {k: _shown(v, None) for k, v in values.items()}
+        self = super().__new__(cls, source.format(**english) if values else source)
         self.msgid, self.plural, self.n, self.params = msgid, plural, n, values
         return self
 
@@ -56,6 +62,55 @@ class Msg(str):
 def _rebuild(msgid: str, plural: str | None, n: int | None, params: dict[str, Any]) -> Msg:
     params.pop("n", None)
     return Msg(msgid, plural, n, **params)
+
+
+def _shown(value: Any, tr: Translator | None) -> Any:
+    """A parameter as the reader reads it (`tr`; None: English, as the `str` of a Msg)."""
+    if isinstance(value, Msg):
+        return value if tr is None else tr.text(value)
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return format_date(value, _EN_DATE, locale="en") if tr is None else tr.date(value)
+    if isinstance(value, list | tuple):
+        return format_list([str(_shown(v, tr)) for v in value], style="or",
+                           locale="en" if tr is None else tr.locale)
+    return value
+
+
+def to_data(text: str) -> Any:
+    """A text as JSON can hold it: a `Msg` with its parameters (nested, dates, lists), else the string."""
+    if not isinstance(text, Msg):
+        return text
+    return {"msgid": text.msgid, "plural": text.plural, "n": text.n,
+            "params": {k: _param_data(v) for k, v in text.params.items() if k != "n" or text.n is None}}
+
+
+def _param_data(value: Any) -> Any:
+    if isinstance(value, Msg):
+        return {"msg": to_data(value)}
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return {"date": value.isoformat()}
+    if isinstance(value, list | tuple):
+        return {"any": [_param_data(v) for v in value]}
+    return value if value is None or isinstance(value, str | int | float) else str(value)
+
+
+def from_data(data: Any) -> str:
+    """The text `to_data` stored: a `Msg` again, or the string."""
+    if not isinstance(data, dict):
+        return str(data)
+    return Msg(data["msgid"], data.get("plural"), data.get("n"),
+               **{k: _param_value(v) for k, v in (data.get("params") or {}).items()})
+
+
+def _param_value(value: Any) -> Any:
+    if isinstance(value, dict) and len(value) == 1:
+        if "msg" in value:
+            return from_data(value["msg"])
+        if "date" in value:
+            return date.fromisoformat(value["date"])
+        if "any" in value:
+            return [_param_value(v) for v in value["any"]]
+    return value
 
 
 def N_(msgid: str, /, **params: Any) -> Msg:
@@ -93,14 +148,16 @@ class Translator:
             translated = self.ngettext(message.msgid, message.plural, message.n)
         else:
             translated = self.gettext(message.msgid)
-        return translated.format(**message.params) if message.params else translated
+        if not message.params:
+            return translated
+        return translated.format(**{k: _shown(v, self) for k, v in message.params.items()})
 
     # ------------------------------------------------------------------ formats
 
     def date(self, d: date) -> str:
         """A day with its weekday, short: "Mon 07 Dec 2026", "man. 7. des. 2026", "Mo., 7. Dez. 2026"."""
         if self.language == "en":
-            return format_date(d, "EEE dd MMM y", locale=self.locale)
+            return format_date(d, _EN_DATE, locale=self.locale)
         return format_skeleton("yMMMEd", d, locale=self.locale)
 
     def weekday(self, d: date) -> str:

@@ -73,7 +73,8 @@ def test_a_dropped_department_is_released_and_the_request_approved(stack: Stack)
     [event] = rerouted(stack, rid)
     assert event["by_council_load"] is True and event["asked"] == []
     assert event["released"] == [{"department": "marketing", "name": "Marketing",
-                                  "reason": "dropped from the council"}]
+                                  "reason": "dropped from the council", "reason_key": "dropped",
+                                  "reason_params": {}}]
     assert kinds(stack, rid)[-2:] == ["rerouted", "decided"]
     assert "<@U0MKT1>" not in stack.prompt(rid).mentions
 
@@ -201,7 +202,8 @@ def test_a_request_whose_filing_department_is_dropped_goes_on_being_reviewed(sta
     assert "🚪 *Marketing*, which filed this request, left the council: it was dropped from the council. " \
            "The review goes on" in thread_text(stack, rid)
     assert left(stack, rid) == [{"department": "marketing", "name": "Marketing", "reason": "dropped from the council",
-                                 "filer": "U0MKTLEAD", "by_council_load": True}]
+                                 "reason_key": "dropped", "reason_params": {}, "filer": "U0MKTLEAD",
+                                 "by_council_load": True}]
     stack.load_council(BASE)
     assert len(left(stack, rid)) == 1, "said once"
 

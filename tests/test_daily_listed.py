@@ -13,7 +13,7 @@ from cxbot.slack.blocks import ids
 from cxbot.store.models import DailyListing, DailyReminder, Reminder
 from tests.harness import Stack, local
 
-BEFORE = "4dfaf466495e"   # the revision before the listed requests moved to the DM's row
+BEFORE = "ef5510395f04"   # the revision before the listed requests moved to the DM's row
 
 
 def _shape(stack: Stack) -> tuple[dict[tuple[str, str], list[int]], set[tuple[int, str, str]]]:

@@ -2,16 +2,19 @@
 the longer text (German is long), and no English text of the catalog shows in a Norwegian or
 German render.
 
-Converted so far: the filing form (new, amend, revise) and its field errors, the vote forms
-(object, approve and abstain notes), the reason forms (hold, overrule, decide), the away form
-and its answer, `/cx-review`'s own answers, every direct message (rendered here from a
-fixed history: each state, with conditions, holds, escalations, substitutes, many items), and
+Converted: the filing form (new, amend, revise) and its field errors, the vote forms (object,
+approve and abstain notes), the reason forms (hold, overrule, decide), the away form and its
+answer, `/cx-review`'s own answers, every direct message (rendered here from a fixed history:
+each state, with conditions, holds, escalations, substitutes, many items), the council
+channel's messages (the request's parent message and vote prompt in each state, `/cx-review
+status`, and every kind of thread note, reasons stored by key and as older English text), and
 the weekly digest in its three formats (a busy week, a huge one and a quiet one).
 """
 
 from __future__ import annotations
 
 import html
+import json
 import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -30,17 +33,29 @@ from cxbot.domain.model import (
     Draft,
     Impact,
     Magnitude,
+    Resolution,
     Status,
     Tally,
     VoteKind,
 )
+from cxbot.domain.reasons import keyed
+from cxbot.domain.routing import EVERYONE
 from cxbot.i18n import LANGUAGES, Translator, translator
 from cxbot.reports.model import Digest
 from cxbot.reports.render import render_html, render_slack, render_text
 from cxbot.sandbox.blockkit import block_errors, view_refusal
-from cxbot.services.readmodel import ConditionView, EscalationView, RequestView, RevisionLink, RoutedDepartment
+from cxbot.services.readmodel import (
+    ConditionView,
+    EscalationView,
+    HoldView,
+    ObjectionView,
+    RequestView,
+    RevisionLink,
+    RoutedDepartment,
+)
 from cxbot.services.reminders import DailyItem, DailyReminderView
-from cxbot.slack.blocks import direct, ids
+from cxbot.slack.blocks import direct, ids, notes
+from cxbot.slack.blocks import request as channel_blocks
 from cxbot.slack.blocks.modals import (
     away_modal,
     away_saved_view,
@@ -173,6 +188,122 @@ def dms(tr: Translator) -> dict[str, tuple[str, list[Any]]]:
     return rendered
 
 
+# --- the council channel, from a fixed history ------------------------------------------------
+
+WHY = [EVERYONE, "a minor change; always asked", "touches Onboard; owns Onboard", "a major change touching Pay, Leave",
+       "every change; always asked", "Kunden vet best"]
+MOMENT = "owns Første faktura, Oppsigelse, a moment of truth the change touches"
+CHANNEL_ROUTED = tuple(replace(d, reason=WHY[n], advocates=(f"U0ADV{n}", f"U0ADW{n}")) for n, d in enumerate(ROUTED))
+OBJECTIONS = tuple(
+    ObjectionView(vote_id=n, user=f"U0ADV{n % 5 + 1}", department=f"d{n % 5 + 1}",
+                  reason="Kundene forstår ikke dette. " * 9,
+                  blocking=n != 1, mitigation="Skriv en bedre e-post." if n % 2 else "",
+                  resolution=[None, None, Resolution.RESOLVED, Resolution.OVERRULED, None, None, None][n],
+                  resolved_by="U0CHAIR" if n == 3 else None, resolution_note="Kundene får beskjed." if n == 3 else "",
+                  on_behalf_of="U0AWAY" if n == 0 else None, standing=n != 5, set_aside=n == 4)
+    for n in range(7))
+CHANNEL_TALLY = Tally(departments=(
+    DepartmentTally("d1", Answer.APPROVES, approvals=(Ballot("U0ADV1", "d1", VoteKind.APPROVE),
+                                                      Ballot("U0SUB", "d1", VoteKind.APPROVE, on_behalf_of="U0AWAY"))),
+    DepartmentTally("d2", Answer.OBJECTS, objections=tuple(
+        Ballot(f"U0ADV{n}", "d2", VoteKind.OBJECT, blocking=n != 1, resolution=r)
+        for n, r in enumerate([None, None, Resolution.RESOLVED, Resolution.OVERRULED]))),
+    DepartmentTally("d3", Answer.ANSWERED, abstentions=(Ballot("U0ADV3", "d3", VoteKind.ABSTAIN),)),
+    DepartmentTally("d4", Answer.OUTSTANDING), DepartmentTally("d5", Answer.OUTSTANDING),
+), required=5)
+CHANNEL_VIEW = replace(VIEW, routed=CHANNEL_ROUTED[1:], tally=CHANNEL_TALLY, objections=OBJECTIONS,
+                       holds=(HoldView("d4", "U0ADV4", "Venter på tall. " * 30, AT + timedelta(days=2)),),
+                       escalation=ESCALATIONS["leads"], revised_by=RevisionLink(9, "Ny", ""))
+# As the audit trail keeps them: by key, and as English text before keys were kept.
+ESCALATION_REASONS = [keyed("deadline_passed", waiting="Kundeservice Nord 1, Kundeservice Nord 3"),
+                      keyed("objection_stood", n=1), keyed("objection_stood", n=3), keyed("still_undecided", n=2),
+                      *({"reason": reason} for reason in REASONS)]
+CHANGES = [{"field": "stages", "label": "Lifecycle stages", "before": "Onboard", "after": "Onboard, Pay"},
+           {"field": "magnitude", "label": "Magnitude", "before": "Minor", "after": "Major"},
+           {"field": "impact", "label": "Expected impact", "before": "Neutral", "after": "Negative"}] * 3
+
+
+def thread_notes(tr: Translator) -> dict[str, tuple[str, list[Any]]]:
+    """Every kind of thread note, in the states and with the data it is delivered with."""
+    view, due = CHANNEL_VIEW, (AT + timedelta(days=3)).isoformat()
+    people = [f"U0P{n:05d}" for n in range(800)]
+    events: dict[str, tuple[str, dict[str, Any]]] = {
+        "retracted": ("vote_retracted", {"previous": {"kind": "object"}}),
+        "resolved": ("objection_resolved", {"note": "Løst med ny tekst."}),
+        "overruled": ("objection_overruled", {"objector": "U0ADV2", "department": "d2", "note": "Nødvendig."}),
+        "withdrawn": ("withdrawn", {}),
+        "reopened": ("reopened", {"due_at": due, "asked_again": people}),
+        "hold placed": ("hold_placed", {"department": "d4", "until": due, "due_at": due, "reason": "Tall. " * 50}),
+        "hold lapsed": ("hold_lapsed", {"department": "d4"}),
+        "set aside": ("approvals_set_aside", {"votes": [{"user": u} for u in people[:50]]}),
+        "revised": ("revised", {"revised_by": 9, "title": "Ny faktura"}),
+        "chair escalation": ("escalated", {"target": "chair", **ESCALATION_REASONS[0]}),
+        "rerouted": ("rerouted", {"asked": [*({"department": d.key, "name": d.name, "reason": d.reason}
+                                              for d in CHANNEL_ROUTED),
+                                            {"department": "d9", "name": "Juss", "reason": MOMENT}],
+                                  "released": [{"department": "d9", "name": "Juss", **keyed("dropped")},
+                                               {"department": "d8", "name": "Salg", **keyed("no_advocate")},
+                                               {"department": "d7", "name": "Drift",
+                                                "reason": "dropped from the council"},
+                                               {"department": "d6", "name": "Lager", "reason": ""}]}),
+        "rerouted by load": ("rerouted", {"by_council_load": True, "asked": [],
+                                          "released": [{"department": "d9", "name": "Juss",
+                                                        "reason": "no advocate left to answer"}]}),
+    }
+    for n, reason in enumerate(ESCALATION_REASONS):
+        events[f"escalated {n}"] = ("escalated", {"target": "leads", "departments": ["d1", "d3"],
+                                                  "copies": ["U0FILER"] if n % 2 else [], **reason})
+    for how in ("full", "terms", "plain"):
+        events[f"amended {how}"] = ("amended", {"version": 3, "changes": CHANGES, "asked_again": people,
+                                                how: True})
+    for name, data in {"dropped": keyed("dropped"), "no lead": keyed("no_lead"),
+                       "old": {"reason": "dropped from the council"}}.items():
+        events[f"left {name}"] = ("filing_department_left", {"name": "Markedsføring", "filer": "U0FILER", **data})
+    for still_open in (0, 1, 3):
+        events[f"condition met {still_open}"] = ("condition_met", {
+            "department": "d1", "author": "U0ADV1", "condition": "Send e-post.", "still_open": still_open})
+    for status in (Status.APPROVED, Status.REJECTED):
+        events[f"chair {status.value}"] = ("decided", {
+            "status": status.value, "by_chair": True, "rationale": "Bra.",
+            "dissent": [{"user": "U0ADV2", "department": "d2", "reason": "Nei. " * 100}]})
+    events["approved"] = ("decided", {"status": "approved"})
+    events["changes requested"] = ("status_changed", {"status": "changes_requested"})
+    events["open again"] = ("status_changed", {"status": "open", "previous": "on_hold"})
+    events["expired"] = ("status_changed", {"status": "expired", "outstanding": ["d4", "d5"]})
+    events["expired none"] = ("status_changed", {"status": "expired"})
+    found: dict[str, tuple[str, list[Any]]] = {}
+    for name, (kind, data) in events.items():
+        note = notes.thread_note(replace(view, status=Status.APPROVED) if name == "approved" else view, kind,
+                                 "U0ACTOR", data, tr)
+        assert note is not None, name
+        found[name] = (note[0], [b.to_dict() for b in note[1] or []])
+    for objection in OBJECTIONS:
+        text, blocks = notes.objection_note(view, objection, tr)
+        found[f"objection {objection.vote_id}"] = (text, [b.to_dict() for b in blocks])
+    return found
+
+
+def channel_messages(tr: Translator) -> dict[str, tuple[str, list[Any]]]:
+    """The request's parent message and vote prompt in every state, and `/cx-review status`."""
+    found: dict[str, Any] = {}
+    many = replace(CHANNEL_VIEW, routed=tuple(replace(d, advocates=tuple(f"U0M{n}{k:04d}" for k in range(400)))
+                                              for n, d in enumerate(CHANNEL_ROUTED)))
+    for status in Status:
+        view = replace(CHANNEL_VIEW, status=status, decided_at=AT if status.is_final else None,
+                       revised_by=None if status is Status.EXPIRED else CHANNEL_VIEW.revised_by)
+        found[f"parent {status.value}"] = channel_blocks.parent_message(view, tr)
+        found[f"prompt {status.value}"] = channel_blocks.vote_prompt(view, tr)
+        found[f"status {status.value}"] = channel_blocks.status_message(view, tr)
+    found["parent overdue"] = channel_blocks.parent_message(replace(CHANNEL_VIEW, as_of=VIEW.due_at), tr)
+    found["prompt many"] = channel_blocks.vote_prompt(many, tr)
+    found["prompt one by DM"] = channel_blocks.vote_prompt(replace(many, routed=many.routed[:1]), tr)
+    return {name: (text, [b.to_dict() for b in blocks]) for name, (text, blocks) in found.items()}
+
+
+def channel(tr: Translator) -> dict[str, tuple[str, list[Any]]]:
+    return {**channel_messages(tr), **thread_notes(tr)}
+
+
 def texts(node: Any) -> list[str]:
     """Every text a person reads in a view: titles, labels, placeholders, options, sections."""
     if isinstance(node, dict):
@@ -233,18 +364,26 @@ def test_the_english_render_is_the_source_text() -> None:
     assert "30 working days" in shown and "1 working day" in shown
 
 
+MESSAGES = {"dm": dms, "channel": channel}
+
+
+@pytest.mark.parametrize("surface", MESSAGES)
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_every_dm_keeps_slacks_limits(language: str) -> None:
-    for name, (text, blocks) in dms(translator(language)).items():
-        assert text and len(text) <= 4000, f"{language} {name}: {text!r}"
+def test_every_message_keeps_slacks_limits(language: str, surface: str) -> None:
+    """A DM or a council-channel message: its text, blocks and number of blocks."""
+    for name, (text, blocks) in MESSAGES[surface](translator(language)).items():
+        # A thread note of text alone is its message (Slack truncates past 40,000 characters);
+        # with blocks, the text is the notification's.
+        assert text and len(text) <= (4000 if blocks else 40_000), f"{language} {name}: {text!r}"
         assert block_errors(blocks, in_view=False) == [], f"{language} {name}"
-        assert len(blocks) <= 50
+        assert len(blocks) <= 50, f"{language} {name}"
 
 
+@pytest.mark.parametrize("surface", MESSAGES)
 @pytest.mark.parametrize("language", [language for language in LANGUAGES if language != "en"])
-def test_no_english_shows_in_a_translated_dm(language: str) -> None:
+def test_no_english_shows_in_a_translated_message(language: str, surface: str) -> None:
     whole, runs = english_sources()
-    shown = [t for text, blocks in dms(translator(language)).values() for t in [text, *texts(blocks)]]
+    shown = [t for text, blocks in MESSAGES[surface](translator(language)).values() for t in [text, *texts(blocks)]]
     leftovers = [t for t in shown if t in whole and t not in SAME[language]]
     leftovers += [f"{run!r} in {t!r}" for t in shown for run in runs if run in t]
     assert leftovers == []
@@ -340,3 +479,25 @@ def test_the_digest_reads_as_written_in_its_language() -> None:
     assert "Diese Woche entschieden (80)" in render_text(de)
     huge = digests("de")["huge"]
     assert "… und 2.350 weitere: alle 2.400 stehen in <code>cx-council-2026-W48-waiting.csv</code>" in render_html(huge)
+
+
+# --- the council channel ---------------------------------------------------------------------
+
+
+def test_the_channel_reads_its_reasons_in_its_language() -> None:
+    de, nb, en = (channel(translator(language)) for language in ("de", "nb", "en"))
+    assert "ein blockierender Einwand besteht seit 1 Arbeitstag." in json.dumps(de["escalated 1"], ensure_ascii=False)
+    assert "en stoppende innsigelse har stått i 3 virkedager." in json.dumps(nb["escalated 2"], ensure_ascii=False)
+    # An event stored before keys were kept reads as well as one stored by key.
+    assert "ein blockierender Einwand besteht seit 3 Arbeitstagen" in json.dumps(de["escalated 6"],
+                                                                                 ensure_ascii=False)
+    assert "*Juss* er løst fra saken (fjernet fra rådet)" in json.dumps(nb["rerouted"], ensure_ascii=False)
+    assert "*Drift* er løst fra saken (fjernet fra rådet)" in json.dumps(nb["rerouted"], ensure_ascii=False)
+    assert "(eine Änderung mit geringer Tragweite; wird immer angefragt)" in json.dumps(de["rerouted"],
+                                                                                       ensure_ascii=False)
+    assert "(touches Onboard; owns Onboard)" in json.dumps(en["rerouted"])
+    assert "*Juss* blir nå spurt (har ansvar for Første faktura, Oppsigelse, et sannhetens øyeblikk som endringen " \
+           "berører)" in json.dumps(nb["rerouted"], ensure_ascii=False)
+    assert "(Kunden vet best)" in json.dumps(nb["rerouted"], ensure_ascii=False), "the council's words as written"
+    assert "• *Tragweite*: ~Gering~ → Groß" in json.dumps(de["amended full"], ensure_ascii=False)
+    assert en["escalated 1"][0].endswith("a blocking objection has stood for 1 working day.")

@@ -129,7 +129,9 @@ def test_in_a_norwegian_council_an_english_slack_reads_norwegian(stack: Stack) -
     assert form["title"]["text"] == "Ny CX-sak" and form["close"]["text"] == "Avbryt"
     assert labels(form) == ["Tittel", "Hva endres, og hvorfor?", "Avdelingen som sender inn",
                             "Hvilke faser av kundereisen berøres?", "Forventet virkning for kundene",
-                            "Om virkningen", "Omfang", "Avgjørelse trengs innen",
+                            "Om virkningen", "Kundens tidsbruk hver gang, i minutter",
+                            "Kunder i måneden som møter dette", "Ekstra trinn, skjemaer eller henvendelser for kunden",
+                            "Varselsignaler endringen kan utløse", "Omfang", "Avgjørelse trengs innen",
                             "Lenke (spesifikasjon, oppgave eller dokument)"]
     refused = stack.people.submit_view(GERMAN, filing_values(summary="  "))
     assert refused.json()["errors"] == {"summary": "Fortell hva som endres, og hvorfor."}

@@ -47,6 +47,15 @@ def dms_to(stack: Stack, user: str, containing: str) -> list:  # type: ignore[ty
     return [m for m in stack.slack.dms(user) if containing in texts(m)]
 
 
+def chair_decides(stack: Stack, action_id: str, rationale: str) -> None:
+    """The chair answers the latest escalation DM: Approve… or Reject…, with a rationale."""
+    chair_dm = dms_to(stack, "U0CHAIR", "escalated to you")[-1]
+    press_in(stack, "U0CHAIR", chair_dm, action_id)
+    stack.slack.wait_for(lambda: stack.slack.open_views("U0CHAIR"))
+    stack.people.submit_view("U0CHAIR", {"note": rationale})
+    stack.settle()
+
+
 def test_blocking_objection_stands_until_its_author_resolves_it(stack: Stack) -> None:
     rid = stack.file()
     stack.press("U0LEGAL1", rid, ids.APPROVE)
@@ -212,11 +221,7 @@ def test_chair_rejection_records_the_dissent(stack: Stack) -> None:
     stack.press("U0LEGAL1", rid, ids.APPROVE)
     stack.load_council(COUNCIL_FILE.read_text() + "\n[escalation]\nladder = [\"chair\"]\n")
     stack.sweep(local(10, 9))
-    chair_dm = dms_to(stack, "U0CHAIR", "escalated to you")[-1]
-    press_in(stack, "U0CHAIR", chair_dm, ids.DECIDE_REJECT)
-    stack.slack.wait_for(lambda: stack.slack.open_views("U0CHAIR"))
-    stack.people.submit_view("U0CHAIR", {"note": "Not before the pricing review"})
-    stack.settle()
+    chair_decides(stack, ids.DECIDE_REJECT, "Not before the pricing review")
     assert stack.request(rid).status is Status.REJECTED
     decided = stack.all(AuditEvent, AuditEvent.kind == "decided")[-1]
     assert decided.data["dissent"] == [{"user": "U0LEGAL1", "department": "legal", "reason": "approved"}]
@@ -237,7 +242,7 @@ def test_expiry_without_escalation_then_reopen(stack: Stack) -> None:
     stack.sweep(local(10, 9))
     assert stack.request(rid).status is Status.EXPIRED
     assert dms_to(stack, "U0BILLLEAD", "expired")
-    assert action_ids(stack.parent(rid)) == [ids.REOPEN]
+    assert action_ids(stack.parent(rid)) == [ids.REOPEN, ids.VIEW_RECORD]
     press_in(stack, "U0LEGAL1", stack.parent(rid), ids.REOPEN)
     assert stack.request(rid).status is Status.EXPIRED
     press_in(stack, "U0BILLLEAD", stack.parent(rid), ids.REOPEN)

@@ -44,9 +44,23 @@ def test_the_emulator_sends_a_locale_only_when_asked() -> None:
         assert [m.get("locale") for m in client.users_list(include_locale=True)["members"] if m["id"] == "U1"] == [
             "de-DE"]
         assert all("locale" not in m for m in client.users_list()["members"])
-        # cxbot does not call conversations.info (it needs channels:read, which cxbot does not ask for).
+        assert client.conversations_info(channel="C1", include_locale=True)["channel"]["locale"] == "en-US"
+
+
+def test_the_emulator_refuses_a_channels_locale_without_the_scope_for_it() -> None:
+    """conversations.info needs channels:read for a public channel, groups:read for a private one."""
+    with SlackEmulator(bot_token=BOT_TOKEN, scopes={"groups:read"}) as emulator:
+        emulator.add_channel("C1", "general")
+        client = WebClient(token=BOT_TOKEN, base_url=emulator.url)
         with pytest.raises(SlackApiError) as refused:
             client.conversations_info(channel="C1", include_locale=True)
+        assert refused.value.response["error"] == "missing_scope"
+    with SlackEmulator(bot_token=BOT_TOKEN, scopes={"channels:read"}) as emulator:
+        emulator.add_channel("G1", "secret", private=True)
+        emulator.invite_bot("G1")
+        client = WebClient(token=BOT_TOKEN, base_url=emulator.url)
+        with pytest.raises(SlackApiError) as refused:
+            client.conversations_info(channel="G1", include_locale=True)
         assert refused.value.response["error"] == "missing_scope"
 
 

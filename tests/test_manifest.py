@@ -37,6 +37,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "chat.postEphemeral": ("chat:write",),
     "chat.postMessage": ("chat:write",),
     "chat.update": ("chat:write",),
+    "conversations.info": ("channels:read", "groups:read", "im:read", "mpim:read"),
     "conversations.open": ("channels:manage", "groups:write", "im:write", "mpim:write"),
     "conversations.replies": ("channels:history", "groups:history", "im:history", "mpim:history"),
     "files.completeUploadExternal": ("files:write",),

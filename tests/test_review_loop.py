@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from cxbot.domain.model import Status, VoteKind
+from cxbot.sandbox.modal_state import view_state_values
 from cxbot.slack.blocks import ids
 from cxbot.store.models import AuditEvent, Comment, OutboxItem, ReviewRequest, Routing, SlackMessage, Vote
 from tests.harness import CHANNEL, START, Stack, filing_values, running_stack
@@ -154,23 +155,8 @@ def test_double_submitted_modal_files_once(stack: Stack) -> None:
 
 
 def _state_of(view, values):  # type: ignore[no-untyped-def]
-    state = {}
-    for block in view["blocks"]:
-        if block["type"] != "input":
-            continue
-        el, bid, v = block["element"], block["block_id"], values.get(block["block_id"])
-        kind = el["type"]
-        if kind in ("plain_text_input", "url_text_input"):
-            state[bid] = {"value": {"type": kind, "value": v}}
-        elif kind == "datepicker":
-            state[bid] = {"value": {"type": kind, "selected_date": v}}
-        elif kind == "multi_static_select":
-            state[bid] = {"value": {"type": kind, "selected_options": [o for o in el["options"] if o["value"] in v]}}
-        else:
-            chosen = v or (el.get("initial_option") or {}).get("value")
-            state[bid] = {"value": {"type": kind,
-                                    "selected_option": next(o for o in el["options"] if o["value"] == chosen)}}
-    return state
+    """The state Slack sends for `view` filled in with `values`."""
+    return view_state_values(view, values, submitting=False)   # crafted: what Slack's client would refuse too
 
 
 def test_full_loop_votes_objection_outcome(stack: Stack) -> None:
@@ -296,7 +282,7 @@ def test_withdraw_closes_voting_and_only_the_filer_may(stack: Stack) -> None:
     assert any("withdrew this request" in m.text for m in stack.slack.thread(CHANNEL, stack.parent(rid).ts))
     assert all(b["type"] != "actions" for b in stack.prompt(rid).blocks)
     assert action_ids(stack.slack.message(dm.channel, dm.ts)) == [ids.REOPEN, ids.REVISE]
-    assert action_ids(stack.parent(rid)) == [ids.REOPEN, ids.REVISE]
+    assert action_ids(stack.parent(rid)) == [ids.REOPEN, ids.REVISE, ids.VIEW_RECORD]
 
     # A stale button press after withdrawal records nothing.
     assert stack.count(Vote) == 0

@@ -48,7 +48,7 @@ def withdrawn(stack: Stack) -> int:
 
 def test_a_revision_of_a_withdrawn_request_links_both_ways(stack: Stack) -> None:
     old = withdrawn(stack)
-    assert action_ids(stack.parent(old)) == [ids.REOPEN, ids.REVISE]
+    assert action_ids(stack.parent(old)) == [ids.REOPEN, ids.REVISE, ids.VIEW_RECORD]
     assert action_ids(filer_dm(stack, old)) == [ids.REOPEN, ids.REVISE]
 
     press(stack, "U0BILLLEAD", filer_dm(stack, old), ids.REVISE)
@@ -70,7 +70,7 @@ def test_a_revision_of_a_withdrawn_request_links_both_ways(stack: Stack) -> None
     assert f"🔁 Revised by <{new_link}|#{new}> Paper invoices go, kept for customers" in texts(old_parent)
     assert f"Revises <{old_link}|#{old}>" in texts(filer_dm(stack, new))
     assert f"Revised by <{new_link}|#{new}>" in texts(filer_dm(stack, old))
-    assert action_ids(old_parent) == [] and action_ids(filer_dm(stack, old)) == [], \
+    assert action_ids(old_parent) == [ids.VIEW_RECORD] and action_ids(filer_dm(stack, old)) == [], \
         "the revision is under review now: the old one is neither reopened nor revised again"
     note = stack.slack.thread(CHANNEL, old_parent.ts)[-1].text
     assert note.startswith(f"🔁 <@U0BILLLEAD> filed a revision of this request: *CX review #{new}*")

@@ -76,3 +76,14 @@ def test_the_ack_ratio_is_taken_turn_by_turn_and_compared_by_medians() -> None:
     figures.turns = {"empty": [[1.5, 1.6, 1.4], [1.5, 1.7]], "company": [[1.65, 1.6, 1.7], [1.5, 1.65]]}
     drift, pairs = turn_drift(figures)
     assert round(drift, 3) == 0.1 and [round(p, 3) for p in pairs] == [0.1, -0.016]
+
+
+def test_the_export_benchmark_runs_small_and_stays_within_its_memory() -> None:
+    """`bench/export_bench.py` at a tiny size on SQLite: it builds a history, exports it in
+    both formats in a fresh process, and reports each run's peak memory under the target."""
+    done = subprocess.run([sys.executable, "-m", "bench.export_bench", "--requests", "200", "--votes", "2000"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr[-2000:]
+    runs = re.findall(r"^SQLite\s+(csv|jsonl)\s+[\d.]+s\s+[\d.]+ MiB\s+[\d.]+ MiB\s+(\d+) MB$", done.stdout, re.M)
+    assert [fmt for fmt, _ in runs] == ["csv", "jsonl"], done.stdout
+    assert all(int(mb) < 150 for _, mb in runs)

@@ -239,3 +239,32 @@ def test_a_person_looked_up_wakes_only_what_they_can_be_asked_about(council: Cou
 
     assert looked_up("U0OUTSIDER") == set() and looked_up("U0BILL1") == set()
     assert looked_up("U0LEGAL1") == {rid}
+
+
+def test_a_change_in_one_council_wakes_none_of_another_councils_requests(council: Council) -> None:
+    """A council file loaded with a new advocate makes that council's open requests due, and
+    leaves the other council's alone: a company of many councils does not pay for a reload of
+    one with a sweep over all."""
+    from tests.harness import NORDICS_FILE
+
+    load_council(council.cx.uow(), load_council_file(NORDICS_FILE), clock=council.clock)
+    council.clock.set(local(0, 10))
+    draft = Draft(title="Fees", summary="s", department="billing", stages=("Pay",), impact=Impact.NEUTRAL,
+                  impact_note="", magnitude=Magnitude.MINOR, decision_by=day(38))
+    default_request, nordic_request = (
+        requests.file_request(council.cx.uow(), actor="U0BILLLEAD", draft=draft, clock=council.clock, council=key)
+        for key in ("default", "nordics"))
+    council.sweep(local(0, 10, 1))
+
+    def due_after_load(path_text: str) -> set[int]:
+        council.clock.set(local(0, 11))
+        load_council(council.cx.uow(), parse_council(path_text), clock=council.clock)
+        with council.cx.sessions() as s:
+            return set(s.scalars(select(ReviewRequest.id).where(ReviewRequest.next_due_at <= council.clock.now())))
+
+    nordics = NORDICS_FILE.read_text()
+    assert due_after_load(nordics.replace('advocates = ["U0NLEG1"]', 'advocates = ["U0NLEG1", "U0NLEG2"]')) \
+        == {nordic_request}
+    council.sweep(local(0, 11, 1))
+    assert due_after_load(COUNCIL_FILE.read_text().replace('advocates = ["U0SUP1"]',
+                                                           'advocates = ["U0SUP1", "U0SUP2"]')) == {default_request}

@@ -12,13 +12,14 @@ from typing import Any, TypeVar
 
 from cxbot.domain.model import Role, VoteKind
 from cxbot.domain.permissions import Membership
+from cxbot.i18n import N_
 
 
 def condition_refusal(who: Membership, *, filer: str, filing_department: str) -> str | None:
     if who.user == filer or who.is_chair or filing_department in who.departments(Role.LEAD):
         return None
-    return ("Only the person who filed this request, a lead of the department that filed it, or the council "
-            "chair can mark its conditions met.")
+    return N_("Only the person who filed this request, a lead of the department that filed it, or the council "
+              "chair can mark its conditions met.")
 
 
 V = TypeVar("V")

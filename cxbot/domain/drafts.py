@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import date
 from urllib.parse import urlparse
 
+from cxbot.domain.cost import WARNING_SIGNS
 from cxbot.domain.model import LINK_MAX, NOTE_MAX, SUMMARY_MAX, TITLE_MAX, Draft
+from cxbot.domain.moments import Moment, unknown_or_elsewhere
 from cxbot.i18n import N_
 
 
 def draft_errors(
-    draft: Draft, *, today: date, departments: Collection[str], stages: Collection[str]
+    draft: Draft, *, today: date, departments: Collection[str], stages: Collection[str],
+    moments: Sequence[Moment] = (),
 ) -> dict[str, str]:
     """Field name → message (marked for translation: the edge says it in the filer's language).
     `departments` are those the filer may file for."""
@@ -32,6 +35,10 @@ def draft_errors(
         errors["stages"] = N_("Pick at least one lifecycle stage the change touches.")
     elif unknown := [s for s in draft.stages if s not in stages]:
         errors["stages"] = N_("Unknown stage: {stages}.", stages=", ".join(unknown))
+    if elsewhere := unknown_or_elsewhere(draft.moments, moments, draft.stages):
+        names = {m.key: m.name for m in moments}
+        errors["moments"] = N_("Pick only moments of the stages the change touches: {moments} is not one of them.",
+                               moments=", ".join(names.get(k, k) for k in elsewhere))
     if draft.impact is None:
         errors["impact"] = N_("Pick the expected customer impact.")
     if len(draft.impact_note) > NOTE_MAX:
@@ -42,6 +49,8 @@ def draft_errors(
         errors["decision_by"] = N_("Pick the date a decision is needed by.")
     elif draft.decision_by < today:
         errors["decision_by"] = N_("The decision date is in the past.")
+    if unknown_signs := [s for s in draft.cost.warning_signs if s not in WARNING_SIGNS]:
+        errors["warning_signs"] = N_("Unknown warning sign: {signs}.", signs=", ".join(unknown_signs))
     if draft.link:
         parsed = urlparse(draft.link)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:

@@ -2,12 +2,17 @@
 
 Use cases raise these; the Slack adapter turns each into a message where the person is
 (an ephemeral message, a modal field error) and the CLI into a one-line error. Anything
-else is a bug and is logged, never shown.
+else is a bug and is logged, never shown. Every message is a `Msg` (`N_`, `nN_`): English
+as a `str` (the CLI), in the reader's language where Slack answers them
+(`tests/test_refusals.py` keeps it so).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+from cxbot.domain.model import STATUS_STATES, Status
+from cxbot.i18n import N_
 
 
 class CxError(Exception):
@@ -40,3 +45,17 @@ class InvalidInput(CxError):
     def __init__(self, errors: Mapping[str, str]) -> None:
         self.errors = dict(errors)
         super().__init__(" ".join(self.errors.values()))
+
+
+def already(status: Status) -> Closed:
+    """A request that is decided or withdrawn takes no more of what was asked."""
+    return Closed(N_("This request is already {status}.", status=STATUS_STATES[status]))
+
+
+def too_long(limit: int) -> str:
+    """What a field of free text over `limit` characters is told."""
+    return N_("Keep it to {limit} characters.", limit=limit)
+
+
+def no_request(request_id: int) -> NotFound:
+    return NotFound(N_("There is no CX review #{id}.", id=request_id))

@@ -29,7 +29,6 @@ def person_language(*, choice: str | None, council: str | None, slack_locale: st
 
 
 def digest_language(*, council: str | None, channel_locale: str | None = None) -> str:
-    """The weekly digest's language: the council's, else English. The seam for the channel's
-    locale: once the council channel's locale is looked up (Slack's `conversations.info` with
-    `include_locale`) and stored, pass it here and the digest follows it as the channel does."""
+    """The weekly digest's language: the council channel's (the council's, else the channel's
+    locale as last read from Slack's `conversations.info`, else English)."""
     return channel_language(council=council, channel_locale=channel_locale)

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import date
 
+from cxbot.domain.cost import CustomerCost
 from cxbot.i18n import N_, Msg
 
 
@@ -65,6 +66,14 @@ STATUS_LABELS: dict[Status, Msg] = {
     Status.WITHDRAWN: N_("Withdrawn"), Status.EXPIRED: N_("Expired"),
 }
 
+# A state as a refusal says it, after "is": "This request is already {status}."
+STATUS_STATES: dict[Status, Msg] = {
+    Status.OPEN: N_("under review"), Status.ON_HOLD: N_("on hold"),
+    Status.CHANGES_REQUESTED: N_("waiting for changes"), Status.ESCALATED: N_("escalated"),
+    Status.APPROVED: N_("approved"), Status.REJECTED: N_("rejected"), Status.WITHDRAWN: N_("withdrawn"),
+    Status.EXPIRED: N_("expired"),
+}
+
 
 class Role(enum.StrEnum):
     LEAD = "lead"
@@ -94,6 +103,8 @@ class Draft:
     magnitude: Magnitude | None
     decision_by: date | None
     link: str = ""
+    moments: tuple[str, ...] = ()   # keys of the council's moments of truth it touches
+    cost: CustomerCost = CustomerCost()   # the customer's cost of the change, as far as the filer says
 
 
 class Resolution(enum.StrEnum):

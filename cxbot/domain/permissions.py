@@ -105,23 +105,23 @@ def vote_refusal(
     """Only active advocates of the routed departments (or their substitutes) vote; never the
     filing side, whichever other role a person of the filing department holds."""
     if who.user == filer:
-        return "You filed this request, so you can't vote on it. The other departments' advocates decide."
+        return N_("You filed this request, so you can't vote on it. The other departments' advocates decide.")
     if voting_department(who, routed=routed, covering=covering) is not None:
         if in_filing_department(who, filing_department):
-            return ("You hold a role in the department that filed this request, so you can't review it, "
-                    "not even for another department you belong to. The other departments' advocates decide.")
+            return N_("You hold a role in the department that filed this request, so you can't review it, "
+                      "not even for another department you belong to. The other departments' advocates decide.")
         return None
     dept = who.advocate_of
     if dept == filing_department:
-        return "Your department filed this request: its own advocates don't review it."
+        return N_("Your department filed this request: its own advocates don't review it.")
     if dept is None:
-        return "Only council advocates of the departments asked to review can vote on this request."
-    return "Your department was not asked to review this request."
+        return N_("Only council advocates of the departments asked to review can vote on this request.")
+    return N_("Your department was not asked to review this request.")
 
 
 def chair_refusal(who: Membership) -> str | None:
     if not who.is_chair:
-        return "Only the council chair can do this."
+        return N_("Only the council chair can do this.")
     return None
 
 
@@ -129,14 +129,14 @@ def resolve_refusal(who: Membership, *, objector: str, seat: str | None = None) 
     """A blocking objection is resolved by its author, or by the advocate whose seat it was
     raised for (a substitute's objection, once its advocate is back); the chair overrules instead."""
     if who.user not in (objector, seat):
-        return "Only the advocate who raised this objection can resolve it. The chair can overrule it."
+        return N_("Only the advocate who raised this objection can resolve it. The chair can overrule it.")
     return None
 
 
 def withdraw_refusal(who: Membership, *, filer: str) -> str | None:
     """The filer may withdraw even after leaving the council: withdrawing only stops work."""
     if who.user != filer:
-        return "Only the person who filed this request can withdraw it."
+        return N_("Only the person who filed this request can withdraw it.")
     return None
 
 
@@ -162,9 +162,9 @@ def amend_refusal(who: Membership, *, filer: str, filing_department: str,
                                department_gone=department_gone):
         return None
     if who.user == filer:
-        return ("You no longer lead or advocate for the department that filed this request, so you can't amend "
-                "it. A current lead of that department can, or you can withdraw it.")
-    return "Only the person who filed this request, or a lead of its department, can amend it."
+        return N_("You no longer lead or advocate for the department that filed this request, so you can't amend "
+                  "it. A current lead of that department can, or you can withdraw it.")
+    return N_("Only the person who filed this request, or a lead of its department, can amend it.")
 
 
 def reopen_refusal(who: Membership, *, filer: str, filing_department: str,
@@ -176,6 +176,22 @@ def reopen_refusal(who: Membership, *, filer: str, filing_department: str,
                                                department_gone=department_gone):
         return None
     if who.user == filer:
-        return ("You no longer lead or advocate for the department that filed this request, so you can't reopen "
-                "it. A current lead of that department, or the council chair, can.")
-    return "Only the person who filed this request, a lead of its department, or the council chair can reopen it."
+        return N_("You no longer lead or advocate for the department that filed this request, so you can't reopen "
+                  "it. A current lead of that department, or the council chair, can.")
+    return N_("Only the person who filed this request, a lead of its department, or the council chair can reopen it.")
+
+
+def go_live_refusal(who: Membership, *, filer: str, filing_department: str) -> str | None:
+    """The day a change went live is said by its filing side: the filer, a current lead of the
+    filing department, or the council chair."""
+    if who.user == filer or who.is_chair or filing_department in who.departments(Role.LEAD):
+        return None
+    return N_("Only the person who filed this request, a lead of its department, or the council chair can say "
+              "when it went live.")
+
+
+def follow_up_refusal(who: str, *, asked: str) -> str | None:
+    """A follow-up question is answered by the person it asked, nobody else."""
+    if who != asked:
+        return N_("This follow-up asks someone else: only they can answer it.")
+    return None

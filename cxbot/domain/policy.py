@@ -8,6 +8,7 @@ test without a database.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,10 +49,12 @@ class MagnitudePolicy:
 
 @dataclass(frozen=True)
 class RoutingRule:
-    """When a change matches (touches any of `stages`, and/or has `magnitude`), adjust the routing.
+    """When a change matches (touches any of `stages` or of `moments`, and/or has `magnitude`),
+    adjust the routing.
 
     `add` and `remove` name departments; `only_stage_owners` keeps only the departments
-    that own one of the stages the change touches.
+    that own one of the stages the change touches. `moments` are moment-of-truth keys
+    (cxbot.domain.moments): a rule naming stages and moments matches a change touching any of them.
     """
 
     stages: tuple[str, ...] = ()
@@ -59,15 +62,18 @@ class RoutingRule:
     add: tuple[str, ...] = ()
     remove: tuple[str, ...] = ()
     only_stage_owners: bool = False
+    moments: tuple[str, ...] = ()
 
-    def matches(self, stages: tuple[str, ...], magnitude: Magnitude) -> bool:
-        if self.stages and not set(self.stages) & set(stages):
+    def matches(self, stages: tuple[str, ...], magnitude: Magnitude, moments: tuple[str, ...] = ()) -> bool:
+        if (self.stages or self.moments) and not (set(self.stages) & set(stages) or set(self.moments) & set(moments)):
             return False
         return self.magnitude is None or self.magnitude is magnitude
 
-    def condition(self, stages: tuple[str, ...]) -> str:
-        """Why the rule applied, in words: "touches Pay", "a minor change", "a minor change touching Pay"."""
+    def condition(self, stages: tuple[str, ...], moments: Mapping[str, str] | None = None) -> str:
+        """Why the rule applied, in words: "touches Pay", "a minor change", "a minor change touching Pay";
+        `moments`: the touched moments' names by key ("touches The first invoice")."""
         touched = [s for s in self.stages if s in stages]
+        touched += [moments[m] for m in self.moments if moments and m in moments]
         parts = []
         if self.magnitude is not None:
             parts.append(f"a {self.magnitude.value} change")
@@ -76,14 +82,18 @@ class RoutingRule:
         return " ".join(parts) or "every change"
 
     def to_json(self) -> dict[str, Any]:
-        return {"stages": list(self.stages), "magnitude": self.magnitude.value if self.magnitude else None,
+        data = {"stages": list(self.stages), "magnitude": self.magnitude.value if self.magnitude else None,
                 "add": list(self.add), "remove": list(self.remove), "only_stage_owners": self.only_stage_owners}
+        if self.moments:
+            data["moments"] = list(self.moments)
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RoutingRule:
         magnitude = data.get("magnitude")
         return cls(tuple(data.get("stages", ())), Magnitude(magnitude) if magnitude else None,
-                   tuple(data.get("add", ())), tuple(data.get("remove", ())), bool(data.get("only_stage_owners")))
+                   tuple(data.get("add", ())), tuple(data.get("remove", ())), bool(data.get("only_stage_owners")),
+                   tuple(data.get("moments", ())))
 
 
 ESCALATION_TARGETS = ("leads", "chair")
@@ -160,15 +170,24 @@ class CouncilPolicy:
     # Days a delivered outbox item is kept (for tracing a message back to its cause) before
     # the retention job deletes it; votes, comments and the audit trail are never deleted.
     retention_days: int = 14
+    # Customer hours a month above which a change is treated as major (cxbot.domain.cost).
+    major_customer_hours: float | None = None
+    # Days after a change went live that its filer and objectors are asked how it turned out.
+    follow_up_days: int = 30
 
     def for_magnitude(self, magnitude: Magnitude) -> MagnitudePolicy:
         return self.minor if magnitude is Magnitude.MINOR else self.major
 
     def to_json(self) -> dict[str, Any]:
-        return {"minor": self.minor.to_json(), "major": self.major.to_json(),
+        data = {"minor": self.minor.to_json(), "major": self.major.to_json(),
                 "routing": [r.to_json() for r in self.routing], "escalation": self.escalation.to_json(),
                 "reminders": self.reminders.to_json(), "max_hold_days": self.max_hold_days,
                 "digest": self.digest.to_json(), "outbox": {"retention_days": self.retention_days}}
+        if self.major_customer_hours is not None:
+            data["major_customer_hours"] = self.major_customer_hours
+        if self.follow_up_days != 30:
+            data["follow_up_days"] = self.follow_up_days
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> CouncilPolicy:
@@ -184,4 +203,6 @@ class CouncilPolicy:
             int(data.get("max_hold_days", 3)),
             DigestPolicy.from_json(data.get("digest", {})),
             int((data.get("outbox") or {}).get("retention_days", 14)),
+            float(data["major_customer_hours"]) if data.get("major_customer_hours") is not None else None,
+            int(data.get("follow_up_days", 30)),
         )

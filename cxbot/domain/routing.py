@@ -1,7 +1,7 @@
 """Which departments review a request, and why.
 
-Routing is a pure function of the change (filing department, stages, magnitude), the
-council's departments and its routing rules, so that rules can grow here without
+Routing is a pure function of the change (filing department, stages, moments of truth,
+magnitude), the council's departments, moments and routing rules, so that rules can grow here without
 touching storage or Slack. Every routed department carries the reason it was asked: the
 thread shows it.
 """
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cxbot.domain.model import Magnitude
+from cxbot.domain.moments import Moment, owners
 from cxbot.domain.policy import RoutingRule
 
 EVERYONE = "every other department reviews each change"
@@ -32,8 +33,11 @@ class Route:
 
 
 def route(filing_department: str, departments: Sequence[DepartmentInfo], *, stages: tuple[str, ...] = (),
-          magnitude: Magnitude = Magnitude.MAJOR, rules: Sequence[RoutingRule] = ()) -> list[Route]:
-    """Start from every other department with active advocates, then apply the rules in order.
+          magnitude: Magnitude = Magnitude.MAJOR, rules: Sequence[RoutingRule] = (),
+          moments: tuple[str, ...] = (), council_moments: Sequence[Moment] = ()) -> list[Route]:
+    """Start from every other department with active advocates, then apply the rules in order;
+    last, a department that owns a moment of truth the change touches is asked, whatever the
+    rules said.
 
     The filing department never reviews its own change, and a department with nobody to
     answer is never asked (it would block the decision forever), whatever a rule says.
@@ -41,10 +45,11 @@ def route(filing_department: str, departments: Sequence[DepartmentInfo], *, stag
     """
     can_answer = {d.key for d in departments if d.active_advocates > 0 and d.key != filing_department}
     chosen: dict[str, str] = {k: EVERYONE for k in can_answer}
+    names = {m.key: m.name for m in council_moments if m.key in moments}
     for rule in rules:
-        if not rule.matches(stages, magnitude):
+        if not rule.matches(stages, magnitude, moments):
             continue
-        why = rule.condition(stages)
+        why = rule.condition(stages, names)
         if rule.only_stage_owners:
             for d in departments:
                 owned = [s for s in d.stages if s in stages]
@@ -59,4 +64,7 @@ def route(filing_department: str, departments: Sequence[DepartmentInfo], *, stag
         for key in rule.add:
             if key in can_answer:
                 chosen[key] = f"{why}; always asked"
+    for key, owned in owners(moments, council_moments).items():
+        if key in can_answer:
+            chosen[key] = f"owns {', '.join(owned)}, a moment of truth the change touches"
     return [Route(d.key, chosen[d.key]) for d in departments if d.key in chosen]

@@ -21,13 +21,17 @@ from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, te
 from sqlalchemy.orm import Session, aliased
 
 from cxbot.domain.conditions import conditions_of
+from cxbot.domain.cost import CustomerCost
 from cxbot.domain.errors import InvalidInput
 from cxbot.domain.model import UNDER_REVIEW, Role, Status, VoteKind
+from cxbot.domain.moments import Moment
+from cxbot.i18n import N_
 from cxbot.reports.model import (
     Condition,
     Decided,
     DepartmentStats,
     Digest,
+    ExperienceRow,
     Headline,
     Objection,
     StageObjections,
@@ -58,11 +62,11 @@ def parse_week(text: str) -> date:
     """The Monday of an ISO week written like 2026-W48."""
     match = WEEK.match(text)
     if not match:
-        raise InvalidInput({"week": f"{text!r} is not an ISO week like 2026-W48."})
+        raise InvalidInput({"week": N_("{text} is not an ISO week like 2026-W48.", text=repr(text))})
     try:
         return date.fromisocalendar(int(match[1]), int(match[2]), 1)
     except ValueError:
-        raise InvalidInput({"week": f"{match[1]} has no week {int(match[2])}."}) from None
+        raise InvalidInput({"week": N_("{year} has no week {week}.", year=match[1], week=int(match[2]))}) from None
 
 
 def week_label(d: date) -> str:
@@ -141,7 +145,7 @@ def headline(s: Session, start: datetime, end: datetime, cut: datetime,
 
 
 def compute_digest(s: Session, week: str, *, now: datetime, timezone: str, stages: Sequence[str],
-                   council_id: int | None = None) -> Digest:
+                   council_id: int | None = None, moments: Sequence[Moment] = ()) -> Digest:
     """The digest of `week` as at `now`, in the council's `timezone`, with its lifecycle `stages`
     in the council's order; the use case reads both from the council and hands them in, with
     the council's id: only its requests and departments are counted."""
@@ -166,6 +170,7 @@ def compute_digest(s: Session, week: str, *, now: datetime, timezone: str, stage
         stages=_stages(s, start, end, cut, list(stages), mine),
         history=_history(s, monday, tz, mine),
         unmet_conditions=_unmet_conditions(s, cut, names, mine),
+        experience=_experience(s, start, end, names, mine, list(stages), moments),
     )
 
 
@@ -357,6 +362,38 @@ def _stages(s: Session, start: datetime, end: datetime, cut: datetime, stages: l
     known = list(stages) + sorted((set(touched) | set(pending)) - set(stages))
     return tuple(StageStats(stage, touched.get(stage, 0), pending.get(stage, 0)) for stage in known
                  if touched.get(stage) or pending.get(stage))
+
+
+def _experience(s: Session, start: datetime, end: datetime, names: dict[int, str], mine: ColumnElement[bool],
+                stages: list[str], moments: Sequence[Moment]) -> tuple[ExperienceRow, ...]:
+    """Across the experience: for each stage (the council's order), then each of its moments of
+    truth, the changes decided this week that touch it, how many were approved, the customer
+    hours a month the approved ones add or save (where their filers said), and which
+    departments filed them. Only what this week's decisions touched is listed."""
+    decided = s.execute(
+        select(ReviewRequest.stages, ReviewRequest.moments, ReviewRequest.department_id, ReviewRequest.status,
+               ReviewRequest.customer_minutes, ReviewRequest.customers_per_month)
+        .where(_in(ReviewRequest.decided_at, start, end), ReviewRequest.status.in_(FINAL), mine)).all()
+    rows: list[ExperienceRow] = []
+
+    def row(stage: str, moment: str, touching: list[Any]) -> None:
+        if not touching:
+            return
+        approved = [r for r in touching if r.status == Status.APPROVED]
+        costed = [CustomerCost(r.customer_minutes, r.customers_per_month) for r in approved]
+        hours = [c.hours_a_month for c in costed if c.hours_a_month is not None]
+        rows.append(ExperienceRow(
+            stage=stage, moment=moment, decided=len(touching), approved=len(approved),
+            customer_hours=round(sum(hours), 1), costed=len(hours),
+            departments=tuple(dict.fromkeys(names.get(r.department_id, "") for r in touching))))
+
+    known = list(stages) + sorted({st for r in decided for st in r.stages or ()} - set(stages))
+    for stage in known:
+        row(stage, "", [r for r in decided if stage in (r.stages or ())])
+        for m in moments:
+            if m.stage == stage:
+                row(stage, m.name, [r for r in decided if m.key in (r.moments or ())])
+    return tuple(rows)
 
 
 def _history(s: Session, monday: date, timezone: str, mine: ColumnElement[bool]) -> tuple[WeekDecisions, ...]:

@@ -116,6 +116,20 @@ class StageStats:
 
 
 @dataclass(frozen=True)
+class ExperienceRow:
+    """One stage of the customer's experience, or one moment of truth under it: the changes
+    decided this week that touch it, and what they cost or save the customer."""
+
+    stage: str
+    moment: str = ""                     # a moment of truth of `stage`; "" for the stage as a whole
+    decided: int = 0                     # changes decided this week that touch it
+    approved: int = 0                    # …of which approved
+    customer_hours: float = 0.0          # customer hours a month the approved ones add (+) or save (−)
+    costed: int = 0                      # approved ones whose filer gave minutes and customers
+    departments: tuple[str, ...] = ()    # the departments that filed them, as named in the council
+
+
+@dataclass(frozen=True)
 class WeekDecisions:
     week: str                            # "2026-W48"
     approved: int
@@ -146,6 +160,8 @@ class Digest:
     names: dict[str, str] = field(default_factory=dict)                 # Slack user id → display name, if known
     unmet_conditions: tuple[UnmetConditions, ...] = ()   # approvals with open conditions, oldest first
     language: str = "en"                 # what the digest is written in (cxbot.domain.languages.digest_language)
+    council: str = "default"             # the council's key (names the attached files)
+    experience: tuple[ExperienceRow, ...] = ()   # "Across the experience": stages, then their moments
 
     @property
     def objection_count(self) -> int:

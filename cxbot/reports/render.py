@@ -40,7 +40,8 @@ from markupsafe import Markup
 from cxbot.domain.model import STATUS_LABELS, Status
 from cxbot.i18n import Translator, translator
 from cxbot.reports import charts
-from cxbot.reports.model import Digest, Objection, StageStats
+from cxbot.reports.export import csv_cell
+from cxbot.reports.model import Digest, ExperienceRow, Objection, StageStats
 from cxbot.slack.text import clip, escape
 
 TEMPLATES = "cxbot.templates"  # the top-level templates/, as pyproject.toml installs it
@@ -63,6 +64,7 @@ _SLACK_SECTIONS: tuple[tuple[str, int, int], ...] = (
     ("objections", 6, 3),
     ("departments", 20, 2),
     ("stages", 10, 1),
+    ("experience", 16, 2),
 )
 _HEADLINE_FIELDS = ("filed", "decided", "open", "overdue", "escalated", "median")
 
@@ -128,6 +130,15 @@ def number(value: float, tr: Translator = EN) -> str:
     return f"{value:,}" if tr.language == EN.language else format_decimal(value, locale=tr.locale)
 
 
+def customer_hours(row: ExperienceRow, tr: Translator = EN) -> str:
+    """Customer hours a month a stage's or moment's approved changes add ("+1,250") or save
+    ("−300"), whole hours; "—" when no filer gave both minutes and customers."""
+    if not row.costed:
+        return "—"
+    value = round(row.customer_hours)
+    return ("+" if value > 0 else "−" if value < 0 else "") + number(abs(value), tr)
+
+
 @dataclass(frozen=True)
 class Change:
     """How a headline number moved since last week, in the forms the templates need."""
@@ -190,7 +201,8 @@ def _environment(language: str) -> Environment:
     env.filters.update(mrkdwn=mrkdwn, mention=mention, clip=clip, one_line=one_line, plain=plain, cell=cell,
                        day=functools.partial(day, tr=tr), when=functools.partial(when, tr=tr),
                        duration=functools.partial(charts.duration, tr=tr), number=functools.partial(number, tr=tr),
-                       decimal=functools.partial(charts.decimal, tr=tr))
+                       decimal=functools.partial(charts.decimal, tr=tr),
+                       hours=functools.partial(customer_hours, tr=tr))
     # The states' names are the ones Slack shows (`STATUS_LABELS`): one vocabulary everywhere.
     env.globals.update(change=functools.partial(change, tr=tr), standing_first=standing_first,
                        busiest_stages=busiest_stages, language=tr.language,
@@ -202,9 +214,16 @@ def _template(digest: Digest, name: str) -> Any:
     return _environment(digest.language).get_template(name)
 
 
-def csv_name(week: str, kind: str) -> str:
+def file_stem(digest: Digest) -> str:
+    """What the digest's files are named after: `cx-council-2026-W48` for the default council,
+    `cx-council-nordics-2026-W48` for another, so two councils' reports never share a name."""
+    council = "" if digest.council == "default" else f"{digest.council}-"
+    return f"cx-council-{council}{digest.week}"
+
+
+def csv_name(digest: Digest, kind: str) -> str:
     """The file a list's full CSV is attached as: `cx-council-2026-W48-waiting.csv`."""
-    return f"cx-council-{week}-{kind}.csv"
+    return f"{file_stem(digest)}-{kind}.csv"
 
 
 def _list(digest: Digest, kind: str) -> Sequence[Any]:
@@ -226,7 +245,7 @@ def cut_lists(digest: Digest) -> tuple[str, ...]:
 
 def _context(digest: Digest) -> dict[str, Any]:
     return {"d": digest, "tz": digest.timezone, "who": lambda uid: digest.names.get(uid, uid),
-            "cap": LIST_CAP, "csv_name": lambda kind: csv_name(digest.week, kind)}
+            "cap": LIST_CAP, "csv_name": lambda kind: csv_name(digest, kind)}
 
 
 # --- text and HTML -------------------------------------------------------------------------
@@ -249,15 +268,6 @@ def render_html(digest: Digest) -> str:
 
 
 # --- CSV -----------------------------------------------------------------------------------
-
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: object) -> str:
-    """A CSV cell a spreadsheet shows as text: user text starting like a formula gets a leading `'`."""
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA) else text
-
 
 def _iso(at: datetime, tz: str) -> str:
     if at.tzinfo is None:
@@ -295,13 +305,13 @@ def render_list_csv(digest: Digest, kind: str) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows([_cell(v) for v in row] for row in rows)
+    writer.writerows([csv_cell(v) for v in row] for row in rows)
     return ("\ufeff" + out.getvalue()).encode()
 
 
 def render_csv(digest: Digest) -> dict[str, bytes]:
     """The full lists the text and HTML cut, by file name: what goes beside the HTML report."""
-    return {csv_name(digest.week, kind): render_list_csv(digest, kind) for kind in cut_lists(digest)}
+    return {csv_name(digest, kind): render_list_csv(digest, kind) for kind in cut_lists(digest)}
 
 
 # --- Slack ---------------------------------------------------------------------------------

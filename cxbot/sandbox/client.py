@@ -43,6 +43,21 @@ class HttpResult:
         return json.loads(self.body) if self.body else None
 
 
+def _element_in(blocks: list[JsonDict], action_id: str, kind: str, where: str,
+                value: str | None = None) -> tuple[str, JsonDict]:
+    """(block id, element) of the `kind` element `action_id` in these blocks (with `value`, if given)."""
+    for block in blocks:
+        candidates = list(block.get("elements") or []) if block.get("type") == "actions" else []
+        if isinstance(block.get("accessory"), dict):
+            candidates.append(block["accessory"])
+        for element in candidates:
+            if element.get("action_id") == action_id and (value is None or element.get("value") == value):
+                if element.get("type") != kind:
+                    raise LookupError(f"{action_id} in {where} is a {element.get('type')}, not a {kind}")
+                return block["block_id"], element
+    raise LookupError(f"{where} has no {kind} {action_id!r}" + (f" with value {value!r}" if value else ""))
+
+
 class SlackPeople:
     """Acts as the workspace's people, sending the app what Slack would send."""
 
@@ -269,17 +284,23 @@ class SlackPeople:
         )
         if message is None:
             raise LookupError(f"{user_id} sees no message {ts} in {channel}")
-        for block in message.blocks:
-            candidates = list(block.get("elements") or []) if block.get("type") == "actions" else []
-            if isinstance(block.get("accessory"), dict):
-                candidates.append(block["accessory"])
-            for element in candidates:
-                if element.get("action_id") == action_id:
-                    if element.get("type") != kind:
-                        found = element.get("type")
-                        raise LookupError(f"{action_id} in message {ts} is a {found}, not a {kind}")
-                    return message, block["block_id"], element
-        raise LookupError(f"message {ts} in {channel} has no {kind} {action_id!r}")
+        return (message, *_element_in(message.blocks, action_id, kind, f"message {ts} in {channel}"))
+
+    def press_home_button(self, user_id: str, *, action_id: str, value: str | None = None,
+                          home: JsonDict | None = None) -> HttpResult:
+        """`user_id` presses the button `action_id` (the first with `value`, when given) on the Home
+        tab last published for them (or on `home`, an older one still on their screen): a block
+        action from a view, with no channel and no response_url."""
+        home = home or self._emulator.home(user_id)
+        if home is None:
+            raise LookupError(f"no Home tab is published for {user_id}")
+        block_id, button = _element_in(home["blocks"], action_id, "button", f"the Home tab of {user_id}", value)
+        action = {"type": "button", "action_id": action_id, "block_id": block_id, "text": button.get("text"),
+                  "value": button.get("value"), "action_ts": f"{time.time():.6f}"}
+        payload = self._common("block_actions", user_id)
+        payload.update(container={"type": "view", "view_id": home["id"]}, view=home, state={"values": {}},
+                       trigger_id=self._emulator.new_trigger(user_id), actions=[action])
+        return self._post_payload(payload)
 
     def _block_action(self, user_id: str, message: Message, action: JsonDict) -> HttpResult:
         container: JsonDict = {
@@ -327,6 +348,33 @@ class SlackPeople:
             response = answer if isinstance(answer, dict) else None
             self._emulator.apply_view_response(user_id, view["id"], response)
         return result
+
+    def change_input(self, user_id: str, block_id: str, value: Any, *, view_id: str | None = None) -> HttpResult | None:
+        """`user_id` changes the input `block_id` of their top modal (or `view_id`) to `value`.
+
+        As in Slack, the app hears of it only when the input block asks (`dispatch_action`): a
+        `block_actions` payload from the view, with the view's state so far (else None)."""
+        stack = self._emulator.open_views(user_id)
+        view = next((v for v in reversed(stack) if view_id in {None, v["id"]}), None)
+        if view is None:
+            raise LookupError(f"{user_id} has no open modal {view_id or ''}".rstrip())
+        block = next((b for b in view.get("blocks") or [] if b.get("block_id") == block_id), None)
+        if block is None or block.get("type") != "input":
+            raise LookupError(f"no input {block_id!r} in view {view['id']}")
+        if not block.get("dispatch_action"):
+            return None
+        state = view_state_values(view, {block_id: value}, submitting=False)
+        element = block["element"]
+        action = dict(state[block_id][element["action_id"]], action_id=element["action_id"], block_id=block_id,
+                      action_ts=f"{time.time():.6f}")
+        payload = self._common("block_actions", user_id)
+        payload.update(
+            container={"type": "view", "view_id": view["id"]},
+            trigger_id=self._emulator.new_trigger(user_id),
+            view=dict(view, state={"values": state}),
+            actions=[action],
+        )
+        return self._post_payload(payload)
 
     def submit_view_raw(self, user_id: str, view: JsonDict, state_values: JsonDict) -> HttpResult:
         """Send a `view_submission` for any view and state, open or not: for crafted payloads."""
@@ -385,6 +433,28 @@ class SlackPeople:
     def post_in_thread(self, user_id: str, *, channel: str, thread_ts: str, text: str) -> HttpResult | None:
         """`user_id` replies in the thread under `thread_ts`; the envelope is kept in `last_event`."""
         return self.post_message(user_id, channel=channel, text=text, thread_ts=thread_ts)
+
+    def message_shortcut(self, user_id: str, *, channel: str, ts: str,
+                         callback_id: str = "cx_review_message") -> HttpResult | None:
+        """`user_id` picks the app's message shortcut `callback_id` from the ⋯ menu of message `ts`:
+        a `message_action` payload with the whole message, a trigger and a response_url. Slack
+        offers only the shortcuts the manifest declares: else nothing is sent and this returns None."""
+        if callback_id not in self._emulator.manifest.message_shortcuts:
+            return None
+        message = self._emulator.message(channel, ts)
+        if message is None:
+            raise LookupError(f"no message {ts} in {channel}")
+        payload = self._common("message_action", user_id)
+        payload.update(
+            callback_id=callback_id,
+            trigger_id=self._emulator.new_trigger(user_id),
+            response_url=self._emulator.new_response_url(user_id, channel),
+            message_ts=message.ts,
+            action_ts=f"{time.time():.6f}",
+            channel={"id": channel, "name": self._emulator.channel_name(channel)},
+            message=message.to_slack(),
+        )
+        return self._post_payload(payload)
 
     def open_app_home(self, user_id: str, tab: str = "home") -> HttpResult | None:
         """`user_id` opens the app's Home (or Messages) tab: an `app_home_opened` event, sent

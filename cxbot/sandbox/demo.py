@@ -22,6 +22,7 @@ from cxbot.app import Runtime
 from cxbot.config import Settings
 from cxbot.council_file import load_council_file
 from cxbot.domain.model import Status
+from cxbot.i18n import translator
 from cxbot.reports.render import render_text
 from cxbot.sandbox.blockkit import with_ids
 from cxbot.sandbox.client import SlackPeople
@@ -82,9 +83,9 @@ def stale_messages(runtime: Runtime, slack: SlackEmulator) -> list[str]:
     for m in kept:
         view = views[m.request_id]
         if m.role == "parent":
-            text, blocks = render_request.parent_message(view)
+            text, blocks = render_request.parent_message(view, translator(view.language))
         elif m.role == "prompt":
-            text, blocks = render_request.vote_prompt(view)
+            text, blocks = render_request.vote_prompt(view, translator(view.language))
         elif m.role == f"dm:{view.filer}":
             text, blocks = direct.filed(view)
         else:

@@ -1,10 +1,11 @@
 """What the app's manifest tells Slack, as far as the emulator must know it.
 
 Slack grants the bot token the manifest's bot scopes, delivers only the events the manifest
-subscribes to, and escapes a slash command's text when the command says `should_escape`. The
-emulator ships inside the cxbot package, where the repository's `manifest.yml` is not at hand
-(and reading YAML would need a dependency), so it reads `manifest.json` beside this module: the
-same manifest as JSON, which tests/test_manifest.py keeps equal to `manifest.yml`.
+subscribes to, offers only the shortcuts it declares, and escapes a slash command's text when
+the command says `should_escape`. The emulator ships inside the cxbot package, where the
+repository's `manifest.yml` is not at hand (and reading YAML would need a dependency), so it
+reads `manifest.json` beside this module: the same manifest as JSON, which
+tests/test_manifest.py keeps equal to `manifest.yml`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ class AppManifest:
     bot_scopes: frozenset[str]
     bot_events: frozenset[str]
     escaped_commands: frozenset[str]
+    message_shortcuts: frozenset[str] = frozenset()   # callback ids of the message shortcuts
+    home_tab: bool = False   # features.app_home.home_tab_enabled: views.publish answers not_enabled without it
 
     @classmethod
     def from_dict(cls, manifest: dict[str, Any]) -> AppManifest:
@@ -33,6 +36,9 @@ class AppManifest:
             bot_scopes=frozenset(oauth.get("bot") or []),
             bot_events=frozenset(events),
             escaped_commands=frozenset(c["command"] for c in commands if c.get("should_escape")),
+            message_shortcuts=frozenset(s["callback_id"] for s in features.get("shortcuts") or []
+                                        if s.get("type") == "message"),
+            home_tab=bool((features.get("app_home") or {}).get("home_tab_enabled")),
         )
 
     @classmethod
@@ -46,6 +52,10 @@ class AppManifest:
 
     def with_events(self, events: Iterable[str]) -> AppManifest:
         return replace(self, bot_events=frozenset(events))
+
+    def with_home_tab(self, enabled: bool) -> AppManifest:
+        """The same app with its Home tab turned on or off."""
+        return replace(self, home_tab=enabled)
 
     def with_commands(self, escaped: Iterable[str]) -> AppManifest:
         """The same app with only these slash commands escaped (`should_escape: true`)."""

@@ -34,13 +34,14 @@ _INPUT_STATE: dict[str, tuple[str, str, str]] = {
 }
 
 
-def view_state_values(view: JsonDict, values: dict[str, Any]) -> JsonDict:
+def view_state_values(view: JsonDict, values: dict[str, Any], *, submitting: bool = True) -> JsonDict:
     """`view.state.values` as Slack builds it when a person submits `view`.
 
     Every input block contributes, keyed `{block_id: {action_id: state}}`. `values` is keyed by
     action_id or block_id; an input not mentioned keeps what was prefilled. Raises `LookupError`
     for a key naming no input, `ValueError` for what Slack's client itself refuses to submit
-    (an empty required input, text over `max_length`).
+    (an empty required input, text over `max_length`); while the person is still filling the
+    modal in (`submitting=False`), nothing is refused.
     """
     inputs = [b for b in view.get("blocks") or [] if b.get("type") == "input" and b.get("element")]
     known = {b["block_id"] for b in inputs} | {b["element"].get("action_id") for b in inputs}
@@ -53,7 +54,8 @@ def view_state_values(view: JsonDict, values: dict[str, Any]) -> JsonDict:
         action_id = element.get("action_id")
         key = next((k for k in (action_id, block["block_id"]) if k in values), None)
         entry = _element_state(element, values.get(key), answered=key is not None)
-        _check_submittable(block, entry)
+        if submitting:
+            _check_submittable(block, entry)
         state.setdefault(block["block_id"], {})[action_id] = entry
     return state
 

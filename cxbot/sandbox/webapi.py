@@ -295,9 +295,14 @@ class WebApi(Workspace):
 
     @_api("views.publish")
     def _views_publish(self, params: JsonDict) -> JsonDict:
+        """Slack's method reference: no scope needed; `not_enabled` while the app's Home tab is
+        off; an unknown user is `invalid_arguments` ("invalid `user_id`"); the view is checked as
+        any other (100 blocks, `view_too_large`)."""
+        if not self.manifest.home_tab:
+            raise ApiError("not_enabled")
         user = str(params.get("user_id", ""))
         if user not in self._users:
-            raise ApiError("user_not_found")
+            raise ApiError("invalid_arguments", "invalid `user_id`")
         current = self._views.get(self._homes.get(user, ""))
         if current is not None and params.get("hash") and params["hash"] != current["hash"]:
             raise ApiError("hash_conflict")

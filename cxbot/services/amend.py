@@ -22,31 +22,36 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
+from cxbot.domain.cost import CustomerCost, in_words
 from cxbot.domain.drafts import draft_errors
 from cxbot.domain.errors import InvalidInput, NotAllowed
 from cxbot.domain.model import Draft, Impact, Magnitude, VoteKind
+from cxbot.domain.moments import Moment, moments_of
 from cxbot.domain.permissions import amend_refusal
 from cxbot.domain.routing import Route
+from cxbot.i18n import N_
 from cxbot.services import audit, notices
 from cxbot.services.council import council_of, council_rules, membership
 from cxbot.services.lifecycle import asked_again, current_tally, filing_department_gone, restart_review, settle
-from cxbot.services.readmodel import NOTE_SECTIONS
-from cxbot.services.requests import open_request, routes_for
+from cxbot.services.readmodel import NOTE_SECTIONS, cost_of
+from cxbot.services.requests import costed, open_request, routes_for
 from cxbot.store.models import Department, Hold, ReviewRequest, Routing, Vote
 from cxbot.store.uow import UnitOfWork
 
 FIELD_LABELS = {
     "title": "Title", "summary": "What changes", "stages": "Lifecycle stages", "impact": "Expected impact",
     "impact_note": "Impact note", "magnitude": "Magnitude", "decision_by": "Decision needed by", "link": "Link",
+    "moments": "Moments of truth", "cost": "Cost to customers",
 }
 # The fields routing rules and the decision policy read: changing one changes what is reviewed.
-TERMS = ("stages", "magnitude")
+TERMS = ("stages", "moments", "magnitude")
 
 
 def draft_of(request: ReviewRequest) -> Draft:
     return Draft(title=request.title, summary=request.summary, department=request.department.key,
                  stages=tuple(request.stages), impact=request.impact, impact_note=request.impact_note,
-                 magnitude=request.magnitude, decision_by=request.decision_by, link=request.link)
+                 magnitude=request.magnitude, decision_by=request.decision_by, link=request.link,
+                 moments=tuple(request.moments or ()), cost=cost_of(request))
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class AmendForm:
     request_id: int
     draft: Draft
     stages: tuple[str, ...]
+    moments: tuple[Moment, ...] = ()
 
 
 def amend_form(uow: UnitOfWork, *, actor: str, request_id: int) -> AmendForm:
@@ -67,10 +73,12 @@ def amend_form(uow: UnitOfWork, *, actor: str, request_id: int) -> AmendForm:
                                 department_gone=filing_department_gone(s, request) is not None)
         if refusal:
             raise NotAllowed(refusal)
-        return AmendForm(request_id, draft_of(request), tuple(council.stages))
+        return AmendForm(request_id, draft_of(request), tuple(council.stages), moments_of(council.moments))
 
 
 def _shown(value: object) -> str:
+    if isinstance(value, CustomerCost):
+        return in_words(value) or "—"
     if isinstance(value, tuple | list):
         return ", ".join(str(v) for v in value) or "—"
     if isinstance(value, Impact | Magnitude):
@@ -94,27 +102,34 @@ def amend(uow: UnitOfWork, *, actor: str, request_id: int, draft: Draft, full_re
         if refusal:
             raise NotAllowed(refusal)
         policy, working_time = council_rules(council)
-        draft = replace(draft, department=request.department.key)
+        draft = costed(replace(draft, department=request.department.key), policy)
         errors = draft_errors(draft, today=working_time.local_date(now), departments={draft.department},
-                              stages=council.stages)
+                              stages=council.stages, moments=moments_of(council.moments))
         if errors:
             raise InvalidInput(errors)
         before = draft_of(request)
         after = replace(draft, title=draft.title.strip(), summary=draft.summary.strip(),
                         impact_note=draft.impact_note.strip(), link=draft.link.strip())
-        changes = [{"field": f, "label": label, "before": _shown(getattr(before, f)),
-                    "after": _shown(getattr(after, f))}
+        names = {m.key: m.name for m in moments_of(council.moments)}
+
+        def shown(d: Draft, f: str) -> str:
+            value = getattr(d, f)
+            return _shown(tuple(names.get(k, k) for k in value) if f == "moments" else value)
+        changes = [{"field": f, "label": label, "before": shown(before, f), "after": shown(after, f)}
                    for f, label in FIELD_LABELS.items() if getattr(before, f) != getattr(after, f)]
         if not changes and not full_review:
-            raise InvalidInput({"title": "Nothing changed: edit a field, or tick the full re-review."})
+            raise InvalidInput({"title": N_("Nothing changed: edit a field, or tick the full re-review.")})
         terms = [c for c in changes if c["field"] in TERMS]
         routes: list[Route] = []
         by_key: dict[str, Department] = {}
         if terms:
             routes, by_key = routes_for(s, after, policy, council.id)
             if not routes:
-                raise InvalidInput({"stages": "With these terms no other department would review the change."})
+                raise InvalidInput({"stages": N_("With these terms no other department would review the change.")})
         request.title, request.summary, request.stages = after.title, after.summary, list(after.stages)
+        request.moments = list(after.moments)
+        request.customer_minutes, request.customers_per_month = after.cost.minutes, after.cost.customers
+        request.steps, request.warning_signs = after.cost.steps, list(after.cost.warning_signs)
         request.impact, request.impact_note, request.link = after.impact, after.impact_note, after.link  # type: ignore[assignment]
         request.magnitude, request.decision_by = after.magnitude, after.decision_by  # type: ignore[assignment]
         request.version += 1

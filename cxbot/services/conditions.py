@@ -10,7 +10,8 @@ from __future__ import annotations
 from cxbot.clock import Clock
 from cxbot.domain.conditions import condition_refusal, conditions_of
 from cxbot.domain.errors import Closed, NotAllowed, NotFound
-from cxbot.domain.model import Status
+from cxbot.domain.model import STATUS_STATES, Status
+from cxbot.i18n import N_
 from cxbot.services import audit, notices
 from cxbot.services.council import council_of, membership
 from cxbot.services.readmodel import load_request
@@ -28,11 +29,11 @@ def mark_met(uow: UnitOfWork, *, actor: str, request_id: int, vote_id: int, cloc
         if refusal:
             raise NotAllowed(refusal)
         if request.status is not Status.APPROVED:
-            raise Closed("Conditions are marked met once the request is approved; this one is "
-                         f"{request.status.label.lower()}.")
+            raise Closed(N_("Conditions are marked met once the request is approved; this one is {status}.",
+                            status=STATUS_STATES[request.status]))
         vote = next((v for v in conditions_of(request.votes) if v.id == vote_id), None)
         if vote is None:
-            raise NotFound("That condition is not part of this request's approval.")
+            raise NotFound(N_("That condition is not part of this request's approval."))
         if vote.condition_met_at is not None:
             return False
         vote.condition_met_at, vote.condition_met_by = now, actor

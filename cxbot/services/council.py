@@ -17,11 +17,13 @@ from cxbot.domain.model import UNDER_REVIEW, Role
 from cxbot.domain.permissions import Membership as MembershipView
 from cxbot.domain.permissions import substitution_refusal
 from cxbot.domain.policy import CouncilPolicy
+from cxbot.domain.reasons import keyed
+from cxbot.i18n import N_
 from cxbot.services import audit, notices
 from cxbot.store.models import Council, Department, Hold, Membership, ReviewRequest, Substitute
 from cxbot.store.uow import UnitOfWork
 
-NO_COUNCIL = "The council is not set up yet: an operator runs `cxbot council load FILE`."
+NO_COUNCIL = N_("The council is not set up yet: an operator runs `cxbot council load FILE`.")
 
 
 @dataclass
@@ -99,7 +101,7 @@ def _load(s: Session, spec: CouncilSpec, now: datetime, actor: str, dry_run: boo
         "channel": spec.channel, "chair": spec.chair, "admins": list(spec.admins),
         "timezone": spec.timezone, "stages": list(spec.stages),
         "policy": spec.policy.to_json(), "working_time": spec.working_time.to_json(),
-        "language": spec.language,
+        "language": spec.language, "moments": [m.to_json() for m in spec.moments],
     }
     if council is None:
         council = Council(key=spec.key, loaded_at=now, **settings)
@@ -205,12 +207,12 @@ def _release_unanswerable(s: Session, council: Council, now: datetime, actor: st
         released = []
         for routing in gone:
             dept = routing.department
-            reason = "dropped from the council" if not dept.active else "no advocate left to answer"
+            reason = keyed("dropped" if not dept.active else "no_advocate")
             for hold in s.scalars(select(Hold).where(Hold.request_id == request.id, Hold.ended_at.is_(None),
                                                      Hold.department_id == dept.id)):
                 hold.ended_at, hold.end_reason = now, "released"
             request.routings.remove(routing)
-            released.append({"department": dept.key, "name": dept.name, "reason": reason})
+            released.append({"department": dept.key, "name": dept.name, **reason})
         for position, routing in enumerate(request.routings):
             routing.position = position
         request.updated_at = now
@@ -260,8 +262,8 @@ def _filing_department_left(s: Session, now: datetime, actor: str, report: LoadR
             continue
         dept = request.department
         event = audit.record(s, kind="filing_department_left", actor=actor, at=now, request_id=request.id,
-                             department=dept.key, name=dept.name, reason=reason, filer=request.filer,
-                             by_council_load=True)
+                             department=dept.key, name=dept.name, filer=request.filer, by_council_load=True,
+                             **keyed("dropped" if reason == "dropped from the council" else "no_lead"))
         notices.thread_note(s, request.id, event, now)
         settle(s, request, now)
         report.requests.append(f"#{request.id}: its filing department {dept.name} left the council ({reason}); "
@@ -303,7 +305,8 @@ def get_council(session: Session, council_id: int | None = None) -> Council:
     if council_id is None:
         found = session.scalars(select(Council).order_by(Council.id).limit(2)).all()
         if len(found) > 1:
-            raise NotFound(f"There are several councils here ({', '.join(council_keys(session))}): say which.")
+            raise NotFound(N_("There are several councils here ({councils}): say which.",
+                                 councils=", ".join(council_keys(session))))
         council = found[0] if found else None
     else:
         council = session.get(Council, council_id)
@@ -333,10 +336,11 @@ def find_council(session: Session, key: str | None) -> Council:
     if key is None:
         if len(keys) == 1:
             return get_council(session)
-        raise NotFound(f"there are several councils: name one with --council ({', '.join(keys)})")
+        raise NotFound(N_("there are several councils: name one with --council ({councils})", councils=", ".join(keys)))
     council = session.scalar(select(Council).where(Council.key == key))
     if council is None:
-        raise NotFound(f"there is no council {key!r}; the councils are: {', '.join(keys)}")
+        raise NotFound(N_("there is no council {key}; the councils are: {councils}", key=repr(key),
+                          councils=", ".join(keys)))
     return council
 
 

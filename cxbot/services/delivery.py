@@ -13,6 +13,8 @@ bot's token, which stops all delivery (`DeliveryHalt`) until `auth.test` passes 
 
 from __future__ import annotations
 
+import os
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -24,8 +26,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cxbot.clock import Clock
 from cxbot.domain.identifiers import parse_id
+from cxbot.domain.model import VoteKind
+from cxbot.reports import export
 from cxbot.reports.model import Digest
-from cxbot.services import digests, notices, outbox, people, reminders
+from cxbot.services import digests, home, notices, outbox, people, reminders
+from cxbot.services.channel_locale import remember_channel_locale
 from cxbot.services.council import council_of, find_council
 from cxbot.services.outbox import PermanentFailure
 from cxbot.services.readmodel import RequestView, request_view
@@ -39,6 +44,7 @@ from cxbot.store.models import (
     Person,
     ReviewRequest,
     SlackMessage,
+    Vote,
 )
 from cxbot.store.uow import UnitOfWork
 
@@ -47,8 +53,9 @@ from cxbot.store.uow import UnitOfWork
 PROBE_EVERY = timedelta(seconds=60)
 HALT_ID = 1
 # Failing items of these kinds tell nobody: an alert that cannot be delivered must not raise
-# another alert, and a refusal shown to one person is not the admins' business.
-SILENT_KINDS = frozenset({notices.ADMIN_ALERT, notices.EPHEMERAL})
+# another alert, and a refusal shown to one person is not the admins' business, nor is one
+# person's Home tab (it is published afresh whenever they open it).
+SILENT_KINDS = frozenset({notices.ADMIN_ALERT, notices.EPHEMERAL, home.HOME})
 # The same refusal in the same request (every update of a message in a channel the bot has
 # left, say) is told once a day, not once per vote.
 TELL_AGAIN_AFTER = timedelta(days=1)
@@ -140,6 +147,28 @@ class DeliveryRecords:
                 raise PermanentFailure(f"audit event {event_id} is gone")
             return _event(row)
 
+    def export_zip(self, council: str, directory: str) -> str:
+        """The council's record (cxbot.reports.export, CSV), zipped into `directory`, read in one
+        transaction; returns the zip's path (named after the council and today)."""
+        day = self._clock.now().date()
+        with self._readers() as s:
+            found = find_council(s, council)
+            scope = export.Scope(council_id=found.id, council=found.key)
+            files = os.path.join(directory, "files")
+            os.makedirs(files)
+            written = export.export(s, scope, files, "csv")
+        path = os.path.join(directory, f"cx-record-{found.key}-{day.isoformat()}.zip")
+        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for w in written:
+                archive.write(w.path, arcname=os.path.basename(w.path))
+        return path
+
+    def objection_of(self, request_id: int, user: str) -> str | None:
+        """What `user` last said objecting to the request (the follow-up reminds them), or None."""
+        with self._readers() as s:
+            return s.scalar(select(Vote.note).where(Vote.request_id == request_id, Vote.user_id == user,
+                                                    Vote.kind == VoteKind.OBJECT).order_by(Vote.id.desc()).limit(1))
+
     def parent_failed(self, request_id: int) -> bool:
         """True when the request's parent message can never be posted (its item is dead)."""
         with self._readers() as s:
@@ -225,6 +254,12 @@ class DeliveryRecords:
                     setattr(row, name, value)
                 s.commit()
 
+    def channel_locale(self, channel: str, locale: str | None) -> None:
+        """Remember what Slack said of the council channel's locale (None: nothing), and when."""
+        with self._sessions() as s:
+            remember_channel_locale(s, channel, locale, self._clock.now())
+            s.commit()
+
     def dm_opened(self, user: str, channel: str) -> None:
         """Remember a DM channel (conversations.open is Tier 3: open it once)."""
         with self._sessions() as s:
@@ -244,6 +279,11 @@ class DeliveryRecords:
         """A person's reminder DM of `day` as it stands now (None: no such day claimed)."""
         with self._readers() as s:
             return reminders.daily_view(s, user, day, self._clock.now())
+
+    def home(self, user: str) -> home.HomeView:
+        """`user`'s Home tab as it stands now."""
+        with self._readers() as s:
+            return home.home_view(s, user, self._clock.now())
 
     def daily_reminder_posted(self, user: str, day: date, channel: str, ts: str, content_hash: str) -> None:
         reminders.posted(self._sessions, user, day, channel, ts, content_hash)

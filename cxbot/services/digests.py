@@ -19,6 +19,7 @@ from cxbot.clock import Clock
 from cxbot.council_file import DEFAULT_COUNCIL
 from cxbot.domain.calendar import WEEKDAYS
 from cxbot.domain.languages import digest_language
+from cxbot.domain.moments import moments_of
 from cxbot.reports.digest import compute_digest, previous_week, week_label, week_of
 from cxbot.reports.model import Digest
 from cxbot.services import audit
@@ -46,9 +47,11 @@ def digest(uow: UnitOfWork, *, week: str | None, clock: Clock, council: str | No
         found = find_council(s, council)
         _, working_time = council_rules(found)
         result = compute_digest(s, week or week_of(now, working_time.timezone), now=now,
-                                timezone=found.timezone, stages=tuple(found.stages), council_id=found.id)
+                                timezone=found.timezone, stages=tuple(found.stages), council_id=found.id,
+                                moments=moments_of(found.moments))
         names = {p.user_id: p.name for p in s.scalars(select(Person).where(Person.name != ""))}
-        return replace(result, names=names, language=digest_language(council=found.language))
+        language = digest_language(council=found.language, channel_locale=found.channel_locale)
+        return replace(result, names=names, language=language, council=found.key)
 
 
 def send(uow: UnitOfWork, *, week: str, clock: Clock, force: bool = False, actor: str = "cxbot",

@@ -39,8 +39,9 @@ from sqlalchemy import Engine, bindparam, insert, select
 from sqlalchemy.exc import DataError, IntegrityError
 
 from cxbot.clock import Clock
-from cxbot.domain.errors import InvalidInput, NotFound
+from cxbot.domain.errors import InvalidInput, no_request
 from cxbot.domain.model import VoteKind
+from cxbot.i18n import N_
 from cxbot.store.db import once_more_if_dropped, read_only_engine
 from cxbot.store.journal import PRESS_COLUMNS, append, journal_of, journal_path
 from cxbot.store.models import Press, ReviewRequest
@@ -90,7 +91,7 @@ class PressIntake:
 
     def receive(self, *, actor: str, request_id: int, kind: str, channel: str, thread_ts: str | None) -> None:
         if kind not in PRESS_KINDS:
-            raise InvalidInput({"action": "That button is not a vote."})
+            raise InvalidInput({"action": N_("That button is not a vote.")})
         if self._requests is not None and request_id not in self._known:
             self._look_up(request_id)
         me = _Waiting({"request_id": request_id, "user_id": actor, "kind": kind, "channel": channel[:32],
@@ -134,7 +135,7 @@ class PressIntake:
     def _look_up(self, request_id: int) -> None:
         with self._requests.connect() as connection:  # type: ignore[union-attr]
             if connection.scalar(_EXISTS, {"id": request_id}) is None:
-                raise NotFound(f"There is no CX review #{request_id}.")
+                raise no_request(request_id)
         self._known.add(request_id)
 
     def _take(self) -> list[_Waiting]:
@@ -157,7 +158,7 @@ class PressIntake:
                 try:
                     self._store(lambda w=w: [w])
                 except IntegrityError:
-                    w.error = NotFound(f"There is no CX review #{w.row['request_id']}.")
+                    w.error = no_request(w.row['request_id'])
                 except Exception as exc:
                     w.error = exc
         for w in batch:

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cxbot.i18n import Msg, to_data
 from cxbot.services.outbox import enqueue, enqueue_coalesced_many, request_lane
 from cxbot.store.db import one_of
 from cxbot.store.models import AuditEvent, DailyListing, DailyReminder
@@ -36,6 +37,15 @@ def request_filed(session: Session, request_id: int, event: AuditEvent, filer: s
     enqueue(session, lane=lane, kind=POST_PROMPT, payload={"request_id": request_id}, now=now)
     direct(session, request_id, event, filer, now)
     asked_by_dm(session, request_id, now)
+    homes(session, [request_id], now)
+
+
+def homes(session: Session, request_ids: Sequence[int], now: datetime) -> None:
+    """Publish again the Home tabs these requests' changes touch (`cxbot.services.home`)."""
+    # Imported here: the Home's read model reads the council, whose loading queues notices.
+    from cxbot.services.home import republish
+
+    republish(session, request_ids, now)
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,7 @@ def refresh_many(session: Session, request_ids: Sequence[int], now: datetime) ->
                                      for r in request_ids], now=now)
     if not request_ids:
         return
+    homes(session, request_ids, now)
     since = now.date() - timedelta(days=2)
     candidates = {(user, day) for users, day in session.execute(
         select(DailyListing.users, DailyListing.day).where(
@@ -145,9 +156,12 @@ def reminder(session: Session, request_id: int, user: str, kind: str, on_behalf_
 
 def ephemeral(session: Session, request_id: int, *, channel: str, user: str, text: str, thread_ts: str | None,
               now: datetime) -> None:
-    """Tell the person who pressed a button why nothing happened, where they pressed it."""
-    enqueue(session, lane=request_lane(request_id), kind=EPHEMERAL,
-            payload={"channel": channel or user, "user": user, "text": text, "thread_ts": thread_ts}, now=now)
+    """Tell the person who pressed a button why nothing happened, where they pressed it: `text`
+    (a `Msg`) is kept with its parameters, to be said in the person's language at delivery."""
+    payload: dict[str, object] = {"channel": channel or user, "user": user, "text": text, "thread_ts": thread_ts}
+    if isinstance(text, Msg):
+        payload["msg"] = to_data(text)
+    enqueue(session, lane=request_lane(request_id), kind=EPHEMERAL, payload=payload, now=now)
 
 
 def substitute_ended(session: Session, *, advocate: str, substitute: str, reason: str, now: datetime) -> None:

@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cxbot.clock import Clock
-from cxbot.domain.languages import person_language
-from cxbot.i18n import LANGUAGES
+from cxbot.domain.languages import channel_language, person_language
+from cxbot.i18n import DEFAULT, LANGUAGES
 from cxbot.store.db import once_more_if_dropped
 from cxbot.store.models import Council, Department, Membership, Person
 from cxbot.store.uow import UnitOfWork
@@ -122,13 +122,15 @@ def _remember(s: Session, user: str, info: Known) -> None:
 
 _user = bindparam("user")
 # A person's council: the first (by id) where they chair or hold an active role; a person in
-# none reads the language of the only council, when there is one.
-_THEIR_COUNCIL = (select(Council.language)
+# none reads the language of the only council, when there is one. Its language and its
+# channel's stored locale come as one value, "nb:en-US" (one subquery, not two).
+_COUNCIL_LANGUAGES = Council.language + ":" + Council.channel_locale
+_THEIR_COUNCIL = (select(_COUNCIL_LANGUAGES)
                   .where(or_(Council.chair == _user, Council.id.in_(
                       select(Department.council_id).join(Membership, Membership.department_id == Department.id)
                       .where(Membership.user_id == _user, Membership.active.is_(True)))))
                   .order_by(Council.id).limit(1).scalar_subquery())
-_ONLY_COUNCIL = select(func.min(Council.language)).having(func.count() == 1).scalar_subquery()
+_ONLY_COUNCIL = select(func.min(_COUNCIL_LANGUAGES)).having(func.count() == 1).scalar_subquery()
 # The council's language and one person's stored locale and choice, in one statement.
 _LANGUAGE = select(func.coalesce(_THEIR_COUNCIL, _ONLY_COUNCIL),
                    *(select(column).where(Person.user_id == _user).scalar_subquery()
@@ -137,10 +139,12 @@ _LANGUAGE = select(func.coalesce(_THEIR_COUNCIL, _ONLY_COUNCIL),
 
 @dataclass(frozen=True)
 class Reader:
-    """The language one person reads, and whether what Slack told us about them is stale."""
+    """The language one person reads, the language of their council's channel (which names
+    its buttons), and whether what Slack told us about them is stale."""
 
     language: str
     stale: bool
+    channel: str = DEFAULT
 
 
 def reader(connect: Callable[[], Connection], user: str, now: datetime) -> Reader:
@@ -152,9 +156,11 @@ def reader(connect: Callable[[], Connection], user: str, now: datetime) -> Reade
         with connect() as connection:
             return connection.execute(_LANGUAGE, {"user": user}).first()
 
-    council, choice, locale, fetched_at = once_more_if_dropped(read)
+    languages, choice, locale, fetched_at = once_more_if_dropped(read)
+    council, _, channel_locale = (languages or "").partition(":")
     stale = fetched_at is None or now - fetched_at > FRESH_FOR
-    return Reader(person_language(choice=choice, council=council, slack_locale=locale), stale)
+    return Reader(person_language(choice=choice, council=council, slack_locale=locale), stale,
+                  channel_language(council=council, channel_locale=channel_locale))
 
 
 def choose_language(uow: UnitOfWork, user: str, language: str | None, *, clock: Clock) -> None:

@@ -14,12 +14,24 @@ from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from cxbot.domain.conditions import conditions_of
+from cxbot.domain.cost import CustomerCost, major_by_cost
 from cxbot.domain.decision import tally
-from cxbot.domain.errors import NotFound
+from cxbot.domain.errors import no_request
 from cxbot.domain.model import Impact, Magnitude, Resolution, Role, Status, Tally, VoteKind
+from cxbot.domain.moments import moments_of
+from cxbot.services.channel_locale import channel_locale_due, council_language
 from cxbot.services.council import council_of, council_rules
 from cxbot.services.lifecycle import active_holds, ballots_of, filing_side, substitutes_on
-from cxbot.store.models import AuditEvent, Escalation, Membership, ReviewRequest, Routing, SlackMessage, Vote
+from cxbot.store.models import (
+    AuditEvent,
+    Department,
+    Escalation,
+    Membership,
+    ReviewRequest,
+    Routing,
+    SlackMessage,
+    Vote,
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +72,17 @@ class ConditionView:
     on_behalf_of: str | None
     met_at: datetime | None
     met_by: str | None
+
+
+@dataclass(frozen=True)
+class RelatedLink:
+    """A request of another department found related to this one, as it stands now."""
+
+    id: int
+    title: str
+    department: str
+    status: Status
+    permalink: str
 
 
 @dataclass(frozen=True)
@@ -123,6 +146,16 @@ class RequestView:
     conditions: tuple[ConditionView, ...] = ()
     revises: RevisionLink | None = None
     revised_by: RevisionLink | None = None
+    moments: tuple[str, ...] = ()          # the names of the council's moments of truth it touches
+    cost: CustomerCost = CustomerCost()    # the customer's cost, as far as the filer said
+    major_by_cost: bool = False            # reviewed as major for the customer time it adds
+    go_live: date | None = None
+    follow_up_days: int = 30
+    related: tuple[RelatedLink, ...] = ()  # requests of other departments found related at filing
+    # The language of what the council channel shows (`cxbot.domain.languages.channel_language`),
+    # and whether the channel's locale should be asked of Slack again first (`locale_due`).
+    language: str = "en"
+    locale_due: bool = False
 
     @property
     def overdue(self) -> bool:
@@ -167,7 +200,7 @@ def load_request(session: Session, request_id: int, *, lock: bool = False) -> Re
     """The request with its department and routed departments, locked for a change with `lock`."""
     request = session.scalars(_ONE[lock], {"id": request_id}).first()
     if request is None:
-        raise NotFound(f"There is no CX review #{request_id}.")
+        raise no_request(request_id)
     return request
 
 
@@ -216,7 +249,7 @@ def _set_aside(session: Session, request: ReviewRequest) -> set[int]:
 def request_view(session: Session, request_id: int, *, now: datetime | None = None) -> RequestView:
     request = session.scalars(_VIEWED, {"id": request_id}).first()
     if request is None:
-        raise NotFound(f"There is no CX review #{request_id}.")
+        raise no_request(request_id)
     council = council_of(session, request)
     policy, working_time = council_rules(council)
     dept_ids = [r.department_id for r in request.routings]
@@ -252,6 +285,7 @@ def request_view(session: Session, request_id: int, *, now: datetime | None = No
                       v.condition_met_by)
         for v in conditions_of(request.votes))
     revises, revised_by = _revision_links(session, request)
+    cost = cost_of(request)
     return RequestView(
         id=request.id, title=request.title, summary=request.summary,
         department_key=request.department.key, department_name=request.department.name,
@@ -267,12 +301,37 @@ def request_view(session: Session, request_id: int, *, now: datetime | None = No
         as_of=now or request.updated_at,
         escalation=EscalationView(last.target, tuple(last.recipients or ()), last.at) if last else None,
         conditions=conditions, revises=revises, revised_by=revised_by,
+        moments=tuple(m.name for m in moments_of(council.moments) if m.key in (request.moments or ())),
+        cost=cost, major_by_cost=major_by_cost(cost, policy.major_customer_hours), go_live=request.go_live,
+        follow_up_days=policy.follow_up_days, related=_related(session, request),
+        language=council_language(council), locale_due=channel_locale_due(council, now or request.updated_at),
     )
+
+
+def cost_of(request: ReviewRequest) -> CustomerCost:
+    """What the filer said the change costs the customer."""
+    return CustomerCost(request.customer_minutes, request.customers_per_month, request.steps,
+                        tuple(request.warning_signs or ()))
 
 
 _REVISIONS = (select(ReviewRequest.id, ReviewRequest.title, ReviewRequest.revises_id, SlackMessage.permalink)
               .outerjoin(SlackMessage, (SlackMessage.request_id == ReviewRequest.id) & (SlackMessage.role == "parent"))
               .where((ReviewRequest.id == bindparam("revises")) | (ReviewRequest.revises_id == bindparam("id"))))
+
+
+_RELATED = (select(ReviewRequest.id, ReviewRequest.title, Department.name, ReviewRequest.status,
+                   SlackMessage.permalink)
+            .join(Department, Department.id == ReviewRequest.department_id)
+            .outerjoin(SlackMessage, (SlackMessage.request_id == ReviewRequest.id) & (SlackMessage.role == "parent"))
+            .where(ReviewRequest.id.in_(bindparam("ids", expanding=True))))
+
+
+def _related(session: Session, request: ReviewRequest) -> tuple[RelatedLink, ...]:
+    if not request.related:
+        return ()
+    found = {row.id: RelatedLink(row.id, row.title, row.name, row.status, row.permalink or "")
+             for row in session.execute(_RELATED, {"ids": list(request.related)})}
+    return tuple(found[i] for i in request.related if i in found)
 
 
 def _revision_links(session: Session, request: ReviewRequest) -> tuple[RevisionLink | None, RevisionLink | None]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
@@ -10,9 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
+from cxbot.domain.cost import major_by_cost
 from cxbot.domain.drafts import draft_errors
-from cxbot.domain.errors import Closed, InvalidInput, NotAllowed, NotFound
-from cxbot.domain.model import NOTE_MAX, Draft, Role, Status
+from cxbot.domain.errors import Closed, InvalidInput, NotAllowed, NotFound, already, no_request, too_long
+from cxbot.domain.model import NOTE_MAX, STATUS_STATES, Draft, Magnitude, Role, Status
+from cxbot.domain.moments import Moment, moments_of
 from cxbot.domain.permissions import (
     chair_refusal,
     filing_refusal,
@@ -21,9 +23,11 @@ from cxbot.domain.permissions import (
 )
 from cxbot.domain.policy import CouncilPolicy
 from cxbot.domain.routing import DepartmentInfo, Route, route
-from cxbot.services import audit, notices
+from cxbot.i18n import N_, nN_
+from cxbot.services import audit, notices, related
 from cxbot.services.council import council_of, council_rules, get_council, membership
 from cxbot.services.filing import STALE_COUNCIL
+from cxbot.services.finder import OUTSIDER, member_councils
 from cxbot.services.lifecycle import (
     asked_again,
     current_tally,
@@ -37,7 +41,7 @@ from cxbot.services.lifecycle import (
     settle,
 )
 from cxbot.services.outbox import enqueue, request_lane
-from cxbot.services.readmodel import NOTE_SECTIONS, RequestView, load_request, request_view
+from cxbot.services.readmodel import NOTE_SECTIONS, RequestView, cost_of, load_request, request_view
 from cxbot.services.votes import Voter, lock_request, voter
 from cxbot.store.models import Council, Department, Hold, ReviewRequest, Routing
 from cxbot.store.uow import UnitOfWork
@@ -61,6 +65,14 @@ def _filing_council(s: Session, actor: str, key: str | None) -> Council:
     return get_council(s, ids[0] if ids else None)
 
 
+def costed(draft: Draft, policy: CouncilPolicy) -> Draft:
+    """The draft as the council reviews it: major when it adds more customer time a month than
+    the council's threshold (cxbot.domain.cost), whatever magnitude the filer picked."""
+    if draft.magnitude is Magnitude.MINOR and major_by_cost(draft.cost, policy.major_customer_hours):
+        return replace(draft, magnitude=Magnitude.MAJOR)
+    return draft
+
+
 def routes_for(s: Session, draft: Draft, policy: CouncilPolicy,
                council_id: int) -> tuple[list[Route], dict[str, Department]]:
     """The departments of the council a draft is routed to (filing and amending), by
@@ -73,7 +85,9 @@ def routes_for(s: Session, draft: Draft, policy: CouncilPolicy,
     counts = seats(s, [d.id for d in depts], filing.id if filing is not None else None)
     infos = [DepartmentInfo(d.key, d.name, counts.get(d.id, 0), tuple(d.stages)) for d in depts]
     assert draft.magnitude is not None
-    routes = route(draft.department, infos, stages=draft.stages, magnitude=draft.magnitude, rules=policy.routing)
+    council = s.get(Council, council_id)
+    routes = route(draft.department, infos, stages=draft.stages, magnitude=draft.magnitude, rules=policy.routing,
+                   moments=draft.moments, council_moments=moments_of(council.moments if council else ()))
     return routes, {d.key: d for d in depts}
 
 
@@ -104,23 +118,28 @@ def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, vie
             existing = s.scalar(select(ReviewRequest).where(ReviewRequest.source_view_id == view_id))
             if existing is not None:
                 if existing.filer != actor:
-                    raise NotAllowed("This form was someone else's.")
+                    raise NotAllowed(N_("This form was someone else's."))
                 return existing.id
         if revised is not None:
             _check_revisable(s, actor, revised)
         errors = draft_errors(draft, today=working_time.local_date(now),
-                              departments=who.departments(Role.LEAD, Role.ADVOCATE), stages=where.stages)
+                              departments=who.departments(Role.LEAD, Role.ADVOCATE), stages=where.stages,
+                              moments=moments_of(where.moments))
         if revised is not None and draft.department != revised.department.key and not errors:
-            errors = {"department": f"A revision is filed for {revised.department.name}, as the request it revises."}
+            errors = {"department": N_("A revision is filed for {department}, as the request it revises.",
+                                        department=revised.department.name)}
         if errors:
             raise InvalidInput(errors)
+        draft = costed(draft, policy)
         routes, by_key = routes_for(s, draft, policy, where.id)
         if not routes:
-            raise InvalidInput({"department": "No other department has advocates to review this yet."})
+            raise InvalidInput({"department": N_("No other department has advocates to review this yet.")})
         assert draft.magnitude is not None and draft.decision_by is not None
         request = ReviewRequest(
             department_id=by_key[draft.department].id, filer=actor, title=draft.title.strip(),
-            summary=draft.summary.strip(), stages=list(draft.stages), impact=draft.impact,
+            summary=draft.summary.strip(), stages=list(draft.stages), moments=list(draft.moments), impact=draft.impact,
+            customer_minutes=draft.cost.minutes, customers_per_month=draft.cost.customers, steps=draft.cost.steps,
+            warning_signs=list(draft.cost.warning_signs),
             impact_note=draft.impact_note.strip(), magnitude=draft.magnitude, decision_by=draft.decision_by,
             link=draft.link.strip(), status=Status.OPEN, created_at=now, updated_at=now, decided_at=None,
             due_at=due_at(filed=now, magnitude=draft.magnitude, decision_by=draft.decision_by, policy=policy,
@@ -144,6 +163,7 @@ def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, vie
         audit.record(s, kind="routed", actor="cxbot", at=now, request_id=request.id,
                      departments=[{"department": r.department, "reason": r.reason} for r in routes])
         notices.request_filed(s, request.id, filed, actor, now)
+        related.on_filed(s, request, now)
         if revised is not None:
             _link_revision(s, revised, request, actor, now)
         uow.commit()
@@ -153,12 +173,13 @@ def file_request(uow: UnitOfWork, *, actor: str, draft: Draft, clock: Clock, vie
 def _check_revisable(s: Session, actor: str, request: ReviewRequest) -> None:
     """A withdrawn request is revised by its filer, once."""
     if actor != request.filer:
-        raise NotAllowed("Only the person who filed this request can file a revision of it.")
+        raise NotAllowed(N_("Only the person who filed this request can file a revision of it."))
     if request.status is not Status.WITHDRAWN:
-        raise Closed(f"Only a withdrawn request can be revised; this one is {request.status.label.lower()}.")
+        raise Closed(N_("Only a withdrawn request can be revised; this one is {status}.",
+                        status=STATUS_STATES[request.status]))
     later = s.scalar(select(ReviewRequest.id).where(ReviewRequest.revises_id == request.id))
     if later is not None:
-        raise Closed(f"This request was revised already: CX review #{later}.")
+        raise Closed(N_("This request was revised already: CX review #{id}.", id=later))
 
 
 @dataclass(frozen=True)
@@ -169,6 +190,7 @@ class RevisionForm:
     draft: Draft
     department: tuple[str, str]   # (key, name): a revision is filed for the same department
     stages: tuple[str, ...]
+    moments: tuple[Moment, ...] = ()
 
 
 def revision_form(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> RevisionForm:
@@ -183,9 +205,10 @@ def revision_form(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock)
         decision_by = request.decision_by if request.decision_by >= working_time.local_date(clock.now()) else None
         draft = Draft(title=request.title, summary=request.summary, department=request.department.key,
                       stages=tuple(request.stages), impact=request.impact, impact_note=request.impact_note,
-                      magnitude=request.magnitude, decision_by=decision_by, link=request.link)
+                      magnitude=request.magnitude, decision_by=decision_by, link=request.link,
+                      moments=tuple(request.moments or ()), cost=cost_of(request))
         return RevisionForm(request.id, draft, (request.department.key, request.department.name),
-                            tuple(council.stages))
+                            tuple(council.stages), moments_of(council.moments))
 
 
 def _link_revision(s: Session, revised: ReviewRequest, request: ReviewRequest, actor: str, now: datetime) -> None:
@@ -200,19 +223,31 @@ def _link_revision(s: Session, revised: ReviewRequest, request: ReviewRequest, a
 
 
 def status(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> RequestView:
-    """Where a request stands, for council members and its filer (summaries can be confidential)."""
+    """Where a request stands, for the people of its council and its filer (summaries can be
+    confidential)."""
     with uow:
         s = uow.session
-        # Who may look is settled before the request is read, so an outsider learns the same
-        # thing whether the number names a request or not. A request is its council's: the
-        # members of another council are outsiders to it.
-        found = s.execute(_FILER_AND_COUNCIL, {"id": request_id}).first()
-        councils = [found.council_id] if found is not None else list(s.scalars(select(Council.id)))
-        if not any(membership(s, actor, c).is_member for c in councils) and (found is None or found.filer != actor):
-            chair = get_council(s, councils[0]).chair if len(councils) == 1 else None
-            raise NotAllowed("Only council members can look up requests." + (
-                f" Ask the council chair <@{chair}> to add you." if chair else ""))
+        check_may_look(s, actor, request_id)
         return request_view(s, request_id, now=clock.now())
+
+
+def check_may_look(s: Session, actor: str, request_id: int) -> None:
+    """Raise unless `actor` may read request `request_id`: one of the people of its council
+    (cxbot.services.finder.member_councils), or its filer.
+
+    Who may look is settled before the request is read, so nobody learns more than that they
+    may not: an outsider hears the same whether the number names a request or not, and a
+    member of another council that there is no such request, as for a number that names none
+    (a request is its council's: another council's members are outsiders to it)."""
+    found = s.execute(_FILER_AND_COUNCIL, {"id": request_id}).first()
+    councils = member_councils(s, actor)
+    if found is not None and (found.council_id in councils or found.filer == actor):
+        return
+    if councils:
+        raise no_request(request_id)
+    chairs = s.scalars(select(Council.chair).limit(2)).all()
+    raise NotAllowed(N_("Only council members can look up requests. Ask the council chair <@{chair}> to "
+                        "add you.", chair=chairs[0]) if len(chairs) == 1 else OUTSIDER)
 
 
 _FILER_AND_COUNCIL = (select(ReviewRequest.filer, Department.council_id).join(ReviewRequest.department)
@@ -223,9 +258,9 @@ def _may_hold(s: Session, actor: str, request: ReviewRequest, now: datetime) -> 
     """A department still owing its answer may pause its clock, once per request."""
     who = voter(s, actor, request, now)
     if who.department not in current_tally(s, request).outstanding:
-        raise Closed("Your department has already answered: there is nothing to hold.")
+        raise Closed(N_("Your department has already answered: there is nothing to hold."))
     if s.scalar(select(Hold.id).where(Hold.request_id == request.id, Hold.department_id == who.department_id)):
-        raise Closed("Your department has already had its hold on this request.")
+        raise Closed(N_("Your department has already had its hold on this request."))
     return who
 
 
@@ -235,7 +270,7 @@ def hold_form(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> 
         s = uow.session
         request = load_request(s, request_id)
         if request.status.is_final:
-            raise Closed(f"This request is already {request.status.label.lower()}.")
+            raise already(request.status)
         _may_hold(s, actor, request, clock.now())
         return request.title, rules(s, request)[0].max_hold_days
 
@@ -249,7 +284,7 @@ def check_chair(uow: UnitOfWork, *, actor: str, request_id: int) -> str:
         if refusal:
             raise NotAllowed(refusal)
         if request.status.is_final:
-            raise Closed(f"This request is already {request.status.label.lower()}.")
+            raise already(request.status)
         return request.title
 
 
@@ -258,7 +293,7 @@ def open_request(s: Session, request_id: int, now: datetime | None = None) -> Re
     `now` is given, else only read."""
     request = load_request(s, request_id) if now is None else lock_request(s, request_id, now)
     if request.status.is_final:
-        raise Closed(f"This request is already {request.status.label.lower()}.")
+        raise already(request.status)
     return request
 
 
@@ -271,7 +306,7 @@ def withdraw(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> N
         if refusal:
             raise NotAllowed(refusal)
         if request.status.is_final:
-            raise Closed(f"This request is already {request.status.label.lower()}.")
+            raise already(request.status)
         previous = request.status
         request.status, request.updated_at, request.decided_at = Status.WITHDRAWN, now, now
         end_holds(s, request, now, "closed")
@@ -294,11 +329,12 @@ def reopen(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock) -> Sta
         if refusal:
             raise NotAllowed(refusal)
         if request.status not in (Status.WITHDRAWN, Status.EXPIRED):
-            raise Closed(f"Only withdrawn or expired requests can be reopened; this one is "
-                         f"{request.status.label.lower()}.")
+            raise Closed(N_("Only withdrawn or expired requests can be reopened; this one is {status}.",
+                            status=STATUS_STATES[request.status]))
         later = s.scalar(select(ReviewRequest.id).where(ReviewRequest.revises_id == request_id))
         if later is not None:
-            raise Closed(f"This request was revised by CX review #{later}: that one is under review instead.")
+            raise Closed(N_("This request was revised by CX review #{id}: that one is under review instead.",
+                            id=later))
         restart_review(s, request, now)
         request.decided_at = None
         previous, request.status = request.status, Status.OPEN
@@ -324,9 +360,9 @@ def chair_decide(uow: UnitOfWork, *, actor: str, request_id: int, approve: bool,
     """
     rationale = rationale.strip()
     if not rationale:
-        raise InvalidInput({"rationale": "Write the rationale: the council and the filer read it."})
+        raise InvalidInput({"rationale": N_("Write the rationale: the council and the filer read it.")})
     if len(rationale) > NOTE_MAX:
-        raise InvalidInput({"rationale": f"Keep it to {NOTE_MAX} characters."})
+        raise InvalidInput({"rationale": too_long(NOTE_MAX)})
     now = clock.now()
     with uow:
         s = uow.session
@@ -335,7 +371,7 @@ def chair_decide(uow: UnitOfWork, *, actor: str, request_id: int, approve: bool,
         if refusal:
             raise NotAllowed(refusal)
         if request.status is not Status.ESCALATED:
-            raise Closed("The chair decides escalated requests; this one is back under review.")
+            raise Closed(N_("The chair decides escalated requests; this one is back under review."))
         result = current_tally(s, request)
         dissent = [{"user": b.user, "department": b.department, "reason": b.note} for b in result.objections
                    if b.stands] if approve else [
@@ -353,16 +389,17 @@ def place_hold(uow: UnitOfWork, *, actor: str, request_id: int, reason: str, day
     moves by the length of the hold. Returns when the hold lapses."""
     reason = reason.strip()
     if not reason:
-        raise InvalidInput({"reason": "Say what you need: more time, or which information."})
+        raise InvalidInput({"reason": N_("Say what you need: more time, or which information.")})
     if len(reason) > NOTE_MAX:
-        raise InvalidInput({"reason": f"Keep it to {NOTE_MAX} characters."})
+        raise InvalidInput({"reason": too_long(NOTE_MAX)})
     now = clock.now()
     with uow:
         s = uow.session
         request = open_request(s, request_id, now)
         policy, working_time = rules(s, request)
         if not 1 <= days <= policy.max_hold_days:
-            raise InvalidInput({"days": f"A hold lasts 1 to {policy.max_hold_days} working days."})
+            raise InvalidInput({"days": nN_("A hold lasts {n} working day.", "A hold lasts 1 to {n} working days.",
+                                             policy.max_hold_days)})
         who = _may_hold(s, actor, request, now)
         until = working_time.add_working_days(now, days)
         s.add(Hold(request_id=request_id, department_id=who.department_id, user_id=actor, reason=reason,

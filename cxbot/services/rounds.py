@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, func, select
 
 from cxbot.clock import Clock
+from cxbot.i18n import N_
 from cxbot.services import notices
 from cxbot.services.readmodel import load_request, lock_requests
 from cxbot.services.votebook import VoteBook
@@ -127,5 +128,5 @@ def give_up_press(uow: UnitOfWork, *, request_id: int, clock: Clock, attempts: i
         return dropped
 
 
-NOT_RECORDED = ("Something went wrong on cxbot's side and your vote was not recorded. "
-                "Please press the button again in a minute.")
+NOT_RECORDED = N_("Something went wrong on cxbot's side and your vote was not recorded. "
+                  "Please press the button again in a minute.")

@@ -12,13 +12,15 @@ from cxbot.clock import Clock
 from cxbot.domain.errors import InvalidInput, NotAllowed
 from cxbot.domain.permissions import Membership as MembershipView
 from cxbot.domain.permissions import substitute_department
+from cxbot.i18n import N_
 from cxbot.services import audit
 from cxbot.services.council import council_rules, get_council, membership
+from cxbot.services.home import republish_homes
 from cxbot.store.models import Council, Department, Substitute
 from cxbot.store.uow import UnitOfWork
 
 LONGEST = timedelta(days=366)
-NOT_AN_ADVOCATE = "Only council advocates name a substitute."
+NOT_AN_ADVOCATE = N_("Only council advocates name a substitute.")
 
 
 @dataclass(frozen=True)
@@ -67,26 +69,28 @@ def set_away(uow: UnitOfWork, *, actor: str, substitute: str, until: date, clock
         if not mine:
             raise NotAllowed(NOT_AN_ADVOCATE)
         if substitute == actor:
-            raise InvalidInput({"substitute": "Name someone else from your department."})
+            raise InvalidInput({"substitute": N_("Name someone else from your department.")})
         covered = [(c, d, who) for c, d, who in mine
                    if substitute_department(who, membership(s, substitute, c.id)) is not None]
         if not covered:
             # Said without a mention: a modal's field error is plain text.
-            names = " or ".join(d.name for _, d, _ in mine)
-            raise InvalidInput({"substitute": f"Pick a lead or advocate of {names}: only they can answer for you."})
+            raise InvalidInput({"substitute": N_("Pick a lead or advocate of {departments}: only they can answer "
+                                                 "for you.", departments=[d.name for _, d, _ in mine])})
         rows = []
+        relieved: list[str] = []   # substitutes this one replaces: they owe nothing for the actor any more
         for council, department, _ in covered:
             _, working_time = council_rules(council)
             today = working_time.local_date(now)
             if until < today:
-                raise InvalidInput({"until": f"That date is in the past: today is {today:%a %d %b %Y} in the "
-                                             "council's time zone."})
+                raise InvalidInput({"until": N_("That date is in the past: today is {today} in the council's "
+                                                "time zone.", today=today)})
             if until - today > LONGEST:
-                raise InvalidInput({"until": "A substitute can stand in for a year at most."})
+                raise InvalidInput({"until": N_("A substitute can stand in for a year at most.")})
             for row in s.scalars(select(Substitute).where(
                     Substitute.advocate == actor, Substitute.cancelled_at.is_(None), Substitute.until >= today,
                     Substitute.department_id.in_(select(Department.id).where(Department.council_id == council.id)))):
                 row.cancelled_at = now
+                relieved.append(row.substitute)
             row = Substitute(department_id=department.id, advocate=actor, substitute=substitute, starts_on=today,
                              until=until, created_at=now, cancelled_at=None)
             s.add(row)
@@ -94,6 +98,7 @@ def set_away(uow: UnitOfWork, *, actor: str, substitute: str, until: date, clock
             audit.record(s, kind="substitute_named", actor=actor, at=now, substitute=substitute,
                          department=department.key, starts_on=today.isoformat(), until=until.isoformat(),
                          **({"council": council.key} if len(mine) > 1 else {}))
+        republish_homes(s, [actor, substitute, *relieved], now)   # who owes the actor's answers changed
         uow.commit()
         return rows[0]
 
@@ -112,6 +117,7 @@ def set_back(uow: UnitOfWork, *, actor: str, clock: Clock) -> int:
             row.cancelled_at = now
         if rows:
             audit.record(s, kind="substitute_ended", actor=actor, at=now, substitutes=[r.substitute for r in rows])
+            republish_homes(s, [actor, *(r.substitute for r in rows)], now)
             uow.commit()
         return len(rows)
 

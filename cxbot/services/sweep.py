@@ -32,6 +32,7 @@ import logging
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
@@ -42,6 +43,7 @@ from cxbot.clock import Clock
 from cxbot.domain.calendar import WorkingTime
 from cxbot.domain.model import Role, Status, Tally
 from cxbot.domain.policy import CouncilPolicy
+from cxbot.domain.reasons import keyed
 from cxbot.services import audit, notices
 from cxbot.services.council import council_of
 from cxbot.services.lifecycle import (
@@ -202,21 +204,20 @@ def _sweep_request(s: Session, batch: Batch, request: ReviewRequest, now: dateti
         if request.escalation_step == 0:
             names = {r.department.key: r.department.name for r in request.routings}
             waiting = ", ".join(names[k] for k in outstanding)
-            report.escalations += _escalate(s, request, 1, f"the deadline passed with {waiting} still outstanding",
+            report.escalations += _escalate(s, request, 1, keyed("deadline_passed", waiting=waiting),
                                             policy, now, batch.snapshot.tally(entry))
     objection_since = (batch.snapshot.oldest_standing_objection(entry) if ladder and request.escalation_step == 0
                        else None)
     if (objection_since is not None
             and working_time.working_days_between(objection_since, now) >= policy.escalation.objection_days):
         report.escalations += _escalate(
-            s, request, 1, f"a blocking objection has stood for {policy.escalation.objection_days} working days",
+            s, request, 1, keyed("objection_stood", n=policy.escalation.objection_days),
             policy, now, batch.snapshot.tally(entry))
     if (0 < request.escalation_step < len(ladder) and request.escalated_at is not None
             and working_time.working_days_between(request.escalated_at, now) >= policy.escalation.step_days):
         report.escalations += _escalate(
             s, request, request.escalation_step + 1,
-            f"still undecided {policy.escalation.step_days} working days after the last escalation", policy, now,
-            batch.snapshot.tally(entry))
+            keyed("still_undecided", n=policy.escalation.step_days), policy, now, batch.snapshot.tally(entry))
     batch.looked_at(request, holds)
     sent, next_reminder = _remind(s, batch, request, outstanding, holds, policy, clocks, now)
     report.reminders += sent
@@ -261,12 +262,13 @@ def _claim(s: Session, row: Reminder | Escalation) -> bool:
         return False
 
 
-def _escalate(s: Session, request: ReviewRequest, step: int, reason: str, policy: CouncilPolicy,
+def _escalate(s: Session, request: ReviewRequest, step: int, reason: dict[str, Any], policy: CouncilPolicy,
               now: datetime, result: Tally) -> int:
-    """Take a step of the ladder. The "leads" step reaches the leads of the departments that
-    still owe an answer (outstanding, or holding a blocking objection), and sends the filing
-    department's leads a copy; the "chair" step reaches the chair. A step with nobody to
-    reach (no such department has a lead) is passed over."""
+    """Take a step of the ladder, for `reason` (`cxbot.domain.reasons.keyed`). The "leads" step
+    reaches the leads of the departments that still owe an answer (outstanding, or holding a
+    blocking objection), and sends the filing department's leads a copy; the "chair" step
+    reaches the chair. A step with nobody to reach (no such department has a lead) is passed
+    over."""
     ladder = policy.escalation.ladder
     owing: list[str] = []
     copies: list[str] = []
@@ -283,12 +285,12 @@ def _escalate(s: Session, request: ReviewRequest, step: int, reason: str, policy
     else:
         return 0
     if not _claim(s, Escalation(request_id=request.id, step=step, target=target, recipients=recipients,
-                                reason=reason, at=now)):
+                                reason=reason["reason"], at=now)):
         return 0
     request.escalation_step, request.escalated_at = step, now
     extra: dict[str, object] = {"departments": owing, "copies": copies} if target == "leads" else {}
     event = audit.record(s, kind="escalated", actor="cxbot", at=now, request_id=request.id, step=step,
-                         target=target, recipients=recipients, reason=reason, **extra)
+                         target=target, recipients=recipients, **reason, **extra)
     notices.thread_note(s, request.id, event, now)
     for user in recipients + copies:
         notices.direct(s, request.id, event, user, now, chair=target == "chair")

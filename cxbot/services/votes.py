@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from cxbot.clock import Clock
 from cxbot.domain.decision import tally
-from cxbot.domain.errors import Closed, CxError, InvalidInput, NotAllowed, NotFound
-from cxbot.domain.model import NOTE_MAX, Resolution, Status, VoteKind
+from cxbot.domain.errors import Closed, CxError, InvalidInput, NotAllowed, NotFound, already, too_long
+from cxbot.domain.model import NOTE_MAX, STATUS_STATES, Resolution, Status, VoteKind
 from cxbot.domain.permissions import Membership as MembershipView
 from cxbot.domain.permissions import (
     chair_refusal,
@@ -35,6 +35,7 @@ from cxbot.domain.permissions import (
     voting_department,
 )
 from cxbot.domain.policy import CouncilPolicy
+from cxbot.i18n import N_
 from cxbot.services import audit, notices
 from cxbot.services.council import council_of, council_rules, membership, memberships
 from cxbot.services.intake import RETRACT
@@ -96,10 +97,10 @@ class Seating:
         """Who votes, for which department, on whose behalf; raises the refusal a person is shown."""
         request = self.request
         if request.status.is_final:
-            raise Closed(f"This request is {request.status.label.lower()}: it takes no more votes.")
+            raise Closed(N_("This request is {status}: it takes no more votes.", status=STATUS_STATES[request.status]))
         if actor in self.away:
-            raise NotAllowed(f"<@{self.away[actor]}> answers for you while you are away. "
-                             "`/cx-review back` lets you vote yourself again.")
+            raise NotAllowed(N_("<@{substitute}> answers for you while you are away. "
+                                "`/cx-review back` lets you vote yourself again.", substitute=self.away[actor]))
         who = self.member(actor)
         covering = {}
         for advocate, substitute in self.away.items():
@@ -133,7 +134,7 @@ def check_may_vote(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clock
 def _clean(note: str, field: str = "note") -> str:
     note = note.strip()
     if len(note) > NOTE_MAX:
-        raise InvalidInput({field: f"Keep it to {NOTE_MAX} characters."})
+        raise InvalidInput({field: too_long(NOTE_MAX)})
     return note
 
 
@@ -370,7 +371,7 @@ def cast_vote(uow: UnitOfWork, *, actor: str, request_id: int, kind: VoteKind, n
               blocking: bool = True, mitigation: str = "", clock: Clock) -> VoteResult:
     note, mitigation = _clean(note), _clean(mitigation, "mitigation")
     if kind is VoteKind.OBJECT and not note:
-        raise InvalidInput({"note": "Say why you object, so the filer can answer it."})
+        raise InvalidInput({"note": N_("Say why you object, so the filer can answer it.")})
     if kind is not VoteKind.OBJECT:
         blocking, mitigation = True, ""
     now = clock.now()
@@ -405,7 +406,7 @@ def confirm_approval(uow: UnitOfWork, *, actor: str, request_id: int, clock: Clo
 def _objection(s: Session, request_id: int, vote_id: int) -> Vote:
     vote = s.get(Vote, vote_id)
     if vote is None or vote.request_id != request_id or vote.kind is not VoteKind.OBJECT or vote.retracted:
-        raise NotFound("That objection no longer stands.")
+        raise NotFound(N_("That objection no longer stands."))
     return vote
 
 
@@ -417,7 +418,7 @@ def resolve_objection(uow: UnitOfWork, *, actor: str, request_id: int, vote_id: 
         s = uow.session
         request = lock_request(s, request_id, now)
         if request.status.is_final:
-            raise Closed(f"This request is already {request.status.label.lower()}.")
+            raise already(request.status)
         vote = _objection(s, request_id, vote_id)
         refusal = resolve_refusal(membership(s, actor, council_of(s, request).id), objector=vote.user_id,
                                   seat=vote.on_behalf_of)
@@ -440,7 +441,7 @@ def overrule_objection(uow: UnitOfWork, *, actor: str, request_id: int, vote_id:
     """The chair sets a blocking objection aside, with a written rationale; the dissent stays on record."""
     rationale = _clean(rationale, "rationale")
     if not rationale:
-        raise InvalidInput({"rationale": "Write why the objection is overruled: the council reads it."})
+        raise InvalidInput({"rationale": N_("Write why the objection is overruled: the council reads it.")})
     now = clock.now()
     with uow:
         s = uow.session
@@ -449,7 +450,7 @@ def overrule_objection(uow: UnitOfWork, *, actor: str, request_id: int, vote_id:
         if refusal:
             raise NotAllowed(refusal)
         if request.status.is_final:
-            raise Closed(f"This request is already {request.status.label.lower()}.")
+            raise already(request.status)
         vote = _objection(s, request_id, vote_id)
         if vote.resolution is not None:
             return request.status

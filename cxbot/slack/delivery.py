@@ -18,6 +18,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import tempfile
 from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
@@ -28,14 +30,15 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import Block
 
 from cxbot.council_file import DEFAULT_COUNCIL
-from cxbot.i18n import Translator, translator
-from cxbot.reports.render import cut_lists, render_csv, render_html, render_slack
-from cxbot.services import digests, notices
+from cxbot.i18n import Translator, from_data, translator
+from cxbot.reports.render import cut_lists, file_stem, render_csv, render_html, render_slack
+from cxbot.services import digests, home, notices
 from cxbot.services.delivery import DeliveryRecords, Event, Posted
 from cxbot.services.outbox import CredentialsRefused, Item, PermanentFailure, RetryLater
 from cxbot.services.readmodel import RequestView
 from cxbot.slack.blocks import direct, notes
 from cxbot.slack.blocks import request as render
+from cxbot.slack.blocks.home import home_tab
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +96,9 @@ class SlackDelivery:
             notices.EPHEMERAL: self._ephemeral,
             notices.SUBSTITUTE_ENDED: self._substitute_ended,
             notices.ASKED: self._asked,
+            home.HOME: self._home,
+            home.DIGEST_NOW: self._digest_now,
+            home.EXPORT_NOW: self._export_now,
             digests.DIGEST_DM: self._digest_dm,
             digests.DIGEST_REPORT: self._digest_report,
             digests.DIGEST_CHANNEL: self._digest_channel,
@@ -140,11 +146,29 @@ class SlackDelivery:
                           unfurl_links=False, unfurl_media=False)
         self._records.posted(request_id, role, data["channel"], data["ts"], self._hash(text, payload))
 
+    def _channel_view(self, request_id: int) -> tuple[RequestView, Translator]:
+        """The request as the council channel shows it, with the channel's translator. When the
+        council sets no language and the channel's stored locale is a day old (or was never
+        read), Slack is asked first (`conversations.info` with `include_locale`); a refusal for
+        good (a missing scope, a channel the bot cannot see) leaves the last known locale, and
+        is not asked again for a day."""
+        view = self._records.view(request_id)
+        if view.locale_due:
+            locale: str | None = None
+            try:
+                found = self._call("conversations.info", channel=view.channel, include_locale=True)
+                locale = str((found.get("channel") or {}).get("locale") or "") or None
+            except PermanentFailure as exc:   # passing failures and a refused token propagate
+                log.warning("could not read the locale of channel %s: %s", view.channel, exc)
+            self._records.channel_locale(view.channel, locale)
+            view = self._records.view(request_id)
+        return view, translator(view.language)
+
     def _post_request(self, item: Item) -> None:
         request_id = item.payload["request_id"]
         if self._records.message(request_id, PARENT) is None:
-            view = self._records.view(request_id)
-            self._post(request_id, PARENT, view.channel, render.parent_message(view))
+            view, tr = self._channel_view(request_id)
+            self._post(request_id, PARENT, view.channel, render.parent_message(view, tr))
 
     def _parent(self, request_id: int) -> Posted | None:
         """The request's parent message; None when it can never be posted (Slack refused it for
@@ -166,21 +190,23 @@ class SlackDelivery:
         request_id = item.payload["request_id"]
         if self._records.message(request_id, PROMPT) is None:
             parent = self._thread_parent(request_id)
-            self._post(request_id, PROMPT, parent.channel, render.vote_prompt(self._records.view(request_id)),
-                       parent.ts)
+            view, tr = self._channel_view(request_id)
+            self._post(request_id, PROMPT, parent.channel, render.vote_prompt(view, tr), parent.ts)
 
     def _reader(self, user: str) -> Translator:
         """The translator for a DM to `user`, in their language as stored (no Slack call)."""
         return translator(self._records.language(user))
 
-    def _render_kept(self, view: RequestView, message: Posted, events: dict[int, Event]) -> Rendered | None:
-        """The current rendering of a message the bot keeps up to date, by its role; a DM in its
-        reader's language (which may have changed since it was posted)."""
+    def _render_kept(self, view: RequestView, tr: Translator, message: Posted,
+                     events: dict[int, Event]) -> Rendered | None:
+        """The current rendering of a message the bot keeps up to date, by its role: in the
+        channel in the channel's language (`tr`), a DM in its reader's language (which may
+        have changed since it was posted)."""
         role = message.role
         if role == PARENT:
-            return render.parent_message(view)
+            return render.parent_message(view, tr)
         if role == PROMPT:
-            return render.vote_prompt(view)
+            return render.vote_prompt(view, tr)
         if role == filer_dm_role(view.filer):
             return direct.filed(view, self._reader(view.filer))
         kind, _, event_id = role.partition(":")
@@ -188,7 +214,7 @@ class SlackDelivery:
         if event is None:
             return None
         if kind == NOTE:
-            note = notes.thread_note(view, event.kind, event.actor, event.data)
+            note = notes.thread_note(view, event.kind, event.actor, event.data, tr)
             return (note[0], note[1]) if note and note[1] is not None else None
         if kind == CHAIR:
             return direct.escalation(view, event.data, for_chair=True,
@@ -197,10 +223,10 @@ class SlackDelivery:
 
     def _refresh(self, item: Item) -> None:
         request_id = item.payload["request_id"]
-        view = self._records.view(request_id)
+        view, tr = self._channel_view(request_id)
         messages, events = self._records.kept(request_id, (NOTE, CHAIR))
         for message in messages:
-            rendered = self._render_kept(view, message, events)
+            rendered = self._render_kept(view, tr, message, events)
             if rendered is None:
                 continue
             text, blocks = rendered
@@ -214,7 +240,8 @@ class SlackDelivery:
         request_id = item.payload["request_id"]
         event = self._records.event(item.payload["event_id"])
         parent = self._thread_parent(request_id)
-        note = notes.thread_note(self._records.view(request_id), event.kind, event.actor, event.data)
+        view, tr = self._channel_view(request_id)
+        note = notes.thread_note(view, event.kind, event.actor, event.data, tr)
         if note is None:
             return
         text, blocks = note
@@ -253,6 +280,10 @@ class SlackDelivery:
         if event.kind == "filed":
             if self._records.message(request_id, filer_dm_role(user)) is None:
                 self._post(request_id, filer_dm_role(user), self._dm_channel(user), direct.filed(view, tr))
+            return
+        if event.kind == "follow_up":
+            text, blocks = direct.follow_up(view, event.data, self._records.objection_of(request_id, user), tr)
+            self._call("chat.postMessage", channel=self._dm_channel(user), text=text, blocks=self._blocks(blocks))
             return
         if event.kind == "approvals_set_aside":
             text, blocks = direct.still_approve(view, event.data, user, tr)
@@ -324,9 +355,21 @@ class SlackDelivery:
         self._call("chat.postMessage", channel=self._dm_channel(p["user"]), text=text, blocks=self._blocks(blocks))
 
     def _ephemeral(self, item: Item) -> None:
+        """A refusal of a press, in the presser's language (an item queued before refusals
+        were kept translatable has its English text only), where they pressed; a press from the
+        Home tab has no channel (its item names the person instead), so the answer goes to their DM."""
         p = item.payload
-        self._call("chat.postEphemeral", channel=p["channel"], user=p["user"], text=p["text"],
+        text = self._reader(p["user"]).text(from_data(p["msg"])) if "msg" in p else p["text"]
+        if p["channel"] == p["user"]:
+            self._call("chat.postMessage", channel=self._dm_channel(p["user"]), text=text)
+            return
+        self._call("chat.postEphemeral", channel=p["channel"], user=p["user"], text=text,
                    thread_ts=p.get("thread_ts"))
+
+    def _home(self, item: Item) -> None:
+        """A person's Home tab, published again from the state as it is now."""
+        user = item.payload["user"]
+        self._call("views.publish", user_id=user, view=home_tab(self._records.home(user), self._reader(user)))
 
     def _admin_alert(self, item: Item) -> None:
         """A message Slack refused for good: the admins (or the chair, when there are none) hear of it once."""
@@ -360,12 +403,33 @@ class SlackDelivery:
             return
         digest = self._records.digest(week, council)
         # The report and the full lists it cuts, shared together in one message of the thread.
-        uploads = [{"content": render_html(digest).encode(), "filename": f"cx-council-{week}.html",
+        uploads = [{"content": render_html(digest).encode(), "filename": f"{file_stem(digest)}.html",
                     "title": translator(digest.language).gettext("CX council digest {week}").format(week=week)}]
         uploads += [{"content": content, "filename": name, "title": name}
                     for name, content in render_csv(digest).items()]
         self._call("files.upload_v2", file_uploads=uploads, channel=claim.dm_channel, thread_ts=claim.dm_ts)
         self._records.digest_sent(week, council)
+
+    def _digest_now(self, item: Item) -> None:
+        """This week's digest so far, to the chair or admin who asked for it from Home."""
+        p = item.payload
+        digest = self._records.digest(p["week"], p["council"])
+        text, blocks = render_slack(digest, report_note=translator(digest.language).gettext(
+            "This week so far: the weekly digest follows as usual."))
+        self._call("chat.postMessage", channel=self._dm_channel(p["user"]), text=text, blocks=blocks)
+
+    def _export_now(self, item: Item) -> None:
+        """The council's record, zipped, to the chair or admin who asked for it from Home."""
+        p = item.payload
+        tr = self._reader(p["user"])
+        with tempfile.TemporaryDirectory(prefix="cxbot-export-") as directory:
+            path = self._records.export_zip(p["council"], directory)
+            name = os.path.basename(path)
+            self._call("files.upload_v2", file=path, filename=name, title=name,
+                       channel=self._dm_channel(p["user"]),
+                       initial_comment=tr.gettext("The council's record: requests, routings, votes, objections, "
+                                                  "comments, decisions and the audit trail, one CSV file each "
+                                                  "(the columns are in the README)."))
 
     def _digest_channel(self, item: Item) -> None:
         council = item.payload.get("council", DEFAULT_COUNCIL)

@@ -25,7 +25,7 @@ from slack_bolt import App, BoltRequest
 log = logging.getLogger(__name__)
 
 MAX_AGE = 300  # seconds: Slack's own limit for a request's timestamp
-HANDLED_EVENTS = {"message", "user_change"}
+HANDLED_EVENTS = {"message", "user_change", "app_home_opened"}
 MESSAGE_FIELDS = ("user", "channel", "text", "ts", "thread_ts", "subtype", "bot_id", "channel_type")
 
 
@@ -177,7 +177,7 @@ class SlackGateway:
                 _str(user.get("tz"), "event.user.tz", optional=True)
                 _str(user.get("real_name"), "event.user.real_name", optional=True)
                 return "event", user["id"], None
-            for field in MESSAGE_FIELDS:
+            for field in MESSAGE_FIELDS + ("tab",):
                 _str(event.get(field), f"event.{field}", optional=True)
             return "event", event.get("user"), None
         if shape == "interaction":
@@ -191,6 +191,8 @@ class SlackGateway:
                 self._check_actions(data)
             elif kind in ("view_submission", "view_closed"):
                 self._check_view(data)
+            elif kind == "message_action":
+                self._check_message_action(data)
             else:
                 return str(kind), user["id"], "not handled"
             return str(kind), user["id"], None
@@ -198,6 +200,18 @@ class SlackGateway:
             if field not in data:
                 raise Malformed(f"{field} is missing")
         return "command", data["user_id"], None
+
+    @staticmethod
+    def _check_message_action(payload: dict[str, Any]) -> None:
+        """A message shortcut: the message it was used on, and where to answer."""
+        for field in ("callback_id", "trigger_id", "response_url"):
+            _str(payload.get(field), field)
+        channel, message = payload.get("channel"), payload.get("message")
+        if not isinstance(channel, dict) or not isinstance(message, dict):
+            raise Malformed("channel and message must be objects")
+        _str(channel.get("id"), "channel.id")
+        _str(message.get("ts"), "message.ts")
+        _str(message.get("text"), "message.text", optional=True)
 
     @staticmethod
     def _check_actions(payload: dict[str, Any]) -> None:

@@ -13,8 +13,14 @@ from cxbot.services import people
 from cxbot.services.context import Services
 
 
-def translator_for(cx: Services, user: str) -> Translator:
+def translators_for(cx: Services, user: str) -> tuple[Translator, Translator]:
+    """The translator of what `user` reads alone, and that of their council's channel (what
+    its buttons are called there), from one short query."""
     found = people.reader(cx.glance, user, cx.clock.now())
     if found.stale and cx.want_people is not None:
         cx.want_people([user])
-    return translator(found.language)
+    return translator(found.language), translator(found.channel)
+
+
+def translator_for(cx: Services, user: str) -> Translator:
+    return translators_for(cx, user)[0]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.views import View
 from slack_sdk.webhook import WebhookClient
 
@@ -29,6 +30,9 @@ from cxbot.i18n import N_, Msg, Translator, translator
 log = logging.getLogger(__name__)
 
 SORRY = N_("Something went wrong on cxbot's side and nothing was recorded. Please try again in a minute.")
+
+
+B = TypeVar("B")
 
 
 def _english(user: str) -> Translator:
@@ -68,6 +72,16 @@ class AfterAck:
         the channel (chat.postEphemeral needs a conversation the person is in)."""
         self._run("chat.postMessage", lambda: self._client.chat_postMessage(channel=user, text=text))
 
+    def permalink(self, channel: str, ts: str) -> str:
+        """The link to message `ts` (chat.getPermalink), or "" when Slack gives none (a
+        conversation the bot cannot see): the person can still paste one. Called from work that
+        already runs after the acknowledgement."""
+        try:
+            return str(self._client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink") or "")
+        except SlackApiError as exc:
+            log.warning("no permalink for %s in %s: %s", ts, channel, exc.response.get("error"))
+            return ""
+
     def open_view(self, *, trigger_id: str, view: View | dict[str, Any]) -> None:
         self._run("views.open", lambda: self._client.views_open(trigger_id=trigger_id, view=view))
 
@@ -77,32 +91,70 @@ class AfterAck:
         self._run("views.open", lambda: self._client.views_open(
             trigger_id=trigger_id, view=build(self.translate_for(user))))
 
+    def update_view(self, *, view_id: str, view_hash: str | None, user: str,
+                    build: Callable[[Translator], dict[str, Any]]) -> None:
+        """Replace an open modal with one built in `user`'s language (`views.update`, with the
+        view's hash: if the person changed it again meanwhile, Slack refuses this one and the
+        newer change brings its own update)."""
+        def call() -> None:
+            try:
+                self._client.views_update(view_id=view_id, hash=view_hash, view=build(self.translate_for(user)))
+            except SlackApiError as exc:
+                if exc.response.get("error") != "hash_conflict":
+                    raise
+        self._run("views.update", call)
+
     def open_form(self, *, trigger_id: str, user: str,
-                  build: Callable[[Translator], View | dict[str, Any] | Respond], response_url: str) -> None:
+                  build: Callable[[Translator], View | dict[str, Any] | Respond], response_url: str | None) -> None:
         """Build a modal in `user`'s language and open it; if building raises (a CxError: the
         person may not have it), tell them why through `response_url` instead, as for a
-        `Respond` it returns."""
+        `Respond` it returns (a button on the Home tab has no response_url: by DM)."""
         def call() -> None:
-            tr = translator("en")
-            try:
-                tr = self.translate_for(user)
-                view = build(tr)
-            except CxError as exc:
-                self._respond(response_url, said(exc, tr))
-                return
-            except Exception:
-                log.exception("building a modal failed")
-                self._respond(response_url, tr.text(SORRY))
-                return
+            view = self._build(user, build, response_url)
             if isinstance(view, Respond):
-                self._respond(response_url, view.text, view.blocks)
-                return
-            self._client.views_open(trigger_id=trigger_id, view=view)
+                self._respond(response_url, user, view.text, view.blocks)
+            elif view is not None:
+                self._client.views_open(trigger_id=trigger_id, view=view)
         self._run("views.open", call)
 
-    def _respond(self, response_url: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+    def publish_home(self, *, user: str, build: Callable[[Translator], dict[str, Any]]) -> None:
+        """Publish `user`'s Home tab, built in their language after the acknowledgement."""
+        self._run("views.publish", lambda: self._client.views_publish(
+            user_id=user, view=build(self.translate_for(user))))
+
+    def answer(self, *, response_url: str, user: str, build: Callable[[Translator], Respond],
+               replace: bool = False) -> None:
+        """Build an ephemeral answer in `user`'s language after the acknowledgement and send it
+        through `response_url` (in place of the message a button was pressed on, with
+        `replace`); if building raises a CxError, its message is the answer."""
+        def call() -> None:
+            found = self._build(user, build, response_url, replace=replace)
+            if found is not None:
+                self._respond(response_url, user, found.text, found.blocks, replace=replace)
+        self._run("response_url", call)
+
+    def _build(self, user: str, build: Callable[[Translator], B], response_url: str | None, *,
+               replace: bool = False) -> B | None:
+        """`build` in `user`'s language; None once a refusal (a CxError) or an apology for a bug
+        raised while building has been answered through `response_url` (by DM without one) instead."""
+        tr = translator("en")
+        try:
+            tr = self.translate_for(user)
+            return build(tr)
+        except CxError as exc:
+            self._respond(response_url, user, said(exc, tr), replace=replace)
+        except Exception:
+            log.exception("building a modal or an answer failed")
+            self._respond(response_url, user, tr.text(SORRY))
+        return None
+
+    def _respond(self, response_url: str | None, user: str, text: str, blocks: list[dict[str, Any]] | None = None,
+                 *, replace: bool = False) -> None:
+        if response_url is None:
+            self._client.chat_postMessage(channel=user, text=text, blocks=blocks)
+            return
         answer = WebhookClient(response_url, timeout=self._client.timeout).send(
-            response_type="ephemeral", text=text, blocks=blocks)
+            response_type="ephemeral", text=text, blocks=blocks, replace_original=replace or None)
         if answer.status_code != 200:
             log.warning("response_url answered %s: %s", answer.status_code, answer.body)
 
@@ -192,3 +244,5 @@ def _tell(after: AfterAck, ack: Any, body: dict[str, Any], exc: CxError) -> None
     channel, user, thread_ts = _where(body)
     if channel and user:
         after.ephemeral(channel=channel, user=user, text=said(exc, tr), thread_ts=thread_ts)
+    elif user:   # a button on the Home tab: no channel to answer in, so a DM
+        after.direct(user=user, text=said(exc, tr))

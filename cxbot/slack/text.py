@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from datetime import date, datetime
 
 from cxbot.i18n import Translator, translator
@@ -16,6 +18,26 @@ def unescape(text: str) -> str:
     """Undo Slack's escaping of what a person typed (`&amp;`, `&lt;`, `&gt;` in slash command
     and message text), so that `escape` repeats it as typed instead of escaping it twice."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+_ENTITY = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+
+
+def plain_text(mrkdwn: str, names: Mapping[str, str] | None = None) -> str:
+    """A Slack message's text as a person reads it, to pre-fill a form with: `<@U123>` as
+    `@name` (its label, else `names[U123]`, else `@U123`), `<#C123|council>` as `#council`, a user group or `<!here>` as
+    `@name`, `<!date^…|fallback>` as its fallback, `<https://x|label>` as `label (https://x)`,
+    and Slack's `&amp;`/`&lt;`/`&gt;` as typed."""
+    def one(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if target.startswith("!date^"):
+            return label or ""
+        if target.startswith(("@", "#")):
+            return target[0] + (label or (names or {}).get(target[1:]) or target[1:]).lstrip("@#")
+        if target.startswith("!"):
+            return "@" + (label or target[1:].split("^")[-1]).lstrip("@")
+        return f"{label} ({target})" if label and label != target else target
+    return unescape(_ENTITY.sub(one, mrkdwn))
 
 
 def clip(text: str, limit: int) -> str:

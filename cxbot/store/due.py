@@ -70,37 +70,48 @@ def _wake_on_council_changes(session: Session, _context: Any) -> None:
     """Who is reminded when, and who is waited for, also hang on the council's people and
     rules: a change there makes the open requests it can touch due at the next sweep (a
     stand-in, those routed to its department; a person's time zone, those routed to the
-    departments they advocate for or stand in for; people and rules, all open ones). A person
-    merely looked up (someone who typed a command, say) wakes nothing they cannot be asked about."""
-    everyone = False
+    departments they advocate for or stand in for; a council's people, departments and rules,
+    the open requests of that council, never another's). A person merely looked up (someone
+    who typed a command, say) wakes nothing they cannot be asked about."""
+    councils: set[int] = set()
     departments: set[int] = set()
     people: set[str] = set()
+    changed_seats: set[int] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, Substitute):
             departments.add(obj.department_id)
         elif isinstance(obj, Membership | Department):
-            everyone = everyone or obj in session.new or obj in session.deleted or session.is_modified(obj)
+            if obj in session.new or obj in session.deleted or session.is_modified(obj):
+                if isinstance(obj, Department):
+                    councils.add(obj.council_id)
+                else:
+                    changed_seats.add(obj.department_id)
         elif isinstance(obj, Council):
             state = inspect(obj)
-            everyone = everyone or any(state.attrs[key].history.has_changes()
-                                       for key in ("policy", "working_time", "timezone", "chair"))
+            if any(state.attrs[key].history.has_changes() for key in ("policy", "working_time", "timezone", "chair")):
+                councils.add(obj.id)
         elif isinstance(obj, Person):
             if obj in session.new or inspect(obj).attrs.timezone.history.has_changes():
                 people.add(obj.user_id)
-    if not (everyone or departments or people):
+    if not (councils or departments or people or changed_seats):
         return
     table = ReviewRequest.__table__
-    wake = update(table).where(table.c.next_due_at.is_not(None)).values(next_due_at=DUE_NOW)
-    if not everyone:
-        if people:
-            departments_of = select(Membership.department_id).where(
-                Membership.user_id.in_(people), Membership.active.is_(True))
-            standing_in = select(Substitute.department_id).where(Substitute.substitute.in_(people),
-                                                                 Substitute.cancelled_at.is_(None))
-            touched = Routing.department_id.in_(departments_of.union(standing_in))
-            if departments:
-                touched = touched | Routing.department_id.in_(departments)
-        else:
-            touched = Routing.department_id.in_(departments)
-        wake = wake.where(table.c.id.in_(select(Routing.request_id).where(touched)))
-    session.connection().execute(wake)
+    touched = None
+    if people:
+        departments_of = select(Membership.department_id).where(
+            Membership.user_id.in_(people), Membership.active.is_(True))
+        standing_in = select(Substitute.department_id).where(Substitute.substitute.in_(people),
+                                                             Substitute.cancelled_at.is_(None))
+        touched = table.c.id.in_(select(Routing.request_id).where(
+            Routing.department_id.in_(departments_of.union(standing_in))))
+    if departments:
+        routed = table.c.id.in_(select(Routing.request_id).where(Routing.department_id.in_(departments)))
+        touched = routed if touched is None else touched | routed
+    if councils or changed_seats:
+        council_of_seats = select(Department.council_id).where(Department.id.in_(changed_seats))
+        in_council = table.c.department_id.in_(select(Department.id).where(
+            Department.council_id.in_(council_of_seats) | Department.council_id.in_(councils)))
+        touched = in_council if touched is None else touched | in_council
+    assert touched is not None
+    session.connection().execute(
+        update(table).where(table.c.next_due_at.is_not(None), touched).values(next_due_at=DUE_NOW))

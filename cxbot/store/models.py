@@ -10,6 +10,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -58,6 +59,13 @@ class Council(Base):
     loaded_at: Mapped[datetime]
     # `council.language` of the file (en, nb, de), or "": the channel's Slack locale decides.
     language: Mapped[str] = mapped_column(String(8), default="", server_default="")
+    # The council channel's locale as Slack last reported it (`conversations.info` with
+    # `include_locale`: `de-DE`), "" before it was read or when Slack would not say, and when
+    # it was last asked: read again after a day, and only while `language` is unset.
+    channel_locale: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    channel_locale_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The moments of truth (cxbot.domain.moments.Moment as JSON), in the file's order.
+    moments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
 
 
 class Department(Base):
@@ -105,10 +113,21 @@ class ReviewRequest(Base):
     title: Mapped[str] = mapped_column(String(200))
     summary: Mapped[str] = mapped_column(Text)
     stages: Mapped[list[str]]
+    # The keys of the council's moments of truth the change touches.
+    moments: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
+    # The customer's cost (cxbot.domain.cost.CustomerCost), as far as the filer gave it.
+    customer_minutes: Mapped[float | None] = mapped_column(Float)
+    customers_per_month: Mapped[int | None] = mapped_column(Integer)
+    steps: Mapped[int | None] = mapped_column(Integer)
+    warning_signs: Mapped[list[str]] = mapped_column(default=list, server_default=text("'[]'"))
     impact: Mapped[Impact] = mapped_column(str_enum(Impact))
     impact_note: Mapped[str] = mapped_column(Text, default="")
     magnitude: Mapped[Magnitude] = mapped_column(str_enum(Magnitude))
     decision_by: Mapped[date] = mapped_column(Date)
+    # The day an approved change went (or goes) live, as its filing side said: follow-ups count from it.
+    go_live: Mapped[date | None] = mapped_column(Date)
+    # Requests of other departments found related when it was filed (cxbot.services.related).
+    related: Mapped[list[int]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     link: Mapped[str] = mapped_column(String(600), default="")
     status: Mapped[Status] = mapped_column(str_enum(Status), index=True)
     created_at: Mapped[datetime] = mapped_column(index=True)
@@ -221,6 +240,51 @@ class Comment(Base):
     files: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list, server_default="[]")
     edited_at: Mapped[datetime | None]
     deleted_at: Mapped[datetime | None]
+
+
+class FollowUp(Base):
+    """Weeks after an approved change went live, its filer is asked whether the impact on
+    customers came as predicted, and each of its objectors whether their concern came true.
+    `due_at` is when the question goes out; `next_at` when the follow-up job next has
+    something to do with it (ask, ask again), None once answered or given up: indexed, so
+    the job reads only what is due, however long the history. An answer replaces an
+    earlier one (both are in the audit trail)."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (UniqueConstraint("request_id", "user_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("review_requests.id"))
+    user_id: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16))          # "filer" or "objector"
+    due_at: Mapped[datetime]
+    next_at: Mapped[datetime | None] = mapped_column(index=True)
+    sent_at: Mapped[datetime | None]
+    chased_at: Mapped[datetime | None]                     # asked again once, unanswered
+    answer: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    measured: Mapped[str] = mapped_column(String(100), default="")
+    answered_at: Mapped[datetime | None]
+
+
+class SearchDocument(Base):
+    """What full-text search reads of a request: its title, its description (summary and impact
+    note) and its discussion (objections' reasons and what would fix them, live comments),
+    rewritten in the transaction that changes any of them (cxbot.store.search).
+
+    The index over it is not modelled here, as each database has its own: on PostgreSQL a
+    generated `tsvector` column with a GIN index, on SQLite an FTS5 table reading these rows
+    (both made by the migration that made this table; `cxbot.store.search.UNMODELLED`)."""
+
+    __tablename__ = "search_documents"
+
+    request_id: Mapped[int] = mapped_column(ForeignKey("review_requests.id"), primary_key=True, autoincrement=False)
+    # The request's council (its filing department's, which never changes): a search reads
+    # only its reader's councils without joining the requests.
+    council_id: Mapped[int] = mapped_column(ForeignKey("council.id"))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    discussion: Mapped[str] = mapped_column(Text)
 
 
 class AuditEvent(Base):
@@ -471,8 +535,19 @@ class DeliveryHalt(Base):
     checked_at: Mapped[datetime]
 
 
-# The sweep's bookkeeping of when each request is next due, kept by flush listeners that
-# register on import.
+# The sweep's bookkeeping of when each request is next due (cxbot.store.due) and the search
+# documents (cxbot.store.search), kept by flush listeners that register on import.
+from cxbot.store import search as _search  # noqa: E402, F401
 from cxbot.store.due import DUE_NOW, schedule  # noqa: E402
 
 __all__ = ["DUE_NOW", "schedule"]
+
+
+class HomeTab(Base):
+    """Someone who has opened cxbot's Home tab: only their Home is published again when a
+    change affects it (a Home nobody has looked at is built when it is first opened)."""
+
+    __tablename__ = "home_tabs"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    opened_at: Mapped[datetime]   # the first time

@@ -7,7 +7,7 @@ soonest deadline first) and, to find the DMs a request is listed in, to one
 `daily_listings` row a request and day naming the people; every listed request is kept.
 
 Revision ID: b7d3e9a1c2f4
-Revises: 4dfaf466495e
+Revises: ef5510395f04
 Create Date: 2026-12-06 10:30:00.000000
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 
 revision = 'b7d3e9a1c2f4'
-down_revision = '4dfaf466495e'
+down_revision = 'ef5510395f04'
 branch_labels = None
 depends_on = None
 

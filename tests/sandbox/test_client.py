@@ -328,9 +328,11 @@ def test_thread_reply_event_and_its_retry(
 
 
 def test_app_home_opened(app: FakeApp, people: SlackPeople, emulator: SlackEmulator, slack: WebClient) -> None:
-    assert people.open_app_home(KARI) is None, "cxbot's manifest does not subscribe to app_home_opened"
+    subscribed = emulator.manifest
+    emulator.manifest = subscribed.with_events(set(subscribed.bot_events) - {"app_home_opened"})
+    assert people.open_app_home(KARI) is None, "no event without the subscription"
     assert app.received == []
-    emulator.manifest = emulator.manifest.with_events({"app_home_opened"})
+    emulator.manifest = subscribed
     people.open_app_home(KARI)
     assert "view" not in app.received[0].json["event"]
     slack.views_publish(user_id=KARI, view={"type": "home", "blocks": [{"type": "section", "text": plain("Hi")}]})

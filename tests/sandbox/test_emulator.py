@@ -239,6 +239,16 @@ def test_home_tab_publish(emulator: SlackEmulator, slack: WebClient) -> None:
     again = slack.views_publish(user_id=KARI, view=home)["view"]
     assert first["id"] == again["id"]
     assert emulator.home(KARI)["blocks"][0]["text"]["text"] == "Your open requests: 2"
+    # Slack's method reference: an unknown user, a view over 100 blocks, an app without a Home tab.
+    assert error_code(lambda: slack.views_publish(user_id="U0NOBODY", view=home)) == "invalid_arguments"
+    crowded = {"type": "home", "blocks": [section(f"Line {n}") for n in range(101)]}
+    assert error_code(lambda: slack.views_publish(user_id=KARI, view=crowded)) == "invalid_arguments"
+    enabled = emulator.manifest
+    emulator.manifest = enabled.with_home_tab(False)
+    try:
+        assert error_code(lambda: slack.views_publish(user_id=KARI, view=home)) == "not_enabled"
+    finally:
+        emulator.manifest = enabled
 
 
 # ---------------------------------------------------------------- faults and outages

@@ -8,23 +8,25 @@ the council's own text (titles, department names, reasons people typed) is shown
 
 from __future__ import annotations
 
-import re
+from datetime import date
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, MarkdownTextObject, SectionBlock
 
 from cxbot.domain.model import Status
-from cxbot.i18n import N_, Msg, Translator, nN_
+from cxbot.i18n import N_, Msg, Translator
 from cxbot.services.readmodel import RequestView
 from cxbot.services.reminders import DailyReminderView
 from cxbot.slack.blocks import ids
 from cxbot.slack.blocks.modals import IMPACTS, MAGNITUDES
+from cxbot.slack.blocks.reasons import reason_text, stored_reason
 from cxbot.slack.blocks.request import (
     EN,
     STATUS_ICON,
     condition_blocks,
     conditions_text,
     filer_buttons,
+    related_context,
     revision_context,
     safe_link,
     status_label,
@@ -59,41 +61,6 @@ def _summary(view: RequestView, limit: int) -> str:
 
 def _behalf(user: str | None, tr: Translator) -> str:
     return " " + tr.gettext("(you answer for <@{user}> while they are away)").format(user=user) if user else ""
-
-
-# Why a request was escalated and why a substitute stopped, as the sweep and a council load store
-# them (English, in the audit trail): read back into the reader's language. English readers see
-# the stored text as it is; one that matches none of these is shown as it is.
-_WORKING_DAYS = r"(?P<n>\d+) working days"
-REASONS: tuple[tuple[re.Pattern[str], Msg], ...] = (
-    (re.compile(r"the deadline passed with (?P<waiting>.+) still outstanding"),
-     N_("the deadline passed with {waiting} still outstanding")),
-    (re.compile(rf"a blocking objection has stood for {_WORKING_DAYS}"),
-     nN_("a blocking objection has stood for {n} working day", "a blocking objection has stood for {n} working days",
-         2)),
-    (re.compile(rf"still undecided {_WORKING_DAYS} after the last escalation"),
-     nN_("still undecided {n} working day after the last escalation",
-         "still undecided {n} working days after the last escalation", 2)),
-    (re.compile(r"you are no longer a council advocate"), N_("you are no longer a council advocate")),
-    (re.compile(r"(?P<user><@[UW][A-Z0-9]+>) no longer leads or advocates for your department"),
-     N_("{user} no longer leads or advocates for your department")),
-)
-
-
-def stored_reason(text: str, tr: Translator) -> str:
-    """A stored reason in the reader's language (not escaped)."""
-    if tr.language == EN.language:
-        return text
-    for pattern, msg in REASONS:
-        found = pattern.fullmatch(text)
-        if found is None:
-            continue
-        params = found.groupdict()
-        if msg.plural is not None:
-            n = int(params.pop("n"))
-            return tr.ngettext(msg.msgid, msg.plural, n).format(n=n, **params)
-        return tr.gettext(msg.msgid).format(**params)
-    return text
 
 
 FILER_NOW: dict[Status, Msg] = {
@@ -133,7 +100,7 @@ def filed(view: RequestView, tr: Translator = EN) -> DM:
         _section(f"{_title(view, tr)}\n{now}\n{follow}"),
         ContextBlock(elements=[MarkdownTextObject(text=_filer_state(view, tr))]),
     ]
-    blocks += revision_context(view, tr) + condition_blocks(view, tr=tr)
+    blocks += revision_context(view, tr) + related_context(view, tr) + condition_blocks(view, tr=tr)
     buttons = filer_buttons(view, tr)
     if buttons:
         blocks.append(ActionsBlock(block_id="request_actions", elements=buttons))
@@ -158,8 +125,48 @@ def outcome(view: RequestView, data: dict[str, Any], tr: Translator = EN) -> DM 
     text = texts[status].format(title=title, where=where)
     if data.get("rationale"):
         text += "\n" + tr.gettext("The chair's rationale:") + f"\n{quote(data['rationale'])}"
+    go_live: list[Block] = []
+    if status is Status.APPROVED:
+        go_live = [_context(tr.gettext("Once it is live, say when: {days} days later cxbot asks you, and everyone "
+                                       "who objected, how it turned out for customers.").format(
+                                           days=view.follow_up_days)),
+                   ActionsBlock(block_id="go_live", elements=[ButtonElement(
+                       text=tr.gettext("Set the go-live date…"), action_id=ids.GO_LIVE, value=str(view.id))])]
     return (tr.gettext("CX review #{id}: {status}").format(id=view.id, status=status_label(status, tr)),
-            [_section(text)] + outcome_conditions(view, status, tr))
+            [_section(text)] + outcome_conditions(view, status, tr) + go_live)
+
+
+FOLLOW_UP_ANSWERS: dict[str, Msg] = {
+    "as_predicted": N_("As predicted…"), "better": N_("Better…"), "worse": N_("Worse…"),
+    "came_true": N_("It came true…"), "did_not": N_("It did not…"),
+}
+
+
+def follow_up(view: RequestView, data: dict[str, Any], objection: str | None, tr: Translator = EN) -> DM:
+    """The follow-up question, weeks after the change went live: to the filer, did its impact
+    come as predicted; to an objector (`objection`: what they said), did their concern come true."""
+    title, where = _title(view, tr), _where(view, tr)
+    went_live = tr.date(date.fromisoformat(data["go_live"])) if data.get("go_live") else "—"
+    again = ("🔁 " + tr.gettext("Asking once more:") + " ") if data.get("again") else ""
+    if data.get("role") == "filer":
+        text = again + tr.gettext("📏 {title} went live on {day}. Did its impact on customers come as you "
+                                  "predicted? You said: *{impact}*.").format(
+            title=title, day=went_live, impact=tr.text(IMPACTS[view.impact]))
+        if view.impact_note:
+            text += "\n" + quote(clip_plain(view.impact_note, 500))
+        answers = ("as_predicted", "better", "worse")
+    else:
+        text = again + tr.gettext("📏 {title} went live on {day}. You objected; did your concern come true?").format(
+            title=title, day=went_live)
+        if objection:
+            text += "\n" + quote(clip_plain(objection, 500))
+        answers = ("came_true", "did_not")
+    text += "\n" + tr.gettext("Discuss in {where}.").format(where=where)
+    value = str(int(data.get("follow_up_id", 0)))
+    return (tr.gettext("CX review #{id}: how did it turn out?").format(id=view.id),
+            [_section(text), ActionsBlock(block_id="follow_up", elements=[
+                ButtonElement(text=tr.text(FOLLOW_UP_ANSWERS[a]), action_id=f"{ids.FOLLOW_UP}{a}", value=value)
+                for a in answers])])
 
 
 def outcome_conditions(view: RequestView, status: Status, tr: Translator = EN) -> list[Block]:
@@ -268,23 +275,28 @@ def asked(view: RequestView, tr: Translator = EN) -> DM:
              ContextBlock(elements=[MarkdownTextObject(text=_discuss(view, tr))])])
 
 
+def decision_buttons(request_id: int, tr: Translator = EN, block_id: str = "chair_decision") -> ActionsBlock:
+    """The chair's Approve… and Reject…, each opening the decision form."""
+    return ActionsBlock(block_id=block_id, elements=[
+        ButtonElement(text=tr.pgettext("decision", "Approve") + "…", action_id=ids.DECIDE_APPROVE,
+                      value=str(request_id), style="primary"),
+        ButtonElement(text=tr.pgettext("decision", "Reject") + "…", action_id=ids.DECIDE_REJECT,
+                      value=str(request_id), style="danger"),
+    ])
+
+
 def escalation(view: RequestView, data: dict[str, Any], *, for_chair: bool, user: str | None = None,
                tr: Translator = EN) -> DM:
     """To the leads of the departments that still owe an answer (to chase), a copy to the
     filing department's leads (for their information), or to the chair (to decide)."""
     if user is not None and user in (data.get("copies") or ()):
         return escalation_copy(view, data, tr)
-    reason = escape(stored_reason(data.get("reason", ""), tr))
+    reason = escape(reason_text(data, tr))
     text = ("⏫ " + tr.gettext("{title} is escalated to you: {reason}.").format(title=_title(view, tr), reason=reason)
             + f"\n{_summary(view, 600)}")
     blocks: list[Block] = [_section(text), _context(status_line(view, tr))]
     if for_chair and view.status is Status.ESCALATED:
-        blocks.append(ActionsBlock(block_id="chair_decision", elements=[
-            ButtonElement(text=tr.pgettext("decision", "Approve") + "…", action_id=ids.DECIDE_APPROVE,
-                          value=str(view.id), style="primary"),
-            ButtonElement(text=tr.pgettext("decision", "Reject") + "…", action_id=ids.DECIDE_REJECT,
-                          value=str(view.id), style="danger"),
-        ]))
+        blocks.append(decision_buttons(view.id, tr))
     elif not for_chair:
         owing = _department_names(view, data.get("departments") or (), tr)
         blocks.append(_context(tr.gettext("You lead a department that still owes its answer ({departments}). Please "
@@ -295,7 +307,8 @@ def escalation(view: RequestView, data: dict[str, Any], *, for_chair: bool, user
 
 def still_approve(view: RequestView, data: dict[str, Any], user: str, tr: Translator = EN) -> DM:
     """To someone whose approval an amendment of the terms set aside: one click counts it again."""
-    changes = "; ".join(f"{escape(_field(c, tr))}: {escape(_value(c, 'before', tr))} → {escape(_value(c, 'after', tr))}"
+    changes = "; ".join(f"{escape(field_label(c, tr))}: {escape(field_value(c, 'before', tr))} → "
+                        f"{escape(field_value(c, 'after', tr))}"
                         for c in data.get("changes", []))
     text = "✏️ " + tr.gettext("{title} was amended: {changes}. Your answer was given under the old terms, so it no "
                              "longer counts. Press *{button}* to approve it as it stands now, or vote again in "
@@ -319,12 +332,12 @@ _LABELLED: dict[str, dict[str, Msg]] = {"magnitude": {m.label: msg for m, msg in
                                         "impact": {i.label: msg for i, msg in IMPACTS.items()}}
 
 
-def _field(change: dict[str, Any], tr: Translator) -> str:
+def field_label(change: dict[str, Any], tr: Translator) -> str:
     msg = FIELDS.get(str(change.get("field")))
     return tr.text(msg) if msg is not None else str(change.get("label", ""))
 
 
-def _value(change: dict[str, Any], side: str, tr: Translator) -> str:
+def field_value(change: dict[str, Any], side: str, tr: Translator) -> str:
     value = str(change.get(side, ""))
     msg = _LABELLED.get(str(change.get("field")), {}).get(value)
     return tr.text(msg) if msg is not None else value
@@ -347,7 +360,7 @@ def escalation_copy(view: RequestView, data: dict[str, Any], tr: Translator = EN
     """The filing department's leads hear that their request was escalated to others' leads:
     for their information, nothing for them to do."""
     owing = _department_names(view, data.get("departments") or (), tr)
-    reason = escape(stored_reason(data.get("reason", ""), tr))
+    reason = escape(reason_text(data, tr))
     text = ("ℹ️ " + tr.gettext("For your information: {title}, filed by your department, is escalated to the leads "
                               "of {departments}: {reason}.").format(title=_title(view, tr), departments=owing,
                                                                     reason=reason)

@@ -1,18 +1,25 @@
 """Replies in a request's thread about what happened: objections (with their Resolve and
-Overrule buttons), outcomes, holds, escalations, amendments, chair decisions."""
+Overrule buttons), outcomes, holds, escalations, amendments, chair decisions.
+
+In the council channel's language (`tr`); the council's own words (department names) and
+what people typed are shown as written, and reasons the audit trail keeps by key are
+rendered in the language (`cxbot.slack.blocks.reasons`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, ContextBlock, MarkdownTextObject, SectionBlock
 
 from cxbot.domain.model import Resolution, Status, VoteKind
+from cxbot.i18n import N_, Translator
 from cxbot.services.readmodel import NOTE_SECTIONS, ObjectionView, RequestView, asking
 from cxbot.slack.blocks import ids
-from cxbot.slack.blocks.request import conditions_text, mention_sections
-from cxbot.slack.text import clip, clip_plain, escape, mention, quote, slack_time
+from cxbot.slack.blocks.direct import field_label, field_value
+from cxbot.slack.blocks.reasons import reason_text, routing_reason
+from cxbot.slack.blocks.request import conditions_text, mention_sections, related_line, status_label
+from cxbot.slack.text import clip, clip_plain, day, escape, mention, quote, slack_time
 
 Note = tuple[str, list[Block] | None]
 
@@ -20,149 +27,216 @@ Note = tuple[str, list[Block] | None]
 # note is posted once, as it read when it was delivered.
 KEPT = frozenset({"voted", "vote_changed"})
 
-ESCALATION_TARGET = {"leads": "the filing department's leads", "chair": "the council chair"}
+ESCALATION_TARGET = {"leads": N_("the filing department's leads"), "chair": N_("the council chair")}
 
 
-def objection_note(view: RequestView, objection: ObjectionView) -> Note:
+def objection_note(view: RequestView, objection: ObjectionView, tr: Translator) -> Note:
     """An objection, attributed, with Resolve (its author) and Overrule… (the chair) while it stands."""
+    _ = tr.gettext
     dept = escape(view.department_name_of(objection.department))
-    who = mention(objection.user) + (f" for {mention(objection.on_behalf_of)}" if objection.on_behalf_of else "")
-    severity = "a blocking objection" if objection.blocking else "a non-blocking concern"
-    text = f"❌ {who} ({dept}) raises {severity}:\n{quote(objection.reason)}"
+    who = mention(objection.user) + (" " + _("for {user}").format(user=mention(objection.on_behalf_of))
+                                     if objection.on_behalf_of else "")
+    raises = (_("❌ {who} ({department}) raises a blocking objection:") if objection.blocking
+              else _("❌ {who} ({department}) raises a non-blocking concern:"))
+    text = raises.format(who=who, department=dept) + f"\n{quote(objection.reason)}"
     if objection.mitigation:
-        text += f"\n*What would resolve it:*\n{quote(objection.mitigation)}"
+        text += "\n*" + _("What would resolve it:") + f"*\n{quote(objection.mitigation)}"
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))]
+    user = mention(objection.user)
     if objection.resolution is Resolution.RESOLVED:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"✅ Resolved by {mention(objection.user)}.")]))
+        blocks.append(_context("✅ " + _("Resolved by {user}.").format(user=user)))
     elif objection.resolution is Resolution.OVERRULED:
-        by = mention(objection.resolved_by or "")
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=clip(f"⚖️ Overruled by {by}: {escape(objection.resolution_note)}", 3000))]))
+        blocks.append(_context("⚖️ " + _("Overruled by {user}: {note}").format(
+            user=mention(objection.resolved_by or ""), note=escape(objection.resolution_note))))
     elif objection.set_aside:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=f"Set aside when the request was amended: it counts again if {mention(objection.user)} "
-                 "objects again.")]))
+        blocks.append(_context(_("Set aside when the request was amended: it counts again if {user} objects "
+                                 "again.").format(user=user)))
     elif not objection.standing:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text="Withdrawn by its author.")]))
+        blocks.append(_context(_("Withdrawn by its author.")))
     elif objection.blocking and not view.status.is_final:
         value = f"{view.id}:{objection.vote_id}"
         blocks.append(ActionsBlock(block_id=f"objection_{objection.vote_id}", elements=[
-            ButtonElement(text="Resolve", action_id=ids.RESOLVE, value=value, style="primary"),
-            ButtonElement(text="Overrule…", action_id=ids.OVERRULE, value=value),
+            ButtonElement(text=_("Resolve"), action_id=ids.RESOLVE, value=value, style="primary"),
+            ButtonElement(text=_("Overrule…"), action_id=ids.OVERRULE, value=value),
         ]))
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=f"Only {mention(objection.user)} can resolve it; the council chair can overrule it.")]))
-    return escape(f"{view.department_name_of(objection.department)} objects to CX review #{view.id}"), blocks
+        blocks.append(_context(_("Only {user} can resolve it; the council chair can overrule it.").format(user=user)))
+    return escape(_("{department} objects to CX review #{id}").format(
+        department=view.department_name_of(objection.department), id=view.id)), blocks
 
 
-def _when(at: str, view: RequestView) -> str:
-    return slack_time(datetime.fromisoformat(at), view.timezone)
+def _context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=clip(text, 3000))])
 
 
-def thread_note(view: RequestView, kind: str, actor: str, data: dict[str, Any]) -> Note | None:
+def _when(at: str, view: RequestView, tr: Translator) -> str:
+    return slack_time(datetime.fromisoformat(at), view.timezone, tr)
+
+
+def thread_note(view: RequestView, kind: str, actor: str, data: dict[str, Any], tr: Translator) -> Note | None:
     """The thread reply for an audit event, or None when the event is not announced."""
+    _ = tr.gettext
     dept = escape(view.department_name_of(data.get("department", "")))
+    who = mention(actor)
     if kind in ("voted", "vote_changed") and data.get("vote") == VoteKind.OBJECT.value:
         objection = view.objection(int(data.get("vote_id", 0)))
-        return objection_note(view, objection) if objection else None
+        return objection_note(view, objection, tr) if objection else None
     text: str | None = None
     if kind == "vote_retracted" and (data.get("previous") or {}).get("kind") == VoteKind.OBJECT.value:
-        text = f"{mention(actor)} withdrew their objection."
+        text = _("{user} withdrew their objection.").format(user=who)
     elif kind == "objection_resolved":
-        text = f"✅ {mention(actor)} resolved their objection."
+        text = "✅ " + _("{user} resolved their objection.").format(user=who)
         if data.get("note"):
             text += f"\n{quote(data['note'])}"
     elif kind == "objection_overruled":
-        text = (f"⚖️ {mention(actor)} overruled the objection of {mention(data.get('objector', ''))} ({dept}):\n"
-                f"{quote(data.get('note', ''))}")
+        text = "⚖️ " + _("{user} overruled the objection of {objector} ({department}):").format(
+            user=who, objector=mention(data.get("objector", "")), department=dept) + f"\n{quote(data.get('note', ''))}"
     elif kind == "withdrawn":
-        text = f"↩️ {mention(actor)} withdrew this request. Voting is closed."
+        text = "↩️ " + _("{user} withdrew this request. Voting is closed.").format(user=who)
     elif kind == "reopened":
-        return asking_note(view, f"🔄 {mention(actor)} reopened this request. Answers are due "
-                                 f"{_when(data['due_at'], view)}.", "Asked again:",
-                           list(data.get("asked_again") or []),
-                           f"CX review #{view.id} was reopened")
+        return asking_note(view, "🔄 " + _("{user} reopened this request. Answers are due {when}.").format(
+                               user=who, when=_when(data["due_at"], view, tr)), _("Asked again:"),
+                           list(data.get("asked_again") or []), _("CX review #{id} was reopened").format(id=view.id),
+                           tr)
     elif kind == "hold_placed":
-        text = (f"⏸️ {mention(actor)} put {dept}'s review on hold until {_when(data['until'], view)}:\n"
-                f"{quote(data.get('reason', ''))}\nAnswers are now due {_when(data['due_at'], view)}.")
+        text = ("⏸️ " + _("{user} put {department}'s review on hold until {when}:").format(
+                    user=who, department=dept, when=_when(data["until"], view, tr))
+                + f"\n{quote(data.get('reason', ''))}\n"
+                + _("Answers are now due {when}.").format(when=_when(data["due_at"], view, tr)))
     elif kind == "hold_lapsed":
-        text = f"▶️ {dept}'s hold has lapsed: its clock runs again, and reminders resume."
+        text = "▶️ " + _("{department}'s hold has lapsed: its clock runs again, and reminders resume.").format(
+            department=dept)
     elif kind == "escalated":
-        text = escalation_text(view, data)
+        text = escalation_text(view, data, tr)
     elif kind == "amended":
-        return amendment_note(view, actor, data)
+        return amendment_note(view, actor, data, tr)
     elif kind == "rerouted":
-        return reroute_note(view, data)
+        return reroute_note(view, data, tr)
     elif kind == "approvals_set_aside":
-        who = list(dict.fromkeys(v["user"] for v in data.get("votes", [])))
-        return asking_note(view, "⚖️ The terms changed, so the answers of these people no longer count until "
-                                 "they confirm them (each has a *Still approve* button in a DM) or vote again; "
-                                 "the council chair can also decide:", "", who,
-                           f"Answers on CX review #{view.id} are set aside until confirmed")
+        people = list(dict.fromkeys(v["user"] for v in data.get("votes", [])))
+        return asking_note(view, "⚖️ " + _("The terms changed, so the answers of these people no longer count "
+                                           "until they confirm them (each has a *Still approve* button in a DM) "
+                                           "or vote again; the council chair can also decide:"), "", people,
+                           _("Answers on CX review #{id} are set aside until confirmed").format(id=view.id), tr)
     elif kind in ("decided", "status_changed"):
-        text = _status_text(view, actor, Status(data["status"]), data)
+        text = _status_text(view, actor, Status(data["status"]), data, tr)
         if text and Status(data["status"]) is Status.APPROVED and view.conditions:
-            text += "\n*Conditions of the approval* (open items for the filer):\n" + conditions_text(view)
+            text += "\n" + _("*Conditions of the approval* (open items for the filer):") + "\n" \
+                + conditions_text(view, tr)
     elif kind == "revised":
-        text = (f"🔁 {mention(actor)} filed a revision of this request: *CX review #{int(data.get('revised_by', 0))}* "
-                f"{escape(clip_plain(str(data.get('title', '')), 200))}. Follow the review there.")
+        text = "🔁 " + _("{user} filed a revision of this request: *CX review #{id}* {title}. Follow the review "
+                        "there.").format(user=who, id=int(data.get("revised_by", 0)),
+                                         title=escape(clip_plain(str(data.get("title", "")), 200)))
     elif kind == "filing_department_left":
-        why = "it was dropped from the council" if data.get("reason") == "dropped from the council" else \
-            "it has no lead in the council any more"
-        text = (f"🚪 *{escape(str(data.get('name', '')))}*, which filed this request, left the council: {why}. "
-                f"The review goes on: the change is still proposed, and {mention(str(data.get('filer', '')))} "
-                "can still amend, withdraw or reopen it.")
+        text = "🚪 " + filing_department_left_text(data, tr)
     elif kind == "condition_met":
-        text = condition_met_text(view, actor, data)
+        text = condition_met_text(view, actor, data, tr)
+    elif kind == "follow_up_answered":
+        text = follow_up_text(view, actor, data, tr)
+    elif kind == "related_found":
+        text = "🔗 " + _("Other departments are changing something close to this:") + "\n" + "\n".join(
+            "• " + related_line(link, tr) for link in data.get("related") or [])
+    elif kind == "clash_noted":
+        text = "⚠️ " + _("Possible clash: {request} also touches {stages}, and a decision on it is needed by {day}, "
+                         "within two weeks of this one's ({own}). Check the two fit together for customers.").format(
+            request=related_line(data.get("link") or {}, tr), stages=escape(", ".join(data.get("stages") or [])),
+            day=day(date.fromisoformat(data["day"]), tr), own=day(date.fromisoformat(data["own_day"]), tr))
     return (text, None) if text else None
 
 
-def condition_met_text(view: RequestView, actor: str, data: dict[str, Any]) -> str:
+def follow_up_text(view: RequestView, actor: str, data: dict[str, Any], tr: Translator) -> str:
+    """A follow-up that brings bad news reopens the conversation: what happened, and the
+    departments owning the moments of truth the change touched are mentioned."""
+    _ = tr.gettext
+    if data.get("role") == "filer":
+        text = "📉 " + _("{user} reports that since it went live, this change turned out worse for customers than "
+                         "predicted.").format(user=mention(actor))
+    else:
+        text = "📉 " + _("{user} reports that the concern they raised came true after the change went live.").format(
+            user=mention(actor))
+    if data.get("note"):
+        text += "\n" + quote(str(data["note"]))
+    if data.get("measured"):
+        text += "\n" + _("Measured: {figure}").format(figure=escape(str(data["measured"])))
+    owners = data.get("owners") or {}
+    who = [f"<!subteam^{g}>" for g in owners.get("usergroups") or []] + [mention(u) for u in owners.get("users") or []]
+    if who:
+        text += "\n" + _("Owners of the moments of truth it touches: {who}").format(who=", ".join(who))
+    return clip(text, 3000)
+
+
+def filing_department_left_text(data: dict[str, Any], tr: Translator) -> str:
+    """Why the filing department left (by the key kept, or the English text of older events)."""
+    dropped = data.get("reason_key") == "dropped" or data.get("reason") == "dropped from the council"
+    text = (tr.gettext("*{department}*, which filed this request, left the council: it was dropped from the "
+                       "council. The review goes on: the change is still proposed, and {filer} can still amend, "
+                       "withdraw or reopen it.") if dropped else
+            tr.gettext("*{department}*, which filed this request, left the council: it has no lead in the council "
+                       "any more. The review goes on: the change is still proposed, and {filer} can still amend, "
+                       "withdraw or reopen it."))
+    return text.format(department=escape(str(data.get("name", ""))), filer=mention(str(data.get("filer", ""))))
+
+
+def condition_met_text(view: RequestView, actor: str, data: dict[str, Any], tr: Translator) -> str:
     dept = escape(view.department_name_of(data.get("department", "")))
-    text = (f"☑️ {mention(actor)} marked a condition of {mention(data.get('author', ''))} ({dept}) met:\n"
-            f"{quote(clip_plain(data.get('condition', ''), 1000))}")
+    text = "☑️ " + tr.gettext("{user} marked a condition of {author} ({department}) met:").format(
+        user=mention(actor), author=mention(data.get("author", "")), department=dept)
+    text += f"\n{quote(clip_plain(data.get('condition', ''), 1000))}"
     open_ = int(data.get("still_open", 0))
-    return text + ("\nEvery condition of the approval is met." if open_ == 0 else
-                   f"\n{open_} condition{'s' if open_ > 1 else ''} still open.")
+    return text + "\n" + (tr.gettext("Every condition of the approval is met.") if open_ == 0 else
+                          tr.ngettext("{n} condition still open.", "{n} conditions still open.", open_).format(n=open_))
 
 
-def escalation_text(view: RequestView, data: dict[str, Any]) -> str:
+def escalation_text(view: RequestView, data: dict[str, Any], tr: Translator) -> str:
     """Who an escalation reached: the chair, or the leads of the departments that owe an
     answer (with the filing department's leads in copy)."""
-    reason = escape(data.get("reason", ""))
+    reason = escape(reason_text(data, tr))
     if data.get("target") == "leads" and "departments" in data:
         owing = ", ".join(f"*{escape(view.department_name_of(k))}*" for k in data["departments"])
-        copy = (f" ({escape(view.department_name)}'s leads have a copy)" if data.get("copies") else "")
-        return f"⏫ Escalated to the leads of {owing}{copy}: {reason}."
-    target = ESCALATION_TARGET.get(data.get("target", ""), data.get("target", ""))
-    return f"⏫ Escalated to {target}: {reason}."
+        if data.get("copies"):
+            return "⏫ " + tr.gettext("Escalated to the leads of {departments} ({department}'s leads have a copy): "
+                                     "{reason}.").format(departments=owing, department=escape(view.department_name),
+                                                         reason=reason)
+        return "⏫ " + tr.gettext("Escalated to the leads of {departments}: {reason}.").format(
+            departments=owing, reason=reason)
+    target = data.get("target", "")
+    named = tr.text(ESCALATION_TARGET[target]) if target in ESCALATION_TARGET else escape(str(target))
+    return "⏫ " + tr.gettext("Escalated to {target}: {reason}.").format(target=named, reason=reason)
 
 
-def _status_text(view: RequestView, actor: str, status: Status, data: dict[str, Any]) -> str | None:
+def _chair_text(view: RequestView, actor: str, status: Status, data: dict[str, Any], tr: Translator) -> str:
+    _ = tr.gettext
+    approved = status is Status.APPROVED
+    text = ("✅ " + _("*The council chair {user} approved this request.*") if approved
+            else "⛔ " + _("*The council chair {user} rejected this request.*")).format(user=mention(actor))
+    text += "\n*" + _("Rationale:") + f"*\n{quote(data.get('rationale', ''))}"
+    dissent = data.get("dissent") or []
+    if dissent:
+        label = _("Dissent on record") if approved else _("Approvals on record")
+        text += f"\n*{label}:*\n" + "\n".join(
+            f"• {mention(d['user'])} ({escape(view.department_name_of(d['department']))}): "
+            f"{escape(clip_plain(d.get('reason', ''), 300))}" for d in dissent)
+    return text
+
+
+def _status_text(view: RequestView, actor: str, status: Status, data: dict[str, Any], tr: Translator) -> str | None:
+    _ = tr.gettext
     if data.get("by_chair"):
-        verdict = "approved" if status is Status.APPROVED else "rejected"
-        icon = "✅" if status is Status.APPROVED else "⛔"
-        text = f"{icon} *The council chair {mention(actor)} {verdict} this request.*"
-        text += f"\n*Rationale:*\n{quote(data.get('rationale', ''))}"
-        dissent = data.get("dissent") or []
-        if dissent:
-            label = "Dissent on record" if status is Status.APPROVED else "Approvals on record"
-            text += f"\n*{label}:*\n" + "\n".join(
-                f"• {mention(d['user'])} ({escape(view.department_name_of(d['department']))}): "
-                f"{escape(clip_plain(d.get('reason', ''), 300))}" for d in dissent)
-        return text
+        return _chair_text(view, actor, status, data, tr)
     names = ", ".join(f"*{escape(view.department_name_of(k))}*" for k in data.get("outstanding", []))
     if status is Status.APPROVED:
-        return "✅ *Approved.* The departments asked have answered and no objection stands."
+        return "✅ " + _("*Approved.* The departments asked have answered and no objection stands.")
     if status is Status.CHANGES_REQUESTED:
         objectors = ", ".join(mention(o.user) for o in view.objections if o.standing and o.blocking
-                              and o.resolution is None) or "an advocate"
-        return (f"✋ *Changes requested* by {objectors}. {mention(view.filer)}, amend the request or answer here; "
-                "an objection stands until its author resolves it or the chair overrules it.")
+                              and o.resolution is None) or _("an advocate")
+        return "✋ " + _("*Changes requested* by {objectors}. {filer}, amend the request or answer here; an "
+                        "objection stands until its author resolves it or the chair overrules it.").format(
+            objectors=objectors, filer=mention(view.filer))
     if status is Status.OPEN and data.get("previous") in (Status.CHANGES_REQUESTED.value, Status.ON_HOLD.value):
-        return f"🔄 *{Status.OPEN.label}* again: back with the departments for their answers."
+        return "🔄 " + _("*{status}* again: back with the departments for their answers.").format(
+            status=status_label(Status.OPEN, tr))
     if status is Status.EXPIRED:
-        return f"⌛ *Expired*: the deadline passed with {names or 'departments'} still outstanding."
+        return "⌛ " + (_("*Expired*: the deadline passed with {departments} still outstanding.").format(
+            departments=names) if names else _("*Expired*: the deadline passed with departments still outstanding."))
     return None
 
 
@@ -173,7 +247,7 @@ def _section(text: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))
 
 
-def _line_sections(lines: list[str]) -> list[Block]:
+def _line_sections(lines: list[str], tr: Translator) -> list[Block]:
     """Lines of mrkdwn, whole, as few sections of at most 3,000 characters as hold them, at
     most LINE_SECTIONS; past those, "…and N more"."""
     texts: list[str] = []
@@ -184,18 +258,19 @@ def _line_sections(lines: list[str]) -> list[Block]:
         elif len(texts) < LINE_SECTIONS:
             texts.append(line)
         else:
-            texts[-1] = clip(texts[-1], 2900) + f"\n…and {len(lines) - n} more."
+            texts[-1] = clip(texts[-1], 2900) + "\n" + tr.ngettext("…and {n} more.", "…and {n} more.",
+                                                                   len(lines) - n).format(n=len(lines) - n)
             break
     return [_section(text) for text in texts]
 
 
 def asking_note(view: RequestView, head: str, intro: str, people: list[str] | None, fallback: str,
-                lines: list[str] | None = None) -> Note:
+                tr: Translator, lines: list[str] | None = None) -> Note:
     """A thread note that asks people: `head`, then `lines`, then `intro` and the mentions of
     `people` (None: everyone asked), packed as the vote prompt packs them (`asking`, within
     NOTE_SECTIONS sections); whoever does not fit is asked by DM
     (`cxbot.services.notices.asked_by_dm`). The text fallback mentions nobody."""
-    blocks: list[Block] = [_section(head), *_line_sections(lines or [])]
+    blocks: list[Block] = [_section(head), *_line_sections(lines or [], tr)]
     plan = asking(view, people, sections=NOTE_SECTIONS)
     if plan.sections:
         if intro:
@@ -204,27 +279,35 @@ def asking_note(view: RequestView, head: str, intro: str, people: list[str] | No
     return escape(fallback), blocks
 
 
-def amendment_note(view: RequestView, actor: str, data: dict[str, Any]) -> Note:
+def amendment_note(view: RequestView, actor: str, data: dict[str, Any], tr: Translator) -> Note:
     """The field-by-field diff (a section each), and who is asked again."""
-    changes = [f"• *{escape(change['label'])}*: ~{escape(clip_plain(str(change['before']), 300))}~ → "
-               f"{escape(clip_plain(str(change['after']), 300))}" for change in data.get("changes", [])]
-    why = ("every earlier vote was cleared for a full re-review" if data.get("full") else
-           "answers given under the old terms count once confirmed" if data.get("terms") else
-           "approvals already given stand")
-    return asking_note(view, f"✏️ {mention(actor)} amended this request (version {data.get('version')}):",
-                       f"Asked again ({why}):", list(data.get("asked_again") or []),
-                       f"CX review #{view.id} was amended (version {data.get('version')})", changes)
+    _ = tr.gettext
+    changes = [f"• *{escape(field_label(change, tr))}*: ~{escape(clip_plain(field_value(change, 'before', tr), 300))}~"
+               f" → {escape(clip_plain(field_value(change, 'after', tr), 300))}" for change in data.get("changes", [])]
+    intro = (_("Asked again (every earlier vote was cleared for a full re-review):") if data.get("full") else
+             _("Asked again (answers given under the old terms count once confirmed):") if data.get("terms") else
+             _("Asked again (approvals already given stand):"))
+    version = data.get("version")
+    return asking_note(view, "✏️ " + _("{user} amended this request (version {version}):").format(
+                           user=mention(actor), version=version), intro, list(data.get("asked_again") or []),
+                       _("CX review #{id} was amended (version {version})").format(id=view.id, version=version),
+                       tr, changes)
 
 
-def reroute_note(view: RequestView, data: dict[str, Any]) -> Note:
+def reroute_note(view: RequestView, data: dict[str, Any], tr: Translator) -> Note:
     """Which departments the new terms ask (mentioning who answers for them), and which they
     release; or, after a council load, which departments nobody can answer for any more (and why)."""
-    head = ("🔀 The council changed, so the routing changed:" if data.get("by_council_load")
-            else "🔀 With the new terms, the routing changed:")
-    lines = [f"• *{escape(d['name'])}* is now asked ({escape(d.get('reason', ''))})" for d in data.get("asked", [])]
+    _ = tr.gettext
+    head = "🔀 " + (_("The council changed, so the routing changed:") if data.get("by_council_load")
+                   else _("With the new terms, the routing changed:"))
+    lines = ["• " + _("*{department}* is now asked ({reason})").format(
+        department=escape(d["name"]), reason=escape(routing_reason(str(d.get("reason", "")), tr)))
+        for d in data.get("asked", [])]
     for d in data.get("released", []):
-        why = f" ({escape(d['reason'])})" if d.get("reason") else ""
-        lines.append(f"• *{escape(d['name'])}* is released{why}: its answer is no longer needed.")
+        name = escape(d["name"])
+        lines.append("• " + (_("*{department}* is released ({reason}): its answer is no longer needed.").format(
+            department=name, reason=escape(reason_text(d, tr))) if d.get("reason") else
+            _("*{department}* is released: its answer is no longer needed.").format(department=name)))
     asked = [u for d in data.get("asked", []) for u in view.answering(d["department"])]
-    return asking_note(view, head, "Now asked:", asked,
-                       f"The routing of CX review #{view.id} changed", lines)
+    return asking_note(view, head, _("Now asked:"), asked,
+                       _("The routing of CX review #{id} changed").format(id=view.id), tr, lines)

@@ -1,9 +1,15 @@
 """The request in the council channel: the parent message and the vote prompt in its thread.
 
-Both are re-rendered from the database whenever the request changes, and updated in place.
+Both are re-rendered from the database whenever the request changes, and updated in place, in
+the council channel's language (`RequestView.language`: the council's, else the channel's
+locale, else English); the council's own words (title, department names, stages, reasons
+people typed) are shown as written. `/cx-review status` shows the same request to one person,
+in theirs.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -20,15 +26,17 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from cxbot.domain.model import STATUS_LABELS, Answer, Ballot, Status, VoteKind
+from cxbot.domain.cost import WARNING_SIGNS, CustomerCost
+from cxbot.domain.model import STATUS_LABELS, Answer, Ballot, Magnitude, Status, VoteKind
 from cxbot.i18n import N_, Translator, translator
-from cxbot.services.readmodel import Asking, ConditionView, RequestView, asking
+from cxbot.services.readmodel import Asking, ConditionView, RelatedLink, RequestView, asking
 from cxbot.slack.blocks import ids
+from cxbot.slack.blocks.modals import IMPACTS, MAGNITUDES
+from cxbot.slack.blocks.reasons import routing_reason
 from cxbot.slack.text import clip, clip_plain, day, escape, mention, slack_time
 
 HEADER_MAX = 150  # characters of a header block's plain text
-# The channel's messages are in English until they are converted; the pieces a DM shares with
-# them (the state line, the buttons, the conditions) take the reader's translator.
+# English: the default of the pieces a DM shares with the channel's messages.
 EN = translator("en")
 
 STATUS_ICON = {
@@ -48,8 +56,9 @@ def safe_link(url: str, label: str) -> str:
     return f"<{escape(url).replace('|', '%7C')}|{escape(label)}>"
 
 
-def voter(b: Ballot) -> str:
-    return mention(b.user) + (f" (for {mention(b.on_behalf_of)})" if b.on_behalf_of else "")
+def voter(b: Ballot, tr: Translator) -> str:
+    return mention(b.user) + (" " + tr.gettext("(for {user})").format(user=mention(b.on_behalf_of))
+                              if b.on_behalf_of else "")
 
 
 def status_line(view: RequestView, tr: Translator = EN) -> str:
@@ -70,7 +79,13 @@ def status_line(view: RequestView, tr: Translator = EN) -> str:
     return line
 
 
-def department_lines(view: RequestView) -> str:
+# What a department's line says of each objection, by how it stands.
+OBJECTION_KINDS = {"resolved": N_("resolved objection from {user}"), "overruled": N_("overruled objection from {user}"),
+                   "blocking": N_("blocking objection from {user}"), "concern": N_("concern from {user}")}
+
+
+def department_lines(view: RequestView, tr: Translator) -> str:
+    """A line per department asked: its answer, who voted how, and a hold."""
     on_hold = {h.department: h for h in view.holds}
     lines = []
     for dept in view.tally.departments:
@@ -78,54 +93,96 @@ def department_lines(view: RequestView) -> str:
         parts = []
         approvals = [b for b in dept.approvals if b.kind is VoteKind.APPROVE]
         if approvals:
-            parts.append("approved by " + ", ".join(voter(b) for b in approvals))
+            parts.append(tr.gettext("approved by {users}").format(users=", ".join(voter(b, tr) for b in approvals)))
         for b in dept.objections:
-            kind = ("resolved objection" if b.resolution == "resolved" else "overruled objection"
-                    if b.resolution == "overruled" else "blocking objection" if b.blocking else "concern")
-            parts.append(f"{kind} from {voter(b)}")
+            kind = b.resolution if b.resolution in ("resolved", "overruled") else \
+                "blocking" if b.blocking else "concern"
+            parts.append(tr.text(OBJECTION_KINDS[kind]).format(user=voter(b, tr)))
         if dept.abstentions:
-            parts.append("abstained: " + ", ".join(voter(b) for b in dept.abstentions))
+            parts.append(tr.gettext("abstained: {users}").format(
+                users=", ".join(voter(b, tr) for b in dept.abstentions)))
         icon = ANSWER_ICON[dept.answer]
         if dept.department in on_hold and dept.outstanding:
             hold = on_hold[dept.department]
             icon = "⏸️"
-            until = slack_time(hold.until, view.timezone)
-            parts.append(f"on hold until {until}: {escape(clip_plain(hold.reason, 200))}")
-        lines.append(f"{icon} *{name}*: " + ("; ".join(parts) if parts else "outstanding"))
+            parts.append(tr.gettext("on hold until {when}: {reason}").format(
+                when=slack_time(hold.until, view.timezone, tr), reason=escape(clip_plain(hold.reason, 200))))
+        lines.append(f"{icon} *{name}*: " + ("; ".join(parts) if parts else tr.gettext("outstanding")))
     return "\n".join(lines)
 
 
-def title_text(view: RequestView) -> str:
-    return f"CX review #{view.id}: {view.title}"
+def title_text(view: RequestView, tr: Translator) -> str:
+    return tr.gettext("CX review #{id}: {title}").format(id=view.id, title=view.title)
 
 
-def request_details(view: RequestView) -> list[Block]:
+def _fact(label: str, value: str) -> MarkdownTextObject:
+    """A field of the request's facts: its label in bold over its value (mrkdwn)."""
+    return MarkdownTextObject(text=clip(f"*{label}*\n{value}", 2000))
+
+
+def request_details(view: RequestView, tr: Translator) -> list[Block]:
     """Title, who filed it, what changes, and the facts the council weighs."""
+    _ = tr.gettext
+    impact = tr.text(IMPACTS[view.impact]) + (f" — {escape(view.impact_note)}" if view.impact_note else "")
+    magnitude = tr.text(MAGNITUDES[view.magnitude])
+    if view.major_by_cost and view.magnitude is Magnitude.MAJOR:
+        magnitude += " — " + _("for the customer time it adds")
     details = [
-        MarkdownTextObject(text=clip("*Lifecycle stages*\n" + escape(", ".join(view.stages)), 2000)),
-        MarkdownTextObject(text=f"*Magnitude*\n{view.magnitude.label}"),
-        MarkdownTextObject(
-            text=clip(f"*Expected customer impact*\n{view.impact.label}"
-                      + (f" — {escape(view.impact_note)}" if view.impact_note else ""), 2000)
-        ),
-        MarkdownTextObject(text=f"*Filer needs a decision by*\n{day(view.decision_by)}"),
+        _fact(_("Lifecycle stages"), escape(", ".join(view.stages))),
+        _fact(_("Magnitude"), magnitude),
+        _fact(_("Expected customer impact"), impact),
+        _fact(_("Filer needs a decision by"), day(view.decision_by, tr)),
     ]
+    if view.moments:
+        details.append(_fact(_("Moments of truth"), escape(", ".join(view.moments))))
+    if view.cost.given:
+        details.append(_fact(_("Cost to customers"), cost_text(view.cost, tr)))
+    if view.go_live:
+        details.append(_fact(_("Went live"), day(view.go_live, tr)))
     if view.link:
-        details.append(MarkdownTextObject(text="*Link*\n" + safe_link(view.link, clip_plain(view.link, 200))))
-    amended = f" · amended (version {view.version})" if view.version > 1 else ""
+        details.append(_fact(_("Link"), safe_link(view.link, clip_plain(view.link, 200))))
+    amended = (" · " + _("amended (version {version})").format(version=view.version)) if view.version > 1 else ""
     return [
         # The title alone: TITLE_MAX is the header's own limit, so a full-length title shows whole.
         HeaderBlock(text=PlainTextObject(text=clip_plain(view.title, HEADER_MAX), emoji=False)),
         ContextBlock(elements=[MarkdownTextObject(
-            text=f"*CX review #{view.id}* · *{escape(view.department_name)}* · filed by {mention(view.filer)} · "
-                 f"{slack_time(view.created_at, view.timezone)}{amended}")]),
+            text=_("*CX review #{id}* · *{department}* · filed by {filer} · {when}").format(
+                id=view.id, department=escape(view.department_name), filer=mention(view.filer),
+                when=slack_time(view.created_at, view.timezone, tr)) + amended)]),
         SectionBlock(text=MarkdownTextObject(text=clip(escape(view.summary), 3000))),
         SectionBlock(fields=details),
     ]
 
 
-def state_blocks(view: RequestView) -> list[Block]:
-    return [SectionBlock(text=MarkdownTextObject(text=clip(status_line(view) + "\n" + department_lines(view), 3000)))]
+def _signed(value: float, tr: Translator) -> str:
+    text = tr.number(abs(round(value, 1)))
+    return ("+" if value > 0 else "−" if value < 0 else "") + text
+
+
+def cost_text(cost: CustomerCost, tr: Translator) -> str:
+    """What the filer said the change costs the customer, in the reader's words and numbers."""
+    _ = tr.gettext
+    parts = []
+    if cost.minutes is not None:
+        parts.append(_("{minutes} min each time").format(minutes=_signed(cost.minutes, tr)))
+    if cost.customers is not None:
+        parts.append(tr.ngettext("{n} customer a month", "{n} customers a month", cost.customers).format(
+            n=tr.number(cost.customers)))
+    if cost.hours_a_month is not None:
+        parts.append(_("*{hours} customer hours a month*").format(hours=_signed(round(cost.hours_a_month), tr)))
+    if cost.steps:
+        parts.append(tr.ngettext("{n} step, form or contact", "{n} steps, forms or contacts", abs(cost.steps))
+                     .format(n=_signed(cost.steps, tr)))
+    text = " · ".join(parts)
+    signs = [tr.text(WARNING_SIGNS[s]) for s in cost.warning_signs if s in WARNING_SIGNS]
+    if signs:
+        text += ("\n" if text else "") + "⚠️ " + "; ".join(signs)
+    return clip(text, 1900)
+
+
+def state_blocks(view: RequestView, tr: Translator) -> list[Block]:
+    return [SectionBlock(text=MarkdownTextObject(text=clip(status_line(view, tr) + "\n" + department_lines(view, tr),
+                                                           3000)))]
 
 
 def filer_buttons(view: RequestView, tr: Translator = EN) -> list[ButtonElement]:
@@ -231,6 +288,25 @@ def _request_link(request_id: int, title: str, permalink: str) -> str:
     return (safe_link(permalink, label) if permalink else f"*{label}*") + named
 
 
+def related_line(link: dict[str, Any] | RelatedLink, tr: Translator) -> str:
+    """A related request: its link and title, its department and its state."""
+    if isinstance(link, RelatedLink):
+        link = {"id": link.id, "title": link.title, "department": link.department, "status": link.status.value,
+                "permalink": link.permalink}
+    status = status_label(Status(str(link.get("status", "open"))), tr)
+    return (_request_link(int(link.get("id", 0)), str(link.get("title", "")), str(link.get("permalink", "")))
+            + f" — {escape(str(link.get('department', '')))}, {status}")
+
+
+def related_context(view: RequestView, tr: Translator) -> list[Block]:
+    """"Related" requests of other departments (found when it was filed), as they stand now."""
+    if not view.related:
+        return []
+    lines = " · ".join(related_line(link, tr) for link in view.related)
+    return [ContextBlock(elements=[MarkdownTextObject(text=clip("🔗 " + tr.gettext("Related: {requests}").format(
+        requests=lines), 3000))])]
+
+
 def revision_buttons(view: RequestView, tr: Translator = EN) -> list[ButtonElement]:
     """A withdrawn or expired request can be reopened; a withdrawn one revised, as a new request
     linked to it. Once revised, neither: the revision is the one under review."""
@@ -243,20 +319,26 @@ def revision_buttons(view: RequestView, tr: Translator = EN) -> list[ButtonEleme
     return buttons
 
 
-def parent_message(view: RequestView) -> tuple[str, list[Block]]:
+def parent_message(view: RequestView, tr: Translator) -> tuple[str, list[Block]]:
     """The request as posted in the council channel; the status and answers update in place."""
-    blocks = (request_details(view) + revision_context(view) + [DividerBlock()] + state_blocks(view)
-              + condition_blocks(view))
-    buttons = filer_buttons(view)
-    if buttons:
-        blocks.append(ActionsBlock(block_id="request_actions", elements=buttons))
-    text = f"{escape(title_text(view))} — {escape(view.department_name)}, {view.status.label}"
+    blocks = (request_details(view, tr) + revision_context(view, tr) + related_context(view, tr) + [DividerBlock()]
+              + state_blocks(view, tr) + condition_blocks(view, tr=tr))
+    buttons = [*filer_buttons(view, tr), record_button(view, tr)]
+    blocks.append(ActionsBlock(block_id="request_actions", elements=buttons))
+    text = f"{escape(title_text(view, tr))} — {escape(view.department_name)}, {status_label(view.status, tr)}"
     return text, blocks
 
 
-def _and(names: list[str]) -> str:
+def record_button(view: RequestView, tr: Translator) -> ButtonElement:
+    """*View record*: the request's timeline, for those who may look it up."""
+    return ButtonElement(text=tr.gettext("View record"), action_id=ids.VIEW_RECORD, value=str(view.id))
+
+
+def _and(names: list[str], tr: Translator) -> str:
     """`A`, `A and B`, `A, B and C`."""
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    if len(names) == 1:
+        return names[0]
+    return tr.gettext("{names} and {last}").format(names=", ".join(names[:-1]), last=names[-1])
 
 
 def mention_sections(plan: Asking) -> list[Block]:
@@ -272,7 +354,7 @@ VOTE_BUTTONS = {"approve": N_("Approve"), "object": N_("Object…"), "abstain": 
 
 
 def vote_buttons(request_id: int, tr: Translator = EN) -> ActionsBlock:
-    """The vote buttons: in the channel as the help names them, in a DM in its reader's language."""
+    """The vote buttons: in the channel in its language, in a DM in its reader's."""
     rid = str(request_id)
     _ = tr.gettext
     return ActionsBlock(block_id="vote", elements=[
@@ -288,7 +370,7 @@ def vote_buttons(request_id: int, tr: Translator = EN) -> ActionsBlock:
     ])
 
 
-def vote_prompt(view: RequestView) -> tuple[str, list[Block]]:
+def vote_prompt(view: RequestView, tr: Translator) -> tuple[str, list[Block]]:
     """The thread reply that asks the routed advocates, with the vote buttons while it is open.
 
     Everyone asked is mentioned, department by department (a department's user group stands
@@ -298,31 +380,37 @@ def vote_prompt(view: RequestView) -> tuple[str, list[Block]]:
     reasons: dict[str, list[str]] = {}
     for d in view.routed:
         reasons.setdefault(d.reason, []).append(f"*{escape(d.name)}*")
-    why = "; ".join(f"{_and(names)} ({escape(reason)})" for reason, names in reasons.items())
+    why = "; ".join(f"{_and(names, tr)} ({escape(routing_reason(reason, tr))})"
+                    for reason, names in reasons.items())
+    _ = tr.gettext
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=(
-            f"Please review this change for your department and its customers by "
-            f"{slack_time(view.due_at, view.timezone)}. Vote below; reply in this thread to discuss."))),
+        SectionBlock(text=MarkdownTextObject(text=_(
+            "Please review this change for your department and its customers by {when}. Vote below; reply in "
+            "this thread to discuss.").format(when=slack_time(view.due_at, view.timezone, tr)))),
         *mention_sections(plan),
-        ContextBlock(elements=[MarkdownTextObject(text=clip("Why these departments: " + why, 3000))]),
+        ContextBlock(elements=[MarkdownTextObject(text=clip(_("Why these departments: {why}").format(why=why),
+                                                            3000))]),
     ]
     if plan.by_dm:
-        people = "person" if len(plan.by_dm) == 1 else "people"
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=f"{len(plan.by_dm)} more {people} asked did not fit in this message: each was asked by DM.")]))
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=tr.ngettext(
+            "{n} more person asked did not fit in this message: they were asked by DM.",
+            "{n} more people asked did not fit in this message: each was asked by DM.",
+            len(plan.by_dm)).format(n=len(plan.by_dm)))]))
     if view.status.is_final:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=f"Voting is closed: {view.status.label.lower()}.")]))
-        return f"Voting on CX review #{view.id} is closed.", blocks
-    blocks.append(vote_buttons(view.id))
+            text=_("Voting is closed: {status}.").format(status=status_label(view.status, tr)))]))
+        return _("Voting on CX review #{id} is closed.").format(id=view.id), blocks
+    blocks.append(vote_buttons(view.id, tr))
     names = ", ".join(escape(d.name) for d in view.routed)
-    return f"Review requested from {names}: CX review #{view.id}", blocks
+    return _("Review requested from {departments}: CX review #{id}").format(departments=names, id=view.id), blocks
 
 
-def status_message(view: RequestView) -> tuple[str, list[Block]]:
-    """`/cx-review status <id>`: the request and where it stands, for one person."""
-    blocks = (request_details(view) + revision_context(view) + [DividerBlock()] + state_blocks(view)
-              + condition_blocks(view, buttons=False))
+def status_message(view: RequestView, tr: Translator) -> tuple[str, list[Block]]:
+    """`/cx-review status <id>`: the request and where it stands, for one person, in their language."""
+    blocks = (request_details(view, tr) + revision_context(view, tr) + [DividerBlock()] + state_blocks(view, tr)
+              + condition_blocks(view, buttons=False, tr=tr))
     if view.permalink:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=safe_link(view.permalink, "Open the thread"))]))
-    return f"{escape(title_text(view))}: {view.status.label}", blocks
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(
+            text=safe_link(view.permalink, tr.gettext("Open the thread")))]))
+    blocks.append(ActionsBlock(block_id="status_actions", elements=[record_button(view, tr)]))
+    return f"{escape(title_text(view, tr))}: {status_label(view.status, tr)}", blocks

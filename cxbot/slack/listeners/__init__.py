@@ -10,7 +10,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from cxbot.services.context import Services
-from cxbot.slack.listeners import actions, commands, events, views
+from cxbot.slack.listeners import actions, commands, events, finding, followups, home, shortcuts, views
 from cxbot.slack.replies import AfterAck
 
 
@@ -19,3 +19,7 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
     actions.register(app, cx, after)
     views.register(app, cx, after)
     events.register(app, cx, after)
+    finding.register(app, cx, after)
+    shortcuts.register(app, cx, after)
+    followups.register(app, cx, after)
+    home.register(app, cx, after)

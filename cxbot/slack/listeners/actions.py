@@ -13,11 +13,12 @@ from cxbot.domain.identifiers import parse_id
 from cxbot.domain.model import VoteKind
 from cxbot.i18n import N_, Translator
 from cxbot.services import amend as amending
-from cxbot.services import conditions, requests, votes
+from cxbot.services import conditions, record, requests, votes
 from cxbot.services.context import Services
 from cxbot.services.intake import RETRACT
 from cxbot.slack.blocks import ids
 from cxbot.slack.blocks.modals import filing_modal, reason_modal, revision_modal, vote_modal
+from cxbot.slack.blocks.record import record_modal
 from cxbot.slack.replies import AfterAck, answers_errors
 
 
@@ -29,12 +30,16 @@ def request_id_of(value: str) -> int:
     return request_id
 
 
-def pair_of(value: str, what: str = "an objection") -> tuple[int, int]:
-    """(request id, vote id) from a button value `12:34`."""
+NOT_AN_OBJECTION = N_("That button does not belong to an objection.")
+NOT_A_CONDITION = N_("That button does not belong to a condition.")
+
+
+def pair_of(value: str, refusal: str = NOT_AN_OBJECTION) -> tuple[int, int]:
+    """(request id, vote id) from a button value `12:34`; `refusal` when it is not one."""
     raw_request, _, raw_vote = value.partition(":")
     request_id, vote_id = parse_id(raw_request), parse_id(raw_vote)
     if request_id is None or vote_id is None:
-        raise InvalidInput({"action": f"That button does not belong to {what}."})
+        raise InvalidInput({"action": refusal})
     return request_id, vote_id
 
 
@@ -148,6 +153,16 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
             after.ephemeral(channel=channel, user=body["user"]["id"],
                             text=after.translate_for(body["user"]["id"]).text(text))
 
+    @app.action(ids.VIEW_RECORD)
+    @answers_errors(after)
+    def view_record(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """The request's timeline, for those who may look it up (refused ephemerally otherwise)."""
+        user = body["user"]["id"]
+        found = record.record(cx.reader(), actor=user, request_id=request_id_of(action.get("value") or ""),
+                              clock=cx.clock)
+        ack()
+        after.open_for(trigger_id=body["trigger_id"], user=user, build=lambda tr: record_modal(found, tr))
+
     @app.action(ids.AMEND)
     @answers_errors(after)
     def amend(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -155,7 +170,7 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         ack()
         after.open_for(trigger_id=body["trigger_id"], user=body["user"]["id"], build=lambda tr: filing_modal(
             departments=[], stages=form.stages, default_date=form.draft.decision_by or cx.clock.now().date(),
-            initial=form.draft, amending=form.request_id, tr=tr))
+            initial=form.draft, amending=form.request_id, moments=form.moments, tr=tr))
 
     @app.action(ids.REOPEN)
     @answers_errors(after)
@@ -174,7 +189,7 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
     @app.action(ids.CONDITION_MET)
     @answers_errors(after)
     def condition_met(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        request_id, vote_id = pair_of(action.get("value") or "", "a condition")
+        request_id, vote_id = pair_of(action.get("value") or "", NOT_A_CONDITION)
         conditions.mark_met(cx.uow(), actor=body["user"]["id"], request_id=request_id, vote_id=vote_id,
                             clock=cx.clock)
         ack()
@@ -187,4 +202,4 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         ack()
         after.open_for(trigger_id=body["trigger_id"], user=body["user"]["id"], build=lambda tr: revision_modal(
             department=form.department, stages=form.stages, default_date=cx.clock.now().date(),
-            initial=form.draft, revising=form.request_id, tr=tr))
+            initial=form.draft, revising=form.request_id, moments=form.moments, tr=tr))

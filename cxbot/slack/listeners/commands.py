@@ -1,4 +1,5 @@
-"""`/cx-review`: opens the filing modal; `help` (and anything unknown) answers with the usage.
+"""`/cx-review`: opens the filing modal; `help` (and anything unknown) answers with the usage;
+`list`, `mine` and `search` are answered by cxbot.slack.listeners.finding.
 
 Every answer is in the language of the person who typed the command (cxbot.slack.languages),
 read from the database: a modal after the acknowledgement, an ephemeral answer before it.
@@ -18,9 +19,18 @@ from cxbot.i18n import LANGUAGES, Translator
 from cxbot.services import filing, people, requests, substitutes
 from cxbot.services.context import Services
 from cxbot.slack.blocks import ids
-from cxbot.slack.blocks.modals import away_modal, away_saved_text, council_choice, new_filing_view
+from cxbot.slack.blocks.modals import (
+    Source,
+    away_modal,
+    away_saved_text,
+    chosen,
+    council_choice,
+    new_filing_view,
+    prefilled,
+)
 from cxbot.slack.blocks.request import VOTE_BUTTONS, status_message
-from cxbot.slack.languages import translator_for
+from cxbot.slack.languages import translator_for, translators_for
+from cxbot.slack.listeners import finding
 from cxbot.slack.replies import AfterAck, Respond, answers_errors
 from cxbot.slack.text import escape, unescape
 
@@ -28,12 +38,16 @@ COMMAND = "/cx-review"
 AUTO = "auto"
 
 
-def help_text(tr: Translator) -> str:
+def help_text(tr: Translator, channel: Translator | None = None) -> str:
     """The usage, in the reader's language; the vote buttons are named as the council channel
-    shows them, which is in the channel's language, not necessarily the reader's."""
+    shows them, in the channel's language (`channel`), not necessarily the reader's."""
+    buttons = {name: (channel or tr).text(label) for name, label in VOTE_BUTTONS.items()}
     return tr.gettext("""*cxbot — the Customer-Experience council*
 • `{command}` — file a proposed change for review by the other departments (opens a form).
 • `{command} status 12` — where request #12 stands.
+• `{command} list` — the open requests of your council, newest first (`{command} list 2`: the next page).
+• `{command} mine` — what waits on your answer, and the requests you filed.
+• `{command} search invoice fee` — requests whose title, description, objections or comments hold these words.
 • `{command} away` — a colleague from your department answers for you while you are away (opens a form; \
 or `{command} away @colleague until 2026-12-24`); `{command} back` ends it.
 • `{command} language nb` — the language cxbot speaks with you: `en`, `nb` or `de`; `auto` follows \
@@ -41,18 +55,20 @@ the council's language, else your Slack language.
 • `{command} help` — this message.
 Advocates vote with the buttons in the request's thread in the council channel: *{approve}*, \
 *{object}* (with a reason) or *{abstain}*; the ⋯ menu adds a condition or note, or retracts a vote. \
-Replies in the thread are recorded as comments.""").format(command=COMMAND, **VOTE_BUTTONS)
+Replies in the thread are recorded as comments.""").format(command=COMMAND, **buttons)
 
 
 def register(app: App, cx: Services, after: AfterAck) -> None:
     @app.action(re.compile(f"^{ids.FILE_IN_COUNCIL}\\d+$"))
     @answers_errors(after)
     def file_in_council(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        """A council picked from the question: its filing form, opened with this press's trigger."""
+        """A council picked from the question (or *File a request* on the Home tab): its filing
+        form, opened with this press's trigger."""
         ack()
-        user, council = body["user"]["id"], str(action.get("value") or "")
+        user, (council, source) = body["user"]["id"], chosen(str(action.get("value") or ""))
         after.open_form(trigger_id=body["trigger_id"], user=user,
-                        build=lambda tr: filing_view(cx, user, tr, council), response_url=body["response_url"])
+                        build=lambda tr: filing_view(cx, user, tr, council, source),
+                        response_url=body.get("response_url"))
 
     @app.command(COMMAND)
     @answers_errors(after)
@@ -69,9 +85,12 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
         if head == "language":
             ack(response_type="ephemeral", text=language_reply(cx, user, words[1:]))
             return
-        tr = translator_for(cx, user)
+        tr, channel = translators_for(cx, user)
         if head == "help":
-            ack(response_type="ephemeral", text=help_text(tr))
+            ack(response_type="ephemeral", text=help_text(tr, channel))
+        elif head in finding.WORDS:
+            rest = (command.get("text") or "").strip().split(None, 1)[1:]
+            finding.answer(cx, after, ack, command, head, rest[0] if rest else "", tr)
         elif head == "status":
             ack(response_type="ephemeral", **status_reply(cx, user, words[1:], tr))
         elif head == "away":
@@ -82,7 +101,7 @@ def register(app: App, cx: Services, after: AfterAck) -> None:
                 else tr.gettext("You had no substitute standing in for you."))
         else:
             unknown = tr.gettext("I don't know `{word}`.").format(word=escape(unescape(words[0])))
-            ack(response_type="ephemeral", text=f"{unknown}\n\n{help_text(tr)}")
+            ack(response_type="ephemeral", text=f"{unknown}\n\n{help_text(tr, channel)}")
 
 
 def language_reply(cx: Services, user: str, words: list[str]) -> str:
@@ -162,7 +181,7 @@ def status_reply(cx: Services, user: str, words: list[str], tr: Translator) -> d
         return {"text": tr.gettext("Usage: `{command} status 12` (the number in the request's title).").format(
             command=COMMAND)}
     view = requests.status(cx.reader(), actor=user, request_id=request_id, clock=cx.clock)
-    text, blocks = status_message(view)
+    text, blocks = status_message(view, tr)
     return {"text": text, "blocks": [b.to_dict() for b in blocks]}
 
 
@@ -178,12 +197,15 @@ def open_filing_modal(cx: Services, after: AfterAck, ack: Ack, command: dict[str
 
 
 
-def filing_view(cx: Services, user: str, tr: Translator, council: str | None = None) -> dict[str, Any] | Respond:
+def filing_view(cx: Services, user: str, tr: Translator, council: str | None = None,
+                source: Source | None = None) -> dict[str, Any] | Respond:
     """The filing modal of `council` (or of the only council the person files in), or the
-    question which council, as an ephemeral message with a button each."""
+    question which council, as an ephemeral message with a button each; filled in from the
+    message it is filed from (`source`), if any."""
     form = filing.filing_form(cx.glance, user, council)
     if isinstance(form, filing.CouncilChoice):
-        return Respond(*council_choice(form.councils, tr))
+        return Respond(*council_choice(form.councils, tr, source))
     today = cx.clock.now().astimezone(ZoneInfo(form.timezone)).date()
-    return new_filing_view(tuple(form.departments), tuple(form.stages), today + timedelta(days=7), tr.language,
-                           form.council)
+    view = new_filing_view(tuple(form.departments), tuple(form.stages), today + timedelta(days=7), tr.language,
+                           form.council, form.moments)
+    return prefilled(view, source) if source is not None else view

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from slack_bolt import Ack, App
 
+from cxbot.domain.cost import cost_errors
 from cxbot.domain.errors import InvalidInput
 from cxbot.domain.identifiers import parse_id
 from cxbot.domain.model import Draft, Impact, Magnitude, VoteKind
 from cxbot.i18n import N_
 from cxbot.services import amend as amending
-from cxbot.services import requests, substitutes, votes
+from cxbot.services import filing, requests, substitutes, votes
 from cxbot.services.context import Services
 from cxbot.slack.blocks import ids
-from cxbot.slack.blocks.modals import away_saved_view
+from cxbot.slack.blocks.modals import away_saved_view, narrowed_form
 from cxbot.slack.listeners.commands import COMMAND
 from cxbot.slack.replies import AfterAck, answers_errors
 
@@ -85,17 +87,43 @@ def parse_draft(view: dict[str, Any]) -> Draft:
             decided = date.fromisoformat(raw_date)
         except (TypeError, ValueError):
             errors["decision_by"] = N_("Pick a date from the calendar.")
+    cost, cost_problems = cost_errors({k: _text(view, k) for k in ("customer_minutes", "customers_per_month", "steps")})
+    errors.update(cost_problems)
     if errors:
         raise InvalidInput(errors)
+    signs = tuple(o.get("value", "") for o in _state(view, "warning_signs").get("selected_options") or [])
     stages = tuple(o.get("value", "") for o in _state(view, "stages").get("selected_options") or [])
+    moments = tuple(o.get("value", "") for o in _state(view, "moments").get("selected_options") or [])
     return Draft(
         title=_text(view, "title"), summary=_text(view, "summary"), department=_option(view, "department") or "",
         stages=stages, impact=impact, impact_note=_text(view, "impact_note"), magnitude=magnitude,
-        decision_by=decided, link=_text(view, "link").strip(),
+        decision_by=decided, link=_text(view, "link").strip(), moments=moments,
+        cost=replace(cost, warning_signs=signs),
     )
 
 
 def register(app: App, cx: Services, after: AfterAck) -> None:
+    @app.action({"block_id": "stages", "action_id": "value"})
+    @answers_errors(after)
+    def stages_changed(ack: Ack, body: dict[str, Any]) -> None:
+        """The person changed the stages of a filing form (new, amendment or revision) whose
+        council has moments of truth: offer only the moments of those stages."""
+        ack()
+        view = body.get("view") or {}
+        action = (body.get("actions") or [{}])[0]
+        stages = tuple(o.get("value", "") for o in action.get("selected_options") or [])
+        picked = tuple(o.get("value", "") for o in _state(view, "moments").get("selected_options") or [])
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+        except (ValueError, RecursionError):
+            return
+        meta = meta if isinstance(meta, dict) else {}
+        request_id, council = parse_id(meta.get("request_id")), meta.get("council")
+        moments = filing.form_moments(cx.glance, council=council if isinstance(council, str) else None,
+                                      request_id=request_id)
+        after.update_view(view_id=str(view.get("id", "")), view_hash=view.get("hash"), user=body["user"]["id"],
+                          build=lambda tr: narrowed_form(view, moments, stages, picked, tr))
+
     @app.view(ids.FILE_VIEW)
     @answers_errors(after)
     def file_request(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
