@@ -236,6 +236,9 @@ class Figures:
     delivered: int = 0
     acks: list[tuple[str, float, float]] = field(default_factory=list)   # (council, cxbot p99, bare p99)
     turns: dict[str, list[list[float]]] = field(default_factory=dict)   # council → each run's p99 ratios a turn
+    # council → each run's CPU in its turns, % of a core: cxbot's server, its PostgreSQL
+    # backends, what else kept the machine busy; and in bare Bolt's turns, cxbot's (`peer`)
+    cpu: dict[str, list[tuple[float, float, float, float]]] = field(default_factory=dict)
 
 
 def measure_sweeps(url: str, morning: datetime, figures: Figures) -> None:
@@ -330,6 +333,8 @@ def ack_runs(backend: str, urls: dict[str, str], size: Size, bench: dict[str, Be
             baseline, run = bench_cxbot(bench[council], backend, urls[council], workers)
             figures.acks.append((council, run.p("vote", 99), baseline.p("vote", 99)))
             figures.turns.setdefault(council, []).append(run.turn_ratios(99))
+            figures.cpu.setdefault(council, []).append(
+                (run.cpu["server"], run.cpu["postgres"], run.cpu["other"], baseline.cpu["peer"]))
 
 
 def progress(message: str) -> None:
@@ -428,6 +433,11 @@ def rows(figures: Figures, size: Size) -> list[tuple[str, str, bool | None]]:
         for council in ("empty", "company"):
             turns = [r for run in f.turns.get(council, []) for r in run]
             out.append((f"  turn by turn, {council}", _quartiles(turns), None))
+        for council in ("empty", "company"):
+            if cpu := f.cpu.get(council):
+                server, postgres, other, peer = (statistics.median(c[i] for c in cpu) for i in range(4))
+                out.append((f"  CPU in the turns, {council}", f"cxbot {server:.0f}%, PostgreSQL {postgres:.0f}%, "
+                            f"other {other:.0f}%; cxbot in bare's {peer:.0f}%", None))
         pooled = statistics.median(company) / statistics.median(empty) - 1
         drift, pairs = turn_drift(f)
         shown = f"{min(pairs):+.0%} to {max(pairs):+.0%}" if pairs else "-"

@@ -53,7 +53,7 @@ def test_the_ack_ratio_is_taken_turn_by_turn_and_compared_by_medians() -> None:
     compared by the medians of those ratios."""
     from bench.loadgen import Plan, schedule
     from bench.report import Run
-    from bench.scale import Figures, turn_drift
+    from bench.scale import SIZES, Figures, rows, turn_drift
 
     plan = Plan(targets=["a", "b"], secret="s", concurrency=1, warmup=1.0, seconds=4.0, command_share=0.0, seed=1,
                 trigger_url="", team_id="", api_app_id="", verification_token="", channel_id="", channel_name="",
@@ -76,6 +76,11 @@ def test_the_ack_ratio_is_taken_turn_by_turn_and_compared_by_medians() -> None:
     figures.turns = {"empty": [[1.5, 1.6, 1.4], [1.5, 1.7]], "company": [[1.65, 1.6, 1.7], [1.5, 1.65]]}
     drift, pairs = turn_drift(figures)
     assert round(drift, 3) == 0.1 and [round(p, 3) for p in pairs] == [0.1, -0.016]
+    figures.acks = [("empty", 30.0, 20.0), ("company", 33.0, 20.0)]
+    figures.cpu = {"empty": [(60.0, 20.0, 30.0, 2.0)], "company": [(70.0, 25.0, 30.0, 3.0)]}
+    shown = {what: figure for what, figure, _ in rows(figures, SIZES["tiny"])}
+    assert shown["  CPU in the turns, company"] == "cxbot 70%, PostgreSQL 25%, other 30%; cxbot in bare's 3%"
+    assert shown["company ratio vs empty ratio"].startswith("+10.0% turn by turn")
 
 
 def test_the_export_benchmark_runs_small_and_stays_within_its_memory() -> None:
