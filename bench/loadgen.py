@@ -91,6 +91,7 @@ class ThreadResult:
     """What one client thread saw; latencies in ms of requests started inside the timed window."""
 
     latencies: dict[str, list[float]] = field(default_factory=lambda: {"vote": [], "command": []})
+    turns: dict[int, list[float]] = field(default_factory=dict)   # turn → latencies of the votes timed in it
     errors: dict[str, dict[str, int]] = field(default_factory=lambda: {"vote": {}, "command": {}})
     all_errors: dict[str, int] = field(default_factory=dict)  # warm-up included, by status or exception
     acked_votes: int = 0          # HTTP 200 votes, warm-up included: each must be stored
@@ -152,6 +153,7 @@ class Segment:
     start: float
     timed_from: float  # == end: not timed at all (warm-up)
     end: float
+    turn: int = -1     # the round of turns it belongs to (each target has one segment a turn); -1: warm-up
 
     @property
     def timed(self) -> bool:
@@ -172,7 +174,7 @@ def schedule(plan: Plan) -> list[Segment]:
         raise ValueError("segment must be longer than settle")
     for turn in range(max(1, math.ceil(plan.seconds / timed_each - 1e-9))):
         for target in (targets if turn % 2 == 0 else reversed(targets)):
-            segments.append(Segment(target, t, t + plan.settle, t + plan.segment))
+            segments.append(Segment(target, t, t + plan.settle, t + plan.segment, turn))
             t += plan.segment
     return segments
 
@@ -207,6 +209,7 @@ class Client(threading.Thread):
         self.trigger_conn = http.client.HTTPConnection(triggers.hostname or "127.0.0.1", triggers.port or 80,
                                                        timeout=10)
         self.fresh = True  # the next request opens the segment's connection: no reconnect
+        self.turn = -1     # the turn of the segment under way
 
     def run(self) -> None:
         self.gate.wait()
@@ -215,6 +218,7 @@ class Client(threading.Thread):
             side = self.sides[segment.target]
             timed_from, end = began + segment.timed_from, began + segment.end
             self.fresh = True
+            self.turn = segment.turn
             while (started := time.perf_counter()) < end:
                 timed = started >= timed_from
                 if side.live and self.rng.random() >= self.plan.command_share:
@@ -277,6 +281,8 @@ class Client(threading.Thread):
         if timed:
             if status == 200:
                 result.latencies[scenario].append(elapsed_ms)
+                if scenario == "vote":
+                    result.turns.setdefault(self.turn, []).append(elapsed_ms)
             else:
                 errors = result.errors[scenario]
                 errors[error] = errors.get(error, 0) + 1
@@ -326,6 +332,10 @@ def _target_result(results: list[ThreadResult], window_s: float, window_cpu: flo
     return {
         "window_s": window_s,
         "latencies": {s: [x for r in results for x in r.latencies[s]] for s in ("vote", "command")},
+        # Vote latencies turn by turn (keys: the turn, as text): turn k of each target is next
+        # to turn k of the others, so a ratio per turn compares servers under the same host.
+        "vote_turns": {str(k): [x for r in results for x in r.turns.get(k, ())]
+                       for k in sorted({k for r in results for k in r.turns})},
         "errors": {s: _merge([r.errors[s] for r in results]) for s in ("vote", "command")},
         "all_errors": _merge([r.all_errors for r in results]),
         "acked_votes": sum(r.acked_votes for r in results),

@@ -41,6 +41,20 @@ class Run:
     def p(self, scenario: str, q: float) -> float:
         return percentile(self.latencies(scenario), q)
 
+    def turn_ratios(self, q: float = 99) -> list[float]:
+        """Vote latency percentile `q` over the baseline's, turn by turn (turn k of each is
+        measured next to the other's, under the same host): the host's drift from turn to
+        turn cancels out of each ratio."""
+        if self.baseline is None:
+            return []
+        ours, theirs = self.result.get("vote_turns", {}), self.baseline.result.get("vote_turns", {})
+        ratios = []
+        for turn, latencies in ours.items():
+            base = theirs.get(turn)
+            if latencies and base:
+                ratios.append(percentile(sorted(latencies), q) / percentile(sorted(base), q))
+        return ratios
+
     def per_second(self, scenario: str) -> float:
         return len(self.result["latencies"][scenario]) / self.result["window_s"]
 

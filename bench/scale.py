@@ -54,7 +54,15 @@ from sqlalchemy import Engine, func, insert, select, text, update
 from bench import digest_bench, scenario
 from bench.load import Bench, bench_cxbot
 from bench.load import _parser as load_parser
-from bench.stack import ROOT, TriggerService, postgres_database, sqlite_database, work_directory
+from bench.stack import (
+    ROOT,
+    TriggerService,
+    cpu_seconds,
+    postgres_backends,
+    postgres_database,
+    sqlite_database,
+    work_directory,
+)
 from bench.sweep_bench import Counter, timed
 from cxbot.clock import FixedClock
 from cxbot.domain.model import Impact, Magnitude, Status, VoteKind
@@ -62,10 +70,11 @@ from cxbot.reports.digest import week_of
 from cxbot.sandbox.emulator import SlackEmulator
 from cxbot.services import outbox
 from cxbot.services.context import Services
+from cxbot.services.reminders import listed_ids
 from cxbot.services.sweep import SweepReport, sweep
 from cxbot.store.db import make_engine, make_session_factory
 from cxbot.store.migrate import upgrade
-from cxbot.store.models import OutboxItem, Reminder, ReviewRequest, Routing, Vote
+from cxbot.store.models import DailyReminder, OutboxItem, Reminder, ReviewRequest, Routing, Vote
 
 OSLO = ZoneInfo("Europe/Oslo")
 BATCH = 5000
@@ -86,10 +95,10 @@ class Size:
 
 
 SIZES = {
-    "full": Size(50, 40, 10_000, 100_000, 2_000_000, 5, 2_000_000, 10, 2),
+    "full": Size(50, 40, 10_000, 100_000, 2_000_000, 5, 2_000_000, 10, 4),
     # The full council and open requests with little history: the morning sweep's work, quickly built.
     "sweep": Size(50, 40, 10_000, 1_000, 20_000, 0.2, 1_000, 5, 1),
-    "quick": Size(10, 16, 1_000, 10_000, 100_000, 1, 100_000, 5, 1),
+    "quick": Size(10, 16, 1_000, 10_000, 100_000, 1, 100_000, 6, 2),
     "tiny": Size(4, 8, 40, 200, 1_000, 0.2, 1_000, 3, 1),
 }
 
@@ -215,6 +224,7 @@ class Figures:
     idle: tuple[float, int] = (0.0, 0)
     morning: tuple[float, int] = (0.0, 0)
     morning_cpu: float = 0.0        # this process's CPU meanwhile (SQLite's own work included)
+    morning_server_cpu: float | None = None   # PostgreSQL's backends' CPU meanwhile
     after: tuple[float, int] = (0.0, 0)
     report: SweepReport = field(default_factory=SweepReport)
     people: int = 0                 # people sent a reminder DM that morning
@@ -225,6 +235,10 @@ class Figures:
     due_lanes_ms: float = 0.0
     delivered: int = 0
     acks: list[tuple[str, float, float]] = field(default_factory=list)   # (council, cxbot p99, bare p99)
+    turns: dict[str, list[list[float]]] = field(default_factory=dict)   # council → each run's p99 ratios a turn
+    # council → each run's CPU in its turns, % of a core: cxbot's server, its PostgreSQL
+    # backends, what else kept the machine busy; and in bare Bolt's turns, cxbot's (`peer`)
+    cpu: dict[str, list[tuple[float, float, float, float]]] = field(default_factory=dict)
 
 
 def measure_sweeps(url: str, morning: datetime, figures: Figures) -> None:
@@ -239,9 +253,13 @@ def measure_sweeps(url: str, morning: datetime, figures: Figures) -> None:
     idle = min((timed(one, counter) for _ in range(5)), key=lambda r: r[0])
     figures.idle = (idle[0], idle[1])
     clock.set(morning)
+    database = engine.url.database if engine.dialect.name == "postgresql" else None
+    server = cpu_seconds(postgres_backends(database)) if database else 0.0
     cpu = time.process_time()
     seconds, statements, figures.report = timed(one, counter)
     figures.morning, figures.morning_cpu = (seconds, statements), time.process_time() - cpu
+    if database:   # the pool's connections, open from the idle sweeps to after the morning's
+        figures.morning_server_cpu = cpu_seconds(postgres_backends(database)) - server
     clock.set(morning + timedelta(minutes=1))
     after = timed(one, counter)
     figures.after = (after[0], after[1])
@@ -251,7 +269,9 @@ def measure_sweeps(url: str, morning: datetime, figures: Figures) -> None:
             .group_by(OutboxItem.lane)).all()
         figures.people = len(per_person)
         figures.dms_max = max((n for _, n in per_person), default=0)
-        figures.listed = conn.scalar(select(func.count()).select_from(Reminder).where(Reminder.at >= morning)) or 0
+        figures.listed = sum(len(listed_ids(listed)) for listed in conn.scalars(
+            select(DailyReminder.listed).where(DailyReminder.at >= morning)))
+        figures.listed += conn.scalar(select(func.count()).select_from(Reminder).where(Reminder.at >= morning)) or 0
     engine.dispose()
 
 
@@ -304,12 +324,17 @@ def database(backend: str, workdir: Path, postgres: str | None) -> Iterator[str]
 
 def ack_runs(backend: str, urls: dict[str, str], size: Size, bench: dict[str, Bench], workers: int,
              figures: Figures) -> None:
-    """`bench.load`'s acknowledgement run on each council in turns, `size.rounds` times."""
-    for _ in range(size.rounds):
-        for council in ("empty", "company"):
+    """`bench.load`'s acknowledgement run on each council in turns, `size.rounds` times each,
+    in the order empty, company, company, empty, empty, … (a drift of the host over the runs
+    weighs on both councils alike)."""
+    for n in range(size.rounds):
+        for council in ("empty", "company") if n % 2 == 0 else ("company", "empty"):
             progress(f"{backend}: vote acknowledgements on the {council} council")
             baseline, run = bench_cxbot(bench[council], backend, urls[council], workers)
             figures.acks.append((council, run.p("vote", 99), baseline.p("vote", 99)))
+            figures.turns.setdefault(council, []).append(run.turn_ratios(99))
+            figures.cpu.setdefault(council, []).append(
+                (run.cpu["server"], run.cpu["postgres"], run.cpu["other"], baseline.cpu["peer"]))
 
 
 def progress(message: str) -> None:
@@ -352,6 +377,26 @@ def _spread(values: list[float]) -> str:
     return f"{statistics.median(values):.2f}× ({min(values):.2f}–{max(values):.2f})"
 
 
+def _quartiles(values: list[float]) -> str:
+    """Median (quartiles), n."""
+    if len(values) < 2:
+        return _spread(values)
+    q1, q2, q3 = statistics.quantiles(values, n=4)
+    return f"{statistics.median(values):.2f}× ({q1:.2f}–{q3:.2f}), n={len(values)}"
+
+
+def turn_drift(figures: Figures) -> tuple[float, list[float]]:
+    """The company's ratio to bare Bolt against the empty council's: the median of every
+    turn's ratio on the company over that on the empty council, less one; and the same from
+    each pair of runs measured one after the other (their spread: the measurement's noise)."""
+    empty = [r for run in figures.turns.get("empty", []) for r in run]
+    company = [r for run in figures.turns.get("company", []) for r in run]
+    pairs = [statistics.median(c) / statistics.median(e) - 1
+             for e, c in zip(figures.turns.get("empty", []), figures.turns.get("company", []), strict=False)
+             if e and c]
+    return statistics.median(company) / statistics.median(empty) - 1, pairs
+
+
 def rows(figures: Figures, size: Size) -> list[tuple[str, str, bool | None]]:
     """(what, figure, target met?) for one database."""
     f, d = figures, figures.digest
@@ -359,7 +404,8 @@ def rows(figures: Figures, size: Size) -> list[tuple[str, str, bool | None]]:
     out: list[tuple[str, str, bool | None]] = [
         (f"idle sweep, {size.open:,} open", f"{f.idle[0] * 1000:.1f} ms, {f.idle[1]} statements", idle_ok),
         ("morning sweep", f"{f.morning[0]:.2f} s, {f.morning[1]:,} statements, {f.report.requests:,} requests "
-                          f"({f.morning_cpu:.1f} s CPU)",
+                          f"({f.morning_cpu:.1f} s CPU" + (f", the server's {f.morning_server_cpu:.1f} s)"
+                                                           if f.morning_server_cpu is not None else ")"),
          f.morning[0] < TARGET_MORNING_S and f.report.requests == size.open and f.report.failed == 0),
         ("next sweep that morning", f"{f.after[0] * 1000:.1f} ms, {f.after[1]} statements",
          f.after[1] <= TARGET_IDLE_STATEMENTS),
@@ -384,8 +430,19 @@ def rows(figures: Figures, size: Size) -> list[tuple[str, str, bool | None]]:
             p99 = [(p, b) for c, p, b in f.acks if c == council]
             shown = ", ".join(f"{p:.1f}/{b:.1f}" for p, b in p99)
             out.append((f"vote ack p99 / bare Bolt, {council}", f"{shown} ms → {_spread(values)}", None))
-        drift = statistics.median(company) / statistics.median(empty) - 1
-        out.append(("company ratio vs empty ratio", f"{drift:+.1%}", drift <= TARGET_RATIO_DRIFT))
+        for council in ("empty", "company"):
+            turns = [r for run in f.turns.get(council, []) for r in run]
+            out.append((f"  turn by turn, {council}", _quartiles(turns), None))
+        for council in ("empty", "company"):
+            if cpu := f.cpu.get(council):
+                server, postgres, other, peer = (statistics.median(c[i] for c in cpu) for i in range(4))
+                out.append((f"  CPU in the turns, {council}", f"cxbot {server:.0f}%, PostgreSQL {postgres:.0f}%, "
+                            f"other {other:.0f}%; cxbot in bare's {peer:.0f}%", None))
+        pooled = statistics.median(company) / statistics.median(empty) - 1
+        drift, pairs = turn_drift(f)
+        shown = f"{min(pairs):+.0%} to {max(pairs):+.0%}" if pairs else "-"
+        out.append(("company ratio vs empty ratio", f"{drift:+.1%} turn by turn (pairs of runs: {shown}; "
+                                                    f"whole runs: {pooled:+.1%})", drift <= TARGET_RATIO_DRIFT))
     return out
 
 
@@ -420,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", metavar="URL", help="also PostgreSQL (a database it creates and drops)")
     parser.add_argument("--size", choices=list(SIZES), default="full", help="the company's size (full)")
     parser.add_argument("--no-ack", action="store_true", help="leave out the acknowledgement runs")
-    parser.add_argument("--rounds", type=int, help="ack runs on each council, in turns (full: 2)")
+    parser.add_argument("--rounds", type=int, help="ack runs on each council, in turns (full: 4)")
     parser.add_argument("--sqlite-workers", type=int, default=1)
     parser.add_argument("--postgres-workers", type=int, default=1)
     args = parser.parse_args(argv)

@@ -12,13 +12,13 @@ from sqlalchemy import select
 from cxbot.domain.errors import NotAllowed, NotFound
 from cxbot.domain.model import VoteKind
 from cxbot.services import digests, requests
+from cxbot.services.reminders import listed_in
 from cxbot.slack.blocks import ids
 from cxbot.store.models import (
     Council,
     DailyReminder,
     Department,
     DigestSend,
-    Reminder,
     ReviewRequest,
     Routing,
     Vote,
@@ -205,7 +205,8 @@ def test_one_daily_reminder_lists_what_a_person_owes_in_both_councils(stack: Sta
     assert stack.sweep(local(1, 7)).reminders == 0
     stack.sweep(local(1, 11))
     assert stack.count(DailyReminder, DailyReminder.user_id == "U0SUP1") == 1
-    listed = {r.request_id for r in stack.all(Reminder, Reminder.user_id == "U0SUP1", Reminder.kind == "daily")}
+    with stack.session() as s:
+        listed = set(listed_in(s, "U0SUP1"))
     assert listed == {nordic, default}
     [claim] = stack.all(DailyReminder, DailyReminder.user_id == "U0SUP1")
     dm = stack.slack.message(claim.channel, claim.ts)

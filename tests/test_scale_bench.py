@@ -46,6 +46,43 @@ def test_the_digest_child_reports_its_own_peak_memory_not_its_parents() -> None:
     assert len(ballast) and float(done.stdout) < 200, done.stdout
 
 
+def test_the_ack_ratio_is_taken_turn_by_turn_and_compared_by_medians() -> None:
+    """The load generator tags each vote with the turn it was timed in (turn k of every
+    server comes one after the other); a run's ratio to bare Bolt is taken a turn at a time,
+    so a slow minute of the host weighs on both sides of one ratio, and the councils are
+    compared by the medians of those ratios."""
+    from bench.loadgen import Plan, schedule
+    from bench.report import Run
+    from bench.scale import SIZES, Figures, rows, turn_drift
+
+    plan = Plan(targets=["a", "b"], secret="s", concurrency=1, warmup=1.0, seconds=4.0, command_share=0.0, seed=1,
+                trigger_url="", team_id="", api_app_id="", verification_token="", channel_id="", channel_name="",
+                prompts={}, voters=[], leads=[], segment=2.5, settle=0.5)
+    timed = [(s.target, s.turn) for s in schedule(plan) if s.timed]
+    assert timed == [(0, 0), (1, 0), (1, 1), (0, 1)]
+    assert all(s.turn == -1 for s in schedule(plan) if not s.timed)
+
+    def run(turns: dict[str, list[float]], baseline: Run | None = None) -> Run:
+        latencies = [x for values in turns.values() for x in values]
+        return Run("r", 1, 16, {"latencies": {"vote": latencies, "command": []}, "vote_turns": turns,
+                                "window_s": 4.0}, [], {}, baseline=baseline)
+
+    # The host slowed down in turn 1 for both: each turn's ratio is 2 (p99: nearest rank).
+    bare = run({"0": [10.0] * 98 + [20.0, 20.0], "1": [40.0] * 98 + [80.0, 80.0]})
+    cxbot = run({"0": [15.0] * 98 + [40.0, 40.0], "1": [60.0] * 98 + [160.0, 160.0]}, bare)
+    assert cxbot.turn_ratios(99) == [2.0, 2.0]
+
+    figures = Figures("SQLite")
+    figures.turns = {"empty": [[1.5, 1.6, 1.4], [1.5, 1.7]], "company": [[1.65, 1.6, 1.7], [1.5, 1.65]]}
+    drift, pairs = turn_drift(figures)
+    assert round(drift, 3) == 0.1 and [round(p, 3) for p in pairs] == [0.1, -0.016]
+    figures.acks = [("empty", 30.0, 20.0), ("company", 33.0, 20.0)]
+    figures.cpu = {"empty": [(60.0, 20.0, 30.0, 2.0)], "company": [(70.0, 25.0, 30.0, 3.0)]}
+    shown = {what: figure for what, figure, _ in rows(figures, SIZES["tiny"])}
+    assert shown["  CPU in the turns, company"] == "cxbot 70%, PostgreSQL 25%, other 30%; cxbot in bare's 3%"
+    assert shown["company ratio vs empty ratio"].startswith("+10.0% turn by turn")
+
+
 def test_the_export_benchmark_runs_small_and_stays_within_its_memory() -> None:
     """`bench/export_bench.py` at a tiny size on SQLite: it builds a history, exports it in
     both formats in a fresh process, and reports each run's peak memory under the target."""

@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, text, true
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, text, true, union_all
 from sqlalchemy.orm import Session, aliased
 
 from cxbot.domain.conditions import conditions_of
@@ -42,6 +42,7 @@ from cxbot.reports.model import (
 from cxbot.store.models import (
     CONDITIONS,
     AuditEvent,
+    DailyReminder,
     Department,
     Escalation,
     Membership,
@@ -307,8 +308,13 @@ def _departments(s: Session, start: datetime, end: datetime, names: dict[int, st
     # Counted per person first: a company's morning lists 250,000 requests in its reminders,
     # and matching each one against the council's departments took SQLite over a second.
     advocate = aliased(Membership)
-    per_person = (select(Reminder.user_id, func.count(Reminder.id).label("n"))
-                  .where(_in(Reminder.at, start, end)).group_by(Reminder.user_id).subquery())
+    # A daily DM counts each request it lists (`listed`: ids, comma-separated).
+    listed = DailyReminder.listed
+    sent = union_all(
+        select(Reminder.user_id, literal(1).label("n")).where(_in(Reminder.at, start, end)),
+        select(DailyReminder.user_id, (func.length(listed) - func.length(func.replace(listed, ",", "")) + 1)
+               .label("n")).where(_in(DailyReminder.at, start, end), listed != "")).subquery()
+    per_person = select(sent.c.user_id, func.sum(sent.c.n).label("n")).group_by(sent.c.user_id).subquery()
     reminders = {department_id: int(n) for department_id, n in s.execute(
         select(advocate.department_id, func.sum(per_person.c.n)).select_from(per_person)
         .join(advocate, and_(advocate.user_id == per_person.c.user_id, advocate.role == Role.ADVOCATE))

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from cxbot.i18n import Msg, to_data
 from cxbot.services.outbox import enqueue, enqueue_coalesced_many, request_lane
-from cxbot.store.models import AuditEvent, DailyReminder, Reminder
+from cxbot.store.db import one_of
+from cxbot.store.models import AuditEvent, DailyListing, DailyReminder
 
 POST_REQUEST = "post_request"   # the parent message in the council channel
 POST_PROMPT = "post_prompt"     # the thread reply that asks the routed advocates to vote
@@ -103,10 +104,17 @@ def refresh_many(session: Session, request_ids: Sequence[int], now: datetime) ->
     if not request_ids:
         return
     homes(session, request_ids, now)
-    listing = session.execute(select(Reminder.user_id, Reminder.day).distinct().join(
-        DailyReminder, (DailyReminder.user_id == Reminder.user_id) & (DailyReminder.day == Reminder.day)).where(
-        Reminder.request_id.in_(list(request_ids)), Reminder.kind == "daily",
-        Reminder.day >= now.date() - timedelta(days=2), DailyReminder.ts != "")).all()
+    since = now.date() - timedelta(days=2)
+    candidates = {(user, day) for users, day in session.execute(
+        select(DailyListing.users, DailyListing.day).where(
+            one_of(session, DailyListing.request_id, request_ids), DailyListing.day >= since))
+        for user in users.split(",")}
+    if not candidates:
+        return
+    posted = session.execute(select(DailyReminder.user_id, DailyReminder.day).where(
+        one_of(session, DailyReminder.user_id, sorted({user for user, _ in candidates})), DailyReminder.day >= since,
+        DailyReminder.ts != "")).all()
+    listing = sorted((user, day) for user, day in posted if (user, day) in candidates)
     enqueue_coalesced_many(session, [(f"person:{user}", DAILY_REMINDER, {"user": user, "day": day.isoformat()},
                                       _daily_key(user, day)) for user, day in listing], now=now)
 

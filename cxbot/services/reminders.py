@@ -1,10 +1,11 @@
 """One reminder a person a day: what a person owes, and the day's DM that lists it.
 
 The sweep claims a person's day (`DailyReminder`, unique per person and their own date)
-and lists in it, as `reminders` rows of kind "daily", every request they owe an answer on
-then. The DM is rendered from those rows at delivery, soonest deadline first, and rendered
-again whenever one of its requests changes (a vote from its buttons, a decision), so it is
-updated in place and an answered item shows as answered.
+and lists in it (its `listed` ids, and a `DailyListing` row per request naming whose DMs
+list it) every request they owe an answer on then. The DM is rendered from those at
+delivery, soonest deadline first, and rendered again whenever one of its requests changes
+(a vote from its buttons, a decision), so it is updated in place and an answered item
+shows as answered.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from cxbot.domain.model import Role, Status
 from cxbot.services.council import council_of
 from cxbot.services.lifecycle import active_holds, current_tally, filing_side, rules, substitutes_now
 from cxbot.services.readmodel import RequestView, request_view
-from cxbot.store.models import DailyReminder, Department, Membership, Reminder, ReviewRequest, Routing, Vote
+from cxbot.store.models import DailyReminder, Department, Membership, ReviewRequest, Routing, Vote
 
 OPEN = [s for s in Status if not s.is_final]
 # How many requests the DM shows with their buttons: two blocks each, with the heading and
@@ -114,9 +115,7 @@ def daily_view(s: Session, user: str, day: date, now: datetime) -> DailyReminder
     claim = s.scalars(select(DailyReminder).where(DailyReminder.user_id == user, DailyReminder.day == day)).first()
     if claim is None:
         return None
-    listed = s.scalars(select(Reminder.request_id).join(ReviewRequest, ReviewRequest.id == Reminder.request_id)
-                       .where(Reminder.user_id == user, Reminder.day == day, Reminder.kind == "daily")
-                       .order_by(ReviewRequest.due_at, ReviewRequest.id)).all()
+    listed = soonest_first(s, listed_ids(claim.listed))
     owed = {o.request_id: o for o in owed_by(s, user, now)}
     items: list[DailyItem] = []
     for request_id in listed[:SHOWN]:
@@ -131,6 +130,25 @@ def daily_view(s: Session, user: str, day: date, now: datetime) -> DailyReminder
     return DailyReminderView(user=user, day=day, items=tuple(items), more=max(0, len(listed) - SHOWN),
                              owing=sum(1 for r in listed if r in owed), council_channel=_channel_of(s, listed[SHOWN:]),
                              channel=claim.channel, ts=claim.ts, content_hash=claim.content_hash)
+
+
+def listed_ids(listed: str) -> list[int]:
+    """The request ids a `DailyReminder.listed` holds, in its order."""
+    return [int(r) for r in listed.split(",")] if listed else []
+
+
+def listed_in(s: Session, user: str) -> list[int]:
+    """The requests every daily DM of `user` listed, day by day (a request once a day listed)."""
+    return [r for listed in s.scalars(select(DailyReminder.listed).where(DailyReminder.user_id == user)
+                                      .order_by(DailyReminder.day)) for r in listed_ids(listed)]
+
+
+def soonest_first(s: Session, request_ids: Sequence[int]) -> list[int]:
+    """These requests (that exist), soonest deadline first, as the DM shows them."""
+    if not request_ids:
+        return []
+    return list(s.scalars(select(ReviewRequest.id).where(ReviewRequest.id.in_(list(request_ids)))
+                          .order_by(ReviewRequest.due_at, ReviewRequest.id)))
 
 
 def view_request(s: Session, request_id: int) -> ReviewRequest:

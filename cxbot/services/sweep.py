@@ -429,8 +429,9 @@ def _remind(s: Session, batch: Batch, request: ReviewRequest, outstanding: Colle
     days = snapshot.claims_of(s, owed, council_today - timedelta(days=1))
     closed = batch.closed(request.id, owed)
     sent = 0
+    local_of: dict[str, Local] = {}
     for recipient, advocate in owed.items():
-        local = times.of(recipient)
+        local = local_of[recipient] = times.of(recipient)
         if not local.working:
             continue
         today = local.today
@@ -455,7 +456,7 @@ def _remind(s: Session, batch: Batch, request: ReviewRequest, outstanding: Colle
     groups: dict[tuple[Local, bool, tuple[tuple[date, datetime], ...]], Mapping[date, datetime]] = {}
     for recipient in owed:
         claims = days[recipient]
-        groups.setdefault((times.of(recipient), recipient in closed, tuple(claims.items())), claims)
+        groups.setdefault((local_of[recipient], recipient in closed, tuple(claims.items())), claims)
     moments: list[datetime | None] = [
         _next_reminder(local, claims, closed_, daily_from, closing_from, request.due_at, now)
         for (local, closed_, _), claims in groups.items()]
@@ -469,20 +470,22 @@ def _claim_day(s: Session, batch: Batch, user: str, day: date, now: datetime, cl
     hours, by the rules of each request's council: one DM across councils); False when
     claimed already. The batch writes the claim when it ends (should another sweep have
     claimed that day first, the claim is dropped and the rest kept)."""
-    owed = [o for o in batch.snapshot.owed_by(s, user) if _reminder_due(batch.snapshot, clocks, o, now)]
-    return batch.claim_day(user, day, now, owed)
+    snapshot = batch.snapshot
+    owed = snapshot.owed_by(s, user)
+    due = snapshot.reminder_due
+    for o in owed:
+        if o.request_id not in due:
+            _reminder_due(snapshot, clocks, o, now)
+    return batch.claim_day(user, day, now, [o for o in owed if due[o.request_id]])
 
 
-def _reminder_due(snapshot: Snapshot, clocks: Clocks, owed: Owed, now: datetime) -> bool:
-    key = (owed.council_id, owed.created_at, owed.due_at)
-    due = snapshot.reminder_due.get(key)
-    if due is None:
-        policy, working_time = snapshot.rules[owed.council_id]
-        reminders = policy.reminders
-        due = snapshot.reminder_due[key] = (
-            clocks(working_time).working_days_since(owed.created_at) >= reminders.first_after_days
-            or owed.due_at - timedelta(hours=reminders.closing_soon_hours) <= now < owed.due_at)
-    return due
+def _reminder_due(snapshot: Snapshot, clocks: Clocks, owed: Owed, now: datetime) -> None:
+    """Work out whether the request `owed` names is due a reminder now, into `snapshot.reminder_due`."""
+    policy, working_time = snapshot.rules[owed.council_id]
+    reminders = policy.reminders
+    snapshot.reminder_due[owed.request_id] = (
+        clocks(working_time).working_days_since(owed.created_at) >= reminders.first_after_days
+        or owed.due_at - timedelta(hours=reminders.closing_soon_hours) <= now < owed.due_at)
 
 
 def _next_reminder(local: Local, claims: Mapping[date, datetime], closed: bool,

@@ -19,7 +19,8 @@ a handful of set-based queries:
 Tallies are counted in Python from those rows, as `lifecycle.current_tally` counts them.
 The claims a batch makes (a person's day, the requests it lists, closing-soon notices) are
 recorded in the snapshot as they are made, so the next request of the sweep sees them, and
-written at the end of the batch in one insert per table; a claim another replica made
+written at the end of the batch in one insert per table (a DM's row holds the requests it
+lists, and one row a request says whose DMs list it); a claim another replica made
 meanwhile loses only itself (the insert is retried a row at a time under savepoints).
 
 What the snapshot holds about requests outside the batch is as of when it was read (a few
@@ -29,10 +30,10 @@ which is rendered from the database at delivery and shows it answered.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import DateTime, String, select, type_coerce
@@ -47,9 +48,10 @@ from cxbot.services import notices
 from cxbot.services.council import council_rules
 from cxbot.services.lifecycle import COUNTED, Counted, ballots_of, substitutes_on
 from cxbot.services.reminders import OPEN, Owed
-from cxbot.store.db import insert_rows, one_of
+from cxbot.store.db import driver_rows, insert_rows, one_of
 from cxbot.store.models import (
     Council,
+    DailyListing,
     DailyReminder,
     Department,
     Hold,
@@ -94,7 +96,8 @@ def _votes(s: Session) -> Any:
     """`lifecycle.COUNTED`, with the two times as the database gives them (counting only
     orders by them; on SQLite a fixed-width text that sorts as the time does): hundreds of
     thousands of votes are read on a big council's morning, and turning each time into an
-    aware datetime would cost more than the rest of reading it."""
+    aware datetime would cost more than the rest of reading it. Read with `driver_rows`
+    (booleans may be 0/1: `_counted` makes them booleans)."""
     raw = String() if s.get_bind().dialect.name == "sqlite" else DateTime(timezone=True)
     kind, resolution = COUNTED[4], COUNTED[8]
     return select(*COUNTED[:4], type_coerce(kind, String()), *COUNTED[5:8], type_coerce(resolution, String()),
@@ -113,6 +116,7 @@ _RESOLUTIONS = {resolution.value: resolution for resolution in Resolution}
 def _counted(row: Any) -> Counted:
     """A row of `_votes` (its enums by value, as stored)."""
     counted = Counted.of_row(row)
+    counted.blocking, counted.retracted = bool(counted.blocking), bool(counted.retracted)
     counted.kind = _KINDS[counted.kind]
     if counted.resolution is not None:
         counted.resolution = _RESOLUTIONS[counted.resolution]
@@ -219,9 +223,9 @@ class Snapshot:
         self._read_all: bool | None = False
         self._seats: dict[tuple[int, int], int] = {}     # (department, filing department) → seats (-1: none)
         self._owed: dict[str, list[Owed]] | None = None
-        # (council, filed, deadline) → whether a request is due a reminder now (see `sweep`):
-        # asked for each (person, request) listed, 250,000 times on a big council's morning.
-        self.reminder_due: dict[tuple[int, datetime, datetime], bool] = {}
+        # Request → whether it is due a reminder now (by its council, filing and deadline, see
+        # `sweep`): asked for each (person, request) listed, 250,000 times on a big council's morning.
+        self.reminder_due: dict[int, bool] = {}
 
     # ------------------------------------------------------------------ people
 
@@ -332,11 +336,11 @@ class Snapshot:
                    if row[0] not in skip}
         if not entries:
             return []
-        for request_id, department_id in conn.execute(select(Routing.request_id, Routing.department_id)
-                                                   .where(Routing.request_id.in_(ids)).order_by(Routing.position)).all():
+        for request_id, department_id in driver_rows(conn, select(Routing.request_id, Routing.department_id)
+                                                     .where(Routing.request_id.in_(ids)).order_by(Routing.position)):
             if request_id in entries:
                 entries[request_id].routings.append(department_id)
-        for row in conn.execute(_votes(s).where(Vote.request_id.in_(ids))).all():
+        for row in driver_rows(conn, _votes(s).where(Vote.request_id.in_(ids))):
             if row[1] in entries:
                 entries[row[1]].votes.append(row)
         for request_id, department_id in conn.execute(select(Hold.request_id, Hold.department_id).where(
@@ -415,26 +419,27 @@ class Snapshot:
                 people = answerers[d] = {}
                 for _, advocate in pairs:   # in membership order, as `owed_by`'s `answering`
                     people.setdefault(self.away.get(advocate, advocate), advocate)
-            owed: dict[str, list[Owed]] = {}
+            owed: defaultdict[str, list[Owed]] = defaultdict(list)
             for entry in sorted(self.open.values(), key=_soonest):
                 if entry.status.is_final:
                     continue
                 recused, voted, done = self.filing_side(entry.department_id), entry.voted, set()
                 council = self.councils[entry.department_id]
                 for d in self._owable(entry):
+                    people = [(person, advocate) for person, advocate in answerers.get(d, {}).items()
+                              if person not in done and person not in recused and advocate not in voted
+                              and advocate not in recused]
                     own = None   # what everyone answering as themselves owes (one immutable value, shared)
-                    for person, advocate in answerers.get(d, {}).items():
-                        if person in done or person in recused or advocate in voted or advocate in recused:
-                            continue
-                        done.add(person)
+                    for person, advocate in people:
                         if advocate != person:
                             item = Owed(entry.id, d, advocate, entry.created_at, entry.due_at, council)
                         else:
                             if own is None:
                                 own = Owed(entry.id, d, None, entry.created_at, entry.due_at, council)
                             item = own
-                        owed.setdefault(person, []).append(item)
-            self._owed = owed
+                        owed[person].append(item)
+                    done.update(person for person, _ in people)
+            self._owed = dict(owed)
         return self._owed
 
 
@@ -466,7 +471,7 @@ class Batch:
         self._holds: dict[int, list[Hold]] = {}
         self._closed: dict[int, set[str]] = {}
         self._days: list[dict[str, Any]] = []
-        self._listed: dict[tuple[str, date], list[dict[str, Any]]] = {}
+        self._listed: dict[tuple[str, date], list[int]] = {}
         self._closing: list[dict[str, Any]] = []
         if not locked:
             return
@@ -483,7 +488,7 @@ class Batch:
                  or snapshot.open[r.id].votes_revision != r.votes_revision]
         votes: dict[int, list[Any]] = {r: [] for r in stale}
         if stale:
-            for row in s.execute(_votes(s).where(one_of(s, Vote.request_id, stale))):
+            for row in driver_rows(s.connection(), _votes(s).where(one_of(s, Vote.request_id, stale))):
                 votes[row[1]].append(row)
         for r in self.requests:
             known = snapshot.open.get(r.id)
@@ -522,29 +527,29 @@ class Batch:
         if day in days:
             return False
         days[day] = now
-        self._days.append({"user_id": user, "day": day, "at": now})
-        self._listed[(user, day)] = [{"request_id": o.request_id, "user_id": user, "kind": "daily", "day": day,
-                                      "at": now} for o in listed]
+        ids = [o.request_id for o in listed]
+        self._days.append({"user_id": user, "day": day, "at": now, "listed": ",".join(map(str, ids))})
+        self._listed[(user, day)] = ids
         return True
 
     def write(self) -> int:
         """Insert the claims made; return how many days another sweep had claimed first."""
         s = self.s
         days = _insert_new(s, DailyReminder, self._days)
-        listed = [row for claim in days for row in self._listed[(claim["user_id"], claim["day"])]]
-        # In the order of their unique key's index: inserted in order, its pages are written
-        # once each rather than touched at random (a big council's morning: hundreds of thousands).
-        listed.sort(key=_LISTED_ORDER)
-        insert_rows(s, Reminder.__table__, listed)   # a big council's morning: hundreds of thousands
+        # Who lists each request, a row a request and day (the DMs a change of it updates).
+        listings: dict[tuple[int, date], list[str]] = {}
+        for claim in days:
+            user, day = claim["user_id"], claim["day"]
+            for request_id in self._listed[(user, day)]:
+                listings.setdefault((request_id, day), []).append(user)
+        insert_rows(s, DailyListing.__table__, [{"request_id": request_id, "day": day, "users": ",".join(users)}
+                                                for (request_id, day), users in sorted(listings.items())])
         if days:
             notices.daily_reminders(s, [(claim["user_id"], claim["day"]) for claim in days], days[0]["at"])
         _insert_new(s, Reminder, self._closing)
         lost = len(self._days) - len(days)
         self._days, self._listed, self._closing = [], {}, []
         return lost
-
-
-_LISTED_ORDER = itemgetter("request_id", "user_id")
 
 
 def _insert_new(s: Session, table: type[DailyReminder] | type[Reminder], rows: list[dict[str, Any]],

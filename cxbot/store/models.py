@@ -441,8 +441,9 @@ class DigestSend(Base):
 
 
 class Reminder(Base):
-    """A reminder sent (or claimed for sending). The unique key is the claim: one of each kind
-    a person a request a day, however many sweeps run at once."""
+    """A reminder sent (or claimed for sending) on its own: a "closing soon" notice. The
+    unique key is the claim: one of each kind a person a request a day, however many sweeps
+    run at once. (The requests a person's daily DM lists are on its `DailyReminder`.)"""
 
     __tablename__ = "reminders"
     __table_args__ = (UniqueConstraint("request_id", "user_id", "kind", "day"),)
@@ -458,8 +459,9 @@ class Reminder(Base):
 class DailyReminder(Base):
     """A person's reminder DM of one working day (their own date): the claim that they get at
     most one a day (unique per person and day, however many sweeps run at once), and where
-    the DM is, so answering from it updates it in place. The requests it lists are the
-    `reminders` rows of kind "daily" of that person and day."""
+    the DM is, so answering from it updates it in place. `listed`: the ids of the requests it
+    lists, comma-separated (a big council's morning lists 250,000 requests in 2,000 DMs: one
+    row a DM, not one a request listed); `DailyListing` finds the DMs that list a request."""
 
     __tablename__ = "daily_reminders"
     __table_args__ = (UniqueConstraint("user_id", "day"),)
@@ -471,6 +473,20 @@ class DailyReminder(Base):
     channel: Mapped[str] = mapped_column(String(32), default="")
     ts: Mapped[str] = mapped_column(String(32), default="")
     content_hash: Mapped[str] = mapped_column(String(64), default="")
+    listed: Mapped[str] = mapped_column(Text, default="")
+
+
+class DailyListing(Base):
+    """Who listed a request in their daily DM of a day (`users`, comma-separated): so a
+    change of the request updates those DMs in place. One row a request a day for each
+    sweep batch that claimed DMs listing it (a morning: about one a request)."""
+
+    __tablename__ = "daily_listings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("review_requests.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    users: Mapped[str] = mapped_column(Text)
 
 
 class Escalation(Base):
