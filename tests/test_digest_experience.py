@@ -69,7 +69,10 @@ def test_the_weeks_decisions_across_stages_and_moments(cx: Services) -> None:
         ExperienceRow("Leave", "", 1, 1, -100.0, 1, ("Support",)),
         ExperienceRow("Leave", "The call to cancel", 1, 1, -100.0, 1, ("Support",)),
     )
+    hours = {d.request_id: d.customer_hours for d in digest.decided}
+    assert hours == {invoice: 100.0, cancel: -100.0, refund: None}             # each change's own
     text = render_text(digest)
+    assert "+100 customer hours a month" in text and "−100 customer hours a month" in text
     assert "Across the experience" in text and "↳ The first invoice" in text and "+100" in text and "−100" in text
     html = render_html(digest)
     assert 'id="experience"' in html and "<span aria-hidden=\"true\">↳ </span>The first invoice" in html

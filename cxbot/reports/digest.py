@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, te
 from sqlalchemy.orm import Session, aliased
 
 from cxbot.domain.conditions import conditions_of
+from cxbot.domain.cost import CustomerCost
 from cxbot.domain.errors import InvalidInput
 from cxbot.domain.model import UNDER_REVIEW, Role, Status, VoteKind
 from cxbot.domain.moments import Moment
@@ -180,7 +181,7 @@ def _decided(s: Session, start: datetime, end: datetime, names: dict[int, str],
              mine: ColumnElement[bool]) -> tuple[Decided, ...]:
     rows = s.execute(
         select(ReviewRequest.id, ReviewRequest.title, ReviewRequest.department_id, ReviewRequest.status,
-               ReviewRequest.decided_at)
+               ReviewRequest.decided_at, ReviewRequest.customer_minutes, ReviewRequest.customers_per_month)
         .where(_in(ReviewRequest.decided_at, start, end), ReviewRequest.status.in_(FINAL), mine)
         .order_by(ReviewRequest.decided_at, ReviewRequest.id)).all()
     ids = [r.id for r in rows]
@@ -205,7 +206,8 @@ def _decided(s: Session, start: datetime, end: datetime, names: dict[int, str],
                   for request_id, votes in _conditions(s, approved).items()}
     return tuple(
         Decided(r.id, r.title, names[r.department_id], r.status.value, r.decided_at, tuple(reviewers[r.id]),
-                tuple(objections[r.id]), by_chair=r.id in chair_decided, conditions=conditions.get(r.id, ()))
+                tuple(objections[r.id]), by_chair=r.id in chair_decided, conditions=conditions.get(r.id, ()),
+                customer_hours=CustomerCost(r.customer_minutes, r.customers_per_month).hours_a_month)
         for r in rows)
 
 

@@ -70,6 +70,7 @@ class Decided:
     objections: tuple[Objection, ...]
     by_chair: bool = False
     conditions: tuple[Condition, ...] = ()   # an approval's conditions
+    customer_hours: float | None = None      # customer hours a month it adds (+) or saves (−), if its filer said
 
 
 @dataclass(frozen=True)

@@ -130,12 +130,14 @@ def number(value: float, tr: Translator = EN) -> str:
     return f"{value:,}" if tr.language == EN.language else format_decimal(value, locale=tr.locale)
 
 
-def customer_hours(row: ExperienceRow, tr: Translator = EN) -> str:
-    """Customer hours a month a stage's or moment's approved changes add ("+1,250") or save
-    ("−300"), whole hours; "—" when no filer gave both minutes and customers."""
-    if not row.costed:
+def customer_hours(row: ExperienceRow | float | None, tr: Translator = EN) -> str:
+    """Customer hours a month a stage's or moment's approved changes (or one change) add
+    ("+1,250") or save ("−300"), whole hours; "—" when no filer gave both minutes and customers."""
+    if isinstance(row, ExperienceRow):
+        row = row.customer_hours if row.costed else None
+    if row is None:
         return "—"
-    value = round(row.customer_hours)
+    value = round(row)
     return ("+" if value > 0 else "−" if value < 0 else "") + number(abs(value), tr)
 
 
