@@ -148,3 +148,25 @@ def test_a_concern_that_came_true_is_on_the_chairs_home(stack: Stack) -> None:
     home = text_of(open_home(stack, "U0CHAIR"))
     assert "Turned out worse than predicted (last 30 days)" in home and f"#{rid}" in home and "<@U0SUP1>" in home
     assert "came true" in "\n".join(texts(m) for m in stack.slack.thread(CHANNEL, stack.parent(rid).ts))
+
+
+def test_an_unanswered_follow_up_is_chased_in_the_daily_reminder_like_a_vote(stack: Stack) -> None:
+    rid = _approved_with_an_objection(stack)
+    _go_live(stack, rid, day(3).isoformat())
+    stack.clock.set(local(35, 9, 5))
+    assert stack.runtime.send_due_follow_ups() == 2
+    stack.settle()
+    stack.clock.set(local(35, 10))
+    owed = stack.file(decision_by=day(45).isoformat())   # Support owes a vote on it: Sam's daily reminder comes
+    stack.sweep(local(36, 9, 30))
+    daily = stack.slack.wait_for(lambda: [m for m in stack.slack.dms("U0SUP1")
+                                          if "Still waiting for your follow-up" in texts(m)])[-1]
+    assert f"#{rid}" in texts(daily) and f"#{owed}" in texts(daily)
+    assert f"{ids.FOLLOW_UP}came_true" in action_ids(daily) and ids.APPROVE in action_ids(daily)
+    press_in(stack, "U0SUP1", daily, f"{ids.FOLLOW_UP}did_not")
+    stack.slack.wait_for(lambda: stack.slack.open_views("U0SUP1"))
+    assert stack.people.submit_view("U0SUP1", {"note": "It went fine."}).status == 200
+    stack.settle()
+    updated = stack.slack.message(daily.channel, daily.ts)        # the same DM, brought up to date
+    assert "Still waiting for your follow-up" not in texts(updated) and ids.APPROVE in action_ids(updated)
+    assert stack.all(FollowUp, FollowUp.user_id == "U0SUP1")[0].answer == "did_not"

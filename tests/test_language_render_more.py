@@ -22,6 +22,7 @@ from cxbot.services.finder import Mine, Page, RequestLine
 from cxbot.services.home import AnsweredItem, CouncilHome, Glance, HomeView, OwedItem
 from cxbot.services.readmodel import RelatedLink
 from cxbot.services.record import Entry, Record
+from cxbot.services.reminders import DailyReminderView
 from cxbot.slack.blocks import direct, notes
 from cxbot.slack.blocks import request as channel_blocks
 from cxbot.slack.blocks.home import home_tab
@@ -130,6 +131,11 @@ def messages(tr: Translator) -> dict[str, tuple[str, list[Any]]]:
         note = notes.thread_note(VIEW, kind, "cxbot", data, tr)
         assert note is not None
         found[kind] = (note[0], [b.to_dict() for b in note[1] or []])
+    daily = direct.daily_reminder(DailyReminderView(
+        user="U0ADV", day=DAY, items=(), more=0, owing=0, council_channel="C0COUNCIL", channel="D0", ts="1.2",
+        content_hash="", follow_ups=tuple((n, ["filer", "objector"][n % 2], n, "Papirløs faktura " * 12,
+                                           "https://x.example/p4" if n % 3 else "") for n in range(5))), tr)
+    found["daily with follow-ups"] = (daily[0], [b.to_dict() for b in daily[1]])
     filed = direct.filed(VIEW, tr)
     found["filed with related"] = (filed[0], [b.to_dict() for b in filed[1]])
     for name, built in {"parent": channel_blocks.parent_message(VIEW, tr),

@@ -29,7 +29,7 @@ from cxbot.i18n import N_
 from cxbot.services import audit, notices
 from cxbot.services.council import council_of, council_rules, membership
 from cxbot.services.readmodel import load_request
-from cxbot.store.models import Department, FollowUp, Membership, ReviewRequest, Vote
+from cxbot.store.models import DailyReminder, Department, FollowUp, Membership, ReviewRequest, Vote
 from cxbot.store.uow import UnitOfWork
 
 FILER, OBJECTOR = "filer", "objector"
@@ -167,6 +167,11 @@ def answer(uow: UnitOfWork, *, actor: str, follow_up_id: int, answer: str, note:
         follow_up.answer, follow_up.note, follow_up.measured = answer, note, measured
         follow_up.answered_at, follow_up.next_at = now, None
         bad = answer in BAD_NEWS and previous not in BAD_NEWS
+        # The daily reminder lists the follow-ups still owed: the latest one says it is answered.
+        latest = s.scalar(select(DailyReminder.day).where(DailyReminder.user_id == actor, DailyReminder.ts != "")
+                          .order_by(DailyReminder.day.desc()).limit(1))
+        if latest is not None:
+            notices.daily_reminder(s, actor, latest, now)
         owners = _moment_owners(s, follow_up.request_id) if bad else {}
         event = audit.record(s, kind="follow_up_answered", actor=actor, at=now, request_id=follow_up.request_id,
                              follow_up_id=follow_up.id, role=follow_up.role, answer=answer, note=note,

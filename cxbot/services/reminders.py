@@ -21,7 +21,16 @@ from cxbot.domain.model import Role, Status
 from cxbot.services.council import council_of
 from cxbot.services.lifecycle import active_holds, current_tally, filing_side, rules, substitutes_now
 from cxbot.services.readmodel import RequestView, request_view
-from cxbot.store.models import DailyReminder, Department, Membership, ReviewRequest, Routing, Vote
+from cxbot.store.models import (
+    DailyReminder,
+    Department,
+    FollowUp,
+    Membership,
+    ReviewRequest,
+    Routing,
+    SlackMessage,
+    Vote,
+)
 
 OPEN = [s for s in Status if not s.is_final]
 # How many requests the DM shows with their buttons: two blocks each, with the heading and
@@ -109,6 +118,9 @@ class DailyReminderView:
     channel: str              # where the DM is, once posted
     ts: str
     content_hash: str
+    # Follow-up questions asked of the person and not answered yet, chased here like votes:
+    # (follow-up id, role, request id, title, permalink), oldest first.
+    follow_ups: tuple[tuple[int, str, int, str, str], ...] = ()
 
 
 def daily_view(s: Session, user: str, day: date, now: datetime) -> DailyReminderView | None:
@@ -129,7 +141,21 @@ def daily_view(s: Session, user: str, day: date, now: datetime) -> DailyReminder
                                closing=view.due_at - closing_hours <= claim.at < view.due_at))
     return DailyReminderView(user=user, day=day, items=tuple(items), more=max(0, len(listed) - SHOWN),
                              owing=sum(1 for r in listed if r in owed), council_channel=_channel_of(s, listed[SHOWN:]),
-                             channel=claim.channel, ts=claim.ts, content_hash=claim.content_hash)
+                             channel=claim.channel, ts=claim.ts, content_hash=claim.content_hash,
+                             follow_ups=_follow_ups_owed(s, user))
+
+
+FOLLOW_UPS_SHOWN = 5
+
+
+def _follow_ups_owed(s: Session, user: str) -> tuple[tuple[int, str, int, str, str], ...]:
+    """The follow-up questions `user` was asked and has not answered, oldest first."""
+    return tuple((row.id, row.role, row.request_id, row.title, row.permalink or "") for row in s.execute(
+        select(FollowUp.id, FollowUp.role, FollowUp.request_id, ReviewRequest.title, SlackMessage.permalink)
+        .join(ReviewRequest, ReviewRequest.id == FollowUp.request_id)
+        .outerjoin(SlackMessage, (SlackMessage.request_id == ReviewRequest.id) & (SlackMessage.role == "parent"))
+        .where(FollowUp.user_id == user, FollowUp.sent_at.is_not(None), FollowUp.answered_at.is_(None))
+        .order_by(FollowUp.sent_at, FollowUp.id).limit(FOLLOW_UPS_SHOWN)))
 
 
 def listed_ids(listed: str) -> list[int]:

@@ -254,6 +254,16 @@ def daily_reminder(day: DailyReminderView, tr: Translator = EN) -> DM:
     if day.more:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(
             text=tr.gettext("…and {n} more: see {channel}.").format(n=day.more, channel=f"<#{day.council_channel}>"))]))
+    if day.follow_ups:
+        blocks.append(_section("📏 " + tr.gettext("*Still waiting for your follow-up:* how did these changes turn out "
+                                                 "for customers?")))
+    for follow_up_id, role, request_id, title, permalink in day.follow_ups:
+        link = tr.gettext("*CX review #{id}: {title}*").format(id=request_id, title=escape(title))
+        blocks.append(_section(safe_link(permalink, f"#{request_id}") + " " + link if permalink else link))
+        answers = ("as_predicted", "better", "worse") if role == "filer" else ("came_true", "did_not")
+        blocks.append(ActionsBlock(block_id=f"follow_up_{follow_up_id}", elements=[
+            ButtonElement(text=tr.text(FOLLOW_UP_ANSWERS[a]), action_id=f"{ids.FOLLOW_UP}{a}",
+                          value=str(follow_up_id)) for a in answers]))
     closing = any(i.closing and not i.answered and not i.view.overdue for i in day.items)
     overdue = any(i.view.overdue and not i.answered for i in day.items)
     marks = ("⌛ " + tr.gettext("Overdue") + " · " if overdue else "") + (
