@@ -95,6 +95,7 @@ def test_follow_ups_and_the_week_before_across_the_experience(cx: Services) -> N
     pay = next(r for r in digest.experience if r.stage == "Pay" and not r.moment)
     moment = next(r for r in digest.experience if r.moment == "The first invoice")
     assert (pay.followed_up, pay.held, pay.worse) == (1, 0, 1) and (moment.followed_up, moment.worse) == (1, 1)
+    assert pay.follow_ups_due == moment.follow_ups_due == 1          # asked this week, the filer's
     assert [(r.stage, r.customer_hours) for r in digest.previous_experience] == [("Pay", 20.0)]
     assert digest.follow_ups == (FollowUpStats("Billing", 1, 1, 0, 0), FollowUpStats("Support", 1, 1, 1, 1))
     html = render_html(digest)

@@ -416,7 +416,8 @@ def digests(language: str) -> dict[str, Digest]:
     huge = busy_digest(decided=busy_digest().decided * 20, waiting=busy_digest().waiting * 40)
     rows = tuple(ExperienceRow(STAGES[n // 3], "" if n % 3 == 0 else f"Øyeblikk {n}", decided=n + 1, approved=n,
                                customer_hours=(-1) ** n * 150.5 * n, costed=n % 2, departments=("Salg", "Juss"),
-                               followed_up=n % 4, held=n % 2, worse=(n % 4) // 3) for n in range(18))
+                               followed_up=n % 4, held=n % 2, worse=(n % 4) // 3, follow_ups_due=n % 3)
+            for n in range(18))
     experience = busy_digest(experience=rows, previous_experience=tuple(r for r in rows if not r.moment)[:4],
                              follow_ups=tuple(FollowUpStats(f"Avdeling {n}", n + 1, n, n % 3, n % 2)
                                               for n in range(8)))

@@ -43,10 +43,15 @@ def experience(s: Session, start: datetime, end: datetime, names: dict[int, str]
         select(ReviewRequest.stages, ReviewRequest.moments, FollowUp.answer)
         .join(FollowUp, FollowUp.request_id == ReviewRequest.id)
         .where(FollowUp.role == "filer", _in(FollowUp.answered_at, start, end), mine)).all()
+    # …and those that came due (were asked) this week.
+    due = s.execute(
+        select(ReviewRequest.stages, ReviewRequest.moments)
+        .join(FollowUp, FollowUp.request_id == ReviewRequest.id)
+        .where(FollowUp.role == "filer", _in(FollowUp.sent_at, start, end), mine)).all()
     rows: list[ExperienceRow] = []
 
-    def row(stage: str, moment: str, touching: list[Any], results: list[str]) -> None:
-        if not touching and not results:
+    def row(stage: str, moment: str, touching: list[Any], results: list[str], asked: int) -> None:
+        if not touching and not results and not asked:
             return
         approved = [r for r in touching if r.status == Status.APPROVED]
         costed = [CustomerCost(r.customer_minutes, r.customers_per_month) for r in approved]
@@ -56,16 +61,18 @@ def experience(s: Session, start: datetime, end: datetime, names: dict[int, str]
             customer_hours=round(sum(hours), 1), costed=len(hours),
             departments=tuple(dict.fromkeys(names.get(r.department_id, "") for r in touching)),
             followed_up=len(results), held=sum(1 for a in results if a in ("as_predicted", "better")),
-            worse=sum(1 for a in results if a == "worse")))
+            worse=sum(1 for a in results if a == "worse"), follow_ups_due=asked))
 
-    touched = {st for r in [*decided, *answered] for st in r.stages or ()}
+    touched = {st for r in [*decided, *answered, *due] for st in r.stages or ()}
     for stage in list(stages) + sorted(touched - set(stages)):
         row(stage, "", [r for r in decided if stage in (r.stages or ())],
-            [a.answer for a in answered if stage in (a.stages or ())])
+            [a.answer for a in answered if stage in (a.stages or ())],
+            sum(1 for d in due if stage in (d.stages or ())))
         for m in moments:
             if m.stage == stage:
                 row(stage, m.name, [r for r in decided if m.key in (r.moments or ())],
-                    [a.answer for a in answered if m.key in (a.moments or ())])
+                    [a.answer for a in answered if m.key in (a.moments or ())],
+                    sum(1 for d in due if m.key in (d.moments or ())))
     return tuple(rows)
 
 

@@ -131,6 +131,7 @@ class ExperienceRow:
     followed_up: int = 0                 # filers' follow-ups answered this week on changes touching it
     held: int = 0                        # …that said the impact came as predicted, or better
     worse: int = 0                       # …that said it turned out worse
+    follow_ups_due: int = 0              # filers' follow-up questions asked this week on changes touching it
 
 
 @dataclass(frozen=True)
