@@ -26,7 +26,16 @@ from cxbot.sandbox.client import SlackPeople
 from cxbot.sandbox.emulator import SlackEmulator
 from cxbot.slack.blocks import ids
 from cxbot.store.journal import Waiting
-from cxbot.store.models import AuditEvent, OutboxItem, Press, Reminder, ReviewRequest, SlackMessage, Vote
+from cxbot.store.models import (
+    AuditEvent,
+    DailyReminder,
+    OutboxItem,
+    Press,
+    Reminder,
+    ReviewRequest,
+    SlackMessage,
+    Vote,
+)
 from tests.conftest import POSTGRES
 from tests.harness import (
     BOT_TOKEN,
@@ -276,6 +285,9 @@ def test_three_replicas_on_one_database_send_nothing_twice(database_url: str, en
         assert count(engine, SlackMessage, SlackMessage.role == "parent") == 4
         with Session(engine) as s:
             reminders = s.execute(select(Reminder.request_id, Reminder.user_id, Reminder.kind)).all()
+            # A daily reminder is one row a person a day, listing what it reminds of.
+            dailies = s.execute(select(DailyReminder.user_id, DailyReminder.day)
+                                .where(DailyReminder.listed != "")).all()
             requests = {r.id: r for r in s.scalars(select(ReviewRequest))}
         assert len(reminders) == len(set(reminders))
         dm_texts = Counter((m.channel, m.text) for user in ADVOCATES + ["U0LEGAL2", "U0LEGAL1"]
@@ -285,7 +297,8 @@ def test_three_replicas_on_one_database_send_nothing_twice(database_url: str, en
                              for m in emulator.dms(user) if "Reminder" in m.text)
         assert per_person and max(per_person.values()) == 1, "one reminder DM a person a day"
         # A reminder claimed for a request decided before its delivery is not sent.
-        assert sum(dm_texts.values()) <= len(reminders)
+        assert len(dailies) == len(set(dailies))
+        assert sum(dm_texts.values()) <= len(reminders) + len(dailies)
         from cxbot.reports.digest import previous_week, week_of
 
         last_week = previous_week(week_of(START, "UTC"))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from cxbot.domain.model import Status
 from cxbot.slack.blocks import ids
-from cxbot.store.models import AuditEvent, Reminder, Substitute, Vote
+from cxbot.store.models import AuditEvent, DailyReminder, Reminder, Substitute, Vote
 from tests.harness import CHANNEL, COUNCIL_FILE, Stack, day, local
 from tests.test_lifecycle import dms_to, press_in, texts
 
@@ -40,7 +40,9 @@ def prompt_mentions(stack: Stack, request_id: int) -> list[str]:
 
 
 def reminded(stack: Stack) -> set[str]:
-    return {r.user_id for r in stack.all(Reminder)}
+    """Whoever a reminder went to: a daily reminder listing requests, or a closing-soon notice."""
+    return ({r.user_id for r in stack.all(Reminder)}
+            | {d.user_id for d in stack.all(DailyReminder) if d.listed})
 
 
 def test_a_substitute_removed_from_the_council_no_longer_answers(stack: Stack) -> None:
