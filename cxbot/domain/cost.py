@@ -11,7 +11,9 @@ threshold (`council.major_customer_hours`) is treated as major, whatever the fil
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from cxbot.i18n import N_, Msg
 
@@ -55,39 +57,33 @@ def major_by_cost(cost: CustomerCost, threshold: float | None) -> bool:
     return threshold is not None and hours is not None and hours > threshold
 
 
+def _figure(raw: dict[str, str], field: str, parse: Callable[[str], float], low: float, high: float,
+            problem: Msg, errors: dict[str, Msg]) -> Any:
+    """One figure of the form: None when not given, or when it is not a number from `low` to
+    `high` (then `problem` is said on its field)."""
+    text = raw.get(field, "").strip()
+    if not text:
+        return None
+    try:
+        value = parse(text)
+    except ValueError:
+        value = None
+    if value is None or value != value or not low <= value <= high:
+        errors[field] = problem
+        return None
+    return value
+
+
 def cost_errors(raw: dict[str, str]) -> tuple[CustomerCost, dict[str, Msg]]:
     """The cost from the form's text fields (`customer_minutes`, `customers_per_month`,
     `steps`; empty when not given) and the problems, field by field (marked for translation)."""
     errors: dict[str, Msg] = {}
-    minutes = customers = steps = None
-    text = raw.get("customer_minutes", "").strip()
-    if text:
-        try:
-            minutes = float(text.replace(",", "."))
-            if not -MINUTES_LIMIT <= minutes <= MINUTES_LIMIT or minutes != minutes:
-                raise ValueError
-        except ValueError:
-            errors["customer_minutes"] = N_("Give the minutes as a number from -1440 to 1440 (negative if it "
-                                            "saves time).")
-            minutes = None
-    text = raw.get("customers_per_month", "").strip()
-    if text:
-        try:
-            customers = int(text)
-            if not 0 <= customers <= CUSTOMERS_LIMIT:
-                raise ValueError
-        except ValueError:
-            errors["customers_per_month"] = N_("Give the number of customers a month as a whole number, 0 or more.")
-            customers = None
-    text = raw.get("steps", "").strip()
-    if text:
-        try:
-            steps = int(text)
-            if not -STEPS_LIMIT <= steps <= STEPS_LIMIT:
-                raise ValueError
-        except ValueError:
-            errors["steps"] = N_("Give the steps as a whole number from -50 to 50 (negative if there are fewer).")
-            steps = None
+    minutes = _figure(raw, "customer_minutes", lambda t: float(t.replace(",", ".")), -MINUTES_LIMIT, MINUTES_LIMIT,
+                      N_("Give the minutes as a number from -1440 to 1440 (negative if it saves time)."), errors)
+    customers = _figure(raw, "customers_per_month", int, 0, CUSTOMERS_LIMIT,
+                        N_("Give the number of customers a month as a whole number, 0 or more."), errors)
+    steps = _figure(raw, "steps", int, -STEPS_LIMIT, STEPS_LIMIT,
+                    N_("Give the steps as a whole number from -50 to 50 (negative if there are fewer)."), errors)
     return CustomerCost(minutes, customers, steps), errors
 
 

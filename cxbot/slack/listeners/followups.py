@@ -18,13 +18,12 @@ from cxbot.services import followups, requests
 from cxbot.services.context import Services
 from cxbot.slack.blocks import ids
 from cxbot.slack.blocks.modals import follow_up_modal, go_live_modal
+from cxbot.slack.listeners.views import STALE, _state
 from cxbot.slack.replies import AfterAck, answers_errors
-
-STALE = N_("This form is out of date: close it and press the button again.")
 
 
 def _value(view: dict[str, Any], block: str, key: str = "value") -> Any:
-    return ((view.get("state") or {}).get("values") or {}).get(block, {}).get("value", {}).get(key)
+    return _state(view, block).get(key)
 
 
 def _meta(view: dict[str, Any], field: str) -> dict[str, Any]:
